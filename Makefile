@@ -1,0 +1,118 @@
+# kvmscope - plain GNU make.  Everything built goes under $(O) (.output by
+# default); `make SANITIZE=1` builds the ASan+UBSan flavour in .output-asan.
+#
+#   make            the kvmscope binary (.output/kvmscope)
+#   make check      installs what is missing, builds, runs every test
+#   make demo       installs, builds, runs the demo and prints its URL
+#   make fuzz       runs each libFuzzer target for FUZZ_SECONDS
+#   make bench      the benchmarks, with ratios against their peers
+#   make deps       installs the Debian packages the build and tests need
+
+ifeq ($(SANITIZE),1)
+O ?= .output-asan
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	    -fno-sanitize-recover=all
+OPT := -O1
+else
+O ?= .output
+SANFLAGS :=
+OPT := -O2
+endif
+
+CC ?= cc
+CLANG ?= clang
+PKGS := jansson libpng zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
+	-Wno-missing-field-initializers
+CFLAGS ?= -g $(OPT)
+ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) $(SANFLAGS) -Isrc -I$(O) \
+	      $(PKG_CFLAGS) -MMD -MP -D_GNU_SOURCE
+LDLIBS := $(PKG_LIBS) -lm -lpthread
+
+LIB_SRC := $(filter-out src/cli/%,$(wildcard src/*/*.c))
+LIB_SRC := $(filter-out %.bpf.c,$(LIB_SRC))
+CLI_SRC := $(wildcard src/cli/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(O)/%.o)
+LIB := $(O)/libkvmscope.a
+BIN := $(O)/kvmscope
+
+TEST_SRC := $(wildcard tests/unit/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(O)/tests/%)
+BENCH_SRC := $(wildcard bench/bench_*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(O)/bench/%)
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=.output-fuzz/%)
+FUZZ_SECONDS ?= 20
+
+.PHONY: all tests benches check demo fuzz fuzz-build bench deps clean \
+	headers
+
+all: $(BIN)
+
+ifneq ($(V),1)
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(call say,AR,$@)ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(call say,LINK,$@)$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(O)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(call say,TEST,$@)$(CC) $(ALL_CFLAGS) $< $(LIB) -o $@ $(LDLIBS) -lcmocka
+
+$(O)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(call say,BENCH,$@)$(CC) $(ALL_CFLAGS) $< $(LIB) -o $@ $(LDLIBS)
+
+tests: $(BIN) $(TEST_BIN)
+benches: $(BIN) $(BENCH_BIN)
+
+# Every header compiles alone.
+headers:
+	@for h in $(wildcard src/*/*.h); do \
+		echo "#include \"$${h#src/}\"" | \
+		$(CC) $(ALL_CFLAGS) -MMD -MF /dev/null -x c -fsyntax-only - \
+		|| exit 1; done; echo "headers: all self-contained"
+
+deps:
+	@scripts/deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory headers
+	@$(MAKE) --no-print-directory tests
+	@$(MAKE) --no-print-directory SANITIZE=1 tests
+	@scripts/run-tests.sh
+
+demo: deps all
+	@scripts/demo.sh
+
+.output-fuzz/%: fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(@D)
+	$(call say,FUZZ,$@)$(CLANG) -std=gnu11 -g -O1 -Isrc $(PKG_CFLAGS) -D_GNU_SOURCE \
+		-fsanitize=fuzzer,address,undefined $< $(LIB_SRC) -o $@ \
+		$(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+fuzz: deps fuzz-build
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
+bench: deps benches
+	@scripts/bench.sh
+
+clean:
+	rm -rf .output .output-asan .output-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

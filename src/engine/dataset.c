@@ -1,0 +1,242 @@
+/* dataset.c - a ring of granularity-aligned slots per instrumentation.
+ *
+ * Slot i of the ring holds the interval starting at second t where
+ * (t / granularity) % nslots == i; a slot whose stored start differs from
+ * the one wanted is stale and is recycled.  The newest slot, and the one
+ * before it, stay dense for cheap adds; when the newest advances, the slot
+ * that falls two intervals behind is compacted to its non-zero buckets.
+ */
+#include "engine/dataset.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct slot {
+	int64_t t;		/* start second, -1 = empty */
+	uint32_t point_seen;	/* point metrics: sources that reported */
+	uint64_t point_ts[KS_MAX_SOURCES];
+	struct ks_value v;
+};
+
+struct ks_dataset {
+	struct ks_dataset_conf conf;
+	int64_t newest;		/* -1 until the first record */
+	struct slot *slots;
+};
+
+static void slots_init(struct slot *s, uint32_t n, enum ks_arity a)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		s[i].t = -1;
+		s[i].point_seen = 0;
+		ks_value_init(&s[i].v, a);
+	}
+}
+
+struct ks_dataset *ks_dataset__new(const struct ks_dataset_conf *conf)
+{
+	struct ks_dataset *ds;
+
+	if (!conf->granularity || !conf->nslots) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ds = calloc(1, sizeof(*ds));
+	if (!ds)
+		return NULL;
+	ds->slots = calloc(conf->nslots, sizeof(*ds->slots));
+	if (!ds->slots) {
+		free(ds);
+		return NULL;
+	}
+	ds->conf = *conf;
+	ds->newest = -1;
+	slots_init(ds->slots, conf->nslots, conf->arity);
+	return ds;
+}
+
+void ks_dataset__free(struct ks_dataset *ds)
+{
+	if (!ds)
+		return;
+	for (uint32_t i = 0; i < ds->conf.nslots; i++)
+		ks_value_fini(&ds->slots[i].v);
+	free(ds->slots);
+	free(ds);
+}
+
+static struct slot *slot_at(const struct ks_dataset *ds, int64_t t)
+{
+	uint64_t i = (uint64_t)(t / ds->conf.granularity) % ds->conf.nslots;
+
+	return &ds->slots[i];
+}
+
+static void recycle(struct slot *s, int64_t t)
+{
+	ks_value_fini(&s->v);
+	s->t = t;
+	s->point_seen = 0;
+}
+
+/* Called when the newest slot moves forward to t. */
+static void advance(struct ks_dataset *ds, int64_t t)
+{
+	int64_t old = t - 2 * (int64_t)ds->conf.granularity;
+	struct slot *s;
+
+	ds->newest = t;
+	if (old < 0)
+		return;
+	s = slot_at(ds, old);
+	/* A failed compaction only costs memory; the data stays exact. */
+	if (s->t == old)
+		(void)ks_value__compact(&s->v);
+}
+
+/* Point metrics keep the first report per source and slot. */
+static bool point_take(struct slot *s, const struct ks_record *r)
+{
+	unsigned src = r->source % KS_MAX_SOURCES;
+
+	if (!(s->point_seen & (1u << src))) {
+		s->point_seen |= 1u << src;
+		s->point_ts[src] = r->ts;
+		return true;
+	}
+	return s->point_ts[src] == r->ts;
+}
+
+int ks_dataset__add(struct ks_dataset *ds, const struct ks_record *r)
+{
+	const struct ks_dataset_conf *c = &ds->conf;
+	int64_t sec = (int64_t)(r->ts / KS_NSEC_PER_SEC);
+	int64_t t = sec - sec % c->granularity;
+	int64_t span = (int64_t)c->granularity * c->nslots;
+	uint32_t key = 0, idx = 0;
+	struct slot *s;
+
+	if (ds->newest >= 0 && t <= ds->newest - span)
+		return -ERANGE;
+	s = slot_at(ds, t);
+	if (s->t != t)
+		recycle(s, t);
+	if (t > ds->newest)
+		advance(ds, t);
+	if (c->point && !point_take(s, r))
+		return 0;
+	if (c->discrete >= 0)
+		key = (uint32_t)r->f[c->discrete];
+	if (c->numeric >= 0)
+		idx = ks_ll_index(r->f[c->numeric]);
+	return ks_value__add(&s->v, key, idx, r->value);
+}
+
+int ks_dataset__value(const struct ks_dataset *ds, int64_t start,
+		      uint32_t duration, struct ks_value *out)
+{
+	int64_t g = ds->conf.granularity;
+	int64_t t0 = start - ((start % g) + g) % g;
+	int err;
+
+	ks_value_init(out, ds->conf.arity);
+	for (int64_t t = t0; t < start + (int64_t)duration; t += g) {
+		const struct slot *s = slot_at(ds, t);
+
+		if (t < 0 || s->t != t)
+			continue;
+		if ((err = ks_value__merge(out, &s->v))) {
+			ks_value_fini(out);
+			return err;
+		}
+	}
+	ks_value__sort(out);
+	return 0;
+}
+
+int ks_dataset__resize(struct ks_dataset *ds, uint32_t nslots)
+{
+	struct slot *old = ds->slots, *n;
+	uint32_t oldn = ds->conf.nslots;
+
+	if (!nslots)
+		return -EINVAL;
+	if (nslots == oldn)
+		return 0;
+	n = calloc(nslots, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	slots_init(n, nslots, ds->conf.arity);
+	ds->slots = n;
+	ds->conf.nslots = nslots;
+	for (uint32_t i = 0; i < oldn; i++) {
+		struct slot *s = &old[i];
+		int64_t span = (int64_t)ds->conf.granularity * nslots;
+
+		if (s->t >= 0 && s->t > ds->newest - span) {
+			*slot_at(ds, s->t) = *s;	/* moves the value */
+			continue;
+		}
+		ks_value_fini(&s->v);
+	}
+	free(old);
+	return 0;
+}
+
+int64_t ks_dataset__newest(const struct ks_dataset *ds)
+{
+	return ds->newest;
+}
+
+int64_t ks_dataset__oldest(const struct ks_dataset *ds)
+{
+	int64_t oldest = -1;
+
+	for (uint32_t i = 0; i < ds->conf.nslots; i++) {
+		int64_t t = ds->slots[i].t;
+
+		if (t >= 0 && (oldest < 0 || t < oldest))
+			oldest = t;
+	}
+	return oldest;
+}
+
+uint32_t ks_dataset__granularity(const struct ks_dataset *ds)
+{
+	return ds->conf.granularity;
+}
+
+size_t ks_dataset__bytes(const struct ks_dataset *ds)
+{
+	size_t b = sizeof(*ds) + ds->conf.nslots * sizeof(struct slot);
+
+	for (uint32_t i = 0; i < ds->conf.nslots; i++)
+		b += ks_value__bytes(&ds->slots[i].v);
+	return b;
+}
+
+bool ks_dataset__next_slot(const struct ks_dataset *ds, size_t *it, int64_t *t,
+			   const struct ks_value **v)
+{
+	int64_t g = ds->conf.granularity;
+	int64_t oldest = ds->newest - g * (ds->conf.nslots - 1);
+
+	if (ds->newest < 0)
+		return false;
+	for (; *it < ds->conf.nslots; (*it)++) {
+		int64_t want = oldest + (int64_t)*it * g;
+		const struct slot *s;
+
+		if (want < 0)
+			continue;
+		s = slot_at(ds, want);
+		if (s->t == want) {
+			(*it)++;
+			*t = want;
+			*v = &s->v;
+			return true;
+		}
+	}
+	return false;
+}

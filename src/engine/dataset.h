@@ -1,0 +1,55 @@
+/* dataset.h - the per-instrumentation ring of granularity-aligned slots.
+ *
+ * Each slot holds the value of one granularity interval.  Interval metrics
+ * add every record into its slot; point metrics keep, per source, only the
+ * first report (tick) for a slot.  Slots older than the retention fall off
+ * the ring; slots behind the newest by more than a couple of intervals are
+ * compacted, so an hour of 1 s data costs what its non-zero buckets cost.
+ */
+#ifndef KS_ENGINE_DATASET_H
+#define KS_ENGINE_DATASET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/record.h"
+#include "engine/value.h"
+
+#define KS_MAX_SOURCES 8
+
+struct ks_dataset;
+
+struct ks_dataset_conf {
+	enum ks_arity arity;
+	int discrete;		/* field id or -1 */
+	int numeric;		/* field id or -1 */
+	uint32_t granularity;	/* seconds */
+	uint32_t nslots;	/* retention / granularity */
+	bool point;
+};
+
+struct ks_dataset *ks_dataset__new(const struct ks_dataset_conf *conf);
+void ks_dataset__free(struct ks_dataset *ds);
+
+/* Adds r (which passed the predicate and has the needed fields).
+ * 0; -ERANGE when r is older than the retention; -ENOMEM. */
+int ks_dataset__add(struct ks_dataset *ds, const struct ks_record *r);
+/* The value over [start, start + duration) seconds, summed over the slots
+ * in it (out is initialised here).  0 or -ENOMEM. */
+int ks_dataset__value(const struct ks_dataset *ds, int64_t start,
+		      uint32_t duration, struct ks_value *out);
+/* Changes the number of slots (retention), keeping the newest data. */
+int ks_dataset__resize(struct ks_dataset *ds, uint32_t nslots);
+/* Start second of the newest slot with data, or -1 if none yet. */
+int64_t ks_dataset__newest(const struct ks_dataset *ds);
+/* Start second of the oldest slot with data, or -1 if none yet. */
+int64_t ks_dataset__oldest(const struct ks_dataset *ds);
+uint32_t ks_dataset__granularity(const struct ks_dataset *ds);
+size_t ks_dataset__bytes(const struct ks_dataset *ds);
+
+/* Iterates slots holding data, oldest first: *t is the slot start. */
+bool ks_dataset__next_slot(const struct ks_dataset *ds, size_t *it, int64_t *t,
+			   const struct ks_value **v);
+
+#endif /* KS_ENGINE_DATASET_H */

@@ -1,0 +1,303 @@
+/* engine.c - instrumentations, and records routed into them.
+ *
+ * Instrumentations are kept in creation order and, for routing, in one list
+ * per metric, so a record only visits the instrumentations of its own
+ * metric.  For each it checks the fields the instrumentation needs, the
+ * predicate (exact field values), and adds the record to the dataset.
+ * Every record that is not added somewhere it could have been is counted
+ * in the drop statistics by reason: nothing is dropped silently.
+ */
+#include "engine/engine.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct ks_engine {
+	struct ks_instn **all;	/* creation order */
+	size_t n, cap, max;
+	struct ks_instn *bymetric[KS_M__COUNT];
+	uint64_t next_id;
+	uint64_t now_ns;	/* 0 = no clock yet */
+	bool follow;
+	struct ks_engine_stats stats;
+};
+
+struct ks_engine *ks_engine__new(void)
+{
+	struct ks_engine *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->next_id = 1;
+	e->max = KS_INSTN_MAX_DEFAULT;
+	return e;
+}
+
+static void instn_free(struct ks_instn *in)
+{
+	ks_dataset__free(in->ds);
+	ks_instn_conf_fini(&in->conf);
+	free(in);
+}
+
+void ks_engine__free(struct ks_engine *e)
+{
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->n; i++)
+		instn_free(e->all[i]);
+	free(e->all);
+	free(e);
+}
+
+void ks_engine__set_max(struct ks_engine *e, size_t max)
+{
+	e->max = max;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct ks_dataset *dataset_for(const struct ks_instn_conf *c)
+{
+	struct ks_dataset_conf dc = {
+		.arity = ks_instn_conf_arity(c),
+		.discrete = c->discrete,
+		.numeric = c->numeric,
+		.granularity = c->granularity,
+		.nslots = c->retention_time / c->granularity,
+		.point = ks_metric_info(c->metric)->point,
+	};
+
+	if (!dc.nslots)
+		dc.nslots = 1;
+	return ks_dataset__new(&dc);
+}
+
+int ks_engine__create(struct ks_engine *e, struct ks_instn_conf *conf,
+		      struct ks_instn **out, struct ks_err *err)
+{
+	struct ks_instn *in;
+
+	if (e->n >= e->max)
+		return ks_err_set(err, ENOSPC, "",
+				  "at most %zu instrumentations may exist", e->max);
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 16;
+		struct ks_instn **p = realloc(e->all, cap * sizeof(*p));
+
+		if (!p)
+			return ks_err_set(err, ENOMEM, "", "out of memory");
+		e->all = p;
+		e->cap = cap;
+	}
+	in = calloc(1, sizeof(*in));
+	if (!in || !(in->ds = dataset_for(conf))) {
+		free(in);
+		return ks_err_set(err, ENOMEM, "", "out of memory");
+	}
+	snprintf(in->id, sizeof(in->id), "%llu", (unsigned long long)e->next_id++);
+	in->conf = *conf;
+	memset(conf, 0, sizeof(*conf));
+	in->crtime_ms = wall_ms();
+	in->atime_s = (int64_t)(e->now_ns / KS_NSEC_PER_SEC);
+	in->needs = ks_instn_conf_fields(&in->conf);
+	in->next_of_metric = e->bymetric[in->conf.metric];
+	e->bymetric[in->conf.metric] = in;
+	e->all[e->n++] = in;
+	if (out)
+		*out = in;
+	return 0;
+}
+
+struct ks_instn *ks_engine__get(struct ks_engine *e, const char *id)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (!strcmp(e->all[i]->id, id))
+			return e->all[i];
+	return NULL;
+}
+
+int ks_engine__modify(struct ks_engine *e, struct ks_instn *in,
+		      struct ks_instn_conf *conf, struct ks_err *err)
+{
+	uint32_t nslots = conf->retention_time / in->conf.granularity;
+	int rc;
+
+	(void)e;
+	if ((rc = ks_dataset__resize(in->ds, nslots ? nslots : 1)))
+		return ks_err_set(err, rc, "retention-time", "cannot resize: %s",
+				  strerror(-rc));
+	in->conf.retention_time = conf->retention_time;
+	in->conf.idle_max = conf->idle_max;
+	in->conf.persist_data = conf->persist_data;
+	in->conf.enabled = conf->enabled;
+	ks_instn_conf_fini(conf);
+	return 0;
+}
+
+static void unlink_metric(struct ks_engine *e, struct ks_instn *in)
+{
+	struct ks_instn **pp = &e->bymetric[in->conf.metric];
+
+	while (*pp && *pp != in)
+		pp = &(*pp)->next_of_metric;
+	if (*pp)
+		*pp = in->next_of_metric;
+}
+
+int ks_engine__delete(struct ks_engine *e, const char *id)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		struct ks_instn *in = e->all[i];
+
+		if (strcmp(in->id, id))
+			continue;
+		unlink_metric(e, in);
+		memmove(&e->all[i], &e->all[i + 1],
+			(e->n - i - 1) * sizeof(*e->all));
+		e->n--;
+		instn_free(in);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+struct ks_instn *ks_engine__next(struct ks_engine *e, struct ks_instn *prev)
+{
+	size_t i = 0;
+
+	if (prev) {
+		while (i < e->n && e->all[i] != prev)
+			i++;
+		i++;
+	}
+	return i < e->n ? e->all[i] : NULL;
+}
+
+size_t ks_engine__count(const struct ks_engine *e)
+{
+	return e->n;
+}
+
+static void feed_one(struct ks_engine *e, const struct ks_record *r)
+{
+	struct ks_instn *in;
+	int rc;
+
+	for (in = e->bymetric[r->metric]; in; in = in->next_of_metric) {
+		if ((r->present & in->needs) != in->needs) {
+			e->stats.lacking++;
+			continue;
+		}
+		if (!ks_pred__trivial(in->conf.pred) &&
+		    !ks_pred__eval(in->conf.pred, r)) {
+			e->stats.filtered++;
+			continue;
+		}
+		rc = ks_dataset__add(in->ds, r);
+		if (rc == -ERANGE)
+			e->stats.expired++;
+		else if (rc)
+			e->stats.nomem++;
+		else {
+			e->stats.added++;
+			in->nrecords++;
+		}
+	}
+}
+
+void ks_engine__feed(struct ks_engine *e, const struct ks_record *r, size_t n)
+{
+	uint64_t limit = e->now_ns + KS_FUTURE_SLACK_S * KS_NSEC_PER_SEC;
+
+	for (size_t i = 0; i < n; i++, r++) {
+		e->stats.records++;
+		if (r->metric >= KS_M__COUNT)
+			continue;
+		if (e->follow) {
+			if (r->ts > e->now_ns)
+				e->now_ns = r->ts;
+		} else if (e->now_ns && r->ts > limit) {
+			e->stats.future++;
+			continue;
+		}
+		feed_one(e, r);
+	}
+}
+
+size_t ks_engine__tick(struct ks_engine *e, uint64_t now_ns)
+{
+	int64_t now_s = (int64_t)(now_ns / KS_NSEC_PER_SEC);
+	size_t reaped = 0;
+
+	if (!e->follow || now_ns > e->now_ns)
+		e->now_ns = now_ns;
+	if (e->follow)
+		return 0;
+	for (size_t i = 0; i < e->n;) {
+		struct ks_instn *in = e->all[i];
+
+		if (in->conf.idle_max &&
+		    now_s - in->atime_s > (int64_t)in->conf.idle_max) {
+			ks_engine__delete(e, in->id);
+			reaped++;
+			continue;
+		}
+		i++;
+	}
+	return reaped;
+}
+
+uint64_t ks_engine__now(const struct ks_engine *e)
+{
+	return e->now_ns;
+}
+
+void ks_engine__follow_records(struct ks_engine *e, bool on)
+{
+	e->follow = on;
+}
+
+const struct ks_engine_stats *ks_engine__stats(const struct ks_engine *e)
+{
+	return &e->stats;
+}
+
+json_t *ks_instn__to_json(const struct ks_instn *in, const char *uri_base)
+{
+	json_t *o = ks_instn_conf_to_json(&in->conf);
+	json_t *uris;
+	char uri[256], vuri[300];
+
+	if (!o)
+		return NULL;
+	snprintf(uri, sizeof(uri), "%s/%s", uri_base, in->id);
+	snprintf(vuri, sizeof(vuri), "%s/value/raw", uri);
+	uris = json_pack("[{s:s,s:s}]", "uri", vuri, "name", "value_raw");
+	if (uris && in->conf.numeric >= 0) {
+		char h[300], d[320];
+
+		snprintf(h, sizeof(h), "%s/value/heatmap/image", uri);
+		snprintf(d, sizeof(d), "%s/value/heatmap/details", uri);
+		json_array_append_new(uris, json_pack("{s:s,s:s}", "uri", h,
+						      "name", "value_heatmap"));
+		json_array_append_new(uris, json_pack("{s:s,s:s}", "uri", d,
+						      "name", "details_heatmap"));
+	}
+	json_object_set_new(o, "id", json_string(in->id));
+	json_object_set_new(o, "uri", json_string(uri));
+	json_object_set_new(o, "uris", uris ? uris : json_array());
+	json_object_set_new(o, "crtime", json_integer(in->crtime_ms));
+	json_object_set_new(o, "nsources", json_integer(1));
+	json_object_set_new(o, "transformations", json_object());
+	return o;
+}

@@ -1,0 +1,78 @@
+/* engine.h - the Cloud Analytics engine: instrumentations fed by records.
+ *
+ * The engine owns the instrumentations (create, get, modify, delete, clone),
+ * routes each record to the instrumentations of its metric, applies their
+ * predicates and adds the record into their datasets.  It keeps a clock (the
+ * wall clock live, the trace clock in replay) to reject data from the future
+ * and to reap idle instrumentations.  Every record not counted is counted in
+ * the engine's drop statistics, by reason.
+ */
+#ifndef KS_ENGINE_ENGINE_H
+#define KS_ENGINE_ENGINE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/dataset.h"
+#include "engine/instn.h"
+#include "engine/record.h"
+#include "util/err.h"
+
+#define KS_FUTURE_SLACK_S 10
+#define KS_INSTN_MAX_DEFAULT 1024
+
+struct ks_instn {
+	char id[16];
+	struct ks_instn_conf conf;
+	int64_t crtime_ms;
+	int64_t atime_s;	/* last value request, for idle-max */
+	uint32_t needs;		/* fields a record must carry */
+	struct ks_dataset *ds;
+	struct ks_instn *next_of_metric;
+	uint64_t nrecords;	/* records added */
+};
+
+struct ks_engine_stats {
+	uint64_t records;	/* fed */
+	uint64_t added;		/* record x instrumentation additions */
+	uint64_t filtered;	/* rejected by a predicate */
+	uint64_t lacking;	/* lacked a field an instrumentation needs */
+	uint64_t future;	/* more than KS_FUTURE_SLACK_S ahead of the clock */
+	uint64_t expired;	/* older than the retention */
+	uint64_t nomem;
+};
+
+struct ks_engine;
+
+struct ks_engine *ks_engine__new(void);
+void ks_engine__free(struct ks_engine *e);
+
+/* Takes ownership of *conf (left zeroed) on success. */
+int ks_engine__create(struct ks_engine *e, struct ks_instn_conf *conf,
+		      struct ks_instn **out, struct ks_err *err);
+struct ks_instn *ks_engine__get(struct ks_engine *e, const char *id);
+/* Applies a parsed modification (retention, idle-max, persist-data). */
+int ks_engine__modify(struct ks_engine *e, struct ks_instn *in,
+		      struct ks_instn_conf *conf, struct ks_err *err);
+int ks_engine__delete(struct ks_engine *e, const char *id);
+/* Iterates instrumentations in creation order. */
+struct ks_instn *ks_engine__next(struct ks_engine *e, struct ks_instn *prev);
+size_t ks_engine__count(const struct ks_engine *e);
+void ks_engine__set_max(struct ks_engine *e, size_t max);
+
+/* Feeds n records. */
+void ks_engine__feed(struct ks_engine *e, const struct ks_record *r, size_t n);
+/* Advances the clock (ns); deletes instrumentations idle past idle-max.
+ * Returns the number reaped. */
+size_t ks_engine__tick(struct ks_engine *e, uint64_t now_ns);
+uint64_t ks_engine__now(const struct ks_engine *e);
+/* Clock follows the records (replay): the newest record time is "now". */
+void ks_engine__follow_records(struct ks_engine *e, bool on);
+const struct ks_engine_stats *ks_engine__stats(const struct ks_engine *e);
+
+/* CA's instrumentation object; uri_base like "/ca/instrumentations". */
+json_t *ks_instn__to_json(const struct ks_instn *in, const char *uri_base);
+
+#endif /* KS_ENGINE_ENGINE_H */

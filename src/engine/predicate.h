@@ -1,0 +1,44 @@
+/* predicate.h - CA predicates, validated against a metric and compiled.
+ *
+ * The JSON form is CA's: {"eq":[field,value]} and ne on any field,
+ * lt le gt ge on numeric fields with a number constant, {"and":[p,...]} and
+ * {"or":[p,...]} with at least two children, and {} for "everything".
+ * Parsing checks each field exists in the metric, each operator suits the
+ * field's type, each constant's type matches, and bounds the depth and size;
+ * every failure is a ks_err naming the problem.  The compiled form evaluates
+ * a record's exact field values (never bucket edges).
+ */
+#ifndef KS_ENGINE_PREDICATE_H
+#define KS_ENGINE_PREDICATE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/catalog.h"
+#include "engine/record.h"
+#include "util/err.h"
+
+#define KS_PRED_MAXDEPTH 16
+#define KS_PRED_MAXNODES 256
+
+struct ks_pred;
+
+/* Compiles predicate j for metric m.  NULL with err filled (param
+ * "predicate") on bad input.  An empty object {} compiles to "true". */
+struct ks_pred *ks_pred__parse(const json_t *j, enum ks_metric m,
+			       struct ks_err *err);
+/* Same, from JSON text (as query strings and forms carry it). */
+struct ks_pred *ks_pred__parse_str(const char *s, enum ks_metric m,
+				   struct ks_err *err);
+void ks_pred__free(struct ks_pred *p);
+
+bool ks_pred__eval(const struct ks_pred *p, const struct ks_record *r);
+/* True for the empty predicate. */
+bool ks_pred__trivial(const struct ks_pred *p);
+/* Bit mask (1u << field) of fields the predicate reads. */
+uint32_t ks_pred__fields(const struct ks_pred *p);
+/* The predicate in CA's JSON form (new reference). */
+json_t *ks_pred__to_json(const struct ks_pred *p);
+
+#endif /* KS_ENGINE_PREDICATE_H */

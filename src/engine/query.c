@@ -1,0 +1,151 @@
+/* query.c - time parameters and value points, with CA's rules and bounds. */
+#include "engine/query.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+int ks_param_int(const json_t *params, const char *name, int64_t min,
+		 int64_t max, int64_t *out, struct ks_err *err)
+{
+	const json_t *j = params ? json_object_get(params, name) : NULL;
+	long long v;
+
+	if (!j || json_is_null(j))
+		return 1;
+	if (json_is_integer(j)) {
+		v = json_integer_value(j);
+	} else if (json_is_string(j)) {
+		const char *s = json_string_value(j);
+		char *end;
+
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		if (!*s || *end || errno)
+			return ks_err_set(err, EINVAL, name,
+					  "must be an integer, not \"%.40s\"", s);
+	} else {
+		return ks_err_set(err, EINVAL, name, "must be an integer");
+	}
+	if (v < min || v > max)
+		return ks_err_set(err, ERANGE, name,
+				  "must be between %" PRId64 " and %" PRId64
+				  ", not %lld", min, max, v);
+	*out = v;
+	return 0;
+}
+
+static int64_t round_down(int64_t t, int64_t g)
+{
+	return t - (((t % g) + g) % g);
+}
+
+/* Fills start and duration from whichever two of the three were given. */
+static int resolve(struct ks_query *q, int have_s, int have_d, int have_e,
+		   int64_t now_s, uint32_t g, uint32_t defdur,
+		   struct ks_err *err)
+{
+	int64_t s = q->req_start, d = q->req_duration, e = q->req_end;
+
+	if (have_s && have_d && have_e && s + d != e)
+		return ks_err_set(err, EINVAL, "end_time",
+				  "start_time + duration must equal end_time");
+	if (!have_d)
+		d = have_s && have_e ? e - s : defdur;
+	if (d < 1 || d > KS_DURATION_MAX)
+		return ks_err_set(err, ERANGE, "duration",
+				  "must be between 1 and %d seconds",
+				  KS_DURATION_MAX);
+	if (!have_s)
+		s = have_e ? e - d : now_s - d - (int64_t)g;
+	q->start = round_down(s, g);
+	/* Round the duration up so the rounded interval still covers it. */
+	d += s - q->start;
+	q->duration = (uint32_t)((d + g - 1) / g * g);
+	return 0;
+}
+
+int ks_query_parse(const json_t *params, uint32_t granularity, int64_t now_s,
+		   uint32_t default_duration, struct ks_query *q,
+		   struct ks_err *err)
+{
+	int64_t v, tmo = KS_TIMEOUT_MAX_MS, ndp = 1;
+	int hs, hd, he, hn, ht;
+	struct ks_query r = { .req_start = -1, .req_duration = -1,
+			      .req_end = -1 };
+
+	if ((hs = ks_param_int(params, "start_time", 0, INT32_MAX * 4LL,
+			       &r.req_start, err)) < 0 ||
+	    (hd = ks_param_int(params, "duration", 1, KS_DURATION_MAX,
+			       &r.req_duration, err)) < 0 ||
+	    (he = ks_param_int(params, "end_time", 0, INT32_MAX * 4LL,
+			       &r.req_end, err)) < 0 ||
+	    (hn = ks_param_int(params, "ndatapoints", 1, KS_NDATAPOINTS_MAX,
+			       &ndp, err)) < 0 ||
+	    (ht = ks_param_int(params, "timeout", 0, KS_TIMEOUT_MAX_MS, &tmo,
+			       err)) < 0)
+		return -EINVAL;
+	(void)ht;
+	if ((v = resolve(&r, !hs, !hd, !he, now_s, granularity,
+			 default_duration, err)))
+		return (int)v;
+	if (r.start > now_s + tmo / 1000 + 1)
+		return ks_err_set(err, EINVAL, "start_time",
+				  "is in the future (now is %" PRId64 ")", now_s);
+	r.ndatapoints = (uint32_t)ndp;
+	r.multi = !hn;
+	r.timeout_ms = (uint32_t)tmo;
+	*q = r;
+	return 0;
+}
+
+json_t *ks_query_point(const struct ks_instn *in, const struct ks_query *q,
+		       uint32_t i)
+{
+	int64_t start = q->start + (int64_t)i * q->duration;
+	struct ks_value v;
+	json_t *o, *val;
+
+	if (ks_dataset__value(in->ds, start, q->duration, &v))
+		return NULL;
+	val = ks_value__to_json(&v);
+	ks_value_fini(&v);
+	o = json_pack("{s:o?,s:I,s:I,s:I,s:i,s:i,s:{}}",
+		      "value", val,
+		      "start_time", (json_int_t)start,
+		      "duration", (json_int_t)q->duration,
+		      "end_time", (json_int_t)(start + q->duration),
+		      "nsources", 1, "minreporting", 1,
+		      "transformations");
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "requested_start_time",
+			    q->req_start >= 0 ? json_integer(q->req_start)
+					      : json_null());
+	json_object_set_new(o, "requested_duration",
+			    q->req_duration >= 0 ? json_integer(q->req_duration)
+						 : json_null());
+	json_object_set_new(o, "requested_end_time",
+			    q->req_end >= 0 ? json_integer(q->req_end)
+					    : json_null());
+	return o;
+}
+
+json_t *ks_query_value(const struct ks_instn *in, const struct ks_query *q)
+{
+	json_t *a;
+
+	if (!q->multi)
+		return ks_query_point(in, q, 0);
+	a = json_array();
+	for (uint32_t i = 0; a && i < q->ndatapoints; i++) {
+		json_t *p = ks_query_point(in, q, i);
+
+		if (!p || json_array_append_new(a, p)) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}

@@ -1,0 +1,232 @@
+/* value.c - values in CA's four shapes, and their JSON.
+ *
+ * A value keeps a total, a whole distribution for numeric arities, and for
+ * discrete arities one entry per key, found through a small open-addressing
+ * index so that adding a record is a hash probe and an increment.
+ */
+#include "engine/value.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/symtab.h"
+
+void ks_value_init(struct ks_value *v, enum ks_arity arity)
+{
+	memset(v, 0, sizeof(*v));
+	v->arity = arity;
+	ks_dist_init(&v->dist);
+}
+
+void ks_value_fini(struct ks_value *v)
+{
+	for (size_t k = 0; k < v->n; k++)
+		ks_dist_fini(&v->e[k].dist);
+	free(v->e);
+	free(v->slot);
+	ks_dist_fini(&v->dist);
+	ks_value_init(v, v->arity);
+}
+
+static size_t probe(const struct ks_value *v, uint32_t key)
+{
+	size_t mask = v->nslot - 1;
+	size_t i = (key * 2654435761u) & mask;
+
+	while (v->slot[i] && v->e[v->slot[i] - 1].key != key)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static int reindex(struct ks_value *v, size_t nslot)
+{
+	uint32_t *s = calloc(nslot, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	free(v->slot);
+	v->slot = s;
+	v->nslot = nslot;
+	for (size_t k = 0; k < v->n; k++)
+		v->slot[probe(v, v->e[k].key)] = (uint32_t)(k + 1);
+	return 0;
+}
+
+const struct ks_value_entry *ks_value__find(const struct ks_value *v,
+					    uint32_t key)
+{
+	size_t i;
+
+	if (!v->nslot)
+		return NULL;
+	i = probe(v, key);
+	return v->slot[i] ? &v->e[v->slot[i] - 1] : NULL;
+}
+
+struct ks_value_entry *ks_value__entry(struct ks_value *v, uint32_t key)
+{
+	struct ks_value_entry *e;
+	size_t i;
+
+	if (v->nslot) {
+		i = probe(v, key);
+		if (v->slot[i])
+			return &v->e[v->slot[i] - 1];
+	}
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 8;
+		struct ks_value_entry *p = realloc(v->e, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		v->e = p;
+		v->cap = cap;
+	}
+	if ((v->n + 1) * 2 > v->nslot && reindex(v, v->nslot ? v->nslot * 2 : 16))
+		return NULL;
+	e = &v->e[v->n];
+	e->key = key;
+	e->count = 0;
+	ks_dist_init(&e->dist);
+	v->n++;
+	v->slot[probe(v, key)] = (uint32_t)v->n;
+	return e;
+}
+
+int ks_value__add(struct ks_value *v, uint32_t key, uint32_t idx,
+		  uint64_t count)
+{
+	bool numeric = ks_arity_numeric(v->arity);
+	int err;
+
+	if (ks_arity_discrete(v->arity)) {
+		struct ks_value_entry *e = ks_value__entry(v, key);
+
+		if (!e)
+			return -ENOMEM;
+		if (numeric && (err = ks_dist__add_idx(&e->dist, idx, count)))
+			return err;
+		e->count += count;
+	}
+	if (numeric && (err = ks_dist__add_idx(&v->dist, idx, count)))
+		return err;
+	v->total += count;
+	return 0;
+}
+
+int ks_value__merge(struct ks_value *v, const struct ks_value *src)
+{
+	int err;
+
+	if (ks_arity_numeric(v->arity) &&
+	    (err = ks_dist__merge(&v->dist, &src->dist)))
+		return err;
+	for (size_t k = 0; k < src->n; k++) {
+		struct ks_value_entry *e = ks_value__entry(v, src->e[k].key);
+
+		if (!e)
+			return -ENOMEM;
+		if (ks_arity_numeric(v->arity) &&
+		    (err = ks_dist__merge(&e->dist, &src->e[k].dist)))
+			return err;
+		e->count += src->e[k].count;
+	}
+	v->total += src->total;
+	return 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct ks_value_entry *x = a, *y = b;
+
+	return strcmp(ks_sym_str(x->key), ks_sym_str(y->key));
+}
+
+void ks_value__sort(struct ks_value *v)
+{
+	if (v->n < 2)
+		return;
+	qsort(v->e, v->n, sizeof(*v->e), cmp_entry);
+	/* Sorting cannot fail after the index exists: same slot count. */
+	for (size_t i = 0; i < v->nslot; i++)
+		v->slot[i] = 0;
+	for (size_t k = 0; k < v->n; k++)
+		v->slot[probe(v, v->e[k].key)] = (uint32_t)(k + 1);
+}
+
+int ks_value__compact(struct ks_value *v)
+{
+	int err;
+
+	if ((err = ks_dist__compact(&v->dist)))
+		return err;
+	for (size_t k = 0; k < v->n; k++)
+		if ((err = ks_dist__compact(&v->e[k].dist)))
+			return err;
+	return 0;
+}
+
+size_t ks_value__bytes(const struct ks_value *v)
+{
+	size_t b = ks_dist__bytes(&v->dist) + v->cap * sizeof(*v->e) +
+		   v->nslot * sizeof(*v->slot);
+
+	for (size_t k = 0; k < v->n; k++)
+		b += ks_dist__bytes(&v->e[k].dist);
+	return b;
+}
+
+/* JSON integers are signed: the top bucket ends at INT64_MAX, as CA's did. */
+static json_int_t clamp(uint64_t x)
+{
+	return x > (uint64_t)INT64_MAX ? (json_int_t)INT64_MAX : (json_int_t)x;
+}
+
+json_t *ks_dist__to_json(const struct ks_dist *d)
+{
+	json_t *a = json_array();
+	size_t it = 0;
+	uint32_t i;
+	uint64_t c;
+
+	if (!a)
+		return NULL;
+	while (ks_dist__next(d, &it, &i, &c)) {
+		json_t *r = json_pack("[[II]I]", clamp(ks_ll_lo(i)),
+				      clamp(ks_ll_hi(i)), clamp(c));
+
+		if (!r || json_array_append_new(a, r)) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+json_t *ks_value__to_json(const struct ks_value *v)
+{
+	json_t *o;
+
+	switch (v->arity) {
+	case KS_ARITY_SCALAR:
+		return json_integer(clamp(v->total));
+	case KS_ARITY_NUMERIC:
+		return ks_dist__to_json(&v->dist);
+	default:
+		break;
+	}
+	o = json_object();
+	for (size_t k = 0; o && k < v->n; k++) {
+		const struct ks_value_entry *e = &v->e[k];
+		json_t *x = v->arity == KS_ARITY_DISCRETE ?
+				json_integer(clamp(e->count)) :
+				ks_dist__to_json(&e->dist);
+
+		if (!x || json_object_set_new(o, ks_sym_str(e->key), x)) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}

@@ -1,0 +1,229 @@
+/* test_dataset.c - symtab, values and the slot ring.
+ *
+ * Interval metrics sum into granularity-aligned slots; point metrics keep
+ * the first tick per source; data older than the retention is refused;
+ * the ring wraps and resizes without losing the newest data; values over
+ * an interval equal the brute-force sum of what was added.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "engine/dataset.h"
+#include "engine/symtab.h"
+
+#define NS KS_NSEC_PER_SEC
+
+static void test_symtab(void **state)
+{
+	uint32_t a, b;
+
+	(void)state;
+	a = ks_sym_intern("io");
+	b = ks_sym_intern("hlt");
+	assert_true(a && b && a != b);
+	assert_int_equal(ks_sym_intern("io"), a);
+	assert_int_equal(ks_sym_find("hlt"), b);
+	assert_int_equal(ks_sym_find("nope"), 0);
+	assert_string_equal(ks_sym_str(a), "io");
+	assert_string_equal(ks_sym_str(0), "");
+	assert_string_equal(ks_sym_str(999999), "");
+	for (int i = 0; i < 5000; i++) {
+		char s[16];
+
+		snprintf(s, sizeof(s), "k%d", i);
+		assert_true(ks_sym_intern(s) != 0);
+	}
+	assert_int_equal(ks_sym_intern("io"), a);
+	assert_string_equal(ks_sym_str(ks_sym_find("k4999")), "k4999");
+	char big[300];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(ks_sym_intern(big), 0);
+}
+
+static struct ks_record rec(uint64_t ts, uint32_t key, uint64_t lat)
+{
+	struct ks_record r;
+
+	ks_record_init(&r, KS_M_VM_EXITS, ts, 1);
+	ks_record_set(&r, KS_F_VLEAVEREASON, key);
+	ks_record_set(&r, KS_F_LATENCY, lat);
+	return r;
+}
+
+static struct ks_dataset *mk(enum ks_arity a, uint32_t g, uint32_t n,
+			     bool point)
+{
+	struct ks_dataset_conf c = {
+		.arity = a, .discrete = ks_arity_discrete(a) ? KS_F_VLEAVEREASON : -1,
+		.numeric = ks_arity_numeric(a) ? KS_F_LATENCY : -1,
+		.granularity = g, .nslots = n, .point = point,
+	};
+	return ks_dataset__new(&c);
+}
+
+static void test_interval_sum(void **state)
+{
+	struct ks_dataset *ds = mk(KS_ARITY_DISCRETE_NUMERIC, 1, 60, false);
+	uint32_t io = ks_sym_intern("io"), hlt = ks_sym_intern("hlt");
+	struct ks_value v;
+	const struct ks_value_entry *e;
+	struct ks_record r;
+
+	(void)state;
+	for (int s = 100; s < 110; s++)
+		for (int k = 0; k < s - 99; k++) {
+			r = rec((uint64_t)s * NS + (uint64_t)k * 1000, k % 2 ? hlt : io,
+				1000 + (uint64_t)k);
+			assert_int_equal(ks_dataset__add(ds, &r), 0);
+		}
+	/* Seconds 100..104 held 1+2+3+4+5 records. */
+	assert_int_equal(ks_dataset__value(ds, 100, 5, &v), 0);
+	assert_int_equal(v.total, 15);
+	e = ks_value__find(&v, io);
+	assert_non_null(e);
+	assert_int_equal(e->count, 1 + 1 + 2 + 2 + 3);
+	assert_int_equal(ks_dist__total(&e->dist), e->count);
+	assert_int_equal(ks_dist__total(&v.dist), 15);
+	/* Sorted by key string: hlt before io. */
+	assert_int_equal(v.e[0].key, hlt);
+	ks_value_fini(&v);
+	assert_int_equal(ks_dataset__newest(ds), 109);
+	assert_int_equal(ks_dataset__oldest(ds), 100);
+	/* An empty interval is a zero value, not an error. */
+	assert_int_equal(ks_dataset__value(ds, 50, 10, &v), 0);
+	assert_int_equal(v.total, 0);
+	ks_value_fini(&v);
+	ks_dataset__free(ds);
+}
+
+static void test_granularity_alignment(void **state)
+{
+	struct ks_dataset *ds = mk(KS_ARITY_SCALAR, 5, 10, false);
+	struct ks_value v;
+
+	(void)state;
+	for (int s = 100; s < 120; s++) {
+		struct ks_record r = rec((uint64_t)s * NS, 0, 0);
+
+		assert_int_equal(ks_dataset__add(ds, &r), 0);
+	}
+	/* [103, 106) rounds out to the slots starting 100 and 105. */
+	assert_int_equal(ks_dataset__value(ds, 103, 3, &v), 0);
+	assert_int_equal(v.total, 10);
+	ks_value_fini(&v);
+	assert_int_equal(ks_dataset__newest(ds), 115);
+	ks_dataset__free(ds);
+}
+
+static void test_retention_and_wrap(void **state)
+{
+	struct ks_dataset *ds = mk(KS_ARITY_SCALAR, 1, 10, false);
+	struct ks_record r;
+	struct ks_value v;
+
+	(void)state;
+	for (int s = 0; s < 25; s++) {
+		r = rec((uint64_t)s * NS, 0, 0);
+		assert_int_equal(ks_dataset__add(ds, &r), 0);
+	}
+	/* Only the last 10 seconds remain; older adds are refused. */
+	assert_int_equal(ks_dataset__value(ds, 0, 25, &v), 0);
+	assert_int_equal(v.total, 10);
+	ks_value_fini(&v);
+	r = rec(14 * NS, 0, 0);
+	assert_int_equal(ks_dataset__add(ds, &r), -ERANGE);
+	r = rec(15 * NS, 0, 0);
+	assert_int_equal(ks_dataset__add(ds, &r), 0);
+	/* Shrinking keeps the newest slots. */
+	assert_int_equal(ks_dataset__resize(ds, 3), 0);
+	assert_int_equal(ks_dataset__value(ds, 0, 25, &v), 0);
+	assert_int_equal(v.total, 3);
+	ks_value_fini(&v);
+	assert_int_equal(ks_dataset__resize(ds, 20), 0);
+	for (int s = 25; s < 40; s++) {
+		r = rec((uint64_t)s * NS, 0, 0);
+		assert_int_equal(ks_dataset__add(ds, &r), 0);
+	}
+	assert_int_equal(ks_dataset__value(ds, 0, 100, &v), 0);
+	assert_int_equal(v.total, 3 + 15);
+	ks_value_fini(&v);
+	ks_dataset__free(ds);
+}
+
+static void test_point_first_wins(void **state)
+{
+	struct ks_dataset *ds = mk(KS_ARITY_SCALAR, 5, 10, true);
+	struct ks_record r;
+	struct ks_value v;
+
+	(void)state;
+	/* Source 0 reports 3 then 4 (two records per tick) in one 5 s slot;
+	 * source 1 reports 7 once.  The slot keeps 3 + 7. */
+	for (int tick = 0; tick < 2; tick++) {
+		for (int k = 0; k < 2; k++) {
+			r = rec((100 + (uint64_t)tick) * NS, 0, 0);
+			r.value = tick ? 2 : 1 + (uint64_t)k;
+			assert_int_equal(ks_dataset__add(ds, &r), 0);
+		}
+	}
+	r = rec(101 * NS, 0, 0);
+	r.source = 1;
+	r.value = 7;
+	assert_int_equal(ks_dataset__add(ds, &r), 0);
+	assert_int_equal(ks_dataset__value(ds, 100, 5, &v), 0);
+	assert_int_equal(v.total, 3 + 7);
+	ks_value_fini(&v);
+	ks_dataset__free(ds);
+}
+
+static void test_slots_iterate_and_compact(void **state)
+{
+	struct ks_dataset *ds = mk(KS_ARITY_NUMERIC, 1, 3600, false);
+	size_t it = 0, n = 0, before;
+	const struct ks_value *v;
+	int64_t t, last = -1;
+
+	(void)state;
+	for (int s = 0; s < 100; s++)
+		for (int k = 0; k < 50; k++) {
+			struct ks_record r = rec((uint64_t)s * NS, 0,
+						 (uint64_t)k * 997 + 10);
+
+			assert_int_equal(ks_dataset__add(ds, &r), 0);
+		}
+	while (ks_dataset__next_slot(ds, &it, &t, &v)) {
+		assert_true(t > last);
+		last = t;
+		assert_int_equal(v->total, 50);
+		/* All but the two newest slots are compacted. */
+		assert_true(v->dist.sparse == (t < 98));
+		n++;
+	}
+	assert_int_equal(n, 100);
+	before = ks_dataset__bytes(ds);
+	assert_true(before > 0);
+	ks_dataset__free(ds);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_symtab),
+		cmocka_unit_test(test_interval_sum),
+		cmocka_unit_test(test_granularity_alignment),
+		cmocka_unit_test(test_retention_and_wrap),
+		cmocka_unit_test(test_point_first_wins),
+		cmocka_unit_test(test_slots_iterate_and_compact),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+
+	ks_sym_reset();
+	return rc;
+}
