@@ -23,6 +23,10 @@ struct ks_dataset {
 	struct ks_dataset_conf conf;
 	int64_t newest;		/* -1 until the first record */
 	struct slot *slots;
+	/* The slot of the last record's second: records come in bursts of
+	 * one second, and this skips three divisions per record. */
+	int64_t last_sec;
+	struct slot *last_slot;
 };
 
 static void slots_init(struct slot *s, uint32_t n, enum ks_arity a)
@@ -52,6 +56,7 @@ struct ks_dataset *ks_dataset__new(const struct ks_dataset_conf *conf)
 	}
 	ds->conf = *conf;
 	ds->newest = -1;
+	ds->last_sec = -1;
 	slots_init(ds->slots, conf->nslots, conf->arity);
 	return ds;
 }
@@ -108,22 +113,35 @@ static bool point_take(struct slot *s, const struct ks_record *r)
 	return s->point_ts[src] == r->ts;
 }
 
-int ks_dataset__add(struct ks_dataset *ds, const struct ks_record *r)
+/* The slot for second sec, made current; NULL if past the retention. */
+static struct slot *slot_for(struct ks_dataset *ds, int64_t sec)
 {
 	const struct ks_dataset_conf *c = &ds->conf;
-	int64_t sec = (int64_t)(r->ts / KS_NSEC_PER_SEC);
 	int64_t t = sec - sec % c->granularity;
 	int64_t span = (int64_t)c->granularity * c->nslots;
-	uint32_t key = 0, idx = 0;
 	struct slot *s;
 
 	if (ds->newest >= 0 && t <= ds->newest - span)
-		return -ERANGE;
+		return NULL;
 	s = slot_at(ds, t);
 	if (s->t != t)
 		recycle(s, t);
 	if (t > ds->newest)
 		advance(ds, t);
+	ds->last_sec = sec;
+	ds->last_slot = s;
+	return s;
+}
+
+int ks_dataset__add(struct ks_dataset *ds, const struct ks_record *r)
+{
+	const struct ks_dataset_conf *c = &ds->conf;
+	int64_t sec = (int64_t)(r->ts / KS_NSEC_PER_SEC);
+	uint32_t key = 0, idx = 0;
+	struct slot *s = ds->last_slot;
+
+	if (sec != ds->last_sec && !(s = slot_for(ds, sec)))
+		return -ERANGE;
 	if (c->point && !point_take(s, r))
 		return 0;
 	if (c->discrete >= 0)
@@ -170,6 +188,8 @@ int ks_dataset__resize(struct ks_dataset *ds, uint32_t nslots)
 	slots_init(n, nslots, ds->conf.arity);
 	ds->slots = n;
 	ds->conf.nslots = nslots;
+	ds->last_sec = -1;
+	ds->last_slot = NULL;
 	for (uint32_t i = 0; i < oldn; i++) {
 		struct slot *s = &old[i];
 		int64_t span = (int64_t)ds->conf.granularity * nslots;

@@ -32,6 +32,8 @@ struct ks_pred *ks_pred__parse(const json_t *j, enum ks_metric m,
 struct ks_pred *ks_pred__parse_str(const char *s, enum ks_metric m,
 				   struct ks_err *err);
 void ks_pred__free(struct ks_pred *p);
+/* Deep copy (NULL p gives NULL); NULL on ENOMEM. */
+struct ks_pred *ks_pred__dup(const struct ks_pred *p);
 
 bool ks_pred__eval(const struct ks_pred *p, const struct ks_record *r);
 /* True for the empty predicate. */

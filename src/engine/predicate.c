@@ -1,0 +1,544 @@
+/* predicate.c - CA predicates: validation, compilation, evaluation.
+ *
+ * A predicate is parsed once, when an instrumentation is created, and then
+ * evaluated for every record of its metric, so the work is split that way:
+ * parsing checks everything (structure, fields, operator/field types,
+ * constants, depth, size) and names the failing node by its path, e.g.
+ * "and[1].eq"; the compiled form is a flat array of 16-byte nodes in
+ * prefix order, where an and/or node knows where its subtree ends, so
+ * evaluation is a short walk with no pointers to chase.  Discrete constants
+ * are interned only after the whole predicate validated (a rejected
+ * predicate leaves the symbol table alone) and compare as symtab ids;
+ * numeric constants compare exactly against record->f[], never bucket
+ * edges.
+ *
+ * Numeric constants: integers from INT64_MIN to INT64_MAX are accepted
+ * (integral JSON reals such as 1e6 too; fractions are rejected).  Fields
+ * are unsigned, so a negative constant makes a leaf constant, with exact
+ * semantics: gt/ge/ne with a negative constant are true, eq/lt/le false.
+ * The constant is kept as written so to_json round-trips it.
+ *
+ * A leaf on a field the record lacks is false.  The engine never evaluates
+ * such records (it checks ks_pred__fields() first); this keeps eval defined
+ * for any record anyway.
+ */
+#include "engine/predicate.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/symtab.h"
+
+/* Operators as written (CA's names); indexes into op_names. */
+enum pred_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_AND, OP_OR,
+	       OP__COUNT };
+
+static const char *const op_names[OP__COUNT] = {
+	"eq", "ne", "lt", "le", "gt", "ge", "and", "or",
+};
+
+/* Operators as evaluated: the written ones, plus the two a leaf with a
+ * negative constant becomes (true if the field is present, false). */
+enum eval_op { E_EQ, E_NE, E_LT, E_LE, E_GT, E_GE, E_AND, E_OR, E_ALL,
+	       E_NONE };
+
+#define NODE_NEG 1u	/* numeric constant was negative: val is an int64 */
+
+struct pnode {
+	uint8_t op;	/* enum eval_op */
+	uint8_t jop;	/* enum pred_op, as written */
+	uint8_t field;	/* leaves: enum ks_field */
+	uint8_t flags;
+	uint32_t end;	/* index just past this node's subtree */
+	uint64_t val;	/* leaves: symtab id or exact number */
+};
+
+struct ks_pred {
+	enum ks_metric metric;
+	uint32_t fields;	/* mask of fields read */
+	uint32_t n;		/* 0: the trivial predicate */
+	struct pnode node[];
+};
+
+/* Parse state: the nodes built so far, and the path of the node being
+ * looked at, for error messages. */
+struct builder {
+	enum ks_metric metric;
+	struct ks_err *err;
+	uint32_t n;
+	uint32_t fields;
+	char path[192];
+	struct pnode node[KS_PRED_MAXNODES];
+	/* discrete leaves: the string to intern once all is valid */
+	const char *str[KS_PRED_MAXNODES];
+};
+
+__attribute__((format(printf, 2, 3)))
+static int fail(struct builder *b, const char *fmt, ...)
+{
+	char msg[sizeof(b->err->msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (b->path[0])
+		ks_err_set(b->err, EINVAL, "predicate", "%s: %s", b->path, msg);
+	else
+		ks_err_set(b->err, EINVAL, "predicate", "%s", msg);
+	return -EINVAL;
+}
+
+static const char *type_name(const json_t *j)
+{
+	switch (json_typeof(j)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE: case JSON_FALSE: return "a boolean";
+	case JSON_NULL: return "null";
+	}
+	return "something else";
+}
+
+/* Appends ".key" (or "key" at the root) or "[i]" to the path; returns the
+ * old length so the caller can pop it. */
+static size_t path_push(struct builder *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static size_t path_push(struct builder *b, const char *fmt, ...)
+{
+	size_t len = strlen(b->path);
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (len < sizeof(b->path))
+		vsnprintf(b->path + len, sizeof(b->path) - len, fmt, ap);
+	va_end(ap);
+	return len;
+}
+
+static void path_pop(struct builder *b, size_t len)
+{
+	b->path[len] = '\0';
+}
+
+/* "vm, vmuuid, pid, ..." for messages. */
+static void metric_fields(enum ks_metric m, char *buf, size_t size)
+{
+	const struct ks_metricinfo *mi = ks_metric_info(m);
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < mi->nfields && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s",
+					i ? ", " : "",
+					ks_field_info(mi->fields[i])->name);
+}
+
+static int parse_node(struct builder *b, const json_t *j, int depth);
+
+static int parse_field(struct builder *b, const json_t *jf, int *field)
+{
+	const struct ks_metricinfo *mi = ks_metric_info(b->metric);
+	const char *name;
+	char list[128];
+	int f;
+
+	if (!json_is_string(jf))
+		return fail(b, "the field name must be a string (got %s)",
+			    type_name(jf));
+	name = json_string_value(jf);
+	f = ks_field_lookup(name);
+	if (f < 0 || strlen(name) != json_string_length(jf) ||
+	    !ks_metric_has_field(b->metric, (enum ks_field)f)) {
+		metric_fields(b->metric, list, sizeof(list));
+		return fail(b, "field \"%.40s\" is not a field of %s.%s "
+			    "(its fields: %s)", name, mi->module, mi->stat,
+			    list);
+	}
+	*field = f;
+	return 0;
+}
+
+/* A JSON number as an exact int64: integers, and reals without a
+ * fraction inside the int64 range. */
+static int parse_number(struct builder *b, const json_t *jv, const char *fname,
+			int64_t *out)
+{
+	double d;
+
+	if (json_is_integer(jv)) {
+		*out = json_integer_value(jv);
+		return 0;
+	}
+	d = json_real_value(jv);
+	if (!isfinite(d) || d != floor(d))
+		return fail(b, "value %g for field \"%s\" must be an integer",
+			    d, fname);
+	/* -2^63 and 2^63 are exact doubles; the range is [-2^63, 2^63) */
+	if (d < -9223372036854775808.0 || d >= 9223372036854775808.0)
+		return fail(b, "value %g for field \"%s\" is out of range "
+			    "(%lld to %lld)", d, fname, (long long)INT64_MIN,
+			    (long long)INT64_MAX);
+	*out = (int64_t)d;
+	return 0;
+}
+
+/* Negative constant against an unsigned field: the leaf is constant. */
+static enum eval_op negative_op(enum pred_op op)
+{
+	switch (op) {
+	case OP_NE: case OP_GT: case OP_GE:
+		return E_ALL;
+	default:
+		return E_NONE;
+	}
+}
+
+static int parse_numeric_leaf(struct builder *b, struct pnode *nd,
+			      const json_t *jv, const char *fname)
+{
+	int64_t v = 0;
+	int rc;
+
+	if (!json_is_number(jv))
+		return fail(b, "field \"%s\" is numeric, so its value must be "
+			    "a number (got %s)", fname, type_name(jv));
+	if ((rc = parse_number(b, jv, fname, &v)))
+		return rc;
+	nd->val = (uint64_t)v;
+	if (v < 0) {
+		nd->flags |= NODE_NEG;
+		nd->op = (uint8_t)negative_op((enum pred_op)nd->jop);
+	}
+	return 0;
+}
+
+static int parse_discrete_leaf(struct builder *b, struct pnode *nd,
+			       const json_t *jv, const char *fname)
+{
+	const char *s;
+
+	if (nd->jop != OP_EQ && nd->jop != OP_NE)
+		return fail(b, "field \"%s\" is discrete; %s needs a numeric "
+			    "field (use eq or ne)", fname, op_names[nd->jop]);
+	if (!json_is_string(jv))
+		return fail(b, "field \"%s\" is discrete, so its value must be "
+			    "a string (got %s)", fname, type_name(jv));
+	s = json_string_value(jv);
+	if (strlen(s) != json_string_length(jv))
+		return fail(b, "value for field \"%s\" contains a NUL byte",
+			    fname);
+	if (strlen(s) > KS_SYM_MAXLEN)
+		return fail(b, "value for field \"%s\" is longer than %d bytes",
+			    fname, KS_SYM_MAXLEN);
+	b->str[nd - b->node] = s;
+	return 0;
+}
+
+static int parse_leaf(struct builder *b, struct pnode *nd, const json_t *arg)
+{
+	const char *fname;
+	int field = 0, rc;
+
+	if (!json_is_array(arg) || json_array_size(arg) != 2)
+		return fail(b, "must be an array [field, value] (got %s%s)",
+			    type_name(arg), json_is_array(arg) ?
+			    " of the wrong length" : "");
+	if ((rc = parse_field(b, json_array_get(arg, 0), &field)))
+		return rc;
+	fname = ks_field_info((enum ks_field)field)->name;
+	nd->field = (uint8_t)field;
+	nd->op = nd->jop;	/* enum eval_op mirrors pred_op for leaves */
+	b->fields |= 1u << field;
+	if (ks_field_numeric((enum ks_field)field))
+		return parse_numeric_leaf(b, nd, json_array_get(arg, 1), fname);
+	return parse_discrete_leaf(b, nd, json_array_get(arg, 1), fname);
+}
+
+static int parse_compound(struct builder *b, uint32_t self, const json_t *arg,
+			  int depth)
+{
+	size_t n, len;
+	int rc = 0;
+
+	if (!json_is_array(arg))
+		return fail(b, "must be an array of at least 2 predicates "
+			    "(got %s)", type_name(arg));
+	n = json_array_size(arg);
+	if (n < 2)
+		return fail(b, "needs at least 2 predicates (got %zu)", n);
+	for (size_t i = 0; i < n && !rc; i++) {
+		len = path_push(b, "[%zu]", i);
+		rc = parse_node(b, json_array_get(arg, i), depth + 1);
+		path_pop(b, len);
+	}
+	b->node[self].end = b->n;
+	return rc;
+}
+
+static int op_lookup(const char *key)
+{
+	for (int op = 0; op < OP__COUNT; op++)
+		if (!strcmp(op_names[op], key))
+			return op;
+	return -1;
+}
+
+static int parse_node(struct builder *b, const json_t *j, int depth)
+{
+	const char *key;
+	const json_t *arg;
+	struct pnode *nd;
+	uint32_t self;
+	size_t len;
+	int op, rc;
+
+	if (depth > KS_PRED_MAXDEPTH)
+		return fail(b, "nested deeper than %d levels", KS_PRED_MAXDEPTH);
+	if (!json_is_object(j))
+		return fail(b, "must be an object such as {\"eq\":[field,value]}"
+			    " (got %s)", type_name(j));
+	if (json_object_size(j) == 0)
+		return fail(b, "an empty predicate {} is only allowed as the "
+			    "whole predicate");
+	if (json_object_size(j) > 1)
+		return fail(b, "must have exactly one operator key (got %zu)",
+			    json_object_size(j));
+	key = json_object_iter_key(json_object_iter((json_t *)j));
+	arg = json_object_iter_value(json_object_iter((json_t *)j));
+	op = op_lookup(key);
+	if (op < 0)
+		return fail(b, "unknown operator \"%.32s\" (expected eq, ne, lt,"
+			    " le, gt, ge, and or or)", key);
+	if (b->n >= KS_PRED_MAXNODES)
+		return fail(b, "more than %d nodes", KS_PRED_MAXNODES);
+	self = b->n++;
+	nd = &b->node[self];
+	memset(nd, 0, sizeof(*nd));
+	nd->jop = (uint8_t)op;
+	nd->end = b->n;
+	len = path_push(b, "%s%s", b->path[0] ? "." : "", key);
+	if (op == OP_AND || op == OP_OR) {
+		nd->op = op == OP_AND ? E_AND : E_OR;
+		rc = parse_compound(b, self, arg, depth);
+	} else {
+		rc = parse_leaf(b, nd, arg);
+	}
+	path_pop(b, len);
+	return rc;
+}
+
+/* Interns the discrete constants, now that everything is valid. */
+static int intern_all(struct builder *b)
+{
+	for (uint32_t i = 0; i < b->n; i++) {
+		uint32_t id;
+
+		if (!b->str[i])
+			continue;
+		id = ks_sym_intern(b->str[i]);
+		if (id == KS_SYM_NONE)
+			return ks_err_set(b->err, ENOMEM, "predicate",
+					  "out of memory");
+		b->node[i].val = id;
+	}
+	return 0;
+}
+
+static struct ks_pred *pred_alloc(enum ks_metric m, uint32_t n)
+{
+	struct ks_pred *p = malloc(sizeof(*p) + n * sizeof(p->node[0]));
+
+	if (!p)
+		return NULL;
+	p->metric = m;
+	p->fields = 0;
+	p->n = n;
+	return p;
+}
+
+/* Builds the nodes of j into b; the empty object is the trivial predicate
+ * (no nodes), and only at the root, as in CA. */
+static int build(struct builder *b, const json_t *j)
+{
+	if (!j)
+		return fail(b, "missing");
+	if (json_is_object(j) && json_object_size(j) == 0)
+		return 0;
+	return parse_node(b, j, 1) ?: intern_all(b);
+}
+
+struct ks_pred *ks_pred__parse(const json_t *j, enum ks_metric m,
+			       struct ks_err *err)
+{
+	struct builder *b;
+	struct ks_pred *p = NULL;
+
+	if ((unsigned)m >= KS_M__COUNT) {
+		ks_err_set(err, EINVAL, "predicate", "unknown metric");
+		return NULL;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b) {
+		ks_err_set(err, ENOMEM, "predicate", "out of memory");
+		return NULL;
+	}
+	b->metric = m;
+	b->err = err;
+	if (!build(b, j)) {
+		p = pred_alloc(m, b->n);
+		if (p) {
+			p->fields = b->fields;
+			memcpy(p->node, b->node, b->n * sizeof(p->node[0]));
+		} else {
+			ks_err_set(err, ENOMEM, "predicate", "out of memory");
+		}
+	}
+	free(b);
+	return p;
+}
+
+struct ks_pred *ks_pred__parse_str(const char *s, enum ks_metric m,
+				   struct ks_err *err)
+{
+	struct ks_pred *p;
+	json_error_t je;
+	json_t *j;
+
+	if (!s) {
+		ks_err_set(err, EINVAL, "predicate", "missing");
+		return NULL;
+	}
+	j = json_loads(s, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+	if (!j) {
+		ks_err_set(err, EINVAL, "predicate",
+			   "invalid JSON at column %d: %s", je.column, je.text);
+		return NULL;
+	}
+	p = ks_pred__parse(j, m, err);
+	json_decref(j);
+	return p;
+}
+
+void ks_pred__free(struct ks_pred *p)
+{
+	free(p);
+}
+
+struct ks_pred *ks_pred__dup(const struct ks_pred *p)
+{
+	struct ks_pred *q;
+
+	if (!p)
+		return NULL;
+	q = pred_alloc(p->metric, p->n);
+	if (!q)
+		return NULL;
+	q->fields = p->fields;
+	memcpy(q->node, p->node, p->n * sizeof(p->node[0]));
+	return q;
+}
+
+/* The leaf test; hot, so it stays small enough to inline. */
+static inline bool eval_leaf(const struct pnode *nd, const struct ks_record *r)
+{
+	uint64_t v;
+
+	if (!((r->present >> nd->field) & 1u))
+		return false;
+	v = r->f[nd->field];
+	switch (nd->op) {
+	case E_EQ: return v == nd->val;
+	case E_NE: return v != nd->val;
+	case E_LT: return v < nd->val;
+	case E_LE: return v <= nd->val;
+	case E_GT: return v > nd->val;
+	case E_GE: return v >= nd->val;
+	case E_ALL: return true;
+	default: return false;
+	}
+}
+
+/* Children of node i run from i + 1 to its end, each child's own end
+ * giving the next sibling; depth is bounded by KS_PRED_MAXDEPTH. */
+static bool eval_at(const struct pnode *n, uint32_t i,
+		    const struct ks_record *r)
+{
+	const struct pnode *nd = &n[i];
+	bool want;
+
+	if (nd->op != E_AND && nd->op != E_OR)
+		return eval_leaf(nd, r);
+	/* and stops at the first false child, or at the first true one */
+	want = nd->op == E_OR;
+	for (uint32_t c = i + 1; c < nd->end; c = n[c].end) {
+		const struct pnode *cn = &n[c];
+		bool v = (cn->op == E_AND || cn->op == E_OR) ?
+			 eval_at(n, c, r) : eval_leaf(cn, r);
+
+		if (v == want)
+			return want;
+	}
+	return !want;
+}
+
+bool ks_pred__eval(const struct ks_pred *p, const struct ks_record *r)
+{
+	if (!p || !p->n)
+		return true;
+	return eval_at(p->node, 0, r);
+}
+
+bool ks_pred__trivial(const struct ks_pred *p)
+{
+	return !p || !p->n;
+}
+
+uint32_t ks_pred__fields(const struct ks_pred *p)
+{
+	return p ? p->fields : 0;
+}
+
+static json_t *leaf_json(const struct pnode *nd)
+{
+	enum ks_field f = (enum ks_field)nd->field;
+	json_t *v;
+
+	if (!ks_field_numeric(f))
+		v = json_string(ks_sym_str((uint32_t)nd->val));
+	else
+		v = json_integer((json_int_t)(int64_t)nd->val);
+	return json_pack("{s:[s,o]}", op_names[nd->jop],
+			 ks_field_info(f)->name, v);
+}
+
+static json_t *node_json(const struct pnode *n, uint32_t i)
+{
+	const struct pnode *nd = &n[i];
+	json_t *kids;
+
+	if (nd->jop != OP_AND && nd->jop != OP_OR)
+		return leaf_json(nd);
+	kids = json_array();
+	for (uint32_t c = i + 1; kids && c < nd->end; c = n[c].end) {
+		if (json_array_append_new(kids, node_json(n, c))) {
+			json_decref(kids);
+			return NULL;
+		}
+	}
+	return kids ? json_pack("{s:o}", op_names[nd->jop], kids) : NULL;
+}
+
+json_t *ks_pred__to_json(const struct ks_pred *p)
+{
+	if (!p || !p->n)
+		return json_object();
+	return node_json(p->node, 0);
+}

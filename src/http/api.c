@@ -1,0 +1,612 @@
+/* api.c - CA's resources: self-description, instrumentations, raw values.
+ *
+ * The route table below is the whole API surface; each handler parses and
+ * checks all of its parameters before it touches the engine, so an error
+ * answer never leaves a change behind.  Handlers run with the engine lock
+ * held (ks_api__handle takes it), one request at a time.
+ *
+ * Customer routes (/ca/customers/:custid/...) behave like the global ones
+ * for now: tenants and their scopes arrive with authentication.  URIs in
+ * answers use the base the client used, so a client never sees the other
+ * namespace.
+ */
+#include "http/api.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/describe.h"
+#include "engine/instn.h"
+#include "engine/query.h"
+#include "http/handlers.h"
+#include "http/params.h"
+#include "http/router.h"
+
+/* Parameters that belong to the HTTP layer, not to the instrumentation. */
+#define ROUTING_PARAM "action"
+
+static const char root_page[] =
+	"<!DOCTYPE html>\n"
+	"<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	"<title>kvmscope</title></head>\n"
+	"<body>\n"
+	"<h1>kvmscope</h1>\n"
+	"<p>Cloud Analytics for Linux KVM hosts. The web interface is not "
+	"here yet; the API is:</p>\n"
+	"<ul>\n"
+	"<li><a href=\"/ca\">/ca</a>: metrics, fields and types</li>\n"
+	"<li><a href=\"/ca/instrumentations\">/ca/instrumentations</a>: "
+	"instrumentations (POST to create one)</li>\n"
+	"<li><a href=\"/ca/admin/status\">/ca/admin/status</a>: agent "
+	"status</li>\n"
+	"</ul>\n"
+	"</body></html>\n";
+
+int64_t ks_api_now(const struct ks_api *a)
+{
+	uint64_t ns = ks_engine__now(a->e);
+
+	return ns ? (int64_t)(ns / KS_NSEC_PER_SEC) : (int64_t)time(NULL);
+}
+
+void ks_api_instn_uri(const struct ks_route_match *m,
+		      const struct ks_instn *in, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/instrumentations/%s", m->base, in->id);
+}
+
+struct ks_instn *ks_api_instn(struct ks_api *a, const struct ks_route_match *m,
+			      struct ks_http_resp *resp)
+{
+	const char *id = ks_route_match__get(m, "id");
+	struct ks_instn *in = id ? ks_engine__get(a->e, id) : NULL;
+
+	if (!in)
+		ks_http_resp__error(resp, 404, "ResourceNotFound", "id",
+				    "no instrumentation \"%.64s\"",
+				    id ? id : "");
+	return in;
+}
+
+int ks_api_check_params(const json_t *params, const char *const *names,
+			size_t n, struct ks_http_resp *resp)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)params, key, v) {
+		size_t i = 0;
+
+		while (i < n && strcmp(names[i], key))
+			i++;
+		if (i < n)
+			continue;
+		ks_http_resp__error(resp, 400, "InvalidArgument", key,
+				    "unknown parameter \"%.64s\" for this "
+				    "resource", key);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int ks_api_check_xforms(const json_t *params, struct ks_http_resp *resp)
+{
+	const json_t *x = json_object_get(params, "transformations");
+	const char *name = NULL;
+
+	if (!x || (json_is_array(x) && !json_array_size(x)) ||
+	    (json_is_string(x) && !json_string_value(x)[0]))
+		return 0;
+	if (json_is_array(x) && json_is_string(json_array_get(x, 0)))
+		name = json_string_value(json_array_get(x, 0));
+	else if (json_is_string(x))
+		name = json_string_value(x);
+	ks_http_resp__error(resp, 400, "InvalidArgument", "transformations",
+			    "no transformation%s%.40s%s is available for this "
+			    "instrumentation", name ? " \"" : "",
+			    name ? name : "", name ? "\"" : "");
+	return -EINVAL;
+}
+
+void ks_api_param_error(struct ks_http_resp *resp, int rc,
+			const struct ks_err *err)
+{
+	ks_http_resp__from_err(resp, rc == -ENOENT ? -EINVAL : rc, err);
+}
+
+/* The instrumentation object, or a 500. */
+static void send_instn(struct ks_http_resp *resp, int status,
+		       const struct ks_route_match *m,
+		       const struct ks_instn *in)
+{
+	char base[sizeof(m->base) + 32];
+
+	snprintf(base, sizeof(base), "%s/instrumentations", m->base);
+	ks_http_resp__json(resp, status, ks_instn__to_json(in, base));
+}
+
+/* ---- self-description ------------------------------------------------ */
+
+static void h_root(void *ctx, const struct ks_http_req *req,
+		   const struct ks_route_match *m, struct ks_http_resp *resp)
+{
+	(void)ctx, (void)req, (void)m;
+	ks_http_resp__data(resp, 200, "text/html; charset=utf-8", root_page,
+			   sizeof(root_page) - 1);
+}
+
+static void h_describe(void *ctx, const struct ks_http_req *req,
+		       const struct ks_route_match *m,
+		       struct ks_http_resp *resp)
+{
+	(void)ctx, (void)req, (void)m;
+	ks_http_resp__json(resp, 200, ks_describe_catalog());
+}
+
+/* CA's legacy field types: "latency" for times, else number or string. */
+static const char *legacy_type(enum ks_field f)
+{
+	enum ks_type t = ks_field_info(f)->type;
+
+	if (t == KS_TYPE_TIME)
+		return "latency";
+	return ks_type_info(t)->numeric ? "number" : "string";
+}
+
+static json_t *legacy_stat(const struct ks_metricinfo *mi)
+{
+	json_t *fields = json_object();
+
+	for (size_t i = 0; fields && i < mi->nfields; i++) {
+		const struct ks_fieldinfo *fi = ks_field_info(mi->fields[i]);
+
+		if (json_object_set_new(fields, fi->name,
+					json_pack("{s:s,s:s}", "label", fi->label,
+						  "type",
+						  legacy_type(mi->fields[i])))) {
+			json_decref(fields);
+			return NULL;
+		}
+	}
+	return json_pack("{s:s,s:s,s:o?}", "label", mi->label, "type",
+			 "unused", "fields", fields);
+}
+
+/* GET /ca/metrics: CA's pre-0.1 shape, {module: {label, stats: {...}}}. */
+static void h_legacy_metrics(void *ctx, const struct ks_http_req *req,
+			     const struct ks_route_match *m,
+			     struct ks_http_resp *resp)
+{
+	json_t *o = json_object();
+
+	(void)ctx, (void)req, (void)m;
+	for (size_t i = 0; o && i < ks_module_count(); i++) {
+		const struct ks_moduleinfo *mod = ks_module_info(i);
+
+		if (json_object_set_new(o, mod->name,
+					json_pack("{s:s,s:{}}", "label",
+						  mod->label, "stats"))) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	for (int k = 0; o && k < KS_M__COUNT; k++) {
+		const struct ks_metricinfo *mi = ks_metric_info(k);
+		json_t *stats = json_object_get(json_object_get(o, mi->module),
+						"stats");
+
+		if (!stats || json_object_set_new(stats, mi->stat,
+						  legacy_stat(mi))) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	ks_http_resp__json(resp, 200, o);
+}
+
+static void h_legacy_types(void *ctx, const struct ks_http_req *req,
+			   const struct ks_route_match *m,
+			   struct ks_http_resp *resp)
+{
+	(void)ctx, (void)req, (void)m;
+	ks_http_resp__json(resp, 200,
+			   json_pack("{s:s,s:s,s:s}", "latency", "numeric",
+				     "string", "discrete", "number", "numeric"));
+}
+
+static void h_legacy_xforms(void *ctx, const struct ks_http_req *req,
+			    const struct ks_route_match *m,
+			    struct ks_http_resp *resp)
+{
+	json_t *d = ks_describe_catalog();
+	json_t *x = d ? json_object_get(d, "transformations") : NULL;
+
+	(void)ctx, (void)req, (void)m;
+	ks_http_resp__json(resp, 200, x ? json_incref(x) : json_object());
+	json_decref(d);
+}
+
+static void h_status(void *ctx, const struct ks_http_req *req,
+		     const struct ks_route_match *m, struct ks_http_resp *resp)
+{
+	struct ks_api *a = ctx;
+	const struct ks_engine_stats *st = ks_engine__stats(a->e);
+	json_t *o;
+
+	(void)req, (void)m;
+	o = json_pack("{s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
+		      "service", "kvmscope", "api_version", KS_API_VERSION,
+		      "now", (json_int_t)ks_api_now(a),
+		      "instrumentations", (json_int_t)ks_engine__count(a->e),
+		      "records",
+		      "fed", (json_int_t)st->records,
+		      "added", (json_int_t)st->added,
+		      "filtered", (json_int_t)st->filtered,
+		      "lacking", (json_int_t)st->lacking,
+		      "future", (json_int_t)st->future,
+		      "expired", (json_int_t)st->expired,
+		      "nomem", (json_int_t)st->nomem);
+	if (o && a->status_fn)
+		a->status_fn(a->status_ctx, o);
+	ks_http_resp__json(resp, 200, o);
+}
+
+/* ---- instrumentations ------------------------------------------------ */
+
+static void h_list(void *ctx, const struct ks_http_req *req,
+		   const struct ks_route_match *m, struct ks_http_resp *resp)
+{
+	struct ks_api *a = ctx;
+	char base[sizeof(m->base) + 32];
+	json_t *arr = json_array();
+
+	(void)req;
+	snprintf(base, sizeof(base), "%s/instrumentations", m->base);
+	for (struct ks_instn *in = ks_engine__next(a->e, NULL); arr && in;
+	     in = ks_engine__next(a->e, in)) {
+		if (json_array_append_new(arr, ks_instn__to_json(in, base))) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	ks_http_resp__json(resp, 200, arr);
+}
+
+/* The instrumentation parameters of a request: a shallow copy without the
+ * HTTP layer's own parameters. */
+static json_t *instn_params(const struct ks_http_req *req)
+{
+	json_t *p = json_copy(req->params);
+
+	if (p)
+		json_object_del(p, ROUTING_PARAM);
+	return p;
+}
+
+/* Creates from conf (taken) and answers 201 with Location. */
+static void create_from(struct ks_api *a, const struct ks_route_match *m,
+			struct ks_instn_conf *conf, struct ks_http_resp *resp)
+{
+	struct ks_instn *in;
+	struct ks_err err;
+	char uri[sizeof(m->base) + 64];
+	int rc;
+
+	if ((rc = ks_engine__create(a->e, conf, &in, &err))) {
+		ks_instn_conf_fini(conf);
+		ks_http_resp__from_err(resp, rc, &err);
+		return;
+	}
+	in->atime_s = ks_api_now(a);
+	ks_api_instn_uri(m, in, uri, sizeof(uri));
+	send_instn(resp, 201, m, in);
+	if (resp->status != 201 || ks_http_resp__header(resp, "Location", uri)) {
+		/* Out of memory answering: undo, so the error is the truth. */
+		ks_engine__delete(a->e, in->id);
+		ks_http_resp__error(resp, 500, "InternalError", "",
+				    "out of memory");
+	}
+}
+
+/* Parses params over base (NULL: CA's defaults) and creates. */
+static void create(struct ks_api *a, const struct ks_http_req *req,
+		   const struct ks_route_match *m,
+		   const struct ks_instn_conf *base, struct ks_http_resp *resp)
+{
+	struct ks_instn_conf conf;
+	struct ks_err err;
+	json_t *p = instn_params(req);
+	int rc;
+
+	if (!p) {
+		ks_http_resp__error(resp, 500, "InternalError", "",
+				    "out of memory");
+		return;
+	}
+	rc = ks_instn_conf_parse(p, base,
+				 base ? KS_INSTN_CLONE : KS_INSTN_CREATE, &conf,
+				 &err);
+	json_decref(p);
+	if (rc) {
+		ks_api_param_error(resp, rc, &err);
+		return;
+	}
+	create_from(a, m, &conf, resp);
+}
+
+static void h_create(void *ctx, const struct ks_http_req *req,
+		     const struct ks_route_match *m, struct ks_http_resp *resp)
+{
+	const json_t *act = json_object_get(req->params, ROUTING_PARAM);
+
+	if (act) {
+		ks_http_resp__error(resp, 400, "InvalidArgument", ROUTING_PARAM,
+				    "action applies to an existing "
+				    "instrumentation, not to the collection");
+		return;
+	}
+	create(ctx, req, m, NULL, resp);
+}
+
+static void h_get(void *ctx, const struct ks_http_req *req,
+		  const struct ks_route_match *m, struct ks_http_resp *resp)
+{
+	struct ks_api *a = ctx;
+	struct ks_instn *in = ks_api_instn(a, m, resp);
+
+	(void)req;
+	if (!in)
+		return;
+	in->atime_s = ks_api_now(a);
+	send_instn(resp, 200, m, in);
+}
+
+static void h_modify(void *ctx, const struct ks_http_req *req,
+		     const struct ks_route_match *m, struct ks_http_resp *resp)
+{
+	struct ks_api *a = ctx;
+	struct ks_instn *in = ks_api_instn(a, m, resp);
+	struct ks_instn_conf conf;
+	struct ks_err err;
+	json_t *p;
+	int rc;
+
+	if (!in)
+		return;
+	if (!(p = instn_params(req))) {
+		ks_http_resp__error(resp, 500, "InternalError", "",
+				    "out of memory");
+		return;
+	}
+	rc = ks_instn_conf_parse(p, &in->conf, KS_INSTN_MODIFY, &conf, &err);
+	json_decref(p);
+	if (rc) {
+		ks_api_param_error(resp, rc, &err);
+		return;
+	}
+	if ((rc = ks_engine__modify(a->e, in, &conf, &err))) {
+		ks_instn_conf_fini(&conf);
+		ks_http_resp__from_err(resp, rc, &err);
+		return;
+	}
+	in->atime_s = ks_api_now(a);
+	send_instn(resp, 200, m, in);
+}
+
+static void h_delete(void *ctx, const struct ks_http_req *req,
+		     const struct ks_route_match *m, struct ks_http_resp *resp)
+{
+	struct ks_api *a = ctx;
+	struct ks_instn *in = ks_api_instn(a, m, resp);
+
+	(void)req;
+	if (!in)
+		return;
+	ks_engine__delete(a->e, in->id);
+	ks_http_resp__reset(resp);
+	resp->status = 204;
+}
+
+static void h_clone(void *ctx, const struct ks_http_req *req,
+		    const struct ks_route_match *m, struct ks_http_resp *resp)
+{
+	struct ks_api *a = ctx;
+	struct ks_instn *src = ks_api_instn(a, m, resp);
+
+	if (!src)
+		return;
+	src->atime_s = ks_api_now(a);
+	create(a, req, m, &src->conf, resp);
+}
+
+/* POST /ca/instrumentations/:id?action=clone, CloudAPI's spelling. */
+static void h_action(void *ctx, const struct ks_http_req *req,
+		     const struct ks_route_match *m, struct ks_http_resp *resp)
+{
+	const json_t *act = json_object_get(req->params, ROUTING_PARAM);
+
+	if (!act) {
+		ks_http_resp__error(resp, 400, "InvalidArgument", ROUTING_PARAM,
+				    "POST on an instrumentation needs "
+				    "action=clone (or POST to .../clone)");
+		return;
+	}
+	if (!json_is_string(act) || strcmp(json_string_value(act), "clone")) {
+		ks_http_resp__error(resp, 400, "InvalidArgument", ROUTING_PARAM,
+				    "the only action is \"clone\"");
+		return;
+	}
+	h_clone(ctx, req, m, resp);
+}
+
+/* ---- values ---------------------------------------------------------- */
+
+static json_t *uri_entry(const char *name, const char *uri, const char *tail)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "%s%s", uri, tail);
+	return json_pack("{s:s,s:s}", "name", name, "uri", buf);
+}
+
+static void h_value_list(void *ctx, const struct ks_http_req *req,
+			 const struct ks_route_match *m,
+			 struct ks_http_resp *resp)
+{
+	struct ks_api *a = ctx;
+	struct ks_instn *in = ks_api_instn(a, m, resp);
+	char uri[sizeof(m->base) + 64];
+	json_t *arr;
+
+	(void)req;
+	if (!in)
+		return;
+	ks_api_instn_uri(m, in, uri, sizeof(uri));
+	arr = json_array();
+	if (arr)
+		json_array_append_new(arr, uri_entry("value_raw", uri,
+						     "/value/raw"));
+	if (arr && ks_arity_numeric(ks_instn_conf_arity(&in->conf)))
+		json_array_append_new(arr, uri_entry("value_heatmap", uri,
+						     "/value/heatmap"));
+	ks_http_resp__json(resp, 200, arr);
+}
+
+static void h_raw(void *ctx, const struct ks_http_req *req,
+		  const struct ks_route_match *m, struct ks_http_resp *resp)
+{
+	static const char *const names[] = { KS_API_TIME_PARAMS };
+	struct ks_api *a = ctx;
+	struct ks_instn *in = ks_api_instn(a, m, resp);
+	int64_t now = ks_api_now(a);
+	struct ks_query q;
+	struct ks_err err;
+	int rc;
+
+	if (!in || ks_api_check_params(req->params, names,
+				       sizeof(names) / sizeof(names[0]), resp) ||
+	    ks_api_check_xforms(req->params, resp))
+		return;
+	rc = ks_query_parse(req->params, in->conf.granularity, now, 1, &q,
+			    &err);
+	if (rc) {
+		ks_api_param_error(resp, rc, &err);
+		return;
+	}
+	in->atime_s = now;
+	ks_http_resp__json(resp, 200, ks_query_value(in, &q));
+}
+
+/* ---- the table ------------------------------------------------------- */
+
+#define INSTN "/instrumentations/:id"
+#define HM INSTN "/value/heatmap"
+
+static const struct ks_route routes[] = {
+	{ "GET", "/", h_root, true },
+	{ "GET", "", h_describe, false },
+	{ "GET", "/metrics", h_legacy_metrics, false },
+	{ "GET", "/types", h_legacy_types, false },
+	{ "GET", "/transformations", h_legacy_xforms, false },
+	{ "GET", "/admin/status", h_status, false },
+	{ "GET", "/instrumentations", h_list, false },
+	{ "POST", "/instrumentations", h_create, false },
+	{ "GET", INSTN, h_get, false },
+	{ "PUT", INSTN, h_modify, false },
+	{ "DELETE", INSTN, h_delete, false },
+	{ "POST", INSTN, h_action, false },
+	{ "POST", INSTN "/clone", h_clone, false },
+	{ "GET", INSTN "/value", h_value_list, false },
+	{ "GET", INSTN "/value/raw", h_raw, false },
+	{ "GET", HM, ks_api_hm_list, false },
+	{ "GET", HM "/image", ks_api_hm_image, false },
+	{ "GET", HM "/grid", ks_api_hm_grid, false },
+	{ "GET", HM "/details", ks_api_hm_details, false },
+	{ "GET", HM "/average", ks_api_hm_average, false },
+	{ "GET", HM "/percentile", ks_api_hm_percentile, false },
+};
+
+struct ks_api *ks_api__new(struct ks_engine *e)
+{
+	struct ks_api *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	if (pthread_mutex_init(&a->lock, NULL)) {
+		free(a);
+		return NULL;
+	}
+	a->e = e;
+	return a;
+}
+
+void ks_api__free(struct ks_api *a)
+{
+	if (!a)
+		return;
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+}
+
+void ks_api__set_status_hook(struct ks_api *a, ks_api_status_fn fn, void *ctx)
+{
+	a->status_fn = fn;
+	a->status_ctx = ctx;
+}
+
+void ks_api__lock(struct ks_api *a)
+{
+	pthread_mutex_lock(&a->lock);
+}
+
+void ks_api__unlock(struct ks_api *a)
+{
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* CA's rule: "ca/" and a three-part version; absent means ca/0.1.0. */
+static bool version_ok(const char *v)
+{
+	int parts = 0, digits = 0;
+
+	if (strncmp(v, "ca/", 3))
+		return false;
+	for (v += 3;; v++) {
+		if (*v >= '0' && *v <= '9' && digits < 9) {
+			digits++;
+			continue;
+		}
+		if (!digits || (*v != '.' && *v != '\0'))
+			return false;
+		parts++;
+		digits = 0;
+		if (!*v)
+			return parts == 3;
+	}
+}
+
+void ks_api__handle(void *api, const struct ks_http_req *req,
+		    struct ks_http_resp *resp)
+{
+	struct ks_api *a = api;
+
+	if (req->api_version && !version_ok(req->api_version)) {
+		ks_http_resp__error(resp, 400, "InvalidArgument",
+				    "X-API-Version",
+				    "invalid API version \"%.40s\": expected "
+				    "ca/MAJOR.MINOR.MICRO, such as "
+				    KS_API_VERSION, req->api_version);
+	} else if (!req->params || !json_is_object(req->params)) {
+		ks_http_resp__error(resp, 500, "InternalError", "",
+				    "request without parameters");
+	} else {
+		ks_api__lock(a);
+		ks_router_dispatch(routes, sizeof(routes) / sizeof(routes[0]),
+				   a, req, resp);
+		ks_api__unlock(a);
+	}
+	ks_http_resp__header(resp, "X-API-Version", KS_API_VERSION);
+}

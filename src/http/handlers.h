@@ -1,0 +1,75 @@
+/* handlers.h - what the API's handler files (api.c, api_heatmap.c) share.
+ *
+ * The API state, the lookup of the instrumentation a path names, the check
+ * of a resource's accepted parameters, and the heatmap handlers, which
+ * live in their own file because they are most of the code.
+ */
+#ifndef KS_HTTP_HANDLERS_H
+#define KS_HTTP_HANDLERS_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "engine/query.h"
+#include "http/api.h"
+#include "http/message.h"
+#include "http/router.h"
+
+struct ks_api {
+	struct ks_engine *e;
+	pthread_mutex_t lock;
+	ks_api_status_fn status_fn;
+	void *status_ctx;
+};
+
+/* The time parameters every value resource accepts. */
+#define KS_API_TIME_PARAMS \
+	"start_time", "duration", "end_time", "ndatapoints", "timeout", \
+	"transformations"
+
+/* The engine clock in seconds (the wall clock before the first tick). */
+int64_t ks_api_now(const struct ks_api *a);
+
+/* The instrumentation named by the path's :id; answers 404 (param "id")
+ * and returns NULL if there is none. */
+struct ks_instn *ks_api_instn(struct ks_api *a, const struct ks_route_match *m,
+			      struct ks_http_resp *resp);
+
+/* Checks that every parameter is one of names[0..n); answers 400 naming
+ * the first stranger and returns -EINVAL otherwise. */
+int ks_api_check_params(const json_t *params, const char *const *names,
+			size_t n, struct ks_http_resp *resp);
+
+/* Checks the transformations parameter: kvmscope's metrics have no
+ * transformable field yet, so only an empty list is accepted. */
+int ks_api_check_xforms(const json_t *params, struct ks_http_resp *resp);
+
+/* Answers a parameter error: like ks_http_resp__from_err, except that a
+ * name that does not exist (ENOENT) is a bad parameter value, 400. */
+void ks_api_param_error(struct ks_http_resp *resp, int rc,
+			const struct ks_err *err);
+
+/* "<base>/instrumentations/<id>" into buf. */
+void ks_api_instn_uri(const struct ks_route_match *m,
+		      const struct ks_instn *in, char *buf, size_t len);
+
+/* The heatmap resources (api_heatmap.c). */
+void ks_api_hm_list(void *ctx, const struct ks_http_req *req,
+		    const struct ks_route_match *m, struct ks_http_resp *resp);
+void ks_api_hm_image(void *ctx, const struct ks_http_req *req,
+		     const struct ks_route_match *m, struct ks_http_resp *resp);
+void ks_api_hm_grid(void *ctx, const struct ks_http_req *req,
+		    const struct ks_route_match *m, struct ks_http_resp *resp);
+void ks_api_hm_details(void *ctx, const struct ks_http_req *req,
+		       const struct ks_route_match *m,
+		       struct ks_http_resp *resp);
+void ks_api_hm_average(void *ctx, const struct ks_http_req *req,
+		       const struct ks_route_match *m,
+		       struct ks_http_resp *resp);
+void ks_api_hm_percentile(void *ctx, const struct ks_http_req *req,
+			  const struct ks_route_match *m,
+			  struct ks_http_resp *resp);
+
+#endif /* KS_HTTP_HANDLERS_H */

@@ -1,0 +1,546 @@
+/* hmgrid.c - heatmap rows, display columns and re-bucketing.
+ *
+ * Re-bucketing walks each source distribution in increasing bucket order
+ * with a row cursor that only moves up, so a column costs its non-zero
+ * buckets plus its rows, whatever the scale.  "Everything else" is computed
+ * per source bucket in integers (total minus the selected keys, clamped at
+ * zero) before it is spread, so it cannot go negative or keep a rounding
+ * residue that rank colouring would paint as a faint cell.
+ */
+#include "render/hmgrid.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/symtab.h"
+
+int ks_hm_input__check(const struct ks_hm_input *in, struct ks_err *err)
+{
+	if (!in->ncols)
+		return ks_err_set(err, EINVAL, "duration",
+				  "must cover at least one column");
+	if (!in->step)
+		return ks_err_set(err, EINVAL, "granularity",
+				  "must be at least one second");
+	for (size_t i = 0; i < in->ncols; i++) {
+		const struct ks_value *v = in->cols[i];
+
+		if (v && !ks_arity_numeric(v->arity))
+			return ks_err_set(err, ENOTSUP, "",
+					  "heatmaps need a numeric "
+					  "decomposition, and column %zu has "
+					  "none", i);
+	}
+	return 0;
+}
+
+/* Index of the highest non-empty bucket of d; false if d is empty. */
+static bool dist_top(const struct ks_dist *d, uint32_t *idx)
+{
+	for (uint32_t k = d->n; k-- > 0;) {
+		if (!d->counts[k])
+			continue;
+		*idx = d->sparse ? d->idx[k] : d->lo + k;
+		return true;
+	}
+	return false;
+}
+
+uint64_t ks_hm_input__max(const struct ks_hm_input *in)
+{
+	uint64_t max = 0;
+	uint32_t idx;
+
+	for (size_t i = 0; i < in->ncols; i++) {
+		const struct ks_value *v = in->cols[i];
+		uint64_t hi;
+
+		if (!v || !dist_top(&v->dist, &idx))
+			continue;
+		hi = ks_ll_hi(idx);
+		hi = hi == UINT64_MAX ? hi : hi + 1;
+		if (hi > max)
+			max = hi;
+	}
+	return max;
+}
+
+uint64_t ks_hm_autoscale(uint64_t max)
+{
+	uint64_t round = 1;
+	int pow = 0;
+
+	/* Beyond 10^18 the powers of ten overflow; ymax is capped far below. */
+	if (!max || max >= 1000000000000000000ULL)
+		return max;
+	while (round <= max) {
+		round *= 10;
+		pow++;
+	}
+	for (int i = 0; i < 2 * pow; i++) {
+		uint64_t scaled = (max / round + 1) * round;
+
+		if (scaled * 4 < max * 5)
+			return scaled;
+		round /= i % 2 ? 2 : 5;
+	}
+	return max;
+}
+
+void ks_hm_rows_init(struct ks_hm_rows *r, enum ks_hm_scale scale,
+		     uint64_t ymin, uint64_t ymax, uint32_t n)
+{
+	double lo = (double)ymin, hi = (double)ymax;
+	double base = ymin < 1 ? 1 : lo;
+
+	r->n = n;
+	r->e[0] = lo;
+	r->e[n] = hi;
+	for (uint32_t k = 1; k < n; k++) {
+		if (scale == KS_HM_SCALE_LOG)
+			r->e[k] = base * pow(hi / base, (double)k / n);
+		else
+			r->e[k] = lo + (hi - lo) * k / n;
+	}
+}
+
+static int cols_alloc(struct ks_hm_cols *c, size_t n)
+{
+	c->n = 0;
+	c->first = malloc((n + 1) * sizeof(*c->first));
+	c->x = malloc((n + 1) * sizeof(*c->x));
+	if (c->first && c->x)
+		return 0;
+	ks_hm_cols_fini(c);
+	return -ENOMEM;
+}
+
+int ks_hm_cols_init(struct ks_hm_cols *c, int64_t abs0, size_t nsamples,
+		    uint32_t width)
+{
+	uint64_t n = nsamples, r = (uint64_t)(abs0 % (int64_t)n + (int64_t)n) % n;
+	uint64_t x0 = r * width / n, last = UINT64_MAX;
+
+	if (cols_alloc(c, nsamples))
+		return -ENOMEM;
+	/* Sample s starts at pixel floor((abs0+s)*width/n) - floor(abs0*...);
+	 * only abs0 mod n matters, which keeps the products small. */
+	for (uint64_t s = 0; s < n; s++) {
+		uint64_t px = (r + s) * width / n - x0;
+
+		if (px == last)
+			continue;
+		c->first[c->n] = (uint32_t)s;
+		c->x[c->n++] = (uint32_t)px;
+		last = px;
+	}
+	c->first[c->n] = (uint32_t)n;
+	c->x[c->n] = width;
+	return 0;
+}
+
+int ks_hm_cols_identity(struct ks_hm_cols *c, size_t nsamples)
+{
+	if (cols_alloc(c, nsamples))
+		return -ENOMEM;
+	for (size_t s = 0; s <= nsamples; s++)
+		c->first[s] = c->x[s] = (uint32_t)s;
+	c->n = nsamples;
+	return 0;
+}
+
+void ks_hm_cols_fini(struct ks_hm_cols *c)
+{
+	free(c->first);
+	free(c->x);
+	memset(c, 0, sizeof(*c));
+}
+
+size_t ks_hm_cols__at(const struct ks_hm_cols *c, uint32_t x)
+{
+	size_t lo = 0, hi = c->n;
+
+	/* Largest d with x[d] <= x. */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->x[mid] <= x)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void ks_hm_row_pixels(uint32_t r, uint32_t n, uint32_t height, uint32_t *y0,
+		      uint32_t *y1)
+{
+	uint32_t k = n - 1 - r;	/* rows count down from the top */
+
+	*y0 = (uint32_t)((uint64_t)k * height / n);
+	*y1 = (uint32_t)((uint64_t)(k + 1) * height / n);
+}
+
+uint32_t ks_hm_row_at(uint32_t y, uint32_t n, uint32_t height)
+{
+	uint32_t k = (uint32_t)((uint64_t)y * n / height), y0, y1;
+
+	for (;;) {
+		ks_hm_row_pixels(n - 1 - k, n, height, &y0, &y1);
+		if (y < y0 && k > 0)
+			k--;
+		else if (y >= y1 && k + 1 < n)
+			k++;
+		else
+			return n - 1 - k;
+	}
+}
+
+static uint64_t auto_ymax(const struct ks_hm_input *in,
+			  const struct ks_hmparams *p)
+{
+	uint64_t max = ks_hm_input__max(in), floor_y = p->ymin + 1;
+
+	/* Log rows need ymax above max(ymin, 1). */
+	if (p->scale == KS_HM_SCALE_LOG && floor_y < 2)
+		floor_y = 2;
+	if (max < floor_y)
+		max = floor_y;
+	max = ks_hm_autoscale(max);
+	return max > KS_HM_Y_MAX ? KS_HM_Y_MAX : max;
+}
+
+int ks_hm_geom_init(struct ks_hm_geom *g, const struct ks_hm_input *in,
+		    const struct ks_hmparams *p, bool pixels,
+		    struct ks_err *err)
+{
+	int64_t abs0;
+	uint32_t n = p->nbuckets;
+	int rc;
+
+	memset(g, 0, sizeof(*g));
+	if ((rc = ks_hm_input__check(in, err)))
+		return rc;
+	g->width = p->width;
+	g->height = p->height;
+	g->ymin = p->ymin;
+	g->ymax = p->ymax_auto ? auto_ymax(in, p) : p->ymax;
+	if (pixels && n > p->height)
+		n = p->height;
+	ks_hm_rows_init(&g->rows, p->scale, g->ymin, g->ymax, n);
+	if (!pixels)
+		return 0;
+	abs0 = in->base / (int64_t)in->step;
+	if (in->base % (int64_t)in->step < 0)
+		abs0--;
+	if (ks_hm_cols_init(&g->cols, abs0, in->ncols, p->width))
+		return ks_err_set(err, ENOMEM, "", "out of memory");
+	return 0;
+}
+
+void ks_hm_geom_fini(struct ks_hm_geom *g)
+{
+	ks_hm_cols_fini(&g->cols);
+}
+
+/* A small open-addressing map from symtab id to index + 1 (0 = empty). */
+struct keyix {
+	uint32_t *key, *val;
+	size_t mask, n;
+};
+
+static void keyix_fini(struct keyix *k)
+{
+	free(k->key);
+	free(k->val);
+}
+
+static int keyix_alloc(struct keyix *k, size_t want)
+{
+	size_t size = 16;
+
+	while (size < want * 2)
+		size *= 2;
+	k->key = malloc(size * sizeof(*k->key));
+	k->val = calloc(size, sizeof(*k->val));
+	k->mask = size - 1;
+	k->n = 0;
+	if (k->key && k->val)
+		return 0;
+	keyix_fini(k);
+	return -ENOMEM;
+}
+
+static inline size_t keyix_slot(const struct keyix *k, uint32_t key)
+{
+	size_t i = (key * 2654435761u) & k->mask;
+
+	while (k->val[i] && k->key[i] != key)
+		i = (i + 1) & k->mask;
+	return i;
+}
+
+/* Index of key, or -1. */
+static inline long keyix_get(const struct keyix *k, uint32_t key)
+{
+	size_t i = keyix_slot(k, key);
+
+	return k->val[i] ? (long)k->val[i] - 1 : -1;
+}
+
+static void keyix_put(struct keyix *k, uint32_t key, uint32_t idx)
+{
+	size_t i = keyix_slot(k, key);
+
+	if (!k->val[i])
+		k->n++;
+	k->key[i] = key;
+	k->val[i] = idx + 1;
+}
+
+static int cmp_sym(const void *a, const void *b)
+{
+	return strcmp(ks_sym_str(*(const uint32_t *)a),
+		      ks_sym_str(*(const uint32_t *)b));
+}
+
+/* Adds key to the set, growing it to stay at most half full. */
+static int set_add(struct keyix *k, uint32_t key)
+{
+	struct keyix big;
+
+	if (keyix_get(k, key) >= 0)
+		return 0;
+	if ((k->n + 1) * 2 > k->mask + 1) {
+		if (keyix_alloc(&big, k->mask + 1))
+			return -ENOMEM;
+		for (size_t i = 0; i <= k->mask; i++)
+			if (k->val[i])
+				keyix_put(&big, k->key[i], 0);
+		keyix_fini(k);
+		*k = big;
+	}
+	keyix_put(k, key, 0);
+	return 0;
+}
+
+int ks_hm_present(const struct ks_hm_input *in, size_t s0, size_t s1,
+		  uint32_t **keys, size_t *n)
+{
+	struct keyix set;
+
+	*keys = NULL;
+	*n = 0;
+	if (keyix_alloc(&set, 8))
+		return -ENOMEM;
+	for (size_t s = s0; s < s1 && s < in->ncols; s++) {
+		const struct ks_value *v = in->cols[s];
+
+		for (size_t k = 0; v && k < v->n; k++) {
+			const struct ks_value_entry *e = &v->e[k];
+
+			if (!e->count && ks_dist__empty(&e->dist))
+				continue;
+			if (set_add(&set, e->key)) {
+				keyix_fini(&set);
+				return -ENOMEM;
+			}
+		}
+	}
+	if (set.n && !(*keys = malloc(set.n * sizeof(**keys)))) {
+		keyix_fini(&set);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i <= set.mask; i++)
+		if (set.val[i])
+			(*keys)[(*n)++] = set.key[i];
+	keyix_fini(&set);
+	qsort(*keys, *n, sizeof(**keys), cmp_sym);
+	return 0;
+}
+
+/* ks_dist__next, inlined: this is the innermost loop of every view. */
+static inline bool dnext(const struct ks_dist *d, size_t *it, uint32_t *idx,
+			 uint64_t *count)
+{
+	while (*it < d->n) {
+		size_t k = (*it)++;
+
+		if (!d->counts[k])
+			continue;
+		*idx = d->sparse ? d->idx[k] : d->lo + (uint32_t)k;
+		*count = d->counts[k];
+		return true;
+	}
+	return false;
+}
+
+/* A cursor over the rows; sources arrive in increasing order. */
+struct walk {
+	const double *e;
+	uint32_t n, k;
+	bool weight;
+};
+
+/* Spreads val over [a, b) in proportion to the overlap with each row.
+ * False once a is at or above the top row: later buckets cannot land. */
+static inline bool spread(struct walk *w, double a, double b, double val,
+			  double *out)
+{
+	const double *e = w->e;
+	uint32_t k = w->k;
+	double inv;
+
+	while (k < w->n && e[k + 1] <= a)
+		k++;
+	w->k = k;
+	if (k == w->n)
+		return false;
+	if (b <= e[0])
+		return true;
+	if (a >= e[k] && b <= e[k + 1]) {
+		out[k] += val;
+		return true;
+	}
+	inv = val / (b - a);
+	for (; k < w->n && e[k] < b; k++) {
+		double lo = a > e[k] ? a : e[k];
+		double hi = b < e[k + 1] ? b : e[k + 1];
+
+		out[k] += (hi - lo) * inv;
+	}
+	return true;
+}
+
+static inline bool spread_bucket(struct walk *w, uint32_t idx, uint64_t c,
+				 double *out)
+{
+	double lo = (double)ks_ll_lo(idx), hi = (double)ks_ll_hi(idx);
+	double val = (double)c;
+
+	if (w->weight)
+		val *= lo + (hi - lo) / 2;
+	return spread(w, lo, hi + 1, val, out);
+}
+
+static void spread_dist(const struct ks_dist *d, const struct ks_hm_rows *r,
+			bool weight, double *out)
+{
+	struct walk w = { r->e, r->n, 0, weight };
+	size_t it = 0;
+	uint32_t i;
+	uint64_t c;
+
+	while (dnext(d, &it, &i, &c))
+		if (!spread_bucket(&w, i, c, out))
+			break;
+}
+
+/* tmp[i] = total's count in bucket i (tmp is all zero outside). */
+static void load(uint64_t *tmp, const struct ks_dist *d)
+{
+	size_t it = 0;
+	uint32_t i;
+	uint64_t c;
+
+	while (dnext(d, &it, &i, &c))
+		tmp[i] = c;
+}
+
+/* tmp -= d, bucket by bucket, never below zero. */
+static void deduct(uint64_t *tmp, const struct ks_dist *d)
+{
+	size_t it = 0;
+	uint32_t i;
+	uint64_t c;
+
+	while (dnext(d, &it, &i, &c))
+		tmp[i] = tmp[i] > c ? tmp[i] - c : 0;
+}
+
+/* Spreads what is left in tmp over total's buckets, zeroing tmp again. */
+static void spread_rest(uint64_t *tmp, const struct ks_dist *total,
+			const struct ks_hm_rows *r, bool weight, double *out)
+{
+	struct walk w = { r->e, r->n, 0, weight };
+	bool more = true;
+	size_t it = 0;
+	uint32_t i;
+	uint64_t c;
+
+	while (dnext(total, &it, &i, &c)) {
+		c = tmp[i];
+		tmp[i] = 0;
+		if (c && more)
+			more = spread_bucket(&w, i, c, out);
+	}
+}
+
+struct bctx {
+	const struct ks_hm_plan *plan;
+	const struct ks_hm_rows *rows;
+	struct keyix ix;
+	uint64_t *tmp;		/* remainder in progress, if keys deduct */
+	size_t mstride;		/* cells per map */
+};
+
+/* One sample into display column cell offset off of every map. */
+static void bucketize_one(struct bctx *b, const struct ks_value *v,
+			  size_t off, double *cells)
+{
+	const struct ks_hm_plan *plan = b->plan;
+	double *keys = cells + (plan->remainder ? b->mstride : 0) + off;
+
+	if (plan->remainder && !plan->nkeys) {
+		spread_dist(&v->dist, b->rows, plan->weight, cells + off);
+		return;
+	}
+	if (b->tmp)
+		load(b->tmp, &v->dist);
+	for (size_t k = 0; k < v->n; k++) {
+		const struct ks_value_entry *e = &v->e[k];
+		long m = keyix_get(&b->ix, e->key);
+
+		if (m < 0)
+			continue;
+		if (b->tmp)
+			deduct(b->tmp, &e->dist);
+		if (plan->keymaps)
+			spread_dist(&e->dist, b->rows, plan->weight,
+				    keys + (size_t)m * b->mstride);
+	}
+	if (b->tmp)
+		spread_rest(b->tmp, &v->dist, b->rows, plan->weight,
+			    cells + off);
+}
+
+int ks_hm_bucketize(const struct ks_hm_input *in, const struct ks_hm_cols *cols,
+		    const struct ks_hm_rows *rows, const struct ks_hm_plan *plan,
+		    double *cells)
+{
+	struct bctx b = { plan, rows, { 0 }, NULL, cols->n * rows->n };
+	int rc = -ENOMEM;
+
+	if (keyix_alloc(&b.ix, plan->nkeys))
+		return -ENOMEM;
+	for (size_t k = 0; k < plan->nkeys; k++)
+		if (plan->keys[k] != KS_HM_NOKEY)
+			keyix_put(&b.ix, plan->keys[k], (uint32_t)k);
+	if (plan->remainder && plan->nkeys &&
+	    !(b.tmp = calloc(KS_LL_NBUCKETS, sizeof(*b.tmp))))
+		goto out;
+	for (size_t d = 0; d < cols->n; d++) {
+		for (uint32_t s = cols->first[d]; s < cols->first[d + 1]; s++) {
+			if (s < in->ncols && in->cols[s])
+				bucketize_one(&b, in->cols[s], d * rows->n,
+					      cells);
+		}
+	}
+	rc = 0;
+out:
+	free(b.tmp);
+	keyix_fini(&b.ix);
+	return rc;
+}

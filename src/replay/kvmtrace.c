@@ -1,0 +1,565 @@
+/* kvmtrace.c - translating kvm events into records.
+ *
+ * The translator keeps one small state per thread: its comm (and the
+ * interned id for it), the vCPU it last printed, and the exit waiting for
+ * its kvm_entry.  Threads live in an open-addressing table keyed by tid,
+ * so an event costs a probe, a short field scan and an intern of the few
+ * strings it carries.  Field texts are read with hand-written scanners, one
+ * per event, each accepting the layouts Linux 5.10 to 6.18 print (see the
+ * format files in lab/captures/formats*).
+ */
+#include "replay/kvmtrace.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/symtab.h"
+#include "replay/exitreason.h"
+
+#define COMM_MAX 32
+#define NDEC 256
+
+struct thread {
+	uint32_t tid;
+	bool used;
+	bool has_vcpu;
+	bool pending;		/* pend holds an exit waiting for its entry */
+	uint8_t comm_len;	/* COMM_MAX + 1: too long to cache */
+	char comm[COMM_MAX];
+	uint32_t comm_sym;
+	uint32_t vcpu;
+	uint32_t pid_num;
+	uint32_t pid_sym;
+	struct ks_record pend;
+};
+
+struct ks_kvmtrace {
+	ks_kvmtrace_emit_fn emit;
+	void *ctx;
+	struct thread *t;
+	size_t nt, cap;		/* used entries, slots (power of two) */
+	uint32_t dec[NDEC];	/* ids of "0".."255", 0 until interned */
+	struct ks_kvmtrace_stats st;
+};
+
+static const char *const event_names[KS_KT__COUNT] = {
+	[KS_KT_EXIT] = "kvm_exit",
+	[KS_KT_ENTRY] = "kvm_entry",
+	[KS_KT_INJ_VIRQ] = "kvm_inj_virq",
+	[KS_KT_APIC_ACCEPT_IRQ] = "kvm_apic_accept_irq",
+	[KS_KT_USERSPACE_EXIT] = "kvm_userspace_exit",
+	[KS_KT_PIO] = "kvm_pio",
+	[KS_KT_MMIO] = "kvm_mmio",
+};
+
+const char *ks_kt_event_name(enum ks_kt_event k)
+{
+	return k < KS_KT__COUNT ? event_names[k] : "?";
+}
+
+struct ks_kvmtrace *ks_kvmtrace__new(ks_kvmtrace_emit_fn emit, void *ctx)
+{
+	struct ks_kvmtrace *kt = calloc(1, sizeof(*kt));
+
+	if (!kt)
+		return NULL;
+	kt->cap = 64;
+	kt->t = calloc(kt->cap, sizeof(*kt->t));
+	if (!kt->t) {
+		free(kt);
+		return NULL;
+	}
+	kt->emit = emit;
+	kt->ctx = ctx;
+	return kt;
+}
+
+void ks_kvmtrace__free(struct ks_kvmtrace *kt)
+{
+	if (!kt)
+		return;
+	free(kt->t);
+	free(kt);
+}
+
+const struct ks_kvmtrace_stats *ks_kvmtrace__stats(const struct ks_kvmtrace *kt)
+{
+	return &kt->st;
+}
+
+/* ---- the thread table ---- */
+
+static size_t slot_of(const struct ks_kvmtrace *kt, uint32_t tid)
+{
+	size_t mask = kt->cap - 1;
+	size_t i = (tid * 2654435761u) & mask;
+
+	while (kt->t[i].used && kt->t[i].tid != tid)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static int grow(struct ks_kvmtrace *kt)
+{
+	struct thread *old = kt->t;
+	size_t oldcap = kt->cap;
+
+	kt->t = calloc(oldcap * 2, sizeof(*kt->t));
+	if (!kt->t) {
+		kt->t = old;
+		return -ENOMEM;
+	}
+	kt->cap = oldcap * 2;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].used)
+			kt->t[slot_of(kt, old[i].tid)] = old[i];
+	free(old);
+	return 0;
+}
+
+static struct thread *find(const struct ks_kvmtrace *kt, uint32_t tid)
+{
+	size_t i = slot_of(kt, tid);
+
+	return kt->t[i].used ? &kt->t[i] : NULL;
+}
+
+static struct thread *get(struct ks_kvmtrace *kt, uint32_t tid)
+{
+	size_t i;
+
+	if ((kt->nt + 1) * 2 > kt->cap && grow(kt))
+		return NULL;
+	i = slot_of(kt, tid);
+	if (!kt->t[i].used) {
+		memset(&kt->t[i], 0, sizeof(kt->t[i]));
+		kt->t[i].used = true;
+		kt->t[i].tid = tid;
+		kt->nt++;
+	}
+	return &kt->t[i];
+}
+
+/* Keeps th's comm id current; a thread may rename itself. */
+static int update_comm(struct thread *th, const struct ks_tfs_event *ev)
+{
+	size_t n = ev->comm_len;
+
+	if (th->comm_sym && th->comm_len == n && n <= COMM_MAX &&
+	    !memcmp(th->comm, ev->comm, n))
+		return 0;
+	th->comm_sym = ks_sym_intern_n(ev->comm, n > KS_SYM_MAXLEN ?
+						   KS_SYM_MAXLEN : n);
+	if (!th->comm_sym)
+		return -ENOMEM;
+	th->comm_len = (uint8_t)(n <= COMM_MAX ? n : COMM_MAX + 1);
+	if (n <= COMM_MAX)
+		memcpy(th->comm, ev->comm, n);
+	return 0;
+}
+
+/* ---- interned numbers ---- */
+
+static uint32_t dec_sym(struct ks_kvmtrace *kt, uint64_t v)
+{
+	char buf[24];
+
+	if (v < NDEC && kt->dec[v])
+		return kt->dec[v];
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	if (v < NDEC)
+		return kt->dec[v] = ks_sym_intern(buf);
+	return ks_sym_intern(buf);
+}
+
+/* Hex fields (irqvector, guestrip, port, gpa) are lowercase digits without
+ * "0x" or leading zeros: "20", "fb", "ffffffff8ba592ea". */
+static uint32_t hex_sym(uint64_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+	char buf[17];
+	size_t i = sizeof(buf);
+
+	do {
+		buf[--i] = digits[v & 15];
+		v >>= 4;
+	} while (v);
+	return ks_sym_intern_n(buf + i, sizeof(buf) - i);
+}
+
+/* ---- field scanners ---- */
+
+struct scan {
+	const char *p, *end;
+};
+
+static bool lit(struct scan *s, const char *w)
+{
+	size_t n = strlen(w);
+
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, w, n))
+		return false;
+	s->p += n;
+	return true;
+}
+
+static void spaces(struct scan *s)
+{
+	while (s->p < s->end && *s->p == ' ')
+		s->p++;
+}
+
+static bool dec(struct scan *s, uint64_t *v)
+{
+	const char *b = s->p;
+	uint64_t x = 0;
+
+	while (s->p < s->end && *s->p >= '0' && *s->p <= '9' && s->p - b < 19)
+		x = x * 10 + (uint64_t)(*s->p++ - '0');
+	*v = x;
+	return s->p > b && (s->p == s->end || *s->p < '0' || *s->p > '9');
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Hex digits (no prefix), at most 16. */
+static bool hex(struct scan *s, uint64_t *v)
+{
+	const char *b = s->p;
+	uint64_t x = 0;
+	int d;
+
+	while (s->p < s->end && (d = hexval(*s->p)) >= 0 && s->p - b < 17) {
+		x = (x << 4) | (uint64_t)d;
+		s->p++;
+	}
+	*v = x;
+	return s->p > b && s->p - b <= 16;
+}
+
+/* A word up to the next space (or end). */
+static void word(struct scan *s, const char **w, size_t *n)
+{
+	*w = s->p;
+	while (s->p < s->end && *s->p != ' ')
+		s->p++;
+	*n = (size_t)(s->p - *w);
+}
+
+/* ---- records ---- */
+
+/* Counts an event whose fields did not parse; returns 0 so that handlers
+ * can `return bad(...)`: a bad event is reported, not fatal. */
+static int bad(struct ks_kvmtrace *kt, const struct ks_tfs_event *ev)
+{
+	kt->st.bad++;
+	if (kt->st.nbad < KS_KT_MAXBAD)
+		kt->st.bad_line[kt->st.nbad++] = ev->lineno;
+	return 0;
+}
+
+static int emit(struct ks_kvmtrace *kt, const struct ks_record *r)
+{
+	kt->st.records++;
+	if (!ks_record_has(r, KS_F_VCPU))
+		kt->st.no_vcpu++;
+	return kt->emit(kt->ctx, r);
+}
+
+/* Starts r with the identity fields: vm, pid, and the thread's vCPU. */
+static int start(struct ks_kvmtrace *kt, struct thread *th,
+		 const struct ks_tfs_event *ev, enum ks_metric m,
+		 struct ks_record *r)
+{
+	uint32_t vm = th->comm_sym;
+	uint32_t pid = ev->has_tgid ? ev->tgid : ev->tid;
+
+	if (ev->has_tgid && ev->tgid != ev->tid) {
+		const struct thread *leader = find(kt, ev->tgid);
+
+		if (leader && leader->comm_sym)
+			vm = leader->comm_sym;
+	}
+	if (!th->pid_sym || th->pid_num != pid) {
+		th->pid_sym = dec_sym(kt, pid);
+		th->pid_num = pid;
+		if (!th->pid_sym)
+			return -ENOMEM;
+	}
+	ks_record_init(r, m, ev->ts, 1);
+	memset(r->f, 0, sizeof(r->f));
+	ks_record_set(r, KS_F_VM, vm);
+	ks_record_set(r, KS_F_PID, th->pid_sym);
+	if (th->has_vcpu)
+		ks_record_set(r, KS_F_VCPU, dec_sym(kt, th->vcpu));
+	return 0;
+}
+
+static void set_vcpu(struct thread *th, uint64_t v)
+{
+	th->has_vcpu = true;
+	th->vcpu = (uint32_t)v;
+}
+
+/* An exit still waiting when its thread exits again or the trace ends. */
+static int flush_pending(struct ks_kvmtrace *kt, struct thread *th)
+{
+	if (!th->pending)
+		return 0;
+	th->pending = false;
+	kt->st.unpaired++;
+	return emit(kt, &th->pend);
+}
+
+/* "[vcpu N ]reason NAME rip 0xHEX ..." (NAME may contain spaces). */
+static int on_kvm_exit(struct ks_kvmtrace *kt, struct thread *th,
+		   const struct ks_tfs_event *ev)
+{
+	struct scan s = { ev->fields, ev->fields + ev->fields_len };
+	char name[KS_EXITREASON_MAXLEN];
+	const char *rip;
+	uint64_t v;
+	int e;
+
+	if (lit(&s, "vcpu ")) {
+		if (!dec(&s, &v) || v > UINT32_MAX)
+			return bad(kt, ev);
+		set_vcpu(th, v);
+		spaces(&s);
+	}
+	if (!lit(&s, "reason "))
+		return bad(kt, ev);
+	rip = memmem(s.p, (size_t)(s.end - s.p), " rip 0x", 7);
+	if (!rip || rip == s.p || (size_t)(rip - s.p) >= sizeof(name))
+		return bad(kt, ev);
+	ks_exitreason_normalize(s.p, (size_t)(rip - s.p), name, sizeof(name));
+	s.p = rip + 7;
+	if (!hex(&s, &v))
+		return bad(kt, ev);
+	if ((e = flush_pending(kt, th)))
+		return e;
+	if ((e = start(kt, th, ev, KS_M_VM_EXITS, &th->pend)))
+		return e;
+	ks_record_set(&th->pend, KS_F_VLEAVEREASON, ks_sym_intern(name));
+	ks_record_set(&th->pend, KS_F_GUESTRIP, hex_sym(v));
+	ks_record_set_subsecond(&th->pend);
+	if (!th->pend.f[KS_F_VLEAVEREASON] || !th->pend.f[KS_F_GUESTRIP])
+		return -ENOMEM;
+	th->pending = true;
+	return 0;
+}
+
+/* "vcpu N[, rip 0xHEX...]": completes the thread's waiting exit. */
+static int on_kvm_entry(struct ks_kvmtrace *kt, struct thread *th,
+		    const struct ks_tfs_event *ev)
+{
+	struct scan s = { ev->fields, ev->fields + ev->fields_len };
+	uint64_t v;
+
+	if (!lit(&s, "vcpu ") || !dec(&s, &v) || v > UINT32_MAX)
+		return bad(kt, ev);
+	set_vcpu(th, v);
+	if (!th->pending)
+		return 0;
+	th->pending = false;
+	if (ev->ts >= th->pend.ts)
+		ks_record_set(&th->pend, KS_F_LATENCY, ev->ts - th->pend.ts);
+	else
+		kt->st.backwards++;
+	return emit(kt, &th->pend);
+}
+
+/* "IRQ 0x20 [reinjected]", "Soft/INTn 0x80" (6.x) or "irq 32" (5.x). */
+static int on_inj_virq(struct ks_kvmtrace *kt, struct thread *th,
+		       const struct ks_tfs_event *ev)
+{
+	struct scan s = { ev->fields, ev->fields + ev->fields_len };
+	struct ks_record r;
+	const char *w;
+	size_t n;
+	uint64_t v;
+	int e;
+
+	if (lit(&s, "irq ")) {
+		if (!dec(&s, &v))
+			return bad(kt, ev);
+	} else {
+		word(&s, &w, &n);
+		if (!lit(&s, " 0x") || !hex(&s, &v))
+			return bad(kt, ev);
+	}
+	if ((e = start(kt, th, ev, KS_M_VM_IRQS, &r)))
+		return e;
+	ks_record_set(&r, KS_F_IRQVECTOR, hex_sym(v));
+	ks_record_set_subsecond(&r);
+	return emit(kt, &r);
+}
+
+/* "apicid %x vec %u (%s|%s)[ (coalesced)]": the target APIC is the vCPU,
+ * not the thread that sent the interrupt. */
+static int on_apic_accept_irq(struct ks_kvmtrace *kt, struct thread *th,
+			      const struct ks_tfs_event *ev)
+{
+	struct scan s = { ev->fields, ev->fields + ev->fields_len };
+	struct ks_record r;
+	uint64_t apicid, vec;
+	const char *dm;
+	int e;
+
+	if (!lit(&s, "apicid ") || !hex(&s, &apicid) || !lit(&s, " vec ") ||
+	    !dec(&s, &vec) || !lit(&s, " ("))
+		return bad(kt, ev);
+	dm = s.p;
+	while (s.p < s.end && *s.p != '|' && *s.p != ')')
+		s.p++;
+	if (s.p == dm || s.p == s.end)
+		return bad(kt, ev);
+	if ((e = start(kt, th, ev, KS_M_VM_APIC_IRQS, &r)))
+		return e;
+	ks_record_set(&r, KS_F_VCPU, dec_sym(kt, apicid));
+	ks_record_set(&r, KS_F_IRQVECTOR, hex_sym(vec));
+	ks_record_set(&r, KS_F_DELIVERYMODE,
+		      ks_sym_intern_n(dm, (size_t)(s.p - dm)));
+	ks_record_set_subsecond(&r);
+	return emit(kt, &r);
+}
+
+/* "reason KVM_EXIT_IO (2)", "reason restart (4)", "reason error (14)". */
+static int on_userspace_exit(struct ks_kvmtrace *kt, struct thread *th,
+			     const struct ks_tfs_event *ev)
+{
+	struct scan s = { ev->fields, ev->fields + ev->fields_len };
+	struct ks_record r;
+	const char *w;
+	size_t n;
+	int e;
+
+	if (!lit(&s, "reason "))
+		return bad(kt, ev);
+	word(&s, &w, &n);
+	if (!n || n > KS_SYM_MAXLEN)
+		return bad(kt, ev);
+	if ((e = start(kt, th, ev, KS_M_VM_USERSPACE_EXITS, &r)))
+		return e;
+	ks_record_set(&r, KS_F_UEXITREASON, ks_sym_intern_n(w, n));
+	ks_record_set_subsecond(&r);
+	return emit(kt, &r);
+}
+
+/* "pio_write at 0x10 size 1 count 1 val 0x0 ". */
+static int on_pio(struct ks_kvmtrace *kt, struct thread *th,
+		  const struct ks_tfs_event *ev)
+{
+	struct scan s = { ev->fields, ev->fields + ev->fields_len };
+	struct ks_record r;
+	const char *dir;
+	uint64_t port, size;
+	int e;
+
+	if (lit(&s, "pio_read"))
+		dir = "read";
+	else if (lit(&s, "pio_write"))
+		dir = "write";
+	else
+		return bad(kt, ev);
+	if (!lit(&s, " at 0x") || !hex(&s, &port) || !lit(&s, " size ") ||
+	    !dec(&s, &size))
+		return bad(kt, ev);
+	if ((e = start(kt, th, ev, KS_M_VM_PIO_OPS, &r)))
+		return e;
+	ks_record_set(&r, KS_F_PORT, hex_sym(port));
+	ks_record_set(&r, KS_F_DIRECTION, ks_sym_intern(dir));
+	ks_record_set(&r, KS_F_SIZE, size);
+	return emit(kt, &r);
+}
+
+/* "mmio read len 4 gpa 0xfee000f0 val 0xff"; the direction is printed as
+ * the kernel names it (read, write, unsatisfied-read). */
+static int on_mmio(struct ks_kvmtrace *kt, struct thread *th,
+		   const struct ks_tfs_event *ev)
+{
+	struct scan s = { ev->fields, ev->fields + ev->fields_len };
+	struct ks_record r;
+	const char *w;
+	size_t n;
+	uint64_t len, gpa;
+	int e;
+
+	if (!lit(&s, "mmio "))
+		return bad(kt, ev);
+	word(&s, &w, &n);
+	if (!n || n > 32 || !lit(&s, " len ") || !dec(&s, &len) ||
+	    !lit(&s, " gpa 0x") || !hex(&s, &gpa))
+		return bad(kt, ev);
+	if ((e = start(kt, th, ev, KS_M_VM_MMIO_OPS, &r)))
+		return e;
+	ks_record_set(&r, KS_F_GPA, hex_sym(gpa));
+	ks_record_set(&r, KS_F_DIRECTION, ks_sym_intern_n(w, n));
+	ks_record_set(&r, KS_F_SIZE, len);
+	return emit(kt, &r);
+}
+
+static int kind_of(const char *n, size_t len)
+{
+	if (len < 7 || memcmp(n, "kvm_", 4))
+		return -1;
+	for (int k = 0; k < KS_KT__COUNT; k++)
+		if (strlen(event_names[k]) == len &&
+		    !memcmp(event_names[k] + 4, n + 4, len - 4))
+			return k;
+	return -1;
+}
+
+typedef int (*handler_fn)(struct ks_kvmtrace *kt, struct thread *th,
+			  const struct ks_tfs_event *ev);
+
+static const handler_fn handlers[KS_KT__COUNT] = {
+	[KS_KT_EXIT] = on_kvm_exit,
+	[KS_KT_ENTRY] = on_kvm_entry,
+	[KS_KT_INJ_VIRQ] = on_inj_virq,
+	[KS_KT_APIC_ACCEPT_IRQ] = on_apic_accept_irq,
+	[KS_KT_USERSPACE_EXIT] = on_userspace_exit,
+	[KS_KT_PIO] = on_pio,
+	[KS_KT_MMIO] = on_mmio,
+};
+
+int ks_kvmtrace__event(struct ks_kvmtrace *kt, const struct ks_tfs_event *ev)
+{
+	int k = kind_of(ev->name, ev->name_len);
+	struct thread *th;
+	int e;
+
+	if (k < 0) {
+		kt->st.other++;
+		return 0;
+	}
+	kt->st.seen[k]++;
+	th = get(kt, ev->tid);
+	if (!th)
+		return -ENOMEM;
+	if ((e = update_comm(th, ev)))
+		return e;
+	return handlers[k](kt, th, ev);
+}
+
+int ks_kvmtrace__finish(struct ks_kvmtrace *kt)
+{
+	int e;
+
+	for (size_t i = 0; i < kt->cap; i++)
+		if (kt->t[i].used && (e = flush_pending(kt, &kt->t[i])))
+			return e;
+	return 0;
+}

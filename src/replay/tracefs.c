@@ -1,0 +1,413 @@
+/* tracefs.c - scanning ftrace text lines into events.
+ *
+ * A line is anchored on its "[CPU]" column: the comm before it may contain
+ * anything (spaces, dashes, brackets), and the fields after the event name
+ * may too, but "-TID", an optional "(TGID)", then "[digits]" is a shape a
+ * comm is very unlikely to end with.  From there the line is read left to
+ * right: an optional flags word, the timestamp ending in ':', the event
+ * name ending in ':' (perhaps "system:name"), and the field text.
+ *
+ * The reader hands out lines from a large buffer refilled with read(2), so
+ * the cost per line is a memchr for the newline plus the scan itself.
+ */
+#include "replay/tracefs.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CHUNK (1u << 20)
+
+static inline bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline bool is_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static inline bool is_ident(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       is_digit(c) || c == '_';
+}
+
+/* Parses decimal digits in [p, end) into *v (at most 10 digits, so it
+ * fits 32 bits after the check).  Returns the end of the digits, or NULL
+ * if there are none or too many. */
+static const char *parse_u32(const char *p, const char *end, uint32_t *v)
+{
+	uint64_t x = 0;
+	const char *s = p;
+
+	while (p < end && is_digit(*p) && p - s < 11)
+		x = x * 10 + (uint64_t)(*p++ - '0');
+	if (p == s || p - s > 10 || x > UINT32_MAX)
+		return NULL;
+	*v = (uint32_t)x;
+	return p;
+}
+
+/* Parses "SECS[.FRAC]" up to ':' into ns.  Returns the position after
+ * the ':' or NULL. */
+static const char *parse_ts(const char *p, const char *end, uint64_t *ns)
+{
+	static const uint64_t scale[10] = {
+		1000000000ULL, 100000000ULL, 10000000ULL, 1000000ULL,
+		100000ULL, 10000ULL, 1000ULL, 100ULL, 10ULL, 1ULL,
+	};
+	uint64_t secs = 0, frac = 0;
+	const char *s = p;
+	int nfrac = 0;
+
+	while (p < end && is_digit(*p) && p - s < 11)
+		secs = secs * 10 + (uint64_t)(*p++ - '0');
+	if (p == s || p - s > 10)
+		return NULL;
+	if (p < end && *p == '.') {
+		s = ++p;
+		while (p < end && is_digit(*p)) {
+			/* Digits below a nanosecond carry no information. */
+			if (nfrac < 9) {
+				frac = frac * 10 + (uint64_t)(*p - '0');
+				nfrac++;
+			}
+			p++;
+		}
+		if (p == s)
+			return NULL;
+	}
+	if (p >= end || *p != ':')
+		return NULL;
+	*ns = secs * 1000000000ULL + frac * scale[nfrac];
+	return p + 1;
+}
+
+/* Matches "COMM-TID [(TGID)] " ending just before the '[' at q.  Fills
+ * comm, tid and tgid; returns false if the text before q has another
+ * shape. */
+static bool match_task(const char *start, const char *q,
+		       struct ks_tfs_event *ev)
+{
+	const char *p = q;
+	const char *d;
+	uint32_t v;
+
+	while (p > start && is_space(p[-1]))
+		p--;
+	ev->has_tgid = false;
+	if (p > start && p[-1] == ')') {
+		const char *close = --p;
+		bool dashes = true;
+
+		while (p > start && p[-1] != '(')
+			p--;
+		if (p == start)
+			return false;
+		d = p;
+		while (d < close && is_space(*d))
+			d++;
+		for (const char *c = d; c < close; c++)
+			if (*c != '-')
+				dashes = false;
+		if (!dashes || d == close) {
+			if (parse_u32(d, close, &v) != close)
+				return false;
+			ev->tgid = v;
+			ev->has_tgid = true;
+		}
+		p--;	/* the '(' */
+		while (p > start && is_space(p[-1]))
+			p--;
+	}
+	d = p;
+	while (d > start && is_digit(d[-1]))
+		d--;
+	if (d == p || d - 1 <= start || d[-1] != '-')
+		return false;
+	if (parse_u32(d, p, &v) != p)
+		return false;
+	ev->tid = v;
+	ev->comm = start;
+	ev->comm_len = (size_t)(d - 1 - start);
+	return true;
+}
+
+/* Finds the "[CPU]" column and the task before it.  Returns the position
+ * after the ']' or NULL. */
+static const char *find_cpu(const char *start, const char *end,
+			    struct ks_tfs_event *ev)
+{
+	const char *q = start;
+
+	while ((q = memchr(q, '[', (size_t)(end - q)))) {
+		const char *c = parse_u32(q + 1, end, &ev->cpu);
+
+		if (c && c < end && *c == ']' &&
+		    (c + 1 == end || is_space(c[1])) && match_task(start, q, ev))
+			return c + 1;
+		q++;
+	}
+	return NULL;
+}
+
+static const char *skip_space(const char *p, const char *end)
+{
+	while (p < end && is_space(*p))
+		p++;
+	return p;
+}
+
+/* After the cpu column: [FLAGS] TS: NAME: FIELDS. */
+static bool parse_rest(const char *p, const char *end, struct ks_tfs_event *ev)
+{
+	const char *tok, *after;
+
+	p = skip_space(p, end);
+	after = parse_ts(p, end, &ev->ts);
+	if (!after) {
+		/* Not a timestamp: a flags word ("d..1.", "....") first. */
+		tok = p;
+		while (p < end && !is_space(*p))
+			p++;
+		if (p == tok || p - tok > 8)
+			return false;
+		p = skip_space(p, end);
+		after = parse_ts(p, end, &ev->ts);
+		if (!after)
+			return false;
+	}
+	p = skip_space(after, end);
+	tok = p;
+	while (p < end && is_ident(*p))
+		p++;
+	if (p == tok || p >= end || *p != ':')
+		return false;
+	if (p + 1 < end && is_ident(p[1])) {
+		/* "system:name:" as perf prints it. */
+		tok = ++p;
+		while (p < end && is_ident(*p))
+			p++;
+		if (p >= end || *p != ':')
+			return false;
+	}
+	ev->name = tok;
+	ev->name_len = (size_t)(p - tok);
+	p = skip_space(p + 1, end);
+	ev->fields = p;
+	ev->fields_len = (size_t)(end - p);
+	return true;
+}
+
+static enum ks_tfs_line parse_lost(const char *p, const char *end,
+				   uint64_t *lost)
+{
+	uint64_t n = 0;
+	const char *b = memchr(p, '[', (size_t)(end - p));
+
+	if (!b)
+		return KS_TFS_MALFORMED;
+	if (!memmem(b, (size_t)(end - b), "LOST", 4) &&
+	    !memmem(b, (size_t)(end - b), "DROPPED", 7))
+		return KS_TFS_MALFORMED;
+	while (b < end && !is_digit(*b) && *b != ']')
+		b++;
+	while (b < end && is_digit(*b) && n < UINT64_MAX / 10)
+		n = n * 10 + (uint64_t)(*b++ - '0');
+	*lost = n;
+	return KS_TFS_LOST;
+}
+
+enum ks_tfs_line ks_tfs_parse_line(const char *line, size_t len,
+				   struct ks_tfs_event *ev, uint64_t *lost)
+{
+	const char *end = line + len;
+	const char *p = skip_space(line, end);
+	const char *after;
+
+	while (end > p && (is_space(end[-1]) || end[-1] == '\r'))
+		end--;
+	if (p == end || *p == '#')
+		return KS_TFS_HEADER;
+	if (end - p >= 5 && !memcmp(p, "cpus=", 5))
+		return KS_TFS_HEADER;
+	if (end - p >= 4 && !memcmp(p, "CPU:", 4))
+		return parse_lost(p, end, lost);
+	after = find_cpu(p, end, ev);
+	if (!after || !parse_rest(after, end, ev))
+		return KS_TFS_MALFORMED;
+	return KS_TFS_EVENT;
+}
+
+struct ks_tfs_reader {
+	int fd;			/* -1 for a memory reader */
+	char *own;		/* the buffer of an fd reader */
+	const char *buf;
+	size_t cap, pos, fill;
+	bool eof;
+	bool skipping;		/* inside an over-long line */
+	struct ks_tfs_stats st;
+};
+
+struct ks_tfs_reader *ks_tfs_reader__new_fd(int fd)
+{
+	struct ks_tfs_reader *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->own = malloc(CHUNK);
+	if (!r->own) {
+		free(r);
+		return NULL;
+	}
+	r->fd = fd;
+	r->buf = r->own;
+	r->cap = CHUNK;
+	return r;
+}
+
+struct ks_tfs_reader *ks_tfs_reader__new_mem(const void *buf, size_t len)
+{
+	struct ks_tfs_reader *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->fd = -1;
+	r->buf = buf;
+	r->cap = r->fill = len;
+	r->eof = true;
+	return r;
+}
+
+void ks_tfs_reader__free(struct ks_tfs_reader *r)
+{
+	if (!r)
+		return;
+	free(r->own);
+	free(r);
+}
+
+const struct ks_tfs_stats *ks_tfs_reader__stats(const struct ks_tfs_reader *r)
+{
+	return &r->st;
+}
+
+static void count_bad(struct ks_tfs_reader *r)
+{
+	r->st.malformed++;
+	if (r->st.nbad < KS_TFS_MAXBAD)
+		r->st.bad[r->st.nbad++] = r->st.lines;
+}
+
+/* Makes room to read more: moves the partial line to the front, or grows
+ * the buffer for a long line.  Returns false if the line is too long. */
+static bool make_room(struct ks_tfs_reader *r)
+{
+	char *p;
+
+	if (r->pos) {
+		memmove(r->own, r->own + r->pos, r->fill - r->pos);
+		r->fill -= r->pos;
+		r->pos = 0;
+		return true;
+	}
+	if (r->cap >= KS_TFS_MAXLINE + CHUNK)
+		return false;
+	p = realloc(r->own, r->cap * 2);
+	if (!p)
+		return false;
+	r->own = p;
+	r->buf = p;
+	r->cap *= 2;
+	return true;
+}
+
+static int refill(struct ks_tfs_reader *r, struct ks_err *err)
+{
+	ssize_t n;
+
+	if (r->fill == r->cap && !make_room(r)) {
+		/* A line longer than we accept: drop what we have of it. */
+		r->skipping = true;
+		r->pos = r->fill = 0;
+	}
+	do
+		n = read(r->fd, r->own + r->fill, r->cap - r->fill);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return ks_err_set(err, errno, "FILE", "cannot read the trace: %s",
+				  strerror(errno));
+	if (n == 0)
+		r->eof = true;
+	r->fill += (size_t)n;
+	r->st.bytes += (size_t)n;
+	return 0;
+}
+
+/* The next line: 1 with line and len set, 0 at the end, or an error. */
+static int next_line(struct ks_tfs_reader *r, const char **line, size_t *len,
+		     struct ks_err *err)
+{
+	for (;;) {
+		const char *s = r->buf + r->pos;
+		const char *nl = memchr(s, '\n', r->fill - r->pos);
+		int e;
+
+		if (nl || (r->eof && r->pos < r->fill)) {
+			size_t n = nl ? (size_t)(nl - s) : r->fill - r->pos;
+
+			r->pos += n + (nl != NULL);
+			*line = s;
+			*len = n;
+			return 1;
+		}
+		if (r->eof)
+			return 0;
+		if (r->pos == r->fill)
+			r->pos = r->fill = 0;
+		if ((e = refill(r, err)))
+			return e;
+	}
+}
+
+int ks_tfs_reader__next(struct ks_tfs_reader *r, struct ks_tfs_event *ev,
+			struct ks_err *err)
+{
+	const char *line = NULL;
+	size_t len = 0;
+	uint64_t lost;
+	int e;
+
+	while ((e = next_line(r, &line, &len, err)) > 0) {
+		bool was_skipping = r->skipping;
+
+		r->skipping = false;
+		r->st.lines++;
+		if (was_skipping) {
+			count_bad(r);	/* the tail of an over-long line */
+			continue;
+		}
+		switch (ks_tfs_parse_line(line, len, ev, &lost)) {
+		case KS_TFS_EVENT:
+			r->st.events++;
+			ev->lineno = r->st.lines;
+			return 1;
+		case KS_TFS_HEADER:
+			r->st.headers++;
+			break;
+		case KS_TFS_LOST:
+			r->st.lost_notices++;
+			r->st.lost_events += lost;
+			break;
+		case KS_TFS_MALFORMED:
+			count_bad(r);
+			break;
+		}
+	}
+	if (r->fd < 0)
+		r->st.bytes = r->fill;
+	return e;
+}

@@ -1,0 +1,129 @@
+/* test_query.c - CA's time parameters: defaults, rounding, bounds, errors. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "engine/query.h"
+
+static int parse(const char *json, uint32_t g, int64_t now, uint32_t defdur,
+		 struct ks_query *q, struct ks_err *err)
+{
+	json_t *p = json_loads(json, 0, NULL);
+	int rc;
+
+	assert_non_null(p);
+	rc = ks_query_parse(p, g, now, defdur, q, err);
+	json_decref(p);
+	return rc;
+}
+
+static void test_defaults(void **state)
+{
+	struct ks_query q;
+	struct ks_err err;
+
+	(void)state;
+	/* None given: the latest complete interval. */
+	assert_int_equal(parse("{}", 1, 1000, 1, &q, &err), 0);
+	assert_int_equal(q.start, 998);
+	assert_int_equal(q.duration, 1);
+	assert_false(q.multi);
+	assert_int_equal(q.req_start, -1);
+	assert_int_equal(parse("{}", 1, 1000, 60, &q, &err), 0);
+	assert_int_equal(q.start, 939);
+	assert_int_equal(q.duration, 60);
+}
+
+static void test_two_of_three(void **state)
+{
+	struct ks_query q;
+	struct ks_err err;
+
+	(void)state;
+	assert_int_equal(parse("{\"start_time\":900,\"end_time\":960}", 1, 1000,
+			       1, &q, &err), 0);
+	assert_int_equal(q.start, 900);
+	assert_int_equal(q.duration, 60);
+	assert_int_equal(parse("{\"end_time\":\"960\",\"duration\":\"10\"}", 1,
+			       1000, 1, &q, &err), 0);
+	assert_int_equal(q.start, 950);
+	assert_int_equal(q.duration, 10);
+	assert_int_equal(q.req_end, 960);
+	assert_int_equal(parse("{\"start_time\":900,\"duration\":5,"
+			       "\"end_time\":906}", 1, 1000, 1, &q, &err),
+			 -EINVAL);
+	assert_string_equal(err.param, "end_time");
+}
+
+static void test_rounding(void **state)
+{
+	struct ks_query q;
+	struct ks_err err;
+
+	(void)state;
+	/* Start rounds down to the granularity, duration up to cover. */
+	assert_int_equal(parse("{\"start_time\":903,\"duration\":6}", 5, 1000,
+			       1, &q, &err), 0);
+	assert_int_equal(q.start, 900);
+	assert_int_equal(q.duration, 10);
+}
+
+static void test_ndatapoints(void **state)
+{
+	struct ks_query q;
+	struct ks_err err;
+
+	(void)state;
+	assert_int_equal(parse("{\"start_time\":900,\"ndatapoints\":3}", 1, 1000,
+			       1, &q, &err), 0);
+	assert_true(q.multi);
+	assert_int_equal(q.ndatapoints, 3);
+	assert_int_equal(parse("{\"ndatapoints\":0}", 1, 1000, 1, &q, &err),
+			 -EINVAL);
+	assert_string_equal(err.param, "ndatapoints");
+}
+
+static void test_errors(void **state)
+{
+	static const struct { const char *json, *param; } bad[] = {
+		{ "{\"duration\":0}", "duration" },
+		{ "{\"duration\":3601}", "duration" },
+		{ "{\"duration\":\"12x\"}", "duration" },
+		{ "{\"duration\":1.5}", "duration" },
+		{ "{\"start_time\":-5}", "start_time" },
+		{ "{\"start_time\":\"\"}", "start_time" },
+		{ "{\"start_time\":5000}", "start_time" },
+		{ "{\"timeout\":5001}", "timeout" },
+		{ "{\"end_time\":[1]}", "end_time" },
+	};
+	struct ks_query q, before;
+	struct ks_err err;
+
+	(void)state;
+	memset(&q, 0x5a, sizeof(q));
+	before = q;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_true(parse(bad[i].json, 1, 1000, 1, &q, &err) < 0);
+		assert_string_equal(err.param, bad[i].param);
+		assert_true(strlen(err.msg) > 0);
+		/* Nothing changes on error. */
+		assert_memory_equal(&q, &before, sizeof(q));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_two_of_three),
+		cmocka_unit_test(test_rounding),
+		cmocka_unit_test(test_ndatapoints),
+		cmocka_unit_test(test_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
