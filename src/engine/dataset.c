@@ -260,3 +260,33 @@ bool ks_dataset__next_slot(const struct ks_dataset *ds, size_t *it, int64_t *t,
 	}
 	return false;
 }
+
+enum ks_arity ks_dataset__arity(const struct ks_dataset *ds)
+{
+	return ds->conf.arity;
+}
+
+int ks_dataset__put_slot(struct ks_dataset *ds, int64_t t,
+			 const struct ks_value *v)
+{
+	struct slot *s;
+
+	if (t < 0 || t % ds->conf.granularity)
+		return -EINVAL;
+	s = slot_for(ds, t);
+	if (!s)
+		return 0;	/* older than the retention: nothing to keep */
+	return ks_value__merge(&s->v, v);
+}
+
+void ks_dataset__clear(struct ks_dataset *ds)
+{
+	for (uint32_t i = 0; i < ds->conf.nslots; i++) {
+		ks_value_fini(&ds->slots[i].v);
+		ds->slots[i].t = -1;
+		ds->slots[i].point_seen = 0;
+	}
+	ds->newest = -1;
+	ds->last_sec = -1;
+	ds->last_slot = NULL;
+}

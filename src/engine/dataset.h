@@ -48,6 +48,24 @@ int64_t ks_dataset__oldest(const struct ks_dataset *ds);
 uint32_t ks_dataset__granularity(const struct ks_dataset *ds);
 size_t ks_dataset__bytes(const struct ks_dataset *ds);
 
+enum ks_arity ks_dataset__arity(const struct ks_dataset *ds);
+/* Merges v into the slot starting at second t (t aligned to the
+ * granularity), as restored data.  0, -ERANGE (past retention) is ignored
+ * by returning 0, or -ENOMEM / -EINVAL (unaligned). */
+int ks_dataset__put_slot(struct ks_dataset *ds, int64_t t,
+			 const struct ks_value *v);
+/* Drops all data. */
+void ks_dataset__clear(struct ks_dataset *ds);
+
+/* Serialises the slots holding data (for persistence) into a malloc'ed
+ * buffer.  0 or -ENOMEM. */
+int ks_dataset__save(const struct ks_dataset *ds, uint8_t **buf, size_t *len);
+/* Restores data saved by ks_dataset__save into an empty dataset of the same
+ * granularity and arity; slots beyond its retention are skipped.  A blob
+ * that is truncated, foreign or inconsistent gives -EINVAL and leaves ds
+ * empty. */
+int ks_dataset__load(struct ks_dataset *ds, const uint8_t *buf, size_t len);
+
 /* Iterates slots holding data, oldest first: *t is the slot start. */
 bool ks_dataset__next_slot(const struct ks_dataset *ds, size_t *it, int64_t *t,
 			   const struct ks_value **v);

@@ -82,8 +82,9 @@ static struct ks_dataset *dataset_for(const struct ks_instn_conf *c)
 	return ks_dataset__new(&dc);
 }
 
-int ks_engine__create(struct ks_engine *e, struct ks_instn_conf *conf,
-		      struct ks_instn **out, struct ks_err *err)
+/* Adds an instrumentation with the given numeric id (0: the next one). */
+static int instn_add(struct ks_engine *e, struct ks_instn_conf *conf,
+		     uint64_t id, struct ks_instn **out, struct ks_err *err)
 {
 	struct ks_instn *in;
 
@@ -104,7 +105,11 @@ int ks_engine__create(struct ks_engine *e, struct ks_instn_conf *conf,
 		free(in);
 		return ks_err_set(err, ENOMEM, "", "out of memory");
 	}
-	snprintf(in->id, sizeof(in->id), "%llu", (unsigned long long)e->next_id++);
+	if (!id)
+		id = e->next_id;
+	if (id >= e->next_id)
+		e->next_id = id + 1;
+	snprintf(in->id, sizeof(in->id), "%llu", (unsigned long long)id);
 	in->conf = *conf;
 	memset(conf, 0, sizeof(*conf));
 	in->crtime_ms = wall_ms();
@@ -113,6 +118,35 @@ int ks_engine__create(struct ks_engine *e, struct ks_instn_conf *conf,
 	in->next_of_metric = e->bymetric[in->conf.metric];
 	e->bymetric[in->conf.metric] = in;
 	e->all[e->n++] = in;
+	if (out)
+		*out = in;
+	return 0;
+}
+
+int ks_engine__create(struct ks_engine *e, struct ks_instn_conf *conf,
+		      struct ks_instn **out, struct ks_err *err)
+{
+	return instn_add(e, conf, 0, out, err);
+}
+
+int ks_engine__restore(struct ks_engine *e, const char *id,
+		       struct ks_instn_conf *conf, int64_t crtime_ms,
+		       struct ks_instn **out, struct ks_err *err)
+{
+	char *end;
+	unsigned long long n = strtoull(id, &end, 10);
+	struct ks_instn *in;
+	int rc;
+
+	if (!*id || *end || !n || n > 1000000000ULL)
+		return ks_err_set(err, EINVAL, "id", "bad instrumentation id \"%s\"",
+				  id);
+	if (ks_engine__get(e, id))
+		return ks_err_set(err, EEXIST, "id", "instrumentation %s exists",
+				  id);
+	if ((rc = instn_add(e, conf, n, &in, err)))
+		return rc;
+	in->crtime_ms = crtime_ms;
 	if (out)
 		*out = in;
 	return 0;

@@ -52,6 +52,10 @@ void ks_engine__free(struct ks_engine *e);
 /* Takes ownership of *conf (left zeroed) on success. */
 int ks_engine__create(struct ks_engine *e, struct ks_instn_conf *conf,
 		      struct ks_instn **out, struct ks_err *err);
+/* Re-creates a persisted instrumentation under its old id. */
+int ks_engine__restore(struct ks_engine *e, const char *id,
+		       struct ks_instn_conf *conf, int64_t crtime_ms,
+		       struct ks_instn **out, struct ks_err *err);
 struct ks_instn *ks_engine__get(struct ks_engine *e, const char *id);
 /* Applies a parsed modification (retention, idle-max, persist-data). */
 int ks_engine__modify(struct ks_engine *e, struct ks_instn *in,

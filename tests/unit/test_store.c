@@ -1,0 +1,225 @@
+/* test_store.c - persistence: instrumentations and data survive a reopen;
+ * corrupt and foreign files are set aside; damaged data starts empty. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "engine/symtab.h"
+#include "store/store.h"
+
+#define NS KS_NSEC_PER_SEC
+
+static char dir[] = "/tmp/kvmscope-store-XXXXXX";
+static char path[256];
+
+static int setup(void **state)
+{
+	(void)state;
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[300];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ks_sym_reset();
+	return system(cmd);
+}
+
+static struct ks_instn *create(struct ks_engine *e, const char *params)
+{
+	json_t *p = json_loads(params, 0, NULL);
+	struct ks_instn_conf c;
+	struct ks_instn *in = NULL;
+	struct ks_err err;
+
+	assert_int_equal(ks_instn_conf_parse(p, NULL, KS_INSTN_CREATE, &c, &err), 0);
+	assert_int_equal(ks_engine__create(e, &c, &in, &err), 0);
+	json_decref(p);
+	return in;
+}
+
+static void feed(struct ks_engine *e)
+{
+	const char *reasons[] = { "io", "hlt", "npf" };
+
+	for (int s = 0; s < 30; s++)
+		for (int k = 0; k < 10; k++) {
+			struct ks_record r;
+
+			ks_record_init(&r, KS_M_VM_EXITS, (uint64_t)(1000 + s) * NS, 1);
+			ks_record_set(&r, KS_F_VLEAVEREASON,
+				      ks_sym_intern(reasons[k % 3]));
+			ks_record_set(&r, KS_F_LATENCY, 1000 + (uint64_t)k * 333);
+			ks_engine__feed(e, &r, 1);
+		}
+}
+
+static char *value_json(struct ks_instn *in)
+{
+	struct ks_value v;
+	json_t *j;
+	char *s;
+
+	assert_int_equal(ks_dataset__value(in->ds, 0, 3600, &v), 0);
+	j = ks_value__to_json(&v);
+	s = json_dumps(j, JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	json_decref(j);
+	ks_value_fini(&v);
+	return s;
+}
+
+static void test_roundtrip(void **state)
+{
+	struct ks_engine *e = ks_engine__new(), *e2 = ks_engine__new();
+	struct ks_instn *a, *b, *a2, *b2;
+	struct ks_store *st;
+	struct ks_err err;
+	size_t loaded, skipped;
+	int aside;
+	char *va, *va2, *vb2;
+
+	(void)state;
+	st = ks_store__open(path, &aside, &err);
+	assert_non_null(st);
+	assert_int_equal(aside, 0);
+	a = create(e, "{\"module\":\"vm\",\"stat\":\"exits\",\"persist-data\":true,"
+		      "\"decomposition\":[\"vleavereason\",\"latency\"],"
+		      "\"predicate\":{\"ne\":[\"vleavereason\",\"npf\"]}}");
+	b = create(e, "{\"module\":\"vm\",\"stat\":\"exits\",\"granularity\":5}");
+	assert_int_equal(ks_store__put_instn(st, a), 0);
+	assert_int_equal(ks_store__put_instn(st, b), 0);
+	feed(e);
+	assert_int_equal(ks_store__checkpoint(st, e), 0);
+	ks_store__close(st);
+
+	st = ks_store__open(path, &aside, &err);
+	assert_non_null(st);
+	assert_int_equal(ks_store__load(st, e2, &loaded, &skipped), 0);
+	assert_int_equal(loaded, 2);
+	assert_int_equal(skipped, 0);
+	a2 = ks_engine__get(e2, a->id);
+	b2 = ks_engine__get(e2, b->id);
+	assert_non_null(a2);
+	assert_non_null(b2);
+	assert_int_equal(b2->conf.granularity, 5);
+	assert_true(a2->conf.persist_data);
+	assert_int_equal(a2->crtime_ms, a->crtime_ms);
+	va = value_json(a);
+	va2 = value_json(a2);
+	vb2 = value_json(b2);
+	assert_string_equal(va, va2);	/* persisted: identical data */
+	assert_string_equal(vb2, "0");	/* not persisted: empty */
+	free(va);
+	free(va2);
+	free(vb2);
+	/* New ids continue after the restored ones. */
+	assert_int_equal(atoi(create(e2, "{\"module\":\"vm\",\"stat\":\"irqs\"}")->id), 3);
+	/* Deleting removes both rows. */
+	assert_int_equal(ks_store__del_instn(st, a->id), 0);
+	ks_store__close(st);
+	ks_engine__free(e2);
+	e2 = ks_engine__new();
+	st = ks_store__open(path, &aside, &err);
+	assert_int_equal(ks_store__load(st, e2, &loaded, &skipped), 0);
+	assert_int_equal(loaded, 1);
+	ks_store__close(st);
+	ks_engine__free(e);
+	ks_engine__free(e2);
+}
+
+static void test_corrupt_set_aside(void **state)
+{
+	struct ks_store *st;
+	struct ks_err err;
+	int aside;
+	FILE *f;
+
+	(void)state;
+	unlink(path);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("this is not a database, it is a text file of some length....",
+	      f);
+	fclose(f);
+	st = ks_store__open(path, &aside, &err);
+	assert_non_null(st);
+	assert_int_equal(aside, 1);
+	ks_store__close(st);
+	/* Now it is ours: reopening keeps it. */
+	st = ks_store__open(path, &aside, &err);
+	assert_int_equal(aside, 0);
+	ks_store__close(st);
+}
+
+static void test_foreign_set_aside(void **state)
+{
+	struct ks_store *st;
+	struct ks_err err;
+	sqlite3 *db;
+	int aside;
+
+	(void)state;
+	unlink(path);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE t(x); INSERT INTO t VALUES(1)",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	st = ks_store__open(path, &aside, &err);
+	assert_non_null(st);
+	assert_int_equal(aside, 1);
+	ks_store__close(st);
+}
+
+static void test_dataset_blob_damage(void **state)
+{
+	struct ks_engine *e = ks_engine__new();
+	struct ks_instn *a = create(e, "{\"module\":\"vm\",\"stat\":\"exits\","
+				       "\"decomposition\":\"latency\"}");
+	struct ks_value v;
+	uint8_t *blob;
+	size_t len;
+
+	(void)state;
+	feed(e);
+	assert_int_equal(ks_dataset__save(a->ds, &blob, &len), 0);
+	/* Every truncation is refused whole, leaving the dataset empty. */
+	for (size_t cut = 0; cut < len; cut += 7) {
+		assert_int_equal(ks_dataset__load(a->ds, blob, cut), -EINVAL);
+		assert_int_equal(ks_dataset__newest(a->ds), -1);
+	}
+	/* A bucket index out of range is refused. */
+	blob[24 + 8 + 8 + 8] = 0xff;
+	blob[24 + 8 + 8 + 8 + 1] = 0xff;
+	assert_int_equal(ks_dataset__load(a->ds, blob, len), -EINVAL);
+	assert_int_equal(ks_dataset__value(a->ds, 0, 3600, &v), 0);
+	assert_int_equal(v.total, 0);
+	ks_value_fini(&v);
+	free(blob);
+	ks_engine__free(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_corrupt_set_aside),
+		cmocka_unit_test(test_foreign_set_aside),
+		cmocka_unit_test(test_dataset_blob_damage),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
