@@ -1,0 +1,386 @@
+/* prom.c - cumulative series for Prometheus, and their text format.
+ *
+ * A table says, per metric, which Prometheus family it feeds, which record
+ * fields become labels, and which numeric field (if any) becomes a
+ * histogram.  Series are found by hashing (family, label values); counts
+ * only ever grow, as Prometheus counters must.
+ */
+#include "expo/prom.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/symtab.h"
+
+#define MAXLABELS 4
+
+struct family {
+	enum ks_metric metric;
+	const char *name;	/* without _total / _bucket suffixes */
+	const char *help;
+	bool gauge;		/* point metric: last value, not a counter */
+	int nlabels;
+	enum ks_field labels[MAXLABELS];
+	const char *label_names[MAXLABELS];
+	int hist;		/* numeric field for a histogram, or -1 */
+	const char *hist_name;
+	double hist_scale;	/* raw unit to base unit (ns -> s) */
+	int le_lo, le_hi, le_step;	/* le = 2^k raw units */
+};
+
+static const struct family families[] = {
+	{ KS_M_VM_EXITS, "kvmscope_vm_exits", "VM exits.", false, 4,
+	  { KS_F_VM, KS_F_VMUUID, KS_F_VCPU, KS_F_VLEAVEREASON },
+	  { "vm", "vmuuid", "vcpu", "reason" }, -1, NULL, 0, 0, 0, 0 },
+	{ KS_M_VM_EXITS, "kvmscope_vm_exit_handling", "VM exit handling time.",
+	  false, 3, { KS_F_VM, KS_F_VMUUID, KS_F_VLEAVEREASON },
+	  { "vm", "vmuuid", "reason" }, KS_F_LATENCY,
+	  "kvmscope_vm_exit_handling_seconds", 1e-9, 8, 34, 2 },
+	{ KS_M_VM_IRQS, "kvmscope_vm_irqs", "Interrupts injected into guests.",
+	  false, 4, { KS_F_VM, KS_F_VMUUID, KS_F_VCPU, KS_F_IRQVECTOR },
+	  { "vm", "vmuuid", "vcpu", "vector" }, -1, NULL, 0, 0, 0, 0 },
+	{ KS_M_VM_APIC_IRQS, "kvmscope_vm_apic_irqs",
+	  "Interrupts accepted by guest local APICs.", false, 4,
+	  { KS_F_VM, KS_F_VMUUID, KS_F_VCPU, KS_F_IRQVECTOR },
+	  { "vm", "vmuuid", "vcpu", "vector" }, -1, NULL, 0, 0, 0, 0 },
+	{ KS_M_VM_THREAD_SAMPLES, "kvmscope_vm_thread_samples",
+	  "vCPU samples at 99 Hz.", false, 4,
+	  { KS_F_VM, KS_F_VMUUID, KS_F_VCPU, KS_F_GUESTMODE },
+	  { "vm", "vmuuid", "vcpu", "mode" }, -1, NULL, 0, 0, 0, 0 },
+	{ KS_M_VM_PHYSIO_OPS, "kvmscope_vm_disk_ops", "Guest disk operations.",
+	  false, 4, { KS_F_VM, KS_F_VMUUID, KS_F_DISK, KS_F_OPTYPE },
+	  { "vm", "vmuuid", "disk", "optype" }, KS_F_LATENCY,
+	  "kvmscope_vm_disk_latency_seconds", 1e-9, 10, 34, 2 },
+	{ KS_M_VM_PHYSIO_BYTES, "kvmscope_vm_disk_bytes", "Guest disk bytes.",
+	  false, 4, { KS_F_VM, KS_F_VMUUID, KS_F_DISK, KS_F_OPTYPE },
+	  { "vm", "vmuuid", "disk", "optype" }, -1, NULL, 0, 0, 0, 0 },
+	{ KS_M_NIC_VNIC_BYTES, "kvmscope_vm_nic_bytes", "Guest NIC bytes.",
+	  false, 4, { KS_F_VM, KS_F_VMUUID, KS_F_NIC, KS_F_DIRECTION },
+	  { "vm", "vmuuid", "nic", "direction" }, -1, NULL, 0, 0, 0, 0 },
+	{ KS_M_NIC_VNIC_PACKETS, "kvmscope_vm_nic_packets",
+	  "Guest NIC packets.", false, 4,
+	  { KS_F_VM, KS_F_VMUUID, KS_F_NIC, KS_F_DIRECTION },
+	  { "vm", "vmuuid", "nic", "direction" }, -1, NULL, 0, 0, 0, 0 },
+	{ KS_M_VM_USERSPACE_EXITS, "kvmscope_vm_userspace_exits",
+	  "Exits to the VMM in user space.", false, 4,
+	  { KS_F_VM, KS_F_VMUUID, KS_F_VCPU, KS_F_UEXITREASON },
+	  { "vm", "vmuuid", "vcpu", "reason" }, -1, NULL, 0, 0, 0, 0 },
+	{ KS_M_VM_VCPUS, "kvmscope_vm_vcpus", "vCPUs of each VM.", true, 2,
+	  { KS_F_VM, KS_F_VMUUID }, { "vm", "vmuuid" }, -1, NULL, 0, 0, 0, 0 },
+};
+#define NFAMILIES (sizeof(families) / sizeof(families[0]))
+
+struct series {
+	uint16_t fam;
+	uint32_t lv[MAXLABELS];	/* label values, symtab ids (0 = "") */
+	uint64_t count;		/* counter, or gauge value */
+	uint64_t sum;		/* histogram: sum of raw values */
+	struct ks_dist dist;
+};
+
+struct ks_prom {
+	struct series *s;
+	size_t n, cap, max;
+	uint32_t *slot;		/* open addressing: index + 1 */
+	size_t nslot;
+	uint64_t dropped;
+};
+
+struct ks_prom *ks_prom__new(size_t max_series)
+{
+	struct ks_prom *p = calloc(1, sizeof(*p));
+
+	if (p)
+		p->max = max_series ? max_series : KS_PROM_MAX_SERIES_DEFAULT;
+	return p;
+}
+
+void ks_prom__free(struct ks_prom *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		ks_dist_fini(&p->s[i].dist);
+	free(p->s);
+	free(p->slot);
+	free(p);
+}
+
+size_t ks_prom__nseries(const struct ks_prom *p)
+{
+	return p->n;
+}
+
+static uint32_t hash(uint16_t fam, const uint32_t *lv)
+{
+	uint32_t h = fam * 0x9e3779b1u;
+
+	for (int i = 0; i < MAXLABELS; i++)
+		h = (h ^ lv[i]) * 0x85ebca6bu;
+	return h ^ (h >> 15);
+}
+
+static size_t probe(const struct ks_prom *p, uint16_t fam, const uint32_t *lv)
+{
+	size_t mask = p->nslot - 1, i = hash(fam, lv) & mask;
+
+	for (;; i = (i + 1) & mask) {
+		const struct series *s;
+
+		if (!p->slot[i])
+			return i;
+		s = &p->s[p->slot[i] - 1];
+		if (s->fam == fam && !memcmp(s->lv, lv, sizeof(s->lv)))
+			return i;
+	}
+}
+
+static int grow(struct ks_prom *p)
+{
+	size_t n = p->nslot ? p->nslot * 2 : 256;
+	uint32_t *old = p->slot;
+
+	p->slot = calloc(n, sizeof(*p->slot));
+	if (!p->slot) {
+		p->slot = old;
+		return -ENOMEM;
+	}
+	p->nslot = n;
+	for (size_t k = 0; k < p->n; k++)
+		p->slot[probe(p, p->s[k].fam, p->s[k].lv)] = (uint32_t)(k + 1);
+	free(old);
+	return 0;
+}
+
+static struct series *series_get(struct ks_prom *p, uint16_t fam,
+				 const uint32_t *lv)
+{
+	struct series *s;
+	size_t i;
+
+	if ((p->n + 1) * 2 > p->nslot && grow(p))
+		return NULL;
+	i = probe(p, fam, lv);
+	if (p->slot[i])
+		return &p->s[p->slot[i] - 1];
+	if (p->n >= p->max) {
+		p->dropped++;
+		return NULL;
+	}
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		struct series *ns = realloc(p->s, cap * sizeof(*ns));
+
+		if (!ns)
+			return NULL;
+		p->s = ns;
+		p->cap = cap;
+	}
+	s = &p->s[p->n++];
+	memset(s, 0, sizeof(*s));
+	s->fam = fam;
+	memcpy(s->lv, lv, sizeof(s->lv));
+	p->slot[i] = (uint32_t)p->n;
+	return s;
+}
+
+static void feed_family(struct ks_prom *p, uint16_t fi, const struct ks_record *r)
+{
+	const struct family *f = &families[fi];
+	uint32_t lv[MAXLABELS] = { 0 };
+	struct series *s;
+
+	if (f->hist >= 0 && !ks_record_has(r, f->hist))
+		return;
+	for (int i = 0; i < f->nlabels; i++)
+		if (ks_record_has(r, f->labels[i]))
+			lv[i] = (uint32_t)r->f[f->labels[i]];
+	if (!(s = series_get(p, fi, lv)))
+		return;
+	if (f->gauge) {
+		s->count = r->value;
+		return;
+	}
+	s->count += r->value;
+	if (f->hist >= 0) {
+		s->sum += r->f[f->hist] * r->value;
+		if (ks_dist__add(&s->dist, r->f[f->hist], r->value))
+			p->dropped++;
+	}
+}
+
+void ks_prom__feed(struct ks_prom *p, const struct ks_record *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (uint16_t fi = 0; fi < NFAMILIES; fi++)
+			if (families[fi].metric == r[i].metric)
+				feed_family(p, fi, &r[i]);
+}
+
+struct out {
+	char *buf;
+	size_t len, cap;
+	int err;
+};
+
+static void outf(struct out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void outf(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->err)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < o->cap - o->len) {
+			o->len += (size_t)n;
+			return;
+		}
+		size_t cap = o->cap ? o->cap * 2 : 65536;
+		char *b = realloc(o->buf, cap);
+
+		if (!b) {
+			o->err = -ENOMEM;
+			return;
+		}
+		o->buf = b;
+		o->cap = cap;
+	}
+}
+
+/* Label values escaped as the text format requires. */
+static void out_labels(struct out *o, const struct family *f,
+		       const struct series *s, const char *extra)
+{
+	outf(o, "{");
+	for (int i = 0; i < f->nlabels; i++) {
+		outf(o, "%s%s=\"", i ? "," : "", f->label_names[i]);
+		for (const char *c = ks_sym_str(s->lv[i]); *c; c++) {
+			if (*c == '\\' || *c == '"')
+				outf(o, "\\%c", *c);
+			else if (*c == '\n')
+				outf(o, "\\n");
+			else
+				outf(o, "%c", *c);
+		}
+		outf(o, "\"");
+	}
+	if (extra)
+		outf(o, "%s%s", f->nlabels ? "," : "", extra);
+	outf(o, "}");
+}
+
+static uint64_t count_below(const struct ks_dist *d, uint64_t edge)
+{
+	uint32_t lim = ks_ll_index(edge);
+	size_t it = 0;
+	uint32_t i;
+	uint64_t c, n = 0;
+
+	/* edge is a bucket's lower bound: buckets below it are all <= edge-1. */
+	while (ks_dist__next(d, &it, &i, &c) && i < lim)
+		n += c;
+	return n;
+}
+
+static void out_hist(struct out *o, const struct family *f,
+		     const struct series *s)
+{
+	char le[64];
+
+	for (int k = f->le_lo; k <= f->le_hi; k += f->le_step) {
+		uint64_t edge = 1ULL << k;
+
+		/* Values are integers: "<= le" is "< edge" with le = edge-1. */
+		snprintf(le, sizeof(le), "le=\"%.9g\"",
+			 (double)(edge - 1) * f->hist_scale);
+		outf(o, "%s_bucket", f->hist_name);
+		out_labels(o, f, s, le);
+		outf(o, " %llu\n", (unsigned long long)count_below(&s->dist, edge));
+	}
+	outf(o, "%s_bucket", f->hist_name);
+	out_labels(o, f, s, "le=\"+Inf\"");
+	outf(o, " %llu\n%s_sum", (unsigned long long)s->count, f->hist_name);
+	out_labels(o, f, s, NULL);
+	outf(o, " %.9g\n%s_count", (double)s->sum * f->hist_scale, f->hist_name);
+	out_labels(o, f, s, NULL);
+	outf(o, " %llu\n", (unsigned long long)s->count);
+}
+
+static void out_family(struct out *o, const struct ks_prom *p, uint16_t fi)
+{
+	const struct family *f = &families[fi];
+	const char *name = f->hist >= 0 ? f->hist_name : f->name;
+	const char *type = f->hist >= 0 ? "histogram" :
+			   f->gauge ? "gauge" : "counter";
+
+	outf(o, "# HELP %s%s %s\n# TYPE %s%s %s\n", name,
+	     f->hist < 0 && !f->gauge ? "_total" : "", f->help, name,
+	     f->hist < 0 && !f->gauge ? "_total" : "", type);
+	for (size_t k = 0; k < p->n; k++) {
+		const struct series *s = &p->s[k];
+
+		if (s->fam != fi)
+			continue;
+		if (f->hist >= 0) {
+			out_hist(o, f, s);
+			continue;
+		}
+		outf(o, "%s%s", f->name, f->gauge ? "" : "_total");
+		out_labels(o, f, s, NULL);
+		outf(o, " %llu\n", (unsigned long long)s->count);
+	}
+}
+
+static void out_engine(struct out *o, const struct ks_engine *e)
+{
+	const struct ks_engine_stats *st = ks_engine__stats(e);
+	static const char *hdr =
+		"# HELP kvmscope_records_total Records received from sources.\n"
+		"# TYPE kvmscope_records_total counter\n";
+
+	outf(o, "%skvmscope_records_total %llu\n", hdr,
+	     (unsigned long long)st->records);
+	outf(o, "# HELP kvmscope_records_dropped_total Records not added to an "
+		"instrumentation that wanted them, by reason.\n"
+		"# TYPE kvmscope_records_dropped_total counter\n");
+	outf(o, "kvmscope_records_dropped_total{reason=\"lacking_field\"} %llu\n"
+		"kvmscope_records_dropped_total{reason=\"future\"} %llu\n"
+		"kvmscope_records_dropped_total{reason=\"expired\"} %llu\n"
+		"kvmscope_records_dropped_total{reason=\"nomem\"} %llu\n",
+	     (unsigned long long)st->lacking, (unsigned long long)st->future,
+	     (unsigned long long)st->expired, (unsigned long long)st->nomem);
+	outf(o, "# HELP kvmscope_instrumentations Active instrumentations.\n"
+		"# TYPE kvmscope_instrumentations gauge\n"
+		"kvmscope_instrumentations %zu\n", ks_engine__count(e));
+}
+
+char *ks_prom__render(const struct ks_prom *p, const struct ks_engine *e,
+		      size_t *len)
+{
+	struct out o = { 0 };
+
+	for (uint16_t fi = 0; fi < NFAMILIES; fi++)
+		out_family(&o, p, fi);
+	outf(&o, "# HELP kvmscope_prom_series_dropped_total Series not created "
+		 "because of the cardinality cap.\n"
+		 "# TYPE kvmscope_prom_series_dropped_total counter\n"
+		 "kvmscope_prom_series_dropped_total %llu\n",
+	     (unsigned long long)p->dropped);
+	if (e)
+		out_engine(&o, e);
+	if (o.err) {
+		free(o.buf);
+		return NULL;
+	}
+	if (len)
+		*len = o.len;
+	return o.buf;
+}
