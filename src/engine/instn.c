@@ -646,6 +646,8 @@ int ks_instn_conf_parse(const json_t *in, const struct ks_instn_conf *base,
 		ks_pred__free(c.pred);
 		return rc;
 	}
+	if (out == base)	/* parsed in place: c holds its own copy */
+		ks_pred__free(out->pred);
 	*out = c;
 	return 0;
 }

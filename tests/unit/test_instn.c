@@ -531,6 +531,11 @@ static void test_modify(void **state)
 	parse_bad("{\"nsources\":1}", &b, KS_INSTN_MODIFY, "nsources",
 		  "unknown parameter");
 	parse_bad("{}", NULL, KS_INSTN_MODIFY, "", "no instrumentation");
+	/* in place: the old predicate is released, not leaked */
+	parse_ok("{\"idle-max\":7}", &b, KS_INSTN_MODIFY, &b);
+	assert_int_equal(b.idle_max, 7);
+	assert_int_equal(b.retention_time, 7200);
+	assert_false(ks_pred__trivial(b.pred));
 	ks_instn_conf_fini(&b);
 }
 
