@@ -25,6 +25,7 @@
 struct hm_map {
 	char *name;		/* NULL: "everything else" or nothing */
 	uint16_t hue;
+	double k[3];		/* hue_coeffs() of hue */
 };
 
 struct ks_heatmap {
@@ -96,11 +97,14 @@ static int pick_keys(const struct ks_heatmap *hm, const struct ks_hmparams *p,
 	return 0;
 }
 
+static void hue_coeffs(double h, double k[3]);
+
 static int add_map(struct ks_heatmap *hm, const char *name, uint16_t hue)
 {
 	struct hm_map *m = &hm->maps[hm->nmaps];
 
 	m->hue = hue;
+	hue_coeffs(hue, m->k);
 	m->name = NULL;
 	if (name && !(m->name = strdup(name)))
 		return -ENOMEM;
@@ -160,11 +164,11 @@ static int bucketize(struct ks_heatmap *hm, const struct ks_hm_input *in,
 }
 
 /* Counts per sample, normalised: what the colours are made of. */
-static double *levels(const struct ks_heatmap *hm)
+static float *levels(const struct ks_heatmap *hm)
 {
 	size_t nd = hm->g.cols.n, nr = hm->g.rows.n;
 	size_t cells = hm->nmaps * nd * nr;
-	double *v = malloc((cells ? cells : 1) * sizeof(*v));
+	float *v = malloc((cells ? cells : 1) * sizeof(*v));
 
 	if (!v)
 		return NULL;
@@ -172,10 +176,10 @@ static double *levels(const struct ks_heatmap *hm)
 		for (size_t d = 0; d < nd; d++) {
 			double k = hm->g.cols.first[d + 1] - hm->g.cols.first[d];
 			const double *c = hm->counts + (m * nd + d) * nr;
-			double *o = v + (m * nd + d) * nr;
+			float *o = v + (m * nd + d) * nr;
 
 			for (size_t r = 0; r < nr; r++)
-				o[r] = c[r] / k;
+				o[r] = (float)(c[r] / k);
 		}
 	}
 	if (ks_hm_normalize(v, cells, hm->coloring)) {
@@ -185,41 +189,57 @@ static double *levels(const struct ks_heatmap *hm)
 	return v;
 }
 
-/* CA's HSV to RGB, each channel rounded to 0..255. */
-static void hsv_rgb(double h, double s, double v, double rgb[3])
+/* CA's HSV to RGB with the hue's sector worked out once per map: each
+ * channel is v * (1 - s * k) for k in {0, f, 1 - f, 1}, rounded from
+ * 0..255, in the same order of operations as CA's conversion. */
+static void hue_coeffs(double h, double k[3])
 {
-	double f, p, q, t, r, g, b;
+	double f;
 	int i;
 
 	h /= 60;
 	i = (int)floor(h);
 	f = h - i;
-	p = v * (1 - s);
-	q = v * (1 - s * f);
-	t = v * (1 - s * (1 - f));
 	switch (i) {
-	case 0: r = v; g = t; b = p; break;
-	case 1: r = q; g = v; b = p; break;
-	case 2: r = p; g = v; b = t; break;
-	case 3: r = p; g = q; b = v; break;
-	case 4: r = t; g = p; b = v; break;
-	default: r = v; g = p; b = q; break;
+	case 0: k[0] = 0; k[1] = 1 - f; k[2] = 1; break;
+	case 1: k[0] = f; k[1] = 0; k[2] = 1; break;
+	case 2: k[0] = 1; k[1] = 0; k[2] = 1 - f; break;
+	case 3: k[0] = 1; k[1] = f; k[2] = 0; break;
+	case 4: k[0] = 1 - f; k[1] = 1; k[2] = 0; break;
+	default: k[0] = 0; k[1] = 1; k[2] = f; break;
 	}
-	rgb[0] = round(r * 255);
-	rgb[1] = round(g * 255);
-	rgb[2] = round(b * 255);
 }
 
-/* The colour of one cell from its normalised levels, one per map. */
-static void cell_rgb(const struct ks_heatmap *hm, const double *lv,
+/* The colour of map m at normalised level x > 0, channels 0..255. */
+static void map_rgb(const struct hm_map *m, double x, double rgb[3])
+{
+	double s = x * KS_HM_SATURATION;
+
+	for (int c = 0; c < 3; c++)
+		rgb[c] = (double)(int)(KS_HM_VALUE * (1 - s * m->k[c]) * 255 +
+				       0.5);
+}
+
+/* The colour of one cell from its normalised levels, one per map: white
+ * when all are zero, else each map's colour weighted by its share. */
+static void cell_rgb(const struct ks_heatmap *hm, const float *lv,
 		     size_t stride, uint8_t out[3])
 {
 	double t = 0, acc[3] = { 0, 0, 0 }, c[3];
+	size_t nz = 0, last = 0;
 
-	for (size_t m = 0; m < hm->nmaps; m++)
-		t += lv[m * stride];
-	if (t <= 0) {
-		out[0] = out[1] = out[2] = 255;
+	for (size_t m = 0; m < hm->nmaps; m++) {
+		if (lv[m * stride] > 0) {
+			t += lv[m * stride];
+			nz++;
+			last = m;
+		}
+	}
+	if (nz <= 1) {
+		if (nz)
+			map_rgb(&hm->maps[last], lv[last * stride], c);
+		for (int k = 0; k < 3; k++)
+			out[k] = nz ? (uint8_t)c[k] : 255;
 		return;
 	}
 	for (size_t m = 0; m < hm->nmaps; m++) {
@@ -227,16 +247,16 @@ static void cell_rgb(const struct ks_heatmap *hm, const double *lv,
 
 		if (x <= 0)
 			continue;
-		hsv_rgb(hm->maps[m].hue, x * KS_HM_SATURATION, KS_HM_VALUE, c);
+		map_rgb(&hm->maps[m], x, c);
 		for (int k = 0; k < 3; k++)
 			acc[k] += c[k] * (x / t);
 	}
 	for (int k = 0; k < 3; k++)
-		out[k] = (uint8_t)lround(fmin(255, acc[k]));
+		out[k] = (uint8_t)(acc[k] > 254.5 ? 255 : (int)(acc[k] + 0.5));
 }
 
 /* Draws each row once into a scanline and copies it down its pixels. */
-static void paint(struct ks_heatmap *hm, const double *lv)
+static void paint(struct ks_heatmap *hm, const float *lv)
 {
 	const struct ks_hm_cols *cols = &hm->g.cols;
 	uint32_t w = hm->g.width, nr = hm->g.rows.n, y0, y1;
@@ -262,7 +282,7 @@ static void paint(struct ks_heatmap *hm, const double *lv)
 
 static int draw(struct ks_heatmap *hm)
 {
-	double *lv = levels(hm);
+	float *lv = levels(hm);
 
 	hm->rgb = malloc((size_t)hm->g.width * hm->g.height * 3);
 	if (!lv || !hm->rgb) {

@@ -9,6 +9,9 @@
  * coloured in HSV, a hue per map, saturation 0.9 x value, brightness 0.95,
  * zero white, maps sharing a cell mixed by their share of it.
  *
+ * Keys are the symtab strings of the discrete field; events recorded
+ * without a value for it form the key "".
+ *
  * Besides the PNG, a heatmap gives the numbers behind it as JSON (counts
  * per map, display column and row, with the pixels each covers), so tests
  * and browsers can check a picture without decoding it.

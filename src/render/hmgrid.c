@@ -1,11 +1,16 @@
 /* hmgrid.c - heatmap rows, display columns and re-bucketing.
  *
- * Re-bucketing walks each source distribution in increasing bucket order
- * with a row cursor that only moves up, so a column costs its non-zero
- * buckets plus its rows, whatever the scale.  "Everything else" is computed
- * per source bucket in integers (total minus the selected keys, clamped at
- * zero) before it is spread, so it cannot go negative or keep a rounding
- * residue that rank colouring would paint as a faint cell.
+ * There are only KS_LL_NBUCKETS source buckets, so for a request's rows
+ * the share of each bucket in each row is worked out once (struct spans)
+ * and re-bucketing a column is a walk over its non-zero buckets doing a
+ * lookup and a multiply-add each.  "Everything else" is a sum of
+ * non-negative terms: the unselected keys' distributions when the keys
+ * cover the total (as values built from records do), otherwise the total
+ * minus the selected keys per source bucket in integers, clamped at zero.
+ * Either way it cannot go negative or keep a rounding residue that rank
+ * colouring would paint as a faint cell.  An hour of 1 s columns is tens of
+ * megabytes of engine data in separate allocations, so the walk prefetches
+ * a couple of columns ahead.
  */
 #include "render/hmgrid.h"
 
@@ -93,14 +98,16 @@ void ks_hm_rows_init(struct ks_hm_rows *r, enum ks_hm_scale scale,
 		     uint64_t ymin, uint64_t ymax, uint32_t n)
 {
 	double lo = (double)ymin, hi = (double)ymax;
-	double base = ymin < 1 ? 1 : lo;
+	double base = ymin < 1 ? 1 : lo, decades = log10(hi / base);
 
 	r->n = n;
 	r->e[0] = lo;
 	r->e[n] = hi;
+	/* Powers of ten rather than of the ratio: when the range spans
+	 * whole decades, the edges land exactly on 10, 100, ... */
 	for (uint32_t k = 1; k < n; k++) {
 		if (scale == KS_HM_SCALE_LOG)
-			r->e[k] = base * pow(hi / base, (double)k / n);
+			r->e[k] = base * pow(10, decades * k / n);
 		else
 			r->e[k] = lo + (hi - lo) * k / n;
 	}
@@ -120,11 +127,17 @@ static int cols_alloc(struct ks_hm_cols *c, size_t n)
 int ks_hm_cols_init(struct ks_hm_cols *c, int64_t abs0, size_t nsamples,
 		    uint32_t width)
 {
-	uint64_t n = nsamples, r = (uint64_t)(abs0 % (int64_t)n + (int64_t)n) % n;
-	uint64_t x0 = r * width / n, last = UINT64_MAX;
+	uint64_t n = nsamples, r, x0, last = UINT64_MAX;
 
 	if (cols_alloc(c, nsamples))
 		return -ENOMEM;
+	if (!n) {
+		c->first[0] = 0;
+		c->x[0] = width;
+		return 0;
+	}
+	r = (uint64_t)(abs0 % (int64_t)n + (int64_t)n) % n;
+	x0 = r * width / n;
 	/* Sample s starts at pixel floor((abs0+s)*width/n) - floor(abs0*...);
 	 * only abs0 mod n matters, which keeps the products small. */
 	for (uint64_t s = 0; s < n; s++) {
@@ -357,170 +370,280 @@ int ks_hm_present(const struct ks_hm_input *in, size_t s0, size_t s1,
 		if (set.val[i])
 			(*keys)[(*n)++] = set.key[i];
 	keyix_fini(&set);
-	qsort(*keys, *n, sizeof(**keys), cmp_sym);
+	if (*n)
+		qsort(*keys, *n, sizeof(**keys), cmp_sym);
 	return 0;
 }
 
-/* ks_dist__next, inlined: this is the innermost loop of every view. */
-static inline bool dnext(const struct ks_dist *d, size_t *it, uint32_t *idx,
-			 uint64_t *count)
-{
-	while (*it < d->n) {
-		size_t k = (*it)++;
-
-		if (!d->counts[k])
-			continue;
-		*idx = d->sparse ? d->idx[k] : d->lo + (uint32_t)k;
-		*count = d->counts[k];
-		return true;
-	}
-	return false;
-}
-
-/* A cursor over the rows; sources arrive in increasing order. */
-struct walk {
-	const double *e;
-	uint32_t n, k;
-	bool weight;
+/* Where each source bucket lands, for one row geometry: bucket i adds
+ * its count times frac[off[i] + j] to row row[i] + j, j < nrow[i] (the
+ * overlap share, times the bucket's midpoint with weights).  There are
+ * only KS_LL_NBUCKETS source buckets, so this is worked out once per
+ * request and the inner loop is a lookup and a multiply-add. */
+struct span {
+	uint16_t row, nrow;	/* rows [row, row + nrow) */
+	uint32_t off;		/* their shares: frac[off .. off + nrow) */
 };
 
-/* Spreads val over [a, b) in proportion to the overlap with each row.
- * False once a is at or above the top row: later buckets cannot land. */
-static inline bool spread(struct walk *w, double a, double b, double val,
-			  double *out)
+struct spans {
+	uint32_t top;		/* buckets from here up start at/above ymax */
+	struct span sp[KS_LL_NBUCKETS];
+	double frac[KS_LL_NBUCKETS + KS_HM_NBUCKETS_MAX + 1];
+};
+
+/* Bucket [lo, hi] is taken as [lo, hi+1) and spread uniformly. */
+static void spans_init(struct spans *s, const struct ks_hm_rows *r,
+		       bool weight)
 {
-	const double *e = w->e;
-	uint32_t k = w->k;
-	double inv;
+	const double *e = r->e;
+	uint32_t k = 0, n = 0;
 
-	while (k < w->n && e[k + 1] <= a)
-		k++;
-	w->k = k;
-	if (k == w->n)
-		return false;
-	if (b <= e[0])
-		return true;
-	if (a >= e[k] && b <= e[k + 1]) {
-		out[k] += val;
-		return true;
-	}
-	inv = val / (b - a);
-	for (; k < w->n && e[k] < b; k++) {
-		double lo = a > e[k] ? a : e[k];
-		double hi = b < e[k + 1] ? b : e[k + 1];
+	s->top = KS_LL_NBUCKETS;
+	for (uint32_t i = 0; i < KS_LL_NBUCKETS; i++) {
+		double lo = (double)ks_ll_lo(i), hi = (double)ks_ll_hi(i);
+		double b = hi + 1, val = weight ? lo + (hi - lo) / 2 : 1;
+		struct span *sp = &s->sp[i];
 
-		out[k] += (hi - lo) * inv;
-	}
-	return true;
-}
-
-static inline bool spread_bucket(struct walk *w, uint32_t idx, uint64_t c,
-				 double *out)
-{
-	double lo = (double)ks_ll_lo(idx), hi = (double)ks_ll_hi(idx);
-	double val = (double)c;
-
-	if (w->weight)
-		val *= lo + (hi - lo) / 2;
-	return spread(w, lo, hi + 1, val, out);
-}
-
-static void spread_dist(const struct ks_dist *d, const struct ks_hm_rows *r,
-			bool weight, double *out)
-{
-	struct walk w = { r->e, r->n, 0, weight };
-	size_t it = 0;
-	uint32_t i;
-	uint64_t c;
-
-	while (dnext(d, &it, &i, &c))
-		if (!spread_bucket(&w, i, c, out))
+		while (k < r->n && e[k + 1] <= lo)
+			k++;
+		if (k == r->n) {
+			s->top = i;
 			break;
+		}
+		sp->row = (uint16_t)k;
+		sp->off = n;
+		sp->nrow = 0;
+		for (uint32_t j = k; j < r->n && e[j] < b; j++) {
+			double l = lo > e[j] ? lo : e[j];
+			double h = b < e[j + 1] ? b : e[j + 1];
+
+			s->frac[n++] = val * ((h - l) / (b - lo));
+			sp->nrow++;
+		}
+	}
 }
 
-/* tmp[i] = total's count in bucket i (tmp is all zero outside). */
+/* Adds buckets into a column's rows.  Consecutive buckets mostly land in
+ * the same row, so that row's sum is kept in a register until the row
+ * changes: adding into memory each time would chain every add through a
+ * store and a reload of the same cell. */
+struct acc {
+	double *out;
+	double sum;		/* pending for out[row] */
+	uint32_t row;
+};
+
+/* Adds c events of bucket i (below s->top). */
+static inline void acc_add(struct acc *a, const struct spans *s, uint32_t i,
+			   uint64_t c)
+{
+	struct span sp = s->sp[i];
+	const double *f = s->frac + sp.off;
+	/* Through int64: x86-64 converts signed integers in one
+	 * instruction, unsigned ones in a branchy dozen. */
+	double x = c <= INT64_MAX ? (double)(int64_t)c : (double)c;
+
+	if (sp.nrow != 1) {
+		for (uint32_t j = 0; j < sp.nrow; j++)
+			a->out[sp.row + j] += x * f[j];
+		return;
+	}
+	if (sp.row != a->row) {
+		a->out[a->row] += a->sum;
+		a->row = sp.row;
+		a->sum = 0;
+	}
+	a->sum += x * *f;
+}
+
+static inline void acc_flush(struct acc *a)
+{
+	a->out[a->row] += a->sum;
+}
+
+/* The loops below come in a sparse and a dense flavour each, so the
+ * choice is made once per distribution rather than once per bucket. */
+static void spread_dist(const struct ks_dist *d, const struct spans *s,
+			double *out)
+{
+	struct acc a = { out, 0, 0 };
+
+	if (d->sparse) {
+		for (uint32_t k = 0; k < d->n && d->idx[k] < s->top; k++)
+			acc_add(&a, s, d->idx[k], d->counts[k]);
+	} else {
+		for (uint32_t k = 0; k < d->n && d->lo + k < s->top; k++)
+			if (d->counts[k])
+				acc_add(&a, s, d->lo + k, d->counts[k]);
+	}
+	acc_flush(&a);
+}
+
+/* tmp[i] = d's count in bucket i (tmp is all zero elsewhere). */
 static void load(uint64_t *tmp, const struct ks_dist *d)
 {
-	size_t it = 0;
-	uint32_t i;
-	uint64_t c;
+	if (d->sparse) {
+		for (uint32_t k = 0; k < d->n; k++)
+			tmp[d->idx[k]] = d->counts[k];
+		return;
+	}
+	memcpy(tmp + d->lo, d->counts, d->n * sizeof(*tmp));
+}
 
-	while (dnext(d, &it, &i, &c))
-		tmp[i] = c;
+static inline void sub0(uint64_t *t, uint64_t c)
+{
+	*t = *t > c ? *t - c : 0;
 }
 
 /* tmp -= d, bucket by bucket, never below zero. */
 static void deduct(uint64_t *tmp, const struct ks_dist *d)
 {
-	size_t it = 0;
-	uint32_t i;
-	uint64_t c;
-
-	while (dnext(d, &it, &i, &c))
-		tmp[i] = tmp[i] > c ? tmp[i] - c : 0;
+	if (d->sparse) {
+		for (uint32_t k = 0; k < d->n; k++)
+			sub0(tmp + d->idx[k], d->counts[k]);
+		return;
+	}
+	for (uint32_t k = 0; k < d->n; k++)
+		sub0(tmp + d->lo + k, d->counts[k]);
 }
 
 /* Spreads what is left in tmp over total's buckets, zeroing tmp again. */
 static void spread_rest(uint64_t *tmp, const struct ks_dist *total,
-			const struct ks_hm_rows *r, bool weight, double *out)
+			const struct spans *s, double *out)
 {
-	struct walk w = { r->e, r->n, 0, weight };
-	bool more = true;
-	size_t it = 0;
-	uint32_t i;
-	uint64_t c;
+	struct acc a = { out, 0, 0 };
+	uint32_t k = 0, i;
 
-	while (dnext(total, &it, &i, &c)) {
-		c = tmp[i];
-		tmp[i] = 0;
-		if (c && more)
-			more = spread_bucket(&w, i, c, out);
+	if (total->sparse) {
+		for (; k < total->n && (i = total->idx[k]) < s->top; k++) {
+			if (tmp[i])
+				acc_add(&a, s, i, tmp[i]);
+			tmp[i] = 0;
+		}
+		for (; k < total->n; k++)
+			tmp[total->idx[k]] = 0;
+	} else {
+		for (; k < total->n && (i = total->lo + k) < s->top; k++)
+			if (tmp[i])
+				acc_add(&a, s, i, tmp[i]);
+		memset(tmp + total->lo, 0, total->n * sizeof(*tmp));
 	}
+	acc_flush(&a);
 }
 
 struct bctx {
 	const struct ks_hm_plan *plan;
-	const struct ks_hm_rows *rows;
+	struct spans *spans;
 	struct keyix ix;
 	uint64_t *tmp;		/* remainder in progress, if keys deduct */
 	size_t mstride;		/* cells per map */
 };
 
-/* One sample into display column cell offset off of every map. */
-static void bucketize_one(struct bctx *b, const struct ks_value *v,
-			  size_t off, double *cells)
-{
-	const struct ks_hm_plan *plan = b->plan;
-	double *keys = cells + (plan->remainder ? b->mstride : 0) + off;
+#ifndef PF_DIST
+#define PF_DIST 2	/* samples ahead; each is a few KiB */
+#endif
 
-	if (plan->remainder && !plan->nkeys) {
-		spread_dist(&v->dist, b->rows, plan->weight, cells + off);
+/* Whether v's entries add up to its total, as values built by adding
+ * records always do: then "everything else" is the sum of the unselected
+ * entries, spread directly (sums of non-negative terms, nothing to
+ * subtract), and the total distribution need not be read at all. */
+static bool entries_cover(const struct ks_value *v)
+{
+	uint64_t sum = 0;
+
+	for (size_t k = 0; k < v->n; k++)
+		sum += v->e[k].count;
+	return v->n && sum == v->total;
+}
+
+/* Warms the cache for a sample about to be bucketized: the engine's
+ * distributions are separate allocations that hardware prefetchers only
+ * pick up a few lines in. */
+static void prefetch_dist(const struct ks_dist *d)
+{
+	for (uint32_t k = 0; k < d->n; k += 8)
+		__builtin_prefetch(d->counts + k);
+	if (d->sparse)
+		for (uint32_t k = 0; k < d->n; k += 32)
+			__builtin_prefetch(d->idx + k);
+}
+
+static void prefetch_value(const struct ks_value *v, bool total)
+{
+	if (total) {
+		prefetch_dist(&v->dist);
 		return;
 	}
-	if (b->tmp)
-		load(b->tmp, &v->dist);
+	for (size_t k = 0; k < v->n; k++)
+		prefetch_dist(&v->e[k].dist);
+}
+
+/* Sample s is about to be bucketized: fetch what samples a little later
+ * will read, each step needing the one before (value, entries, data). */
+static void prefetch_ahead(const struct ks_hm_input *in, size_t s, bool total)
+{
+	if (s + PF_DIST + 2 < in->ncols && in->cols[s + PF_DIST + 2])
+		__builtin_prefetch(in->cols[s + PF_DIST + 2]);
+	if (s + PF_DIST + 1 < in->ncols && in->cols[s + PF_DIST + 1])
+		__builtin_prefetch(in->cols[s + PF_DIST + 1]->e);
+	if (s + PF_DIST < in->ncols && in->cols[s + PF_DIST])
+		prefetch_value(in->cols[s + PF_DIST], total);
+}
+
+/* "Everything else" as the total minus the keys, per source bucket in
+ * integers (clamped at zero), for values whose entries do not cover the
+ * total. */
+static void deduct_keys(struct bctx *b, const struct ks_value *v,
+			double *rem, double *keys)
+{
+	load(b->tmp, &v->dist);
 	for (size_t k = 0; k < v->n; k++) {
 		const struct ks_value_entry *e = &v->e[k];
 		long m = keyix_get(&b->ix, e->key);
 
 		if (m < 0)
 			continue;
-		if (b->tmp)
-			deduct(b->tmp, &e->dist);
-		if (plan->keymaps)
-			spread_dist(&e->dist, b->rows, plan->weight,
+		deduct(b->tmp, &e->dist);
+		if (b->plan->keymaps)
+			spread_dist(&e->dist, b->spans,
 				    keys + (size_t)m * b->mstride);
 	}
-	if (b->tmp)
-		spread_rest(b->tmp, &v->dist, b->rows, plan->weight,
-			    cells + off);
+	spread_rest(b->tmp, &v->dist, b->spans, rem);
+}
+
+/* One sample into display column cell offset off of every map. */
+static void bucketize_one(struct bctx *b, const struct ks_value *v,
+			  size_t off, double *cells)
+{
+	const struct ks_hm_plan *plan = b->plan;
+	double *rem = cells + off;
+	double *keys = cells + (plan->remainder ? b->mstride : 0) + off;
+
+	if (plan->remainder && !plan->nkeys) {
+		spread_dist(&v->dist, b->spans, rem);
+		return;
+	}
+	if (plan->remainder && !entries_cover(v)) {
+		deduct_keys(b, v, rem, keys);
+		return;
+	}
+	for (size_t k = 0; k < v->n; k++) {
+		const struct ks_value_entry *e = &v->e[k];
+		long m = keyix_get(&b->ix, e->key);
+
+		if (m < 0 && plan->remainder)
+			spread_dist(&e->dist, b->spans, rem);
+		else if (m >= 0 && plan->keymaps)
+			spread_dist(&e->dist, b->spans,
+				    keys + (size_t)m * b->mstride);
+	}
 }
 
 int ks_hm_bucketize(const struct ks_hm_input *in, const struct ks_hm_cols *cols,
 		    const struct ks_hm_rows *rows, const struct ks_hm_plan *plan,
 		    double *cells)
 {
-	struct bctx b = { plan, rows, { 0 }, NULL, cols->n * rows->n };
+	struct bctx b = { plan, NULL, { 0 }, NULL, cols->n * rows->n };
 	int rc = -ENOMEM;
 
 	if (keyix_alloc(&b.ix, plan->nkeys))
@@ -528,11 +651,15 @@ int ks_hm_bucketize(const struct ks_hm_input *in, const struct ks_hm_cols *cols,
 	for (size_t k = 0; k < plan->nkeys; k++)
 		if (plan->keys[k] != KS_HM_NOKEY)
 			keyix_put(&b.ix, plan->keys[k], (uint32_t)k);
+	if (!(b.spans = malloc(sizeof(*b.spans))))
+		goto out;
 	if (plan->remainder && plan->nkeys &&
 	    !(b.tmp = calloc(KS_LL_NBUCKETS, sizeof(*b.tmp))))
 		goto out;
+	spans_init(b.spans, rows, plan->weight);
 	for (size_t d = 0; d < cols->n; d++) {
 		for (uint32_t s = cols->first[d]; s < cols->first[d + 1]; s++) {
+			prefetch_ahead(in, s, !plan->nkeys);
 			if (s < in->ncols && in->cols[s])
 				bucketize_one(&b, in->cols[s], d * rows->n,
 					      cells);
@@ -540,6 +667,7 @@ int ks_hm_bucketize(const struct ks_hm_input *in, const struct ks_hm_cols *cols,
 	}
 	rc = 0;
 out:
+	free(b.spans);
 	free(b.tmp);
 	keyix_fini(&b.ix);
 	return rc;

@@ -2,7 +2,7 @@
  *
  * Rank needs the non-zero cells sorted; a 600x100 picture with a few keys
  * has a few hundred thousand of them, where qsort alone would eat the frame
- * budget.  Positive doubles order like their bit patterns, so the cells are
+ * budget.  Positive floats order like their bit patterns, so the cells are
  * sorted as (bits, cell) pairs by an LSD radix sort on bytes, skipping the
  * bytes that every key shares (counts are often whole numbers, whose low
  * mantissa bytes are all zero).  Equal values get the same rank.
@@ -15,13 +15,13 @@
 #include <string.h>
 
 struct pair {
-	uint64_t key;
+	uint32_t key;
 	uint32_t cell;
 };
 
-static uint64_t bits(double d)
+static uint32_t bits(float d)
 {
-	uint64_t u;
+	uint32_t u;
 
 	memcpy(&u, &d, sizeof(u));
 	return u;
@@ -31,7 +31,7 @@ static uint64_t bits(double d)
  * end in either buffer, which is returned. */
 static struct pair *radix(struct pair *p, struct pair *tmp, size_t n)
 {
-	static const int nbytes = 8;
+	static const int nbytes = 4;
 	size_t (*hist)[256] = calloc(nbytes, sizeof(*hist));
 
 	if (!hist)
@@ -61,7 +61,7 @@ static struct pair *radix(struct pair *p, struct pair *tmp, size_t n)
 	return p;
 }
 
-static int rank(double *v, size_t n)
+static int rank(float *v, size_t n)
 {
 	struct pair *p, *tmp, *s;
 	size_t nz = 0;
@@ -88,7 +88,7 @@ static int rank(double *v, size_t n)
 	/* Walk down: a run of equal keys ranks as its last position + 1. */
 	for (size_t j = nz; j > 0;) {
 		size_t end = j;
-		double r = (double)end / (double)nz;
+		float r = (float)((double)end / (double)nz);
 
 		while (j > 0 && s[j - 1].key == s[end - 1].key)
 			v[s[--j].cell] = r;
@@ -98,9 +98,9 @@ static int rank(double *v, size_t n)
 	return 0;
 }
 
-static void linear(double *v, size_t n)
+static void linear(float *v, size_t n)
 {
-	double max = 1;
+	float max = 1;
 
 	for (size_t i = 0; i < n; i++)
 		if (v[i] > max)
@@ -109,7 +109,7 @@ static void linear(double *v, size_t n)
 		v[i] = v[i] > 0 ? v[i] / max : 0;
 }
 
-int ks_hm_normalize(double *v, size_t n, enum ks_hm_coloring how)
+int ks_hm_normalize(float *v, size_t n, enum ks_hm_coloring how)
 {
 	if (how == KS_HM_LINEAR) {
 		linear(v, n);

@@ -14,7 +14,9 @@
 
 #include "render/hmparams.h"
 
-/* Normalises v[0..n-1] (non-negative) in place.  0 or -ENOMEM. */
-int ks_hm_normalize(double *v, size_t n, enum ks_hm_coloring how);
+/* Normalises v[0..n-1] (non-negative) in place.  Single precision is
+ * plenty for a colour and halves the memory a large picture sweeps.
+ * 0 or -ENOMEM. */
+int ks_hm_normalize(float *v, size_t n, enum ks_hm_coloring how);
 
 #endif /* KS_RENDER_HMNORM_H */

@@ -164,6 +164,20 @@ static double row_quantile(const struct ks_hm_rows *r, const double *v,
 	return NAN;
 }
 
+/* Columns are bucketized a chunk at a time: bounded memory, and the
+ * per-request setup of ks_hm_bucketize() paid once a chunk. */
+#define CHUNK 256
+
+static void chunk_stats(const struct ks_hm_rows *rows, const double *cells,
+			size_t n, double q, double *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		const double *v = cells + i * rows->n;
+
+		out[i] = q < 0 ? row_mean(rows, v) : row_quantile(rows, v, q);
+	}
+}
+
 /* Per column: the column's rows, then mean (q < 0) or quantile q. */
 static int per_column(const struct ks_hm_input *in,
 		      const struct ks_hmparams *p, double q, double *out,
@@ -171,25 +185,34 @@ static int per_column(const struct ks_hm_input *in,
 {
 	struct ks_hm_plan plan = { .remainder = true,
 				   .weight = p->weights == KS_HM_WEIGHT };
-	double v[KS_HM_NBUCKETS_MAX];
+	struct ks_hm_cols cols;
 	struct ks_hm_geom g;
+	double *cells;
 	int rc;
 
 	if ((rc = ks_hm_geom_init(&g, in, p, false, err)))
 		return rc;
-	for (size_t s = 0; s < in->ncols; s++) {
-		if ((rc = one_column(in, (uint32_t)s, (uint32_t)s + 1, &g.rows,
-				     &plan, v))) {
-			ks_hm_geom_fini(&g);
-			return ks_err_set(err, rc, "", "out of memory");
-		}
-		out[s] = q < 0 ? row_mean(&g.rows, v)
-			       : row_quantile(&g.rows, v, q);
+	cells = malloc(CHUNK * g.rows.n * sizeof(*cells));
+	if (!cells || ks_hm_cols_identity(&cols, CHUNK)) {
+		free(cells);
+		return ks_err_set(err, ENOMEM, "", "out of memory");
+	}
+	for (size_t s0 = 0; !rc && s0 < in->ncols; s0 += CHUNK) {
+		cols.n = in->ncols - s0 < CHUNK ? in->ncols - s0 : CHUNK;
+		for (size_t i = 0; i <= cols.n; i++)
+			cols.first[i] = (uint32_t)(s0 + i);
+		memset(cells, 0, cols.n * g.rows.n * sizeof(*cells));
+		if ((rc = ks_hm_bucketize(in, &cols, &g.rows, &plan, cells)))
+			rc = ks_err_set(err, rc, "", "out of memory");
+		else
+			chunk_stats(&g.rows, cells, cols.n, q, out + s0);
 	}
 	if (ymax)
 		*ymax = g.ymax;
+	ks_hm_cols_fini(&cols);
 	ks_hm_geom_fini(&g);
-	return 0;
+	free(cells);
+	return rc;
 }
 
 int ks_hm_averages(const struct ks_hm_input *in, const struct ks_hmparams *p,

@@ -62,7 +62,7 @@ static int encode(struct enc *e, const uint8_t *rgb, uint32_t w, uint32_t h)
 		     PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
 		     PNG_FILTER_TYPE_DEFAULT);
 	png_set_compression_level(e->png, 1);
-	png_set_filter(e->png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB);
+	png_set_filter(e->png, PNG_FILTER_TYPE_BASE, PNG_FILTER_UP);
 	for (uint32_t y = 0; y < h; y++)
 		e->rows[y] = (png_bytep)(rgb + (size_t)y * w * 3);
 	png_set_rows(e->png, e->info, e->rows);
