@@ -487,7 +487,8 @@ static void load(uint64_t *tmp, const struct ks_dist *d)
 			tmp[d->idx[k]] = d->counts[k];
 		return;
 	}
-	memcpy(tmp + d->lo, d->counts, d->n * sizeof(*tmp));
+	if (d->n)	/* an empty distribution has no counts array */
+		memcpy(tmp + d->lo, d->counts, d->n * sizeof(*tmp));
 }
 
 static inline void sub0(uint64_t *t, uint64_t c)
