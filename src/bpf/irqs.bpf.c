@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/* irqs.bpf.c - interrupts delivered to guests, by vector and subsecond.
+ *
+ * Counts kvm:kvm_inj_virq and kvm:kvm_apic_accept_irq per (tgid, vCPU,
+ * vector, path, delivery mode, subsecond row) into per-CPU hash maps with
+ * the same two-generation scheme as exits.bpf.c (see there): the reader
+ * swaps the array-of-maps slot, the kernel waits out running programs,
+ * and the old generation is read and cleared with nothing lost.
+ *
+ * The subsecond offset is wall-clock time, so heatmaps from several hosts
+ * line up: bpf_ktime_get_ns() (monotonic) plus realtime_off_ns, the
+ * REALTIME - MONOTONIC difference the loader refreshes every tick, taken
+ * modulo one second and divided into rows of row_ns (10 ms by default,
+ * CA's resolution).
+ *
+ * kvm_inj_virq runs on the vCPU thread but does not say which vCPU: the
+ * thread's vCPU is learnt from its kvm_entry events.  Kernels before 5.11
+ * name the vector field `irq`; CO-RE picks whichever exists.
+ */
+#include "vmlinux/x86/vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+#include "irqs.h"
+
+#define KS_IRQ_MAX_KEYS 16384
+#define KS_IRQ_MAX_THREADS 16384
+#define KS_PF_KTHREAD 0x00200000
+#define KS_NSEC 1000000000ULL
+
+const volatile __u32 targ_tgid = 0;	/* 0: every process */
+const volatile __u64 row_ns = KS_IRQ_ROW_NS_DEFAULT;
+
+/* REALTIME - MONOTONIC, ns; written by the loader while running. */
+volatile __u64 realtime_off_ns = 0;
+
+struct ks_irq_gen {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, KS_IRQ_MAX_KEYS);
+	__type(key, struct ks_irq_key);
+	__type(value, __u64);
+} irq_gen0 SEC(".maps"), irq_gen1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct ks_irq_gen);
+} irq_cur SEC(".maps") = {
+	.values = { [0] = &irq_gen0 },
+};
+
+/* tid -> vcpu_id, from kvm_entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KS_IRQ_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, __u32);
+} irq_vcpu SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KS_COMM_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct ks_comm);
+} irq_comm SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KS_IRS__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} irq_stats SEC(".maps");
+
+/* kvm_inj_virq before 5.11 ("irq %u").  Read with BPF_CORE_READ: with
+ * direct loads clang merges the two layouts into one offset computed at
+ * run time, which the verifier rejects for a context pointer. */
+struct trace_event_raw_kvm_inj_virq___old {
+	unsigned int irq;
+} __attribute__((preserve_access_index));
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&irq_stats, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+/* Notes the process name, for processes gone before the next read. */
+static __always_inline void remember_comm(__u32 tgid)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct ks_comm c = {};
+
+	BPF_CORE_READ_STR_INTO(&c.name, task, group_leader, comm);
+	bpf_map_update_elem(&irq_comm, &tgid, &c, BPF_ANY);
+}
+
+static __always_inline __u16 subsecond_row(void)
+{
+	__u64 ns = (bpf_ktime_get_ns() + realtime_off_ns) % KS_NSEC;
+
+	return (__u16)(ns / row_ns);
+}
+
+static __always_inline void count(struct ks_irq_key *key)
+{
+	__u32 zero = 0;
+	__u64 one = 1, *v;
+	void *gen;
+
+	gen = bpf_map_lookup_elem(&irq_cur, &zero);
+	if (!gen) {
+		stat_inc(KS_IRS_DROP_NOMAP);
+		return;
+	}
+	v = bpf_map_lookup_elem(gen, key);
+	if (v) {
+		*v += 1;
+		return;
+	}
+	if (!bpf_map_update_elem(gen, key, &one, BPF_NOEXIST))
+		return;
+	v = bpf_map_lookup_elem(gen, key);
+	if (v)
+		*v += 1;
+	else
+		stat_inc(KS_IRS_DROP_FULL);
+}
+
+SEC("tp/kvm/kvm_entry")
+int ks_irq_entry(struct trace_event_raw_kvm_entry *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, vcpu = ctx->vcpu_id, *cur;
+
+	if (targ_tgid && (id >> 32) != targ_tgid)
+		return 0;
+	/* Look before writing: entries are hot, the vCPU rarely changes. */
+	cur = bpf_map_lookup_elem(&irq_vcpu, &tid);
+	if (cur && *cur == vcpu)
+		return 0;
+	if (!cur)
+		remember_comm(id >> 32);
+	bpf_map_update_elem(&irq_vcpu, &tid, &vcpu, BPF_ANY);
+	return 0;
+}
+
+SEC("tp/kvm/kvm_inj_virq")
+int ks_inj_virq(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id, *vcpu;
+	struct trace_event_raw_kvm_inj_virq *cur = ctx;
+	struct trace_event_raw_kvm_inj_virq___old *old = ctx;
+	struct ks_irq_key key = {};
+
+	if (targ_tgid && tgid != targ_tgid)
+		return 0;
+	if (bpf_core_field_exists(cur->vector))
+		key.vector = (__u8)BPF_CORE_READ(cur, vector);
+	else
+		key.vector = (__u8)BPF_CORE_READ(old, irq);
+	vcpu = bpf_map_lookup_elem(&irq_vcpu, &tid);
+	if (vcpu) {
+		key.vcpu = *vcpu;
+	} else {
+		key.vcpu = KS_VCPU_UNKNOWN;
+		stat_inc(KS_IRS_NO_VCPU);
+	}
+	key.tgid = tgid;
+	key.path = KS_IRQ_INJ;
+	key.row = subsecond_row();
+	count(&key);
+	return 0;
+}
+
+SEC("tp/kvm/kvm_apic_accept_irq")
+int ks_apic_accept(struct trace_event_raw_kvm_apic_accept_irq *ctx)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct ks_irq_key key = {};
+
+	/* A kernel thread (irqfd kworker) belongs to no VM we can name. */
+	if (BPF_CORE_READ(task, flags) & KS_PF_KTHREAD)
+		tgid = 0;
+	if (targ_tgid && tgid != targ_tgid)
+		return 0;
+	key.tgid = tgid;
+	key.vcpu = ctx->apicid;
+	key.vector = ctx->vec;
+	key.dm = (ctx->dm >> 8) & 7;
+	key.path = KS_IRQ_APIC;
+	key.row = subsecond_row();
+	count(&key);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

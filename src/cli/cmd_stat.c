@@ -1,0 +1,450 @@
+/* cmd_stat.c - `kvmscope stat`: illumos kvmstat(1) for Linux KVM.
+ *
+ * One line per vCPU of every running VM, with per-second rates of VM exits
+ * by kind, injected interrupts and emulated instructions, every interval
+ * seconds, count times (forever by default).  The numbers come live from
+ * the exits and irqs BPF sources, aggregated in the kernel, so watching a
+ * busy host costs one map read per interval rather than one trace record
+ * per exit.  --json prints one JSON object per interval (JSON Lines).
+ * --counts prints the interval's counts instead of rates (exact totals for
+ * tests), --records the sources' records themselves (for debugging the
+ * probes, and for lab tests of fields the table does not show).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/commands.h"
+#include "engine/symtab.h"
+#include "source/source.h"
+#include "source/vcpustat.h"
+
+#define HEADER_EVERY 20
+
+struct stat_opts {
+	unsigned interval;	/* seconds */
+	unsigned long count;	/* reports; 0: forever */
+	bool json, verbose, counts, records;
+	uint32_t pid;
+	const char *name;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: kvmscope stat [-j] [-p PID] [-n NAME] [-v] [interval [count]]\n"
+"\n"
+"Shows statistics of the running KVM virtual machines, one line per\n"
+"virtual CPU, every interval seconds (default 1), count times (default:\n"
+"until interrupted).  All statistics are per-second rates over the\n"
+"interval, rounded to the nearest integer.  Needs root (BPF).\n"
+"\n"
+"  -j, --json       one JSON object per interval, one per line\n"
+"  -p, --pid PID    only the VM whose VMM (QEMU) process is PID\n"
+"  -n, --name NAME  only VMs named NAME\n"
+"  -c, --counts     counts over each interval instead of per-second rates\n"
+"  -r, --records    print the sources' records, one JSON object a line,\n"
+"                   instead of the table, and a {\"tick\": ns} line after\n"
+"                   each interval (for debugging the probes)\n"
+"  -v, --verbose    show the BPF loader's messages\n"
+"  -h, --help       this text\n"
+"\n"
+"The columns, as illumos kvmstat(1) has them:\n"
+"  pid    VMM process running the virtual CPU\n"
+"  vcpu   virtual CPU (KVM's vcpu_id, the APIC id; '-' if not yet known)\n"
+"  exits  VM exits\n"
+"  haltx  exits for HLT (hlt)\n"
+"  irqx   exits for an external interrupt (external_interrupt, interrupt)\n"
+"  irqwx  exits for an open interrupt window (interrupt_window, vintr)\n"
+"  iox    exits for port I/O (io_instruction, io)\n"
+"  mmiox  exits for memory-mapped I/O, approximated by every nested page\n"
+"         fault exit (ept_violation + ept_misconfig, npf): KVM does not\n"
+"         tell MMIO from other faults at the exit, so mmiox also counts\n"
+"         faults that only map guest memory\n"
+"  irqs   interrupts injected into the virtual CPU (kvm_inj_virq; misses\n"
+"         APICv/AVIC posted delivery)\n"
+"  emul   instructions emulated in the kernel (kvm_emulate_insn)\n"
+"  eptv   nested page table violations (ept_violation, npf)\n"
+"  vm     VM name (the VMM process name for now)\n");
+}
+
+static int parse_uint(const char *s, const char *what, unsigned long max,
+		      unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || *out == 0 || *out > max) {
+		fprintf(stderr, "kvmscope stat: %s '%s' must be a whole number "
+				"from 1 to %lu\n", what, s, max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse(int argc, char **argv, struct stat_opts *o)
+{
+	static const struct option lopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "counts", no_argument, NULL, 'c' },
+		{ "records", no_argument, NULL, 'r' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->interval = 1;
+	while ((c = getopt_long(argc, argv, "jp:n:crvh", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'j': o->json = true; break;
+		case 'v': o->verbose = true; break;
+		case 'c': o->counts = true; break;
+		case 'r': o->records = true; break;
+		case 'n': o->name = optarg; break;
+		case 'p':
+			if (parse_uint(optarg, "pid", INT_MAX, &v))
+				return 2;
+			o->pid = (uint32_t)v;
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		if (parse_uint(argv[optind++], "interval", 86400, &v))
+			return 2;
+		o->interval = (unsigned)v;
+	}
+	if (optind < argc) {
+		if (parse_uint(argv[optind++], "count", ULONG_MAX / 2, &v))
+			return 2;
+		o->count = v;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "kvmscope stat: unexpected argument '%s'\n",
+			argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	return -1;
+}
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec t;
+
+	clock_gettime(clk, &t);
+	return (uint64_t)t.tv_sec * KS_NSEC_PER_SEC + (uint64_t)t.tv_nsec;
+}
+
+/* What a column shows: the per-second rate, or with --counts the count. */
+static uint64_t shown(const struct stat_opts *o, uint64_t n, uint64_t dt)
+{
+	return o->counts ? n : ks_vcpustat_rate(n, dt);
+}
+
+static bool row_wanted(const struct stat_opts *o, const struct ks_vs_row *r)
+{
+	if (o->pid && r->pid != o->pid)
+		return false;
+	return !o->name ||
+	       (r->vm_sym && !strcmp(ks_sym_str(r->vm_sym), o->name));
+}
+
+static void print_header(void)
+{
+	printf("%6s %4s | %6s : %6s %6s %6s %6s %6s | %6s %6s %6s %s\n",
+	       "pid", "vcpu", "exits", "haltx", "irqx", "irqwx", "iox", "mmiox",
+	       "irqs", "emul", "eptv", "vm");
+}
+
+static void print_row(const struct stat_opts *o, const struct ks_vs_row *r,
+		      uint64_t dt)
+{
+	char vcpu[24];
+
+	snprintf(vcpu, sizeof(vcpu), "%lld", (long long)r->vcpu);
+	printf("%6llu %4s |", (unsigned long long)r->pid,
+	       r->vcpu < 0 ? "-" : vcpu);
+	/* kvmstat's order: exits, the five exit kinds, irqs, emul, eptv. */
+	for (int c = 0; c < KS_VS__COUNT; c++) {
+		printf(" %6llu", (unsigned long long)shown(o, r->n[c], dt));
+		if (c == KS_VS_EXITS)
+			printf(" :");
+		else if (c == KS_VS_MMIOX)
+			printf(" |");
+	}
+	printf(" %s\n", r->vm_sym ? ks_sym_str(r->vm_sym) : "-");
+}
+
+static int print_text(const struct stat_opts *o, const struct ks_vs_row *rows,
+		      size_t n, uint64_t dt, unsigned long report)
+{
+	size_t shown = 0;
+
+	for (size_t i = 0; i < n; i++)
+		shown += row_wanted(o, &rows[i]);
+	/* As kvmstat: a header every interval, unless there is one line. */
+	if (shown != 1 || report % HEADER_EVERY == 0)
+		print_header();
+	for (size_t i = 0; i < n; i++)
+		if (row_wanted(o, &rows[i]))
+			print_row(o, &rows[i], dt);
+	return 0;
+}
+
+static json_t *row_json(const struct stat_opts *o, const struct ks_vs_row *r,
+		       uint64_t dt)
+{
+	json_t *j = json_object();
+
+	if (!j)
+		return NULL;
+	json_object_set_new(j, "pid", json_integer((json_int_t)r->pid));
+	json_object_set_new(j, "vm", r->vm_sym ?
+			    json_string(ks_sym_str(r->vm_sym)) : json_null());
+	json_object_set_new(j, "vcpu", r->vcpu < 0 ? json_null() :
+					json_integer(r->vcpu));
+	for (int c = 0; c < KS_VS__COUNT; c++)
+		json_object_set_new(j, ks_vcpustat_col_name(c),
+				    json_integer((json_int_t)
+						 shown(o, r->n[c], dt)));
+	return j;
+}
+
+static int print_json(const struct stat_opts *o, const struct ks_vs_row *rows,
+		      size_t n, uint64_t dt, uint64_t wall, uint64_t drops)
+{
+	json_t *top = json_object(), *arr = json_array();
+	char *s;
+
+	if (!top || !arr) {
+		json_decref(top);
+		json_decref(arr);
+		return -ENOMEM;
+	}
+	json_object_set_new(top, "time",
+			    json_integer((json_int_t)(wall / KS_NSEC_PER_SEC)));
+	json_object_set_new(top, "interval", json_real((double)dt / 1e9));
+	json_object_set_new(top, "drops", json_integer((json_int_t)drops));
+	for (size_t i = 0; i < n; i++)
+		if (row_wanted(o, &rows[i]))
+			json_array_append_new(arr, row_json(o, &rows[i], dt));
+	json_object_set_new(top, "rows", arr);
+	s = json_dumps(top, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	json_decref(top);
+	if (!s)
+		return -ENOMEM;
+	printf("%s\n", s);
+	free(s);
+	return 0;
+}
+
+/* --records: one JSON object per record, fields by catalogue name. */
+static int print_record(void *ctx, const struct ks_record *r)
+{
+	const struct stat_opts *o = ctx;
+	const struct ks_metricinfo *mi = ks_metric_info(r->metric);
+	json_t *j, *fields;
+	char name[64], *s;
+
+	if (o->name && (!ks_record_has(r, KS_F_VM) ||
+			strcmp(ks_sym_str((uint32_t)r->f[KS_F_VM]), o->name)))
+		return 0;
+	if (!(fields = json_object()))
+		return -ENOMEM;
+	for (int f = 0; f < KS_F__COUNT; f++) {
+		if (!ks_record_has(r, f))
+			continue;
+		json_object_set_new(fields, ks_field_info(f)->name,
+				    ks_field_numeric(f) ?
+				    json_integer((json_int_t)r->f[f]) :
+				    json_string(ks_sym_str((uint32_t)r->f[f])));
+	}
+	snprintf(name, sizeof(name), "%s.%s", mi->module, mi->stat);
+	j = json_pack("{s:s, s:I, s:I, s:o}", "metric", name, "ts",
+		      (json_int_t)r->ts, "value", (json_int_t)r->value,
+		      "fields", fields);
+	if (!j || !(s = json_dumps(j, JSON_COMPACT))) {
+		json_decref(j);
+		return -ENOMEM;
+	}
+	printf("%s\n", s);
+	free(s);
+	json_decref(j);
+	return 0;
+}
+
+static int print_counter(void *ctx, const struct ks_source_counter *c)
+{
+	const struct stat_opts *o = ctx;
+
+	if (o->pid && c->pid != o->pid)
+		return 0;
+	if (c->vcpu == KS_SOURCE_VCPU_UNKNOWN)
+		printf("{\"counter\":\"%s\",\"pid\":%u,\"vcpu\":null,"
+		       "\"value\":%llu}\n", c->name, c->pid,
+		       (unsigned long long)c->count);
+	else
+		printf("{\"counter\":\"%s\",\"pid\":%u,\"vcpu\":%u,"
+		       "\"value\":%llu}\n", c->name, c->pid, c->vcpu,
+		       (unsigned long long)c->count);
+	return 0;
+}
+
+struct run {
+	struct ks_source *src[2];
+	struct ks_vcpustat *vs;
+	struct ks_source_sink print;	/* --records */
+	const struct ks_source_sink *sink;
+	uint64_t drops_seen;
+};
+
+static void run_close(struct run *r)
+{
+	for (int i = 0; i < 2; i++)
+		ks_source__close(r->src[i]);
+	ks_vcpustat__free(r->vs);
+}
+
+static int run_open(struct run *r, const struct stat_opts *o)
+{
+	const struct ks_source_ops *ops[2] = { &ks_source_bpf_exits,
+					       &ks_source_bpf_irqs };
+	struct ks_source_opts so;
+	struct ks_err err;
+
+	memset(r, 0, sizeof(*r));
+	ks_source_opts_init(&so);
+	so.pid = o->pid;
+	so.verbose = o->verbose;
+	if (!(r->vs = ks_vcpustat__new())) {
+		fprintf(stderr, "kvmscope stat: out of memory\n");
+		return -ENOMEM;
+	}
+	r->print = (struct ks_source_sink){ print_record, print_counter,
+					    (void *)o };
+	r->sink = o->records ? &r->print : ks_vcpustat__sink(r->vs);
+	for (int i = 0; i < 2; i++) {
+		ks_err_clear(&err);
+		r->src[i] = ks_source__open(ops[i], &so, &err);
+		if (!r->src[i] || ks_source__attach(r->src[i], &err)) {
+			fprintf(stderr, "kvmscope stat: %s: %s\n", err.param,
+				err.msg);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+/* Reads every source into the table; returns the drops since the last
+ * read (events the kernel could not count), or a negative errno. */
+static int64_t run_read(struct run *r, uint64_t wall)
+{
+	uint64_t drops = 0, d;
+	int e;
+
+	for (int i = 0; i < 2; i++) {
+		e = ks_source__read(r->src[i], wall, r->sink);
+		if (e) {
+			fprintf(stderr, "kvmscope stat: reading %s: %s\n",
+				ks_source__name(r->src[i]), strerror(-e));
+			return e;
+		}
+		drops += ks_source__stats(r->src[i])->drops;
+	}
+	d = drops - r->drops_seen;
+	r->drops_seen = drops;
+	return (int64_t)d;
+}
+
+static void wait_until(uint64_t mono_deadline)
+{
+	struct timespec t = {
+		.tv_sec = (time_t)(mono_deadline / KS_NSEC_PER_SEC),
+		.tv_nsec = (long)(mono_deadline % KS_NSEC_PER_SEC),
+	};
+
+	while (!stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t,
+					NULL) == EINTR)
+		;
+}
+
+static int loop(const struct stat_opts *o, struct run *r)
+{
+	uint64_t start = now_ns(CLOCK_MONOTONIC), last = start;
+	const struct ks_vs_row *rows;
+	unsigned long report;
+
+	for (report = 0; !stop && (!o->count || report < o->count); report++) {
+		uint64_t t, wall;
+		int64_t drops;
+		size_t n;
+
+		wait_until(start +
+			   (report + 1) * o->interval * KS_NSEC_PER_SEC);
+		if (stop)
+			break;
+		t = now_ns(CLOCK_MONOTONIC);
+		wall = now_ns(CLOCK_REALTIME);
+		if ((drops = run_read(r, wall)) < 0)
+			return 1;
+		n = ks_vcpustat__rows(r->vs, &rows);
+		if (o->records)	/* records were printed while reading */
+			printf("{\"tick\":%llu,\"drops\":%lld}\n",
+			       (unsigned long long)wall, (long long)drops);
+		else if (o->json)
+			print_json(o, rows, n, t - last, wall, (uint64_t)drops);
+		else
+			print_text(o, rows, n, t - last, report);
+		if (drops && (!o->json || o->records))
+			fprintf(stderr, "kvmscope stat: %lld events not "
+					"counted (kernel maps full)\n",
+				(long long)drops);
+		fflush(stdout);
+		ks_vcpustat__reset(r->vs, NULL);
+		last = t;
+	}
+	return 0;
+}
+
+int cmd_stat(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct stat_opts o;
+	struct run r;
+	int rc;
+
+	if ((rc = parse(argc, argv, &o)) >= 0)
+		return rc;
+	if (run_open(&r, &o)) {
+		run_close(&r);
+		return 1;
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	rc = loop(&o, &r);
+	run_close(&r);
+	return rc;
+}

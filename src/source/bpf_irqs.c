@@ -1,0 +1,192 @@
+/* bpf_irqs.c - the vm.irqs and vm.apic_irqs source: irqs.bpf.c live.
+ *
+ * Loads the interrupts probe, sets its subsecond row size and process
+ * filter before load, keeps its wall-clock offset current (the probe adds
+ * it to the monotonic clock to place each interrupt in the wall-clock
+ * second, so the subsecond field matches the records' wall-clock time and
+ * other hosts), and each tick drains one map generation into records.
+ */
+#include "source/source.h"
+
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "irqs.skel.h"
+#include "source/bpfgen.h"
+#include "source/bpfload.h"
+#include "source/bpfrec.h"
+#include "source/vmident.h"
+
+struct irqs_src {
+	struct ks_irqs *skel;
+	struct ks_bpfgen gen;
+	struct ks_vmident *vi;
+	uint64_t row_ns;
+	uint64_t prev[KS_IRS__COUNT];
+	struct ks_source *s;
+	const struct ks_source_sink *sink;
+	uint64_t ts;
+};
+
+static const enum ks_metric metrics[] = { KS_M_VM_IRQS, KS_M_VM_APIC_IRQS };
+
+static uint64_t ns_of(clockid_t clk)
+{
+	struct timespec t;
+
+	clock_gettime(clk, &t);
+	return (uint64_t)t.tv_sec * KS_NSEC_PER_SEC + (uint64_t)t.tv_nsec;
+}
+
+/* REALTIME - MONOTONIC, with the monotonic reading taken on both sides
+ * of the realtime one to halve the error. */
+static uint64_t realtime_offset(void)
+{
+	uint64_t m0 = ns_of(CLOCK_MONOTONIC);
+	uint64_t r = ns_of(CLOCK_REALTIME);
+	uint64_t m1 = ns_of(CLOCK_MONOTONIC);
+
+	return r - (m0 + (m1 - m0) / 2);
+}
+
+static void irqs_close(struct ks_source *s)
+{
+	struct irqs_src *x = s->priv;
+
+	if (!x)
+		return;
+	ks_bpfgen__fini(&x->gen);
+	ks_irqs__destroy(x->skel);
+	ks_vmident__free(x->vi);
+	free(x);
+	s->priv = NULL;
+}
+
+static int irqs_open(struct ks_source *s, const struct ks_source_opts *o,
+		     struct ks_err *err)
+{
+	uint64_t row_ns = o->subsec_row_ns ? o->subsec_row_ns :
+					     KS_IRQ_ROW_NS_DEFAULT;
+	struct irqs_src *x;
+	int e;
+
+	if (ks_bpfrec_row_ns_valid(row_ns))
+		return ks_err_set(err, EINVAL, "subsecond",
+				  "row size %llu ns is not a whole number of "
+				  "ms dividing one second",
+				  (unsigned long long)row_ns);
+	ks_bpfload_set_verbose(o->verbose);
+	if (!(x = calloc(1, sizeof(*x))))
+		return ks_err_set(err, ENOMEM, "bpf_irqs", "out of memory");
+	s->priv = x;
+	x->row_ns = row_ns;
+	if (!(x->vi = ks_vmident__new(NULL))) {
+		irqs_close(s);
+		return ks_err_set(err, ENOMEM, "bpf_irqs", "out of memory");
+	}
+	if (!(x->skel = ks_irqs__open())) {
+		e = -errno;
+		irqs_close(s);
+		return ks_bpfload_err(err, "bpf_irqs", "open", e);
+	}
+	x->skel->rodata->targ_tgid = o->pid;
+	x->skel->rodata->row_ns = row_ns;
+	if ((e = ks_irqs__load(x->skel))) {
+		irqs_close(s);
+		return ks_bpfload_err(err, "bpf_irqs", "load", e);
+	}
+	x->skel->bss->realtime_off_ns = realtime_offset();
+	e = ks_bpfgen__init(&x->gen, bpf_map__fd(x->skel->maps.irq_cur),
+			    bpf_map__fd(x->skel->maps.irq_gen0),
+			    bpf_map__fd(x->skel->maps.irq_gen1),
+			    sizeof(struct ks_irq_key));
+	if (e) {
+		irqs_close(s);
+		return ks_err_set(err, e, "bpf_irqs", "%s", strerror(-e));
+	}
+	return 0;
+}
+
+static int irqs_attach(struct ks_source *s, struct ks_err *err)
+{
+	struct irqs_src *x = s->priv;
+	int e = ks_irqs__attach(x->skel);
+
+	return e ? ks_bpfload_err(err, "bpf_irqs", "attach", e) : 0;
+}
+
+static int on_entry(void *ctx, const void *key, uint64_t sum)
+{
+	struct irqs_src *x = ctx;
+	const struct ks_irq_key *k = key;
+	struct ks_ident id;
+	struct ks_record r;
+	int e;
+
+	e = ks_bpfload_ident(x->vi, bpf_map__fd(x->skel->maps.irq_comm),
+			     k->tgid, &id);
+	if (e)
+		return e;
+	e = ks_bpfrec_irq(k, sum, x->ts, x->row_ns, &id, &r);
+	if (e == -EINVAL) {
+		x->s->st.bad++;
+		return 0;
+	}
+	if (e)
+		return e;
+	if (k->vcpu == KS_VCPU_UNKNOWN)
+		x->s->st.no_vcpu += sum;
+	x->s->st.records++;
+	x->s->st.events += sum;
+	return x->sink->record(x->sink->ctx, &r);
+}
+
+static int read_stats(struct ks_source *s, struct irqs_src *x)
+{
+	int fd = bpf_map__fd(x->skel->maps.irq_stats);
+	uint64_t v[KS_IRS__COUNT], d[KS_IRS__COUNT];
+	int e;
+
+	for (uint32_t i = 0; i < KS_IRS__COUNT; i++) {
+		if ((e = ks_bpfgen_percpu_array_sum(fd, i, x->gen.ncpu, &v[i])))
+			return e;
+		d[i] = v[i] - x->prev[i];
+		x->prev[i] = v[i];
+	}
+	s->st.drops += d[KS_IRS_DROP_FULL] + d[KS_IRS_DROP_NOMAP];
+	return 0;
+}
+
+static int irqs_read(struct ks_source *s, uint64_t ts,
+		     const struct ks_source_sink *sink)
+{
+	struct irqs_src *x = s->priv;
+	int e;
+
+	/* NTP may have stepped or slewed the wall clock since the last tick. */
+	x->skel->bss->realtime_off_ns = realtime_offset();
+	ks_vmident__tick(x->vi);
+	x->s = s;
+	x->sink = sink;
+	x->ts = ts;
+	e = ks_bpfgen__drain(&x->gen, on_entry, x);
+	if (!e)
+		e = read_stats(s, x);
+	return e;
+}
+
+const struct ks_source_ops ks_source_bpf_irqs = {
+	.name = "bpf_irqs",
+	.summary = "interrupts injected into and accepted by guests "
+		   "(kvm_inj_virq, kvm_apic_accept_irq)",
+	.metrics = metrics,
+	.nmetrics = sizeof(metrics) / sizeof(metrics[0]),
+	.open = irqs_open,
+	.attach = irqs_attach,
+	.read = irqs_read,
+	.close = irqs_close,
+};

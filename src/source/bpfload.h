@@ -1,0 +1,31 @@
+/* bpfload.h - what BPF sources share about loading probes.
+ *
+ * libbpf reports problems as log lines and negative errnos; a user of
+ * kvmscope needs one sentence saying what to do (run as root, mount
+ * tracefs, load kvm).  This module keeps libbpf quiet unless asked
+ * (-v) and turns load and attach failures into such sentences.  It also
+ * names processes from the probes' comm maps when /proc cannot.
+ */
+#ifndef KS_SOURCE_BPFLOAD_H
+#define KS_SOURCE_BPFLOAD_H
+
+#include <stdbool.h>
+
+#include "source/bpfrec.h"
+#include "source/vmident.h"
+#include "util/err.h"
+
+/* libbpf's own messages go to stderr only when verbose. */
+void ks_bpfload_set_verbose(bool verbose);
+
+/* Fills err for a failed step ("open", "load", "attach") of a source's
+ * probe; e is the negative errno.  Returns e. */
+int ks_bpfload_err(struct ks_err *err, const char *source, const char *step,
+		   int e);
+
+/* The identity of tgid: from /proc through vi, else from the name the
+ * probe noted in its comm map (comm.h) at comm_fd.  0 or -ENOMEM. */
+int ks_bpfload_ident(struct ks_vmident *vi, int comm_fd, uint32_t tgid,
+		     struct ks_ident *id);
+
+#endif /* KS_SOURCE_BPFLOAD_H */

@@ -1,0 +1,129 @@
+/* bpfrec.c - BPF map entries to engine records (see bpfrec.h).
+ *
+ * Field values are written exactly as the trace reader (replay/kvmtrace.c)
+ * writes them, so live and replayed data decompose into the same keys:
+ * vCPUs in decimal, vectors in lowercase hex without "0x", exit reasons by
+ * the kernel's table names (replay/exitreason.h), delivery modes by the
+ * names kvm_apic_accept_irq prints.
+ */
+#include "source/bpfrec.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+#include "bpf/loglin.h"
+#include "engine/symtab.h"
+#include "replay/exitreason.h"
+
+#define MS_NS 1000000ULL
+
+uint64_t ks_bpfrec_sum(const uint64_t *percpu, size_t ncpu)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < ncpu; i++)
+		sum += percpu[i];
+	return sum;
+}
+
+uint32_t ks_bpfrec_dec_sym(uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	return ks_sym_intern(buf);
+}
+
+uint32_t ks_bpfrec_hex_sym(uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%llx", (unsigned long long)v);
+	return ks_sym_intern(buf);
+}
+
+const char *ks_bpfrec_dm_name(unsigned int dm)
+{
+	static const char *const names[8] = {
+		"Fixed", "LowPrio", "SMI", "Res3", "NMI", "INIT", "SIPI",
+		"ExtINT",
+	};
+
+	return names[dm & 7];
+}
+
+int ks_bpfrec_row_ns_valid(uint64_t row_ns)
+{
+	if (row_ns < MS_NS || row_ns % MS_NS || KS_NSEC_PER_SEC % row_ns)
+		return -EINVAL;
+	return 0;
+}
+
+/* Identity and vCPU, common to every record. */
+static int set_who(struct ks_record *r, const struct ks_ident *id,
+		   uint32_t vcpu)
+{
+	uint32_t sym;
+
+	if (id && id->pid_sym)
+		ks_record_set(r, KS_F_PID, id->pid_sym);
+	if (id && id->vm_sym)
+		ks_record_set(r, KS_F_VM, id->vm_sym);
+	if (vcpu == KS_VCPU_UNKNOWN)
+		return 0;
+	if (!(sym = ks_bpfrec_dec_sym(vcpu)))
+		return -ENOMEM;
+	ks_record_set(r, KS_F_VCPU, sym);
+	return 0;
+}
+
+int ks_bpfrec_exit(const struct ks_exit_key *k, uint64_t count, uint64_t ts,
+		   const struct ks_ident *id, struct ks_record *r)
+{
+	uint32_t sym;
+
+	if (k->kind != KS_EXK_EXIT ||
+	    (k->isa != KS_ISA_VMX && k->isa != KS_ISA_SVM) ||
+	    (k->bucket != KS_BUCKET_NONE && k->bucket >= KS_LL_NBUCKETS))
+		return -EINVAL;
+	ks_record_init(r, KS_M_VM_EXITS, ts, count);
+	if (set_who(r, id, k->vcpu))
+		return -ENOMEM;
+	if (!(sym = ks_exitreason_sym((enum ks_isa)k->isa, k->reason)))
+		return -ENOMEM;
+	ks_record_set(r, KS_F_VLEAVEREASON, sym);
+	if (k->bucket != KS_BUCKET_NONE)
+		ks_record_set(r, KS_F_LATENCY, ks_ll_lo(k->bucket));
+	return 0;
+}
+
+int ks_bpfrec_irq(const struct ks_irq_key *k, uint64_t count, uint64_t ts,
+		  uint64_t row_ns, const struct ks_ident *id,
+		  struct ks_record *r)
+{
+	enum ks_metric m;
+	uint32_t sym;
+
+	if (ks_bpfrec_row_ns_valid(row_ns) ||
+	    k->row >= KS_NSEC_PER_SEC / row_ns || k->dm > 7)
+		return -EINVAL;
+	if (k->path == KS_IRQ_INJ)
+		m = KS_M_VM_IRQS;
+	else if (k->path == KS_IRQ_APIC)
+		m = KS_M_VM_APIC_IRQS;
+	else
+		return -EINVAL;
+	ks_record_init(r, m, ts, count);
+	if (set_who(r, id, k->vcpu))
+		return -ENOMEM;
+	if (!(sym = ks_bpfrec_hex_sym(k->vector)))
+		return -ENOMEM;
+	ks_record_set(r, KS_F_IRQVECTOR, sym);
+	if (m == KS_M_VM_APIC_IRQS) {
+		if (!(sym = ks_sym_intern(ks_bpfrec_dm_name(k->dm))))
+			return -ENOMEM;
+		ks_record_set(r, KS_F_DELIVERYMODE, sym);
+	}
+	ks_record_set(r, KS_F_SUBSECOND, k->row * (row_ns / MS_NS));
+	return 0;
+}

@@ -1,0 +1,55 @@
+/* bpfrec.h - BPF map entries to engine records.
+ *
+ * The probes count events under keys (exits.h, irqs.h); this module turns
+ * one key and its count into one ks_record, with no libbpf in sight, so the
+ * conversion is unit-tested without a kernel.  Numeric fields the kernel
+ * only knows as a log-linear bucket (exit latency) are set to the bucket's
+ * lower bound, ks_ll_lo(): that value falls in the same bucket, so a
+ * distribution rebuilt from the records is exactly the kernel's.  A
+ * predicate on such a field is therefore evaluated at bucket resolution
+ * unless it was compiled into the probe (ks_source_opts_latency).
+ */
+#ifndef KS_SOURCE_BPFREC_H
+#define KS_SOURCE_BPFREC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bpf/exits.h"
+#include "bpf/irqs.h"
+#include "engine/record.h"
+
+/* A VMM process as records name it: symtab ids, 0 when unknown. */
+struct ks_ident {
+	uint32_t pid_sym;	/* tgid in decimal */
+	uint32_t vm_sym;	/* VM name */
+};
+
+/* Sum of a per-CPU value array. */
+uint64_t ks_bpfrec_sum(const uint64_t *percpu, size_t ncpu);
+
+/* Decimal and hex (lowercase, no "0x") symbols, as the replay reader
+ * writes vCPUs and vectors; 0 with errno set on ENOMEM. */
+uint32_t ks_bpfrec_dec_sym(uint64_t v);
+uint32_t ks_bpfrec_hex_sym(uint64_t v);
+
+/* The kernel's name of an APIC delivery mode 0..7 ("Fixed", "ExtINT"). */
+const char *ks_bpfrec_dm_name(unsigned int dm);
+
+/* A vm.exits record of count exits for k (kind KS_EXK_EXIT) stamped ts.
+ * 0, -EINVAL for a key no probe writes (bad isa, kind or bucket), or
+ * -ENOMEM. */
+int ks_bpfrec_exit(const struct ks_exit_key *k, uint64_t count, uint64_t ts,
+		   const struct ks_ident *id, struct ks_record *r);
+
+/* A vm.irqs (path KS_IRQ_INJ) or vm.apic_irqs (KS_IRQ_APIC) record; the
+ * subsecond field is the row's first millisecond, for rows of row_ns.
+ * 0, -EINVAL (bad path, row or row_ns) or -ENOMEM. */
+int ks_bpfrec_irq(const struct ks_irq_key *k, uint64_t count, uint64_t ts,
+		  uint64_t row_ns, const struct ks_ident *id,
+		  struct ks_record *r);
+
+/* Checks a subsecond row size: a whole number of ms dividing 1 s. */
+int ks_bpfrec_row_ns_valid(uint64_t row_ns);
+
+#endif /* KS_SOURCE_BPFREC_H */

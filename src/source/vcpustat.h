@@ -1,0 +1,73 @@
+/* vcpustat.h - kvmstat's per-vCPU table, filled from source output.
+ *
+ * illumos kvmstat(1) shows one line per vCPU with per-second rates of
+ * exits, the exits by a few reasons, injected interrupts, emulated
+ * instructions and EPT violations.  This module is a sink (source.h) that
+ * sorts the records of a tick into those columns, by reason name so that
+ * both exit tables map: VMX and SVM reasons (as exitreason.h names them)
+ *
+ *   haltx  hlt                       irqwx  interrupt_window | vintr
+ *   irqx   external_interrupt | interrupt    iox  io_instruction | io
+ *   mmiox  ept_violation + ept_misconfig | npf   (an approximation: KVM
+ *          does not tell MMIO faults from other nested page faults here)
+ *   eptv   ept_violation | npf
+ *   irqs   vm.irqs records (event injection)   emul  "emul" counters
+ *
+ * and keeps rows of processes that still exist when a tick is idle, as
+ * kvmstat keeps a line per vCPU of every running VM.
+ */
+#ifndef KS_SOURCE_VCPUSTAT_H
+#define KS_SOURCE_VCPUSTAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "source/source.h"
+
+enum ks_vs_col {
+	KS_VS_EXITS,
+	KS_VS_HALTX,
+	KS_VS_IRQX,
+	KS_VS_IRQWX,
+	KS_VS_IOX,
+	KS_VS_MMIOX,
+	KS_VS_IRQS,
+	KS_VS_EMUL,
+	KS_VS_EPTV,
+	KS_VS__COUNT
+};
+
+struct ks_vs_row {
+	uint64_t pid;		/* 0: unknown */
+	int64_t vcpu;		/* -1: unknown */
+	uint32_t vm_sym;	/* VM name, 0 if unknown */
+	uint64_t n[KS_VS__COUNT];	/* counts this interval */
+};
+
+struct ks_vcpustat;
+
+struct ks_vcpustat *ks_vcpustat__new(void);
+void ks_vcpustat__free(struct ks_vcpustat *vs);
+
+/* The sink to read sources into. */
+const struct ks_source_sink *ks_vcpustat__sink(struct ks_vcpustat *vs);
+
+/* Rows sorted by pid then vCPU; valid until the next call on vs. */
+size_t ks_vcpustat__rows(struct ks_vcpustat *vs,
+			 const struct ks_vs_row **rows);
+
+/* Starts a new interval: zeroes the counts and forgets rows that were
+ * idle and whose process is gone (or that `alive` says are gone, when
+ * given: tests). */
+void ks_vcpustat__reset(struct ks_vcpustat *vs,
+			bool (*alive)(uint64_t pid));
+
+/* The column heading ("haltx"). */
+const char *ks_vcpustat_col_name(enum ks_vs_col c);
+
+/* Per-second rate of count over interval_ns, rounded to nearest as
+ * kvmstat rounds; 0 for an empty interval. */
+uint64_t ks_vcpustat_rate(uint64_t count, uint64_t interval_ns);
+
+#endif /* KS_SOURCE_VCPUSTAT_H */

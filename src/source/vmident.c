@@ -1,0 +1,171 @@
+/* vmident.c - tgid -> (pid, name) symbols, cached per tick.
+ *
+ * An open-addressing table keyed by tgid; an entry remembers the tick its
+ * name was last read, so each VMM process costs one small read of
+ * /proc/PID/comm per tick however many records it produces.
+ */
+#include "source/vmident.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/symtab.h"
+
+struct entry {
+	uint32_t tgid;		/* 0: free slot */
+	uint32_t pid_sym;
+	uint32_t vm_sym;
+	uint64_t tick;		/* tick of the last read of the name */
+};
+
+struct ks_vmident {
+	char root[PATH_MAX / 2];
+	struct entry *t;
+	size_t cap, n;		/* cap is a power of two */
+	uint64_t tick;		/* starts at 1, so a new entry is stale */
+};
+
+struct ks_vmident *ks_vmident__new(const char *procroot)
+{
+	struct ks_vmident *vi = calloc(1, sizeof(*vi));
+
+	if (!vi)
+		return NULL;
+	snprintf(vi->root, sizeof(vi->root), "%s",
+		 procroot ? procroot : "/proc");
+	vi->cap = 64;
+	vi->t = calloc(vi->cap, sizeof(*vi->t));
+	if (!vi->t) {
+		free(vi);
+		return NULL;
+	}
+	vi->tick = 1;
+	return vi;
+}
+
+void ks_vmident__free(struct ks_vmident *vi)
+{
+	if (!vi)
+		return;
+	free(vi->t);
+	free(vi);
+}
+
+void ks_vmident__tick(struct ks_vmident *vi)
+{
+	vi->tick++;
+}
+
+static size_t slot(uint32_t tgid, size_t cap)
+{
+	return (size_t)(tgid * 2654435761u) & (cap - 1);
+}
+
+static int grow(struct ks_vmident *vi)
+{
+	size_t cap = vi->cap * 2;
+	struct entry *t = calloc(cap, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < vi->cap; i++) {
+		size_t j;
+
+		if (!vi->t[i].tgid)
+			continue;
+		j = slot(vi->t[i].tgid, cap);
+		while (t[j].tgid)
+			j = (j + 1) & (cap - 1);
+		t[j] = vi->t[i];
+	}
+	free(vi->t);
+	vi->t = t;
+	vi->cap = cap;
+	return 0;
+}
+
+static struct entry *lookup(struct ks_vmident *vi, uint32_t tgid)
+{
+	size_t i;
+
+	if ((vi->n + 1) * 2 > vi->cap && grow(vi))
+		return NULL;
+	for (i = slot(tgid, vi->cap); vi->t[i].tgid;
+	     i = (i + 1) & (vi->cap - 1))
+		if (vi->t[i].tgid == tgid)
+			return &vi->t[i];
+	vi->t[i].tgid = tgid;
+	vi->n++;
+	return &vi->t[i];
+}
+
+/* Reads the comm; keeps the old name when the process is gone. */
+static int read_name(struct ks_vmident *vi, struct entry *e)
+{
+	char path[PATH_MAX], buf[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%u/comm", vi->root, e->tgid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\0'))
+		n--;
+	if (n <= 0)
+		return 0;
+	e->vm_sym = ks_sym_intern_n(buf, (size_t)n);
+	return e->vm_sym ? 0 : -ENOMEM;
+}
+
+int ks_vmident__get(struct ks_vmident *vi, uint32_t tgid,
+		    struct ks_ident *out)
+{
+	struct entry *e;
+
+	out->pid_sym = out->vm_sym = 0;
+	if (!tgid)
+		return 0;
+	if (!(e = lookup(vi, tgid)))
+		return -ENOMEM;
+	if (!e->pid_sym && !(e->pid_sym = ks_bpfrec_dec_sym(tgid)))
+		return -ENOMEM;
+	if (e->tick != vi->tick) {
+		e->tick = vi->tick;
+		if (read_name(vi, e))
+			return -ENOMEM;
+	}
+	out->pid_sym = e->pid_sym;
+	out->vm_sym = e->vm_sym;
+	return 0;
+}
+
+int ks_vmident__fallback(struct ks_vmident *vi, uint32_t tgid,
+			 const char *name, size_t n)
+{
+	struct entry *e;
+
+	if (!tgid || !n)
+		return 0;
+	if (!(e = lookup(vi, tgid)))
+		return -ENOMEM;
+	if (!e->vm_sym)
+		e->vm_sym = ks_sym_intern_n(name, n);
+	return e->vm_sym ? 0 : -ENOMEM;
+}
+
+const char *ks_vmident__name(struct ks_vmident *vi, uint32_t tgid)
+{
+	struct ks_ident id;
+
+	if (ks_vmident__get(vi, tgid, &id) || !id.vm_sym)
+		return NULL;
+	return ks_sym_str(id.vm_sym);
+}
