@@ -21,7 +21,7 @@ endif
 
 CC ?= cc
 CLANG ?= clang
-PKGS := jansson libpng zlib libmicrohttpd sqlite3
+PKGS := jansson libpng zlib libmicrohttpd sqlite3 libbpf
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -116,3 +116,40 @@ clean:
 	rm -rf .output .output-asan .output-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+
+# ---- BPF probes ------------------------------------------------------------
+# src/bpf/<probe>.bpf.c is compiled for the BPF target against the checked-in
+# src/bpf/vmlinux/x86/vmlinux.h (CO-RE: one object for every kernel), then
+# `bpftool gen skeleton` embeds it in $(O)/<probe>.skel.h (struct ks_<probe>)
+# for the library source that loads it.  `make vmlinux` regenerates
+# vmlinux.h from the build host's BTF; ordinary builds never need the host's.
+BPFTOOL ?= bpftool
+BPF_SRC := $(wildcard src/bpf/*.bpf.c)
+BPF_OBJ := $(BPF_SRC:src/bpf/%.bpf.c=$(O)/bpf/%.bpf.o)
+SKELS := $(BPF_SRC:src/bpf/%.bpf.c=$(O)/%.skel.h)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -Isrc/bpf
+
+$(O)/bpf/%.bpf.o: src/bpf/%.bpf.c $(wildcard src/bpf/*.h) \
+		  src/bpf/vmlinux/x86/vmlinux.h
+	@mkdir -p $(@D)
+	$(call say,BPF,$@)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(O)/%.skel.h: $(O)/bpf/%.bpf.o
+	$(call say,SKEL,$@)$(BPFTOOL) gen skeleton $< name ks_$* > $@.tmp && \
+		mv $@.tmp $@
+
+# Keep the objects: bpftool and the tests read them.
+.SECONDARY: $(BPF_OBJ)
+
+# Sources that include a skeleton; fuzz targets compile every library source.
+$(O)/src/source/bpf_exits.o: $(O)/exits.skel.h
+$(O)/src/source/bpf_irqs.o: $(O)/irqs.skel.h
+$(FUZZ_BIN): $(SKELS)
+$(FUZZ_BIN): PKG_CFLAGS += -I$(O)
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c \
+		> src/bpf/vmlinux/x86/vmlinux.h
+
+.PHONY: vmlinux
+# ---- end of BPF probes -----------------------------------------------------

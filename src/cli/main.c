@@ -17,6 +17,10 @@ struct command {
 static const struct command commands[] = {
 	{ "replay", cmd_replay, "feed a recorded or tracefs trace through the engine" },
 	{ "metrics", cmd_metrics, "list the metric catalogue" },
+	{ "stat", cmd_stat, "per-vCPU VM exit and interrupt rates, as kvmstat" },
+	{ "serve", cmd_serve, "serve Cloud Analytics' HTTP API (the agent)" },
+	{ "vms", cmd_vms, "list the VMs on this host (pid, name, uuid, devices)" },
+	{ "record", cmd_record, "record live data from this host's VMs to a file" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

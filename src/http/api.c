@@ -24,6 +24,7 @@
 #include "http/handlers.h"
 #include "http/params.h"
 #include "http/router.h"
+#include "http/static.h"
 
 /* Parameters that belong to the HTTP layer, not to the instrumentation. */
 #define ROUTING_PARAM "action"
@@ -34,8 +35,9 @@ static const char root_page[] =
 	"<title>kvmscope</title></head>\n"
 	"<body>\n"
 	"<h1>kvmscope</h1>\n"
-	"<p>Cloud Analytics for Linux KVM hosts. The web interface is not "
-	"here yet; the API is:</p>\n"
+	"<p>Cloud Analytics for Linux KVM hosts. The web interface's files "
+	"were not found (see <code>kvmscope serve --web-root DIR</code>); "
+	"the API is:</p>\n"
 	"<ul>\n"
 	"<li><a href=\"/ca\">/ca</a>: metrics, fields and types</li>\n"
 	"<li><a href=\"/ca/instrumentations\">/ca/instrumentations</a>: "
@@ -133,9 +135,26 @@ static void send_instn(struct ks_http_resp *resp, int status,
 static void h_root(void *ctx, const struct ks_http_req *req,
 		   const struct ks_route_match *m, struct ks_http_resp *resp)
 {
-	(void)ctx, (void)req, (void)m;
+	struct ks_api *a = ctx;
+
+	(void)m;
+	if (!ks_static_serve(a->web_root, req->path, resp))
+		return;
 	ks_http_resp__data(resp, 200, "text/html; charset=utf-8", root_page,
 			   sizeof(root_page) - 1);
+}
+
+/* The web UI's other files, all at the top level (GET /:file). */
+static void h_web_file(void *ctx, const struct ks_http_req *req,
+		       const struct ks_route_match *m,
+		       struct ks_http_resp *resp)
+{
+	struct ks_api *a = ctx;
+
+	(void)m;
+	if (ks_static_serve(a->web_root, req->path, resp))
+		ks_http_resp__error(resp, 404, "ResourceNotFound", "",
+				    "no resource at %.200s", req->path);
 }
 
 static void h_describe(void *ctx, const struct ks_http_req *req,
@@ -527,6 +546,7 @@ static const struct ks_route routes[] = {
 	{ "GET", HM "/details", ks_api_hm_details, false },
 	{ "GET", HM "/average", ks_api_hm_average, false },
 	{ "GET", HM "/percentile", ks_api_hm_percentile, false },
+	{ "GET", "/:file", h_web_file, true },	/* last: /ca wins */
 };
 
 struct ks_api *ks_api__new(struct ks_engine *e)
@@ -548,6 +568,7 @@ void ks_api__free(struct ks_api *a)
 	if (!a)
 		return;
 	pthread_mutex_destroy(&a->lock);
+	free(a->web_root);
 	free(a);
 }
 
@@ -555,6 +576,17 @@ void ks_api__set_status_hook(struct ks_api *a, ks_api_status_fn fn, void *ctx)
 {
 	a->status_fn = fn;
 	a->status_ctx = ctx;
+}
+
+int ks_api__set_web_root(struct ks_api *a, const char *dir)
+{
+	char *copy = dir ? strdup(dir) : NULL;
+
+	if (dir && !copy)
+		return -ENOMEM;
+	free(a->web_root);
+	a->web_root = copy;
+	return 0;
 }
 
 void ks_api__lock(struct ks_api *a)

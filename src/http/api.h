@@ -30,6 +30,10 @@ void ks_api__free(struct ks_api *a);
 void ks_api__set_status_hook(struct ks_api *a, ks_api_status_fn fn,
 			     void *ctx);
 
+/* Serves the web UI from dir (a real path, see http/static.h) at "/";
+ * NULL serves only a short page pointing at the API.  0 or -ENOMEM. */
+int ks_api__set_web_root(struct ks_api *a, const char *dir);
+
 void ks_api__lock(struct ks_api *a);
 void ks_api__unlock(struct ks_api *a);
 

@@ -22,6 +22,7 @@ struct ks_api {
 	pthread_mutex_t lock;
 	ks_api_status_fn status_fn;
 	void *status_ctx;
+	char *web_root;		/* the web UI's files (static.h), or NULL */
 };
 
 /* The time parameters every value resource accepts. */

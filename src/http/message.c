@@ -57,7 +57,8 @@ int ks_http_resp__json(struct ks_http_resp *r, int status, json_t *body)
 
 	if (!body)
 		return fail_500(r);
-	s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+	s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY |
+			  JSON_REAL_PRECISION(12));
 	json_decref(body);
 	if (!s)
 		return fail_500(r);

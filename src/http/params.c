@@ -141,8 +141,8 @@ static int add_value(json_t *params, const char *key, json_t *v,
 	if (a && json_array_size(a) >= KS_PARAM_VALUES_MAX) {
 		json_decref(a);
 		json_decref(v);
-		return ks_err_set(err, E2BIG, key, "is given more than %d times",
-				  KS_PARAM_VALUES_MAX);
+		return ks_err_set(err, E2BIG, key, "%s is given more than %d "
+				  "times", key, KS_PARAM_VALUES_MAX);
 	}
 	if (!a || json_array_append_new(a, v) ||
 	    json_object_set_new(params, key, a)) {
@@ -171,7 +171,7 @@ int ks_params_add(json_t *params, const char *key, size_t klen,
 	name[klen] = '\0';
 	if (!ks_utf8_valid(val, vlen))
 		return ks_err_set(err, EINVAL, name,
-				  "is not printable UTF-8 text");
+				  "%s is not printable UTF-8 text", name);
 	v = json_stringn(val, vlen);
 	if (!v)
 		return ks_err_set(err, ENOMEM, name, "out of memory");
@@ -245,16 +245,17 @@ static int parse_json(json_t *into, const char *body, size_t len,
 
 	if (!o)
 		return ks_err_set(err, EINVAL, "body",
-				  "is not valid JSON: %s (at byte %d)", je.text,
-				  je.position);
+				  "the body is not valid JSON: %s (at byte %d)",
+				  je.text, je.position);
 	if (!json_is_object(o)) {
 		json_decref(o);
 		return ks_err_set(err, EINVAL, "body",
-				  "must be a JSON object of parameters");
+				  "the body must be a JSON object of parameters");
 	}
 	if (json_object_size(o) > KS_PARAM_MAX) {
 		json_decref(o);
-		return ks_err_set(err, E2BIG, "body", "has more than %d members",
+		return ks_err_set(err, E2BIG, "body",
+				  "the body has more than %d members",
 				  KS_PARAM_MAX);
 	}
 	json_object_update(into, o);
@@ -307,4 +308,24 @@ int ks_params_parse_body(json_t *params, const char *ctype, const char *body,
 				KS_PARAM_MAX);
 	json_decref(b);
 	return rc;
+}
+
+int ks_params_from_target(json_t *params, const char *target, char *path,
+			  size_t pathlen, const char *ctype, const char *body,
+			  size_t len, struct ks_err *err)
+{
+	const char *q = strchr(target, '?');
+	size_t plen = q ? (size_t)(q - target) : strlen(target);
+	long n;
+	int rc;
+
+	if (plen >= pathlen)
+		return ks_err_set(err, EINVAL, "path", "the path is too long");
+	n = ks_pct_decode(target, plen, false, path);
+	if (n < 0 || strlen(path) != (size_t)n)
+		return ks_err_set(err, EINVAL, "path",
+				  "the path has a malformed %%-escape");
+	if (q && (rc = ks_params_parse_form(params, q + 1, strlen(q + 1), err)))
+		return rc;
+	return ks_params_parse_body(params, ctype, body, len, err);
 }

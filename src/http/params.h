@@ -54,4 +54,13 @@ int ks_params_parse_form(json_t *params, const char *s, size_t len,
 int ks_params_parse_body(json_t *params, const char *ctype, const char *body,
 			 size_t len, struct ks_err *err);
 
+/* Builds what the server builds from a request, without a server (unit
+ * tests, the fuzzer): decodes the path of target ("/a/b?x=1") into path
+ * (pathlen bytes, NUL-terminated), adds its query string, then merges the
+ * body.  Same returns as ks_params_parse_body; a path that does not decode
+ * or fit gives -EINVAL (param "path"). */
+int ks_params_from_target(json_t *params, const char *target, char *path,
+			  size_t pathlen, const char *ctype, const char *body,
+			  size_t len, struct ks_err *err);
+
 #endif /* KS_HTTP_PARAMS_H */

@@ -1,0 +1,374 @@
+/* server.c - libmicrohttpd adapter (see server.h).
+ *
+ * The listening socket is created here rather than by the library, so a
+ * failure to bind names its cause (address in use, no permission) and the
+ * bound port is known exactly when port 0 was asked for.  The library then
+ * runs one internal polling thread that serves every connection.
+ *
+ * Per request the library calls the access handler several times: first
+ * with the headers, then once per piece of body, then once more with no
+ * data.  The body is collected up to the limit; a request that declares a
+ * larger Content-Length is answered 413 at once, and one that sends more
+ * than the limit without declaring it is drained and answered 413 at the
+ * end, so a client always gets an answer and memory stays bounded.
+ */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http/params.h"
+
+struct ks_http_server {
+	struct MHD_Daemon *d;
+	ks_http_handler_fn handler;
+	void *ctx;
+	size_t max_body;
+	uint16_t port;
+};
+
+/* What one request has accumulated between calls of the handler. */
+struct conn {
+	char *body;
+	size_t len, cap;
+	bool too_big;
+	bool responded;
+};
+
+int ks_http_listen_parse(const char *s, struct ks_http_listen *l,
+			 struct ks_err *err)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	const char *colon, *host = s;
+	size_t hlen;
+	char port[8];
+	char *end;
+	unsigned long p;
+	int rc;
+
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (!rb || rb[1] != ':')
+			return ks_err_set(err, EINVAL, "--listen",
+					  "\"%.64s\" is not [IPV6]:PORT", s);
+		host = s + 1;
+		hlen = (size_t)(rb - host);
+		colon = rb + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || strchr(s, ':') != colon)
+			return ks_err_set(err, EINVAL, "--listen",
+					  "\"%.64s\" is not HOST:PORT", s);
+		hlen = (size_t)(colon - s);
+	}
+	if (!hlen || hlen >= sizeof(l->host))
+		return ks_err_set(err, EINVAL, "--listen",
+				  "\"%.64s\" needs a host, such as 127.0.0.1", s);
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || errno || p > 65535 || colon[1] == '-' ||
+	    colon[1] == '+')
+		return ks_err_set(err, EINVAL, "--listen",
+				  "the port in \"%.64s\" must be 0 to 65535", s);
+	memcpy(l->host, host, hlen);
+	l->host[hlen] = '\0';
+	snprintf(port, sizeof(port), "%lu", p);
+	rc = getaddrinfo(l->host, port, &hints, &res);
+	if (rc || !res) {
+		if (res)
+			freeaddrinfo(res);
+		return ks_err_set(err, EINVAL, "--listen",
+				  "cannot resolve \"%s\": %s", l->host,
+				  gai_strerror(rc));
+	}
+	memcpy(&l->addr, res->ai_addr, res->ai_addrlen);
+	l->addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static void logger(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	fprintf(stderr, "kvmscope: http: ");
+	vfprintf(stderr, fmt, ap);
+}
+
+/* Sends resp (consumed) on c. */
+static enum MHD_Result send_resp(struct MHD_Connection *c,
+				 struct ks_http_resp *r)
+{
+	struct MHD_Response *mr;
+	enum MHD_Result ret;
+
+	if (r->body) {
+		mr = MHD_create_response_from_buffer(r->len, r->body,
+						     MHD_RESPMEM_MUST_FREE);
+		if (mr)
+			r->body = NULL;	/* the library frees it now */
+	} else {
+		mr = MHD_create_response_from_buffer(0, NULL,
+						     MHD_RESPMEM_PERSISTENT);
+	}
+	if (!mr) {
+		ks_http_resp_fini(r);
+		return MHD_NO;
+	}
+	if (r->content_type)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+					r->content_type);
+	for (size_t i = 0; i < r->nheaders; i++)
+		MHD_add_response_header(mr, r->headers[i].name,
+					r->headers[i].value);
+	ret = MHD_queue_response(c, (unsigned int)(r->status ? r->status : 500),
+				 mr);
+	MHD_destroy_response(mr);
+	ks_http_resp_fini(r);
+	return ret;
+}
+
+static enum MHD_Result send_413(struct MHD_Connection *c, size_t max)
+{
+	struct ks_http_resp r;
+
+	ks_http_resp_init(&r);
+	ks_http_resp__error(&r, 413, "RequestEntityTooLarge", "body",
+			    "the request body is larger than %zu bytes", max);
+	return send_resp(c, &r);
+}
+
+struct args {
+	json_t *params;
+	struct ks_err err;
+	int rc;
+};
+
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind,
+			       const char *key, size_t klen, const char *value,
+			       size_t vlen)
+{
+	struct args *a = cls;
+
+	(void)kind;
+	a->rc = ks_params_add(a->params, key, klen, value ? value : "",
+			      value ? vlen : 0, &a->err);
+	return a->rc ? MHD_NO : MHD_YES;
+}
+
+/* Builds the request, runs the handler, sends its response. */
+static enum MHD_Result serve(struct ks_http_server *s, struct MHD_Connection *c,
+			     const char *url, const char *method,
+			     struct conn *st)
+{
+	struct args a = { .params = json_object() };
+	struct ks_http_req req = { .method = method, .path = url };
+	struct ks_http_resp resp;
+	const char *ctype;
+
+	ks_http_resp_init(&resp);
+	if (!a.params) {
+		ks_http_resp__error(&resp, 500, "InternalError", "",
+				    "out of memory");
+		return send_resp(c, &resp);
+	}
+	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, add_arg, &a);
+	ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+					    MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (!a.rc)
+		a.rc = ks_params_parse_body(a.params, ctype, st->body, st->len,
+					    &a.err);
+	if (a.rc) {
+		ks_http_resp__from_err(&resp, a.rc, &a.err);
+	} else {
+		req.params = a.params;
+		req.api_version = MHD_lookup_connection_value(c,
+							      MHD_HEADER_KIND,
+							      "X-API-Version");
+		s->handler(s->ctx, &req, &resp);
+	}
+	json_decref(a.params);
+	return send_resp(c, &resp);
+}
+
+/* Collects n bytes of body, or notes that the limit was passed. */
+static void collect(struct conn *st, const char *data, size_t n, size_t max)
+{
+	if (st->too_big || n > max - st->len) {
+		st->too_big = true;
+		return;
+	}
+	if (st->len + n > st->cap) {
+		size_t cap = st->cap ? st->cap : 1024;
+		char *p;
+
+		while (cap < st->len + n)
+			cap *= 2;
+		if (cap > max)
+			cap = max;
+		p = realloc(st->body, cap);
+		if (!p) {
+			st->too_big = true;	/* answered 413: can't hold it */
+			return;
+		}
+		st->body = p;
+		st->cap = cap;
+	}
+	memcpy(st->body + st->len, data, n);
+	st->len += n;
+}
+
+static bool declared_too_big(struct MHD_Connection *c, size_t max)
+{
+	const char *cl = MHD_lookup_connection_value(
+		c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long n;
+	char *end;
+
+	if (!cl)
+		return false;
+	errno = 0;
+	n = strtoull(cl, &end, 10);
+	return errno || n > max;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+				  const char *url, const char *method,
+				  const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct ks_http_server *s = cls;
+	struct conn *st = *con_cls;
+
+	(void)version;
+	if (!st) {
+		st = calloc(1, sizeof(*st));
+		if (!st)
+			return MHD_NO;
+		*con_cls = st;
+		if (declared_too_big(c, s->max_body)) {
+			st->responded = true;
+			return send_413(c, s->max_body);
+		}
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!st->responded)
+			collect(st, upload, *upload_size, s->max_body);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (st->responded)
+		return MHD_YES;
+	st->responded = true;
+	if (st->too_big)
+		return send_413(c, s->max_body);
+	return serve(s, c, url, method, st);
+}
+
+static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
+		    enum MHD_RequestTerminationCode toe)
+{
+	struct conn *st = *con_cls;
+
+	(void)cls, (void)c, (void)toe;
+	if (st) {
+		free(st->body);
+		free(st);
+		*con_cls = NULL;
+	}
+}
+
+/* A listening socket on l, or -1 with err set. */
+static int listen_on(const struct ks_http_listen *l, uint16_t *port,
+		     struct ks_err *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int one = 1, fd, e;
+
+	fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		e = errno;
+		ks_err_set(err, e, "--listen", "socket: %s", strerror(e));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) ||
+	    listen(fd, 64) || getsockname(fd, (struct sockaddr *)&ss, &sl)) {
+		e = errno;
+		close(fd);
+		ks_err_set(err, e, "--listen", "cannot listen on %s: %s",
+			   l->host, strerror(e));
+		return -1;
+	}
+	*port = ntohs(ss.ss_family == AF_INET6 ?
+		      ((struct sockaddr_in6 *)&ss)->sin6_port :
+		      ((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+struct ks_http_server *ks_http_server__start(const struct ks_http_server_conf *c,
+					     struct ks_err *err)
+{
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+			     MHD_USE_ERROR_LOG;
+	struct ks_http_server *s = calloc(1, sizeof(*s));
+	int fd;
+
+	if (!s) {
+		ks_err_set(err, ENOMEM, "", "out of memory");
+		return NULL;
+	}
+	s->handler = c->handler;
+	s->ctx = c->ctx;
+	s->max_body = c->max_body ? c->max_body : KS_HTTP_MAX_BODY;
+	if ((fd = listen_on(c->listen, &s->port, err)) < 0) {
+		free(s);
+		return NULL;
+	}
+	if (c->listen->addr.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	s->d = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, s,
+		MHD_OPTION_EXTERNAL_LOGGER, logger, NULL,
+		MHD_OPTION_LISTEN_SOCKET, fd,
+		MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned int)(c->max_conns ? c->max_conns : KS_HTTP_MAX_CONNS),
+		MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned int)(c->timeout_s ? c->timeout_s : KS_HTTP_TIMEOUT_S),
+		MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+		MHD_OPTION_END);
+	if (!s->d) {
+		close(fd);
+		free(s);
+		ks_err_set(err, EIO, "--listen",
+			   "the HTTP server failed to start on %s", c->listen->host);
+		return NULL;
+	}
+	return s;
+}
+
+uint16_t ks_http_server__port(const struct ks_http_server *s)
+{
+	return s->port;
+}
+
+void ks_http_server__stop(struct ks_http_server *s)
+{
+	if (!s)
+		return;
+	MHD_stop_daemon(s->d);
+	free(s);
+}

@@ -1,0 +1,62 @@
+/* server.h - the HTTP server: libmicrohttpd behind a small interface.
+ *
+ * This is the only module that knows the server library.  It listens on
+ * one address, reads each request (refusing bodies over the size limit
+ * with 413 without reading them), turns it into a struct ks_http_req and
+ * calls one handler, then sends the struct ks_http_resp back.  Requests
+ * are served one at a time by the library's internal thread, so the
+ * handler runs on that thread, never concurrently with itself; whatever it
+ * shares with other threads it must lock itself (the API's engine lock).
+ */
+#ifndef KS_HTTP_SERVER_H
+#define KS_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "http/message.h"
+#include "util/err.h"
+
+#define KS_HTTP_DEFAULT_LISTEN "127.0.0.1:23181"	/* CA's port */
+#define KS_HTTP_MAX_BODY (64 * 1024)
+#define KS_HTTP_MAX_CONNS 64
+#define KS_HTTP_TIMEOUT_S 30
+
+typedef void (*ks_http_handler_fn)(void *ctx, const struct ks_http_req *req,
+				   struct ks_http_resp *resp);
+
+struct ks_http_listen {
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char host[128];		/* as given, without brackets */
+};
+
+struct ks_http_server_conf {
+	const struct ks_http_listen *listen;
+	size_t max_body;	/* bytes; 0: KS_HTTP_MAX_BODY */
+	unsigned int max_conns;	/* 0: KS_HTTP_MAX_CONNS */
+	unsigned int timeout_s;	/* idle connection timeout; 0: default */
+	ks_http_handler_fn handler;
+	void *ctx;
+};
+
+struct ks_http_server;
+
+/* Parses "HOST:PORT" ("[V6ADDR]:PORT" for IPv6; HOST may be a name).
+ * Port 0 lets the kernel choose.  0 or -EINVAL with err (param
+ * "--listen"). */
+int ks_http_listen_parse(const char *s, struct ks_http_listen *l,
+			 struct ks_err *err);
+
+/* Starts listening and serving.  NULL with err set on failure (address in
+ * use, permission, ...). */
+struct ks_http_server *ks_http_server__start(const struct ks_http_server_conf *c,
+					     struct ks_err *err);
+/* The port actually bound (useful with port 0). */
+uint16_t ks_http_server__port(const struct ks_http_server *s);
+/* Stops: closes the listener, finishes or drops connections, joins the
+ * thread, frees everything. */
+void ks_http_server__stop(struct ks_http_server *s);
+
+#endif /* KS_HTTP_SERVER_H */
