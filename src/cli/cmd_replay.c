@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -29,6 +30,7 @@
 #include "replay/kvmtrace.h"
 #include "replay/recfile.h"
 #include "replay/tracefs.h"
+#include "render/heatmap.h"
 
 #define MAX_DECOMP 4
 #define BATCH 256
@@ -42,6 +44,7 @@ struct opts {
 	const char *decomp[MAX_DECOMP];
 	size_t ndecomp;
 	const char *granularity;
+	const char *heatmap;
 	bool json;
 	bool per_second;
 };
@@ -60,7 +63,6 @@ struct replay {
 	int64_t first_slot, last_slot;	/* seconds */
 	uint64_t fed;
 	uint64_t lacking[KS_F__COUNT];
-	uint64_t by_metric[KS_M__COUNT];
 	int error;
 	char errmsg[256];
 };
@@ -72,7 +74,8 @@ static void usage(FILE *f)
 		"[--predicate JSON]\n"
 		"                       [--granularity N] [--per-second] "
 		"[--json]\n"
-		"                       [--write-record OUT]\n\n"
+		"                       [--write-record OUT] "
+		"[--heatmap-png OUT.png]\n\n"
 		"Feeds a kvm trace through the engine and prints the value of one\n"
 		"instrumentation over the whole trace.  FILE is tracefs text (`cat\n"
 		"trace`, trace_pipe, `trace-cmd report`; '-' reads stdin) or a\n"
@@ -91,6 +94,10 @@ static void usage(FILE *f)
 		"  -w, --write-record OUT  also write every record to a record "
 		"file\n"
 		"                        (--metric may then be left out)\n"
+		"  -H, --heatmap-png OUT.png  draw CA's heatmap of the whole trace "
+		"(needs\n"
+		"                        a numeric --decompose; one column per "
+		"interval)\n"
 		"  -h, --help            this text\n\n"
 		"The trace clock is the engine's clock: time values are trace "
 		"seconds.\n"
@@ -108,13 +115,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "per-second", no_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "write-record", required_argument, NULL, 'w' },
+		{ "heatmap-png", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:d:p:g:sjw:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:d:p:g:sjw:H:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': o->metric = optarg; break;
 		case 'p': o->predicate = optarg; break;
@@ -122,6 +130,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 's': o->per_second = true; break;
 		case 'j': o->json = true; break;
 		case 'w': o->write_record = optarg; break;
+		case 'H': o->heatmap = optarg; break;
 		case 'h': usage(stdout); return 1;
 		case 'd':
 			if (o->ndecomp == MAX_DECOMP) {
@@ -144,10 +153,27 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return 2;
 	}
 	o->file = argv[optind];
+	if (o->heatmap && !o->metric) {
+		fprintf(stderr, PROG ": --heatmap-png: needs --metric\n");
+		return 2;
+	}
 	if (!o->metric && !o->write_record) {
 		fprintf(stderr, PROG ": --metric: required (or --write-record "
 			"to only convert)\n");
 		return 2;
+	}
+	return 0;
+}
+
+/* Appends the comma-separated field names of s to the array d. */
+static int add_fields(json_t *d, const char *s)
+{
+	while (*s) {
+		size_t n = strcspn(s, ",");
+
+		if (n && json_array_append_new(d, json_stringn(s, n)))
+			return -ENOMEM;
+		s += n + (s[n] == ',');
 	}
 	return 0;
 }
@@ -158,10 +184,11 @@ static json_t *build_params(const struct opts *o, int metric)
 	const struct ks_metricinfo *mi = ks_metric_info(metric);
 	json_t *p = json_object(), *d = json_array();
 
-	for (size_t i = 0; d && i < o->ndecomp; i++)
-		json_array_append_new(d, json_string(o->decomp[i]));
 	if (!p || !d)
 		goto fail;
+	for (size_t i = 0; i < o->ndecomp; i++)
+		if (add_fields(d, o->decomp[i]))
+			goto fail;
 	json_object_set_new(p, "module", json_string(mi->module));
 	json_object_set_new(p, "stat", json_string(mi->stat));
 	json_object_set_new(p, "decomposition", d);
@@ -178,6 +205,20 @@ fail:
 	json_decref(p);
 	json_decref(d);
 	return NULL;
+}
+
+/* Names the option behind a parameter error ("decomposition" is
+ * --decompose) and drops the parameter name the message may repeat. */
+static void report_conf_error(const struct ks_err *err)
+{
+	const char *opt = !strcmp(err->param, "decomposition") ? "decompose" :
+			  err->param[0] ? err->param : "metric";
+	const char *msg = err->msg;
+	size_t n = strlen(err->param);
+
+	if (n && !strncmp(msg, err->param, n) && !strncmp(msg + n, ": ", 2))
+		msg += n + 2;
+	fprintf(stderr, PROG ": --%s: %s\n", opt, msg);
 }
 
 /* Creates the instrumentation.  Retention is the most CA allows at the
@@ -211,16 +252,19 @@ static int create_instn(struct replay *rp, const struct opts *o)
 					 &err);
 	}
 	json_decref(params);
-	if (!rc)
-		rc = ks_engine__create(rp->e, &conf, &rp->in, &err);
+	if (!rc && (rc = ks_engine__create(rp->e, &conf, &rp->in, &err)))
+		ks_instn_conf_fini(&conf);
 	if (rc) {
-		fprintf(stderr, PROG ": --%s: %s\n",
-			!strcmp(err.param, "decomposition") ? "decompose" :
-			err.param[0] ? err.param : "metric", err.msg);
+		report_conf_error(&err);
 		return 2;
 	}
 	rp->gran = rp->in->conf.granularity;
 	rp->needs = rp->in->needs;
+	if (o->heatmap && rp->in->conf.numeric < 0) {
+		fprintf(stderr, PROG ": --heatmap-png: needs a numeric "
+			"--decompose (e.g. latency or subsecond)\n");
+		return 2;
+	}
 	return 0;
 }
 
@@ -246,11 +290,19 @@ static int track_span(struct replay *rp, const struct ks_record *r)
 	if (slot > rp->last_slot)
 		rp->last_slot = slot;
 	if ((rp->last_slot - rp->first_slot) / rp->gran >= KS_MAX_DATAPOINTS) {
+		/* The smallest granularity (a multiple of 5) that fits what
+		 * was seen so far; the rest of the trace may need more. */
+		int64_t need = (rp->last_slot - rp->first_slot) /
+			       KS_MAX_DATAPOINTS + 1;
+
+		need = (need + 4) / 5 * 5;
 		snprintf(rp->errmsg, sizeof(rp->errmsg),
 			 "the trace spans more than %d data points at "
-			 "granularity %u s (%lld s to beyond %lld s); use a "
-			 "larger --granularity", KS_MAX_DATAPOINTS, rp->gran,
-			 (long long)rp->first_slot, (long long)rp->last_slot);
+			 "granularity %u s (trace seconds %lld to %lld and "
+			 "on); use --granularity %lld or more",
+			 KS_MAX_DATAPOINTS, rp->gran,
+			 (long long)rp->first_slot, (long long)rp->last_slot,
+			 (long long)need);
 		return -ERANGE;
 	}
 	return 0;
@@ -263,8 +315,6 @@ static int sink(void *ctx, const struct ks_record *r)
 	struct replay *rp = ctx;
 	int rc;
 
-	if (r->metric < KS_M__COUNT)
-		rp->by_metric[r->metric]++;
 	if (rp->w && (rc = ks_recfile_writer__add(rp->w, r, 1))) {
 		snprintf(rp->errmsg, sizeof(rp->errmsg), "--write-record: %s",
 			 strerror(-rc));
@@ -316,6 +366,17 @@ static void report_tracefs(const struct ks_tfs_stats *st,
 				(unsigned long long)kst->bad_line[i]);
 		fprintf(stderr, "\n");
 	}
+	{
+		uint64_t used = 0;
+
+		for (int k = 0; k < KS_KT__COUNT; k++)
+			used += kst->seen[k];
+		fprintf(stderr, PROG ": %llu records from %llu kvm events; "
+			"%llu events of other kinds not used\n",
+			(unsigned long long)kst->records,
+			(unsigned long long)used,
+			(unsigned long long)kst->other);
+	}
 	if (kst->unpaired)
 		fprintf(stderr, PROG ": %llu exits had no following entry on "
 			"their thread: counted, without latency\n",
@@ -328,7 +389,7 @@ static void report_tracefs(const struct ks_tfs_stats *st,
 
 static int read_tracefs(struct replay *rp, int fd)
 {
-	struct ks_tfs_reader *r = ks_tfs_reader__new_fd(fd);
+	struct ks_tfs_reader *r = ks_tfs_reader__new_map(fd);
 	struct ks_kvmtrace *kt = ks_kvmtrace__new(sink, rp);
 	struct ks_err err = { { 0 }, { 0 } };
 	struct ks_tfs_event ev;
@@ -344,6 +405,13 @@ static int read_tracefs(struct replay *rp, int fd)
 	if (!rc)
 		rc = ks_kvmtrace__finish(kt);
 	report_tracefs(ks_tfs_reader__stats(r), ks_kvmtrace__stats(kt));
+	if (!rc && !ks_tfs_reader__stats(r)->events &&
+	    ks_tfs_reader__stats(r)->malformed) {
+		snprintf(rp->errmsg, sizeof(rp->errmsg), "not a trace: no line "
+			 "is an ftrace event, and it is not a kvmscope record "
+			 "file");
+		rc = -EINVAL;
+	}
 out:
 	ks_kvmtrace__free(kt);
 	ks_tfs_reader__free(r);
@@ -439,18 +507,19 @@ static void print_dist(const char *pre, const char *key,
 	uint64_t c;
 
 	while (ks_dist__next(d, &it, &i, &c))
-		printf("%s%-20s %14llu %14llu %12llu\n", pre, key,
+		printf("%s%-20s\t%14llu\t%14llu\t%12llu\n", pre, key,
 		       (unsigned long long)ks_ll_lo(i),
 		       (unsigned long long)ks_ll_hi(i), (unsigned long long)c);
 }
 
-/* Rows of one value, largest first; pre is "" or the slot's start time. */
+/* Rows of one value, largest first; pre is "" or the slot's start time.
+ * Columns are tab-separated: keys (VM names, "PF excp") may hold spaces. */
 static int print_rows(const char *pre, const struct ks_value *v)
 {
 	const struct ks_value_entry **e;
 
 	if (v->arity == KS_ARITY_SCALAR) {
-		printf("%s%-20s %12llu\n", pre, "total",
+		printf("%s%-20s\t%12llu\n", pre, "total",
 		       (unsigned long long)v->total);
 		return 0;
 	}
@@ -466,7 +535,7 @@ static int print_rows(const char *pre, const struct ks_value *v)
 	qsort(e, v->n, sizeof(*e), cmp_entry);
 	for (size_t k = 0; k < v->n; k++) {
 		if (v->arity == KS_ARITY_DISCRETE)
-			printf("%s%-20s %12llu\n", pre, ks_sym_str(e[k]->key),
+			printf("%s%-20s\t%12llu\n", pre, ks_sym_str(e[k]->key),
 			       (unsigned long long)e[k]->count);
 		else
 			print_dist(pre, ks_sym_str(e[k]->key), &e[k]->dist);
@@ -510,7 +579,7 @@ static int print_text(const struct replay *rp, const struct opts *o,
 	for (int64_t t = start; !rc && t < start + dur; t += rp->gran) {
 		if ((rc = ks_dataset__value(rp->in->ds, t, rp->gran, &v)))
 			return rc;
-		snprintf(pre, sizeof(pre), "%-8lld ", (long long)t);
+		snprintf(pre, sizeof(pre), "%-8lld\t", (long long)t);
 		if (v.total || v.arity == KS_ARITY_SCALAR)
 			rc = print_rows(pre, &v);
 		ks_value_fini(&v);
@@ -569,6 +638,67 @@ static void report_engine(const struct replay *rp, const struct opts *o)
 		fprintf(stderr, PROG ": no %s records in the trace\n", o->metric);
 }
 
+/* Writes CA's heatmap of [start, start + dur): one column per interval,
+ * CA's default geometry, every key highlighted when decomposed by one.
+ * Reports its own errors; 0 or a negative errno. */
+static int write_heatmap(const struct replay *rp, const struct opts *o,
+			 int64_t start, uint32_t dur)
+{
+	struct ks_err err = { { 0 }, { 0 } };
+	size_t n = dur / rp->gran, len;
+	struct ks_value *v = calloc(n, sizeof(*v));
+	const struct ks_value **cols = calloc(n, sizeof(*cols));
+	struct ks_heatmap *hm = NULL;
+	struct ks_hmparams hp;
+	const uint8_t *png;
+	int rc = -ENOMEM;
+	FILE *f;
+
+	ks_hmparams_init(&hp);
+	if (rp->in->conf.discrete >= 0)
+		hp.mode = KS_HM_DECOMPOSE_ALL;
+	for (size_t i = 0; v && cols && i < n; i++) {
+		if (ks_dataset__value(rp->in->ds, start + (int64_t)i * rp->gran,
+				      rp->gran, &v[i]))
+			goto out;
+		cols[i] = &v[i];
+	}
+	if (v && cols) {
+		struct ks_hm_input in = { cols, n, start, rp->gran };
+
+		hm = ks_heatmap__render(&in, &hp, &err);
+		if (!hm) {
+			fprintf(stderr, PROG ": --heatmap-png: %s\n", err.msg);
+			rc = -EINVAL;
+			goto out;
+		}
+	}
+	if (!hm)
+		goto out;
+	png = ks_heatmap__png(hm, &len);
+	f = fopen(o->heatmap, "wb");
+	if (!f || fwrite(png, 1, len, f) != len || fclose(f)) {
+		fprintf(stderr, PROG ": --heatmap-png: cannot write '%s': %s\n",
+			o->heatmap, strerror(errno));
+		rc = -EIO;
+		goto out;
+	}
+	fprintf(stderr, PROG ": wrote %s (%u x %u, ymax %llu)\n", o->heatmap,
+		hp.width, hp.height, (unsigned long long)ks_heatmap__ymax(hm));
+	rc = 0;
+out:
+	if (rc == -ENOMEM)
+		fprintf(stderr, PROG ": --heatmap-png: out of memory\n");
+	ks_heatmap__free(hm);
+	for (size_t i = 0; cols && i < n; i++)
+		if (cols[i])
+			ks_value_fini(&v[i]);
+	free(v);
+	free(cols);
+	ks_hmparams_fini(&hp);
+	return rc;
+}
+
 static int output(struct replay *rp, const struct opts *o)
 {
 	int64_t start = rp->any ? rp->first_slot : 0;
@@ -577,6 +707,8 @@ static int output(struct replay *rp, const struct opts *o)
 	int rc;
 
 	report_engine(rp, o);
+	if (o->heatmap && write_heatmap(rp, o, start, dur))
+		return 1;
 	rc = o->json ? print_json(rp, o, start, dur) :
 		       print_text(rp, o, start, dur);
 	if (rc)
@@ -598,6 +730,16 @@ static int close_writer(struct replay *rp, const struct opts *o)
 	return 0;
 }
 
+/* True if both paths name one existing file (the output would truncate
+ * the input before it is read). */
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
 static int run(struct replay *rp, const struct opts *o)
 {
 	struct ks_err err = { { 0 }, { 0 } };
@@ -605,6 +747,11 @@ static int run(struct replay *rp, const struct opts *o)
 
 	if (o->metric && (rc = create_instn(rp, o)))
 		return rc;
+	if (o->write_record && same_file(o->file, o->write_record)) {
+		fprintf(stderr, PROG ": --write-record: '%s' is the input\n",
+			o->write_record);
+		return 2;
+	}
 	if (o->write_record) {
 		rp->w = ks_recfile_writer__open(o->write_record,
 						KS_RECFILE_F_CONVERTED, &err);

@@ -72,7 +72,9 @@ uint32_t ks_sym_intern_n(const char *s, size_t len)
 	uint32_t *slot;
 	char *copy;
 
-	if (len > KS_SYM_MAXLEN) {
+	/* A NUL inside would make the stored string shorter than len, and
+	 * the probe below compares as C strings. */
+	if (len > KS_SYM_MAXLEN || memchr(s, '\0', len)) {
 		errno = EINVAL;
 		return KS_SYM_NONE;
 	}

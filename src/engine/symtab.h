@@ -15,7 +15,7 @@
 #define KS_SYM_MAXLEN 255
 
 /* Id of s (length len), interning it if new; 0 with errno set on failure
- * (ENOMEM, or EINVAL for an over-long string). */
+ * (ENOMEM, or EINVAL for an over-long string or one holding a NUL). */
 uint32_t ks_sym_intern_n(const char *s, size_t len);
 uint32_t ks_sym_intern(const char *s);
 /* Id of s if already interned, else 0.  Never allocates. */

@@ -33,7 +33,18 @@ struct thread {
 	uint32_t vcpu;
 	uint32_t pid_num;
 	uint32_t pid_sym;
+	uint32_t rip_sym;	/* id of the last guest RIP, 0 = none */
+	uint64_t rip;
 	struct ks_record pend;
+};
+
+/* Exit reasons as printed -> interned, normalised ids: a trace has a few
+ * dozen reasons and millions of exits, so most lookups end here. */
+#define NREASON 64
+struct reason {
+	uint32_t sym;
+	uint8_t len;
+	char text[KS_EXITREASON_MAXLEN];
 };
 
 struct ks_kvmtrace {
@@ -42,6 +53,7 @@ struct ks_kvmtrace {
 	struct thread *t;
 	size_t nt, cap;		/* used entries, slots (power of two) */
 	uint32_t dec[NDEC];	/* ids of "0".."255", 0 until interned */
+	struct reason reasons[NREASON];
 	struct ks_kvmtrace_stats st;
 };
 
@@ -190,6 +202,35 @@ static uint32_t hex_sym(uint64_t v)
 	return ks_sym_intern_n(buf + i, sizeof(buf) - i);
 }
 
+/* The id of a reason as printed (n < KS_EXITREASON_MAXLEN bytes). */
+static uint32_t reason_sym(struct ks_kvmtrace *kt, const char *s, size_t n)
+{
+	char name[KS_EXITREASON_MAXLEN];
+	uint32_t h = 2166136261u;
+	struct reason *c;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	c = &kt->reasons[h % NREASON];
+	if (c->sym && c->len == n && !memcmp(c->text, s, n))
+		return c->sym;
+	ks_exitreason_normalize(s, n, name, sizeof(name));
+	c->sym = ks_sym_intern(name);
+	c->len = (uint8_t)n;
+	memcpy(c->text, s, n);
+	return c->sym;
+}
+
+/* The thread's guest RIP id: exits in a loop repeat the same RIP. */
+static uint32_t rip_sym(struct thread *th, uint64_t rip)
+{
+	if (!th->rip_sym || th->rip != rip) {
+		th->rip_sym = hex_sym(rip);
+		th->rip = rip;
+	}
+	return th->rip_sym;
+}
+
 /* ---- field scanners ---- */
 
 struct scan {
@@ -247,6 +288,17 @@ static bool hex(struct scan *s, uint64_t *v)
 	}
 	*v = x;
 	return s->p > b && s->p - b <= 16;
+}
+
+/* The " rip 0x" after an exit reason (which may contain spaces). */
+static const char *find_rip(const char *p, const char *end)
+{
+	while (p < end && (p = memchr(p, ' ', (size_t)(end - p)))) {
+		if (end - p >= 7 && !memcmp(p, " rip 0x", 7))
+			return p;
+		p++;
+	}
+	return NULL;
 }
 
 /* A word up to the next space (or end). */
@@ -328,8 +380,7 @@ static int on_kvm_exit(struct ks_kvmtrace *kt, struct thread *th,
 		   const struct ks_tfs_event *ev)
 {
 	struct scan s = { ev->fields, ev->fields + ev->fields_len };
-	char name[KS_EXITREASON_MAXLEN];
-	const char *rip;
+	const char *rip, *name;
 	uint64_t v;
 	int e;
 
@@ -341,10 +392,10 @@ static int on_kvm_exit(struct ks_kvmtrace *kt, struct thread *th,
 	}
 	if (!lit(&s, "reason "))
 		return bad(kt, ev);
-	rip = memmem(s.p, (size_t)(s.end - s.p), " rip 0x", 7);
-	if (!rip || rip == s.p || (size_t)(rip - s.p) >= sizeof(name))
+	rip = find_rip(s.p, s.end);
+	if (!rip || rip == s.p || rip - s.p >= KS_EXITREASON_MAXLEN)
 		return bad(kt, ev);
-	ks_exitreason_normalize(s.p, (size_t)(rip - s.p), name, sizeof(name));
+	name = s.p;
 	s.p = rip + 7;
 	if (!hex(&s, &v))
 		return bad(kt, ev);
@@ -352,8 +403,9 @@ static int on_kvm_exit(struct ks_kvmtrace *kt, struct thread *th,
 		return e;
 	if ((e = start(kt, th, ev, KS_M_VM_EXITS, &th->pend)))
 		return e;
-	ks_record_set(&th->pend, KS_F_VLEAVEREASON, ks_sym_intern(name));
-	ks_record_set(&th->pend, KS_F_GUESTRIP, hex_sym(v));
+	ks_record_set(&th->pend, KS_F_VLEAVEREASON,
+		      reason_sym(kt, name, (size_t)(rip - name)));
+	ks_record_set(&th->pend, KS_F_GUESTRIP, rip_sym(th, v));
 	ks_record_set_subsecond(&th->pend);
 	if (!th->pend.f[KS_F_VLEAVEREASON] || !th->pend.f[KS_F_GUESTRIP])
 		return -ENOMEM;
@@ -538,19 +590,24 @@ static const handler_fn handlers[KS_KT__COUNT] = {
 int ks_kvmtrace__event(struct ks_kvmtrace *kt, const struct ks_tfs_event *ev)
 {
 	int k = kind_of(ev->name, ev->name_len);
-	struct thread *th;
+	bool leader = ev->has_tgid && ev->tid == ev->tgid;
+	struct thread *th = NULL;
 	int e;
 
+	/* A process's leader (QEMU's main thread) names the VM but rarely
+	 * prints a kvm event we translate: learn its comm from any event. */
+	if (k >= 0 || leader) {
+		th = get(kt, ev->tid);
+		if (!th)
+			return -ENOMEM;
+		if ((e = update_comm(th, ev)))
+			return e;
+	}
 	if (k < 0) {
 		kt->st.other++;
 		return 0;
 	}
 	kt->st.seen[k]++;
-	th = get(kt, ev->tid);
-	if (!th)
-		return -ENOMEM;
-	if ((e = update_comm(th, ev)))
-		return e;
 	return handlers[k](kt, th, ev);
 }
 

@@ -787,7 +787,9 @@ static void read_symbols(struct ks_recfile_reader *rd, struct cur *c)
 
 		if (c->bad || !id || id >= MAX_SYM_ID)
 			break;
-		sym = ks_sym_intern_n((const char *)s, len);
+		/* A string with a NUL byte was never written by kvmscope. */
+		sym = memchr(s, '\0', len) ? 0 :
+		      ks_sym_intern_n((const char *)s, len);
 		if (!sym || set_sym(rd, id, sym))
 			rd->st.unresolved_sym++;
 	}

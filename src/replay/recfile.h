@@ -71,19 +71,19 @@ int ks_recfile_writer__close(struct ks_recfile_writer *w, struct ks_err *err);
 #define KS_RECFILE_MAXPROBLEMS 8
 
 struct ks_recfile_stats {
-	uint64_t blocks;		/* blocks read whole */
-	uint64_t corrupt;		/* damaged regions skipped */
+	uint64_t blocks;	/* blocks read whole */
+	uint64_t corrupt;	/* damaged regions skipped */
 	uint64_t corrupt_bytes;
-	bool truncated;			/* ends inside a block */
-	bool has_end;			/* the end block was read */
-	uint64_t end_records;		/* records the end block says were written */
-	uint64_t unknown_blocks;	/* block types this version does not know */
-	uint64_t records;		/* records returned */
-	uint64_t unknown_metric;	/* records of metrics not in the catalogue */
-	uint64_t unknown_field;		/* field values of unknown fields, skipped */
-	uint64_t unresolved_sym;	/* discrete values whose string was lost */
-	uint64_t undecodable;		/* records lost in blocks that checked out
-					   but did not decode */
+	bool truncated;		/* ends inside a block */
+	bool has_end;		/* the end block was read */
+	uint64_t end_records;	/* records it says were written */
+	uint64_t unknown_blocks;	/* types this version does not know */
+	uint64_t records;	/* records returned */
+	uint64_t unknown_metric;	/* records of unknown metrics */
+	uint64_t unknown_field;	/* values of unknown fields, skipped */
+	uint64_t unresolved_sym;	/* discrete values whose string is lost */
+	uint64_t undecodable;	/* records of intact blocks that did not
+				   decode */
 	size_t nproblems;
 	char problems[KS_RECFILE_MAXPROBLEMS][160];
 };
@@ -91,7 +91,7 @@ struct ks_recfile_stats {
 struct ks_recfile_header {
 	uint16_t version;
 	uint16_t flags;
-	uint64_t ctime_ns;		/* creation, ns since the Unix epoch */
+	uint64_t ctime_ns;	/* creation, ns since the Unix epoch */
 	char hostname[256];
 };
 

@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CHUNK (1u << 20)
@@ -221,8 +223,11 @@ static enum ks_tfs_line parse_lost(const char *p, const char *end,
 	return KS_TFS_LOST;
 }
 
-enum ks_tfs_line ks_tfs_parse_line(const char *line, size_t len,
-				   struct ks_tfs_event *ev, uint64_t *lost)
+/* nul_check: whether the line may hold a NUL byte (the reader knows when
+ * its whole buffer has none, and skips the extra pass). */
+static enum ks_tfs_line parse_line(const char *line, size_t len,
+				   struct ks_tfs_event *ev, uint64_t *lost,
+				   bool nul_check)
 {
 	const char *end = line + len;
 	const char *p = skip_space(line, end);
@@ -232,6 +237,10 @@ enum ks_tfs_line ks_tfs_parse_line(const char *line, size_t len,
 		end--;
 	if (p == end || *p == '#')
 		return KS_TFS_HEADER;
+	/* Text has no NUL bytes; a line with one would hand out strings
+	 * that C string functions read differently from their length. */
+	if (nul_check && memchr(p, '\0', (size_t)(end - p)))
+		return KS_TFS_MALFORMED;
 	if (end - p >= 5 && !memcmp(p, "cpus=", 5))
 		return KS_TFS_HEADER;
 	if (end - p >= 4 && !memcmp(p, "CPU:", 4))
@@ -242,13 +251,21 @@ enum ks_tfs_line ks_tfs_parse_line(const char *line, size_t len,
 	return KS_TFS_EVENT;
 }
 
+enum ks_tfs_line ks_tfs_parse_line(const char *line, size_t len,
+				   struct ks_tfs_event *ev, uint64_t *lost)
+{
+	return parse_line(line, len, ev, lost, true);
+}
+
 struct ks_tfs_reader {
 	int fd;			/* -1 for a memory reader */
 	char *own;		/* the buffer of an fd reader */
 	const char *buf;
+	void *mapped;		/* the mapping of a new_map reader */
 	size_t cap, pos, fill;
 	bool eof;
 	bool skipping;		/* inside an over-long line */
+	bool has_nul;		/* the buffer holds a NUL byte somewhere */
 	struct ks_tfs_stats st;
 };
 
@@ -279,6 +296,29 @@ struct ks_tfs_reader *ks_tfs_reader__new_mem(const void *buf, size_t len)
 	r->buf = buf;
 	r->cap = r->fill = len;
 	r->eof = true;
+	r->has_nul = len && memchr(buf, '\0', len);
+	return r;
+}
+
+struct ks_tfs_reader *ks_tfs_reader__new_map(int fd)
+{
+	struct ks_tfs_reader *r;
+	struct stat sb;
+	void *m;
+
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) || sb.st_size <= 0 ||
+	    (uint64_t)sb.st_size > SIZE_MAX)
+		return ks_tfs_reader__new_fd(fd);
+	m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (m == MAP_FAILED)
+		return ks_tfs_reader__new_fd(fd);
+	madvise(m, (size_t)sb.st_size, MADV_SEQUENTIAL);
+	r = ks_tfs_reader__new_mem(m, (size_t)sb.st_size);
+	if (!r) {
+		munmap(m, (size_t)sb.st_size);
+		return NULL;
+	}
+	r->mapped = m;
 	return r;
 }
 
@@ -286,6 +326,8 @@ void ks_tfs_reader__free(struct ks_tfs_reader *r)
 {
 	if (!r)
 		return;
+	if (r->mapped)
+		munmap(r->mapped, r->cap);
 	free(r->own);
 	free(r);
 }
@@ -342,6 +384,9 @@ static int refill(struct ks_tfs_reader *r, struct ks_err *err)
 				  strerror(errno));
 	if (n == 0)
 		r->eof = true;
+	/* Sticky: one pass per chunk instead of one per line. */
+	if (!r->has_nul && memchr(r->own + r->fill, '\0', (size_t)n))
+		r->has_nul = true;
 	r->fill += (size_t)n;
 	r->st.bytes += (size_t)n;
 	return 0;
@@ -390,7 +435,7 @@ int ks_tfs_reader__next(struct ks_tfs_reader *r, struct ks_tfs_event *ev,
 			count_bad(r);	/* the tail of an over-long line */
 			continue;
 		}
-		switch (ks_tfs_parse_line(line, len, ev, &lost)) {
+		switch (parse_line(line, len, ev, &lost, r->has_nul)) {
 		case KS_TFS_EVENT:
 			r->st.events++;
 			ev->lineno = r->st.lines;
