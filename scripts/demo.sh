@@ -28,13 +28,23 @@ if ! "$BIN" serve --help >/dev/null 2>&1; then
 	echo "demo: this build has no 'serve' yet; the pictures are in $OUT"
 	exit 0
 fi
-"$BIN" serve --listen 127.0.0.1:"$PORT" --replay "$TRACE" --replay-loop &
+# No state file: the demo's instrumentations are not kept.
+"$BIN" serve --listen 127.0.0.1:"$PORT" --replay "$TRACE" --replay-loop \
+	--no-state &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; exit 0' INT TERM
-for _ in $(seq 50); do
-	curl -sf "http://127.0.0.1:$PORT/ca" >/dev/null 2>&1 && break
+up=
+for _ in $(seq 100); do
+	kill -0 $pid 2>/dev/null || break
+	curl -sf "http://127.0.0.1:$PORT/ca" >/dev/null 2>&1 && { up=1; break; }
 	sleep 0.1
 done
+if [ -z "$up" ]; then
+	echo "demo: the agent did not come up on port $PORT (PORT=N make demo" \
+		"picks another)" >&2
+	kill $pid 2>/dev/null
+	exit 1
+fi
 echo "kvmscope demo: http://127.0.0.1:$PORT/"
-echo "(Ctrl-C to stop)"
+echo "(Prometheus metrics at http://127.0.0.1:$PORT/metrics; Ctrl-C to stop)"
 wait $pid

@@ -2,20 +2,28 @@
  *
  * Starts the HTTP server (src/http/) over one engine and keeps the engine
  * ticking once a second, which advances its clock and reaps idle
- * instrumentations.  Live sources (the BPF probes) do not exist yet; with
- * --replay FILE a recorded trace (tracefs text or a kvmscope record file)
- * stands in for them: its records are fed to the engine paced to real
- * time, with their timestamps moved onto the wall clock, so CA's
- * "latest complete second" defaults and a browser polling the API see the
- * trace as live data.  The shift is a whole number of seconds at normal
+ * instrumentations.  Its data comes from the live sources (src/agent/
+ * live.h: every source of the registry that can run here, read at each
+ * whole wall-clock second), or, with --replay FILE, from a recorded trace
+ * (tracefs text or a kvmscope record file) standing in for them.  Either
+ * way records take one path (src/agent/feed.h) into the engine and the
+ * Prometheus aggregator behind GET /metrics.  With a state file (--state,
+ * src/agent/state.h) instrumentations survive restarts, and the data of
+ * persist-data ones is checkpointed every --checkpoint-interval seconds
+ * and at a clean stop.
+ *
+ * A replayed trace is fed paced to real time, with its timestamps moved
+ * onto the wall clock, so CA's "latest complete second" defaults and a
+ * browser polling the API see the trace as live data.  The shift is a whole number of seconds at normal
  * speed, so subsecond offsets (timer phases) survive it; --replay-speed
  * compresses or stretches time, and --replay-loop starts the trace again,
  * one second after its end, for as long as the agent runs.
  *
- * The main thread owns the replay and the ticker and waits in
- * sigtimedwait(), so SIGINT and SIGTERM (blocked in every thread, the
- * server's included) end the agent cleanly: the server is stopped first,
- * then everything is freed.
+ * The main thread owns the replay, the ticker, the source reads and the
+ * checkpoints, and waits in sigtimedwait(), so SIGINT and SIGTERM (blocked
+ * in every thread, the server's included) end the agent cleanly: the
+ * server is stopped first, a last checkpoint saved, then everything is
+ * freed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +38,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/feed.h"
+#include "agent/live.h"
+#include "agent/state.h"
 #include "cli/commands.h"
+#include "cli/serve_setup.h"
 #include "engine/engine.h"
 #include "engine/symtab.h"
 #include "http/api.h"
@@ -39,6 +51,7 @@
 #include "replay/kvmtrace.h"
 #include "replay/recfile.h"
 #include "replay/tracefs.h"
+#include "source/source.h"
 
 #define PROG "kvmscope serve"
 #define BATCH 512
@@ -51,7 +64,16 @@ struct opts {
 	const char *web_root;
 	double speed;
 	bool loop;
+	const char *state;	/* NULL: none */
+	bool state_default;	/* state is the service default */
+	bool no_state;		/* --no-state */
+	unsigned checkpoint_s;
+	const char *sources;	/* --sources LIST, or NULL for all */
+	struct ks_serve_setup setup;	/* config, tokens, TLS, caps */
 };
+
+/* Long options without a short form. */
+enum { OPT_STATE = 256, OPT_NO_STATE, OPT_CHECKPOINT, OPT_SOURCES };
 
 /* A trace read one record at a time, whatever its format. */
 struct source {
@@ -84,14 +106,35 @@ struct replay {
 	struct ks_record batch[BATCH];
 };
 
+/* Everything the agent runs, for the loop and the API's hooks. */
+struct agent {
+	const struct opts *o;
+	struct ks_engine *e;
+	struct ks_api *api;
+	struct ks_prom *prom;
+	struct ks_feed feed;	/* records -> engine + prom */
+	struct ks_live *live;	/* the sources (all off with --replay) */
+	struct ks_state *state;	/* NULL: nothing kept */
+	struct replay *rp;	/* NULL: live */
+};
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: kvmscope serve [--listen HOST:PORT] [--replay FILE "
-		"[--replay-speed X] [--replay-loop]]\n\n"
+		"usage: kvmscope serve [--listen HOST:PORT] [--sources LIST | "
+		"--replay FILE\n"
+		"                      [--replay-speed X] [--replay-loop]]\n"
+		"                      [--state FILE [--checkpoint-interval S] "
+		"| --no-state]\n\n"
 		"Serves Joyent Cloud Analytics' HTTP API (GET /ca, "
 		"/ca/instrumentations,\n"
-		"values and heatmaps) at http://HOST:PORT/.\n\n"
+		"values and heatmaps) at http://HOST:PORT/, and Prometheus' "
+		"GET /metrics.\n"
+		"Data comes from every live source that can run here (BPF "
+		"probes need\n"
+		"root), read once a second; GET /ca/admin/status says which "
+		"run, and why\n"
+		"the others do not.\n\n"
 		"  -l, --listen HOST:PORT  address to listen on (default "
 		KS_HTTP_DEFAULT_LISTEN ";\n"
 		"                          port 0 picks a free port; "
@@ -108,8 +151,34 @@ static void usage(FILE *f)
 		"web/ next to the\n"
 		"                          build tree, or "
 		KS_STATIC_SYSTEM_ROOT ")\n"
+		"      --sources LIST      live sources to run, comma-separated, "
+		"'all' (the\n"
+		"                          default) or 'none'; not with "
+		"--replay\n"
+		"      --state FILE        keep instrumentations, and the data of "
+		"those with\n"
+		"                          persist-data, in FILE (sqlite) across "
+		"restarts;\n"
+		"                          default " KS_STATE_DEFAULT_PATH
+		" when run\n"
+		"                          as root by systemd, else none\n"
+		"      --no-state          keep nothing across restarts\n"
+		"      --checkpoint-interval S  save persist-data data every S "
+		"seconds (1 to\n"
+		"                          86400; default 10) and at a clean "
+		"stop.  CA's own\n"
+		"                          periodic save never fired (its "
+		"condition was\n"
+		"                          inverted); a kill -9 loses at most S "
+		"seconds here\n"
+		KS_SETUP_USAGE
 		"  -h, --help              this help\n\n"
-		"SIGINT or SIGTERM stops the agent.\n");
+		"Sources:\n");
+	for (size_t i = 0; i < ks_source_count(); i++)
+		fprintf(f, "  %-12s %s\n", ks_source_at(i)->name,
+			ks_source_at(i)->summary);
+	fprintf(f, "\nSIGINT or SIGTERM stops the agent (after a last "
+		"checkpoint).\n");
 }
 
 static int64_t wall_ns(void)
@@ -298,9 +367,10 @@ static void advance(struct replay *rp, int64_t now)
 	rp->finished = true;
 }
 
-/* Feeds up to one batch of the records that are due; true if more are. */
-static bool feed_due(struct replay *rp, struct ks_api *api,
-		     struct ks_engine *e, int64_t now)
+/* Feeds up to one batch of the records that are due, by the agent's one
+ * feeding path; true if more are due. */
+static bool feed_due(struct replay *rp, struct ks_feed *feed,
+		     struct ks_api *api, int64_t now)
 {
 	size_t n = 0;
 
@@ -315,9 +385,8 @@ static bool feed_due(struct replay *rp, struct ks_api *api,
 		rp->records++;	/* before advance(), which may report it */
 		advance(rp, now);
 	}
+	ks_feed__records(feed, rp->batch, n);
 	ks_api__lock(api);
-	if (n)
-		ks_engine__feed(e, rp->batch, n);
 	rp->shown.records = rp->records;
 	rp->shown.loops = rp->loops;
 	rp->shown.finished = rp->finished;
@@ -326,10 +395,8 @@ static bool feed_due(struct replay *rp, struct ks_api *api,
 }
 
 /* GET /ca/admin/status: what the replay has done (called locked). */
-static void replay_status(void *ctx, json_t *status)
+static void replay_status(const struct replay *rp, json_t *status)
 {
-	const struct replay *rp = ctx;
-
 	json_object_set_new(status, "replay",
 			    json_pack("{s:s,s:f,s:b,s:I,s:I,s:b}",
 				      "file", rp->src.path,
@@ -359,10 +426,44 @@ static bool wait_until(const sigset_t *set, int64_t deadline)
 	return sig == SIGINT || sig == SIGTERM;
 }
 
-/* Ticks and replays until a signal. */
-static void run(struct ks_engine *e, struct ks_api *api, struct replay *rp,
-		const sigset_t *set)
+/* GET /ca/admin/status: the replay, the sources, the state (locked). */
+static void agent_status(void *ctx, json_t *status)
 {
+	struct agent *ag = ctx;
+
+	if (ag->rp)
+		replay_status(ag->rp, status);
+	json_object_set_new(status, "sources", ks_live__status(ag->live));
+	json_object_set_new(status, "state", ag->state ?
+			    ks_state__status(ag->state) : json_null());
+}
+
+/* The second boundary: advances the engine (reaping idle
+ * instrumentations, which the state forgets too), reads the live sources
+ * if this is an aligned tick, and checkpoints when due. */
+static void tick(struct agent *ag, int64_t now, bool aligned)
+{
+	size_t reaped;
+
+	ks_api__lock(ag->api);
+	reaped = ks_engine__tick(ag->e, (uint64_t)now);
+	if (ag->state && reaped)
+		ks_state__sync(ag->state, ag->e);
+	ks_api__unlock(ag->api);
+	/* What the sources counted since the last boundary belongs to the
+	 * second that just ended. */
+	if (aligned && !ag->rp)
+		ks_live__tick(ag->live, (uint64_t)(now / NS * NS - 1));
+	ks_api__lock(ag->api);
+	if (ag->state && ks_state__due(ag->state, (uint64_t)now))
+		ks_state__checkpoint(ag->state, ag->e, (uint64_t)now);
+	ks_api__unlock(ag->api);
+}
+
+/* Ticks, reads sources and replays until a signal. */
+static void run(struct agent *ag, const sigset_t *set)
+{
+	struct replay *rp = ag->rp;
 	int64_t next_tick = 0, deadline;
 
 	for (;;) {
@@ -370,13 +471,18 @@ static void run(struct ks_engine *e, struct ks_api *api, struct replay *rp,
 		bool more = false;
 
 		if (now >= next_tick) {
-			ks_api__lock(api);
-			ks_engine__tick(e, (uint64_t)now);
-			ks_api__unlock(api);
+			/* Records of the seconds before the boundary go in
+			 * before it, so a checkpoint holds them all. */
+			while (rp && rp->have_next &&
+			       feed_due(rp, &ag->feed, ag->api, next_tick - 1))
+				;
+			/* The first tick, at start, is not on a boundary. */
+			tick(ag, now, next_tick != 0);
+			now = wall_ns();
 			next_tick = (now / NS + 1) * NS;
 		}
 		if (rp && rp->have_next)
-			more = feed_due(rp, api, e, now);
+			more = feed_due(rp, &ag->feed, ag->api, now);
 		deadline = more ? now : next_tick;
 		if (!more && rp && rp->have_next &&
 		    wall_of(rp, rp->next.ts) < deadline)
@@ -384,6 +490,106 @@ static void run(struct ks_engine *e, struct ks_api *api, struct replay *rp,
 		if (wait_until(set, deadline))
 			return;
 	}
+}
+
+/* Whether the name is in the comma-separated list. */
+static bool listed(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+	const char *p = list;
+
+	for (;;) {
+		if (!strncmp(p, name, len) && (p[len] == ',' || !p[len]))
+			return true;
+		if (!(p = strchr(p, ',')))
+			return false;
+		p++;
+	}
+}
+
+/* Checks --sources: every item is a source, "all" or "none". */
+static int check_sources(const char *list)
+{
+	char *copy, *tok, *save;
+	int rc = 0;
+
+	if (strspn(list, ",") == strlen(list)) {
+		fprintf(stderr, PROG ": --sources needs a list of sources (or "
+			"all, none)\n");
+		return -EINVAL;
+	}
+	if (!(copy = strdup(list)))
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok && !rc;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (ks_source_find(tok) || !strcmp(tok, "all") ||
+		    !strcmp(tok, "none"))
+			continue;
+		fprintf(stderr, PROG ": --sources: no source '%s'; the "
+			"sources are:", tok);
+		for (size_t i = 0; i < ks_source_count(); i++)
+			fprintf(stderr, " %s", ks_source_at(i)->name);
+		fprintf(stderr, " (or all, none)\n");
+		rc = -EINVAL;
+	}
+	free(copy);
+	return rc;
+}
+
+/* Options whose combinations are checked after parsing. */
+struct given {
+	bool speed, no_state, checkpoint;
+};
+
+static int parse_interval(const char *arg, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || *arg == '-' || v < 1 ||
+	    v > KS_STATE_CHECKPOINT_MAX_S) {
+		fprintf(stderr, PROG ": --checkpoint-interval must be a whole "
+			"number of seconds from 1 to %d, not '%s'\n",
+			KS_STATE_CHECKPOINT_MAX_S, arg);
+		return -EINVAL;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* Checks what only makes sense together, and picks the state file. */
+static int check_opts(struct opts *o, const struct given *g)
+{
+	if ((g->speed || o->loop) && !o->replay) {
+		fprintf(stderr, PROG ": --replay-speed and --replay-loop need "
+			"--replay FILE\n");
+		return 2;
+	}
+	if (o->sources && check_sources(o->sources))
+		return 2;
+	if (o->sources && o->replay) {
+		fprintf(stderr, PROG ": --sources chooses live sources; it does "
+			"not go with --replay\n");
+		return 2;
+	}
+	if (o->state && g->no_state) {
+		fprintf(stderr, PROG ": --state and --no-state contradict each "
+			"other\n");
+		return 2;
+	}
+	o->no_state = g->no_state;
+	if (!o->state && !g->no_state && (o->state = ks_state_default_path()))
+		o->state_default = true;
+	if (g->checkpoint && !o->state) {
+		fprintf(stderr, PROG ": --checkpoint-interval needs a state "
+			"file (--state FILE)\n");
+		return 2;
+	}
+	if (!g->checkpoint)
+		o->checkpoint_s = KS_STATE_CHECKPOINT_DEFAULT_S;
+	return 0;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -394,14 +600,21 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "replay-speed", required_argument, NULL, 's' },
 		{ "replay-loop", no_argument, NULL, 'L' },
 		{ "web-root", required_argument, NULL, 'w' },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "no-state", no_argument, NULL, OPT_NO_STATE },
+		{ "checkpoint-interval", required_argument, NULL,
+		  OPT_CHECKPOINT },
+		{ "sources", required_argument, NULL, OPT_SOURCES },
+		KS_SETUP_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool speed_given = false;
+	struct given g = { false, false, false };
 	char *end;
 	int c;
 
-	*o = (struct opts){ .listen = KS_HTTP_DEFAULT_LISTEN, .speed = 1 };
+	/* listen stays NULL unless given: the config file may set it. */
+	*o = (struct opts){ .speed = 1 };
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "l:r:s:Lw:h", lopts, NULL)) != -1) {
 		switch (c) {
@@ -421,13 +634,36 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 					optarg);
 				return 2;
 			}
-			speed_given = true;
+			g.speed = true;
 			break;
 		case 'L':
 			o->loop = true;
 			break;
 		case 'w':
 			o->web_root = optarg;
+			break;
+		case OPT_STATE:
+			o->state = optarg;
+			break;
+		case OPT_NO_STATE:
+			g.no_state = true;
+			break;
+		case OPT_CHECKPOINT:
+			if (parse_interval(optarg, &o->checkpoint_s))
+				return 2;
+			g.checkpoint = true;
+			break;
+		case OPT_SOURCES:
+			o->sources = optarg;
+			break;
+		case KS_SETUP_OPT_CONFIG:
+		case KS_SETUP_OPT_TLS_CERT:
+		case KS_SETUP_OPT_TLS_KEY:
+		case KS_SETUP_OPT_TOKENS:
+		case KS_SETUP_OPT_KEEP_CAPS:
+		case KS_SETUP_OPT_CHECK:
+			if (ks_serve_setup_option(&o->setup, c, optarg))
+				return 2;
 			break;
 		case 'h':
 			usage(stdout);
@@ -441,12 +677,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	if ((speed_given || o->loop) && !o->replay) {
-		fprintf(stderr, PROG ": --replay-speed and --replay-loop need "
-			"--replay FILE\n");
-		return 2;
-	}
-	return 0;
+	if ((c = ks_serve_setup__load(&o->setup, &o->listen, &o->web_root,
+				      &o->state, g.no_state)))
+		return c;
+	return check_opts(o, &g);
 }
 
 static struct replay *replay_open(const struct opts *o)
@@ -502,7 +736,7 @@ static int set_web_root(const struct opts *o, struct ks_api *api)
 	return ks_api__set_web_root(api, root);
 }
 
-static struct ks_http_server *start_server(const struct opts *o,
+static struct ks_http_server *start_server(struct opts *o,
 					   struct ks_api *api)
 {
 	struct ks_http_listen l;
@@ -517,29 +751,141 @@ static struct ks_http_server *start_server(const struct opts *o,
 		fprintf(stderr, PROG ": %s: %s\n", err.param, err.msg);
 		return NULL;
 	}
+	if (ks_serve_setup__server(&o->setup, &l, &c))
+		return NULL;
 	if (!(s = ks_http_server__start(&c, &err))) {
 		fprintf(stderr, PROG ": %s\n", err.msg);
 		return NULL;
 	}
 	v6 = l.addr.ss_family == AF_INET6;
-	fprintf(stderr, "kvmscope: listening on http://%s%s%s:%u/\n",
-		v6 ? "[" : "", l.host, v6 ? "]" : "",
+	fprintf(stderr, "kvmscope: listening on http%s://%s%s%s:%u/\n",
+		o->setup.is_tls ? "s" : "", v6 ? "[" : "", l.host,
+		v6 ? "]" : "",
 		(unsigned int)ks_http_server__port(s));
 	return s;
+}
+
+/* Turns off the sources that --sources (checked) does not name. */
+static void choose_sources(struct ks_live *live, const char *list)
+{
+	if (!list || listed(list, "all"))
+		return;
+	for (size_t i = 0; i < ks_source_count(); i++)
+		if (!listed(list, ks_source_at(i)->name))
+			ks_live__off(live, i, "not chosen (--sources)");
+}
+
+/* Opens the live sources, or with --replay marks them all off. */
+static void start_sources(struct agent *ag)
+{
+	struct ks_source_opts so;
+	char why[PATH_MAX + 32];
+	size_t n;
+
+	if (ag->rp) {
+		snprintf(why, sizeof(why), "replaying %s (--replay)",
+			 ag->o->replay);
+		for (size_t i = 0; i < ks_source_count(); i++)
+			ks_live__off(ag->live, i, why);
+		return;
+	}
+	choose_sources(ag->live, ag->o->sources);
+	ks_source_opts_init(&so);
+	n = ks_live__start(ag->live, &so);
+	if (!n)
+		fprintf(stderr, PROG ": no live sources %s: serving an engine "
+			"without data; use --replay FILE to feed a trace\n",
+			ag->o->sources ? "chosen (--sources)" :
+			"can run here (see above)");
+	else
+		fprintf(stderr, PROG ": %zu live source%s running\n", n,
+			n == 1 ? "" : "s");
+}
+
+/* Opens the state file, if any, and restores what it holds. */
+static int open_state(struct agent *ag)
+{
+	struct ks_err err;
+
+	if (!ag->o->state) {
+		if (!ag->o->no_state)
+			fprintf(stderr, PROG ": no state file (--state FILE): "
+				"instrumentations will not survive a "
+				"restart\n");
+		return 0;
+	}
+	/* Restored instrumentations' idle time starts now. */
+	ks_engine__tick(ag->e, (uint64_t)wall_ns());
+	ks_err_clear(&err);
+	ag->state = ks_state__open(ag->o->state, ag->o->state_default,
+				   ag->o->checkpoint_s, ag->e, &err);
+	if (!ag->state) {
+		fprintf(stderr, PROG ": %s%s%s\n", err.param,
+			err.param[0] ? ": " : "", err.msg);
+		return -EINVAL;
+	}
+	ks_api__set_change_hook(ag->api, ks_state__changed, ag->state);
+	return 0;
+}
+
+/* Everything but the server; on failure, what was made stays in ag for
+ * agent_close(). */
+static int agent_open(struct agent *ag, const struct opts *o)
+{
+	const struct ks_source_ops *ops[64];
+	size_t nops = ks_source_count();
+
+	ag->o = o;
+	if (nops > sizeof(ops) / sizeof(ops[0]))
+		nops = sizeof(ops) / sizeof(ops[0]);
+	for (size_t i = 0; i < nops; i++)
+		ops[i] = ks_source_at(i);
+	if (!(ag->e = ks_engine__new()) || !(ag->api = ks_api__new(ag->e)) ||
+	    !(ag->prom = ks_prom__new(0)) ||
+	    !(ag->live = ks_live__new(ops, nops, ks_feed__records,
+				      &ag->feed))) {
+		fprintf(stderr, PROG ": out of memory\n");
+		return -ENOMEM;
+	}
+	ag->feed = (struct ks_feed){ ag->e, ag->prom, ag->api, ag->live };
+	ks_serve_setup__apply(&o->setup, ag->e, ag->api);
+	if (set_web_root(o, ag->api) || open_state(ag))
+		return -EINVAL;
+	if (o->replay && !(ag->rp = replay_open(o)))
+		return -EINVAL;
+	start_sources(ag);
+	ks_api__set_status_hook(ag->api, agent_status, ag);
+	ks_api__set_metrics_hook(ag->api, ks_feed__metrics, &ag->feed);
+	return 0;
+}
+
+/* Saves a last checkpoint (the server is stopped) and frees everything. */
+static void agent_close(struct agent *ag, bool clean)
+{
+	if (ag->state && clean &&
+	    !ks_state__checkpoint(ag->state, ag->e, (uint64_t)wall_ns()))
+		fprintf(stderr, PROG ": state saved to %s\n", ag->o->state);
+	ks_state__close(ag->state);
+	ks_live__free(ag->live);
+	replay_close(ag->rp);
+	ks_api__free(ag->api);
+	ks_prom__free(ag->prom);
+	ks_engine__free(ag->e);
+	ks_sym_reset();
 }
 
 int cmd_serve(int argc, char **argv)
 {
 	struct ks_http_server *srv = NULL;
-	struct ks_engine *e = NULL;
-	struct ks_api *api = NULL;
-	struct replay *rp = NULL;
+	struct agent ag = { 0 };
 	struct opts o;
 	sigset_t set;
 	int rc = parse_opts(argc, argv, &o);
 
-	if (rc)
+	if (rc) {
+		ks_serve_setup__fini(&o.setup);
 		return rc == 1 ? 0 : rc;
+	}
 	/* Blocked before any thread starts, so every thread inherits the
 	 * mask and the signals wait for sigtimedwait() in run(). */
 	sigemptyset(&set);
@@ -548,30 +894,18 @@ int cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	rc = 1;
-	if (!(e = ks_engine__new()) || !(api = ks_api__new(e))) {
-		fprintf(stderr, PROG ": out of memory\n");
+	if (agent_open(&ag, &o))
 		goto out;
-	}
-	if (set_web_root(&o, api))
+	/* After the sources attached, before the server's thread. */
+	ks_serve_setup__plan_caps(&o.setup, ag.live);
+	if (!(srv = start_server(&o, ag.api)))
 		goto out;
-	if (o.replay && !(rp = replay_open(&o)))
-		goto out;
-	if (rp)
-		ks_api__set_status_hook(api, replay_status, rp);
-	else
-		fprintf(stderr, PROG ": no live sources yet (the BPF probes "
-			"are not built): serving an engine without data; use "
-			"--replay FILE to feed a trace\n");
-	if (!(srv = start_server(&o, api)))
-		goto out;
-	run(e, api, rp, &set);
+	run(&ag, &set);
 	fprintf(stderr, PROG ": stopping\n");
 	rc = 0;
 out:
 	ks_http_server__stop(srv);
-	replay_close(rp);
-	ks_api__free(api);
-	ks_engine__free(e);
-	ks_sym_reset();
+	agent_close(&ag, rc == 0);
+	ks_serve_setup__fini(&o.setup);
 	return rc;
 }

@@ -50,7 +50,13 @@ static const struct family families[] = {
 	  "vCPU samples at 99 Hz.", false, 4,
 	  { KS_F_VM, KS_F_VMUUID, KS_F_VCPU, KS_F_GUESTMODE },
 	  { "vm", "vmuuid", "vcpu", "mode" }, -1, NULL, 0, 0, 0, 0 },
+	/* Every operation, with or without a latency (the histogram has
+	 * only those with one). */
 	{ KS_M_VM_PHYSIO_OPS, "kvmscope_vm_disk_ops", "Guest disk operations.",
+	  false, 4, { KS_F_VM, KS_F_VMUUID, KS_F_DISK, KS_F_OPTYPE },
+	  { "vm", "vmuuid", "disk", "optype" }, -1, NULL, 0, 0, 0, 0 },
+	{ KS_M_VM_PHYSIO_OPS, "kvmscope_vm_disk_latency",
+	  "Guest disk operation latency.",
 	  false, 4, { KS_F_VM, KS_F_VMUUID, KS_F_DISK, KS_F_OPTYPE },
 	  { "vm", "vmuuid", "disk", "optype" }, KS_F_LATENCY,
 	  "kvmscope_vm_disk_latency_seconds", 1e-9, 10, 34, 2 },

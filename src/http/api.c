@@ -25,6 +25,7 @@
 #include "http/params.h"
 #include "http/router.h"
 #include "http/static.h"
+#include "http/tenancy.h"
 
 /* Parameters that belong to the HTTP layer, not to the instrumentation. */
 #define ROUTING_PARAM "action"
@@ -47,6 +48,8 @@ static const char root_page[] =
 	"</ul>\n"
 	"</body></html>\n";
 
+const struct ks_scope ks_api_scope_none = { .kind = KS_SCOPE_ANON };
+
 int64_t ks_api_now(const struct ks_api *a)
 {
 	uint64_t ns = ks_engine__now(a->e);
@@ -66,6 +69,9 @@ struct ks_instn *ks_api_instn(struct ks_api *a, const struct ks_route_match *m,
 	const char *id = ks_route_match__get(m, "id");
 	struct ks_instn *in = id ? ks_engine__get(a->e, id) : NULL;
 
+	/* Another namespace's instrumentation is answered as absent. */
+	if (in && !ks_tenancy__visible(a->tenancy, a->scope, in))
+		in = NULL;
 	if (!in)
 		ks_http_resp__error(resp, 404, "ResourceNotFound", "id",
 				    "no instrumentation \"%.64s\"",
@@ -119,15 +125,24 @@ void ks_api_param_error(struct ks_http_resp *resp, int rc,
 	ks_http_resp__from_err(resp, rc == -ENOENT ? -EINVAL : rc, err);
 }
 
+/* Tells the agent (its change hook) what the API changed. */
+static void changed(struct ks_api *a, const char *id,
+		    const struct ks_instn *in)
+{
+	if (a->change_fn)
+		a->change_fn(a->change_ctx, id, in);
+}
+
 /* The instrumentation object, or a 500. */
-static void send_instn(struct ks_http_resp *resp, int status,
-		       const struct ks_route_match *m,
+static void send_instn(struct ks_api *a, struct ks_http_resp *resp,
+		       int status, const struct ks_route_match *m,
 		       const struct ks_instn *in)
 {
 	char base[sizeof(m->base) + 32];
 
 	snprintf(base, sizeof(base), "%s/instrumentations", m->base);
-	ks_http_resp__json(resp, status, ks_instn__to_json(in, base));
+	ks_http_resp__json(resp, status,
+			   ks_tenancy__instn_json(a->tenancy, in, base));
 }
 
 /* ---- self-description ------------------------------------------------ */
@@ -161,8 +176,11 @@ static void h_describe(void *ctx, const struct ks_http_req *req,
 		       const struct ks_route_match *m,
 		       struct ks_http_resp *resp)
 {
-	(void)ctx, (void)req, (void)m;
-	ks_http_resp__json(resp, 200, ks_describe_catalog());
+	struct ks_api *a = ctx;
+
+	(void)req, (void)m;
+	ks_http_resp__json(resp, 200,
+			   ks_tenancy__catalog(a->scope, ks_describe_catalog()));
 }
 
 /* CA's legacy field types: "latency" for times, else number or string. */
@@ -223,7 +241,9 @@ static void h_legacy_metrics(void *ctx, const struct ks_http_req *req,
 			o = NULL;
 		}
 	}
-	ks_http_resp__json(resp, 200, o);
+	ks_http_resp__json(resp, 200,
+			   ks_tenancy__legacy_metrics(((struct ks_api *)ctx)->scope,
+						      o));
 }
 
 static void h_legacy_types(void *ctx, const struct ks_http_req *req,
@@ -270,7 +290,34 @@ static void h_status(void *ctx, const struct ks_http_req *req,
 		      "nomem", (json_int_t)st->nomem);
 	if (o && a->status_fn)
 		a->status_fn(a->status_ctx, o);
-	ks_http_resp__json(resp, 200, o);
+	ks_http_resp__json(resp, 200, ks_tenancy__status(a->tenancy, a->scope, o));
+}
+
+/* GET /metrics: Prometheus' text format, from the agent's hook. */
+static void h_prom(void *ctx, const struct ks_http_req *req,
+		   const struct ks_route_match *m, struct ks_http_resp *resp)
+{
+	struct ks_api *a = ctx;
+	size_t len = 0;
+	char *text;
+
+	(void)m;
+	if (!a->metrics_fn) {
+		ks_http_resp__error(resp, 404, "ResourceNotFound", "",
+				    "no resource at %.200s", req->path);
+		return;
+	}
+	if (!(text = a->metrics_fn(a->metrics_ctx, &len))) {
+		ks_http_resp__error(resp, 500, "InternalError", "",
+				    "out of memory");
+		return;
+	}
+	/* The body is taken as is: it can be megabytes on a big host. */
+	ks_http_resp__reset(resp);
+	resp->status = 200;
+	resp->content_type = KS_API_PROM_TYPE;
+	resp->body = text;
+	resp->len = len;
 }
 
 /* ---- instrumentations ------------------------------------------------ */
@@ -286,7 +333,10 @@ static void h_list(void *ctx, const struct ks_http_req *req,
 	snprintf(base, sizeof(base), "%s/instrumentations", m->base);
 	for (struct ks_instn *in = ks_engine__next(a->e, NULL); arr && in;
 	     in = ks_engine__next(a->e, in)) {
-		if (json_array_append_new(arr, ks_instn__to_json(in, base))) {
+		if (!ks_tenancy__visible(a->tenancy, a->scope, in))
+			continue;
+		if (json_array_append_new(arr, ks_tenancy__instn_json(
+						       a->tenancy, in, base))) {
 			json_decref(arr);
 			arr = NULL;
 		}
@@ -305,9 +355,11 @@ static json_t *instn_params(const struct ks_http_req *req)
 	return p;
 }
 
-/* Creates from conf (taken) and answers 201 with Location. */
+/* Creates from conf (taken) and answers 201 with Location; shown (taken)
+ * is the predicate the scope sees (http/tenancy.h). */
 static void create_from(struct ks_api *a, const struct ks_route_match *m,
-			struct ks_instn_conf *conf, struct ks_http_resp *resp)
+			struct ks_instn_conf *conf, json_t *shown,
+			struct ks_http_resp *resp)
 {
 	struct ks_instn *in;
 	struct ks_err err;
@@ -315,32 +367,44 @@ static void create_from(struct ks_api *a, const struct ks_route_match *m,
 	int rc;
 
 	if ((rc = ks_engine__create(a->e, conf, &in, &err))) {
+		json_decref(shown);
 		ks_instn_conf_fini(conf);
 		ks_http_resp__from_err(resp, rc, &err);
 		return;
 	}
+	if (ks_tenancy__adopt(a->tenancy, a->scope, in, shown)) {
+		ks_engine__delete(a->e, in->id);
+		ks_http_resp__error(resp, 500, "InternalError", "",
+				    "out of memory");
+		return;
+	}
 	in->atime_s = ks_api_now(a);
 	ks_api_instn_uri(m, in, uri, sizeof(uri));
-	send_instn(resp, 201, m, in);
+	send_instn(a, resp, 201, m, in);
 	if (resp->status != 201 || ks_http_resp__header(resp, "Location", uri)) {
 		/* Out of memory answering: undo, so the error is the truth. */
 		ks_engine__delete(a->e, in->id);
 		ks_http_resp__error(resp, 500, "InternalError", "",
 				    "out of memory");
+		return;
 	}
+	changed(a, in->id, in);
 }
 
-/* Parses params over base (NULL: CA's defaults) and creates. */
+/* Parses params over src's configuration (NULL: CA's defaults), limits
+ * it to the request's scope and creates. */
 static void create(struct ks_api *a, const struct ks_http_req *req,
 		   const struct ks_route_match *m,
-		   const struct ks_instn_conf *base, struct ks_http_resp *resp)
+		   const struct ks_instn *src, struct ks_http_resp *resp)
 {
+	const struct ks_instn_conf *base = src ? &src->conf : NULL;
 	struct ks_instn_conf conf;
 	struct ks_err err;
-	json_t *p = instn_params(req);
+	json_t *p = instn_params(req), *shown = NULL;
 	int rc;
 
-	if (!p) {
+	if (!p || ks_tenancy__prepare(a->tenancy, a->scope, src, p)) {
+		json_decref(p);
 		ks_http_resp__error(resp, 500, "InternalError", "",
 				    "out of memory");
 		return;
@@ -349,11 +413,14 @@ static void create(struct ks_api *a, const struct ks_http_req *req,
 				 base ? KS_INSTN_CLONE : KS_INSTN_CREATE, &conf,
 				 &err);
 	json_decref(p);
+	if (!rc && (rc = ks_tenancy__restrict(a->tenancy, a->scope, &conf,
+					      &shown, &err)))
+		ks_instn_conf_fini(&conf);
 	if (rc) {
 		ks_api_param_error(resp, rc, &err);
 		return;
 	}
-	create_from(a, m, &conf, resp);
+	create_from(a, m, &conf, shown, resp);
 }
 
 static void h_create(void *ctx, const struct ks_http_req *req,
@@ -380,7 +447,7 @@ static void h_get(void *ctx, const struct ks_http_req *req,
 	if (!in)
 		return;
 	in->atime_s = ks_api_now(a);
-	send_instn(resp, 200, m, in);
+	send_instn(a, resp, 200, m, in);
 }
 
 static void h_modify(void *ctx, const struct ks_http_req *req,
@@ -412,7 +479,8 @@ static void h_modify(void *ctx, const struct ks_http_req *req,
 		return;
 	}
 	in->atime_s = ks_api_now(a);
-	send_instn(resp, 200, m, in);
+	changed(a, in->id, in);
+	send_instn(a, resp, 200, m, in);
 }
 
 static void h_delete(void *ctx, const struct ks_http_req *req,
@@ -420,11 +488,14 @@ static void h_delete(void *ctx, const struct ks_http_req *req,
 {
 	struct ks_api *a = ctx;
 	struct ks_instn *in = ks_api_instn(a, m, resp);
+	char id[sizeof(in->id)];
 
 	(void)req;
 	if (!in)
 		return;
-	ks_engine__delete(a->e, in->id);
+	snprintf(id, sizeof(id), "%s", in->id);
+	ks_engine__delete(a->e, id);
+	changed(a, id, NULL);
 	ks_http_resp__reset(resp);
 	resp->status = 204;
 }
@@ -438,7 +509,7 @@ static void h_clone(void *ctx, const struct ks_http_req *req,
 	if (!src)
 		return;
 	src->atime_s = ks_api_now(a);
-	create(a, req, m, &src->conf, resp);
+	create(a, req, m, src, resp);
 }
 
 /* POST /ca/instrumentations/:id?action=clone, CloudAPI's spelling. */
@@ -525,7 +596,7 @@ static void h_raw(void *ctx, const struct ks_http_req *req,
 #define HM INSTN "/value/heatmap"
 
 static const struct ks_route routes[] = {
-	{ "GET", "/", h_root, true },
+	{ "GET", "/", h_root, true, true },
 	{ "GET", "", h_describe, false },
 	{ "GET", "/metrics", h_legacy_metrics, false },
 	{ "GET", "/types", h_legacy_types, false },
@@ -546,7 +617,8 @@ static const struct ks_route routes[] = {
 	{ "GET", HM "/details", ks_api_hm_details, false },
 	{ "GET", HM "/average", ks_api_hm_average, false },
 	{ "GET", HM "/percentile", ks_api_hm_percentile, false },
-	{ "GET", "/:file", h_web_file, true },	/* last: /ca wins */
+	{ "GET", "/metrics", h_prom, true },
+	{ "GET", "/:file", h_web_file, true, true },	/* last: /ca wins */
 };
 
 struct ks_api *ks_api__new(struct ks_engine *e)
@@ -560,6 +632,12 @@ struct ks_api *ks_api__new(struct ks_engine *e)
 		return NULL;
 	}
 	a->e = e;
+	a->scope = &ks_api_scope_none;
+	if (!(a->tenancy = ks_tenancy__new(e))) {
+		pthread_mutex_destroy(&a->lock);
+		free(a);
+		return NULL;
+	}
 	return a;
 }
 
@@ -568,14 +646,35 @@ void ks_api__free(struct ks_api *a)
 	if (!a)
 		return;
 	pthread_mutex_destroy(&a->lock);
+	ks_tenancy__free(a->tenancy);
 	free(a->web_root);
 	free(a);
+}
+
+void ks_api__set_tokens(struct ks_api *a, const struct ks_tokens *tokens,
+			size_t tenant_cap)
+{
+	a->tokens = tokens;
+	ks_tenancy__set_cap(a->tenancy, tenant_cap);
 }
 
 void ks_api__set_status_hook(struct ks_api *a, ks_api_status_fn fn, void *ctx)
 {
 	a->status_fn = fn;
 	a->status_ctx = ctx;
+}
+
+void ks_api__set_change_hook(struct ks_api *a, ks_api_change_fn fn, void *ctx)
+{
+	a->change_fn = fn;
+	a->change_ctx = ctx;
+}
+
+void ks_api__set_metrics_hook(struct ks_api *a, ks_api_metrics_fn fn,
+			      void *ctx)
+{
+	a->metrics_fn = fn;
+	a->metrics_ctx = ctx;
 }
 
 int ks_api__set_web_root(struct ks_api *a, const char *dir)
@@ -624,8 +723,13 @@ void ks_api__handle(void *api, const struct ks_http_req *req,
 		    struct ks_http_resp *resp)
 {
 	struct ks_api *a = api;
+	struct ks_scope scope;
 
-	if (req->api_version && !version_ok(req->api_version)) {
+	if (ks_access_authorize(a->tokens, routes,
+				sizeof(routes) / sizeof(routes[0]), req,
+				&scope, resp)) {
+		/* refused: resp says why (401, 403 or 404) */
+	} else if (req->api_version && !version_ok(req->api_version)) {
 		ks_http_resp__error(resp, 400, "InvalidArgument",
 				    "X-API-Version",
 				    "invalid API version \"%.40s\": expected "
@@ -636,8 +740,10 @@ void ks_api__handle(void *api, const struct ks_http_req *req,
 				    "request without parameters");
 	} else {
 		ks_api__lock(a);
+		a->scope = &scope;
 		ks_router_dispatch(routes, sizeof(routes) / sizeof(routes[0]),
 				   a, req, resp);
+		a->scope = &ks_api_scope_none;
 		ks_api__unlock(a);
 	}
 	ks_http_resp__header(resp, "X-API-Version", KS_API_VERSION);

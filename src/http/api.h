@@ -19,6 +19,7 @@
 #include "http/message.h"
 
 #define KS_API_VERSION "ca/0.1.8"
+#define KS_API_PROM_TYPE "text/plain; version=0.0.4"
 
 struct ks_api;
 
@@ -29,6 +30,28 @@ struct ks_api *ks_api__new(struct ks_engine *e);
 void ks_api__free(struct ks_api *a);
 void ks_api__set_status_hook(struct ks_api *a, ks_api_status_fn fn,
 			     void *ctx);
+
+/* Turns on access control (http/access.h, http/tenancy.h): tokens (which
+ * must outlive a) decide each request's scope, and each tenant may have
+ * at most tenant_cap instrumentations.  Without it the API is open. */
+struct ks_tokens;
+void ks_api__set_tokens(struct ks_api *a, const struct ks_tokens *tokens,
+			size_t tenant_cap);
+
+/* Told (locked) after the API created, cloned or modified an
+ * instrumentation (in is it) or deleted one (in is NULL), so the agent can
+ * save it. */
+typedef void (*ks_api_change_fn)(void *ctx, const char *id,
+				 const struct ks_instn *in);
+void ks_api__set_change_hook(struct ks_api *a, ks_api_change_fn fn,
+			     void *ctx);
+
+/* GET /metrics (Prometheus' text format 0.0.4): returns the body, malloc'd,
+ * and its length, or NULL on ENOMEM (called locked).  Without a hook,
+ * /metrics is 404. */
+typedef char *(*ks_api_metrics_fn)(void *ctx, size_t *len);
+void ks_api__set_metrics_hook(struct ks_api *a, ks_api_metrics_fn fn,
+			      void *ctx);
 
 /* Serves the web UI from dir (a real path, see http/static.h) at "/";
  * NULL serves only a short page pointing at the API.  0 or -ENOMEM. */

@@ -13,6 +13,7 @@
 
 #include "engine/engine.h"
 #include "engine/query.h"
+#include "http/access.h"
 #include "http/api.h"
 #include "http/message.h"
 #include "http/router.h"
@@ -22,8 +23,19 @@ struct ks_api {
 	pthread_mutex_t lock;
 	ks_api_status_fn status_fn;
 	void *status_ctx;
+	ks_api_change_fn change_fn;
+	void *change_ctx;
+	ks_api_metrics_fn metrics_fn;
+	void *metrics_ctx;
 	char *web_root;		/* the web UI's files (static.h), or NULL */
+	const struct ks_tokens *tokens;	/* NULL: no access control */
+	struct ks_tenancy *tenancy;	/* namespaces (http/tenancy.h) */
+	/* The scope of the request being served (set under the lock). */
+	const struct ks_scope *scope;
 };
+
+/* The scope outside any request: sees nothing. */
+extern const struct ks_scope ks_api_scope_none;
 
 /* The time parameters every value resource accepts. */
 #define KS_API_TIME_PARAMS \

@@ -36,6 +36,13 @@ usage_err 1 '0 to 65535' --listen 127.0.0.1:70000
 usage_err 1 'HOST:PORT' --listen 23181
 usage_err 1 'needs a host' --listen :23181
 usage_err 1 'cannot open' --replay "$tmp/missing"
+usage_err 2 "no source 'bogus'" --sources bpf_exits,bogus
+usage_err 2 'needs a list' --sources ,
+usage_err 2 'not go with --replay' --sources none --replay "$DATA"
+usage_err 2 'contradict' --state "$tmp/s.db" --no-state
+usage_err 2 'needs a state file' --checkpoint-interval 5
+usage_err 2 'from 1 to 86400' --state "$tmp/s.db" --checkpoint-interval 0
+usage_err 2 'from 1 to 86400' --state "$tmp/s.db" --checkpoint-interval 1x
 "$K" serve --help | grep -q -- '--replay-loop' || fail "--help"
 
 # start NAME ARGS...: starts an agent, sets $port.
@@ -55,8 +62,9 @@ start() {
 	fail "$name: no 'listening on' line"
 }
 
-# Without --replay it serves anyway, and says there is no data.
-start bare --listen 127.0.0.1:0
+# Without --replay and without live sources it serves anyway, and says
+# there is no data.
+start bare --listen 127.0.0.1:0 --sources none
 bare=${pids[-1]} bport=$port
 grep -q 'no live sources' "$tmp/err.bare" || fail "no notice without sources"
 curl -sf "http://127.0.0.1:$bport/ca" >/dev/null || fail "GET /ca"

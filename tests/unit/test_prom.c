@@ -95,11 +95,45 @@ static void test_escaping_and_cap(void **state)
 	ks_prom__free(p);
 }
 
+/* Disk operations are all counted, those without a latency (QMP
+ * discards, disks without kvmscope's histogram) included; the histogram
+ * has only those with one. */
+static void test_disk_ops_without_latency(void **state)
+{
+	struct ks_prom *p = ks_prom__new(0);
+	struct ks_record r[3];
+	char *t;
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		ks_record_init(&r[i], KS_M_VM_PHYSIO_OPS, 1, 2);
+		ks_record_set(&r[i], KS_F_VM, ks_sym_intern("db"));
+		ks_record_set(&r[i], KS_F_DISK, ks_sym_intern("vda"));
+		ks_record_set(&r[i], KS_F_OPTYPE,
+			      ks_sym_intern(i ? "read" : "discard"));
+	}
+	ks_record_set(&r[2], KS_F_LATENCY, 50000);
+	ks_prom__feed(p, r, 3);
+	t = ks_prom__render(p, NULL, NULL);
+	assert_non_null(t);
+	assert_true(value_of(t, "kvmscope_vm_disk_ops_total{vm=\"db\","
+				"vmuuid=\"\",disk=\"vda\",optype=\"read\"} ") == 4);
+	assert_true(value_of(t, "kvmscope_vm_disk_ops_total{vm=\"db\","
+				"vmuuid=\"\",disk=\"vda\",optype=\"discard\"} ") == 2);
+	assert_true(value_of(t, "kvmscope_vm_disk_latency_seconds_count{vm=\"db\","
+				"vmuuid=\"\",disk=\"vda\",optype=\"read\"} ") == 2);
+	assert_null(strstr(t, "kvmscope_vm_disk_latency_seconds_count{vm=\"db\","
+				"vmuuid=\"\",disk=\"vda\",optype=\"discard\"}"));
+	free(t);
+	ks_prom__free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counters_and_histograms),
 		cmocka_unit_test(test_escaping_and_cap),
+		cmocka_unit_test(test_disk_ops_without_latency),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 

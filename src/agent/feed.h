@@ -1,0 +1,35 @@
+/* feed.h - the one path records take into the agent, and its /metrics.
+ *
+ * Live sources and a replayed trace hand their records to
+ * ks_feed__records(), which adds them, under the API's lock, both to the
+ * engine (CA's instrumentations) and to the Prometheus aggregator, so the
+ * CA API and /metrics always count the same records.  ks_feed__metrics()
+ * renders GET /metrics: the aggregator's series, the engine's own counters
+ * (records received and dropped, by reason), and the live sources' counters.
+ */
+#ifndef KS_AGENT_FEED_H
+#define KS_AGENT_FEED_H
+
+#include <stddef.h>
+
+#include "agent/live.h"
+#include "engine/engine.h"
+#include "engine/record.h"
+#include "expo/prom.h"
+#include "http/api.h"
+
+struct ks_feed {
+	struct ks_engine *e;
+	struct ks_prom *prom;
+	struct ks_api *api;	/* its lock guards e and prom; NULL: unlocked */
+	struct ks_live *live;	/* NULL: no live sources */
+};
+
+/* Feeds r[0..n) to the engine and the aggregator (fits ks_live_feed_fn). */
+void ks_feed__records(void *feed, const struct ks_record *r, size_t n);
+
+/* The Prometheus text exposition (version 0.0.4), malloc'd; NULL on
+ * ENOMEM.  Called with the API's lock held (it is the API's metrics hook). */
+char *ks_feed__metrics(void *feed, size_t *len);
+
+#endif /* KS_AGENT_FEED_H */
