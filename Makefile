@@ -49,7 +49,7 @@ FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=.output-fuzz/%)
 FUZZ_SECONDS ?= 20
 
 .PHONY: all tests benches check demo fuzz fuzz-build bench deps clean \
-	headers
+	headers lab lab-full
 
 all: $(BIN)
 
@@ -112,6 +112,13 @@ fuzz: deps fuzz-build
 bench: deps benches
 	@scripts/bench.sh
 
+# The nested-KVM lab (tests/lab/README.md): QEMU TCG emulating AMD SVM, a
+# Debian kernel loading kvm_amd, real KVM guests inside.
+lab: all
+	@bash tests/lab/run-all.sh
+lab-full: all
+	@bash tests/lab/run-all.sh --full
+
 clean:
 	rm -rf .output .output-asan .output-fuzz
 
@@ -144,6 +151,7 @@ $(O)/%.skel.h: $(O)/bpf/%.bpf.o
 # Sources that include a skeleton; fuzz targets compile every library source.
 $(O)/src/source/bpf_exits.o: $(O)/exits.skel.h
 $(O)/src/source/bpf_irqs.o: $(O)/irqs.skel.h
+$(O)/src/source/bpf_samples.o: $(O)/samples.skel.h
 $(FUZZ_BIN): $(SKELS)
 $(FUZZ_BIN): PKG_CFLAGS += -I$(O)
 
@@ -153,3 +161,48 @@ vmlinux:
 
 .PHONY: vmlinux
 # ---- end of BPF probes -----------------------------------------------------
+
+# ---- install ---------------------------------------------------------------
+# `make install [DESTDIR=/staging] [PREFIX=/usr/local]` puts the agent where
+# contrib/systemd/kvmscope.service and the web root lookup expect it: the
+# binary in $(SBINDIR), the web UI in $(DATADIR)/kvmscope/web (the agent
+# looks in <binary>/../share/kvmscope/web), the man page (if present), the
+# systemd unit (ExecStart and config path rewritten for PREFIX) and the
+# example config, which never replaces an existing one.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib,$(PREFIX)/lib)/systemd/system
+INSTALL ?= install
+WEB_FILES := $(filter-out web/README.md,$(wildcard web/*.*))
+
+install: $(BIN)
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/kvmscope/web \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/kvmscope
+	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/kvmscope
+	$(INSTALL) -m 0644 $(WEB_FILES) $(DESTDIR)$(DATADIR)/kvmscope/web/
+	@if [ -f man/kvmscope.8 ]; then \
+		$(INSTALL) -d $(DESTDIR)$(MANDIR)/man8 && \
+		$(INSTALL) -m 0644 man/kvmscope.8 $(DESTDIR)$(MANDIR)/man8/; \
+	fi
+	sed -e 's|/usr/sbin/kvmscope|$(SBINDIR)/kvmscope|' \
+	    -e 's|/etc/kvmscope/|$(SYSCONFDIR)/kvmscope/|' \
+		contrib/systemd/kvmscope.service > $(O)/kvmscope.service
+	$(INSTALL) -m 0644 $(O)/kvmscope.service $(DESTDIR)$(UNITDIR)/
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/kvmscope/kvmscope.conf ]; then \
+		echo "  keeping $(DESTDIR)$(SYSCONFDIR)/kvmscope/kvmscope.conf"; \
+	else \
+		$(INSTALL) -m 0644 contrib/kvmscope.conf \
+			$(DESTDIR)$(SYSCONFDIR)/kvmscope/kvmscope.conf; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/kvmscope $(DESTDIR)$(UNITDIR)/kvmscope.service \
+		$(DESTDIR)$(MANDIR)/man8/kvmscope.8
+	rm -rf $(DESTDIR)$(DATADIR)/kvmscope/web
+	@echo "  left $(DESTDIR)$(SYSCONFDIR)/kvmscope (your settings and tokens)"
+
+.PHONY: install uninstall
+# ---- end of install --------------------------------------------------------

@@ -5,9 +5,14 @@
 # exits), io = port writes + ISR writes, cpuid and hlt exact, injected
 # interrupts = binstats irq_injections, emulations = insn_emulation, the
 # one exit never re-entered (the final hlt of each vCPU) the only one
-# without a latency.  A time-driven run checks the subsecond field: a
-# vector injected every 500 ms at a fixed phase lands in one 10 ms row
-# modulo 500 ms.  Arguments: none.
+# without a latency.  Userspace exits, port writes and MMIO writes must
+# equal what kvmtest saw return from KVM_RUN and KVM's io_exits and
+# mmio_exits, per reason, port, address and vCPU; `kvmscope stat --counts`
+# run alongside must show exactly KVM's mmio_exits in its mmiox column.
+# A time-driven run checks the subsecond field: a vector injected every
+# 500 ms at a fixed phase lands in one 10 ms row modulo 500 ms, and so do
+# the port writes of its interrupt handler as userspace exits.
+# Arguments: none.
 # lab-timeout: 300
 . /lab/l1lib.sh
 K=/usr/local/bin/kvmscope
@@ -26,6 +31,15 @@ until grep -q '"tick"' rec.json 2>/dev/null; do
 	sleep 0.1
 done
 mark ATTACHED
+$K stat --counts --json 1 > counts.json 2> counts.err &
+cp=$!
+i=0
+until [ -s counts.json ]; do
+	kill -0 $cp 2>/dev/null || fail "kvmscope stat --counts exited: $(tail -2 counts.err)"
+	i=$((i + 1))
+	[ $i -gt 900 ] && fail "kvmscope stat --counts did not attach in 90 s"
+	sleep 0.1
+done
 
 run() {	# case args...: kvmtest with stats, saved as case.out
 	local c=$1
@@ -37,11 +51,14 @@ run one -n 1000 -i 64 -v 0x20
 run two -n 500 -m 200 -C 7 -c 2 -i 50 -v 0x40
 run tick -q -d 3 -n 2000 -v 0x20 -p 500 -P 250
 sleep 2.5		# two more ticks: everything counted has been read
-kill -INT $sp
+kill -INT $sp $cp
 wait $sp
 rc=$?
+wait $cp
+crc=$?
 mark STAT_DONE
 [ $rc = 0 ] || fail "kvmscope stat exited $rc: $(tail -2 rec.err)"
+[ $crc = 0 ] || fail "kvmscope stat --counts exited $crc: $(tail -2 counts.err)"
 cat rec.err
 echo "records: $(grep -c '"metric"' rec.json), ticks: $(grep -c '"tick"' rec.json)"
 
@@ -98,6 +115,37 @@ expect "one irqs = binstats irq_injections" "$(sum $p metric=vm.irqs irqvector=2
 expect_range "one irqs >= injected" "$(sum $p metric=vm.irqs)" 15 100
 expect "one emul = binstats insn_emulation" "$(sum $p counter=emul)" \
 	"$(bin one.out insn_emulation)"
+# Exits to user space: what KVM_RUN returned to kvmtest, reason by reason.
+U="metric=vm.userspace_exits"
+expect "one KVM_EXIT_IO = binstats io_exits" "$(sum $p $U uexitreason=KVM_EXIT_IO)" \
+	"$(bin one.out io_exits)"
+expect "one KVM_EXIT_MMIO = binstats mmio_exits" "$(sum $p $U uexitreason=KVM_EXIT_MMIO)" \
+	"$(bin one.out mmio_exits)"
+expect "one KVM_EXIT_MMIO = kvmtest mmio" "$(sum $p $U uexitreason=KVM_EXIT_MMIO)" \
+	"$(kv one.out vcpu0 mmio)"
+expect "one KVM_EXIT_HLT" "$(sum $p $U uexitreason=KVM_EXIT_HLT)" "$(kv one.out vcpu0 hlt)"
+expect "one restarts + KVM_EXIT_INTR = kvmtest intr" \
+	$(($(sum $p $U uexitreason=restart) + $(sum $p $U uexitreason=KVM_EXIT_INTR))) \
+	"$(kv one.out vcpu0 intr)"
+expect "one userspace exits = kvmtest exits" \
+	$(($(sum $p $U) - $(sum $p $U uexitreason=restart) - $(sum $p $U uexitreason=error))) \
+	"$(kv one.out vcpu0 exits)"
+expect "one userspace exits on vcpu 0" "$(sum $p $U vcpu=0)" "$(sum $p $U)"
+expect "one pio 0x10 writes" "$(sum $p metric=vm.pio_ops port=10 direction=write size=1)" \
+	"$(kv one.out vcpu0 io)"
+expect "one pio 0x11 writes" "$(sum $p metric=vm.pio_ops port=11 direction=write size=1)" \
+	"$(kv one.out vcpu0 isr)"
+expect "one pio all" "$(sum $p metric=vm.pio_ops)" "$(bin one.out io_exits)"
+expect "one mmio 0x10000 writes" "$(sum $p metric=vm.mmio_ops gpa=10000 direction=write size=1)" \
+	"$(kv one.out vcpu0 mmio)"
+expect "one mmio all" "$(sum $p metric=vm.mmio_ops)" "$(kv one.out vcpu0 mmio)"
+# kvmstat's mmiox: exactly KVM's mmio_exits, not the npf exits.
+mmiox=$(awk -v pid="$p" '{
+	while (match($0, "\"pid\":" pid ",[^}]*\"mmiox\":[0-9]+")) {
+		s = substr($0, RSTART, RLENGTH); sub(/.*"mmiox":/, "", s); t += s
+		$0 = substr($0, RSTART + RLENGTH)
+	} } END { print t + 0 }' counts.json)
+expect "one stat mmiox = binstats mmio_exits" "$mmiox" "$(bin one.out mmio_exits)"
 
 # two: per vCPU 500 + 10 port writes, 7 cpuid, 1 hlt, >= 200 npf.
 p=$(pid_of two.out)
@@ -109,7 +157,15 @@ for v in 0 1; do
 	expect "two vcpu$v without latency" "$(sum $p metric=vm.exits vcpu=$v -nolat)" 1
 	expect_range "two vcpu$v npf" "$(sum $p metric=vm.exits vcpu=$v vleavereason=npf)" 200 400
 	expect_range "two vcpu$v irqs 0x40" "$(sum $p metric=vm.irqs vcpu=$v irqvector=40)" 10 40
+	expect "two vcpu$v KVM_EXIT_MMIO" "$(sum $p $U vcpu=$v uexitreason=KVM_EXIT_MMIO)" \
+		"$(kv two.out vcpu$v mmio)"
+	expect "two vcpu$v mmio writes" "$(sum $p metric=vm.mmio_ops vcpu=$v gpa=10000)" \
+		"$(kv two.out vcpu$v mmio)"
+	expect "two vcpu$v KVM_EXIT_IO" "$(sum $p $U vcpu=$v uexitreason=KVM_EXIT_IO)" \
+		$(($(kv two.out vcpu$v io) + $(kv two.out vcpu$v isr)))
 done
+expect "two mmio_exits vcpu0 = binstats" "$(sum $p $U vcpu=0 uexitreason=KVM_EXIT_MMIO)" \
+	"$(bin two.out mmio_exits)"
 expect "two irqs vcpu0 = binstats" "$(sum $p metric=vm.irqs vcpu=0)" "$(bin two.out irq_injections)"
 
 # tick: 0x20 every 500 ms at a fixed phase: one row modulo 500 ms.
@@ -128,6 +184,13 @@ spread=$(awk '{ v[NR] = $2 } END {
 		for (i = 2; i <= NR; i++) if (v[i] - v[i - 1] > gap) gap = v[i] - v[i - 1]
 		print 500 - gap }' tick-rows.txt)
 expect_range "tick subsecond spread (ms)" "$spread" 0 20
+# Userspace exits carry wall-clock subsecond rows of 10 ms, as irqs do.
+badrows=$(awk 'index($0, "vm.userspace_exits") {
+		if (!match($0, /"subsecond":[0-9]+/)) { n++; next }
+		v = substr($0, RSTART + 12, RLENGTH - 12)
+		if (v % 10 || v > 990) n++
+	} END { print n + 0 }' rec.json)
+expect "userspace exit records without a 10 ms row" "$badrows" 0
 
 [ $BAD = 0 ] || fail "$BAD checks failed"
 echo "bpf-exits ok"

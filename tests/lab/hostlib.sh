@@ -1,0 +1,76 @@
+# hostlib.sh - shared by the lab's host-side tests (tests/lab/t_*.sh).
+# shellcheck shell=bash
+#
+# lab_run boots one scenario through run-l1.sh inside a time budget and
+# turns the outcome into the test protocol: a lab that cannot be had here
+# (no qemu, no kernel package, no mirror) or a scenario that skips exits
+# 77 with the reason as the last line; anything else that is not a pass
+# fails the test.  The rest are small readers for kvmtest's key=value
+# output and tracefs text, and a check helper that counts failures.
+LABDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=${TOP:-$(cd "$LABDIR/../.." && pwd)}
+LABOUT=${LAB_OUT:-$TOP/lab-out}
+BAD=0
+
+lab_skip() { echo "SKIP: $*"; exit 77; }
+lab_fail() { echo "FAIL: $*"; exit 1; }
+
+# lab_lock: holds the machine's lab lock until the test exits, so that no
+# other run of the same scenario replaces lab-out/<scenario>/ while the
+# test still reads it; run-l1.sh is told not to take it again.
+lab_lock() {
+	[ "${LAB_LOCK_HELD:-0}" = 1 ] && return 0
+	exec 8> "${LAB_LOCK:-/tmp/kvmscope-lab.lock}"
+	flock -w 1800 8 || lab_fail "another lab run held the lock for 30 minutes"
+	export LAB_LOCK_HELD=1
+}
+
+# lab_run SCENARIO BUDGET_S [ARG...]; sets LAB_WALL (seconds).
+lab_run() {
+	local s=$1 budget=$2 log t0 rc why
+	shift 2
+	lab_lock
+	log=$(mktemp /tmp/lab-run.XXXXXX)
+	t0=$(date +%s)
+	timeout -k 15 "$budget" bash "$LABDIR/run-l1.sh" "$s" "$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	LAB_WALL=$(( $(date +%s) - t0 ))
+	echo "lab: scenario $s: status $rc in ${LAB_WALL}s (budget ${budget}s)"
+	why=$(grep -a -E 'cannot build the lab:|^SKIP:' "$log" | tail -1 | sed 's/^SKIP: //')
+	rm -f "$log"
+	case $rc in
+	0) ;;
+	77) lab_skip "lab scenario $s: ${why:-unavailable here}";;
+	124|137) lab_fail "lab scenario $s ran past its ${budget}s budget";;
+	*) lab_fail "lab scenario $s failed with status $rc";;
+	esac
+}
+
+# kv FILE PREFIX KEY: KEY= value on the first line starting "PREFIX ".
+kv() {
+	awk -v p="$2 " -v k="$3=" 'index($0, p) == 1 {
+		for (i = 1; i <= NF; i++)
+			if (index($i, k) == 1) { print substr($i, length(k) + 1); exit }
+	}' "$1"
+}
+
+# check NAME GOT WANT
+check() {
+	if [ -n "$2" ] && [ "$2" = "$3" ]; then
+		echo "ok   $1 = $2"
+	else
+		echo "BAD  $1 = '$2', want '$3'"
+		BAD=$((BAD + 1))
+	fi
+}
+
+# lines FILE ERE: number of lines matching.
+lines() { grep -c -E "$2" "$1"; }
+
+kvmscope_bin() {
+	local b
+	for b in "${KVMSCOPE:-}" "$TOP/.output-asan/kvmscope" "$TOP/.output/kvmscope"; do
+		[ -n "$b" ] && [ -x "$b" ] && { echo "$b"; return 0; }
+	done
+	return 1
+}

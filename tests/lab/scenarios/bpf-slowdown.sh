@@ -1,0 +1,151 @@
+# bpf-slowdown - how much each tool slows a guest's exits, side by side.
+# kvmtest runs the same burst with nothing attached, with `kvmscope stat`
+# (the exits and irqs probes), with `perf kvm stat record` and with a
+# bpftrace script counting the same keys (/lab/kvmkeys.bt), RUNS rounds
+# whose order rotates so that TCG's drift falls on every configuration.
+# Each tool is started before and stopped after its burst, and must have
+# counted the burst (else the run fails: a tool that saw nothing costs
+# nothing).  perf and bpftrace are the host's Debian packages (linux-perf,
+# bpftrace), run in a chroot of the host's root: needs LAB_HOSTROOT=1.
+# Writes rates.txt (one "round config rate" line per burst) and
+# summary.txt: per configuration the median exits/s and its slowdown
+# against none's median, and the median of the per-round slowdowns (each
+# against the same round's none, minutes apart at most: less exposed to
+# the drift of a busy host).
+# Arguments: [N iterations per burst (50000)] [RUNS (5)].
+# lab-timeout: 1200
+. /lab/l1lib.sh
+K=/usr/local/bin/kvmscope
+H=/host
+N=${1:-50000} RUNS=${2:-5}
+CONFIGS="none kvmscope perf bpftrace"
+[ -x $K ] || skip "no kvmscope in L1: build .output/kvmscope (make), or set LAB_KVMSCOPE"
+need_kvm
+[ -d $H/usr/bin ] || skip "no host root at $H: run with LAB_HOSTROOT=1"
+[ -x $H/usr/bin/perf ] || skip "no perf in the host root (apt-get install linux-perf)"
+[ -x $H/usr/bin/bpftrace ] || skip "no bpftrace in the host root (apt-get install bpftrace)"
+
+# The host's root as a chroot with this kernel's pseudo filesystems; its
+# 9p mount is read-only, so writable places are tmpfs.
+for d in proc sys sys/kernel/tracing sys/kernel/debug sys/fs/bpf dev; do
+	mount --bind /$d $H/$d 2>/dev/null
+done
+for d in tmp run root; do
+	mount -t tmpfs $d $H/$d
+done
+mount --bind /lab $H/mnt
+CH="chroot $H /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root"
+$CH perf --version > /dev/null 2>&1 || fail "perf does not run in the host chroot"
+mark CHROOT_READY
+
+# burst FILE: one kvmtest burst; prints its exits/s (userspace exits).
+burst() {
+	kvmtest -q -n "$N" -i 64 > "$1" 2>&1 || fail "kvmtest failed: $(tail -1 "$1")"
+	awk '$1 == "TOTAL" { for (i = 2; i <= NF; i++)
+		if ($i ~ /^exits_per_s=/) print substr($i, 13) }' "$1"
+}
+
+# wait_for FILE PATTERN PID WHAT: until FILE matches, or PID dies.
+wait_for() {
+	local i=0
+	until grep -q "$2" "$1" 2>/dev/null; do
+		kill -0 "$3" 2>/dev/null || fail "$4 exited: $(tail -3 "$1")"
+		i=$((i + 1))
+		[ $i -gt 3000 ] && fail "$4 did not start in 300 s"
+		sleep 0.1
+	done
+}
+
+# start CONFIG R: attaches the tool; sets TP (its pid, or "").
+start() {
+	TP=""
+	case $1 in
+	kvmscope)
+		$K stat -c -j 1 > "ks.$2.json" 2> "ks.$2.err" &
+		TP=$!
+		wait_for "ks.$2.json" '"rows"' $TP "kvmscope stat";;
+	perf)
+		$CH perf kvm -o /tmp/perf.data stat record -a > "perf.$2.out" 2>&1 &
+		TP=$!
+		# perf says nothing once it records: wait for its events to
+		# show up enabled, then a little for every CPU's buffer.
+		wait_for /proc/$TP/status 'State' $TP "perf kvm stat record"
+		sleep 3
+		kill -0 $TP 2>/dev/null || fail "perf kvm stat record exited: $(tail -3 "perf.$2.out")";;
+	bpftrace)
+		$CH bpftrace /mnt/kvmkeys.bt > "bt.$2.out" 2>&1 &
+		TP=$!
+		wait_for "bt.$2.out" 'kvmkeys attached' $TP "bpftrace";;
+	esac
+}
+
+# stop CONFIG R KVMTEST_PID: detaches, and checks the tool counted.
+stop() {
+	[ -n "$TP" ] || return 0
+	kill -INT $TP
+	wait $TP
+	case $1 in
+	kvmscope)
+		grep -q "\"pid\":$3,.*\"exits\":[1-9]" "ks.$2.json" ||
+			fail "kvmscope stat saw no exits of kvmtest $3";;
+	perf)
+		n=$($CH perf report -i /tmp/perf.data --stdio -s comm 2>/dev/null |
+			awk '/kvmtest/ { n++ } END { print n + 0 }')
+		[ "$n" -gt 0 ] || fail "perf recorded nothing of kvmtest: $(tail -3 "perf.$2.out")"
+		$CH rm -f /tmp/perf.data;;
+	bpftrace)
+		grep -q "^@exits\[$3," "bt.$2.out" ||
+			fail "bpftrace counted no exits of kvmtest $3: $(tail -3 "bt.$2.out")";;
+	esac
+}
+
+: > rates.txt
+r=0
+while [ $r -lt "$RUNS" ]; do
+	# Rotate the order: round r starts with config r mod 4.
+	set -- $CONFIGS
+	k=0
+	while [ $k -lt $((r % 4)) ]; do c=$1; shift; set -- "$@" "$c"; k=$((k + 1)); done
+	for c in "$@"; do
+		start "$c" $r
+		rate=$(burst "$c.$r.out")
+		pid=$(sed -n 's/^pid=\([0-9]*\) .*/\1/p' "$c.$r.out")
+		stop "$c" $r "$pid"
+		echo "$r $c $rate" >> rates.txt
+		echo "round $r: $c $rate exits/s"
+	done
+	r=$((r + 1))
+done
+mark RUNS_DONE
+
+# Medians and slowdowns.
+for c in $CONFIGS; do
+	awk -v c=$c '$2 == c { print $3 }' rates.txt | sort -n |
+		awk -v c=$c '{ v[NR] = $1 } END {
+			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "%s %.0f", c, m
+			for (i = 1; i <= NR; i++) printf " %s", v[i]
+			printf "\n" }'
+done > medians.txt
+none=$(awk '$1 == "none" { print $2 }' medians.txt)
+# Per-round slowdowns against that round's none, and their median.
+awk 'NR == FNR { if ($2 == "none") base[$1] = $3; next }
+     base[$1] > 0 { print $2, 100 * (1 - $3 / base[$1]) }' rates.txt rates.txt |
+	sort -k1,1 -k2n > paired.txt
+{
+	echo "kvmtest -n $N -i 64 (userspace exits/s), $RUNS rounds, L1 $(uname -r) under TCG"
+	for c in $CONFIGS; do
+		p=$(awk -v c=$c '$1 == c { v[++n] = $2 } END {
+			if (!n) { print "-"; exit }
+			printf "%.1f", n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+			}' paired.txt)
+		awk -v c=$c -v none="$none" -v p="$p" '$1 == c {
+			printf "%-9s median %6d exits/s  slowdown %5.1f%%  paired %5s%%  runs:",
+				$1, $2, (none > 0 ? 100 * (1 - $2 / none) : 0), p
+			for (i = 3; i <= NF; i++) printf " %s", $i
+			printf "\n" }' medians.txt
+	done
+} > summary.txt
+cat summary.txt
+[ -n "$none" ] && [ "$none" -gt 0 ] || fail "no baseline rate"
+echo "bpf-slowdown ok"
