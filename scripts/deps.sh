@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential pkg-config clang llvm libjansson-dev libpng-dev zlib1g-dev
 libcmocka-dev libmicrohttpd-dev libsqlite3-dev libbpf-dev libelf-dev bpftool
-gawk python3 curl"
+gawk python3 curl openssl wrk"
 
 missing=""
 for p in $PKGS; do

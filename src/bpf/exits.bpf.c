@@ -1,228 +1,90 @@
 // SPDX-License-Identifier: GPL-2.0
-/* exits.bpf.c - VM exits and their handling time, aggregated in the kernel.
+/* exits.bpf.c - VM exits, their handling time and the exits to user space,
+ * aggregated in the kernel.
  *
  * kvm:kvm_exit stores the exit in per-thread state; the next kvm:kvm_entry
- * of the same thread closes it and counts it once, keyed by (tgid, vCPU,
- * reason, isa, log-linear bucket of the exit->entry time).  An exit that
- * is never closed (the vCPU thread ends, as after a final HLT to user
- * space, or exits twice without an entry) is counted without a bucket, so
- * every exit is counted exactly once.  kvm:kvm_emulate_insn adds kvmstat's
- * per-vCPU emulation count to the same map.
+ * of the same thread closes it and counts it once (exitpath.bpf.h).  An
+ * exit that is never closed (the vCPU thread ends, as after a final HLT to
+ * user space, or exits twice without an entry) is counted without a
+ * bucket, so every exit is counted exactly once.  kvm:kvm_emulate_insn
+ * adds kvmstat's per-vCPU emulation count to the same map.
  *
- * Counting goes into one of two per-CPU hash maps, the "generations"; the
- * current one is the single slot of an array-of-maps.  The reader swaps
- * the slot to the other map: the kernel waits for an RCU grace period on
- * that update (maybe_wait_bpf_programs in kernel/bpf/syscall.c), so when
- * it returns no program can still be writing the old map, which the reader
- * then reads and clears at leisure.  No count falls between read and clear.
+ * The exits KVM hands to the VMM are counted here too (uexits.h), because
+ * they happen on a vCPU thread between an exit and the next entry, and the
+ * per-thread state above already knows the thread's vCPU: no program of
+ * their own on kvm_entry.  kvm:kvm_userspace_exit is keyed by reason and
+ * wall-clock subsecond row (the monotonic clock plus the REALTIME offset
+ * the loader refreshes every tick, as irqs.bpf.c does), kvm:kvm_pio by
+ * port, kvm:kvm_mmio by address in a map of its own with a small cap.
  *
  * Field access is CO-RE against the tracepoints' trace_event_raw_* structs,
  * so one object runs on 6.1 (kvm as a module, module BTF) to 6.18.  Old
  * kernels whose kvm_exit lacks vcpu_id take the vCPU from the thread's
  * last kvm_entry.  Drops (map full) are counted, never silent.
+ *
+ * The ks_bench_* and ks_test_* programs are not loaded by the probe ('?'
+ * sections): the cost benchmark and a test load them alone, on syscall
+ * tracepoints, to time the exit path above against a bare per-CPU counter
+ * and to fill the capped MMIO maps.
  */
-#include "vmlinux/x86/vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
+#include "exitpath.bpf.h"
+#include "uexits.h"
 
-#include "loglin.h"
-#include "exits.h"
+#define KS_NSEC 1000000000ULL
+#define KS_EINTR 4
 
-#define KS_EXIT_MAX_KEYS 16384
-#define KS_EXIT_MAX_THREADS 16384
+/* Subsecond rows of userspace exits: 10 ms unless the loader says. */
+const volatile __u64 row_ns = 10000000ULL;
+/* REALTIME - MONOTONIC, ns; written by the loader while running. */
+volatile __u64 realtime_off_ns = 0;
 
-/* Set by the loader before load; the verifier prunes what they disable. */
-const volatile __u32 targ_tgid = 0;	/* 0: every process */
-/* With lat_filter, count only exits with lat_lo <= latency <= lat_hi. */
-const volatile __u8 lat_filter = 0;
-const volatile __u64 lat_lo = 0;
-const volatile __u64 lat_hi = ~0ULL;
-
-struct ks_exit_gen {
+struct ks_uexit_gen {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, KS_EXIT_MAX_KEYS);
-	__type(key, struct ks_exit_key);
+	__uint(max_entries, KS_UEXIT_MAX_KEYS);
+	__type(key, struct ks_uexit_key);
 	__type(value, __u64);
-} exit_gen0 SEC(".maps"), exit_gen1 SEC(".maps");
+} uexit_gen0 SEC(".maps"), uexit_gen1 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__array(values, struct ks_exit_gen);
-} exit_cur SEC(".maps") = {
-	.values = { [0] = &exit_gen0 },
+	__array(values, struct ks_uexit_gen);
+} uexit_cur SEC(".maps") = {
+	.values = { [0] = &uexit_gen0 },
 };
 
-/* A plain hash, not an LRU one: evicting a thread with a pending exit
- * would lose that exit.  Entries go when their thread ends. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, KS_EXIT_MAX_THREADS);
-	__type(key, __u32);
-	__type(value, struct ks_exit_thread);
-} exit_threads SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, KS_COMM_MAX_PROCS);
-	__type(key, __u32);
-	__type(value, struct ks_comm);
-} exit_comm SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, KS_EXS__COUNT);
-	__type(key, __u32);
+struct ks_mmio_gen {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, KS_MMIO_MAX_KEYS);
+	__type(key, struct ks_uexit_key);
 	__type(value, __u64);
-} exit_stats SEC(".maps");
+} mmio_gen0 SEC(".maps"), mmio_gen1 SEC(".maps");
 
-static __always_inline void stat_inc(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&exit_stats, &idx);
-
-	if (v)
-		*v += 1;
-}
-
-/* Adds one to key in the current generation.  Per-CPU values need no
- * atomics: tracepoint programs do not nest on a CPU. */
-static __always_inline void count(struct ks_exit_key *key)
-{
-	__u32 zero = 0;
-	__u64 one = 1, *v;
-	void *gen;
-
-	gen = bpf_map_lookup_elem(&exit_cur, &zero);
-	if (!gen) {
-		stat_inc(KS_EXS_DROP_NOMAP);
-		return;
-	}
-	v = bpf_map_lookup_elem(gen, key);
-	if (v) {
-		*v += 1;
-		return;
-	}
-	if (!bpf_map_update_elem(gen, key, &one, BPF_NOEXIST))
-		return;
-	/* Another CPU may have created the key meanwhile. */
-	v = bpf_map_lookup_elem(gen, key);
-	if (v)
-		*v += 1;
-	else
-		stat_inc(KS_EXS_DROP_FULL);
-}
-
-/* Counts the exit held in th, with its latency when known. */
-static __always_inline void count_exit(__u32 tgid, struct ks_exit_thread *th,
-				       __u64 lat, bool has_lat)
-{
-	struct ks_exit_key key = {};
-
-	if (lat_filter) {
-		if (!has_lat || lat < lat_lo || lat > lat_hi) {
-			stat_inc(KS_EXS_FILTERED);
-			return;
-		}
-	}
-	if (!has_lat)
-		stat_inc(KS_EXS_UNPAIRED);
-	key.tgid = tgid;
-	key.vcpu = th->vcpu;
-	key.reason = th->reason;
-	key.isa = th->isa;
-	key.kind = KS_EXK_EXIT;
-	key.bucket = has_lat ? (__u16)ks_ll_index(lat) : KS_BUCKET_NONE;
-	count(&key);
-}
-
-static __always_inline bool wanted(__u32 tgid)
-{
-	return !targ_tgid || tgid == targ_tgid;
-}
-
-/* Notes the process name, for processes gone before the next read. */
-static __always_inline void remember_comm(__u32 tgid)
-{
-	struct task_struct *task = (void *)bpf_get_current_task();
-	struct ks_comm c = {};
-
-	BPF_CORE_READ_STR_INTO(&c.name, task, group_leader, comm);
-	bpf_map_update_elem(&exit_comm, &tgid, &c, BPF_ANY);
-}
-
-/* The thread's state, created (vCPU unknown) on first sight. */
-static __always_inline struct ks_exit_thread *thread_of(__u32 tgid,
-							__u32 tid)
-{
-	struct ks_exit_thread *th, fresh;
-
-	th = bpf_map_lookup_elem(&exit_threads, &tid);
-	if (th)
-		return th;
-	/* Built by stores, not an initialiser, so that clang keeps it off
-	 * .rodata.cst* sections. */
-	__builtin_memset(&fresh, 0, sizeof(fresh));
-	fresh.vcpu = KS_VCPU_UNKNOWN;
-	bpf_map_update_elem(&exit_threads, &tid, &fresh, BPF_NOEXIST);
-	remember_comm(tgid);
-	th = bpf_map_lookup_elem(&exit_threads, &tid);
-	if (!th)
-		stat_inc(KS_EXS_THREAD_FULL);
-	return th;
-}
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct ks_mmio_gen);
+} mmio_cur SEC(".maps") = {
+	.values = { [0] = &mmio_gen0 },
+};
 
 SEC("tp/kvm/kvm_exit")
 int ks_exit(struct trace_event_raw_kvm_exit *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
-	__u32 tgid = id >> 32, tid = (__u32)id;
-	struct ks_exit_thread *th, tmp = {};
+	__u32 vcpu = KS_VCPU_UNKNOWN;
 
-	if (!wanted(tgid))
-		return 0;
-	th = thread_of(tgid, tid);
-	if (!th) {
-		/* No room to pair it: count it now, without latency. */
-		tmp.vcpu = KS_VCPU_UNKNOWN;
-		if (bpf_core_field_exists(ctx->vcpu_id))
-			tmp.vcpu = ctx->vcpu_id;
-		tmp.reason = ctx->exit_reason;
-		tmp.isa = (__u8)ctx->isa;
-		count_exit(tgid, &tmp, 0, false);
-		return 0;
-	}
-	if (th->pending)
-		count_exit(tgid, th, 0, false);
 	if (bpf_core_field_exists(ctx->vcpu_id))
-		th->vcpu = ctx->vcpu_id;
-	th->reason = ctx->exit_reason;
-	th->isa = (__u8)ctx->isa;
-	th->ts = now;
-	th->pending = 1;
+		vcpu = ctx->vcpu_id;
+	exit_begin(vcpu, ctx->exit_reason, (__u8)ctx->isa);
 	return 0;
 }
 
 SEC("tp/kvm/kvm_entry")
 int ks_entry(struct trace_event_raw_kvm_entry *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
-	__u32 tgid = id >> 32, tid = (__u32)id;
-	struct ks_exit_thread *th;
-
-	if (!wanted(tgid))
-		return 0;
-	th = thread_of(tgid, tid);
-	if (!th)
-		return 0;
-	if (th->pending) {
-		/* The exit keeps the vCPU it was taken on. */
-		if (th->vcpu == KS_VCPU_UNKNOWN)
-			th->vcpu = ctx->vcpu_id;
-		count_exit(tgid, th, now - th->ts, true);
-		th->pending = 0;
-	}
-	th->vcpu = ctx->vcpu_id;
+	exit_end(ctx->vcpu_id);
 	return 0;
 }
 
@@ -243,7 +105,7 @@ int ks_emul(struct trace_event_raw_kvm_emulate_insn *ctx)
 	key.bucket = KS_BUCKET_NONE;
 	key.tgid = tgid;
 	key.vcpu = th ? th->vcpu : KS_VCPU_UNKNOWN;
-	count(&key);
+	gen_add(&exit_cur, &key, KS_EXS_DROP_FULL);
 	return 0;
 }
 
@@ -262,6 +124,158 @@ int ks_thread_end(void *ctx)
 	if (th->pending)
 		count_exit(tgid, th, 0, false);
 	bpf_map_delete_elem(&exit_threads, &tid);
+	return 0;
+}
+
+/* ---- exits to user space -------------------------------------------- */
+
+/* A userspace-exit key for the current thread, or false if unwanted. */
+static __always_inline bool uexit_key(struct ks_uexit_key *key, __u8 kind)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct ks_exit_thread *th;
+
+	key->tgid = id >> 32;
+	if (!wanted(key->tgid))
+		return false;
+	th = bpf_map_lookup_elem(&exit_threads, &tid);
+	key->vcpu = th ? th->vcpu : KS_VCPU_UNKNOWN;
+	key->kind = kind;
+	return true;
+}
+
+static __always_inline __u16 subsecond_row(void)
+{
+	__u64 ns = (bpf_ktime_get_ns() + realtime_off_ns) % KS_NSEC;
+
+	return (__u16)(ns / row_ns);
+}
+
+SEC("tp/kvm/kvm_userspace_exit")
+int ks_uexit(struct trace_event_raw_kvm_userspace_exit *ctx)
+{
+	struct ks_uexit_key key = {};
+	int err = ctx->errno;
+
+	if (!uexit_key(&key, KS_UXK_UEXIT))
+		return 0;
+	/* As the tracepoint prints it: a failed KVM_RUN has no reason. */
+	if (err < 0)
+		key.sub = err == -KS_EINTR ? KS_UXE_RESTART : KS_UXE_ERROR;
+	else
+		key.arg = ctx->reason;
+	key.row = subsecond_row();
+	gen_add(&uexit_cur, &key, KS_EXS_UEXIT_FULL);
+	return 0;
+}
+
+SEC("tp/kvm/kvm_pio")
+int ks_pio(struct trace_event_raw_kvm_pio *ctx)
+{
+	struct ks_uexit_key key = {};
+
+	if (!uexit_key(&key, KS_UXK_PIO))
+		return 0;
+	key.addr = ctx->port;
+	key.sub = ctx->rw ? 1 : 0;
+	key.arg = ctx->size;
+	gen_add(&uexit_cur, &key, KS_EXS_UEXIT_FULL);
+	return 0;
+}
+
+SEC("tp/kvm/kvm_mmio")
+int ks_mmio(struct trace_event_raw_kvm_mmio *ctx)
+{
+	struct ks_uexit_key key = {};
+
+	if (!uexit_key(&key, KS_UXK_MMIO))
+		return 0;
+	key.addr = ctx->gpa;
+	key.sub = (__u8)ctx->type;
+	key.arg = ctx->len;
+	gen_add(&mmio_cur, &key, KS_EXS_MMIO_FULL);
+	return 0;
+}
+
+/* ---- cost benchmark (not loaded by the probe) ------------------------- */
+
+/* Only the benchmark's own process drives the bench programs. */
+const volatile __u32 bench_tgid = 0;
+
+/* The baseline: the least a tracepoint program can count. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} bench_base SEC(".maps");
+
+static __always_inline bool bench_mine(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == bench_tgid;
+}
+
+/* getppid() entry and return stand for a VM exit and the next entry:
+ * an io exit (SVM 0x7b) of vCPU 0. */
+SEC("?tp/syscalls/sys_enter_getppid")
+int ks_bench_exit(void *ctx)
+{
+	if (bench_mine())
+		exit_begin(0, 0x7b, 2);
+	return 0;
+}
+
+SEC("?tp/syscalls/sys_exit_getppid")
+int ks_bench_entry(void *ctx)
+{
+	if (bench_mine())
+		exit_end(0);
+	return 0;
+}
+
+static __always_inline void bench_bump(void)
+{
+	__u32 zero = 0;
+	__u64 *v;
+
+	if (!bench_mine())
+		return;
+	v = bpf_map_lookup_elem(&bench_base, &zero);
+	if (v)
+		*v += 1;
+}
+
+SEC("?tp/syscalls/sys_enter_getppid")
+int ks_bench_base(void *ctx)
+{
+	bench_bump();
+	return 0;
+}
+
+/* The same bump on the return too: a baseline on the probe's two hooks. */
+SEC("?tp/syscalls/sys_exit_getppid")
+int ks_bench_base_ret(void *ctx)
+{
+	bench_bump();
+	return 0;
+}
+
+/* One new MMIO address per getppid(), through ks_mmio's counting path:
+ * tests/unit/test_probe_caps.c fills the capped MMIO maps with it. */
+__u64 test_seq = 0;
+
+SEC("?tp/syscalls/sys_enter_getppid")
+int ks_test_mmio_cap(void *ctx)
+{
+	struct ks_uexit_key key = {};
+
+	if (!bench_mine() || !uexit_key(&key, KS_UXK_MMIO))
+		return 0;
+	key.addr = __sync_fetch_and_add(&test_seq, 1);
+	key.sub = 2;
+	key.arg = 4;
+	gen_add(&mmio_cur, &key, KS_EXS_MMIO_FULL);
 	return 0;
 }
 

@@ -47,6 +47,8 @@ enum ks_exit_stat {
 	KS_EXS_THREAD_FULL,	/* thread state not stored: no latency */
 	KS_EXS_FILTERED,	/* exits rejected by the latency filter */
 	KS_EXS_UNPAIRED,	/* exits counted without latency */
+	KS_EXS_UEXIT_FULL,	/* userspace exit or PIO lost: map full */
+	KS_EXS_MMIO_FULL,	/* MMIO access lost: its capped map full */
 	KS_EXS__COUNT
 };
 

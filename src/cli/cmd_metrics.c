@@ -18,6 +18,14 @@ static void usage(FILE *f)
 		   "  -m, --markdown  print the reference in docs/metrics.md\n");
 }
 
+/* Each field's note, from the catalogue: "PREFIX note" lines. */
+static void print_notes(const char *prefix)
+{
+	for (int f = 0; f < KS_F__COUNT; f++)
+		if (ks_field_info(f)->note)
+			printf("%s%s\n", prefix, ks_field_info(f)->note);
+}
+
 static const char *unit_of(const struct ks_metricinfo *mi)
 {
 	return mi->unit ? mi->unit : ks_type_info(mi->type)->name;
@@ -54,6 +62,8 @@ static void print_markdown(void)
 		       ti->numeric ? "numeric" : "discrete",
 		       ti->unit ? ti->unit : "", ti->base, ti->power);
 	}
+	printf("\n## Notes\n\n");
+	print_notes("");
 }
 
 static void print_text(void)
@@ -71,6 +81,22 @@ static void print_text(void)
 			       ks_field_info(mi->fields[i])->name);
 		printf("\n");
 	}
+	printf("\n");
+	print_notes("Note: ");
+}
+
+/* The same object as GET /ca.  0, or 1 with a message. */
+static int print_json(void)
+{
+	json_t *o = ks_describe_catalog();
+	int rc = 0;
+
+	if (!o || json_dumpf(o, stdout, JSON_INDENT(2)) || printf("\n") < 0) {
+		fprintf(stderr, "kvmscope metrics: out of memory\n");
+		rc = 1;
+	}
+	json_decref(o);
+	return rc;
 }
 
 int cmd_metrics(int argc, char **argv)
@@ -81,16 +107,17 @@ int cmd_metrics(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int json = 0, c;
+	enum { TEXT, JSON, MARKDOWN } fmt = TEXT;
+	int c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "jmh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
-			json = 1;
+			fmt = JSON;
 			break;
 		case 'm':
-			json = 2;
+			fmt = MARKDOWN;
 			break;
 		case 'h':
 			usage(stdout);
@@ -105,21 +132,12 @@ int cmd_metrics(int argc, char **argv)
 			argv[optind]);
 		return 2;
 	}
-	if (json == 2) {
+	if (fmt == MARKDOWN) {
 		print_markdown();
 		return 0;
 	}
-	if (json) {
-		json_t *o = ks_describe_catalog();
-
-		if (!o || json_dumpf(o, stdout, JSON_INDENT(2)) || printf("\n") < 0) {
-			json_decref(o);
-			fprintf(stderr, "kvmscope metrics: out of memory\n");
-			return 1;
-		}
-		json_decref(o);
-		return 0;
-	}
+	if (fmt == JSON)
+		return print_json();
 	print_text();
 	return 0;
 }

@@ -105,6 +105,29 @@ static void usage(FILE *f)
 		"stderr.\n");
 }
 
+/* What getopt cannot check: one FILE, and options that need others. */
+static int check_args(int argc, char **argv, struct opts *o)
+{
+	if (optind != argc - 1) {
+		fprintf(stderr, PROG ": %s\n", optind >= argc ?
+			"FILE: a trace file is required" :
+			"FILE: only one trace file may be given");
+		usage(stderr);
+		return 2;
+	}
+	o->file = argv[optind];
+	if (o->heatmap && !o->metric) {
+		fprintf(stderr, PROG ": --heatmap-png: needs --metric\n");
+		return 2;
+	}
+	if (!o->metric && !o->write_record) {
+		fprintf(stderr, PROG ": --metric: required (or --write-record "
+			"to only convert)\n");
+		return 2;
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option lopts[] = {
@@ -145,24 +168,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			return 2;
 		}
 	}
-	if (optind != argc - 1) {
-		fprintf(stderr, PROG ": %s\n", optind >= argc ?
-			"FILE: a trace file is required" :
-			"FILE: only one trace file may be given");
-		usage(stderr);
-		return 2;
-	}
-	o->file = argv[optind];
-	if (o->heatmap && !o->metric) {
-		fprintf(stderr, PROG ": --heatmap-png: needs --metric\n");
-		return 2;
-	}
-	if (!o->metric && !o->write_record) {
-		fprintf(stderr, PROG ": --metric: required (or --write-record "
-			"to only convert)\n");
-		return 2;
-	}
-	return 0;
+	return check_args(argc, argv, o);
 }
 
 /* Appends the comma-separated field names of s to the array d. */
@@ -337,46 +343,50 @@ static int sink(void *ctx, const struct ks_record *r)
 
 /* ---- reading ---- */
 
-static void report_tracefs(const struct ks_tfs_stats *st,
-			   const struct ks_kvmtrace_stats *kst)
+/* "WHAT, first at line N, N, ..." for the line numbers kept. */
+static void report_lines(const char *what, uint64_t n, const uint64_t *lines,
+			 size_t nlines)
+{
+	fprintf(stderr, PROG ": %llu %s, first at line", (unsigned long long)n,
+		what);
+	for (size_t i = 0; i < nlines; i++)
+		fprintf(stderr, "%s %llu", i ? "," : "",
+			(unsigned long long)lines[i]);
+	fprintf(stderr, "\n");
+}
+
+/* What the reader made of the lines: nothing is dropped unreported. */
+static void report_reader(const struct ks_tfs_stats *st)
 {
 	fprintf(stderr, PROG ": %llu lines: %llu events, %llu header lines, "
 		"%llu malformed\n", (unsigned long long)st->lines,
 		(unsigned long long)st->events, (unsigned long long)st->headers,
 		(unsigned long long)st->malformed);
-	if (st->malformed) {
-		fprintf(stderr, PROG ": malformed lines (not events), first at "
-			"line");
-		for (size_t i = 0; i < st->nbad; i++)
-			fprintf(stderr, "%s %llu", i ? "," : "",
-				(unsigned long long)st->bad[i]);
-		fprintf(stderr, "\n");
-	}
+	if (st->malformed)
+		report_lines("malformed lines (not events) not counted",
+			     st->malformed, st->bad, st->nbad);
 	if (st->lost_notices)
 		fprintf(stderr, PROG ": the kernel reported %llu events lost "
 			"(%llu LOST notices): counts are low\n",
 			(unsigned long long)st->lost_events,
 			(unsigned long long)st->lost_notices);
-	if (kst->bad) {
-		fprintf(stderr, PROG ": %llu kvm events had fields that did not "
-			"parse and were not counted, first at line",
-			(unsigned long long)kst->bad);
-		for (size_t i = 0; i < kst->nbad; i++)
-			fprintf(stderr, "%s %llu", i ? "," : "",
-				(unsigned long long)kst->bad_line[i]);
-		fprintf(stderr, "\n");
-	}
-	{
-		uint64_t used = 0;
+}
 
-		for (int k = 0; k < KS_KT__COUNT; k++)
-			used += kst->seen[k];
-		fprintf(stderr, PROG ": %llu records from %llu kvm events; "
-			"%llu events of other kinds not used\n",
-			(unsigned long long)kst->records,
-			(unsigned long long)used,
-			(unsigned long long)kst->other);
-	}
+/* What the translator made of the events. */
+static void report_translator(const struct ks_kvmtrace_stats *kst)
+{
+	uint64_t used = 0;
+
+	if (kst->bad)
+		report_lines("kvm events had fields that did not parse and "
+			     "were not counted", kst->bad, kst->bad_line,
+			     kst->nbad);
+	for (int k = 0; k < KS_KT__COUNT; k++)
+		used += kst->seen[k];
+	fprintf(stderr, PROG ": %llu records from %llu kvm events; %llu "
+		"events of other kinds not used\n",
+		(unsigned long long)kst->records, (unsigned long long)used,
+		(unsigned long long)kst->other);
 	if (kst->unpaired)
 		fprintf(stderr, PROG ": %llu exits had no following entry on "
 			"their thread: counted, without latency\n",
@@ -404,7 +414,8 @@ static int read_tracefs(struct replay *rp, int fd)
 		snprintf(rp->errmsg, sizeof(rp->errmsg), "%s", err.msg);
 	if (!rc)
 		rc = ks_kvmtrace__finish(kt);
-	report_tracefs(ks_tfs_reader__stats(r), ks_kvmtrace__stats(kt));
+	report_reader(ks_tfs_reader__stats(r));
+	report_translator(ks_kvmtrace__stats(kt));
 	if (!rc && !ks_tfs_reader__stats(r)->events &&
 	    ks_tfs_reader__stats(r)->malformed) {
 		snprintf(rp->errmsg, sizeof(rp->errmsg), "not a trace: no line "
@@ -638,64 +649,88 @@ static void report_engine(const struct replay *rp, const struct opts *o)
 		fprintf(stderr, PROG ": no %s records in the trace\n", o->metric);
 }
 
-/* Writes CA's heatmap of [start, start + dur): one column per interval,
- * CA's default geometry, every key highlighted when decomposed by one.
- * Reports its own errors; 0 or a negative errno. */
-static int write_heatmap(const struct replay *rp, const struct opts *o,
-			 int64_t start, uint32_t dur)
+/* The value of each interval of [start, start + n * gran): v[i] and
+ * cols[i] pointing at it.  0 or -ENOMEM (v[0..n) then hold nothing). */
+static int interval_values(const struct replay *rp, int64_t start, size_t n,
+			   struct ks_value *v, const struct ks_value **cols)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (ks_dataset__value(rp->in->ds, start + (int64_t)i * rp->gran,
+				      rp->gran, &v[i])) {
+			while (i-- > 0)
+				ks_value_fini(&v[i]);
+			return -ENOMEM;
+		}
+		cols[i] = &v[i];
+	}
+	return 0;
+}
+
+static int save_png(const struct ks_heatmap *hm, const char *path)
+{
+	size_t len;
+	const uint8_t *png = ks_heatmap__png(hm, &len);
+	FILE *f = fopen(path, "wb");
+	bool ok = f && fwrite(png, 1, len, f) == len;
+
+	if (f && fclose(f))
+		ok = false;
+	if (!ok) {
+		fprintf(stderr, PROG ": --heatmap-png: cannot write '%s': %s\n",
+			path, strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Draws CA's heatmap of the columns with CA's default geometry, every key
+ * highlighted when decomposed by one, and saves it.  Reports its own
+ * errors; 0 or a negative errno. */
+static int draw_heatmap(const struct replay *rp, const struct opts *o,
+			const struct ks_hm_input *in)
 {
 	struct ks_err err = { { 0 }, { 0 } };
-	size_t n = dur / rp->gran, len;
-	struct ks_value *v = calloc(n, sizeof(*v));
-	const struct ks_value **cols = calloc(n, sizeof(*cols));
-	struct ks_heatmap *hm = NULL;
+	struct ks_heatmap *hm;
 	struct ks_hmparams hp;
-	const uint8_t *png;
-	int rc = -ENOMEM;
-	FILE *f;
+	int rc;
 
 	ks_hmparams_init(&hp);
 	if (rp->in->conf.discrete >= 0)
 		hp.mode = KS_HM_DECOMPOSE_ALL;
-	for (size_t i = 0; v && cols && i < n; i++) {
-		if (ks_dataset__value(rp->in->ds, start + (int64_t)i * rp->gran,
-				      rp->gran, &v[i]))
-			goto out;
-		cols[i] = &v[i];
+	hm = ks_heatmap__render(in, &hp, &err);
+	if (!hm) {
+		fprintf(stderr, PROG ": --heatmap-png: %s\n", err.msg);
+		return -EINVAL;
 	}
-	if (v && cols) {
+	rc = save_png(hm, o->heatmap);
+	if (!rc)
+		fprintf(stderr, PROG ": wrote %s (%u x %u, ymax %llu)\n",
+			o->heatmap, hp.width, hp.height,
+			(unsigned long long)ks_heatmap__ymax(hm));
+	ks_heatmap__free(hm);
+	return rc;
+}
+
+/* Writes CA's heatmap of [start, start + dur): one column per interval. */
+static int write_heatmap(const struct replay *rp, const struct opts *o,
+			 int64_t start, uint32_t dur)
+{
+	size_t n = dur / rp->gran;
+	struct ks_value *v = calloc(n, sizeof(*v));
+	const struct ks_value **cols = calloc(n, sizeof(*cols));
+	int rc = -ENOMEM;
+
+	if (v && cols && !(rc = interval_values(rp, start, n, v, cols))) {
 		struct ks_hm_input in = { cols, n, start, rp->gran };
 
-		hm = ks_heatmap__render(&in, &hp, &err);
-		if (!hm) {
-			fprintf(stderr, PROG ": --heatmap-png: %s\n", err.msg);
-			rc = -EINVAL;
-			goto out;
-		}
+		rc = draw_heatmap(rp, o, &in);
+		for (size_t i = 0; i < n; i++)
+			ks_value_fini(&v[i]);
 	}
-	if (!hm)
-		goto out;
-	png = ks_heatmap__png(hm, &len);
-	f = fopen(o->heatmap, "wb");
-	if (!f || fwrite(png, 1, len, f) != len || fclose(f)) {
-		fprintf(stderr, PROG ": --heatmap-png: cannot write '%s': %s\n",
-			o->heatmap, strerror(errno));
-		rc = -EIO;
-		goto out;
-	}
-	fprintf(stderr, PROG ": wrote %s (%u x %u, ymax %llu)\n", o->heatmap,
-		hp.width, hp.height, (unsigned long long)ks_heatmap__ymax(hm));
-	rc = 0;
-out:
 	if (rc == -ENOMEM)
 		fprintf(stderr, PROG ": --heatmap-png: out of memory\n");
-	ks_heatmap__free(hm);
-	for (size_t i = 0; cols && i < n; i++)
-		if (cols[i])
-			ks_value_fini(&v[i]);
 	free(v);
 	free(cols);
-	ks_hmparams_fini(&hp);
 	return rc;
 }
 

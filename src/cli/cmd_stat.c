@@ -3,7 +3,8 @@
  * One line per vCPU of every running VM, with per-second rates of VM exits
  * by kind, injected interrupts and emulated instructions, every interval
  * seconds, count times (forever by default).  The numbers come live from
- * the exits and irqs BPF sources, aggregated in the kernel, so watching a
+ * the exits and irqs BPF sources (mmiox from the exits source's userspace
+ * exits), aggregated in the kernel, so watching a
  * busy host costs one map read per interval rather than one trace record
  * per exit.  --json prints one JSON object per interval (JSON Lines).
  * --counts prints the interval's counts instead of rates (exact totals for
@@ -65,16 +66,20 @@ static void usage(FILE *f)
 "\n"
 "The columns, as illumos kvmstat(1) has them:\n"
 "  pid    VMM process running the virtual CPU\n"
-"  vcpu   virtual CPU (KVM's vcpu_id, the APIC id; '-' if not yet known)\n"
+"  vcpu   virtual CPU: QEMU's vCPU index, from the VMM's thread names\n"
+"         (CPU n/KVM) or KVM's debugfs; where neither says, KVM's vcpu_id\n"
+"         (the APIC id, equal to the index unless the CPU topology leaves\n"
+"         holes); '-' if not yet known\n"
 "  exits  VM exits\n"
 "  haltx  exits for HLT (hlt)\n"
 "  irqx   exits for an external interrupt (external_interrupt, interrupt)\n"
 "  irqwx  exits for an open interrupt window (interrupt_window, vintr)\n"
 "  iox    exits for port I/O (io_instruction, io)\n"
-"  mmiox  exits for memory-mapped I/O, approximated by every nested page\n"
-"         fault exit (ept_violation + ept_misconfig, npf): KVM does not\n"
-"         tell MMIO from other faults at the exit, so mmiox also counts\n"
-"         faults that only map guest memory\n"
+"  mmiox  exits to the VMM for memory-mapped I/O: exactly the returns\n"
+"         of KVM_RUN with KVM_EXIT_MMIO (kvm_userspace_exit), as KVM's\n"
+"         mmio_exits statistic counts them; MMIO that KVM emulates itself\n"
+"         (local APIC, IOAPIC) and faults that only map guest memory are\n"
+"         not MMIO exits\n"
 "  irqs   interrupts injected into the virtual CPU (kvm_inj_virq; misses\n"
 "         APICv/AVIC posted delivery)\n"
 "  emul   instructions emulated in the kernel (kvm_emulate_insn)\n"

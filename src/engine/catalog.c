@@ -10,6 +10,7 @@
 #include "engine/catalog.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static const struct ks_typeinfo types[KS_TYPE__COUNT] = {
@@ -25,7 +26,12 @@ static const struct ks_fieldinfo fields[KS_F__COUNT] = {
 	[KS_F_VM] = { "vm", "VM name", KS_TYPE_STRING },
 	[KS_F_VMUUID] = { "vmuuid", "VM UUID", KS_TYPE_STRING },
 	[KS_F_PID] = { "pid", "VMM process id", KS_TYPE_STRING },
-	[KS_F_VCPU] = { "vcpu", "vCPU index", KS_TYPE_STRING },
+	[KS_F_VCPU] = { "vcpu", "vCPU index", KS_TYPE_STRING,
+		"vcpu is QEMU's vCPU index, mapped from KVM's vcpu_id through "
+		"VM discovery (QEMU's \"CPU n/KVM\" thread names, else KVM's "
+		"debugfs); where neither names the vCPU's thread, live data "
+		"shows KVM's vcpu_id, the APIC id, which equals the index "
+		"unless the CPU topology leaves holes in the APIC ids." },
 	[KS_F_VLEAVEREASON] = { "vleavereason", "exit reason", KS_TYPE_STRING },
 	[KS_F_LATENCY] = { "latency", "latency", KS_TYPE_TIME },
 	[KS_F_SUBSECOND] = { "subsecond", "subsecond offset", KS_TYPE_SUBSECOND },
@@ -184,4 +190,18 @@ bool ks_metric_has_field(enum ks_metric m, enum ks_field f)
 		if (mi->fields[i] == f)
 			return true;
 	return false;
+}
+
+void ks_metric_field_list(enum ks_metric m, char *buf, size_t size)
+{
+	const struct ks_metricinfo *mi = &metrics[m];
+	size_t len = 0;
+
+	if (!size)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < mi->nfields && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s",
+					i ? ", " : "",
+					fields[mi->fields[i]].name);
 }

@@ -65,6 +65,7 @@ struct ks_fieldinfo {
 	const char *name;
 	const char *label;
 	enum ks_type type;
+	const char *note;	/* NULL, or what the label cannot say */
 };
 
 enum ks_metric {
@@ -116,6 +117,10 @@ int ks_metric_lookup(const char *module, const char *stat);
 int ks_metric_lookup_full(const char *name);
 
 bool ks_metric_has_field(enum ks_metric m, enum ks_field f);
+/* The metric's field names, "vm, vmuuid, pid, ...", into buf (always
+ * NUL-terminated, cut short if size is too small), for error messages
+ * that tell the user what would have been accepted. */
+void ks_metric_field_list(enum ks_metric m, char *buf, size_t size);
 static inline bool ks_field_numeric(enum ks_field f)
 {
 	return ks_type_info(ks_field_info(f)->type)->numeric;

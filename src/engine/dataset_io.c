@@ -85,10 +85,9 @@ int ks_dataset__save(const struct ks_dataset *ds, uint8_t **buf, size_t *len)
 {
 	struct wbuf w = { 0 };
 	const struct ks_value *v;
+	uint64_t nslots = 0;
 	size_t it = 0;
 	int64_t t;
-
-	uint64_t nslots = 0;
 
 	while (ks_dataset__next_slot(ds, &it, &t, &v))
 		nslots++;
@@ -129,12 +128,13 @@ static uint64_t get_u64(struct rbuf *r)
 	return v;
 }
 
-/* Reads a distribution into slot value v (entry e, or the whole if NULL). */
-static void get_dist(struct rbuf *r, struct ks_dist *d)
+/* Reads a distribution into d.  A value of an arity without one may only
+ * hold an empty list (numeric false). */
+static void get_dist(struct rbuf *r, struct ks_dist *d, bool numeric)
 {
 	uint64_t n = get_u64(r);
 
-	if (n > KS_LL_NBUCKETS)
+	if (n > KS_LL_NBUCKETS || (n && !numeric))
 		r->err = -EINVAL;
 	for (uint64_t k = 0; k < n && !r->err; k++) {
 		uint64_t i = get_u64(r), c = get_u64(r);
@@ -148,13 +148,18 @@ static void get_dist(struct rbuf *r, struct ks_dist *d)
 	}
 }
 
+/* Reads one slot's value into v, whose arity says what it may hold:
+ * entries only when discrete, distributions only when numeric. */
 static void get_value(struct rbuf *r, struct ks_value *v)
 {
+	bool numeric = ks_arity_numeric(v->arity);
 	uint64_t n;
 
 	v->total = get_u64(r);
-	get_dist(r, &v->dist);
+	get_dist(r, &v->dist, numeric);
 	n = get_u64(r);
+	if (n && !ks_arity_discrete(v->arity))
+		r->err = -EINVAL;
 	for (uint64_t k = 0; k < n && !r->err; k++) {
 		uint64_t klen = get_u64(r);
 		struct ks_value_entry *e;
@@ -167,12 +172,17 @@ static void get_value(struct rbuf *r, struct ks_value *v)
 		sym = ks_sym_intern_n((const char *)r->p, klen);
 		r->p += klen;
 		r->left -= klen;
-		if (!sym || !(e = ks_value__entry(v, sym))) {
+		/* A key with a NUL inside, or given twice, is not ours. */
+		if (!sym || ks_value__find(v, sym)) {
+			r->err = !sym && errno == ENOMEM ? -ENOMEM : -EINVAL;
+			return;
+		}
+		if (!(e = ks_value__entry(v, sym))) {
 			r->err = -ENOMEM;
 			return;
 		}
 		e->count = get_u64(r);
-		get_dist(r, &e->dist);
+		get_dist(r, &e->dist, numeric);
 	}
 }
 
@@ -194,7 +204,7 @@ int ks_dataset__load(struct ks_dataset *ds, const uint8_t *buf, size_t len)
 
 		ks_value_init(&v, ks_dataset__arity(ds));
 		get_value(&r, &v);
-		if (!r.err && t >= 0)
+		if (!r.err)	/* -EINVAL for a negative or unaligned t */
 			r.err = ks_dataset__put_slot(ds, t, &v);
 		ks_value_fini(&v);
 	}

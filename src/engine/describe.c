@@ -68,8 +68,10 @@ static json_t *fields_json(void)
 		const struct ks_fieldinfo *fi = ks_field_info(f);
 
 		json_object_set_new(o, fi->name,
-				    json_pack("{s:s,s:s}", "label", fi->label,
-					      "type", ks_type_info(fi->type)->name));
+				    json_pack("{s:s,s:s,s:s*}", "label",
+					      fi->label, "type",
+					      ks_type_info(fi->type)->name,
+					      "note", fi->note));
 	}
 	return o;
 }

@@ -255,8 +255,10 @@ void ks_engine__feed(struct ks_engine *e, const struct ks_record *r, size_t n)
 
 	for (size_t i = 0; i < n; i++, r++) {
 		e->stats.records++;
-		if (r->metric >= KS_M__COUNT)
+		if (r->metric >= KS_M__COUNT) {
+			e->stats.bad_metric++;
 			continue;
+		}
 		if (e->follow) {
 			if (r->ts > e->now_ns)
 				e->now_ns = r->ts;

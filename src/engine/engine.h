@@ -42,6 +42,7 @@ struct ks_engine_stats {
 	uint64_t future;	/* more than KS_FUTURE_SLACK_S ahead of the clock */
 	uint64_t expired;	/* older than the retention */
 	uint64_t nomem;
+	uint64_t bad_metric;	/* metric id outside the catalogue */
 };
 
 struct ks_engine;

@@ -31,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/jsonname.h"
+
 enum param {
 	P_MODULE, P_STAT, P_PREDICATE, P_DECOMPOSITION, P_GRANULARITY,
 	P_RETENTION, P_IDLE_MAX, P_PERSIST, P_ENABLED, P__COUNT
@@ -54,20 +56,6 @@ static const struct {
 #define PARAM_LIST "module, stat, predicate, decomposition, granularity, " \
 		   "retention-time, idle-max, persist-data, enabled"
 
-static const char *type_name(const json_t *j)
-{
-	switch (json_typeof(j)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE: case JSON_FALSE: return "a boolean";
-	case JSON_NULL: return "null";
-	}
-	return "something else";
-}
-
 static int param_lookup(const char *name)
 {
 	for (int i = 0; i < P__COUNT; i++)
@@ -88,7 +76,7 @@ static int collect(const json_t *in, enum ks_instn_op op, const json_t **v,
 
 	if (in && !json_is_object(in))
 		return ks_err_set(err, EINVAL, "", "parameters must be a JSON "
-				  "object (got %s)", type_name(in));
+				  "object (got %s)", ks_json_type_name(in));
 	json_object_foreach((json_t *)in, key, val) {
 		int p = param_lookup(key);
 
@@ -116,43 +104,14 @@ static int collect(const json_t *in, enum ks_instn_op op, const json_t **v,
 	return 0;
 }
 
-/* A non-negative integer from a JSON integer, an integral real or a
- * string of decimal digits. */
-static int get_uint(const json_t *v, const char *name, uint64_t *out,
-		    struct ks_err *err)
+/* A non-negative integer from a string of decimal digits. */
+static int get_uint_text(const json_t *v, const char *name, uint64_t *out,
+			 struct ks_err *err)
 {
-	const char *s;
-	size_t len;
+	const char *s = json_string_value(v);
+	size_t len = json_string_length(v);
 	uint64_t n = 0;
-	double d;
 
-	if (json_is_integer(v)) {
-		if (json_integer_value(v) < 0)
-			return ks_err_set(err, EINVAL, name, "%s must not be "
-					  "negative (got %lld)", name,
-					  (long long)json_integer_value(v));
-		*out = (uint64_t)json_integer_value(v);
-		return 0;
-	}
-	if (json_is_real(v)) {
-		d = json_real_value(v);
-		if (!isfinite(d) || d != floor(d))
-			return ks_err_set(err, EINVAL, name, "%s must be an "
-					  "integer (got %g)", name, d);
-		if (d < 0)
-			return ks_err_set(err, EINVAL, name, "%s must not be "
-					  "negative (got %g)", name, d);
-		if (d >= 18446744073709551616.0)
-			return ks_err_set(err, ERANGE, name, "%s is too large "
-					  "(got %g)", name, d);
-		*out = (uint64_t)d;
-		return 0;
-	}
-	if (!json_is_string(v))
-		return ks_err_set(err, EINVAL, name, "%s must be an integer "
-				  "(got %s)", name, type_name(v));
-	s = json_string_value(v);
-	len = json_string_length(v);
 	if (!len)
 		return ks_err_set(err, EINVAL, name, "%s must be an integer "
 				  "(got an empty string)", name);
@@ -172,6 +131,46 @@ static int get_uint(const json_t *v, const char *name, uint64_t *out,
 	}
 	*out = n;
 	return 0;
+}
+
+/* A non-negative integer from an integral JSON real (60.0). */
+static int get_uint_real(const json_t *v, const char *name, uint64_t *out,
+			 struct ks_err *err)
+{
+	double d = json_real_value(v);
+
+	if (!isfinite(d) || d != floor(d))
+		return ks_err_set(err, EINVAL, name, "%s must be an integer "
+				  "(got %g)", name, d);
+	if (d < 0)
+		return ks_err_set(err, EINVAL, name, "%s must not be negative "
+				  "(got %g)", name, d);
+	if (d >= 18446744073709551616.0)
+		return ks_err_set(err, ERANGE, name, "%s is too large (got %g)",
+				  name, d);
+	*out = (uint64_t)d;
+	return 0;
+}
+
+/* A non-negative integer from a JSON integer, an integral real or a
+ * string of decimal digits. */
+static int get_uint(const json_t *v, const char *name, uint64_t *out,
+		    struct ks_err *err)
+{
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0)
+			return ks_err_set(err, EINVAL, name, "%s must not be "
+					  "negative (got %lld)", name,
+					  (long long)json_integer_value(v));
+		*out = (uint64_t)json_integer_value(v);
+		return 0;
+	}
+	if (json_is_real(v))
+		return get_uint_real(v, name, out, err);
+	if (json_is_string(v))
+		return get_uint_text(v, name, out, err);
+	return ks_err_set(err, EINVAL, name, "%s must be an integer (got %s)",
+			  name, ks_json_type_name(v));
 }
 
 /* A bound on top of get_uint, with a message naming the bound. */
@@ -213,7 +212,7 @@ static int get_bool(const json_t *v, const char *name, bool *out,
 		return ks_err_set(err, EINVAL, name, "%s must be true or false "
 				  "(got \"%.32s\")", name, s);
 	return ks_err_set(err, EINVAL, name, "%s must be true or false (got "
-			  "%s)", name, type_name(v));
+			  "%s)", name, ks_json_type_name(v));
 }
 
 static int get_name(const json_t *v, const char *name, const char **out,
@@ -223,7 +222,7 @@ static int get_name(const json_t *v, const char *name, const char **out,
 
 	if (!s)
 		return ks_err_set(err, EINVAL, name, "%s must be a string (got "
-				  "%s)", name, type_name(v));
+				  "%s)", name, ks_json_type_name(v));
 	if (!s[0] || strlen(s) != json_string_length(v))
 		return ks_err_set(err, EINVAL, name, "%s must not be empty",
 				  name);
@@ -262,18 +261,6 @@ static void list_names(const char *module, char *buf, size_t size)
 			     mi->stat);
 		len += (size_t)n;
 	}
-}
-
-static void list_fields(enum ks_metric m, char *buf, size_t size)
-{
-	const struct ks_metricinfo *mi = ks_metric_info(m);
-	size_t len = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < mi->nfields && len < size; i++)
-		len += (size_t)snprintf(buf + len, size - len, "%s%s",
-					i ? ", " : "",
-					ks_field_info(mi->fields[i])->name);
 }
 
 static int parse_metric(const json_t **v, const struct ks_instn_conf *base,
@@ -369,7 +356,7 @@ static int parse_pred(const json_t *v, const struct ks_instn_conf *base,
 	else
 		return ks_err_set(err, EINVAL, "predicate", "predicate must be "
 				  "an object or its JSON text (got %s)",
-				  type_name(v));
+				  ks_json_type_name(v));
 	return *out ? 0 : -EINVAL;
 }
 
@@ -393,7 +380,7 @@ static int decomp_add(struct decomp *d, const char *name, size_t len,
 	snprintf(buf, sizeof(buf), "%.*s", (int)(len < 63 ? len : 63), name);
 	f = len < 63 && !memchr(name, '\0', len) ? ks_field_lookup(buf) : -1;
 	if (f < 0 || !ks_metric_has_field(d->metric, (enum ks_field)f)) {
-		list_fields(d->metric, list, sizeof(list));
+		ks_metric_field_list(d->metric, list, sizeof(list));
 		return ks_err_set(err, EINVAL, "decomposition", "decomposition: "
 				  "\"%.40s\"%s is not a field of %s.%s (its "
 				  "fields: %s)", buf, d->from, mi->module,
@@ -482,7 +469,7 @@ static int parse_decomp(const json_t *v, const struct ks_instn_conf *base,
 				return ks_err_set(err, EINVAL, "decomposition",
 						  "decomposition[%zu] must be a "
 						  "field name (got %s)", i,
-						  type_name(el));
+						  ks_json_type_name(el));
 			rc = decomp_add(&d, json_string_value(el),
 					json_string_length(el), err);
 			if (rc)
@@ -492,7 +479,7 @@ static int parse_decomp(const json_t *v, const struct ks_instn_conf *base,
 		return ks_err_set(err, EINVAL, "decomposition", "decomposition "
 				  "must be an array of field names or a "
 				  "comma-separated string (got %s)",
-				  type_name(v));
+				  ks_json_type_name(v));
 	if (!rc) {
 		c->discrete = d.discrete;
 		c->numeric = d.numeric;

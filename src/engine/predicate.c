@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/jsonname.h"
 #include "engine/symtab.h"
 
 /* Operators as written (CA's names); indexes into op_names. */
@@ -93,20 +94,6 @@ static int fail(struct builder *b, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static const char *type_name(const json_t *j)
-{
-	switch (json_typeof(j)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE: case JSON_FALSE: return "a boolean";
-	case JSON_NULL: return "null";
-	}
-	return "something else";
-}
-
 /* Appends ".key" (or "key" at the root) or "[i]" to the path; returns the
  * old length so the caller can pop it. */
 static size_t path_push(struct builder *b, const char *fmt, ...)
@@ -128,19 +115,6 @@ static void path_pop(struct builder *b, size_t len)
 	b->path[len] = '\0';
 }
 
-/* "vm, vmuuid, pid, ..." for messages. */
-static void metric_fields(enum ks_metric m, char *buf, size_t size)
-{
-	const struct ks_metricinfo *mi = ks_metric_info(m);
-	size_t len = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < mi->nfields && len < size; i++)
-		len += (size_t)snprintf(buf + len, size - len, "%s%s",
-					i ? ", " : "",
-					ks_field_info(mi->fields[i])->name);
-}
-
 static int parse_node(struct builder *b, const json_t *j, int depth);
 
 static int parse_field(struct builder *b, const json_t *jf, int *field)
@@ -152,12 +126,12 @@ static int parse_field(struct builder *b, const json_t *jf, int *field)
 
 	if (!json_is_string(jf))
 		return fail(b, "the field name must be a string (got %s)",
-			    type_name(jf));
+			    ks_json_type_name(jf));
 	name = json_string_value(jf);
 	f = ks_field_lookup(name);
 	if (f < 0 || strlen(name) != json_string_length(jf) ||
 	    !ks_metric_has_field(b->metric, (enum ks_field)f)) {
-		metric_fields(b->metric, list, sizeof(list));
+		ks_metric_field_list(b->metric, list, sizeof(list));
 		return fail(b, "field \"%.40s\" is not a field of %s.%s "
 			    "(its fields: %s)", name, mi->module, mi->stat,
 			    list);
@@ -209,7 +183,7 @@ static int parse_numeric_leaf(struct builder *b, struct pnode *nd,
 
 	if (!json_is_number(jv))
 		return fail(b, "field \"%s\" is numeric, so its value must be "
-			    "a number (got %s)", fname, type_name(jv));
+			    "a number (got %s)", fname, ks_json_type_name(jv));
 	if ((rc = parse_number(b, jv, fname, &v)))
 		return rc;
 	nd->val = (uint64_t)v;
@@ -230,7 +204,7 @@ static int parse_discrete_leaf(struct builder *b, struct pnode *nd,
 			    "field (use eq or ne)", fname, op_names[nd->jop]);
 	if (!json_is_string(jv))
 		return fail(b, "field \"%s\" is discrete, so its value must be "
-			    "a string (got %s)", fname, type_name(jv));
+			    "a string (got %s)", fname, ks_json_type_name(jv));
 	s = json_string_value(jv);
 	if (strlen(s) != json_string_length(jv))
 		return fail(b, "value for field \"%s\" contains a NUL byte",
@@ -249,7 +223,7 @@ static int parse_leaf(struct builder *b, struct pnode *nd, const json_t *arg)
 
 	if (!json_is_array(arg) || json_array_size(arg) != 2)
 		return fail(b, "must be an array [field, value] (got %s%s)",
-			    type_name(arg), json_is_array(arg) ?
+			    ks_json_type_name(arg), json_is_array(arg) ?
 			    " of the wrong length" : "");
 	if ((rc = parse_field(b, json_array_get(arg, 0), &field)))
 		return rc;
@@ -270,7 +244,7 @@ static int parse_compound(struct builder *b, uint32_t self, const json_t *arg,
 
 	if (!json_is_array(arg))
 		return fail(b, "must be an array of at least 2 predicates "
-			    "(got %s)", type_name(arg));
+			    "(got %s)", ks_json_type_name(arg));
 	n = json_array_size(arg);
 	if (n < 2)
 		return fail(b, "needs at least 2 predicates (got %zu)", n);
@@ -304,7 +278,7 @@ static int parse_node(struct builder *b, const json_t *j, int depth)
 		return fail(b, "nested deeper than %d levels", KS_PRED_MAXDEPTH);
 	if (!json_is_object(j))
 		return fail(b, "must be an object such as {\"eq\":[field,value]}"
-			    " (got %s)", type_name(j));
+			    " (got %s)", ks_json_type_name(j));
 	if (json_object_size(j) == 0)
 		return fail(b, "an empty predicate {} is only allowed as the "
 			    "whole predicate");

@@ -1,4 +1,14 @@
-/* query.c - time parameters and value points, with CA's rules and bounds. */
+/* query.c - time parameters and value points, with CA's rules and bounds.
+ *
+ * The rules are those of CA's caAggrInterval and normalizeInterval: any
+ * two of start_time, duration and end_time fix the interval, with none the
+ * answer is the latest complete interval (now - duration - granularity);
+ * then the start is rounded down to the granularity and the duration,
+ * independently, up to it, so that with ndatapoints the points are
+ * consecutive intervals of exactly the duration asked for.  Every
+ * inconsistent combination is refused with a message naming the parameter
+ * to change, never silently reinterpreted.
+ */
 #include "engine/query.h"
 
 #include <errno.h>
@@ -41,28 +51,48 @@ static int64_t round_down(int64_t t, int64_t g)
 	return t - (((t % g) + g) % g);
 }
 
+static int64_t round_up(int64_t t, int64_t g)
+{
+	return round_down(t + g - 1, g);
+}
+
+/* The duration from start_time and end_time, both given. */
+static int span(int64_t s, int64_t e, int64_t *d, struct ks_err *err)
+{
+	if (e <= s)
+		return ks_err_set(err, EINVAL, "end_time",
+				  "must be later than start_time (%" PRId64 ")",
+				  s);
+	if (e - s > KS_DURATION_MAX)
+		return ks_err_set(err, ERANGE, "end_time",
+				  "must be at most %d seconds after start_time",
+				  KS_DURATION_MAX);
+	*d = e - s;
+	return 0;
+}
+
 /* Fills start and duration from whichever two of the three were given. */
 static int resolve(struct ks_query *q, int have_s, int have_d, int have_e,
 		   int64_t now_s, uint32_t g, uint32_t defdur,
 		   struct ks_err *err)
 {
 	int64_t s = q->req_start, d = q->req_duration, e = q->req_end;
+	int rc;
 
 	if (have_s && have_d && have_e && s + d != e)
 		return ks_err_set(err, EINVAL, "end_time",
 				  "start_time + duration must equal end_time");
-	if (!have_d)
-		d = have_s && have_e ? e - s : defdur;
-	if (d < 1 || d > KS_DURATION_MAX)
-		return ks_err_set(err, ERANGE, "duration",
-				  "must be between 1 and %d seconds",
-				  KS_DURATION_MAX);
+	if (have_s && have_e && !have_d && (rc = span(s, e, &d, err)))
+		return rc;
+	if (!have_d && !(have_s && have_e))
+		d = defdur;
+	if (have_e && !have_s && d > e)
+		return ks_err_set(err, EINVAL, "duration",
+				  "cannot exceed end_time (%" PRId64 ")", e);
 	if (!have_s)
 		s = have_e ? e - d : now_s - d - (int64_t)g;
 	q->start = round_down(s, g);
-	/* Round the duration up so the rounded interval still covers it. */
-	d += s - q->start;
-	q->duration = (uint32_t)((d + g - 1) / g * g);
+	q->duration = (uint32_t)round_up(d, g);
 	return 0;
 }
 

@@ -5,10 +5,12 @@
  * answer never leaves a change behind.  Handlers run with the engine lock
  * held (ks_api__handle takes it), one request at a time.
  *
- * Customer routes (/ca/customers/:custid/...) behave like the global ones
- * for now: tenants and their scopes arrive with authentication.  URIs in
- * answers use the base the client used, so a client never sees the other
- * namespace.
+ * Without a token file, customer routes (/ca/customers/:custid/...) behave
+ * like the global ones.  With one, ks_api__handle first decides the
+ * request's scope (http/access.h) and the handlers see and change only
+ * that scope's instrumentations, restricted to its VMs (http/tenancy.h).
+ * URIs in answers use the base the client used, so a client never sees
+ * the other namespace.
  */
 #include "http/api.h"
 

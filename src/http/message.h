@@ -27,6 +27,7 @@ struct ks_http_req {
 	const char *path;	/* percent-decoded, without the query string */
 	json_t *params;		/* object: query, form and JSON body members */
 	const char *api_version;	/* X-API-Version header, or NULL */
+	const char *authorization;	/* Authorization header, or NULL */
 };
 
 struct ks_http_header {

@@ -37,6 +37,7 @@ struct ks_route {
 	const char *pattern;	/* "" is the base itself */
 	ks_route_fn fn;
 	bool absolute;		/* pattern is the whole path, not under /ca */
+	bool anonymous;		/* served without a token (http/access.h) */
 };
 
 struct ks_route_cap {

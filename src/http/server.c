@@ -11,6 +11,10 @@
  * larger Content-Length is answered 413 at once, and one that sends more
  * than the limit without declaring it is drained and answered 413 at the
  * end, so a client always gets an answer and memory stays bounded.
+ *
+ * TLS is the library's (GnuTLS), from PEM text in memory; the certificate
+ * and key are tried on a daemon without socket or thread first, so a bad
+ * pair is reported before the agent binds anything.
  */
 #include "http/server.h"
 
@@ -196,6 +200,8 @@ static enum MHD_Result serve(struct ks_http_server *s, struct MHD_Connection *c,
 		req.api_version = MHD_lookup_connection_value(c,
 							      MHD_HEADER_KIND,
 							      "X-API-Version");
+		req.authorization = MHD_lookup_connection_value(
+			c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 		s->handler(s->ctx, &req, &resp);
 	}
 	json_decref(a.params);
@@ -319,15 +325,96 @@ static int listen_on(const struct ks_http_listen *l, uint16_t *port,
 	return fd;
 }
 
-struct ks_http_server *ks_http_server__start(const struct ks_http_server_conf *c,
-					     struct ks_err *err)
+bool ks_http_tls_supported(void)
+{
+	return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES;
+}
+
+int ks_http_tls_check(const char *cert, const char *key, struct ks_err *err)
+{
+	struct MHD_Daemon *d;
+
+	if (!ks_http_tls_supported())
+		return ks_err_set(err, ENOTSUP, "--tls-cert", "this "
+				  "libmicrohttpd was built without TLS "
+				  "(GnuTLS) support");
+	/* A daemon with no socket and no thread: only the credentials are
+	 * set up, which is what can fail. */
+	d = MHD_start_daemon(MHD_USE_NO_LISTEN_SOCKET | MHD_USE_TLS |
+			     MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, NULL,
+			     MHD_OPTION_EXTERNAL_LOGGER, logger, NULL,
+			     MHD_OPTION_HTTPS_MEM_CERT, cert,
+			     MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
+	if (!d)
+		return ks_err_set(err, EINVAL, "--tls-cert", "TLS did not "
+				  "start with the certificate and key given "
+				  "(see the message above: a key that is not "
+				  "the certificate's, or not PEM)");
+	MHD_stop_daemon(d);
+	return 0;
+}
+
+/* The library's daemon on fd, with TLS when the conf has a certificate:
+ * the PEM options go last, and only then, since an option list cannot
+ * hold optional entries. */
+static struct MHD_Daemon *start_daemon(struct ks_http_server *s,
+				       const struct ks_http_server_conf *c,
+				       int fd)
 {
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
 			     MHD_USE_ERROR_LOG;
-	struct ks_http_server *s = calloc(1, sizeof(*s));
+	unsigned int conns = c->max_conns ? c->max_conns : KS_HTTP_MAX_CONNS;
+	unsigned int tmo = c->timeout_s ? c->timeout_s : KS_HTTP_TIMEOUT_S;
+
+	if (c->listen->addr.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (!c->tls_cert)
+		return MHD_start_daemon(
+			flags, 0, NULL, NULL, on_request, s,
+			MHD_OPTION_EXTERNAL_LOGGER, logger, NULL,
+			MHD_OPTION_LISTEN_SOCKET, fd,
+			MHD_OPTION_CONNECTION_LIMIT, conns,
+			MHD_OPTION_CONNECTION_TIMEOUT, tmo,
+			MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+			MHD_OPTION_END);
+	return MHD_start_daemon(
+		flags | MHD_USE_TLS, 0, NULL, NULL, on_request, s,
+		MHD_OPTION_EXTERNAL_LOGGER, logger, NULL,
+		MHD_OPTION_LISTEN_SOCKET, fd,
+		MHD_OPTION_CONNECTION_LIMIT, conns,
+		MHD_OPTION_CONNECTION_TIMEOUT, tmo,
+		MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+		MHD_OPTION_HTTPS_MEM_CERT, c->tls_cert,
+		MHD_OPTION_HTTPS_MEM_KEY, c->tls_key,
+		MHD_OPTION_END);
+}
+
+static int check_tls(const struct ks_http_server_conf *c, struct ks_err *err)
+{
+	if (!c->tls_cert && !c->tls_key)
+		return 0;
+	if (!c->tls_cert || !c->tls_key)
+		return ks_err_set(err, EINVAL, c->tls_cert ? "--tls-key" :
+				  "--tls-cert", "TLS needs both a certificate "
+				  "(--tls-cert) and its key (--tls-key)");
+	if (!ks_http_tls_supported())
+		return ks_err_set(err, ENOTSUP, "--tls-cert", "this "
+				  "libmicrohttpd was built without TLS "
+				  "support (GnuTLS): serve plain HTTP on "
+				  "loopback behind a TLS proxy, or install a "
+				  "build with TLS");
+	return 0;
+}
+
+struct ks_http_server *ks_http_server__start(const struct ks_http_server_conf *c,
+					     struct ks_err *err)
+{
+	struct ks_http_server *s;
 	int fd;
 
-	if (!s) {
+	if (check_tls(c, err))
+		return NULL;
+	if (!(s = calloc(1, sizeof(*s)))) {
 		ks_err_set(err, ENOMEM, "", "out of memory");
 		return NULL;
 	}
@@ -338,23 +425,22 @@ struct ks_http_server *ks_http_server__start(const struct ks_http_server_conf *c
 		free(s);
 		return NULL;
 	}
-	if (c->listen->addr.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	s->d = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, s,
-		MHD_OPTION_EXTERNAL_LOGGER, logger, NULL,
-		MHD_OPTION_LISTEN_SOCKET, fd,
-		MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned int)(c->max_conns ? c->max_conns : KS_HTTP_MAX_CONNS),
-		MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned int)(c->timeout_s ? c->timeout_s : KS_HTTP_TIMEOUT_S),
-		MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
-		MHD_OPTION_END);
-	if (!s->d) {
+	if (c->on_bound && c->on_bound(c->on_bound_ctx, err)) {
 		close(fd);
 		free(s);
-		ks_err_set(err, EIO, "--listen",
-			   "the HTTP server failed to start on %s", c->listen->host);
+		return NULL;
+	}
+	if (!(s->d = start_daemon(s, c, fd))) {
+		close(fd);
+		free(s);
+		if (c->tls_cert)
+			ks_err_set(err, EINVAL, "--tls-cert",
+				   "TLS did not start with the certificate and "
+				   "key given (see the message above: a key "
+				   "that is not the certificate's, or not PEM)");
+		else
+			ks_err_set(err, EIO, "--listen", "the HTTP server "
+				   "failed to start on %s", c->listen->host);
 		return NULL;
 	}
 	return s;

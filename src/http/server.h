@@ -11,6 +11,7 @@
 #ifndef KS_HTTP_SERVER_H
 #define KS_HTTP_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -39,6 +40,17 @@ struct ks_http_server_conf {
 	unsigned int timeout_s;	/* idle connection timeout; 0: default */
 	ks_http_handler_fn handler;
 	void *ctx;
+	/* TLS: PEM text of the certificate (chain) and the private key; both
+	 * NULL serves plain HTTP.  The library must have been built with TLS
+	 * (ks_http_tls_supported). */
+	const char *tls_cert;
+	const char *tls_key;
+	/* Called once the socket is bound and before the server's thread
+	 * starts, while the process may still be single-threaded (to drop
+	 * privileges, util/caps.h).  Non-zero (with err filled) aborts the
+	 * start.  May be NULL. */
+	int (*on_bound)(void *ctx, struct ks_err *err);
+	void *on_bound_ctx;
 };
 
 struct ks_http_server;
@@ -53,6 +65,11 @@ int ks_http_listen_parse(const char *s, struct ks_http_listen *l,
  * use, permission, ...). */
 struct ks_http_server *ks_http_server__start(const struct ks_http_server_conf *c,
 					     struct ks_err *err);
+/* True if the server library can serve TLS. */
+bool ks_http_tls_supported(void);
+/* Checks that the PEM certificate and key load together, without opening
+ * a socket or a thread.  0, or -ENOTSUP/-EINVAL with err. */
+int ks_http_tls_check(const char *cert, const char *key, struct ks_err *err);
 /* The port actually bound (useful with port 0). */
 uint16_t ks_http_server__port(const struct ks_http_server *s);
 /* Stops: closes the listener, finishes or drops connections, joins the

@@ -1,4 +1,11 @@
-/* base64.c - the standard base64 alphabet, three bytes to four letters. */
+/* base64.c - the standard base64 alphabet, three bytes to four letters.
+ *
+ * A heatmap PNG is a few kilobytes to a few hundred, encoded once per
+ * request, so the encoder is the plain table walk: every three input
+ * bytes give four letters, and the last one or two bytes are padded with
+ * '=' so the length is always a multiple of four, as RFC 4648 and
+ * browsers' atob() expect.
+ */
 #include "render/base64.h"
 
 #include <stdint.h>

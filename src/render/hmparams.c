@@ -247,7 +247,9 @@ static int get_selected(const json_t *obj, struct ks_hmparams *p,
 	json_array_foreach(l, i, e) {
 		const char *s = json_string_value(e);
 
-		if (!s || !*s || strlen(s) > KS_SYM_MAXLEN) {
+		/* A NUL inside would name a different, shorter key. */
+		if (!s || !*s || strlen(s) > KS_SYM_MAXLEN ||
+		    strlen(s) != json_string_length(e)) {
 			rc = ks_err_set(err, EINVAL, "selected",
 					"element %zu must be a key of 1 to %d "
 					"characters", i + 1, KS_SYM_MAXLEN);

@@ -700,27 +700,29 @@ static void skip_damage(struct ks_recfile_reader *rd, size_t off,
 
 /* ---- block contents ---- */
 
-static void read_schema(struct ks_recfile_reader *rd, struct cur *c)
+/* The schema's field names into rd->fmap (-1: unknown here, or its type
+ * changed).  The number of fields; -1 if the list does not decode, -2
+ * (reported) if it is longer than any kvmscope writes. */
+static int64_t read_fields(struct ks_recfile_reader *rd, struct cur *c)
 {
-	uint64_t nf = get_varint(c), nm;
+	uint64_t nf = get_varint(c);
 	char name[128];
-	const uint8_t *s;
-	size_t n;
 
-	rd->has_schema = false;
-	if (c->bad || nf > MAX_FIELDS) {
+	if (c->bad)
+		return -1;
+	if (nf > MAX_FIELDS) {
 		problem(rd, "schema block has %llu fields (at most %d)",
 			(unsigned long long)nf, MAX_FIELDS);
-		return;
+		return -2;
 	}
 	for (uint32_t f = 0; f < nf; f++) {
+		size_t n;
+		const uint8_t *s = get_str(c, &n);
+		bool numeric = get_u8(c);
 		int id;
-		bool numeric;
 
-		s = get_str(c, &n);
-		numeric = get_u8(c);
 		if (c->bad)
-			break;
+			return -1;
 		snprintf(name, sizeof(name), "%.*s", (int)n, (const char *)s);
 		id = ks_field_lookup(name);
 		if (id >= 0 && ks_field_numeric(id) != numeric) {
@@ -730,26 +732,56 @@ static void read_schema(struct ks_recfile_reader *rd, struct cur *c)
 		}
 		rd->fmap[f] = id;
 	}
-	nm = get_varint(c);
-	if (c->bad || nm > 65536) {
-		problem(rd, "schema block does not decode");
-		return;
-	}
+	return (int64_t)nf;
+}
+
+/* The schema's metric names into a new rd->mmap_ (-1: unknown here).
+ * The number of metrics; -1 if the list does not decode, -2 (reported)
+ * when out of memory. */
+static int64_t read_metrics(struct ks_recfile_reader *rd, struct cur *c)
+{
+	uint64_t nm = get_varint(c);
+	char name[128];
+
+	if (c->bad || nm > 65536)
+		return -1;
 	free(rd->mmap_);
+	rd->nmetrics = 0;	/* until the new list is whole */
 	rd->mmap_ = calloc(nm ? nm : 1, sizeof(*rd->mmap_));
-	if (!rd->mmap_)
-		return;
+	if (!rd->mmap_) {
+		problem(rd, "out of memory reading the schema");
+		return -2;
+	}
 	for (uint32_t m = 0; m < nm; m++) {
-		s = get_str(c, &n);
-		if (c->bad) {
-			problem(rd, "schema block does not decode");
-			return;
-		}
+		size_t n;
+		const uint8_t *s = get_str(c, &n);
+
+		if (c->bad)
+			return -1;
 		snprintf(name, sizeof(name), "%.*s", (int)n, (const char *)s);
 		rd->mmap_[m] = ks_metric_lookup_full(name);
 		if (rd->mmap_[m] < 0)
 			problem(rd, "metric '%s' is not known here; its records "
 				    "are skipped", name);
+	}
+	return (int64_t)nm;
+}
+
+static void read_schema(struct ks_recfile_reader *rd, struct cur *c)
+{
+	int64_t nf, nm = -1;
+
+	rd->has_schema = false;
+	nf = read_fields(rd, c);
+	if (nf == -2)
+		return;
+	if (nf >= 0)
+		nm = read_metrics(rd, c);
+	if (nm == -2)
+		return;
+	if (nm < 0) {
+		problem(rd, "schema block does not decode");
+		return;
 	}
 	rd->nfields = (uint32_t)nf;
 	rd->nmetrics = (uint32_t)nm;
@@ -865,6 +897,33 @@ static bool next_block(struct ks_recfile_reader *rd)
 	return false;
 }
 
+/* The field values of mask (file field ids) into r, mapped to this
+ * kvmscope's fields and symbols; a mask naming fields the schema has not
+ * makes the block bad. */
+static void decode_fields(struct ks_recfile_reader *rd, uint64_t mask,
+			  struct ks_record *r)
+{
+	struct cur *c = &rd->rc;
+
+	if (rd->nfields < 64 && mask >> rd->nfields)
+		c->bad = true;
+	for (uint32_t f = 0; f < rd->nfields && !c->bad; f++) {
+		uint64_t v;
+
+		if (!(mask & (1ull << f)))
+			continue;
+		v = get_varint(c);
+		if (rd->fmap[f] < 0)
+			rd->st.unknown_field++;
+		else if (ks_field_numeric(rd->fmap[f]) || !v)
+			ks_record_set(r, rd->fmap[f], v);
+		else if (v < rd->nsyms && rd->syms[v])
+			ks_record_set(r, rd->fmap[f], rd->syms[v]);
+		else
+			rd->st.unresolved_sym++;
+	}
+}
+
 /* Decodes one record of the current block: 1 if r is a record to return,
  * 0 if it was skipped (unknown metric) or the block went bad. */
 static int decode(struct ks_recfile_reader *rd, struct ks_record *r)
@@ -882,24 +941,7 @@ static int decode(struct ks_recfile_reader *rd, struct ks_record *r)
 		       rd->prev_ts, value);
 	memset(r->f, 0, sizeof(r->f));
 	r->source = source;
-	if (rd->nfields < 64 && mask >> rd->nfields)
-		c->bad = true;
-	for (uint32_t f = 0; f < rd->nfields && !c->bad; f++) {
-		uint64_t v;
-
-		if (!(mask & (1ull << f)))
-			continue;
-		v = get_varint(c);
-		if (rd->fmap[f] < 0) {
-			rd->st.unknown_field++;
-		} else if (ks_field_numeric(rd->fmap[f]) || !v) {
-			ks_record_set(r, rd->fmap[f], v);
-		} else if (v < rd->nsyms && rd->syms[v]) {
-			ks_record_set(r, rd->fmap[f], rd->syms[v]);
-		} else {
-			rd->st.unresolved_sym++;
-		}
-	}
+	decode_fields(rd, mask, r);
 	rd->rc_left--;
 	if (c->bad) {
 		rd->st.undecodable += rd->rc_left + 1;

@@ -223,6 +223,17 @@ static enum ks_tfs_line parse_lost(const char *p, const char *end,
 	return KS_TFS_LOST;
 }
 
+/* trace-cmd report's "CPU N is empty" for a CPU that recorded nothing. */
+static bool cpu_empty(const char *p, const char *end)
+{
+	uint32_t cpu;
+
+	if (end - p < 4 || memcmp(p, "CPU ", 4))
+		return false;
+	p = parse_u32(p + 4, end, &cpu);
+	return p && end - p == 9 && !memcmp(p, " is empty", 9);
+}
+
 /* nul_check: whether the line may hold a NUL byte (the reader knows when
  * its whole buffer has none, and skips the extra pass). */
 static enum ks_tfs_line parse_line(const char *line, size_t len,
@@ -241,7 +252,7 @@ static enum ks_tfs_line parse_line(const char *line, size_t len,
 	 * that C string functions read differently from their length. */
 	if (nul_check && memchr(p, '\0', (size_t)(end - p)))
 		return KS_TFS_MALFORMED;
-	if (end - p >= 5 && !memcmp(p, "cpus=", 5))
+	if ((end - p >= 5 && !memcmp(p, "cpus=", 5)) || cpu_empty(p, end))
 		return KS_TFS_HEADER;
 	if (end - p >= 4 && !memcmp(p, "CPU:", 4))
 		return parse_lost(p, end, lost);

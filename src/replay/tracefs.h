@@ -9,7 +9,8 @@
  * before the [cpu]), the (tgid) column appears only with the record-tgid
  * option, and the flags column is absent from trace-cmd's default output.
  * Lines starting with '#' (the header), blank lines, trace-cmd's "cpus=N"
- * line and "CPU:N [LOST N EVENTS]" notices are recognised; every other line
+ * and "CPU N is empty" lines and "CPU:N [LOST N EVENTS]" notices are
+ * recognised; every other line
  * that is not an event is counted as malformed, with the line numbers of
  * the first few, so nothing is dropped silently.  Parsing is hand-written
  * scanning (no regex, no allocation per line): replaying a trace of
@@ -44,7 +45,7 @@ struct ks_tfs_event {
 /* What a line turned out to be. */
 enum ks_tfs_line {
 	KS_TFS_EVENT,
-	KS_TFS_HEADER,		/* '#' comment, "cpus=N", blank */
+	KS_TFS_HEADER,		/* '#' comment, "cpus=N", "CPU N is empty", blank */
 	KS_TFS_LOST,		/* "CPU:N [LOST N EVENTS]" */
 	KS_TFS_MALFORMED,
 };

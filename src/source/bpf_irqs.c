@@ -5,15 +5,17 @@
  * it to the monotonic clock to place each interrupt in the wall-clock
  * second, so the subsecond field matches the records' wall-clock time and
  * other hosts), and each tick drains one map generation into records.
+ * vCPUs are named by QEMU's index through discovery (vmident.h), from the
+ * thread -> vcpu_id map the probe keeps for injected interrupts.
  */
 #include "source/source.h"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "irqs.skel.h"
 #include "source/bpfgen.h"
@@ -25,6 +27,7 @@ struct irqs_src {
 	struct ks_irqs *skel;
 	struct ks_bpfgen gen;
 	struct ks_vmident *vi;
+	struct ks_vmdisc *disc;
 	uint64_t row_ns;
 	uint64_t prev[KS_IRS__COUNT];
 	struct ks_source *s;
@@ -33,25 +36,6 @@ struct irqs_src {
 };
 
 static const enum ks_metric metrics[] = { KS_M_VM_IRQS, KS_M_VM_APIC_IRQS };
-
-static uint64_t ns_of(clockid_t clk)
-{
-	struct timespec t;
-
-	clock_gettime(clk, &t);
-	return (uint64_t)t.tv_sec * KS_NSEC_PER_SEC + (uint64_t)t.tv_nsec;
-}
-
-/* REALTIME - MONOTONIC, with the monotonic reading taken on both sides
- * of the realtime one to halve the error. */
-static uint64_t realtime_offset(void)
-{
-	uint64_t m0 = ns_of(CLOCK_MONOTONIC);
-	uint64_t r = ns_of(CLOCK_REALTIME);
-	uint64_t m1 = ns_of(CLOCK_MONOTONIC);
-
-	return r - (m0 + (m1 - m0) / 2);
-}
 
 static void irqs_close(struct ks_source *s)
 {
@@ -62,8 +46,21 @@ static void irqs_close(struct ks_source *s)
 	ks_bpfgen__fini(&x->gen);
 	ks_irqs__destroy(x->skel);
 	ks_vmident__free(x->vi);
+	ks_vmdisc__put(x->disc);
 	free(x);
 	s->priv = NULL;
+}
+
+/* The vcpu_id thread tid last entered, from the probe's irq_vcpu map. */
+static int64_t tid_vcpu(void *ctx, uint32_t tid)
+{
+	struct irqs_src *x = ctx;
+	uint32_t vcpu;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(x->skel->maps.irq_vcpu), &tid,
+				&vcpu))
+		return -1;
+	return vcpu;
 }
 
 static int irqs_open(struct ks_source *s, const struct ks_source_opts *o,
@@ -99,7 +96,10 @@ static int irqs_open(struct ks_source *s, const struct ks_source_opts *o,
 		irqs_close(s);
 		return ks_bpfload_err(err, "bpf_irqs", "load", e);
 	}
-	x->skel->bss->realtime_off_ns = realtime_offset();
+	x->skel->bss->realtime_off_ns = ks_bpfload_realtime_offset();
+	/* Without discovery, vCPUs keep KVM's vcpu_id. */
+	if ((x->disc = ks_vmdisc__shared(NULL)))
+		ks_vmident__set_discovery(x->vi, x->disc, tid_vcpu, x);
 	e = ks_bpfgen__init(&x->gen, bpf_map__fd(x->skel->maps.irq_cur),
 			    bpf_map__fd(x->skel->maps.irq_gen0),
 			    bpf_map__fd(x->skel->maps.irq_gen1),
@@ -122,23 +122,25 @@ static int irqs_attach(struct ks_source *s, struct ks_err *err)
 static int on_entry(void *ctx, const void *key, uint64_t sum)
 {
 	struct irqs_src *x = ctx;
-	const struct ks_irq_key *k = key;
+	struct ks_irq_key k = *(const struct ks_irq_key *)key;
 	struct ks_ident id;
 	struct ks_record r;
 	int e;
 
 	e = ks_bpfload_ident(x->vi, bpf_map__fd(x->skel->maps.irq_comm),
-			     k->tgid, &id);
+			     k.tgid, &id);
+	if (!e)
+		e = ks_vmident__vcpu(x->vi, k.tgid, k.vcpu, &k.vcpu, NULL);
 	if (e)
 		return e;
-	e = ks_bpfrec_irq(k, sum, x->ts, x->row_ns, &id, &r);
+	e = ks_bpfrec_irq(&k, sum, x->ts, x->row_ns, &id, &r);
 	if (e == -EINVAL) {
 		x->s->st.bad++;
 		return 0;
 	}
 	if (e)
 		return e;
-	if (k->vcpu == KS_VCPU_UNKNOWN)
+	if (k.vcpu == KS_VCPU_UNKNOWN)
 		x->s->st.no_vcpu += sum;
 	x->s->st.records++;
 	x->s->st.events += sum;
@@ -168,7 +170,7 @@ static int irqs_read(struct ks_source *s, uint64_t ts,
 	int e;
 
 	/* NTP may have stepped or slewed the wall clock since the last tick. */
-	x->skel->bss->realtime_off_ns = realtime_offset();
+	x->skel->bss->realtime_off_ns = ks_bpfload_realtime_offset();
 	ks_vmident__tick(x->vi);
 	x->s = s;
 	x->sink = sink;

@@ -1,5 +1,5 @@
-/* bpfload.c - quiet libbpf, clear messages when probes fail to load, and
- * process names from the probes' comm maps. */
+/* bpfload.c - quiet libbpf, clear messages when probes fail to load,
+ * process names from the probes' comm maps, the wall clock's offset. */
 #include "source/bpfload.h"
 
 #include <bpf/bpf.h>
@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "bpf/comm.h"
 
@@ -47,6 +48,25 @@ int ks_bpfload_err(struct ks_err *err, const char *source, const char *step,
 			  "cannot %s the BPF probe: %s (run with -v for "
 			  "the loader's messages)",
 			  step, strerror(-e));
+}
+
+static uint64_t ns_of(clockid_t clk)
+{
+	struct timespec t;
+
+	clock_gettime(clk, &t);
+	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+/* The monotonic reading is taken on both sides of the realtime one to
+ * halve the error. */
+uint64_t ks_bpfload_realtime_offset(void)
+{
+	uint64_t m0 = ns_of(CLOCK_MONOTONIC);
+	uint64_t r = ns_of(CLOCK_REALTIME);
+	uint64_t m1 = ns_of(CLOCK_MONOTONIC);
+
+	return r - (m0 + (m1 - m0) / 2);
 }
 
 int ks_bpfload_ident(struct ks_vmident *vi, int comm_fd, uint32_t tgid,

@@ -4,12 +4,14 @@
  * kvmscope needs one sentence saying what to do (run as root, mount
  * tracefs, load kvm).  This module keeps libbpf quiet unless asked
  * (-v) and turns load and attach failures into such sentences.  It also
- * names processes from the probes' comm maps when /proc cannot.
+ * names processes from the probes' comm maps when /proc cannot, and gives
+ * the probes the wall clock's offset.
  */
 #ifndef KS_SOURCE_BPFLOAD_H
 #define KS_SOURCE_BPFLOAD_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "source/bpfrec.h"
 #include "source/vmident.h"
@@ -22,6 +24,10 @@ void ks_bpfload_set_verbose(bool verbose);
  * probe; e is the negative errno.  Returns e. */
 int ks_bpfload_err(struct ks_err *err, const char *source, const char *step,
 		   int e);
+
+/* REALTIME - MONOTONIC in ns: what probes add to bpf_ktime_get_ns() to
+ * place events in the wall-clock second (subsecond rows). */
+uint64_t ks_bpfload_realtime_offset(void);
 
 /* The identity of tgid: from /proc through vi, else from the name the
  * probe noted in its comm map (comm.h) at comm_fd.  0 or -ENOMEM. */

@@ -4,16 +4,19 @@
  * writes them, so live and replayed data decompose into the same keys:
  * vCPUs in decimal, vectors in lowercase hex without "0x", exit reasons by
  * the kernel's table names (replay/exitreason.h), delivery modes by the
- * names kvm_apic_accept_irq prints.
+ * names kvm_apic_accept_irq prints, userspace exits, port and MMIO
+ * directions as kvm_userspace_exit, kvm_pio and kvm_mmio print them.
  */
 #include "source/bpfrec.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "bpf/loglin.h"
 #include "engine/symtab.h"
 #include "replay/exitreason.h"
+#include "replay/uexitreason.h"
 
 #define MS_NS 1000000ULL
 
@@ -124,6 +127,83 @@ int ks_bpfrec_irq(const struct ks_irq_key *k, uint64_t count, uint64_t ts,
 			return -ENOMEM;
 		ks_record_set(r, KS_F_DELIVERYMODE, sym);
 	}
+	ks_record_set(r, KS_F_SUBSECOND, k->row * (row_ns / MS_NS));
+	return 0;
+}
+
+const char *ks_bpfrec_mmio_dir(unsigned int type)
+{
+	static const char *const names[] = { "unsatisfied-read", "read",
+					     "write" };
+
+	return type < 3 ? names[type] : NULL;
+}
+
+/* Does k hold only what the probe writes for its kind? */
+static bool uexit_key_valid(const struct ks_uexit_key *k, uint64_t row_ns)
+{
+	switch (k->kind) {
+	case KS_UXK_UEXIT:
+		return !k->addr && k->sub <= KS_UXE_ERROR &&
+		       (k->sub == KS_UXE_NONE || !k->arg) &&
+		       !ks_bpfrec_row_ns_valid(row_ns) &&
+		       k->row < KS_NSEC_PER_SEC / row_ns;
+	case KS_UXK_PIO:
+		return k->sub <= 1 && !k->row && k->addr <= 0xffff;
+	case KS_UXK_MMIO:
+		return ks_bpfrec_mmio_dir(k->sub) && !k->row;
+	default:
+		return false;
+	}
+}
+
+static const enum ks_metric uexit_metric[KS_UXK__COUNT] = {
+	[KS_UXK_UEXIT] = KS_M_VM_USERSPACE_EXITS,
+	[KS_UXK_PIO] = KS_M_VM_PIO_OPS,
+	[KS_UXK_MMIO] = KS_M_VM_MMIO_OPS,
+};
+
+/* The uexitreason of a KS_UXK_UEXIT key. */
+static uint32_t uexit_reason_sym(const struct ks_uexit_key *k)
+{
+	int32_t err = k->sub == KS_UXE_RESTART ? -KS_UEXIT_EINTR :
+		      k->sub == KS_UXE_ERROR ? -1 : 0;
+
+	return ks_uexitreason_sym(k->arg, err);
+}
+
+/* Port or gpa, direction and size of a PIO or MMIO key. */
+static int set_access(struct ks_record *r, const struct ks_uexit_key *k)
+{
+	const char *dir = k->kind == KS_UXK_PIO ?
+			  (k->sub ? "write" : "read") :
+			  ks_bpfrec_mmio_dir(k->sub);
+	uint32_t addr = ks_bpfrec_hex_sym(k->addr), d = ks_sym_intern(dir);
+
+	if (!addr || !d)
+		return -ENOMEM;
+	ks_record_set(r, k->kind == KS_UXK_PIO ? KS_F_PORT : KS_F_GPA, addr);
+	ks_record_set(r, KS_F_DIRECTION, d);
+	ks_record_set(r, KS_F_SIZE, k->arg);
+	return 0;
+}
+
+int ks_bpfrec_uexit(const struct ks_uexit_key *k, uint64_t count,
+		    uint64_t ts, uint64_t row_ns, const struct ks_ident *id,
+		    struct ks_record *r)
+{
+	uint32_t sym;
+
+	if (!uexit_key_valid(k, row_ns))
+		return -EINVAL;
+	ks_record_init(r, uexit_metric[k->kind], ts, count);
+	if (set_who(r, id, k->vcpu))
+		return -ENOMEM;
+	if (k->kind != KS_UXK_UEXIT)
+		return set_access(r, k);
+	if (!(sym = uexit_reason_sym(k)))
+		return -ENOMEM;
+	ks_record_set(r, KS_F_UEXITREASON, sym);
 	ks_record_set(r, KS_F_SUBSECOND, k->row * (row_ns / MS_NS));
 	return 0;
 }

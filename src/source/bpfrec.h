@@ -17,6 +17,7 @@
 
 #include "bpf/exits.h"
 #include "bpf/irqs.h"
+#include "bpf/uexits.h"
 #include "engine/record.h"
 
 /* A VMM process as records name it: symtab ids, 0 when unknown. */
@@ -48,6 +49,20 @@ int ks_bpfrec_exit(const struct ks_exit_key *k, uint64_t count, uint64_t ts,
 int ks_bpfrec_irq(const struct ks_irq_key *k, uint64_t count, uint64_t ts,
 		  uint64_t row_ns, const struct ks_ident *id,
 		  struct ks_record *r);
+
+/* kvm_mmio's name of an access type 0..2 ("unsatisfied-read", "read",
+ * "write"), or NULL. */
+const char *ks_bpfrec_mmio_dir(unsigned int type);
+
+/* A vm.userspace_exits (kind KS_UXK_UEXIT, with the subsecond field for
+ * rows of row_ns), vm.pio_ops (KS_UXK_PIO) or vm.mmio_ops (KS_UXK_MMIO)
+ * record of count events for k, stamped ts.  Fields are written as the
+ * trace reader writes them: reasons by uexitreason.h's names, port and
+ * gpa in hex, direction by the tracepoint's word.  0, -EINVAL for a key no
+ * probe writes (bad kind, direction, outcome or row), or -ENOMEM. */
+int ks_bpfrec_uexit(const struct ks_uexit_key *k, uint64_t count,
+		    uint64_t ts, uint64_t row_ns, const struct ks_ident *id,
+		    struct ks_record *r);
 
 /* Checks a subsecond row size: a whole number of ms dividing 1 s. */
 int ks_bpfrec_row_ns_valid(uint64_t row_ns);

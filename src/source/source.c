@@ -16,7 +16,10 @@
 static const struct ks_source_ops *const sources[] = {
 	&ks_source_bpf_exits,
 	&ks_source_bpf_irqs,
+	&ks_source_bpf_samples,
 	&ks_source_nic,
+	/* Before disk_qmp: it claims the VMs it covers, QMP takes the rest. */
+	&ks_source_disk_uprobe,
 	&ks_source_disk_qmp,
 };
 #define NSOURCES (sizeof(sources) / sizeof(sources[0]))

@@ -49,6 +49,8 @@ struct ks_source_opts {
 	bool lat_filter;
 	uint64_t lat_lo, lat_hi;
 	uint64_t subsec_row_ns;	/* subsecond resolution; 0: 10 ms */
+	/* Samples: key guest RIPs too (high cardinality, capped; opt-in). */
+	bool guest_rip;
 	bool verbose;		/* loader (libbpf) messages on stderr */
 };
 
@@ -84,11 +86,17 @@ struct ks_source {
 	const struct ks_source_ops *ops;
 	void *priv;
 	struct ks_source_stats st;
+	/* What the source cannot supply on this host, and why (fields it
+	 * leaves absent); "" when nothing.  Set by open, kept current by
+	 * read. */
+	char note[1024];
 };
 
 extern const struct ks_source_ops ks_source_bpf_exits;
 extern const struct ks_source_ops ks_source_bpf_irqs;
+extern const struct ks_source_ops ks_source_bpf_samples;
 extern const struct ks_source_ops ks_source_nic;	/* source/nic.c */
+extern const struct ks_source_ops ks_source_disk_uprobe; /* source/disk_uprobe.c */
 extern const struct ks_source_ops ks_source_disk_qmp;	/* source/disk_qmp.c */
 
 /* The registered sources, for lookups and `GET /ca`-style listings. */

@@ -12,8 +12,9 @@
 #include <string.h>
 
 #include "engine/symtab.h"
+#include "replay/uexitreason.h"
 
-#define MAX_NAMES 3
+#define MAX_NAMES 2
 
 struct ks_vcpustat {
 	struct ks_source_sink sink;
@@ -21,6 +22,7 @@ struct ks_vcpustat {
 	size_t n, cap;
 	/* Exit reason symbols counted in each column (0-terminated). */
 	uint32_t col_sym[KS_VS__COUNT][MAX_NAMES];
+	uint32_t mmio_sym;	/* the uexitreason of MMIO exits */
 };
 
 static const char *const col_names[KS_VS__COUNT] = {
@@ -37,7 +39,6 @@ static const char *const col_reasons[KS_VS__COUNT][MAX_NAMES] = {
 	[KS_VS_IRQX] = { "external_interrupt", "interrupt" },
 	[KS_VS_IRQWX] = { "interrupt_window", "vintr" },
 	[KS_VS_IOX] = { "io_instruction", "io" },
-	[KS_VS_MMIOX] = { "ept_violation", "ept_misconfig", "npf" },
 	[KS_VS_EPTV] = { "ept_violation", "npf" },
 };
 
@@ -100,12 +101,20 @@ static void count_exit(struct ks_vcpustat *vs, struct ks_vs_row *row,
 				row->n[c] += r->value;
 }
 
+static bool wanted(const struct ks_vcpustat *vs, const struct ks_record *r)
+{
+	if (r->metric == KS_M_VM_USERSPACE_EXITS)
+		return ks_record_has(r, KS_F_UEXITREASON) &&
+		       r->f[KS_F_UEXITREASON] == vs->mmio_sym;
+	return r->metric == KS_M_VM_EXITS || r->metric == KS_M_VM_IRQS;
+}
+
 static int on_record(void *ctx, const struct ks_record *r)
 {
 	struct ks_vcpustat *vs = ctx;
 	struct ks_vs_row *row;
 
-	if (r->metric != KS_M_VM_EXITS && r->metric != KS_M_VM_IRQS)
+	if (!wanted(vs, r))
 		return 0;
 	row = row_of(vs, num_field(r, KS_F_PID, 0),
 		     (int64_t)num_field(r, KS_F_VCPU, -1));
@@ -115,6 +124,8 @@ static int on_record(void *ctx, const struct ks_record *r)
 		row->vm_sym = (uint32_t)r->f[KS_F_VM];
 	if (r->metric == KS_M_VM_IRQS)
 		row->n[KS_VS_IRQS] += r->value;
+	else if (r->metric == KS_M_VM_USERSPACE_EXITS)
+		row->n[KS_VS_MMIOX] += r->value;
 	else
 		count_exit(vs, row, r);
 	return 0;
@@ -149,6 +160,11 @@ struct ks_vcpustat *ks_vcpustat__new(void)
 				return NULL;
 			}
 		}
+	}
+	vs->mmio_sym = ks_sym_intern(ks_uexitreason_name(KS_KVM_EXIT_MMIO));
+	if (!vs->mmio_sym) {
+		free(vs);
+		return NULL;
 	}
 	vs->sink.record = on_record;
 	vs->sink.counter = on_counter;

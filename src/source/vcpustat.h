@@ -8,9 +8,10 @@
  *
  *   haltx  hlt                       irqwx  interrupt_window | vintr
  *   irqx   external_interrupt | interrupt    iox  io_instruction | io
- *   mmiox  ept_violation + ept_misconfig | npf   (an approximation: KVM
- *          does not tell MMIO faults from other nested page faults here)
  *   eptv   ept_violation | npf
+ *   mmiox  vm.userspace_exits records of KVM_EXIT_MMIO: the MMIO exits
+ *          that reach the VMM, KVM's own mmio_exits statistic (the exit
+ *          reason cannot tell MMIO from other nested page faults)
  *   irqs   vm.irqs records (event injection)   emul  "emul" counters
  *
  * and keeps rows of processes that still exist when a tick is idle, as

@@ -1,8 +1,12 @@
-/* vmident.c - tgid -> (pid, name) symbols, cached per tick.
+/* vmident.c - tgid -> (pid, name) symbols and vcpu_id -> vCPU index,
+ * cached per tick.
  *
  * An open-addressing table keyed by tgid; an entry remembers the tick its
  * name was last read, so each VMM process costs one small read of
- * /proc/PID/comm per tick however many records it produces.
+ * /proc/PID/comm per tick however many records it produces.  It also holds
+ * the process's vcpu_id -> index pairs, a short array (a VM has a few to a
+ * few hundred vCPUs), refreshed from discovery at most once per tick and
+ * only for processes that produce records.
  */
 #include "source/vmident.h"
 
@@ -16,11 +20,22 @@
 
 #include "engine/symtab.h"
 
+#define DISC_MAX_AGE_NS 1000000000ULL
+
+struct vmap {
+	uint32_t id;		/* KVM vcpu_id */
+	uint32_t index;		/* QEMU's vCPU index */
+};
+
 struct entry {
 	uint32_t tgid;		/* 0: free slot */
 	uint32_t pid_sym;
 	uint32_t vm_sym;
 	uint64_t tick;		/* tick of the last read of the name */
+	uint64_t vtick;		/* tick of the last refresh of vmap */
+	uint64_t vstart;	/* start time of the process vmap is of */
+	struct vmap *vmap;
+	size_t nvmap;
 };
 
 struct ks_vmident {
@@ -28,6 +43,9 @@ struct ks_vmident {
 	struct entry *t;
 	size_t cap, n;		/* cap is a power of two */
 	uint64_t tick;		/* starts at 1, so a new entry is stale */
+	struct ks_vmdisc *disc;	/* NULL: vcpu_ids are not mapped */
+	ks_vmident_tid_fn tid_vcpu;
+	void *tid_ctx;
 };
 
 struct ks_vmident *ks_vmident__new(const char *procroot)
@@ -52,6 +70,8 @@ void ks_vmident__free(struct ks_vmident *vi)
 {
 	if (!vi)
 		return;
+	for (size_t i = 0; i < vi->cap; i++)
+		free(vi->t[i].vmap);
 	free(vi->t);
 	free(vi);
 }
@@ -59,6 +79,19 @@ void ks_vmident__free(struct ks_vmident *vi)
 void ks_vmident__tick(struct ks_vmident *vi)
 {
 	vi->tick++;
+	/* A failed rescan keeps the previous view: still the best map. */
+	if (vi->disc)
+		ks_vmdisc__update(vi->disc, DISC_MAX_AGE_NS);
+}
+
+void ks_vmident__set_discovery(struct ks_vmident *vi, struct ks_vmdisc *d,
+			       ks_vmident_tid_fn tid_vcpu, void *ctx)
+{
+	vi->disc = d;
+	vi->tid_vcpu = tid_vcpu;
+	vi->tid_ctx = ctx;
+	if (d)
+		ks_vmdisc__update(d, DISC_MAX_AGE_NS);
 }
 
 static size_t slot(uint32_t tgid, size_t cap)
@@ -168,4 +201,75 @@ const char *ks_vmident__name(struct ks_vmident *vi, uint32_t tgid)
 	if (ks_vmident__get(vi, tgid, &id) || !id.vm_sym)
 		return NULL;
 	return ks_sym_str(id.vm_sym);
+}
+
+/* Sets id -> index in e's map, replacing an older pair of either. */
+static int vmap_set(struct entry *e, uint32_t id, uint32_t index)
+{
+	struct vmap *m;
+	size_t keep = 0;
+
+	for (size_t i = 0; i < e->nvmap; i++)
+		if (e->vmap[i].id != id && e->vmap[i].index != index)
+			e->vmap[keep++] = e->vmap[i];
+	e->nvmap = keep;
+	if (!(m = realloc(e->vmap, (e->nvmap + 1) * sizeof(*m))))
+		return -ENOMEM;
+	e->vmap = m;
+	m[e->nvmap++] = (struct vmap){ id, index };
+	return 0;
+}
+
+/* Joins discovery's threads of e's VM with the probe's thread map. */
+static int vmap_refresh(struct ks_vmident *vi, struct entry *e)
+{
+	const struct ks_vm *vm = ks_vmdisc__find(vi->disc, (pid_t)e->tgid);
+	int err;
+
+	if (!vm)
+		return 0;
+	/* The pid now names another process: forget the old one's map. */
+	if (vm->start != e->vstart) {
+		e->nvmap = 0;
+		e->vstart = vm->start;
+	}
+	for (size_t i = 0; i < vm->nvcpus; i++) {
+		int64_t id = vi->tid_vcpu(vi->tid_ctx,
+					  (uint32_t)vm->vcpus[i].tid);
+
+		if (id < 0 || id >= KS_VCPU_UNKNOWN)
+			continue;
+		if ((err = vmap_set(e, (uint32_t)id, vm->vcpus[i].index)))
+			return err;
+	}
+	return 0;
+}
+
+int ks_vmident__vcpu(struct ks_vmident *vi, uint32_t tgid, uint32_t vcpu_id,
+		     uint32_t *index, bool *mapped)
+{
+	struct entry *e;
+	int err;
+
+	*index = vcpu_id;
+	if (mapped)
+		*mapped = false;
+	if (!vi->disc || !tgid || vcpu_id == KS_VCPU_UNKNOWN)
+		return 0;
+	if (!(e = lookup(vi, tgid)))
+		return -ENOMEM;
+	if (e->vtick != vi->tick) {
+		e->vtick = vi->tick;
+		if ((err = vmap_refresh(vi, e)))
+			return err;
+	}
+	for (size_t i = 0; i < e->nvmap; i++) {
+		if (e->vmap[i].id == vcpu_id) {
+			*index = e->vmap[i].index;
+			if (mapped)
+				*mapped = true;
+			break;
+		}
+	}
+	return 0;
 }

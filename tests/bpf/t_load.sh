@@ -1,6 +1,7 @@
 #!/bin/bash
 # The BPF probes on this host's real tracepoints: `kvmscope stat` loads and
-# attaches both probe objects (exits and irqs), bpftool sees each program
+# attaches both probe objects (exits, with its userspace exit, port and
+# MMIO programs, and irqs), bpftool sees each program
 # attached to its tracepoint while it runs and none after it exits, a
 # program fed by real events (sched_process_exit) runs, the JSON and text
 # outputs have kvmstat's shape (no VM runs here, so rows are empty), and
@@ -27,7 +28,8 @@ if [ ! -d $T/events ] || [ -z "$(ls $T/events 2>/dev/null)" ]; then
 	mount -t tracefs nodev $T 2>/dev/null || skip "cannot mount tracefs on $T"
 fi
 for e in kvm/kvm_exit kvm/kvm_entry kvm/kvm_inj_virq kvm/kvm_apic_accept_irq \
-	 kvm/kvm_emulate_insn sched/sched_process_exit; do
+	 kvm/kvm_emulate_insn kvm/kvm_userspace_exit kvm/kvm_pio kvm/kvm_mmio \
+	 sched/sched_process_exit; do
 	[ -d $T/events/$e ] || skip "no tracepoint $e in this kernel (KVM not built or loaded)"
 done
 
@@ -60,8 +62,9 @@ fi
 "$K" stat 1 4 --json > "$tmp/bg.json" 2> "$tmp/bg.err" &
 spid=$!
 i=0
-# Both objects attached: 4 exits programs and 3 irqs programs.
-until [ "$("$BPFTOOL" -j perf show 2>/dev/null | grep -o "\"pid\":$spid," | wc -l)" = 7 ]; do
+# Both objects attached: 7 exits programs and 3 irqs programs; the
+# benchmark's and tests' programs in the exits object are not loaded.
+until [ "$("$BPFTOOL" -j perf show 2>/dev/null | grep -o "\"pid\":$spid," | wc -l)" = 10 ]; do
 	i=$((i + 1))
 	if [ $i -gt 100 ] || ! kill -0 $spid 2>/dev/null; then
 		if grep -q 'needs root' "$tmp/bg.err"; then
@@ -74,6 +77,10 @@ done
 # Threads that end fire sched_process_exit: its program must run.
 for _ in $(seq 20); do /bin/true; done
 "$BPFTOOL" -j perf show > "$tmp/perf.json"
+# Its programs, by id: other kvmscope processes may run beside this test.
+python3 -c 'import json, sys
+print(" ".join(str(p["prog_id"]) for p in json.load(open(sys.argv[1]))
+               if p.get("pid") == int(sys.argv[2])))' "$tmp/perf.json" "$spid" > "$tmp/ids"
 "$BPFTOOL" -j prog show > "$tmp/prog.json"
 python3 - "$spid" "$tmp/perf.json" "$tmp/prog.json" "$stats_was" <<'PY' || fail "attachments"
 import json, sys
@@ -82,7 +89,8 @@ perf = [p for p in json.load(open(sys.argv[2])) if p.get("pid") == pid]
 progs = {p["id"]: p for p in json.load(open(sys.argv[3]))}
 want = {"kvm_exit": "ks_exit", "kvm_entry": {"ks_entry", "ks_irq_entry"},
         "kvm_emulate_insn": "ks_emul", "sched_process_exit": "ks_thread_end",
-        "kvm_inj_virq": "ks_inj_virq", "kvm_apic_accept_irq": "ks_apic_accept"}
+        "kvm_inj_virq": "ks_inj_virq", "kvm_apic_accept_irq": "ks_apic_accept",
+        "kvm_userspace_exit": "ks_uexit", "kvm_pio": "ks_pio", "kvm_mmio": "ks_mmio"}
 seen = {}
 for p in perf:
     assert p["fd_type"] == "tracepoint", p
@@ -91,7 +99,8 @@ for p in perf:
 for tp, names in want.items():
     names = {names} if isinstance(names, str) else names
     assert seen.get(tp) == names, (tp, seen.get(tp), names)
-assert len(perf) == 7, perf
+assert len(perf) == 10, perf
+assert not any(progs[p["prog_id"]]["name"].startswith(("ks_bench", "ks_test")) for p in perf)
 if sys.argv[4] != "":
     end = [progs[p["prog_id"]] for p in perf if p["tracepoint"] == "sched_process_exit"][0]
     assert end.get("run_cnt", 0) >= 20, ("sched_process_exit ran", end.get("run_cnt"))
@@ -102,8 +111,11 @@ wait $spid
 rc=$?
 spid=""
 [ $rc = 0 ] || fail "stat 1 4 --json exited $rc: $(cat "$tmp/bg.err")"
-"$BPFTOOL" -j perf show | grep -q '"ks_' && fail "programs left attached"
-"$BPFTOOL" prog show | grep -q ' name ks_' && fail "programs left loaded after exit"
+[ -s "$tmp/ids" ] || fail "no program ids noted"
+for id in $(cat "$tmp/ids"); do
+	"$BPFTOOL" prog show id "$id" > /dev/null 2>&1 &&
+		fail "program $id left loaded after exit: $("$BPFTOOL" prog show id "$id" | head -1)"
+done
 echo "ok   detached and unloaded after exit"
 
 # --- the JSON shape: one object per interval ---

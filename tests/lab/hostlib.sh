@@ -74,3 +74,54 @@ kvmscope_bin() {
 	done
 	return 1
 }
+
+# ---- kvmscope's API, for the picture tests ----------------------------
+# API is the agent's base URL (http://127.0.0.1:PORT), API_TOKEN its bearer
+# token or empty.  Proxies are ignored: the agents are on loopback.
+
+# api_get PATH OUTFILE: the body of GET $API$PATH in OUTFILE; fails the
+# test on a transport error or a status other than 200.
+api_get() {
+	local code auth=()
+	[ -n "${API_TOKEN:-}" ] && auth=(-H "Authorization: Bearer $API_TOKEN")
+	code=$(curl -s --noproxy '*' --max-time 60 -o "$2" -w '%{http_code}' \
+		"${auth[@]}" "$API$1") || lab_fail "GET $1: curl failed"
+	[ "$code" = 200 ] || lab_fail "GET $1: status $code: $(head -c 300 "$2")"
+}
+
+# api_create NAME FORM...: POST /ca/instrumentations with the form fields
+# (module=vm stat=exits ...); prints the new id.
+api_create() {
+	local code auth=() f args=() body
+	body=$(mktemp /tmp/lab-api.XXXXXX)
+	[ -n "${API_TOKEN:-}" ] && auth=(-H "Authorization: Bearer $API_TOKEN")
+	for f in "${@:2}"; do args+=(--data-urlencode "$f"); done
+	code=$(curl -s --noproxy '*' --max-time 60 -o "$body" -w '%{http_code}' \
+		"${auth[@]}" "${args[@]}" "$API/ca/instrumentations") ||
+		lab_fail "create $1: curl failed"
+	[ "$code" = 201 ] || lab_fail "create $1: status $code: $(head -c 300 "$body")"
+	sed -n 's/.*"id":"\([0-9]*\)".*/\1/p' "$body"
+	rm -f "$body"
+}
+
+# save_picture NAME JSONFILE: the PNG of a heatmap image answer (CA's
+# "image" member, base64) as $PICTURES/NAME.png, checked to be a PNG.
+PICTURES=${PICTURES:-$LABOUT/pictures}
+save_picture() {
+	mkdir -p "$PICTURES"
+	python3 - "$2" "$PICTURES/$1.png" <<'PY' || lab_fail "picture $1: no PNG in the answer"
+import base64, json, sys
+img = base64.b64decode(json.load(open(sys.argv[1]))["image"])
+assert img[:8] == b"\x89PNG\r\n\x1a\n", img[:8]
+open(sys.argv[2], "wb").write(img)
+PY
+	echo "picture: $PICTURES/$1.png"
+}
+
+# source_status FILE NAME: the status of source NAME in a saved
+# GET /ca/admin/status answer.
+source_status() {
+	python3 -c 'import json, sys
+print(next((s["status"] for s in json.load(open(sys.argv[1]))["sources"]
+            if s["name"] == sys.argv[2]), "absent"))' "$1" "$2" 2>/dev/null
+}

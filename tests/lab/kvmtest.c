@@ -15,15 +15,20 @@
  * port 0x11, so delivered interrupts are counted per vector next to the
  * injected ones.  Injections are driven by count (-i: every K-th port-0x10
  * exit, deterministic), by time (-p: every P ms at a fixed phase of
- * CLOCK_MONOTONIC, like a timer tick), or follow work and sleep (-s/-V: after
- * each burst the guest halts, the host sleeps, then wakes it with a vector,
- * like a device interrupt ending an idle period).  -d repeats bursts for a
- * duration.
+ * CLOCK_MONOTONIC, or of the wall clock with -W, like a timer tick), or
+ * follow work and sleep (-s/-V: after each burst the guest halts, the host
+ * sleeps, then wakes it with a vector, like a device interrupt ending an
+ * idle period; the mean work and wake-to-wake times are reported, since
+ * they set the slope of the stair such a device draws on a subsecond
+ * heatmap).  -d repeats bursts for a duration.
  *
  * The "cr3" mode (-r A:B) starts each vCPU in 32-bit protected mode with
  * paging and two page directories; the guest spins A units of time under
  * the first cr3 and B under the second, with one port-0x12 exit per cycle,
- * so that cr3 sampling can be checked against a known time ratio.
+ * so that cr3 sampling can be checked against a known time ratio.  -R C:D@S
+ * changes the ratio to C:D at the first cycle end after S seconds, after a
+ * pause of PAUSE_S with the vCPUs idle, so that the two ratios fall in
+ * separate wall-clock seconds and one VM draws "a process's share shrinks".
  *
  * After the run it prints key=value counts, and, while the VM is still
  * open, the VM's debugfs stats and its binary stats (KVM_GET_STATS_FD).
@@ -58,6 +63,7 @@
 #define STACK_SIZE	0x400
 #define MAX_VCPUS	8
 #define NVEC		256
+#define PAUSE_S		2.0	/* -R: idle time between the two ratios */
 #define QUEUE_LEN	64
 
 #define PORT_WORK	0x10
@@ -145,6 +151,9 @@ struct opts {
 	double duration;		/* -d seconds; 0: one burst */
 	int hold;			/* -H seconds */
 	long ratio_a, ratio_b;		/* -r A:B */
+	long ratio_c, ratio_d;		/* -R C:D@S; 0: no change */
+	double switch_s;		/* -R: S */
+	bool wall_phase;		/* -W: -P is a phase of the wall clock */
 	long spin_unit;			/* -u: loop iterations per unit */
 	bool no_stats;			/* -q */
 };
@@ -159,8 +168,11 @@ struct vcpu {
 	uint64_t injected[NVEC], delivered[NVEC];
 	uint8_t queue[QUEUE_LEN];	/* vectors waiting for a window */
 	unsigned int qhead, qlen;
-	bool asleep;
+	bool asleep, switched;
 	double start, end, next_tick, wake_at, secs;
+	double work_start, work_sum, last_wake, cycle_sum;
+	uint64_t works, wakes, cycles_before;
+	double switch_wall, resume_wall;	/* -R, on the wall clock */
 };
 
 enum step { GO, STOP };
@@ -171,6 +183,7 @@ static struct opts o = {
 };
 static int kvm_fd, vm_fd;
 static uint8_t *mem;
+static double wall_minus_mono;	/* -W: CLOCK_REALTIME - CLOCK_MONOTONIC */
 
 static void die(const char *what)
 {
@@ -189,6 +202,14 @@ static double now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -237,6 +258,23 @@ static void parse_ratio(const char *s)
 	o.mode = MODE_CR3;
 }
 
+/* -R C:D@S */
+static void parse_switch(const char *s)
+{
+	char r[32];
+	const char *at = strchr(s, '@'), *colon = strchr(s, ':');
+
+	if (!at || !colon || colon > at || (size_t)(at - s) >= sizeof(r))
+		usage_error("-R", "expected C:D@S, e.g. 1:19@10");
+	memcpy(r, s, colon - s);
+	r[colon - s] = 0;
+	o.ratio_c = num_arg("-R", r, 1, 1000);
+	memcpy(r, colon + 1, at - colon - 1);
+	r[at - colon - 1] = 0;
+	o.ratio_d = num_arg("-R", r, 1, 1000);
+	o.switch_s = num_arg("-R", at + 1, 1, 86400);
+}
+
 static void usage(void)
 {
 	puts("usage: kvmtest [options]\n"
@@ -248,11 +286,14 @@ static void usage(void)
 	     "  -v VEC  vector for -i and -p (0x20)\n"
 	     "  -p MS   inject -v every MS ms, at phase -P of CLOCK_MONOTONIC\n"
 	     "  -P MS   phase of -p within its period (half the period)\n"
+	     "  -W      -P is a phase of the wall clock (CLOCK_REALTIME)\n"
 	     "  -s MS   after each burst, halt MS ms before the next\n"
 	     "  -V VEC  wake the halted guest with vector VEC\n"
 	     "  -d SEC  repeat bursts for SEC seconds (one burst if 0)\n"
 	     "  -r A:B  cr3 mode: spin A units under cr3 A, B under cr3 B\n"
 	     "  -u N    cr3 mode: loop iterations per unit (100000)\n"
+	     "  -R C:D@S  cr3 mode: ratio C:D from the first cycle end after\n"
+	     "          S s, after 2 s with the vCPUs idle\n"
 	     "  -H SEC  keep the VM open SEC seconds after the run\n"
 	     "  -q      do not print debugfs and binary stats");
 }
@@ -261,7 +302,7 @@ static void parse_opts(int argc, char **argv)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "n:m:C:c:i:v:p:P:s:V:d:r:u:H:qh")) !=
+	while ((c = getopt(argc, argv, "n:m:C:c:i:v:p:P:Ws:V:d:r:R:u:H:qh")) !=
 	       -1) {
 		switch (c) {
 		case 'n': o.n_io = num_arg("-n", optarg, 0, INT_MAX); break;
@@ -281,6 +322,8 @@ static void parse_opts(int argc, char **argv)
 			  break;
 		case 'd': o.duration = num_arg("-d", optarg, 0, 86400); break;
 		case 'r': parse_ratio(optarg); break;
+		case 'R': parse_switch(optarg); break;
+		case 'W': o.wall_phase = true; break;
 		case 'u': o.spin_unit = num_arg("-u", optarg, 1, 10000000);
 			  break;
 		case 'H': o.hold = num_arg("-H", optarg, 0, 86400); break;
@@ -309,8 +352,16 @@ static void parse_opts(int argc, char **argv)
 			    "no -i, -p, -s or -V");
 	if (o.mode == MODE_CR3 && o.duration <= 0)
 		o.duration = 2;
+	if (o.ratio_c && o.mode != MODE_CR3)
+		usage_error("-R", "changes the ratio of -r");
+	if (o.ratio_c && o.switch_s >= o.duration)
+		usage_error("-R", "the change must come before the end (-d)");
+	if (o.wall_phase && !o.period_ms)
+		usage_error("-W", "sets the clock of -p");
 	if ((unsigned long long)o.spin_unit * (o.ratio_a > o.ratio_b ?
-	    o.ratio_a : o.ratio_b) > UINT32_MAX)
+	    o.ratio_a : o.ratio_b) > UINT32_MAX ||
+	    (unsigned long long)o.spin_unit * (o.ratio_c > o.ratio_d ?
+	    o.ratio_c : o.ratio_d) > UINT32_MAX)
 		usage_error("-u", "spin unit times ratio exceeds 32 bits");
 }
 
@@ -461,12 +512,14 @@ static void inject_pending(struct vcpu *v)
 	v->run->request_interrupt_window = v->qlen > 0;
 }
 
-/* The first multiple of the period, plus the phase, after t. */
+/* The first multiple of the period, plus the phase, after t (monotonic);
+ * with -W the multiples are those of the wall clock. */
 static double next_phase(double t)
 {
 	double period = o.period_ms / 1e3, phase = o.phase_ms / 1e3;
+	double off = o.wall_phase ? wall_minus_mono : 0;
 
-	return (floor((t - phase) / period) + 1) * period + phase;
+	return (floor((t + off - phase) / period) + 1) * period + phase - off;
 }
 
 /* A timer tick that came due is queued; ticks that passed unseen (the
@@ -484,6 +537,25 @@ static bool tick_due(struct vcpu *v, double t)
 }
 
 /* ---- exits ---- */
+
+/* -R: at a cycle end, so the last cycle of A:B is whole; the vCPU idles
+ * until PAUSE_S after the switch time, then spins C:D. */
+static void switch_ratio(struct vcpu *v)
+{
+	struct kvm_regs r;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0)
+		die("KVM_GET_REGS");
+	r.rsi = (uint64_t)o.ratio_c * o.spin_unit;
+	r.rdi = (uint64_t)o.ratio_d * o.spin_unit;
+	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
+		die("KVM_SET_REGS");
+	v->switched = true;
+	v->cycles_before = v->cycles;
+	v->switch_wall = wall_now();
+	sleep_until(v->start + o.switch_s + PAUSE_S);
+	v->resume_wall = wall_now();
+}
 
 static enum step on_io(struct vcpu *v)
 {
@@ -509,6 +581,8 @@ static enum step on_io(struct vcpu *v)
 		return GO;
 	case PORT_CYCLE:
 		v->cycles++;
+		if (o.ratio_c && !v->switched && now() >= v->start + o.switch_s)
+			switch_ratio(v);
 		return GO;
 	}
 	fprintf(stderr, "kvmtest: vcpu%d: write to unexpected port 0x%x\n",
@@ -529,6 +603,8 @@ static enum step on_hlt(struct vcpu *v)
 	if (!v->asleep) {
 		v->asleep = true;
 		v->bursts++;
+		v->work_sum += t - v->work_start;
+		v->works++;
 		v->wake_at = t + o.sleep_ms / 1e3;
 	}
 	for (;;) {
@@ -546,6 +622,10 @@ static enum step on_hlt(struct vcpu *v)
 			return GO;
 		if (t >= v->wake_at) {
 			v->asleep = false;
+			if (v->wakes)
+				v->cycle_sum += t - v->last_wake;
+			v->wakes++;
+			v->last_wake = v->work_start = t;
 			*(volatile uint32_t *)(v->param + P_WAKE) = 1;
 			if (o.wake_vec >= 0)
 				enqueue(v, o.wake_vec);
@@ -582,7 +662,7 @@ static void *vcpu_main(void *arg)
 {
 	struct vcpu *v = arg;
 
-	v->start = now();
+	v->start = v->work_start = now();
 	v->end = v->start + o.duration;
 	if (o.period_ms)
 		v->next_tick = next_phase(v->start);
@@ -637,6 +717,20 @@ static void print_vcpu(const struct vcpu *v)
 			       "delivered=%llu\n", v->idx, i,
 			       (unsigned long long)v->injected[i],
 			       (unsigned long long)v->delivered[i]);
+	/* Mean burst time (wake to the burst's hlt) and wake-to-wake time. */
+	if (v->works && o.sleep_ms)
+		printf("vcpu%d worksleep works=%llu work_ms=%.2f wakes=%llu "
+		       "cycle_ms=%.2f\n", v->idx, (unsigned long long)v->works,
+		       1e3 * v->work_sum / v->works,
+		       (unsigned long long)v->wakes,
+		       v->wakes > 1 ? 1e3 * v->cycle_sum / (v->wakes - 1) : 0.0);
+	if (o.ratio_c)
+		printf("vcpu%d switch switched=%d cycles_before=%llu "
+		       "cycles_after=%llu switch_wall=%.3f resume_wall=%.3f\n",
+		       v->idx, v->switched,
+		       (unsigned long long)v->cycles_before,
+		       (unsigned long long)(v->cycles - v->cycles_before),
+		       v->switch_wall, v->resume_wall);
 }
 
 static void print_total(const struct vcpu *vs, double wall)
@@ -735,16 +829,18 @@ static void print_config(void)
 {
 	if (o.mode == MODE_CR3) {
 		printf("kvmtest mode=cr3 vcpus=%d cr3_a=0x%x cr3_b=0x%x "
-		       "ratio=%ld:%ld spin_unit=%ld duration=%.0f\n", o.vcpus,
+		       "ratio=%ld:%ld spin_unit=%ld duration=%.0f "
+		       "ratio2=%ld:%ld switch_s=%.0f\n", o.vcpus,
 		       PD_A_GPA, PD_B_GPA, o.ratio_a, o.ratio_b, o.spin_unit,
-		       o.duration);
+		       o.duration, o.ratio_c, o.ratio_d, o.switch_s);
 		return;
 	}
 	printf("kvmtest mode=burst vcpus=%d n_io=%ld n_mmio=%ld n_cpuid=%ld "
 	       "inject_every=%ld vec=0x%02x period_ms=%ld phase_ms=%ld "
-	       "sleep_ms=%ld wake_vec=0x%02x duration=%.0f\n", o.vcpus, o.n_io,
-	       o.n_mmio, o.n_cpuid, o.inject_every, o.vec, o.period_ms,
-	       o.phase_ms, o.sleep_ms, o.wake_vec, o.duration);
+	       "sleep_ms=%ld wake_vec=0x%02x duration=%.0f clock=%s\n",
+	       o.vcpus, o.n_io, o.n_mmio, o.n_cpuid, o.inject_every, o.vec,
+	       o.period_ms, o.phase_ms, o.sleep_ms, o.wake_vec, o.duration,
+	       o.wall_phase ? "wall" : "monotonic");
 }
 
 int main(int argc, char **argv)
@@ -755,6 +851,7 @@ int main(int argc, char **argv)
 
 	parse_opts(argc, argv);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	wall_minus_mono = wall_now() - now();
 	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm_fd < 0)
 		die("open /dev/kvm");

@@ -100,3 +100,114 @@ save_formats() {
 		!NF { blank++; next }
 		{ while (blank > 0) { print "" > out; blank-- } print > out }'
 }
+
+# ---- kvmscope serve in L1, reached from the host ----------------------
+# agent_start [SOURCES]: `kvmscope serve` on 0.0.0.0:23181 (run-l1.sh
+# forwards a host port to it) with a fresh operator token: listening on
+# anything but loopback needs one.  The token goes to /out/token for the
+# host; AGENT is the agent's pid.  Fails if it does not listen in 30 s.
+AGENT_PORT=23181
+agent_start() {
+	local i=0
+	K=/usr/local/bin/kvmscope
+	[ -x $K ] || skip "no kvmscope in L1: build .output/kvmscope (make), or set LAB_KVMSCOPE"
+	TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	(umask 077 && echo "$TOKEN operator" > /tmp/tokens)
+	echo "$TOKEN" > /out/token
+	$K serve --listen 0.0.0.0:$AGENT_PORT --tokens /tmp/tokens --no-state \
+		${1:+--sources "$1"} > serve.log 2>&1 &
+	AGENT=$!
+	until netstat -ltn 2>/dev/null | grep -q ":$AGENT_PORT "; do
+		i=$((i + 1))
+		[ $i -gt 300 ] && fail "kvmscope serve did not listen: $(tail -2 serve.log)"
+		kill -0 $AGENT 2>/dev/null || fail "kvmscope serve exited: $(tail -3 serve.log)"
+		sleep 0.1
+	done
+}
+
+# api PATH [POST-DATA]: the agent's answer (GET, or POST with the form).
+api() {
+	if [ -n "${2:-}" ]; then
+		wget -q -O - --header "Authorization: Bearer $TOKEN" \
+			--post-data "$2" "http://127.0.0.1:$AGENT_PORT$1"
+	else
+		wget -q -O - --header "Authorization: Bearer $TOKEN" \
+			"http://127.0.0.1:$AGENT_PORT$1"
+	fi
+}
+
+# instn NAME FORM: creates an instrumentation and records "NAME ID" in
+# /out/instn for the host.
+instn() {
+	local id
+	id=$(api /ca/instrumentations "$2" | sed -n 's/.*"id":"\([0-9]*\)".*/\1/p')
+	[ -n "$id" ] || fail "cannot create instrumentation $1 ($2)"
+	echo "$1 $id" >> /out/instn
+}
+
+# phase NAME start|end [KEY=VALUE...]: "NAME start|end EPOCH-SECONDS ..."
+# in /out/phases, on L1's wall clock, which the agent stamps with.
+phase() {
+	local n=$1 w=$2
+	shift 2
+	echo "$n $w $(date +%s) $*" >> /out/phases
+	mark "PHASE_$(echo "$n" | tr a-z- A-Z_)_$(echo "$w" | tr a-z A-Z)"
+}
+
+# hold_until_stop SECONDS: waits for the host's /out/stop, at most SECONDS.
+hold_until_stop() {
+	local i=0
+	while [ ! -e /out/stop ] && [ $i -lt $(($1 * 5)) ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	[ -e /out/stop ] && echo "stopped by the host after $((i / 5)) s"
+}
+
+# ---- QEMU -enable-kvm in L1 (an L2 Linux guest) -----------------------
+# hostroot_chroot: the host's / (LAB_HOSTROOT=1, read-only at /host) made
+# usable as a chroot for the host's own QEMU: live /proc, /sys and /dev
+# (for /dev/kvm), writable /tmp and /run.  CH is the command prefix.
+hostroot_chroot() {
+	H=/host
+	[ -x $H/usr/bin/qemu-system-x86_64 ] ||
+		skip "no host root with QEMU at /host (run with LAB_HOSTROOT=1)"
+	if [ -z "${CH:-}" ]; then
+		mount --bind /proc $H/proc
+		mount --bind /sys $H/sys
+		mount --bind /dev $H/dev
+		mount -t tmpfs tmp $H/tmp
+		mount -t tmpfs run $H/run
+	fi
+	CH="chroot $H /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/"
+}
+
+# l2_start DIR NAME VCPUS [APPEND]: boots the hostguest initramfs in DIR
+# (a host path; the lab's kernel is DIR/../kernel) under QEMU -enable-kvm
+# as VM NAME, in "busy" mode unless APPEND says otherwise, and waits until
+# its userland runs.  L2PID is QEMU's pid, L2LOG its console (in L1).
+l2_start() {
+	local i=0
+	L2LOG=$H/tmp/l2-$2.log
+	$CH qemu-system-x86_64 -enable-kvm -cpu host -m 256 -smp "$3" \
+		-nodefaults -display none -no-reboot \
+		-name "guest=$2,debug-threads=on" \
+		-kernel "$1/../kernel/vmlinuz" -initrd "$1/initramfs.gz" \
+		-append "console=ttyS0 quiet loglevel=0 panic=-1 ${4:-ks.mode=busy}" \
+		-serial "file:/tmp/l2-$2.log" > "/tmp/l2-$2.qemu" 2>&1 &
+	L2PID=$!
+	mark "L2_START $2"
+	until grep -q KS_ "$L2LOG" 2>/dev/null; do
+		i=$((i + 1))
+		kill -0 $L2PID 2>/dev/null || fail "QEMU L2 exited: $(tail -3 "/tmp/l2-$2.qemu")"
+		[ $i -gt 1800 ] && fail "the L2 guest did not come up in 180 s"
+		sleep 0.1
+	done
+	mark "L2_UP $2"
+}
+
+l2_stop() {
+	kill "$L2PID" 2>/dev/null
+	wait "$L2PID" 2>/dev/null
+	L2PID=
+}

@@ -29,6 +29,14 @@ grep -q '\] *[0-9.]*: kvm_exit:      vcpu' "$SCRATCH/tc.txt" ||
 	fail "the trace-cmd rewrite did not apply"
 replay "$SCRATCH/tc.txt" "${ARGS[@]}"
 agree "trace-cmd layout"
+# trace-cmd report's own lines before the events: the CPU count and, for
+# each CPU that recorded nothing, "CPU N is empty".  Not events, not junk.
+{ printf 'cpus=4\nCPU 2 is empty\nCPU 3 is empty\n'; grep -v '^#' \
+	"$SCRATCH/tc.txt"; } >"$SCRATCH/tc-head.txt"
+replay "$SCRATCH/tc-head.txt" "${ARGS[@]}"
+agree "trace-cmd report header lines"
+grep -q ' 0 malformed$' "$SCRATCH/err" ||
+	fail "trace-cmd header lines counted as malformed: $(cat "$SCRATCH/err")"
 
 # CRLF, and reading stdin.
 sed 's/$/\r/' "$orig" >"$SCRATCH/crlf.txt"

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -212,6 +213,73 @@ static void test_slots_iterate_and_compact(void **state)
 	ks_dataset__free(ds);
 }
 
+/* A saved blob loads back only into a dataset of its own shape: entries
+ * into a scalar or distributions into a count would be data the value
+ * cannot show (and that no save ever wrote). */
+static void test_load_checks_arity(void **state)
+{
+	static const enum ks_arity other[] = { KS_ARITY_SCALAR,
+					       KS_ARITY_DISCRETE,
+					       KS_ARITY_NUMERIC };
+	struct ks_dataset *src = mk(KS_ARITY_DISCRETE_NUMERIC, 1, 60, false);
+	struct ks_dataset *dst;
+	uint32_t io = ks_sym_intern("io");
+	struct ks_record r = rec(100 * NS, io, 5000);
+	struct ks_value v;
+	uint8_t *blob;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(ks_dataset__add(src, &r), 0);
+	assert_int_equal(ks_dataset__save(src, &blob, &len), 0);
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		dst = mk(other[i], 1, 60, false);
+		assert_int_equal(ks_dataset__load(dst, blob, len), -EINVAL);
+		assert_int_equal(ks_dataset__newest(dst), -1);
+		ks_dataset__free(dst);
+	}
+	dst = mk(KS_ARITY_DISCRETE_NUMERIC, 1, 60, false);
+	assert_int_equal(ks_dataset__load(dst, blob, len), 0);
+	assert_int_equal(ks_dataset__value(dst, 100, 1, &v), 0);
+	assert_int_equal(v.total, 1);
+	assert_int_equal(ks_value__find(&v, io)->count, 1);
+	ks_value_fini(&v);
+	ks_dataset__free(dst);
+	free(blob);
+	ks_dataset__free(src);
+}
+
+/* The same key twice in one slot is a damaged blob, refused whole. */
+static void test_load_duplicate_key(void **state)
+{
+	struct ks_dataset *ds = mk(KS_ARITY_DISCRETE, 1, 60, false);
+	/* magic, granularity, 1 slot: t, total, empty dist, 2 entries. */
+	uint64_t words[] = { 0x3244534bu, 1, 1, 100, 2, 0, 2 };
+	uint8_t blob[sizeof(words) + 2 * (8 + 2 + 8 + 8)], *p = blob;
+
+	(void)state;
+	memcpy(p, words, sizeof(words));
+	p += sizeof(words);
+	for (int i = 0; i < 2; i++) {
+		uint64_t klen = 2, count = 1, ndist = 0;
+
+		memcpy(p, &klen, 8);
+		memcpy(p + 8, "io", 2);
+		memcpy(p + 10, &count, 8);
+		memcpy(p + 18, &ndist, 8);
+		p += 26;
+	}
+	assert_int_equal(ks_dataset__load(ds, blob, sizeof(blob)), -EINVAL);
+	assert_int_equal(ks_dataset__newest(ds), -1);
+	/* With the entry once (total 1) the same bytes load. */
+	words[6] = 1;
+	words[4] = 1;
+	memcpy(blob, words, sizeof(words));
+	assert_int_equal(ks_dataset__load(ds, blob, sizeof(blob) - 26), 0);
+	assert_int_equal(ks_dataset__newest(ds), 100);
+	ks_dataset__free(ds);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -221,6 +289,8 @@ int main(void)
 		cmocka_unit_test(test_retention_and_wrap),
 		cmocka_unit_test(test_point_first_wins),
 		cmocka_unit_test(test_slots_iterate_and_compact),
+		cmocka_unit_test(test_load_checks_arity),
+		cmocka_unit_test(test_load_duplicate_key),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 

@@ -145,6 +145,24 @@ static void test_future_and_idle(void **state)
 	ks_engine__free(e);
 }
 
+/* A record of a metric outside the catalogue is counted, not lost. */
+static void test_bad_metric_counted(void **state)
+{
+	struct ks_engine *e = ks_engine__new();
+	struct ks_record r;
+
+	(void)state;
+	r = exitrec(5 * NS, "io", 1);
+	r.metric = KS_M__COUNT;
+	ks_engine__feed(e, &r, 1);
+	r.metric = 0xffff;
+	ks_engine__feed(e, &r, 1);
+	assert_int_equal(ks_engine__stats(e)->records, 2);
+	assert_int_equal(ks_engine__stats(e)->bad_metric, 2);
+	assert_int_equal(ks_engine__stats(e)->added, 0);
+	ks_engine__free(e);
+}
+
 static void test_limit(void **state)
 {
 	struct ks_engine *e = ks_engine__new();
@@ -205,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_predicate_exact),
 		cmocka_unit_test(test_lifecycle),
 		cmocka_unit_test(test_future_and_idle),
+		cmocka_unit_test(test_bad_metric_counted),
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_value_points),
 	};

@@ -389,6 +389,20 @@ static void test_params_errors(void **state)
 	}
 }
 
+/* A key with a NUL byte inside would be read as a shorter, other key. */
+static void test_params_key_with_nul(void **state)
+{
+	json_t *o = json_pack("{s:[s%]}", "selected", "io\0x", (size_t)4);
+	struct ks_hmparams p;
+	struct ks_err err;
+
+	(void)state;
+	assert_non_null(o);
+	assert_int_equal(ks_hmparams__parse(&p, o, &err), -EINVAL);
+	assert_string_equal(err.param, "selected");
+	json_decref(o);
+}
+
 static void test_params_too_many_selected(void **state)
 {
 	char buf[2048] = "{\"selected\":\"k0";
@@ -1464,6 +1478,7 @@ int main(void)
 		cmocka_unit_test(test_params_query_strings),
 		cmocka_unit_test(test_params_json_types),
 		cmocka_unit_test(test_params_errors),
+		cmocka_unit_test(test_params_key_with_nul),
 		cmocka_unit_test(test_params_too_many_selected),
 		cmocka_unit_test(test_autoscale_examples),
 		cmocka_unit_test(test_autoscale_stability),

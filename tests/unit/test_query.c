@@ -1,4 +1,9 @@
-/* test_query.c - CA's time parameters: defaults, rounding, bounds, errors. */
+/* test_query.c - CA's time parameters: defaults, rounding, bounds, errors.
+ *
+ * Each case is a request's parameters and the interval CA's rules give
+ * for them (caAggrInterval, normalizeInterval), worked out by hand, or the
+ * parameter an error must name.
+ */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -57,6 +62,10 @@ static void test_two_of_three(void **state)
 			       "\"end_time\":906}", 1, 1000, 1, &q, &err),
 			 -EINVAL);
 	assert_string_equal(err.param, "end_time");
+	assert_int_equal(parse("{\"start_time\":900,\"end_time\":800}", 1,
+			       1000, 1, &q, &err), -EINVAL);
+	assert_string_equal(err.param, "end_time");
+	assert_non_null(strstr(err.msg, "later than start_time"));
 }
 
 static void test_rounding(void **state)
@@ -68,6 +77,22 @@ static void test_rounding(void **state)
 	/* Start rounds down to the granularity, duration up to cover. */
 	assert_int_equal(parse("{\"start_time\":903,\"duration\":6}", 5, 1000,
 			       1, &q, &err), 0);
+	assert_int_equal(q.start, 900);
+	assert_int_equal(q.duration, 10);
+	/* As CA's normalizeInterval: the duration is rounded on its own, so
+	 * consecutive points are exactly one duration apart and do not grow
+	 * by the start's shift. */
+	assert_int_equal(parse("{\"start_time\":903,\"duration\":5,"
+			       "\"ndatapoints\":3}", 5, 1000, 1, &q, &err), 0);
+	assert_int_equal(q.start, 900);
+	assert_int_equal(q.duration, 5);
+	assert_int_equal(parse("{\"start_time\":61,\"duration\":60}", 60,
+			       1000, 1, &q, &err), 0);
+	assert_int_equal(q.start, 60);
+	assert_int_equal(q.duration, 60);
+	/* From start and end: the span, rounded the same way. */
+	assert_int_equal(parse("{\"start_time\":901,\"end_time\":911}", 5,
+			       1000, 1, &q, &err), 0);
 	assert_int_equal(q.start, 900);
 	assert_int_equal(q.duration, 10);
 }
@@ -99,6 +124,12 @@ static void test_errors(void **state)
 		{ "{\"start_time\":5000}", "start_time" },
 		{ "{\"timeout\":5001}", "timeout" },
 		{ "{\"end_time\":[1]}", "end_time" },
+		/* CA's own messages: the end before the start, a duration
+		 * reaching before time 0, a span over the limit. */
+		{ "{\"start_time\":900,\"end_time\":900}", "end_time" },
+		{ "{\"start_time\":900,\"end_time\":890}", "end_time" },
+		{ "{\"start_time\":0,\"end_time\":3601}", "end_time" },
+		{ "{\"end_time\":10,\"duration\":20}", "duration" },
 	};
 	struct ks_query q, before;
 	struct ks_err err;

@@ -309,6 +309,9 @@ static void test_registry(void **state)
 			assert_int_equal(n, 2);
 	}
 	assert_true(ks_source_supplies(x, KS_M_VM_EXITS));
+	assert_true(ks_source_supplies(x, KS_M_VM_USERSPACE_EXITS));
+	assert_true(ks_source_supplies(x, KS_M_VM_PIO_OPS));
+	assert_true(ks_source_supplies(x, KS_M_VM_MMIO_OPS));
 	assert_false(ks_source_supplies(x, KS_M_VM_IRQS));
 	assert_true(ks_source_supplies(i, KS_M_VM_IRQS));
 	assert_true(ks_source_supplies(i, KS_M_VM_APIC_IRQS));
@@ -317,6 +320,13 @@ static void test_registry(void **state)
 	assert_true(ks_metric_has_field(KS_M_VM_EXITS, KS_F_LATENCY));
 	assert_true(ks_metric_has_field(KS_M_VM_IRQS, KS_F_SUBSECOND));
 	assert_true(ks_metric_has_field(KS_M_VM_APIC_IRQS, KS_F_DELIVERYMODE));
+	assert_true(ks_metric_has_field(KS_M_VM_USERSPACE_EXITS,
+					KS_F_SUBSECOND));
+	assert_true(ks_metric_has_field(KS_M_VM_USERSPACE_EXITS,
+					KS_F_UEXITREASON));
+	assert_true(ks_metric_has_field(KS_M_VM_PIO_OPS, KS_F_PORT));
+	assert_true(ks_metric_has_field(KS_M_VM_MMIO_OPS, KS_F_GPA));
+	assert_true(ks_metric_has_field(KS_M_VM_MMIO_OPS, KS_F_SIZE));
 }
 
 int main(void)

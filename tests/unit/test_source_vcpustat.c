@@ -2,9 +2,11 @@
  *
  * Records built by the real converters (bpfrec) are fed through the
  * vcpustat sink and every column of every row is checked for both exit
- * tables (VMX and SVM names); rows are sorted, idle rows of dead processes
- * go, live ones stay; rates round as kvmstat rounds.  vmident is run
- * against a fake /proc tree: names, renames, exited processes.
+ * tables (VMX and SVM names), mmiox from userspace exits only; rows are
+ * sorted, idle rows of dead processes go, live ones stay; rates round as
+ * kvmstat rounds.  vmident is run against a fake /proc tree: names,
+ * renames, exited processes, and vcpu_id -> vCPU index through discovery
+ * of a QEMU whose APIC ids have holes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,11 +20,14 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "bpf/uexits.h"
+
 #include "engine/symtab.h"
 #include "replay/exitreason.h"
 #include "source/bpfrec.h"
 #include "source/vcpustat.h"
 #include "source/vmident.h"
+#include "vm/discovery.h"
 
 static int teardown(void **state)
 {
@@ -58,6 +63,31 @@ static void irqs(const struct ks_source_sink *sink, uint32_t pid,
 	assert_int_equal(sink->record(sink->ctx, &r), 0);
 }
 
+/* n userspace exits of reason on pid/vcpu. */
+static void uexits(const struct ks_source_sink *sink, uint32_t pid,
+		   uint32_t vcpu, uint32_t reason, uint64_t n)
+{
+	struct ks_uexit_key k = { .tgid = pid, .vcpu = vcpu, .arg = reason,
+				  .kind = KS_UXK_UEXIT };
+	struct ks_ident id = { ks_bpfrec_dec_sym(pid), 0 };
+	struct ks_record r;
+
+	assert_int_equal(ks_bpfrec_uexit(&k, n, 1, 10000000, &id, &r), 0);
+	assert_int_equal(sink->record(sink->ctx, &r), 0);
+}
+
+/* n port or MMIO accesses: no column counts them. */
+static void accesses(const struct ks_source_sink *sink, uint32_t pid,
+		   uint8_t kind, uint64_t n)
+{
+	struct ks_uexit_key k = { .tgid = pid, .vcpu = 0, .addr = 0x10,
+				  .arg = 1, .sub = 1, .kind = kind };
+	struct ks_record r;
+
+	assert_int_equal(ks_bpfrec_uexit(&k, n, 1, 10000000, NULL, &r), 0);
+	assert_int_equal(sink->record(sink->ctx, &r), 0);
+}
+
 static bool dead(uint64_t pid)
 {
 	(void)pid;
@@ -88,6 +118,12 @@ static void test_columns_svm(void **state)
 	exits(sink, 77, 0, KS_ISA_SVM, 0x64, 3);	/* vintr */
 	irqs(sink, 77, 0, KS_IRQ_INJ, 15);
 	irqs(sink, 77, 0, KS_IRQ_APIC, 100);		/* not a column */
+	/* 62 of the npf exits went to user space as MMIO. */
+	uexits(sink, 77, 0, 6, 62);			/* KVM_EXIT_MMIO */
+	uexits(sink, 77, 0, 2, 1015);			/* KVM_EXIT_IO */
+	uexits(sink, 77, 0, 5, 1);			/* KVM_EXIT_HLT */
+	accesses(sink, 77, KS_UXK_PIO, 1015);
+	accesses(sink, 77, KS_UXK_MMIO, 62);
 	assert_int_equal(sink->counter(sink->ctx, &c), 0);
 	assert_int_equal(ks_vcpustat__rows(vs, &rows), 1);
 	assert_int_equal(rows[0].pid, 77);
@@ -95,7 +131,7 @@ static void test_columns_svm(void **state)
 	assert_string_equal(ks_sym_str(rows[0].vm_sym), "vm");
 	assert_int_equal(rows[0].n[KS_VS_EXITS], 1015 + 64 + 62 + 1 + 5 + 3);
 	assert_int_equal(rows[0].n[KS_VS_IOX], 1015);
-	assert_int_equal(rows[0].n[KS_VS_MMIOX], 64);
+	assert_int_equal(rows[0].n[KS_VS_MMIOX], 62);
 	assert_int_equal(rows[0].n[KS_VS_EPTV], 64);
 	assert_int_equal(rows[0].n[KS_VS_HALTX], 1);
 	assert_int_equal(rows[0].n[KS_VS_IRQX], 5);
@@ -123,6 +159,7 @@ static void test_columns_vmx_and_order(void **state)
 	exits(sink, 200, 0, KS_ISA_VMX, 10, 1);
 	exits(sink, 100, 5, KS_ISA_VMX, 10, 1);
 	exits(sink, 100, KS_VCPU_UNKNOWN, KS_ISA_VMX, 10, 1);
+	uexits(sink, 200, 1, 6, 5);
 	assert_int_equal(ks_vcpustat__rows(vs, &rows), 4);
 	/* By pid, then vCPU, the unknown vCPU first. */
 	assert_int_equal(rows[0].pid, 100);
@@ -134,7 +171,8 @@ static void test_columns_vmx_and_order(void **state)
 	assert_int_equal(rows[3].vcpu, 1);
 	assert_int_equal(rows[3].n[KS_VS_EXITS], 25);
 	assert_int_equal(rows[3].n[KS_VS_IOX], 4);
-	assert_int_equal(rows[3].n[KS_VS_MMIOX], 8);
+	/* MMIO exits, not EPT violations and misconfigurations. */
+	assert_int_equal(rows[3].n[KS_VS_MMIOX], 5);
 	assert_int_equal(rows[3].n[KS_VS_EPTV], 6);
 	assert_int_equal(rows[3].n[KS_VS_IRQX], 8);
 	assert_int_equal(rows[3].n[KS_VS_IRQWX], 3);
@@ -268,6 +306,141 @@ static void test_vmident(void **state)
 	rmdir(root);
 }
 
+/* ---- vcpu_id -> index through discovery ---- */
+
+static void put(const char *root, const char *rel, const char *data,
+		size_t len)
+{
+	char path[512], *slash;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	for (slash = strchr(path + strlen(root) + 1, '/'); slash;
+	     slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		mkdir(path, 0755);
+		*slash = '/';
+	}
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+}
+
+static void link_fd(const char *root, int pid, int fd, const char *target)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%d/fd", root, pid);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/%d/fd/%d", root, pid, fd);
+	assert_int_equal(symlink(target, path), 0);
+}
+
+/* A QEMU (pid 100) under KVM with named vCPU threads 102..104 running
+ * indexes 0..2; its APIC ids, the vcpu_ids the probe sees, are 0, 2, 4
+ * (a topology with holes). */
+static void fake_qemu(const char *root)
+{
+	static const char cmd[] = "qemu-system-x86_64\0-name\0"
+				  "guest=web1,debug-threads=on\0-smp\0003\0";
+	static const char stat[] = "100 (qemu-system-x86) S 1 100 100 0 -1 "
+				   "4194560 0 0 0 0 0 0 0 0 20 0 5 0 5000 "
+				   "100000 200 18446744073709551615\n";
+	char devkvm[300];
+
+	put(root, "100/stat", stat, strlen(stat));
+	put(root, "100/cmdline", cmd, sizeof(cmd) - 1);
+	put(root, "100/comm", "qemu-system-x86\n", 16);
+	put(root, "100/task/100/comm", "qemu-system-x86\n", 16);
+	put(root, "100/task/101/comm", "IO mon_iothread\n", 16);
+	put(root, "100/task/102/comm", "CPU 0/KVM\n", 10);
+	put(root, "100/task/103/comm", "CPU 1/KVM\n", 10);
+	put(root, "100/task/104/comm", "CPU 2/KVM\n", 10);
+	put(root, "devkvm", "", 0);
+	snprintf(devkvm, sizeof(devkvm), "%s/devkvm", root);
+	link_fd(root, 100, 12, devkvm);
+	link_fd(root, 100, 13, "anon_inode:kvm-vm");
+}
+
+/* The probe's view: thread -> vcpu_id, as the test sets it. */
+static int64_t probe_vcpu[8];
+
+static int64_t tid_vcpu(void *ctx, uint32_t tid)
+{
+	(void)ctx;
+	return tid >= 100 && tid < 108 ? probe_vcpu[tid - 100] : -1;
+}
+
+static uint32_t index_of(struct ks_vmident *vi, uint32_t tgid, uint32_t id,
+			 bool *mapped)
+{
+	uint32_t index = 12345;
+
+	assert_int_equal(ks_vmident__vcpu(vi, tgid, id, &index, mapped), 0);
+	return index;
+}
+
+static void test_vcpu_index(void **state)
+{
+	char root[] = "/tmp/ks-vcpuidx-XXXXXX", cmd[64];
+	struct ks_vmdisc_opts o;
+	struct ks_vmident *vi;
+	struct ks_vmdisc *d;
+	struct ks_err err;
+	bool mapped;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	fake_qemu(root);
+	ks_vmdisc_opts_init(&o);
+	o.procroot = root;
+	o.devkvm = "";
+	o.debugfs = "";
+	o.no_watch = true;
+	assert_non_null(d = ks_vmdisc__new(&o, &err));
+	assert_non_null(vi = ks_vmident__new(root));
+	/* Without discovery: KVM's vcpu_id, and said so. */
+	assert_int_equal(index_of(vi, 100, 4, &mapped), 4);
+	assert_false(mapped);
+	for (int i = 0; i < 8; i++)
+		probe_vcpu[i] = -1;
+	probe_vcpu[2] = 0;
+	probe_vcpu[3] = 2;
+	ks_vmident__set_discovery(vi, d, tid_vcpu, NULL);
+	ks_vmident__tick(vi);
+	assert_int_equal(ks_vmdisc__count(d), 1);
+	assert_int_equal(index_of(vi, 100, 0, &mapped), 0);
+	assert_true(mapped);
+	assert_int_equal(index_of(vi, 100, 2, &mapped), 1);
+	assert_true(mapped);
+	/* Thread 104 has not entered the guest yet: vcpu_id 4 stays 4. */
+	assert_int_equal(index_of(vi, 100, 4, &mapped), 4);
+	assert_false(mapped);
+	/* Once it has, from the next tick on, it is index 2. */
+	probe_vcpu[4] = 4;
+	assert_int_equal(index_of(vi, 100, 4, &mapped), 4);
+	ks_vmident__tick(vi);
+	assert_int_equal(index_of(vi, 100, 4, &mapped), 2);
+	assert_true(mapped);
+	/* Threads gone from the probe's map: the VM's map is remembered. */
+	for (int i = 0; i < 8; i++)
+		probe_vcpu[i] = -1;
+	ks_vmident__tick(vi);
+	assert_int_equal(index_of(vi, 100, 2, &mapped), 1);
+	assert_true(mapped);
+	/* Another process, an unknown vCPU, a kernel thread: unmapped. */
+	assert_int_equal(index_of(vi, 200, 2, &mapped), 2);
+	assert_false(mapped);
+	assert_int_equal(index_of(vi, 100, KS_VCPU_UNKNOWN, NULL),
+			 KS_VCPU_UNKNOWN);
+	assert_int_equal(index_of(vi, 0, 2, NULL), 2);
+	ks_vmident__free(vi);
+	ks_vmdisc__free(d);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +449,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_reset, teardown),
 		cmocka_unit_test(test_rate),
 		cmocka_unit_test_teardown(test_vmident, teardown),
+		cmocka_unit_test_teardown(test_vcpu_index, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -160,6 +160,13 @@ static void test_headers_and_lost(void **state)
 	assert_int_equal(parse("", &ev), KS_TFS_HEADER);
 	assert_int_equal(parse("   \t ", &ev), KS_TFS_HEADER);
 	assert_int_equal(parse("cpus=2", &ev), KS_TFS_HEADER);
+	/* trace-cmd report prints this for a CPU that recorded nothing. */
+	assert_int_equal(parse("CPU 1 is empty", &ev), KS_TFS_HEADER);
+	assert_int_equal(parse("CPU 12 is empty\r", &ev), KS_TFS_HEADER);
+	/* Only that exact line: anything else like it is not a header. */
+	assert_int_equal(parse("CPU is empty", &ev), KS_TFS_MALFORMED);
+	assert_int_equal(parse("CPU 1 is empty now", &ev), KS_TFS_MALFORMED);
+	assert_int_equal(parse("CPU 1x is empty", &ev), KS_TFS_MALFORMED);
 	l = "CPU:1 [LOST 1234 EVENTS]";
 	assert_int_equal(ks_tfs_parse_line(l, strlen(l), &ev, &lost),
 			 KS_TFS_LOST);

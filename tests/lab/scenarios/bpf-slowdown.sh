@@ -65,13 +65,13 @@ start() {
 		TP=$!
 		wait_for "ks.$2.json" '"rows"' $TP "kvmscope stat";;
 	perf)
-		$CH perf kvm -o /tmp/perf.data stat record -a > "perf.$2.out" 2>&1 &
+		$CH perf kvm -o /tmp/perf.data stat record -a > "perftool.$2.log" 2>&1 &
 		TP=$!
 		# perf says nothing once it records: wait for its events to
 		# show up enabled, then a little for every CPU's buffer.
 		wait_for /proc/$TP/status 'State' $TP "perf kvm stat record"
 		sleep 3
-		kill -0 $TP 2>/dev/null || fail "perf kvm stat record exited: $(tail -3 "perf.$2.out")";;
+		kill -0 $TP 2>/dev/null || fail "perf kvm stat record exited: $(tail -3 "perftool.$2.log")";;
 	bpftrace)
 		$CH bpftrace /mnt/kvmkeys.bt > "bt.$2.out" 2>&1 &
 		TP=$!
@@ -79,23 +79,41 @@ start() {
 	esac
 }
 
-# stop CONFIG R KVMTEST_PID: detaches, and checks the tool counted.
+# halt PID: SIGINT, and SIGKILL if it has not ended a minute later.
+halt() {
+	local i=0
+	kill -INT "$1" 2>/dev/null
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 600 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -0 "$1" 2>/dev/null && { echo "BAD  pid $1 ignored SIGINT"; kill -KILL "$1"; }
+	wait "$1"
+}
+
+# stop CONFIG R BURST_FILE: detaches, and checks the tool counted the
+# burst's exits.
 stop() {
+	local pid exits n
 	[ -n "$TP" ] || return 0
-	kill -INT $TP
-	wait $TP
+	halt $TP
+	pid=$(sed -n 's/^pid=\([0-9]*\) .*/\1/p' "$3")
+	exits=$(awk '$1 == "TOTAL" { for (i = 2; i <= NF; i++)
+		if ($i ~ /^exits=/) print substr($i, 7) }' "$3")
 	case $1 in
 	kvmscope)
-		grep -q "\"pid\":$3,.*\"exits\":[1-9]" "ks.$2.json" ||
-			fail "kvmscope stat saw no exits of kvmtest $3";;
+		grep -q "\"pid\":$pid,.*\"exits\":[1-9]" "ks.$2.json" ||
+			fail "kvmscope stat saw no exits of kvmtest $pid";;
 	perf)
-		n=$($CH perf report -i /tmp/perf.data --stdio -s comm 2>/dev/null |
-			awk '/kvmtest/ { n++ } END { print n + 0 }')
-		[ "$n" -gt 0 ] || fail "perf recorded nothing of kvmtest: $(tail -3 "perf.$2.out")"
+		# "[ perf record: Captured and wrote X MB FILE (N samples) ]":
+		# an exit and an entry per userspace exit at least.
+		n=$(sed -n 's/.*(\([0-9]*\) samples).*/\1/p' "perftool.$2.log" | tail -1)
+		[ -n "$n" ] && [ "$n" -ge $((2 * exits)) ] ||
+			fail "perf recorded ${n:-no} samples for $exits exits: $(tail -2 "perftool.$2.log")"
 		$CH rm -f /tmp/perf.data;;
 	bpftrace)
-		grep -q "^@exits\[$3," "bt.$2.out" ||
-			fail "bpftrace counted no exits of kvmtest $3: $(tail -3 "bt.$2.out")";;
+		grep -q "^@exits\[$pid," "bt.$2.out" ||
+			fail "bpftrace counted no exits of kvmtest $pid: $(tail -3 "bt.$2.out")";;
 	esac
 }
 
@@ -108,9 +126,9 @@ while [ $r -lt "$RUNS" ]; do
 	while [ $k -lt $((r % 4)) ]; do c=$1; shift; set -- "$@" "$c"; k=$((k + 1)); done
 	for c in "$@"; do
 		start "$c" $r
-		rate=$(burst "$c.$r.out")
-		pid=$(sed -n 's/^pid=\([0-9]*\) .*/\1/p' "$c.$r.out")
-		stop "$c" $r "$pid"
+		rate=$(burst "burst.$c.$r.out")
+		[ -n "$rate" ] || fail "kvmtest gave no rate: $(tail -1 "burst.$c.$r.out")"
+		stop "$c" $r "burst.$c.$r.out"
 		echo "$r $c $rate" >> rates.txt
 		echo "round $r: $c $rate exits/s"
 	done

@@ -4,16 +4,18 @@
 # vCPUs, and `kvmscope record -s bpf_samples` records around a 1:1 and a
 # 1:19 run (with --guest-rip when the CLI has it: guest RIPs are opt-in).
 # Units are long (about 0.1 s): a 99 Hz sampler then counts each unbroken
-# stretch of A almost exactly (to a sample), instead of catching a
+# stretch almost exactly (to a sample), instead of catching a
 # fast-switching guest at random phases, which would need tens of
-# thousands of samples for a 10% bound on a 5% share.  The host side
-# (tests/lab/t_samples_cr3.sh) replays the recordings and checks the cr3
-# split, the guest ring and the vCPUs.  Here: every run worked; the
-# sampler's note (what it could not read, and counts) is in the .err files.
+# thousands of samples for a 10% bound on a 5% share.  kvm_entry and
+# kvm_exit are traced meanwhile: the time each vCPU really spent in each
+# loop (under nested TCG, not exactly the A:B asked for) is the truth the
+# host side (tests/lab/t_samples_cr3.sh) holds the samples' cr3 split to,
+# with the guest ring and the vCPUs.  Here: every run worked.
 # Arguments: [seconds of 1:1 (10)] [seconds of 1:19 (30)] [spin unit in
 # loop iterations (10000000)].
-# Files: cr3-1-1.ksr, cr3-1-19.ksr (recordings), *.out (kvmtest), *.err
-# (kvmscope's stderr), kvm_amd.txt (npt, BTF, kernel).
+# Files: cr3-1-1.ksr, cr3-1-19.ksr (recordings), *.out (kvmtest), *.trace
+# (kvm_entry/kvm_exit), *.err (kvmscope's stderr, with the sampler's
+# note), kvm_amd.txt (npt, BTF, kernel).
 # lab-timeout: 300
 . /lab/l1lib.sh
 K=/usr/local/bin/kvmscope
@@ -41,8 +43,17 @@ run() {	# A B SECONDS
 		sleep 0.1
 	done
 	mark "SAMPLING $c"
+	echo 0 > $T/tracing_on
+	echo > $T/trace
+	echo 16384 > $T/buffer_size_kb
+	echo 1 > $T/events/kvm/kvm_entry/enable
+	echo 1 > $T/events/kvm/kvm_exit/enable
+	echo 1 > $T/tracing_on
 	kvmtest -q -c 2 -r "$1:$2" -u "$U" -d "$3" > "$c.out" 2>&1 ||
 		fail "kvmtest -r $1:$2 failed: $(tail -1 "$c.out")"
+	echo 0 > $T/tracing_on
+	cat $T/trace > "$c.trace"
+	echo 0 > $T/events/kvm/enable
 	sleep 1.2	# one more tick: every sample has been read
 	kill -INT $sp
 	wait $sp || fail "kvmscope record exited $? ($(tail -2 "$c.err"))"

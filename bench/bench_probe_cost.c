@@ -1,0 +1,330 @@
+/* bench_probe_cost.c - what the exits probe costs per VM exit, on this host.
+ *
+ * KVM events need a running guest, so the exits probe's per-exit work -
+ * exit_begin() at kvm_exit and exit_end() at kvm_entry, the very inline
+ * code of src/bpf/exitpath.bpf.h, on the probe's own maps - is driven from
+ * syscall tracepoints instead: the exits object's ks_bench_exit program
+ * runs exit_begin() at getppid()'s entry and ks_bench_entry runs
+ * exit_end() at its return, for this process only.  The baseline is
+ * ks_bench_base on the same tracepoint, which only bumps a per-CPU
+ * counter: the least any tracepoint counter (bpftrace's count(), say)
+ * can do.
+ *
+ * Two measures, REPS times each with the three configurations alternating:
+ *   - the kernel's BPF statistics (bpf_enable_stats, what
+ *     kernel.bpf_stats_enabled turns on): run_time_ns / run_cnt of each
+ *     program, the probe's being the sum of its two programs per event;
+ *   - the wall clock: ns per getppid() with nothing, the baseline or the
+ *     probe attached; the difference is what a traced event costs the
+ *     traced thread, tracepoint dispatch included.
+ * Medians are printed as `key value` lines, and the probe's counts are
+ * checked: every getppid() must be counted once, with a latency, under the
+ * key the programs write.  Needs root; prints why and exits 0 where it
+ * cannot run (make bench goes on).
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bpf/exits.h"
+#include "exits.skel.h"
+#include "source/bpfgen.h"
+
+#define CALLS 500000		/* getppid() per measurement */
+#define REPS 7
+#define TP "/sys/kernel/tracing/events/syscalls/sys_enter_getppid"
+
+enum cfg { CFG_NONE, CFG_BASE, CFG_BASE2, CFG_PROBE, CFG__COUNT };
+static const char *const cfg_name[CFG__COUNT] = { "none", "baseline",
+						   "baseline2", "probe" };
+
+/* The bench programs, in this order. */
+enum { P_EXIT, P_ENTRY, P_BASE, P_BASE_RET, NPROG };
+
+struct bench {
+	struct ks_exits *skel;
+	struct bpf_link *link[NPROG];
+	double wall[CFG__COUNT][REPS];	/* ns per call */
+	double bpf[CFG__COUNT][REPS];	/* BPF ns per event */
+	double half[2][REPS];		/* probe: exit, entry program */
+	uint64_t counted, with_lat, calls_probe, calls_base;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+static int skip(const char *why)
+{
+	printf("bench_probe_cost: skipped: %s\n", why);
+	return 0;
+}
+
+static void run_calls(long n)
+{
+	for (long i = 0; i < n; i++)
+		syscall(SYS_getppid);
+}
+
+/* run_cnt and run_time_ns of a program. */
+static void prog_stats(const struct bpf_program *p, uint64_t *cnt,
+		       uint64_t *ns)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	*cnt = *ns = 0;
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+		return;
+	*cnt = info.run_cnt;
+	*ns = info.run_time_ns;
+}
+
+static struct bpf_program *prog_of(struct bench *b, int i)
+{
+	struct bpf_program *p[NPROG] = { b->skel->progs.ks_bench_exit,
+					 b->skel->progs.ks_bench_entry,
+					 b->skel->progs.ks_bench_base,
+					 b->skel->progs.ks_bench_base_ret };
+
+	return p[i];
+}
+
+static int attach(struct bench *b, int i)
+{
+	b->link[i] = bpf_program__attach(prog_of(b, i));
+	return b->link[i] ? 0 : -errno;
+}
+
+static void detach_all(struct bench *b)
+{
+	for (int i = 0; i < NPROG; i++) {
+		bpf_link__destroy(b->link[i]);
+		b->link[i] = NULL;
+	}
+}
+
+/* Only the bench programs load; the probe's own stay off its hooks. */
+static int load(struct bench *b)
+{
+	struct bpf_program *p;
+
+	b->skel = ks_exits__open();
+	if (!b->skel)
+		return -errno;
+	bpf_object__for_each_program(p, b->skel->obj)
+		bpf_program__set_autoload(p, false);
+	for (int i = 0; i < NPROG; i++)
+		bpf_program__set_autoload(prog_of(b, i), true);
+	b->skel->rodata->bench_tgid = (uint32_t)getpid();
+	return ks_exits__load(b->skel);
+}
+
+/* The programs configuration c attaches, and the one that sees each
+ * event first (whose run count is the number of events). */
+static const int cfg_progs[CFG__COUNT][3] = {
+	[CFG_NONE] = { -1 },
+	[CFG_BASE] = { P_BASE, -1 },
+	[CFG_BASE2] = { P_BASE, P_BASE_RET, -1 },
+	[CFG_PROBE] = { P_EXIT, P_ENTRY, -1 },
+};
+
+/* One measurement of configuration c. */
+static int measure(struct bench *b, enum cfg c, int rep)
+{
+	uint64_t cnt0[NPROG], ns0[NPROG], cnt1[NPROG], ns1[NPROG], t0, t1;
+	uint64_t ev, ns = 0;
+	int e = 0, first = cfg_progs[c][0];
+
+	for (int i = 0; cfg_progs[c][i] >= 0 && !e; i++)
+		e = attach(b, cfg_progs[c][i]);
+	if (e)
+		return e;
+	for (int i = 0; i < NPROG; i++)
+		prog_stats(prog_of(b, i), &cnt0[i], &ns0[i]);
+	t0 = now_ns();
+	run_calls(CALLS);
+	t1 = now_ns();
+	for (int i = 0; i < NPROG; i++) {
+		prog_stats(prog_of(b, i), &cnt1[i], &ns1[i]);
+		ns += ns1[i] - ns0[i];
+	}
+	detach_all(b);
+	if (c == CFG_PROBE) {
+		b->calls_probe += CALLS;
+		for (int i = 0; i < 2; i++)
+			b->half[i][rep] = cnt1[i] > cnt0[i] ?
+				(double)(ns1[i] - ns0[i]) /
+				(double)(cnt1[i] - cnt0[i]) : 0;
+	} else if (c == CFG_BASE) {
+		b->calls_base += CALLS;
+	} else if (c == CFG_BASE2) {
+		b->calls_base += 2 * CALLS;
+	}
+	ev = first >= 0 ? cnt1[first] - cnt0[first] : 0;
+	b->wall[c][rep] = (double)(t1 - t0) / CALLS;
+	b->bpf[c][rep] = ev ? (double)ns / (double)ev : 0;
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int sum_exit(void *ctx, const void *key, uint64_t sum)
+{
+	struct bench *b = ctx;
+	const struct ks_exit_key *k = key;
+
+	b->counted += sum;
+	if (k->bucket != KS_BUCKET_NONE)
+		b->with_lat += sum;
+	if (k->tgid != (uint32_t)getpid() || k->vcpu != 0 ||
+	    k->reason != 0x7b || k->isa != 2 || k->kind != KS_EXK_EXIT)
+		fprintf(stderr, "bench_probe_cost: unexpected key\n");
+	return 0;
+}
+
+/* Every getppid() under the probe counted once, with its latency, and
+ * every hook of the baselines bumped their counter. */
+static int check_counts(struct bench *b)
+{
+	uint64_t bumped = 0;
+	struct ks_bpfgen g;
+	int e;
+
+	e = ks_bpfgen__init(&g, bpf_map__fd(b->skel->maps.exit_cur),
+			    bpf_map__fd(b->skel->maps.exit_gen0),
+			    bpf_map__fd(b->skel->maps.exit_gen1),
+			    sizeof(struct ks_exit_key));
+	if (!e)
+		e = ks_bpfgen__drain(&g, sum_exit, b);
+	if (!e)
+		e = ks_bpfgen_percpu_array_sum(
+			bpf_map__fd(b->skel->maps.bench_base), 0, g.ncpu,
+			&bumped);
+	ks_bpfgen__fini(&g);
+	if (e)
+		return e;
+	printf("probe_events_counted %llu of %llu calls, %llu with latency; "
+	       "baseline bumps %llu of %llu\n",
+	       (unsigned long long)b->counted,
+	       (unsigned long long)b->calls_probe,
+	       (unsigned long long)b->with_lat, (unsigned long long)bumped,
+	       (unsigned long long)b->calls_base);
+	return b->counted == b->calls_probe && b->with_lat == b->counted &&
+	       bumped == b->calls_base ? 0 : -EPROTO;
+}
+
+static void print_host(void)
+{
+	char model[256] = "unknown", line[512];
+	struct utsname u;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+			snprintf(model, sizeof(model), "%s",
+				 strchr(line, ':') + 2);
+			model[strcspn(model, "\n")] = '\0';
+			break;
+		}
+	if (f)
+		fclose(f);
+	uname(&u);
+	printf("host kernel %s, %ld CPUs, %s\n", u.release,
+	       sysconf(_SC_NPROCESSORS_ONLN), model);
+}
+
+static void report(struct bench *b)
+{
+	double w[CFG__COUNT], probe, base, base2;
+
+	for (int c = 0; c < CFG__COUNT; c++)
+		w[c] = median(b->wall[c], REPS);
+	probe = median(b->bpf[CFG_PROBE], REPS);
+	base = median(b->bpf[CFG_BASE], REPS);
+	base2 = median(b->bpf[CFG_BASE2], REPS);
+	print_host();
+	printf("calls %d x %d reps per configuration, medians\n", CALLS, REPS);
+	printf("probe_ns_per_event %.1f\n", probe);
+	printf("  of which kvm_exit's program %.1f, kvm_entry's %.1f\n",
+	       median(b->half[0], REPS), median(b->half[1], REPS));
+	printf("baseline_ns_per_event %.1f\n", base);
+	printf("ratio %.2f (target <= 1.5)\n", base > 0 ? probe / base : 0);
+	printf("baseline2_ns_per_event %.1f (a counter on both hooks)\n", base2);
+	printf("ratio2 %.2f\n", base2 > 0 ? probe / base2 : 0);
+	for (int c = 0; c < CFG__COUNT; c++)
+		printf("syscall_ns_%s %.1f\n", cfg_name[c], w[c]);
+	for (int c = CFG_BASE; c < CFG__COUNT; c++)
+		printf("slowdown_ns_per_syscall_%s %.1f\n", cfg_name[c],
+		       w[c] - w[CFG_NONE]);
+}
+
+static int pin_cpu(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+int main(void)
+{
+	struct bench b;
+	int stats_fd, e = 0;
+
+	memset(&b, 0, sizeof(b));
+	if (geteuid() != 0)
+		return skip("needs root (BPF)");
+	if (access(TP, F_OK))
+		return skip("no syscall tracepoints (" TP ")");
+	libbpf_set_print(NULL);
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (stats_fd < 0)
+		return skip("cannot enable BPF run-time statistics");
+	if ((e = load(&b))) {
+		fprintf(stderr, "bench_probe_cost: loading the exits object: "
+				"%s\n", strerror(-e));
+		return 1;
+	}
+	pin_cpu();
+	run_calls(CALLS / 10);	/* warm caches and frequency */
+	/* Alternate the configurations so drift spreads over all three. */
+	for (int r = 0; r < REPS && !e; r++)
+		for (int i = 0; i < CFG__COUNT && !e; i++)
+			e = measure(&b, (enum cfg)((r + i) % CFG__COUNT), r);
+	if (!e)
+		e = check_counts(&b);
+	if (!e)
+		report(&b);
+	else
+		fprintf(stderr, "bench_probe_cost: %s\n", strerror(-e));
+	detach_all(&b);
+	ks_exits__destroy(b.skel);
+	close(stats_fd);
+	return e ? 1 : 0;
+}

@@ -1,0 +1,229 @@
+#!/bin/bash
+# t_auth.sh - access control end to end: an operator and two tenants on one
+# agent replaying two real captures as one host (VM "qemu-system-x86" is
+# tenant acme's, VM "kvmtest" tenant beta's).
+#
+# First the operator's view shows both VMs counting, so that the rest is
+# not vacuous; then every way for acme to see beta's VM is tried: GET /ca,
+# the operator's routes, beta's routes, listing, ids (get, value, heatmap,
+# details, modify, delete, clone), values decomposed by vm and pid, a
+# predicate naming beta's VM, heatmap keys and details, status, /metrics,
+# and every error message.  Each must fail or show nothing of beta; acme's
+# own numbers must equal the operator's for acme's VM.  The tenant cap and
+# the token checks (missing, wrong, group-readable file) come from a
+# config file, so it is exercised too.
+set -u
+K=${KVMSCOPE:?}
+TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+A=$TOP/tests/data/kvm-trace-qemu-l2.head3000.txt
+Bt=$TOP/tests/data/kvm-trace-all-events.txt
+for f in "$A" "$Bt"; do
+	[ -f "$f" ] || { echo "no capture $f"; exit 77; }
+done
+. "$TOP/tests/http/agentlib.sh"
+
+VA=qemu-system-x86
+VB=kvmtest
+OP=op-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+TA=acme-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+TB=beta-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+merge_traces "$tmp/host.txt" "$A" "$Bt"
+
+cat >"$tmp/tokens" <<EOF
+# kvmscope tokens
+$OP operator
+$TA tenant acme $VA
+$TB tenant beta $VB
+EOF
+cat >"$tmp/kvmscope.conf" <<EOF
+listen = 127.0.0.1:0
+tokens = $tmp/tokens
+tenant-instrumentations = 3
+EOF
+
+# A token file others can read is refused, naming the config line.
+chmod 644 "$tmp/tokens"
+"$K" serve --config "$tmp/kvmscope.conf" --replay "$tmp/host.txt" \
+	2>"$tmp/err.mode" && fail "started with a world-readable token file"
+grep -q "kvmscope.conf:2: key \"tokens\".*chmod 600" "$tmp/err.mode" ||
+	fail "no clear error for the token file's mode"
+grep -q "$OP" "$tmp/err.mode" && fail "the error quotes a token"
+chmod 600 "$tmp/tokens"
+
+start auth http --config "$tmp/kvmscope.conf" --replay "$tmp/host.txt" \
+	--replay-loop
+echo "agent on $B"
+CA=/ca/customers/acme
+CB=/ca/customers/beta
+J=(-H 'Content-Type: application/json')
+
+# Every answer acme gets is kept, to check none names beta's VM.
+alog=$tmp/acme-answers
+: >"$alog"
+acme() {	# STATUS METHOD PATH [curl args...]
+	expect "$1" "$TA" "${@:2}"
+	case "${*:2}" in
+	*"$VB"*) ;;	# acme wrote beta's name itself: may be echoed
+	*) { echo "== ${*:2}"; cat "$tmp/hdr" "$tmp/body"; echo; } >>"$alog";;
+	esac
+}
+
+# ---- authentication ------------------------------------------------------
+expect 401 - GET /ca
+check 'h["www-authenticate"] == "Bearer realm=\"kvmscope\"" and j["param"] == "Authorization"'
+expect 401 - GET "$CA/instrumentations"
+expect 401 - GET /metrics
+expect 401 "x$OP" GET /ca
+expect 401 "${OP%?}" GET /ca
+expect 200 - GET /
+expect 200 "$OP" GET /ca
+
+# ---- the operator sees both VMs --------------------------------------------
+expect 201 "$OP" POST /ca/instrumentations "${J[@]}" \
+	-d '{"module":"vm","stat":"exits","decomposition":["vm"]}'
+OVM=$(py 'j["id"]')
+expect 201 "$OP" POST /ca/instrumentations "${J[@]}" \
+	-d '{"module":"vm","stat":"exits","decomposition":["latency"]}'
+OLAT=$(py 'j["id"]')
+
+# ---- what acme makes, and beta ---------------------------------------------
+acme 201 POST "$CA/instrumentations" "${J[@]}" \
+	-d '{"module":"vm","stat":"exits","decomposition":["vm","latency"]}'
+AVM=$(py 'j["id"]')
+check 'j["uri"].startswith("/ca/customers/acme/") and j["predicate"] == {}'
+acme 201 POST "$CA/instrumentations" "${J[@]}" \
+	-d "{\"module\":\"vm\",\"stat\":\"exits\",\"predicate\":{\"eq\":[\"vm\",\"$VB\"]}}"
+APRED=$(py 'j["id"]')
+check "j['predicate'] == {'eq': ['vm', '$VB']}"
+acme 201 POST "$CA/instrumentations" -d 'module=vm&stat=exits'
+ASCALAR=$(py 'j["id"]')
+expect 201 "$TB" POST "$CB/instrumentations" "${J[@]}" \
+	-d '{"module":"vm","stat":"exits","decomposition":["vm","latency"]}'
+BVM=$(py 'j["id"]')
+
+# The cap (3, from the config file) counts acme's alone.
+acme 409 POST "$CA/instrumentations" -d 'module=vm&stat=exits'
+check '"at most 3" in j["message"]'
+expect 201 "$TB" POST "$CB/instrumentations" -d 'module=vm&stat=exits'
+BS=$(py 'j["id"]')
+
+# ---- routes that are not acme's ------------------------------------------
+for p in /ca /ca/instrumentations /ca/admin/status /ca/metrics /metrics \
+	"/ca/instrumentations/$OVM"; do
+	acme 403 GET "$p"
+	check "'/ca/customers/acme/' in j['message']"
+done
+for p in instrumentations "instrumentations/$BVM" "instrumentations/$BVM/value/raw" \
+	admin/status ""; do
+	expect 404 "$TA" GET "$CB/$p"
+	py '[j["code"], j["param"], j["message"].replace("beta", "X")]' >"$tmp/beta404"
+	expect 404 "$TA" GET "/ca/customers/nosuch/$p"
+	py '[j["code"], j["param"], j["message"].replace("nosuch", "X")]' >"$tmp/none404"
+	cmp -s "$tmp/beta404" "$tmp/none404" ||
+		fail "beta's routes answer differently from a missing tenant's ($p)"
+done
+expect 404 "$TA" POST "$CB/instrumentations" -d 'module=vm&stat=exits'
+expect 404 "$TA" DELETE "$CB/instrumentations/$BVM"
+
+# ---- ids of other namespaces ------------------------------------------------
+for id in "$BVM" "$BS" "$OVM" "$OLAT"; do
+	for tail in "" /value /value/raw /value/heatmap /value/heatmap/image \
+		"/value/heatmap/details?x=1&y=1&ymax=100" \
+		"/value/heatmap/average?ymax=100" \
+		"/value/heatmap/percentile?percentile=0.5"; do
+		acme 404 GET "$CA/instrumentations/$id$tail"
+		check 'j["param"] == "id"'
+	done
+	acme 404 PUT "$CA/instrumentations/$id" -d retention-time=60
+	acme 404 DELETE "$CA/instrumentations/$id"
+	acme 404 POST "$CA/instrumentations/$id/clone"
+	acme 404 POST "$CA/instrumentations/$id?action=clone"
+done
+expect 200 "$TB" GET "$CB/instrumentations/$BVM"	# still there
+
+# Lists per namespace.
+acme 200 GET "$CA/instrumentations"
+check "sorted(i['id'] for i in j) == sorted(['$AVM', '$APRED', '$ASCALAR'])"
+expect 200 "$TB" GET "$CB/instrumentations"
+check "sorted(i['id'] for i in j) == sorted(['$BVM', '$BS'])"
+expect 200 "$OP" GET /ca/instrumentations
+check "sorted(i['id'] for i in j) == sorted(['$OVM', '$OLAT'])"
+expect 200 "$OP" GET "$CA/instrumentations"	# the operator may look
+check "len(j) == 3"
+expect 404 "$OP" GET /ca/customers/nosuch/instrumentations
+
+# ---- the host's fields are not a tenant's -------------------------------------
+acme 400 POST "$CA/instrumentations" -d 'module=vm&stat=exits&decomposition=pid'
+check 'j["param"] == "decomposition"'
+acme 400 POST "$CA/instrumentations" "${J[@]}" \
+	-d '{"module":"vm","stat":"exits","predicate":{"eq":["pid","1"]}}'
+check 'j["param"] == "predicate"'
+acme 200 GET "$CA"
+check '"pid" not in j["fields"] and all("pid" not in m["fields"] for m in j["metrics"])'
+check 'all("vm" in m["fields"] for m in j["metrics"])'
+acme 200 GET "$CA/metrics"
+check 'all("pid" not in s["fields"] for m in j.values() for s in m["stats"].values())'
+expect 200 "$OP" GET /ca
+check '"pid" in j["fields"]'
+
+# ---- values once data has arrived ---------------------------------------------
+expect 200 "$OP" GET /ca/admin/status
+t0=$(( $(py 'j["now"]') + 1 ))
+wait_now "$OP" /ca/admin/status 5
+T="start_time=$t0&duration=3"
+expect 200 "$OP" GET "/ca/instrumentations/$OVM/value/raw?$T"
+check "j['value'].get('$VA', 0) > 0 and j['value'].get('$VB', 0) > 0"
+opA=$(py "j['value']['$VA']")
+opB=$(py "j['value']['$VB']")
+echo "operator: $VA $opA exits, $VB $opB exits in [$t0, +3)"
+
+acme 200 GET "$CA/instrumentations/$ASCALAR/value/raw?$T"
+check "j['value'] == $opA"
+acme 200 GET "$CA/instrumentations/$AVM/value/raw?$T"
+check "list(j['value']) == ['$VA']"
+acme 200 GET "$CA/instrumentations/$APRED/value/raw?$T"
+check "j['value'] == 0"
+expect 200 "$TB" GET "$CB/instrumentations/$BVM/value/raw?$T"
+check "list(j['value']) == ['$VB'] and sum(c for _, c in j['value']['$VB']) <= $opB"
+expect 200 "$TB" GET "$CB/instrumentations/$BS/value/raw?$T"
+check "j['value'] == $opB"
+acme 200 GET "$CA/instrumentations/$AVM/value/raw?start_time=$t0&duration=1&ndatapoints=3"
+check "all(list(p['value']) in ([], ['$VA']) for p in j)"
+
+# Heatmaps: the keys present and details are acme's VM only.
+acme 200 GET "$CA/instrumentations/$AVM/value/heatmap/image?$T&decompose_all=true"
+check "j['present'] == ['$VA']"
+ymax=$(py 'j["ymax"]')
+for x in 10 100 300 500; do
+	for y in 0 150 299; do
+		acme 200 GET "$CA/instrumentations/$AVM/value/heatmap/details?$T&ymax=$ymax&x=$x&y=$y&decompose_all=true"
+		check "set(j.get('present', {})) <= {'$VA'}"
+	done
+done
+acme 200 GET "$CA/instrumentations/$AVM/value/heatmap/image?$T&selected=$VB"
+check "'$VB' not in j.get('present', [])"
+
+# A tenant's status: no host counters, no replay file, no sources.
+acme 200 GET "$CA/admin/status"
+check 'sorted(j) == ["api_version", "instrumentations", "now", "service"] and j["instrumentations"] == 3'
+
+# /metrics is the operator's.
+acme 403 GET /metrics
+expect 200 "$OP" GET /metrics
+check 'h["content-type"].startswith("text/plain")'
+
+# No answer names beta's VM, errors included, except where acme's own
+# predicate is shown back to it.
+acme 400 POST "$CA/instrumentations" -d 'module=vm&stat=exits&decomposition=nosuch'
+acme 400 GET "$CA/instrumentations/$AVM/value/raw?start_time=soon"
+acme 404 GET "$CA/nothing"
+acme 405 PATCH "$CA/instrumentations"
+own="{\"eq\":\[\"vm\",\"$VB\"\]}"
+if sed "s/$own//g" "$alog" | grep -q "$VB"; then
+	sed "s/$own//g" "$alog" | grep -n "$VB" | head -5
+	fail "an answer to acme names $VB"
+fi
+grep -q "$VA" "$alog" || fail "the answer log is empty: the check above is vacuous"
+
+stop auth
+echo "auth ok: $(grep -c '^== ' "$alog") answers to acme, none naming $VB"
