@@ -171,17 +171,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return check_args(argc, argv, o);
 }
 
-/* Appends the comma-separated field names of s to the array d. */
+/* Appends the comma-separated field names of s to the array d, empty
+ * ones too: the parameter parser names them as the error they are. */
 static int add_fields(json_t *d, const char *s)
 {
-	while (*s) {
+	for (;;) {
 		size_t n = strcspn(s, ",");
 
-		if (n && json_array_append_new(d, json_stringn(s, n)))
+		if (json_array_append_new(d, json_stringn(s, n)))
 			return -ENOMEM;
-		s += n + (s[n] == ',');
+		if (!s[n])
+			return 0;
+		s += n + 1;
 	}
-	return 0;
 }
 
 /* The instrumentation's parameters as the HTTP API would pass them. */

@@ -51,7 +51,7 @@ struct samples_src {
 	struct ks_samples *skel;
 	struct ks_bpfgen gen;
 	struct ks_vmident *vi;
-	struct ks_vmdisc *disc;		/* NULL: vCPU threads by name only */
+	struct ks_vmdisc *disc;		/* NULL: vCPU threads by name */
 	uint64_t disc_gen;
 	bool synced;
 	struct tid_ent *tids;		/* what smp_tids holds, by tid */
@@ -116,12 +116,16 @@ static enum ks_sample_isa host_isa(void)
 
 static enum ks_sample_tdp host_tdp(enum ks_sample_isa isa)
 {
-	const char *p = isa == KS_SISA_SVM ? "/sys/module/kvm_amd/parameters/npt" :
-			isa == KS_SISA_VMX ? "/sys/module/kvm_intel/parameters/ept" :
-			NULL;
-	char *t = p ? slurp(p, 16) : NULL;
-	enum ks_sample_tdp tdp = ks_samplerec_tdp(t);
+	enum ks_sample_tdp tdp;
+	const char *p = NULL;
+	char *t;
 
+	if (isa == KS_SISA_SVM)
+		p = "/sys/module/kvm_amd/parameters/npt";
+	else if (isa == KS_SISA_VMX)
+		p = "/sys/module/kvm_intel/parameters/ept";
+	t = p ? slurp(p, 16) : NULL;
+	tdp = ks_samplerec_tdp(t);
 	free(t);
 	return tdp;
 }
@@ -217,11 +221,28 @@ static bool has_tid(const struct tid_ent *v, size_t n, uint32_t tid)
 	return bsearch(&k, v, n, sizeof(*v), cmp_tid) != NULL;
 }
 
-/* Discovery's vCPU threads, sorted by tid, into *out. */
+static int push_tid(struct tid_ent **v, size_t *n, size_t *cap,
+		    struct tid_ent e)
+{
+	struct tid_ent *nv;
+
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 64;
+		if (!(nv = realloc(*v, *cap * sizeof(*nv))))
+			return -ENOMEM;
+		*v = nv;
+	}
+	(*v)[(*n)++] = e;
+	return 0;
+}
+
+/* Discovery's vCPU threads, sorted by tid, into *out (the caller's to
+ * free, also on failure). */
 static int collect_tids(struct samples_src *x, struct tid_ent **out,
 			size_t *n)
 {
 	size_t cap = 0;
+	int e;
 
 	*out = NULL;
 	*n = 0;
@@ -231,17 +252,12 @@ static int collect_tids(struct samples_src *x, struct tid_ent **out,
 		if (x->pid && (uint32_t)vm->pid != x->pid)
 			continue;
 		for (size_t k = 0; k < vm->nvcpus; k++) {
-			if (*n == cap) {
-				struct tid_ent *v;
+			struct tid_ent t = { (uint32_t)vm->vcpus[k].tid,
+					     { (uint32_t)vm->pid,
+					       vm->vcpus[k].index } };
 
-				cap = cap ? 2 * cap : 64;
-				if (!(v = realloc(*out, cap * sizeof(*v))))
-					return -ENOMEM;
-				*out = v;
-			}
-			(*out)[(*n)++] = (struct tid_ent){
-				(uint32_t)vm->vcpus[k].tid,
-				{ (uint32_t)vm->pid, vm->vcpus[k].index } };
+			if ((e = push_tid(out, n, &cap, t)))
+				return e;
 		}
 	}
 	if (*n)
@@ -262,8 +278,10 @@ static int sync_tids(struct samples_src *x)
 		return e;
 	if (x->synced && ks_vmdisc__generation(x->disc) == x->disc_gen)
 		return 0;
-	if ((e = collect_tids(x, &now, &n)))
+	if ((e = collect_tids(x, &now, &n))) {
+		free(now);
 		return e;
+	}
 	for (size_t i = 0; i < x->ntids; i++)
 		if (!has_tid(now, n, x->tids[i].tid))
 			bpf_map_delete_elem(fd, &x->tids[i].tid);
