@@ -39,7 +39,11 @@ struct rec_opts {
 	size_t nonly;
 	uint32_t pid;
 	bool verbose;
+	bool guest_rip;		/* --guest-rip */
 };
+
+/* Long options without a short form. */
+enum { OPT_GUEST_RIP = 256 };
 
 /* The sink all sources write into. */
 struct rec {
@@ -64,7 +68,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: kvmscope record -o FILE [-d SECONDS] [-m METRICS] [-s SOURCES]\n"
-"                       [-p PID] [-v]\n"
+"                       [-p PID] [--guest-rip] [-v]\n"
 "\n"
 "Records what this host's VMs do, once a second, to FILE (kvmscope's\n"
 "record format); `kvmscope replay FILE --metric M` reads it back.\n"
@@ -78,6 +82,9 @@ static void usage(FILE *f)
 "  -s, --sources LIST    only these sources, comma-separated; default:\n"
 "                        every source supplying a wanted metric\n"
 "  -p, --pid PID         only the VM whose VMM process is PID\n"
+"      --guest-rip       the sampler also keys guest instruction pointers\n"
+"                        (vm.thread_samples' guestrip field: one key per\n"
+"                        address, capped per read; off by default)\n"
 "  -v, --verbose         sources' diagnostics on stderr\n"
 "  -h, --help            this text\n"
 "\n"
@@ -159,6 +166,7 @@ static int parse(int argc, char **argv, struct rec_opts *o)
 		{ "metrics", required_argument, NULL, 'm' },
 		{ "sources", required_argument, NULL, 's' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "guest-rip", no_argument, NULL, OPT_GUEST_RIP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -182,6 +190,7 @@ static int parse(int argc, char **argv, struct rec_opts *o)
 			if ((rc = parse_ulong(optarg, "pid", INT_MAX, &v)) < 0)
 				o->pid = (uint32_t)v;
 			break;
+		case OPT_GUEST_RIP: o->guest_rip = true; break;
 		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -225,6 +234,7 @@ static size_t open_sources(const struct rec_opts *o, struct ks_source **src)
 	ks_source_opts_init(&so);
 	so.pid = o->pid;
 	so.verbose = o->verbose;
+	so.guest_rip = o->guest_rip;
 	for (size_t i = 0; i < ks_source_count() && n < MAX_SOURCES; i++) {
 		const struct ks_source_ops *ops = ks_source_at(i);
 		struct ks_source *s;

@@ -69,11 +69,13 @@ struct opts {
 	bool no_state;		/* --no-state */
 	unsigned checkpoint_s;
 	const char *sources;	/* --sources LIST, or NULL for all */
+	bool guest_rip;		/* --guest-rip: samples keyed by guest RIP */
 	struct ks_serve_setup setup;	/* config, tokens, TLS, caps */
 };
 
 /* Long options without a short form. */
-enum { OPT_STATE = 256, OPT_NO_STATE, OPT_CHECKPOINT, OPT_SOURCES };
+enum { OPT_STATE = 256, OPT_NO_STATE, OPT_CHECKPOINT, OPT_SOURCES,
+       OPT_GUEST_RIP };
 
 /* A trace read one record at a time, whatever its format. */
 struct source {
@@ -155,6 +157,12 @@ static void usage(FILE *f)
 		"'all' (the\n"
 		"                          default) or 'none'; not with "
 		"--replay\n"
+		"      --guest-rip         the sampler also keys guest "
+		"instruction pointers\n"
+		"                          (vm.thread_samples' guestrip field: one "
+		"key per\n"
+		"                          address, capped per read; off by "
+		"default)\n"
 		"      --state FILE        keep instrumentations, and the data of "
 		"those with\n"
 		"                          persist-data, in FILE (sqlite) across "
@@ -605,6 +613,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "checkpoint-interval", required_argument, NULL,
 		  OPT_CHECKPOINT },
 		{ "sources", required_argument, NULL, OPT_SOURCES },
+		{ "guest-rip", no_argument, NULL, OPT_GUEST_RIP },
 		KS_SETUP_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -655,6 +664,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_SOURCES:
 			o->sources = optarg;
+			break;
+		case OPT_GUEST_RIP:
+			o->guest_rip = true;
 			break;
 		case KS_SETUP_OPT_CONFIG:
 		case KS_SETUP_OPT_TLS_CERT:
@@ -791,6 +803,7 @@ static void start_sources(struct agent *ag)
 	}
 	choose_sources(ag->live, ag->o->sources);
 	ks_source_opts_init(&so);
+	so.guest_rip = ag->o->guest_rip;
 	n = ks_live__start(ag->live, &so);
 	if (!n)
 		fprintf(stderr, PROG ": no live sources %s: serving an engine "

@@ -36,7 +36,6 @@
 #include "source/samplerec.h"
 #include "source/vmident.h"
 #include "vm/discovery.h"
-#include "vm/vmrec.h"
 
 #define SRC "bpf_samples"
 #define MAX_CPUS 4096
@@ -477,12 +476,10 @@ static int samples_attach(struct ks_source *s, struct ks_err *err)
 
 /* ---- reading ------------------------------------------------------------- */
 
-/* Identity: pid and name as every BPF source writes them, the UUID from
- * discovery. */
+/* Identity: pid, name and UUID as every BPF source writes them. */
 static int set_ident(struct samples_src *x, uint32_t tgid,
 		     struct ks_record *r)
 {
-	const struct ks_vm *vm;
 	struct ks_ident id;
 	int e;
 
@@ -494,9 +491,8 @@ static int set_ident(struct samples_src *x, uint32_t tgid,
 		ks_record_set(r, KS_F_PID, id.pid_sym);
 	if (id.vm_sym)
 		ks_record_set(r, KS_F_VM, id.vm_sym);
-	vm = x->disc ? ks_vmdisc__find(x->disc, (pid_t)tgid) : NULL;
-	if (vm && vm->uuid)
-		return ks_vmrec_str(r, KS_F_VMUUID, vm->uuid);
+	if (id.uuid_sym)
+		ks_record_set(r, KS_F_VMUUID, id.uuid_sym);
 	return 0;
 }
 

@@ -72,6 +72,8 @@ static int set_who(struct ks_record *r, const struct ks_ident *id,
 		ks_record_set(r, KS_F_PID, id->pid_sym);
 	if (id && id->vm_sym)
 		ks_record_set(r, KS_F_VM, id->vm_sym);
+	if (id && id->uuid_sym)
+		ks_record_set(r, KS_F_VMUUID, id->uuid_sym);
 	if (vcpu == KS_VCPU_UNKNOWN)
 		return 0;
 	if (!(sym = ks_bpfrec_dec_sym(vcpu)))

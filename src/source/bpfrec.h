@@ -24,6 +24,7 @@
 struct ks_ident {
 	uint32_t pid_sym;	/* tgid in decimal */
 	uint32_t vm_sym;	/* VM name */
+	uint32_t uuid_sym;	/* VM UUID (vmuuid); 0: none known */
 };
 
 /* Sum of a per-CPU value array. */

@@ -21,6 +21,7 @@ static const struct ks_source_ops *const sources[] = {
 	/* Before disk_qmp: it claims the VMs it covers, QMP takes the rest. */
 	&ks_source_disk_uprobe,
 	&ks_source_disk_qmp,
+	&ks_source_vm_vcpus,
 };
 #define NSOURCES (sizeof(sources) / sizeof(sources[0]))
 

@@ -98,6 +98,7 @@ extern const struct ks_source_ops ks_source_bpf_samples;
 extern const struct ks_source_ops ks_source_nic;	/* source/nic.c */
 extern const struct ks_source_ops ks_source_disk_uprobe; /* source/disk_uprobe.c */
 extern const struct ks_source_ops ks_source_disk_qmp;	/* source/disk_qmp.c */
+extern const struct ks_source_ops ks_source_vm_vcpus;	/* source/vm_vcpus.c */
 
 /* The registered sources, for lookups and `GET /ca`-style listings. */
 size_t ks_source_count(void);

@@ -2,8 +2,9 @@
  * cached per tick.
  *
  * An open-addressing table keyed by tgid; an entry remembers the tick its
- * name was last read, so each VMM process costs one small read of
- * /proc/PID/comm per tick however many records it produces.  It also holds
+ * name was last read, so each VMM process costs one discovery lookup (a
+ * binary search) or one small read of /proc/PID/comm per tick however
+ * many records it produces.  It also holds
  * the process's vcpu_id -> index pairs, a short array (a VM has a few to a
  * few hundred vCPUs), refreshed from discovery at most once per tick and
  * only for processes that produce records.
@@ -31,6 +32,7 @@ struct entry {
 	uint32_t tgid;		/* 0: free slot */
 	uint32_t pid_sym;
 	uint32_t vm_sym;
+	uint32_t uuid_sym;	/* 0: no UUID known */
 	uint64_t tick;		/* tick of the last read of the name */
 	uint64_t vtick;		/* tick of the last refresh of vmap */
 	uint64_t vstart;	/* start time of the process vmap is of */
@@ -137,13 +139,42 @@ static struct entry *lookup(struct ks_vmident *vi, uint32_t tgid)
 	return &vi->t[i];
 }
 
-/* Reads the comm; keeps the old name when the process is gone. */
+/* Interns s as a record value, cut to what the symbol table takes (as
+ * vm/vmrec.c does, so both name a VM alike). */
+static uint32_t intern(const char *s)
+{
+	size_t n = strlen(s);
+
+	return ks_sym_intern_n(s, n > KS_SYM_MAXLEN ? KS_SYM_MAXLEN : n);
+}
+
+/* Names e by discovery's view if it is a discovered VM.  1 if it is, 0 if
+ * not, or -ENOMEM. */
+static int disc_name(struct ks_vmident *vi, struct entry *e)
+{
+	const struct ks_vm *vm;
+
+	if (!vi->disc || !(vm = ks_vmdisc__find(vi->disc, (pid_t)e->tgid)))
+		return 0;
+	if (!(e->vm_sym = intern(vm->name)))
+		return -ENOMEM;
+	e->uuid_sym = 0;
+	if (vm->uuid && !(e->uuid_sym = intern(vm->uuid)))
+		return -ENOMEM;
+	return 1;
+}
+
+/* Names e: discovery's name and UUID for a VM it knows (so records match
+ * those of the NIC and disk sources), else the comm and no UUID; keeps the
+ * old name when the process is gone. */
 static int read_name(struct ks_vmident *vi, struct entry *e)
 {
 	char path[PATH_MAX], buf[64];
 	ssize_t n;
 	int fd;
 
+	if ((fd = disc_name(vi, e)))
+		return fd < 0 ? fd : 0;
 	snprintf(path, sizeof(path), "%s/%u/comm", vi->root, e->tgid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -154,6 +185,9 @@ static int read_name(struct ks_vmident *vi, struct entry *e)
 		n--;
 	if (n <= 0)
 		return 0;
+	/* A live process discovery does not know: a reused pid, or not a
+	 * VM; a UUID from before would name the wrong one. */
+	e->uuid_sym = 0;
 	e->vm_sym = ks_sym_intern_n(buf, (size_t)n);
 	return e->vm_sym ? 0 : -ENOMEM;
 }
@@ -163,7 +197,7 @@ int ks_vmident__get(struct ks_vmident *vi, uint32_t tgid,
 {
 	struct entry *e;
 
-	out->pid_sym = out->vm_sym = 0;
+	out->pid_sym = out->vm_sym = out->uuid_sym = 0;
 	if (!tgid)
 		return 0;
 	if (!(e = lookup(vi, tgid)))
@@ -177,6 +211,7 @@ int ks_vmident__get(struct ks_vmident *vi, uint32_t tgid,
 	}
 	out->pid_sym = e->pid_sym;
 	out->vm_sym = e->vm_sym;
+	out->uuid_sym = e->uuid_sym;
 	return 0;
 }
 

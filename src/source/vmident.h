@@ -1,9 +1,12 @@
 /* vmident.h - names for the VMM processes and vCPUs BPF probes report.
  *
- * Probes key their counts by tgid only; records name a VM by pid and name.
- * The name is the process's comm (/proc/PID/comm).  Names are cached per
- * process and re-read at most once per tick, since a process may rename
- * itself or a pid be reused; the last known name is kept once the process
+ * Probes key their counts by tgid only; records name a VM by pid, name and
+ * UUID as every live source does (DESIGN decision 4, vm/vmrec.h): for a
+ * process VM discovery knows, its name (QEMU's -name, else "comm-pid") and
+ * UUID; for any other, the process's comm (/proc/PID/comm) and no UUID -
+ * never a made-up one.  Names are cached per process and re-read at most
+ * once per tick, since a process may rename itself, discovery may find it
+ * late or a pid be reused; the last known name is kept once the process
  * is gone, so counts read after a VM exits are still named.
  *
  * Probes also know a vCPU only as KVM's vcpu_id, which QEMU makes the APIC
@@ -48,8 +51,8 @@ int ks_vmident__get(struct ks_vmident *vi, uint32_t tgid,
 int ks_vmident__fallback(struct ks_vmident *vi, uint32_t tgid,
 			 const char *name, size_t n);
 
-/* Maps vcpu_ids through discovery d (not owned; NULL: no mapping) and the
- * probe's thread map tid_vcpu.  Each tick then asks d for a rescan if its
+/* Names VMs and maps vcpu_ids through discovery d (not owned; NULL: comm
+ * names, no mapping) and the probe's thread map tid_vcpu.  Each tick then asks d for a rescan if its
  * view is older than a second. */
 void ks_vmident__set_discovery(struct ks_vmident *vi, struct ks_vmdisc *d,
 			       ks_vmident_tid_fn tid_vcpu, void *ctx);

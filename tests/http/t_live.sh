@@ -139,15 +139,19 @@ if [ -c /dev/kvm ] && command -v cc >/dev/null &&
 	name=kslive$$
 	name=${name:0:15}
 	code=$(curl -s -o "$tmp/instn2" -w '%{http_code}' "$A/ca/instrumentations" \
-		-d module=vm -d stat=userspace_exits -d decomposition=uexitreason \
-		-d "predicate={\"eq\":[\"vm\",\"$name\"]}")
+		-d module=vm -d stat=userspace_exits -d decomposition=vm)
 	[ "$code" = 201 ] || fail "create vm.userspace_exits: $code $(cat "$tmp/instn2")"
 	id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$tmp/instn2")
 	sleep 1
 	t0=$(date +%s)
 	# -H: the VM stays open past a tick, so its process is still there
 	# to be named when the sources are read.
-	if "$tmp/kslive$$" -n 700 -m 30 -C 40 -q -H 2 >"$tmp/kvmtest.out" 2>&1; then
+	# Discovery knows it (it holds a KVM VM) but it has no -name: every
+	# source names it "comm-pid" (DESIGN decision 4).
+	"$tmp/kslive$$" -n 700 -m 30 -C 40 -q -H 2 >"$tmp/kvmtest.out" 2>&1 &
+	kpid=$!
+	if wait "$kpid"; then
+		name=$name-$kpid
 		sleep 1.5
 		t1=$(date +%s)
 		v=$(curl -sf "$A/ca/instrumentations/$id/value/raw?start_time=$((t0 - 1))&duration=$((t1 - t0 + 1))") ||
@@ -156,9 +160,9 @@ if [ -c /dev/kvm ] && command -v cc >/dev/null &&
 		python3 - "$v" "$tmp/metrics2" "$name" <<'PY' || fail "kvmtest's exits: $v; $(grep "$name" "$tmp/metrics2")"
 import json, re, sys
 v = json.loads(sys.argv[1])["value"]
-want = {"KVM_EXIT_IO": 700, "KVM_EXIT_MMIO": 30, "KVM_EXIT_HLT": 1}
-assert v == want, ("instrumentation", v, want)
 text, name = open(sys.argv[2]).read(), sys.argv[3]
+want = {"KVM_EXIT_IO": 700, "KVM_EXIT_MMIO": 30, "KVM_EXIT_HLT": 1}
+assert v.get(name) == sum(want.values()), ("instrumentation", v, name)
 prom = {}
 for m in re.finditer(r'^kvmscope_vm_userspace_exits_total\{vm="%s",[^}]*reason="(\w+)"\} (\d+)$'
                      % name, text, re.M):
