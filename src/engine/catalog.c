@@ -35,11 +35,25 @@ static const struct ks_fieldinfo fields[KS_F__COUNT] = {
 	[KS_F_VLEAVEREASON] = { "vleavereason", "exit reason", KS_TYPE_STRING },
 	[KS_F_LATENCY] = { "latency", "latency", KS_TYPE_TIME },
 	[KS_F_SUBSECOND] = { "subsecond", "subsecond offset", KS_TYPE_SUBSECOND },
-	[KS_F_GUESTRIP] = { "guestrip", "guest instruction pointer", KS_TYPE_STRING },
+	[KS_F_GUESTRIP] = { "guestrip", "guest instruction pointer", KS_TYPE_STRING,
+		"guestrip is in vm.thread_samples only when asked for (opt-in: "
+		"one key per address, capped per read); on AMD it comes from the "
+		"VMCB, on Intel only when KVM had read it at that exit (perf "
+		"does for the sample from Linux 6.3); absent otherwise." },
 	[KS_F_IRQVECTOR] = { "irqvector", "interrupt vector", KS_TYPE_STRING },
 	[KS_F_DELIVERYMODE] = { "deliverymode", "APIC delivery mode", KS_TYPE_STRING },
-	[KS_F_GUESTMODE] = { "guestmode", "guest mode", KS_TYPE_STRING },
-	[KS_F_VMMMUCTX] = { "vmmmuctx", "guest MMU context (cr3)", KS_TYPE_STRING },
+	[KS_F_GUESTMODE] = { "guestmode", "guest mode", KS_TYPE_STRING,
+		"guestmode is host (KVM or the VMM on the vCPU thread; always "
+		"under TCG), kernel or user (the guest's ring at the sample, "
+		"read from the VMCB on AMD), or guest where the ring cannot be "
+		"read: Intel (it is in the VMCS), no kvm_amd BTF, encrypted "
+		"guests." },
+	[KS_F_VMMMUCTX] = { "vmmmuctx", "guest MMU context (cr3)", KS_TYPE_STRING,
+		"vmmmuctx is the guest's cr3 at the sample, in hex: from the "
+		"VMCB on AMD with nested paging (needs kvm_amd's BTF), from "
+		"KVM's copy under shadow paging; absent on Intel with EPT "
+		"unless KVM had read it at that exit, and for encrypted "
+		"guests." },
 	[KS_F_DISK] = { "disk", "guest disk", KS_TYPE_STRING },
 	[KS_F_OPTYPE] = { "optype", "operation type", KS_TYPE_STRING },
 	[KS_F_SIZE] = { "size", "size", KS_TYPE_SIZE },

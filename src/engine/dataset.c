@@ -168,6 +168,11 @@ int ks_dataset__value(const struct ks_dataset *ds, int64_t start,
 			ks_value_fini(out);
 			return err;
 		}
+		/* A point metric is a level, not a count: the levels of
+		 * several intervals do not add up (CA answered with the
+		 * first interval's). */
+		if (ds->conf.point)
+			break;
 	}
 	ks_value__sort(out);
 	return 0;

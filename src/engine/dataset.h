@@ -35,8 +35,10 @@ void ks_dataset__free(struct ks_dataset *ds);
 /* Adds r (which passed the predicate and has the needed fields).
  * 0; -ERANGE when r is older than the retention; -ENOMEM. */
 int ks_dataset__add(struct ks_dataset *ds, const struct ks_record *r);
-/* The value over [start, start + duration) seconds, summed over the slots
- * in it (out is initialised here).  0 or -ENOMEM. */
+/* The value over [start, start + duration) seconds (out is initialised
+ * here): the sum of its slots for an interval metric; for a point metric,
+ * whose slots hold levels, the first slot with data, as CA answered.  0
+ * or -ENOMEM. */
 int ks_dataset__value(const struct ks_dataset *ds, int64_t start,
 		      uint32_t duration, struct ks_value *out);
 /* Changes the number of slots (retention), keeping the newest data. */

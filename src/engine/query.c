@@ -30,9 +30,12 @@ int ks_param_int(const json_t *params, const char *name, int64_t min,
 		const char *s = json_string_value(j);
 		char *end;
 
+		/* Digits only: strtoll alone would take " 5" and "+5". */
 		errno = 0;
 		v = strtoll(s, &end, 10);
-		if (!*s || *end || errno)
+		if (!*s || *end || errno || strspn(s + (*s == '-'),
+						   "0123456789") !=
+					    strlen(s + (*s == '-')))
 			return ks_err_set(err, EINVAL, name,
 					  "must be an integer, not \"%.40s\"", s);
 	} else {

@@ -473,7 +473,7 @@ static int add_image(json_t *o, const struct ks_heatmap *hm)
 json_t *ks_heatmap__to_json(const struct ks_heatmap *hm, unsigned flags)
 {
 	json_t *o = json_pack(
-		"{s:I,s:I,s:i,s:i,s:i,s:I,s:I,s:I,s:s,s:s,s:s,s:o,s:o}",
+		"{s:I,s:I,s:i,s:i,s:i,s:I,s:I,s:I,s:s,s:s,s:s,s:o,s:o,s:{}}",
 		"ymin", (json_int_t)hm->g.ymin, "ymax", (json_int_t)hm->g.ymax,
 		"nbuckets", (int)hm->g.rows.n, "width", (int)hm->g.width,
 		"height", (int)hm->g.height, "start_time", (json_int_t)hm->base,
@@ -482,7 +482,8 @@ json_t *ks_heatmap__to_json(const struct ks_heatmap *hm, unsigned flags)
 		"coloring", ks_hm_coloring_name(hm->coloring),
 		"weights", ks_hm_weights_name(hm->weights),
 		"scale", ks_hm_scale_name(hm->scale),
-		"present", present_json(hm), "maps", maps_json(hm));
+		"present", present_json(hm), "maps", maps_json(hm),
+		"transformations");
 
 	if (o && (flags & KS_HM_JSON_IMAGE) && add_image(o, hm))
 		return json_decref(o), NULL;

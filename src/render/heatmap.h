@@ -48,7 +48,8 @@ uint64_t ks_heatmap__ymax(const struct ks_heatmap *hm);
 #define KS_HM_JSON_IMAGE 0x1	/* "image": the PNG in base64, as CA */
 #define KS_HM_JSON_GRID 0x2	/* "grid": counts, columns, rows */
 
-/* CA's image response: ymin, ymax, nbuckets, width, height, present, plus
+/* CA's image response: ymin, ymax, nbuckets, width, height, present,
+ * transformations ({}: CA's apply to no kvmscope field), plus
  * start_time, duration, step, coloring, weights, scale and "maps" (key and
  * hue of each map, "everything else" having key null).  The grid holds
  * counts[map][column][row], row 0 lowest; a column may hold several samples

@@ -88,6 +88,39 @@ static const char *parse_ts(const char *p, const char *end, uint64_t *ns)
 	return p + 1;
 }
 
+/* Reads the "(TGID)" column that ends at *pp (just after its ')'), as
+ * record-tgid prints it: digits, or dashes when the tgid is unknown.
+ * Moves *pp to the text before it; false if it is neither. */
+static bool match_tgid(const char *start, const char **pp,
+		       struct ks_tfs_event *ev)
+{
+	const char *close = *pp - 1, *p = close, *d;
+	bool dashes = true;
+	uint32_t v;
+
+	while (p > start && p[-1] != '(')
+		p--;
+	if (p == start)
+		return false;
+	d = p;
+	while (d < close && is_space(*d))
+		d++;
+	for (const char *c = d; c < close; c++)
+		if (*c != '-')
+			dashes = false;
+	if (!dashes || d == close) {
+		if (parse_u32(d, close, &v) != close)
+			return false;
+		ev->tgid = v;
+		ev->has_tgid = true;
+	}
+	p--;	/* the '(' */
+	while (p > start && is_space(p[-1]))
+		p--;
+	*pp = p;
+	return true;
+}
+
 /* Matches "COMM-TID [(TGID)] " ending just before the '[' at q.  Fills
  * comm, tid and tgid; returns false if the text before q has another
  * shape. */
@@ -101,30 +134,8 @@ static bool match_task(const char *start, const char *q,
 	while (p > start && is_space(p[-1]))
 		p--;
 	ev->has_tgid = false;
-	if (p > start && p[-1] == ')') {
-		const char *close = --p;
-		bool dashes = true;
-
-		while (p > start && p[-1] != '(')
-			p--;
-		if (p == start)
-			return false;
-		d = p;
-		while (d < close && is_space(*d))
-			d++;
-		for (const char *c = d; c < close; c++)
-			if (*c != '-')
-				dashes = false;
-		if (!dashes || d == close) {
-			if (parse_u32(d, close, &v) != close)
-				return false;
-			ev->tgid = v;
-			ev->has_tgid = true;
-		}
-		p--;	/* the '(' */
-		while (p > start && is_space(p[-1]))
-			p--;
-	}
+	if (p > start && p[-1] == ')' && !match_tgid(start, &p, ev))
+		return false;
 	d = p;
 	while (d > start && is_digit(d[-1]))
 		d--;

@@ -29,6 +29,11 @@ bad -- '--metric: required' "$f"
 bad "unknown metric 'vm.nope'" "$f" --metric vm.nope
 bad -- '--decompose: "nope" is not a field of vm.exits' "$f" -m vm.exits -d nope
 bad 'at most one discrete' "$f" -m vm.exits -d vcpu,vleavereason
+# An empty name in a list is a mistake, not "no field".
+bad -- '--decompose: decomposition has an empty field name' "$f" \
+	-m vm.exits -d vcpu,
+bad -- '--decompose: decomposition has an empty field name' "$f" \
+	-m vm.exits -d ''
 bad -- '--predicate' "$f" -m vm.exits -p '{"eq":["vcpu",0]}'
 bad -- '--predicate' "$f" -m vm.exits -p '{"eq":'
 bad -- '--granularity' "$f" -m vm.exits -g 7

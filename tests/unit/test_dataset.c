@@ -181,6 +181,21 @@ static void test_point_first_wins(void **state)
 	assert_int_equal(ks_dataset__value(ds, 100, 5, &v), 0);
 	assert_int_equal(v.total, 3 + 7);
 	ks_value_fini(&v);
+	/* Over several slots a level is not summed: 9 in the next slot
+	 * leaves the value from 100 at the first slot's 10, and an interval
+	 * starting before any data takes the first slot holding some. */
+	r = rec(105 * NS, 0, 0);
+	r.value = 9;
+	assert_int_equal(ks_dataset__add(ds, &r), 0);
+	assert_int_equal(ks_dataset__value(ds, 100, 10, &v), 0);
+	assert_int_equal(v.total, 10);
+	ks_value_fini(&v);
+	assert_int_equal(ks_dataset__value(ds, 90, 20, &v), 0);
+	assert_int_equal(v.total, 10);
+	ks_value_fini(&v);
+	assert_int_equal(ks_dataset__value(ds, 105, 10, &v), 0);
+	assert_int_equal(v.total, 9);
+	ks_value_fini(&v);
 	ks_dataset__free(ds);
 }
 

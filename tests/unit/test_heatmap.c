@@ -846,6 +846,8 @@ static void test_auto_ymax_and_json(void **state)
 	assert_int_equal(json_integer_value(json_object_get(o, "nbuckets")),
 			 100);
 	assert_int_equal(json_array_size(json_object_get(o, "present")), 0);
+	/* CA's image response carries the transformations of the keys. */
+	assert_true(json_is_object(json_object_get(o, "transformations")));
 	json_decref(o);
 	free(pic.rgb);
 	ks_heatmap__free(hm);
