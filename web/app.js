@@ -675,7 +675,7 @@ class View {
 				await ca.heatmap(this.inst, 'average', at) :
 				await ca.heatmap(this.inst, 'percentile',
 					{ ...at, percentile: def.pct });
-			const vals = r.average || r.percentile || [];
+			const vals = r.averages || r.percentiles || [];
 			const values = new Array(img.duration / (img.step || 1))
 				.fill(null);
 			(r.times || []).forEach((t, i) => {

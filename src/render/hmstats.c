@@ -232,11 +232,14 @@ int ks_hm_percentiles(const struct ks_hm_input *in,
 }
 
 /* {name: [values], times: [...], ...} from per-column estimates. */
+/* CA's shape: `name` is one number, the first column's (CA answered only
+ * the first column, and defaults duration to 1 so that is the interval);
+ * kvmscope adds `name`s with every column's value and `times`. */
 static json_t *series(const struct ks_hm_input *in,
 		      const struct ks_hmparams *p, const char *name,
-		      const double *v, uint64_t ymax)
+		      const char *names, const double *v, uint64_t ymax)
 {
-	json_t *vals = json_array(), *times = json_array();
+	json_t *vals = json_array(), *times = json_array(), *first;
 
 	for (size_t s = 0; vals && times && s < in->ncols; s++) {
 		if (json_array_append_new(vals, isnan(v[s]) ? json_null()
@@ -248,15 +251,16 @@ static json_t *series(const struct ks_hm_input *in,
 			return NULL;
 		}
 	}
-	return json_pack("{s:o,s:o,s:I,s:I,s:i,s:i,s:i}", name, vals,
-			 "times", times, "ymin", (json_int_t)p->ymin,
+	first = in->ncols && !isnan(v[0]) ? json_real(v[0]) : json_null();
+	return json_pack("{s:o,s:o,s:o,s:I,s:I,s:i,s:i,s:i}", name, first,
+			 names, vals, "times", times, "ymin", (json_int_t)p->ymin,
 			 "ymax", (json_int_t)ymax, "nbuckets", (int)p->nbuckets,
 			 "width", (int)p->width, "height", (int)p->height);
 }
 
 static json_t *stat_json(const struct ks_hm_input *in,
 			 const struct ks_hmparams *p, const char *name,
-			 double q, struct ks_err *err)
+			 const char *names, double q, struct ks_err *err)
 {
 	double *v = malloc((in->ncols ? in->ncols : 1) * sizeof(*v));
 	uint64_t ymax = 0;
@@ -268,7 +272,7 @@ static json_t *stat_json(const struct ks_hm_input *in,
 		return fail(ks_err_set(err, ENOMEM, "", "out of memory"));
 	rc = q < 0 ? ks_hm_averages(in, p, v, &ymax, err)
 		   : ks_hm_percentiles(in, p, q, v, &ymax, err);
-	if (!rc && !(o = series(in, p, name, v, ymax)))
+	if (!rc && !(o = series(in, p, name, names, v, ymax)))
 		rc = ks_err_set(err, ENOMEM, "", "out of memory");
 	free(v);
 	return rc ? fail(rc) : o;
@@ -277,7 +281,7 @@ static json_t *stat_json(const struct ks_hm_input *in,
 json_t *ks_heatmap_average(const struct ks_hm_input *in,
 			   const struct ks_hmparams *p, struct ks_err *err)
 {
-	return stat_json(in, p, "average", -1, err);
+	return stat_json(in, p, "average", "averages", -1, err);
 }
 
 json_t *ks_heatmap_percentile(const struct ks_hm_input *in,
@@ -288,5 +292,6 @@ json_t *ks_heatmap_percentile(const struct ks_hm_input *in,
 		return fail(ks_err_set(err, EINVAL, "percentile",
 				       "is required (0 to 1)"));
 	}
-	return stat_json(in, p, "percentile", p->percentile, err);
+	return stat_json(in, p, "percentile", "percentiles", p->percentile,
+			 err);
 }

@@ -177,9 +177,9 @@ check '"grid" in j and "image" not in j'
 expect 200 GET "/ca/instrumentations/$N/value/heatmap/details?$T&ymax=$ymax&x=3&y=299"
 check '"bucket_time" in j and "total" in j'
 expect 200 GET "/ca/instrumentations/$N/value/heatmap/average?$T&ymax=$ymax"
-check '"average" in j'
+check '"average" in j and not isinstance(j["average"], list) and len(j["averages"]) == len(j["times"])'
 expect 200 GET "/ca/instrumentations/$N/value/heatmap/percentile?$T&ymax=$ymax&percentile=0.9"
-check '"percentile" in j'
+check '"percentile" in j and not isinstance(j["percentile"], list) and len(j["percentiles"]) == len(j["times"])'
 expect 200 GET "/ca/customers/acme/instrumentations/$DN/value/heatmap/image?$T&decompose_all=true"
 check 'len(j["present"]) > 0'
 
