@@ -264,10 +264,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_host_sample, teardown),
-		cmocka_unit_test_teardown(test_guest_kernel_with_state, teardown),
+		cmocka_unit_test_teardown(test_guest_kernel_with_state,
+					  teardown),
 		cmocka_unit_test_teardown(test_guest_user_cr3_zero_is_real,
 					  teardown),
-		cmocka_unit_test_teardown(test_unread_state_is_absent, teardown),
+		cmocka_unit_test_teardown(test_unread_state_is_absent,
+					  teardown),
 		cmocka_unit_test_teardown(test_vcpuid_flag_keeps_the_number,
 					  teardown),
 		cmocka_unit_test_teardown(test_rows, teardown),

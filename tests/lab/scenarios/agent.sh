@@ -18,7 +18,12 @@ kp=$!
 K=/usr/local/bin/kvmscope
 if [ -x $K ] && $K serve --help > /dev/null 2>&1; then
 	kind=kvmscope
-	$K serve --listen 0.0.0.0:$PORT > serve.log 2>&1 &
+	# Beyond loopback the agent needs a token file (docs/security.md);
+	# the host reads the token from the results.
+	head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' > token
+	(umask 077; echo "$(cat token) operator" > /tmp/kvmscope.tokens)
+	$K serve --listen 0.0.0.0:$PORT --tokens /tmp/kvmscope.tokens \
+		> serve.log 2>&1 &
 else
 	kind=httpd
 	mkdir -p /tmp/www
