@@ -49,8 +49,8 @@ struct ks_sample_key {
 	__u64 cr3;
 	__u64 rip;
 	__u32 tgid;		/* VMM process */
-	__u32 vcpu;		/* vCPU (see KS_SMP_VCPUID) or KS_VCPU_UNKNOWN */
-	__u16 row;		/* subsecond row: ns into the second / row_ns */
+	__u32 vcpu;		/* KS_SMP_VCPUID says which number */
+	__u16 row;		/* ns into the second / row_ns */
 	__u8 mode;		/* enum ks_sample_mode */
 	__u8 flags;		/* KS_SMP_* */
 	__u8 pad[4];
@@ -83,9 +83,9 @@ enum ks_sample_stat {
 	KS_SMS_DROP_NOMAP,	/* sample lost: no current generation (bug) */
 	KS_SMS_OTHER,		/* samples on threads that are not vCPUs */
 	KS_SMS_GUEST,		/* samples that hit a vCPU in guest mode */
-	KS_SMS_NO_RING,		/* ... whose guest ring was not readable */
-	KS_SMS_NO_CR3,		/* ... whose guest cr3 was not readable */
-	KS_SMS_NO_RIP,		/* ... whose RIP was wanted, not readable */
+	KS_SMS_NO_RING,		/* ... whose guest ring was unreadable */
+	KS_SMS_NO_CR3,		/* ... whose guest cr3 was unreadable */
+	KS_SMS_NO_RIP,		/* ... whose wanted RIP was unreadable */
 	KS_SMS_RIP_CAPPED,	/* ... counted without RIP: RIP keys capped */
 	KS_SMS_PROTECTED,	/* ... of an SEV-ES/TDX guest (state hidden) */
 	KS_SMS_ODD_VCPU,	/* a loaded vCPU that did not check out */

@@ -13,7 +13,7 @@
 # against the same round's none, minutes apart at most: less exposed to
 # the drift of a busy host).
 # Arguments: [N iterations per burst (50000)] [RUNS (5)].
-# lab-timeout: 1200
+# lab-timeout: 2400
 . /lab/l1lib.sh
 K=/usr/local/bin/kvmscope
 H=/host
@@ -56,6 +56,21 @@ wait_for() {
 	done
 }
 
+# wait_sigint PID WHAT: until PID catches SIGINT.  A background job of a
+# script starts with SIGINT ignored, and a tool still loading (perf and
+# bpftrace read themselves over 9p) would lose the SIGINT that stops it.
+wait_sigint() {
+	local i=0 cgt
+	while :; do
+		cgt=$(awk '$1 == "SigCgt:" { print $2 }' /proc/$1/status 2>/dev/null)
+		[ -n "$cgt" ] || fail "$2 exited"
+		[ $((0x$cgt & 2)) != 0 ] && return 0
+		i=$((i + 1))
+		[ $i -gt 3000 ] && fail "$2 did not take SIGINT in 300 s"
+		sleep 0.1
+	done
+}
+
 # start CONFIG R: attaches the tool; sets TP (its pid, or "").
 start() {
 	TP=""
@@ -63,27 +78,30 @@ start() {
 	kvmscope)
 		$K stat -c -j 1 > "ks.$2.json" 2> "ks.$2.err" &
 		TP=$!
-		wait_for "ks.$2.json" '"rows"' $TP "kvmscope stat";;
+		wait_for "ks.$2.json" '"rows"' $TP "kvmscope stat"
+		wait_sigint $TP "kvmscope stat";;
 	perf)
 		$CH perf kvm -o /tmp/perf.data stat record -a > "perftool.$2.log" 2>&1 &
 		TP=$!
-		# perf says nothing once it records: wait for its events to
-		# show up enabled, then a little for every CPU's buffer.
-		wait_for /proc/$TP/status 'State' $TP "perf kvm stat record"
-		sleep 3
+		# perf says nothing once it records: its SIGINT handler is
+		# set up just before it enables the events.
+		wait_sigint $TP "perf kvm stat record"
+		sleep 1
 		kill -0 $TP 2>/dev/null || fail "perf kvm stat record exited: $(tail -3 "perftool.$2.log")";;
 	bpftrace)
 		$CH bpftrace /mnt/kvmkeys.bt > "bt.$2.out" 2>&1 &
 		TP=$!
-		wait_for "bt.$2.out" 'kvmkeys attached' $TP "bpftrace";;
+		wait_for "bt.$2.out" 'kvmkeys attached' $TP "bpftrace"
+		wait_sigint $TP "bpftrace";;
 	esac
 }
 
-# halt PID: SIGINT, and SIGKILL if it has not ended a minute later.
+# halt PID: SIGINT, and SIGKILL if it has not ended 5 minutes later
+# (bpftrace prints its maps and detaches slowly on a loaded host).
 halt() {
 	local i=0
 	kill -INT "$1" 2>/dev/null
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 600 ]; do
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 3000 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
