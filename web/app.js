@@ -9,6 +9,7 @@
 // an instrumentation that measures the same thing, or creates one.
 
 import { ca, ApiError, Unreachable, installBanner, poll, sameSpec,
+	installAccessBar, isAuthError, removeOnLeave,
 	watchReachability } from './ca.js';
 import { fieldUnit, metricUnit, isNumeric, hueColor, fmtClock }
 	from './units.js';
@@ -941,6 +942,10 @@ async function loadDescription() {
 		try {
 			return await ca.describe();
 		} catch (e) {
+			// A refused token: the access bar says so; saving a new
+			// one reloads the page.
+			if (isAuthError(e))
+				await new Promise(() => {});
 			if (!(e instanceof Unreachable))
 				throw e;
 			await new Promise(r => setTimeout(r, 1000));
@@ -950,6 +955,7 @@ async function loadDescription() {
 
 async function main() {
 	installBanner($('#banner'));
+	installAccessBar($('#access'));
 	watchReachability(ok => {
 		$('#agent').classList.toggle('down', !ok);
 		if (!ok)

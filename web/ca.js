@@ -5,6 +5,13 @@
 // it unreachable (the pages show a banner), any HTTP answer marks it
 // reachable again.  API errors keep CA's body {code, message, param} so a
 // form can point at the parameter it got wrong.
+//
+// Access: when the agent has a token file, every API request must carry
+// `Authorization: Bearer TOKEN`.  The token and the tenant (empty: the
+// operator, /ca; else /ca/customers/NAME) are typed into the access bar
+// (installAccessBar) and kept in sessionStorage, so they last as long as
+// the tab and are not written to disk.  A 401 or 403 tells the auth
+// watchers, and the bar asks for a token with a sentence saying why.
 
 export const API_VERSION = 'ca/0.1.8';
 const TIMEOUT_MS = 4000;
@@ -19,6 +26,86 @@ export class ApiError extends Error {
 }
 
 export class Unreachable extends Error {}
+
+// ---- access: token and tenant -----------------------------------------
+
+const TOKEN_KEY = 'kvmscope.token';
+const TENANT_KEY = 'kvmscope.tenant';
+
+// sessionStorage, or a stand-in where there is none (node's tests).
+function store() {
+	try {
+		if (globalThis.sessionStorage)
+			return globalThis.sessionStorage;
+	} catch (e) { /* storage disabled: keep it in memory */ }
+	const mem = new Map();
+	return (globalThis.__kvmscopeStore ??= {
+		getItem: k => mem.has(k) ? mem.get(k) : null,
+		setItem: (k, v) => mem.set(k, String(v)),
+		removeItem: k => mem.delete(k),
+	});
+}
+
+export function getToken() {
+	return store().getItem(TOKEN_KEY) || '';
+}
+
+export function getTenant() {
+	return store().getItem(TENANT_KEY) || '';
+}
+
+// Saves (or, empty, forgets) the token and the tenant.
+export function setAccess(token, tenant) {
+	for (const [k, v] of [[TOKEN_KEY, (token || '').trim()],
+		[TENANT_KEY, (tenant || '').trim()]]) {
+		if (v)
+			store().setItem(k, v);
+		else
+			store().removeItem(k);
+	}
+}
+
+// The headers of an API request with this token (none: no Authorization).
+export function requestHeaders(token, hasBody) {
+	const h = { 'X-API-Version': API_VERSION };
+	if (token)
+		h.Authorization = 'Bearer ' + token;
+	if (hasBody)
+		h['Content-Type'] = 'application/json';
+	return h;
+}
+
+// The API's base path for a tenant ('' or none: the operator's).
+export function apiBase(tenant) {
+	return tenant ? '/ca/customers/' + encodeURIComponent(tenant) : '/ca';
+}
+
+// The sentence shown for a refused request, or '' if it is not about
+// access.
+export function accessMessage(status, token, tenant) {
+	if (status === 401)
+		return token ? 'The agent did not accept this token: enter a ' +
+			'valid one.' : 'The agent requires an access token: ' +
+			'enter one above.';
+	if (status === 403)
+		return tenant ? `This token may not be used here: check the ` +
+			`token and the tenant (“${tenant}”).` :
+			'This token is a tenant\'s: enter the tenant\'s name, ' +
+			'or an operator token.';
+	return '';
+}
+
+const authWatchers = new Set();
+
+// fn(message) is called when a request is refused for its token.
+export function watchAuth(fn) {
+	authWatchers.add(fn);
+}
+
+// Whether e is a refusal for the token (401 or 403).
+export function isAuthError(e) {
+	return e instanceof ApiError && (e.status === 401 || e.status === 403);
+}
 
 const watchers = new Set();
 let reachable = true;
@@ -61,9 +148,7 @@ function query(params) {
 export async function request(method, path, { params, body } = {}) {
 	const ctl = new AbortController();
 	const timer = setTimeout(() => ctl.abort(), TIMEOUT_MS);
-	const headers = { 'X-API-Version': API_VERSION };
-	if (body !== undefined)
-		headers['Content-Type'] = 'application/json';
+	const headers = requestHeaders(getToken(), body !== undefined);
 	let res, text;
 	try {
 		res = await fetch(path + query(params), {
@@ -91,16 +176,31 @@ export async function request(method, path, { params, body } = {}) {
 						'than JSON' });
 		}
 	}
-	if (!res.ok)
-		throw new ApiError(res.status, json);
+	if (!res.ok) {
+		const msg = accessMessage(res.status, getToken(), getTenant());
+		if (msg)
+			for (const fn of authWatchers)
+				fn(msg);
+		throw new ApiError(res.status, msg ?
+			{ ...(json || {}), message: msg } : json);
+	}
 	return json;
 }
 
+// A DELETE that may outlive the page (pagehide), with the token.
+export function removeOnLeave(uri) {
+	return fetch(uri, { method: 'DELETE', keepalive: true,
+		headers: requestHeaders(getToken(), false) });
+}
+
+const base = () => apiBase(getTenant());
+
 export const ca = {
-	describe: () => request('GET', '/ca'),
-	status: () => request('GET', '/ca/admin/status'),
-	list: () => request('GET', '/ca/instrumentations'),
-	create: spec => request('POST', '/ca/instrumentations', { body: spec }),
+	describe: () => request('GET', base()),
+	status: () => request('GET', base() + '/admin/status'),
+	list: () => request('GET', base() + '/instrumentations'),
+	create: spec => request('POST', base() + '/instrumentations',
+		{ body: spec }),
 	remove: inst => request('DELETE', inst.uri),
 	clone: inst => request('POST', inst.uri + '/clone', { body: {} }),
 	raw: (inst, params) => request('GET', inst.uri + '/value/raw',
@@ -147,6 +247,29 @@ export function installBanner(el) {
 			`${info.error}. Retrying every second; the data shown is ` +
 			`from ${new Date(since).toLocaleTimeString([],
 				{ hour12: false })}.`;
+	});
+}
+
+// Fills el (a form) with the token and tenant fields; saving reloads the
+// page so everything is fetched again with them.  Refusals show in el's
+// .access-why and open it.
+export function installAccessBar(el) {
+	const token = el.querySelector('[name=token]');
+	const tenant = el.querySelector('[name=tenant]');
+	const why = el.querySelector('.access-why');
+	token.value = getToken();
+	tenant.value = getTenant();
+	el.addEventListener('submit', ev => {
+		ev.preventDefault();
+		setAccess(token.value, tenant.value);
+		location.reload();
+	});
+	watchAuth(msg => {
+		why.textContent = msg;
+		why.hidden = false;
+		el.classList.add('refused');
+		if (!token.value)
+			token.focus();
 	});
 }
 

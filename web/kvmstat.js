@@ -11,6 +11,7 @@
 // goes away without deleting them (it tries to, on leaving).
 
 import { ca, ApiError, Unreachable, installBanner, poll, sameSpec,
+	installAccessBar, removeOnLeave,
 	watchReachability } from './ca.js';
 import { fmtCount } from './units.js';
 
@@ -255,6 +256,7 @@ function render() {
 }
 
 async function main() {
+	installAccessBar($('#access'));
 	installBanner($('#banner'));
 	watchReachability(ok => {
 		$('#agent').classList.toggle('down', !ok);
@@ -264,7 +266,7 @@ async function main() {
 	$('#agent-text').textContent = `agent ${location.host}`;
 	window.addEventListener('pagehide', () => {
 		for (const uri of created)
-			fetch(uri, { method: 'DELETE', keepalive: true })
+			removeOnLeave(uri)
 				.catch(() => {});
 	});
 	poll(async () => {

@@ -7,6 +7,8 @@
  * errors (a full disk) do not fail the API request that caused them - the
  * instrumentation works, it just will not survive a restart - but they are
  * logged when they start and stop, counted, and shown in the status.
+ * A tenant's instrumentation is saved with its owner and the predicate
+ * the tenant wrote, so after a restart it is the tenant's again.
  */
 #include "agent/state.h"
 
@@ -20,6 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/access.h"
+#include "http/tenancy.h"
+#include "http/tokens.h"
 #include "store/store.h"
 
 #define PARAM "--state"
@@ -27,6 +32,8 @@
 
 struct ks_state {
 	struct ks_store *st;
+	struct ks_tenancy *tenancy;	/* NULL: no tenants */
+	const struct ks_tokens *tokens;
 	char path[PATH_MAX];
 	uint64_t interval_ns;
 	uint64_t next_ns;	/* next checkpoint, wall clock */
@@ -178,9 +185,52 @@ static void outcome(struct ks_state *s, int rc, const char *what)
 	s->failing = true;
 }
 
+/* The scope of the tenant named owner, as its own requests get. */
+static int tenant_scope(struct ks_state *s, const char *owner,
+			struct ks_scope *scope, struct ks_err *err)
+{
+	const struct ks_tenant *tn = ks_tokens__tenant(s->tokens, owner);
+
+	if (!tn)
+		return ks_err_set(err, ENOENT, "", "no such tenant in the "
+				  "token file");
+	*scope = (struct ks_scope){ KS_SCOPE_TENANT, tn };
+	return 0;
+}
+
+static int owner_limit(void *ctx, const char *owner,
+		       struct ks_instn_conf *conf, json_t **shown,
+		       struct ks_err *err)
+{
+	struct ks_state *s = ctx;
+	struct ks_scope scope;
+	int rc;
+
+	*shown = NULL;
+	if ((rc = tenant_scope(s, owner, &scope, err)))
+		return rc;
+	return ks_tenancy__restrict(s->tenancy, &scope, conf, shown, err);
+}
+
+static int owner_adopt(void *ctx, const char *owner,
+		       const struct ks_instn *in, json_t *shown)
+{
+	struct ks_state *s = ctx;
+	struct ks_scope scope;
+	struct ks_err err;
+
+	if (tenant_scope(s, owner, &scope, &err)) {
+		json_decref(shown);
+		return -ENOENT;
+	}
+	return ks_tenancy__adopt(s->tenancy, &scope, in, shown);
+}
+
 static int load(struct ks_state *s, struct ks_engine *e, struct ks_err *err)
 {
-	int rc = ks_store__load(s->st, e, &s->loaded, &s->skipped);
+	struct ks_store_owners ow = { owner_limit, owner_adopt, s };
+	int rc = ks_store__load(s->st, e, s->tenancy && s->tokens ? &ow : NULL,
+				&s->loaded, &s->skipped);
 
 	if (rc)
 		return ks_err_set(err, -rc, PARAM, "cannot read the saved "
@@ -198,6 +248,8 @@ static int load(struct ks_state *s, struct ks_engine *e, struct ks_err *err)
 
 struct ks_state *ks_state__open(const char *path, bool make_dir,
 				unsigned interval_s, struct ks_engine *e,
+				struct ks_tenancy *t,
+				const struct ks_tokens *tokens,
 				struct ks_err *err)
 {
 	struct ks_state *s;
@@ -219,6 +271,8 @@ struct ks_state *ks_state__open(const char *path, bool make_dir,
 		return NULL;
 	}
 	snprintf(s->path, sizeof(s->path), "%s", path);
+	s->tenancy = t;
+	s->tokens = tokens;
 	s->interval_ns = (uint64_t)(interval_s ? interval_s :
 				    KS_STATE_CHECKPOINT_DEFAULT_S) * NS;
 	s->next_ns = wall_ns() + s->interval_ns;
@@ -242,13 +296,18 @@ void ks_state__close(struct ks_state *s)
 void ks_state__changed(void *state, const char *id, const struct ks_instn *in)
 {
 	struct ks_state *s = state;
+	const struct ks_tenant *tn = NULL;
+	const json_t *shown = NULL;
 	char what[64];
 	int rc;
 
 	if (in) {
 		snprintf(what, sizeof(what), "saving instrumentation %.16s",
 			 in->id);
-		rc = ks_store__put_instn(s->st, in);
+		if (s->tenancy)
+			tn = ks_tenancy__owner(s->tenancy, in->id, &shown);
+		rc = ks_store__put_instn(s->st, in, tn ? tn->name : NULL,
+					 tn ? shown : NULL);
 		if (!rc)
 			rc = add_id(s, in->id);
 	} else {

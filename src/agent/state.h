@@ -43,9 +43,16 @@ int ks_state_check_path(const char *path, struct ks_err *err);
 /* Checks path (creating its directory first if make_dir), opens the store
  * (setting aside a corrupt or foreign file, with a message on stderr) and
  * loads the saved instrumentations into e, which should have been ticked
- * to the wall clock so their idle time starts now.  NULL with err set. */
+ * to the wall clock so their idle time starts now.  With access control,
+ * t (the API's tenancy) and tokens (both outliving the state) give each
+ * tenant's instrumentations back to it, restricted again to its VMs; with
+ * NULL they all come back as the operator's.  NULL with err set. */
+struct ks_tenancy;
+struct ks_tokens;
 struct ks_state *ks_state__open(const char *path, bool make_dir,
 				unsigned interval_s, struct ks_engine *e,
+				struct ks_tenancy *t,
+				const struct ks_tokens *tokens,
 				struct ks_err *err);
 void ks_state__close(struct ks_state *s);
 

@@ -831,7 +831,9 @@ static int open_state(struct agent *ag)
 	ks_engine__tick(ag->e, (uint64_t)wall_ns());
 	ks_err_clear(&err);
 	ag->state = ks_state__open(ag->o->state, ag->o->state_default,
-				   ag->o->checkpoint_s, ag->e, &err);
+				   ag->o->checkpoint_s, ag->e,
+				   ks_api__tenancy(ag->api),
+				   ks_api__tokens(ag->api), &err);
 	if (!ag->state) {
 		fprintf(stderr, PROG ": %s%s%s\n", err.param,
 			err.param[0] ? ": " : "", err.msg);

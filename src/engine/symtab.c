@@ -8,6 +8,7 @@
 #include "engine/symtab.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@ static size_t nsyms;	/* highest id in use */
 static size_t cap_syms;
 static uint32_t *slots;	/* hash slots holding ids, 0 = empty */
 static size_t nslots;
+static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
 
 static uint32_t hash(const char *s, size_t len)
 {
@@ -62,12 +64,18 @@ static int grow(void)
 
 uint32_t ks_sym_find(const char *s)
 {
-	if (!nslots || !s)
+	uint32_t id = KS_SYM_NONE;
+
+	if (!s)
 		return KS_SYM_NONE;
-	return *slot_of(s, strlen(s));
+	pthread_rwlock_rdlock(&lock);
+	if (nslots)
+		id = *slot_of(s, strlen(s));
+	pthread_rwlock_unlock(&lock);
+	return id;
 }
 
-uint32_t ks_sym_intern_n(const char *s, size_t len)
+static uint32_t intern_locked(const char *s, size_t len)
 {
 	uint32_t *slot;
 	char *copy;
@@ -108,6 +116,16 @@ uint32_t ks_sym_intern_n(const char *s, size_t len)
 	return (uint32_t)nsyms;
 }
 
+uint32_t ks_sym_intern_n(const char *s, size_t len)
+{
+	uint32_t id;
+
+	pthread_rwlock_wrlock(&lock);
+	id = intern_locked(s, len);
+	pthread_rwlock_unlock(&lock);
+	return id;
+}
+
 uint32_t ks_sym_intern(const char *s)
 {
 	return ks_sym_intern_n(s, strlen(s));
@@ -115,18 +133,28 @@ uint32_t ks_sym_intern(const char *s)
 
 const char *ks_sym_str(uint32_t id)
 {
-	if (!id || id > nsyms)
-		return "";
-	return syms[id];
+	const char *str = "";
+
+	pthread_rwlock_rdlock(&lock);
+	if (id && id <= nsyms)
+		str = syms[id];
+	pthread_rwlock_unlock(&lock);
+	return str;
 }
 
 size_t ks_sym_count(void)
 {
-	return nsyms;
+	size_t n;
+
+	pthread_rwlock_rdlock(&lock);
+	n = nsyms;
+	pthread_rwlock_unlock(&lock);
+	return n;
 }
 
 void ks_sym_reset(void)
 {
+	pthread_rwlock_wrlock(&lock);
 	for (size_t i = 1; i <= nsyms; i++)
 		free(syms[i]);
 	free(syms);
@@ -134,4 +162,5 @@ void ks_sym_reset(void)
 	syms = NULL;
 	slots = NULL;
 	nsyms = cap_syms = nslots = 0;
+	pthread_rwlock_unlock(&lock);
 }

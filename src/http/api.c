@@ -660,6 +660,16 @@ void ks_api__set_tokens(struct ks_api *a, const struct ks_tokens *tokens,
 	ks_tenancy__set_cap(a->tenancy, tenant_cap);
 }
 
+struct ks_tenancy *ks_api__tenancy(struct ks_api *a)
+{
+	return a->tenancy;
+}
+
+const struct ks_tokens *ks_api__tokens(const struct ks_api *a)
+{
+	return a->tokens;
+}
+
 void ks_api__set_status_hook(struct ks_api *a, ks_api_status_fn fn, void *ctx)
 {
 	a->status_fn = fn;

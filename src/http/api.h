@@ -38,6 +38,11 @@ struct ks_tokens;
 void ks_api__set_tokens(struct ks_api *a, const struct ks_tokens *tokens,
 			size_t tenant_cap);
 
+/* The tenancy and tokens, for restoring tenants' saved instrumentations
+ * (agent/state.h); tokens are NULL without access control. */
+struct ks_tenancy *ks_api__tenancy(struct ks_api *a);
+const struct ks_tokens *ks_api__tokens(const struct ks_api *a);
+
 /* Told (locked) after the API created, cloned or modified an
  * instrumentation (in is it) or deleted one (in is NULL), so the agent can
  * save it. */

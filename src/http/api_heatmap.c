@@ -9,8 +9,17 @@
  * answer.  With ndatapoints the answer is an array of consecutive
  * intervals, like raw values; the columns of one request are bounded by
  * KS_MAX_DATAPOINTS so that one request cannot pin the agent.
+ *
+ * Drawing (bucketing, colouring, PNG, base64) costs milliseconds, so it is
+ * done without the engine lock: under the lock the request copies the
+ * columns and CA's time members of every point into memory it owns, then
+ * lets the lock go while it renders, and takes it back only to mark the
+ * instrumentation as read, looked up again by id, since it may have been
+ * deleted meanwhile.  Nothing of the engine is touched while unlocked but
+ * the symtab, which guards itself.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +27,7 @@
 #include "engine/instn.h"
 #include "engine/query.h"
 #include "http/handlers.h"
+#include "http/tenancy.h"
 #include "render/heatmap.h"
 #include "render/hmparams.h"
 #include "render/hmstats.h"
@@ -107,38 +117,83 @@ static json_t *render_one(enum hm_kind k, const struct ks_hm_input *hin,
 	return o;
 }
 
+/* What one request copied out of the engine, one entry per point: the
+ * columns, and CA's time members (a JSON object without "value"). */
+struct gathered {
+	struct columns *cols;
+	json_t **hdr;
+	int64_t *start;
+	uint32_t n;
+	uint32_t step;
+};
+
+static void gathered_fini(struct gathered *g)
+{
+	for (uint32_t i = 0; g->cols && i < g->n; i++) {
+		columns_fini(&g->cols[i]);
+		json_decref(g->hdr[i]);
+	}
+	free(g->cols);
+	free(g->hdr);
+	free(g->start);
+	memset(g, 0, sizeof(*g));
+}
+
+/* Copies point i (called locked). */
+static int gather_one(struct gathered *g, const struct ks_instn *in,
+		      const struct ks_query *q, uint32_t i)
+{
+	g->start[i] = q->start + (int64_t)i * q->duration;
+	if (columns_fill(&g->cols[i], in, g->start[i], q->duration))
+		return -ENOMEM;
+	if (!(g->hdr[i] = ks_query_point(in, q, i)))
+		return -ENOMEM;
+	json_object_del(g->hdr[i], "value");
+	return 0;
+}
+
+/* Copies every point of the request (called locked).  0 or -ENOMEM. */
+static int gather(struct gathered *g, const struct ks_instn *in,
+		  const struct ks_query *q)
+{
+	uint32_t n = q->multi ? q->ndatapoints : 1;
+
+	memset(g, 0, sizeof(*g));
+	g->step = in->conf.granularity;
+	g->cols = calloc(n, sizeof(*g->cols));
+	g->hdr = calloc(n, sizeof(*g->hdr));
+	g->start = calloc(n, sizeof(*g->start));
+	if (!g->cols || !g->hdr || !g->start) {
+		gathered_fini(g);
+		return -ENOMEM;
+	}
+	g->n = n;
+	for (uint32_t i = 0; i < n; i++)
+		if (gather_one(g, in, q, i)) {
+			gathered_fini(g);
+			return -ENOMEM;
+		}
+	return 0;
+}
+
 /* One point: the render module's answer plus CA's time members. */
-static json_t *point(enum hm_kind k, const struct ks_instn *in,
-		     const struct ks_query *q, uint32_t i,
+static json_t *point(enum hm_kind k, const struct gathered *g, uint32_t i,
 		     const struct ks_hmparams *hp, struct ks_err *err)
 {
-	int64_t start = q->start + (int64_t)i * q->duration;
-	struct ks_hm_input hin;
-	struct columns c;
-	json_t *o, *hdr;
+	const struct columns *c = &g->cols[i];
+	struct ks_hm_input hin = { .cols = c->p, .ncols = c->n,
+				   .base = g->start[i], .step = g->step };
+	json_t *o;
 
-	if (columns_fill(&c, in, start, q->duration)) {
-		errno = ENOMEM;
-		ks_err_set(err, ENOMEM, "", "out of memory");
-		return NULL;
-	}
-	hin = (struct ks_hm_input){ .cols = c.p, .ncols = c.n, .base = start,
-				    .step = in->conf.granularity };
 	errno = 0;
-	o = render_one(k, &hin, hp, err);
-	columns_fini(&c);
-	if (!o)
+	if (!(o = render_one(k, &hin, hp, err)))
 		return NULL;
-	hdr = ks_query_point(in, q, i);
-	if (!hdr) {
+	if (json_object_update_missing(o, g->hdr[i])) {
 		json_decref(o);
 		errno = ENOMEM;
 		ks_err_set(err, ENOMEM, "", "out of memory");
 		return NULL;
 	}
-	json_object_del(hdr, "value");
-	json_object_update_missing(o, hdr);
-	json_decref(hdr);
 	return o;
 }
 
@@ -156,20 +211,19 @@ static void render_error(struct ks_http_resp *resp, int e,
 }
 
 /* Every point of the request; an object, or an array for ndatapoints. */
-static json_t *points(enum hm_kind k, const struct ks_instn *in,
-		      const struct ks_query *q, const struct ks_hmparams *hp,
-		      int *e, struct ks_err *err)
+static json_t *points(enum hm_kind k, const struct gathered *g, bool multi,
+		      const struct ks_hmparams *hp, int *e, struct ks_err *err)
 {
-	json_t *arr = q->multi ? json_array() : NULL;
+	json_t *arr = multi ? json_array() : NULL;
 
-	if (!q->multi) {
-		json_t *o = point(k, in, q, 0, hp, err);
+	if (!multi) {
+		json_t *o = point(k, g, 0, hp, err);
 
 		*e = o ? 0 : errno;
 		return o;
 	}
-	for (uint32_t i = 0; arr && i < q->ndatapoints; i++) {
-		json_t *o = point(k, in, q, i, hp, err);
+	for (uint32_t i = 0; arr && i < g->n; i++) {
+		json_t *o = point(k, g, i, hp, err);
 
 		if (!o || json_array_append_new(arr, o)) {
 			*e = o ? ENOMEM : errno;
@@ -201,6 +255,36 @@ static struct ks_instn *hm_begin(struct ks_api *a, const struct ks_http_req *req
 	return in;
 }
 
+/* points() with the engine lock let go: g and hp are the request's own.
+ * The lock is taken back before returning, as the dispatcher expects, and
+ * the request's scope put back (another request set its own meanwhile). */
+static json_t *render_unlocked(struct ks_api *a, enum hm_kind k,
+			       const struct gathered *g, bool multi,
+			       const struct ks_hmparams *hp, int *e,
+			       struct ks_err *err)
+{
+	const struct ks_scope *scope = a->scope;
+	json_t *o;
+
+	ks_api__unlock(a);
+	o = points(k, g, multi, hp, e, err);
+	ks_api__lock(a);
+	a->scope = scope;
+	return o;
+}
+
+/* Marks the instrumentation read (called locked), if it still exists:
+ * it may have been deleted while the picture was drawn. */
+static void mark_read(struct ks_api *a, const struct ks_route_match *m,
+		      int64_t now)
+{
+	const char *id = ks_route_match__get(m, "id");
+	struct ks_instn *in = id ? ks_engine__get(a->e, id) : NULL;
+
+	if (in && ks_tenancy__visible(a->tenancy, a->scope, in))
+		in->atime_s = now;
+}
+
 static void serve(enum hm_kind k, struct ks_api *a,
 		  const struct ks_http_req *req, const struct ks_route_match *m,
 		  struct ks_http_resp *resp)
@@ -209,6 +293,7 @@ static void serve(enum hm_kind k, struct ks_api *a,
 	struct ks_instn *in = hm_begin(a, req, m, resp);
 	int64_t now = ks_api_now(a);
 	struct ks_hmparams hp;
+	struct gathered g;
 	struct ks_query q;
 	struct ks_err err;
 	json_t *o;
@@ -235,13 +320,19 @@ static void serve(enum hm_kind k, struct ks_api *a,
 		ks_api_param_error(resp, rc, &err);
 		return;
 	}
-	o = points(k, in, &q, &hp, &e, &err);
+	if (gather(&g, in, &q)) {
+		ks_hmparams_fini(&hp);
+		render_error(resp, ENOMEM, &err);
+		return;
+	}
+	o = render_unlocked(a, k, &g, q.multi, &hp, &e, &err);
+	gathered_fini(&g);
 	ks_hmparams_fini(&hp);
 	if (!o) {
 		render_error(resp, e, &err);
 		return;
 	}
-	in->atime_s = now;
+	mark_read(a, m, now);
 	ks_http_resp__json(resp, 200, o);
 }
 

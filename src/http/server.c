@@ -3,7 +3,10 @@
  * The listening socket is created here rather than by the library, so a
  * failure to bind names its cause (address in use, no permission) and the
  * bound port is known exactly when port 0 was asked for.  The library then
- * runs one internal polling thread that serves every connection.
+ * runs a pool of polling threads, one per CPU, so that slow answers (a
+ * heatmap's PNG takes milliseconds of CPU) do not queue behind each other;
+ * the handler is therefore called concurrently, and serialises what it
+ * shares itself.
  *
  * Per request the library calls the access handler several times: first
  * with the headers, then once per piece of body, then once more with no
@@ -31,6 +34,8 @@
 #include <unistd.h>
 
 #include "http/params.h"
+
+#define POOL_MAX 16	/* threads: more only adds contention on the lock */
 
 struct ks_http_server {
 	struct MHD_Daemon *d;
@@ -354,6 +359,16 @@ int ks_http_tls_check(const char *cert, const char *key, struct ks_err *err)
 	return 0;
 }
 
+/* The pool's size: one thread per online CPU, at least one. */
+static unsigned int pool_size(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > POOL_MAX ? POOL_MAX : (unsigned int)n;
+}
+
 /* The library's daemon on fd, with TLS when the conf has a certificate:
  * the PEM options go last, and only then, since an option list cannot
  * hold optional entries. */
@@ -365,6 +380,7 @@ static struct MHD_Daemon *start_daemon(struct ks_http_server *s,
 			     MHD_USE_ERROR_LOG;
 	unsigned int conns = c->max_conns ? c->max_conns : KS_HTTP_MAX_CONNS;
 	unsigned int tmo = c->timeout_s ? c->timeout_s : KS_HTTP_TIMEOUT_S;
+	unsigned int pool = pool_size();
 
 	if (c->listen->addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -375,6 +391,7 @@ static struct MHD_Daemon *start_daemon(struct ks_http_server *s,
 			MHD_OPTION_LISTEN_SOCKET, fd,
 			MHD_OPTION_CONNECTION_LIMIT, conns,
 			MHD_OPTION_CONNECTION_TIMEOUT, tmo,
+			MHD_OPTION_THREAD_POOL_SIZE, pool,
 			MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
 			MHD_OPTION_END);
 	return MHD_start_daemon(
@@ -383,6 +400,7 @@ static struct MHD_Daemon *start_daemon(struct ks_http_server *s,
 		MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_CONNECTION_LIMIT, conns,
 		MHD_OPTION_CONNECTION_TIMEOUT, tmo,
+		MHD_OPTION_THREAD_POOL_SIZE, pool,
 		MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
 		MHD_OPTION_HTTPS_MEM_CERT, c->tls_cert,
 		MHD_OPTION_HTTPS_MEM_KEY, c->tls_key,

@@ -4,9 +4,9 @@
  * one address, reads each request (refusing bodies over the size limit
  * with 413 without reading them), turns it into a struct ks_http_req and
  * calls one handler, then sends the struct ks_http_resp back.  Requests
- * are served one at a time by the library's internal thread, so the
- * handler runs on that thread, never concurrently with itself; whatever it
- * shares with other threads it must lock itself (the API's engine lock).
+ * are served by a pool of the library's threads (one per CPU), so the
+ * handler runs concurrently with itself: whatever it shares it must lock
+ * itself (the API's engine lock).
  */
 #ifndef KS_HTTP_SERVER_H
 #define KS_HTTP_SERVER_H

@@ -2,10 +2,11 @@
  *
  * Ownership lives here rather than in the engine: a small table maps an
  * instrumentation id to its tenant and to the predicate that tenant wrote.
- * Ids absent from the table are the operator's, so instrumentations that
- * predate the table (restored from the state database) stay out of every
- * tenant's sight; their stored predicates still carry any restriction,
- * because the restriction is part of the predicate the engine evaluates.
+ * Ids absent from the table are the operator's.  The state database saves
+ * each id's owner and shown predicate (ks_tenancy__owner) and on restart
+ * restricts and adopts it again as a create does; one whose tenant is gone
+ * comes back as the operator's, its stored predicate still carrying the
+ * restriction, because that is part of what the engine evaluates.
  * Entries whose instrumentation is gone (deleted, reaped) are pruned when
  * the table is counted or grown; ids are never reused while the agent runs.
  *
@@ -295,6 +296,17 @@ int ks_tenancy__adopt(struct ks_tenancy *t, const struct ks_scope *s,
 	o->tenant = s->tenant;
 	o->shown = shown;
 	return 0;
+}
+
+const struct ks_tenant *ks_tenancy__owner(struct ks_tenancy *t,
+					  const char *id,
+					  const json_t **shown)
+{
+	const struct owner *o = owner_of(t, id);
+
+	if (shown)
+		*shown = o ? o->shown : NULL;
+	return o ? o->tenant : NULL;
 }
 
 json_t *ks_tenancy__instn_json(struct ks_tenancy *t,

@@ -69,6 +69,12 @@ int ks_tenancy__restrict(struct ks_tenancy *t, const struct ks_scope *s,
 int ks_tenancy__adopt(struct ks_tenancy *t, const struct ks_scope *s,
 		      const struct ks_instn *in, json_t *shown);
 
+/* For persistence: in's tenant (NULL: the operator's) and, in *shown if
+ * non-NULL, the predicate that tenant wrote (borrowed; NULL if none). */
+const struct ks_tenant *ks_tenancy__owner(struct ks_tenancy *t,
+					  const char *id,
+					  const json_t **shown);
+
 /* CA's instrumentation object as the scope sees it. */
 json_t *ks_tenancy__instn_json(struct ks_tenancy *t,
 			       const struct ks_instn *in,

@@ -1,7 +1,12 @@
 /* store.c - instrumentations and persisted data in one sqlite file.
  *
- * Two tables: instn (id, the creation parameters as JSON, crtime) and
- * data (id, checkpoint time, the dataset blob).  The database is marked
+ * Two tables: instn (id, the creation parameters as JSON, crtime, the
+ * owning tenant's name - '' for the operator - and the predicate as that
+ * tenant wrote it) and data (id, checkpoint time, the dataset blob).  The
+ * params keep the predicate the engine evaluated, restriction included,
+ * so a row whose tenant is gone still restores hidden from every tenant.
+ * Version 1 databases (no owner) are migrated in place: their rows are
+ * the operator's, which is what they were restored as before.  The database is marked
  * with an application_id, so a foreign sqlite file is told apart from ours
  * and set aside rather than written into.  WAL with synchronous=NORMAL: a
  * checkpoint is durable against process death (kill -9) without an fsync
@@ -11,13 +16,14 @@
 
 #include <errno.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define APP_ID 0x6b766d73	/* "kvms" */
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 struct ks_store {
 	sqlite3 *db;
@@ -25,7 +31,8 @@ struct ks_store {
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS instn (id TEXT PRIMARY KEY, "
-	"  params TEXT NOT NULL, crtime INTEGER NOT NULL);"
+	"  params TEXT NOT NULL, crtime INTEGER NOT NULL, "
+	"  owner TEXT NOT NULL DEFAULT '', shown TEXT);"
 	"CREATE TABLE IF NOT EXISTS data (id TEXT PRIMARY KEY, "
 	"  saved INTEGER NOT NULL, blob BLOB NOT NULL);";
 
@@ -49,6 +56,22 @@ static int pragma_int(sqlite3 *db, const char *sql, int *out)
 	return rc;
 }
 
+/* Version 1 had no owner: every row was the operator's. */
+static int migrate_v1(sqlite3 *db)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+		 "BEGIN; ALTER TABLE instn ADD COLUMN owner TEXT NOT NULL "
+		 "DEFAULT ''; ALTER TABLE instn ADD COLUMN shown TEXT; "
+		 "PRAGMA user_version=%d; COMMIT;", SCHEMA_VERSION);
+	if (exec(db, sql)) {
+		exec(db, "ROLLBACK");
+		return -EBADF;
+	}
+	return 0;
+}
+
 /* 0 if db is ours or empty (and now initialised), -EBADF if foreign or
  * damaged. */
 static int adopt(sqlite3 *db)
@@ -65,6 +88,9 @@ static int adopt(sqlite3 *db)
 			 "PRAGMA application_id=%d; PRAGMA user_version=%d;",
 			 APP_ID, SCHEMA_VERSION);
 		if (exec(db, sql))
+			return -EBADF;
+	} else if (app == APP_ID && ver == 1) {
+		if (migrate_v1(db))
 			return -EBADF;
 	} else if (app != APP_ID || ver != SCHEMA_VERSION) {
 		return -EBADF;
@@ -188,25 +214,40 @@ static char *params_of(const struct ks_instn *in)
 	return s;
 }
 
-int ks_store__put_instn(struct ks_store *st, const struct ks_instn *in)
+int ks_store__put_instn(struct ks_store *st, const struct ks_instn *in,
+			const char *owner, const json_t *shown)
 {
 	sqlite3_stmt *s;
-	char *params = params_of(in);
+	char *params = params_of(in), *sh = NULL;
 	int rc = -EIO;
 
-	if (!params)
+	if (shown && !(sh = json_dumps(shown, JSON_COMPACT | JSON_SORT_KEYS |
+					      JSON_ENCODE_ANY))) {
+		free(params);
 		return -ENOMEM;
+	}
+	if (!params) {
+		free(sh);
+		return -ENOMEM;
+	}
 	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO instn "
-				       "(id, params, crtime) VALUES (?, ?, ?)",
+				       "(id, params, crtime, owner, shown) "
+				       "VALUES (?, ?, ?, ?, ?)",
 			       -1, &s, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(s, 1, in->id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, params, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 3, in->crtime_ms);
+		sqlite3_bind_text(s, 4, owner ? owner : "", -1, SQLITE_STATIC);
+		if (sh)
+			sqlite3_bind_text(s, 5, sh, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(s, 5);
 		if (sqlite3_step(s) == SQLITE_DONE)
 			rc = 0;
 		sqlite3_finalize(s);
 	}
 	free(params);
+	free(sh);
 	return rc;
 }
 
@@ -294,25 +335,84 @@ static void load_data(struct ks_store *st, struct ks_instn *in)
 	sqlite3_finalize(s);
 }
 
-static int load_row(struct ks_store *st, struct ks_engine *e, const char *id,
-		    const char *params, int64_t crtime)
+/* One saved row, as read. */
+struct row {
+	const char *id, *params, *owner, *shown;
+	int64_t crtime;
+};
+
+/* Parses the row's params; for a tenant's row, with the predicate the
+ * tenant wrote, restricted again by ow as a create would. */
+static int parse_row(const struct row *r, const struct ks_store_owners *ow,
+		     bool as_tenant, struct ks_instn_conf *c, json_t **shown,
+		     struct ks_err *err)
 {
-	json_t *p = json_loads(params, 0, NULL);
-	struct ks_instn_conf c;
-	struct ks_instn *in;
-	struct ks_err err;
+	json_t *p = json_loads(r->params, 0, NULL), *sp = NULL;
 	int rc;
 
+	*shown = NULL;
 	if (!p)
-		return -EINVAL;
-	rc = ks_instn_conf_parse(p, NULL, KS_INSTN_CREATE, &c, &err);
+		return ks_err_set(err, EINVAL, "params", "not JSON");
+	if (as_tenant) {
+		json_object_del(p, "predicate");
+		if (r->shown && (sp = json_loads(r->shown, JSON_DECODE_ANY,
+						  NULL)))
+			json_object_set_new(p, "predicate", sp);
+	}
+	rc = ks_instn_conf_parse(p, NULL, KS_INSTN_CREATE, c, err);
 	json_decref(p);
-	if (!rc && (rc = ks_engine__restore(e, id, &c, crtime, &in, &err)))
+	if (rc || !as_tenant)
+		return rc;
+	if ((rc = ow->limit(ow->ctx, r->owner, c, shown, err)))
+		ks_instn_conf_fini(c);
+	return rc;
+}
+
+static int restore_row(struct ks_engine *e, const struct row *r,
+		       const struct ks_store_owners *ow, bool as_tenant,
+		       struct ks_instn **in, struct ks_err *err)
+{
+	struct ks_instn_conf c;
+	json_t *shown;
+	int rc;
+
+	ks_err_clear(err);
+	if ((rc = parse_row(r, ow, as_tenant, &c, &shown, err)))
+		return rc;
+	if ((rc = ks_engine__restore(e, r->id, &c, r->crtime, in, err))) {
 		ks_instn_conf_fini(&c);
-	if (rc) {
+		json_decref(shown);
+		return rc;
+	}
+	if (as_tenant && (rc = ow->adopt(ow->ctx, r->owner, *in, shown))) {
+		ks_engine__delete(e, r->id);
+		return ks_err_set(err, -rc, "", "out of memory");
+	}
+	return 0;
+}
+
+static int load_row(struct ks_store *st, struct ks_engine *e,
+		    const struct row *r, const struct ks_store_owners *ow)
+{
+	struct ks_instn *in;
+	struct ks_err err;
+	int rc = -EINVAL;
+
+	if (*r->owner && ow) {
+		rc = restore_row(e, r, ow, true, &in, &err);
+		/* The tenant is gone or may no longer have it: keep it as
+		 * saved, restricted, in the operator's namespace. */
+		if (rc)
+			fprintf(stderr, "kvmscope: saved instrumentation %s "
+				"cannot return to tenant %s (%s%s%s); "
+				"restoring it for the operator\n", r->id,
+				r->owner, err.param, *err.param ? ": " : "",
+				err.msg);
+	}
+	if (rc && (rc = restore_row(e, r, ow, false, &in, &err))) {
 		fprintf(stderr, "kvmscope: skipping saved instrumentation %s: "
-				"%s%s%s\n", id, err.param, *err.param ? ": " : "",
-			err.msg);
+				"%s%s%s\n", r->id, err.param,
+			*err.param ? ": " : "", err.msg);
 		return rc;
 	}
 	if (in->conf.persist_data)
@@ -320,22 +420,30 @@ static int load_row(struct ks_store *st, struct ks_engine *e, const char *id,
 	return 0;
 }
 
-int ks_store__load(struct ks_store *st, struct ks_engine *e, size_t *loaded,
+int ks_store__load(struct ks_store *st, struct ks_engine *e,
+		   const struct ks_store_owners *ow, size_t *loaded,
 		   size_t *skipped)
 {
 	sqlite3_stmt *s;
 
 	*loaded = *skipped = 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT id, params, crtime FROM instn "
+	if (sqlite3_prepare_v2(st->db, "SELECT id, params, crtime, owner, "
+				       "shown FROM instn "
 				       "ORDER BY CAST(id AS INTEGER)",
 			       -1, &s, NULL) != SQLITE_OK)
 		return -EIO;
 	while (sqlite3_step(s) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(s, 0);
-		const char *params = (const char *)sqlite3_column_text(s, 1);
+		struct row r = {
+			.id = (const char *)sqlite3_column_text(s, 0),
+			.params = (const char *)sqlite3_column_text(s, 1),
+			.crtime = sqlite3_column_int64(s, 2),
+			.owner = (const char *)sqlite3_column_text(s, 3),
+			.shown = (const char *)sqlite3_column_text(s, 4),
+		};
 
-		if (id && params &&
-		    !load_row(st, e, id, params, sqlite3_column_int64(s, 2)))
+		if (!r.owner)
+			r.owner = "";
+		if (r.id && r.params && !load_row(st, e, &r, ow))
 			(*loaded)++;
 		else
 			(*skipped)++;

@@ -9,6 +9,7 @@
 #ifndef KS_STORE_STORE_H
 #define KS_STORE_STORE_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "engine/engine.h"
@@ -24,14 +25,34 @@ struct ks_store *ks_store__open(const char *path, int *aside,
 				struct ks_err *err);
 void ks_store__close(struct ks_store *st);
 
-int ks_store__put_instn(struct ks_store *st, const struct ks_instn *in);
+/* Saves in, owned by the tenant named owner (NULL or "": the operator),
+ * who wrote the predicate shown (NULL: none, or the operator's). */
+int ks_store__put_instn(struct ks_store *st, const struct ks_instn *in,
+			const char *owner, const json_t *shown);
 int ks_store__del_instn(struct ks_store *st, const char *id);
 /* Saves the data of every instrumentation with persist-data, in one
  * transaction; removes saved data of those without.  0 or -EIO. */
 int ks_store__checkpoint(struct ks_store *st, struct ks_engine *e);
-/* Re-creates every saved instrumentation in e, with its persisted data.
+/* How a tenant's saved instrumentation returns to its tenant (see
+ * http/tenancy.h): limit limits conf, parsed with the predicate the
+ * tenant wrote, to the tenant's VMs exactly as a create does and gives the
+ * predicate to show (0 or a negative errno with err, conf untouched);
+ * adopt records that the restored in belongs to owner and takes shown. */
+struct ks_store_owners {
+	int (*limit)(void *ctx, const char *owner,
+			struct ks_instn_conf *conf, json_t **shown,
+			struct ks_err *err);
+	int (*adopt)(void *ctx, const char *owner, const struct ks_instn *in,
+		     json_t *shown);
+	void *ctx;
+};
+
+/* Re-creates every saved instrumentation in e, with its persisted data,
+ * tenants' ones through ow (NULL, or a tenant that cannot have it back:
+ * as saved, restricted, in the operator's namespace, with a message).
  * Rows that no longer parse are skipped and counted in *skipped. */
-int ks_store__load(struct ks_store *st, struct ks_engine *e, size_t *loaded,
+int ks_store__load(struct ks_store *st, struct ks_engine *e,
+		   const struct ks_store_owners *ow, size_t *loaded,
 		   size_t *skipped);
 
 #endif /* KS_STORE_STORE_H */

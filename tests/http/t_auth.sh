@@ -226,4 +226,43 @@ fi
 grep -q "$VA" "$alog" || fail "the answer log is empty: the check above is vacuous"
 
 stop auth
+
+# ---- ownership survives kill -9 with a state file --------------------------
+# acme's instrumentation comes back to acme (same id, its own predicate,
+# still limited to its VM); beta and the operator still get 404 for it.
+start persist http --config "$tmp/kvmscope.conf" --replay "$tmp/host.txt" \
+	--replay-loop --state "$tmp/state.db"
+ppred='{"ne":["vleavereason","hlt"]}'
+acme 201 POST "$CA/instrumentations" "${J[@]}" \
+	-d "{\"module\":\"vm\",\"stat\":\"exits\",\"decomposition\":[\"vm\"],\"predicate\":$ppred}"
+PID1=$(py 'j["id"]')
+expect 201 "$OP" POST /ca/instrumentations "${J[@]}" \
+	-d '{"module":"vm","stat":"exits"}'
+OPID=$(py 'j["id"]')
+{ kill -9 "$pid"; wait "$pid"; } 2>/dev/null
+start persist2 http --config "$tmp/kvmscope.conf" --replay "$tmp/host.txt" \
+	--replay-loop --state "$tmp/state.db"
+grep -q "2 instrumentations restored" "$tmp/err.persist2" ||
+	fail "restart: $(cat "$tmp/err.persist2")"
+acme 200 GET "$CA/instrumentations"
+[ "$(py "[i['id'] for i in j] == ['$PID1']")" = true ] ||
+	fail "acme's list after restart: $(cat "$tmp/body")"
+acme 200 GET "$CA/instrumentations/$PID1"
+[ "$(py "json.dumps(j['predicate'], separators=(',', ':')) == '$ppred' and j['uri'] == '$CA/instrumentations/$PID1'")" = true ] ||
+	fail "acme's instrumentation after restart: $(cat "$tmp/body")"
+expect 404 "$TB" GET "$CB/instrumentations/$PID1"
+expect 404 "$TB" GET "$CB/instrumentations/$PID1/value/raw"
+expect 404 "$OP" GET "/ca/instrumentations/$PID1"
+expect 200 "$OP" GET "/ca/instrumentations/$OPID"
+acme 404 GET "$CA/instrumentations/$OPID"
+# Still limited to acme's VM: whatever it counts is acme's.
+for _ in $(seq 1 50); do
+	acme 200 GET "$CA/instrumentations/$PID1/value/raw"
+	[ "$(py "'$VA' in (j['value'] or {})")" = true ] && break
+	sleep 0.2
+done
+[ "$(py "set(j['value']) == {'$VA'}")" = true ] ||
+	fail "acme's restored instrumentation counts other VMs or nothing: $(cat "$tmp/body")"
+stop persist2
+
 echo "auth ok: $(grep -c '^== ' "$alog") answers to acme, none naming $VB"

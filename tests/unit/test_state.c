@@ -1,7 +1,8 @@
 /* test_state.c - the agent's persistence: which paths are refused and why,
  * saves through the API's change hook, reaped instrumentations forgotten,
  * checkpoints on schedule, a damaged file set aside, and a reopen that
- * gives back the same ids and the same persisted data. */
+ * gives back the same ids and the same persisted data, and a tenant's
+ * instrumentations to that tenant. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +17,11 @@
 #include <cmocka.h>
 
 #include "agent/state.h"
+#include "engine/predicate.h"
 #include "engine/symtab.h"
+#include "http/access.h"
+#include "http/tenancy.h"
+#include "http/tokens.h"
 
 #define NS KS_NSEC_PER_SEC
 
@@ -174,7 +179,7 @@ static void test_save_and_restore(void **state)
 
 	(void)state;
 	ks_engine__tick(e, now);
-	s = ks_state__open(path, false, 3, e, &err);
+	s = ks_state__open(path, false, 3, e, NULL, NULL, &err);
 	assert_non_null(s);
 	assert_int_equal(status_int(s, "loaded"), 0);
 	assert_int_equal(status_int(s, "checkpoint_interval"), 3);
@@ -206,7 +211,7 @@ static void test_save_and_restore(void **state)
 	ks_state__close(s);
 
 	ks_engine__tick(e2, wall());
-	s = ks_state__open(path, false, 0, e2, &err);
+	s = ks_state__open(path, false, 0, e2, NULL, NULL, &err);
 	assert_non_null(s);
 	assert_int_equal(status_int(s, "loaded"), 2);
 	assert_int_equal(status_int(s, "checkpoint_interval"),
@@ -247,7 +252,7 @@ static void test_reaped_are_forgotten(void **state)
 	(void)state;
 	remove_db();
 	ks_engine__tick(e, now);
-	s = ks_state__open(path, false, 10, e, &err);
+	s = ks_state__open(path, false, 10, e, NULL, NULL, &err);
 	assert_non_null(s);
 	in = create(e, "{\"module\":\"vm\",\"stat\":\"exits\",\"idle-max\":5}");
 	ks_state__changed(s, in->id, in);
@@ -258,7 +263,7 @@ static void test_reaped_are_forgotten(void **state)
 	ks_state__close(s);
 
 	ks_engine__tick(e2, wall());
-	s = ks_state__open(path, false, 10, e2, &err);
+	s = ks_state__open(path, false, 10, e2, NULL, NULL, &err);
 	assert_non_null(s);
 	assert_int_equal(ks_engine__count(e2), 1);
 	assert_null(ks_engine__get(e2, "1"));
@@ -286,7 +291,7 @@ static void test_garbage_set_aside(void **state)
 		fputc((i * 7919) & 0xff, f);
 	fclose(f);
 	ks_engine__tick(e, wall());
-	s = ks_state__open(path, false, 10, e, &err);
+	s = ks_state__open(path, false, 10, e, NULL, NULL, &err);
 	assert_non_null(s);
 	st = ks_state__status(s);
 	assert_true(json_is_true(json_object_get(st, "set_aside")));
@@ -298,6 +303,77 @@ static void test_garbage_set_aside(void **state)
 	ks_engine__free(e);
 }
 
+/* A tenant's instrumentation, made as the API makes it, comes back to
+ * the same tenant, with its predicate and the restriction re-applied. */
+static void test_tenant_owner_restored(void **state)
+{
+	struct ks_engine *e = ks_engine__new(), *e2 = ks_engine__new();
+	struct ks_tenancy *t = ks_tenancy__new(e), *t2 = ks_tenancy__new(e2);
+	struct ks_tokens *tok;
+	struct ks_scope acme, beta, op = { KS_SCOPE_OPERATOR, NULL };
+	struct ks_instn_conf c;
+	struct ks_instn *in, *in2;
+	json_t *p, *shown, *o;
+	struct ks_state *s;
+	struct ks_err err;
+	char *pred, *pred2, *txt;
+
+	(void)state;
+	remove_db();
+	tok = ks_tokens__parse("op-0123456789abcdef operator\n"
+			       "ta-0123456789abcdef tenant acme web1\n"
+			       "tb-0123456789abcdef tenant beta db2\n",
+			       "tokens", &err);
+	assert_non_null(tok);
+	acme = (struct ks_scope){ KS_SCOPE_TENANT, ks_tokens__tenant(tok, "acme") };
+	beta = (struct ks_scope){ KS_SCOPE_TENANT, ks_tokens__tenant(tok, "beta") };
+	ks_engine__tick(e, wall());
+	s = ks_state__open(path, false, 10, e, t, tok, &err);
+	assert_non_null(s);
+	p = json_loads("{\"module\":\"vm\",\"stat\":\"exits\",\"predicate\":"
+		       "{\"ne\":[\"vleavereason\",\"npf\"]}}", 0, NULL);
+	assert_int_equal(ks_instn_conf_parse(p, NULL, KS_INSTN_CREATE, &c, &err), 0);
+	json_decref(p);
+	assert_int_equal(ks_tenancy__restrict(t, &acme, &c, &shown, &err), 0);
+	assert_int_equal(ks_engine__create(e, &c, &in, &err), 0);
+	assert_int_equal(ks_tenancy__adopt(t, &acme, in, shown), 0);
+	ks_state__changed(s, in->id, in);
+	o = ks_pred__to_json(in->conf.pred);
+	pred = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	ks_state__close(s);
+
+	ks_engine__tick(e2, wall());
+	s = ks_state__open(path, false, 10, e2, t2, tok, &err);
+	assert_non_null(s);
+	assert_int_equal(status_int(s, "loaded"), 1);
+	in2 = ks_engine__get(e2, in->id);
+	assert_non_null(in2);
+	assert_true(ks_tenancy__visible(t2, &acme, in2));
+	assert_false(ks_tenancy__visible(t2, &beta, in2));
+	assert_false(ks_tenancy__visible(t2, &op, in2));
+	/* The engine evaluates the restricted predicate, the tenant sees its
+	 * own. */
+	o = ks_pred__to_json(in2->conf.pred);
+	pred2 = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	assert_string_equal(pred, pred2);
+	assert_non_null(strstr(pred2, "web1"));
+	o = ks_tenancy__instn_json(t2, in2, "/ca/customers/acme/instrumentations");
+	txt = json_dumps(json_object_get(o, "predicate"), JSON_COMPACT);
+	assert_string_equal(txt, "{\"ne\":[\"vleavereason\",\"npf\"]}");
+	free(txt);
+	json_decref(o);
+	free(pred);
+	free(pred2);
+	ks_state__close(s);
+	ks_tenancy__free(t);
+	ks_tenancy__free(t2);
+	ks_tokens__free(tok);
+	ks_engine__free(e);
+	ks_engine__free(e2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +381,7 @@ int main(void)
 		cmocka_unit_test(test_save_and_restore),
 		cmocka_unit_test(test_reaped_are_forgotten),
 		cmocka_unit_test(test_garbage_set_aside),
+		cmocka_unit_test(test_tenant_owner_restored),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

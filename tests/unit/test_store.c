@@ -1,5 +1,7 @@
 /* test_store.c - persistence: instrumentations and data survive a reopen;
- * corrupt and foreign files are set aside; damaged data starts empty. */
+ * corrupt and foreign files are set aside; damaged data starts empty; a
+ * tenant's instrumentation keeps its owner and predicate; version-1
+ * databases are migrated, not set aside. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "engine/predicate.h"
 #include "engine/symtab.h"
 #include "store/store.h"
 
@@ -100,15 +103,15 @@ static void test_roundtrip(void **state)
 		      "\"decomposition\":[\"vleavereason\",\"latency\"],"
 		      "\"predicate\":{\"ne\":[\"vleavereason\",\"npf\"]}}");
 	b = create(e, "{\"module\":\"vm\",\"stat\":\"exits\",\"granularity\":5}");
-	assert_int_equal(ks_store__put_instn(st, a), 0);
-	assert_int_equal(ks_store__put_instn(st, b), 0);
+	assert_int_equal(ks_store__put_instn(st, a, NULL, NULL), 0);
+	assert_int_equal(ks_store__put_instn(st, b, NULL, NULL), 0);
 	feed(e);
 	assert_int_equal(ks_store__checkpoint(st, e), 0);
 	ks_store__close(st);
 
 	st = ks_store__open(path, &aside, &err);
 	assert_non_null(st);
-	assert_int_equal(ks_store__load(st, e2, &loaded, &skipped), 0);
+	assert_int_equal(ks_store__load(st, e2, NULL, &loaded, &skipped), 0);
 	assert_int_equal(loaded, 2);
 	assert_int_equal(skipped, 0);
 	a2 = ks_engine__get(e2, a->id);
@@ -134,11 +137,183 @@ static void test_roundtrip(void **state)
 	ks_engine__free(e2);
 	e2 = ks_engine__new();
 	st = ks_store__open(path, &aside, &err);
-	assert_int_equal(ks_store__load(st, e2, &loaded, &skipped), 0);
+	assert_int_equal(ks_store__load(st, e2, NULL, &loaded, &skipped), 0);
 	assert_int_equal(loaded, 1);
 	ks_store__close(st);
 	ks_engine__free(e);
 	ks_engine__free(e2);
+}
+
+/* A fake tenancy: records what the store hands back, restricts like the
+ * real one by ANDing a marker leaf the test can see. */
+struct fake_owners {
+	int limits, adopts;
+	int refuse;
+	char owner[64];
+	char *shown_in, *shown_out;
+	char id[16];
+};
+
+static int fake_limit(void *ctx, const char *owner, struct ks_instn_conf *c,
+		      json_t **shown, struct ks_err *err)
+{
+	struct fake_owners *f = ctx;
+	json_t *user = ks_pred__to_json(c->pred), *all;
+
+	f->limits++;
+	if (f->refuse) {
+		json_decref(user);
+		return ks_err_set(err, ENOENT, "", "no such tenant");
+	}
+	snprintf(f->owner, sizeof(f->owner), "%s", owner);
+	f->shown_in = json_dumps(user, JSON_COMPACT | JSON_SORT_KEYS);
+	all = json_pack("{s:[O,{s:[s,s]}]}", "and", user, "eq", "vm", "web1");
+	ks_pred__free(c->pred);
+	c->pred = ks_pred__parse(all, c->metric, err);
+	json_decref(all);
+	assert_non_null(c->pred);
+	*shown = user;
+	return 0;
+}
+
+static int fake_adopt(void *ctx, const char *owner, const struct ks_instn *in,
+		      json_t *shown)
+{
+	struct fake_owners *f = ctx;
+
+	f->adopts++;
+	assert_string_equal(owner, f->owner);
+	snprintf(f->id, sizeof(f->id), "%s", in->id);
+	f->shown_out = json_dumps(shown, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(shown);
+	return 0;
+}
+
+static char *pred_of(const struct ks_instn *in)
+{
+	json_t *j = ks_pred__to_json(in->conf.pred);
+	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+
+	json_decref(j);
+	return s;
+}
+
+static void test_owner_roundtrip(void **state)
+{
+	struct ks_engine *e = ks_engine__new(), *e2 = ks_engine__new();
+	struct fake_owners f = { 0 };
+	struct ks_store_owners ow = { fake_limit, fake_adopt, &f };
+	struct ks_instn *a, *b, *a2, *b2;
+	struct ks_store *st;
+	struct ks_err err;
+	size_t loaded, skipped;
+	json_t *shown = json_loads("{\"ne\":[\"vleavereason\",\"npf\"]}", 0,
+				   NULL);
+	char *p, *saved;
+	int aside;
+
+	(void)state;
+	unlink(path);
+	st = ks_store__open(path, &aside, &err);
+	assert_non_null(st);
+	/* As the API leaves it: the engine holds the restricted predicate. */
+	a = create(e, "{\"module\":\"vm\",\"stat\":\"exits\",\"predicate\":"
+		      "{\"and\":[{\"ne\":[\"vleavereason\",\"npf\"]},"
+		      "{\"eq\":[\"vm\",\"web1\"]}]}}");
+	b = create(e, "{\"module\":\"vm\",\"stat\":\"exits\"}");
+	saved = pred_of(a);
+	assert_int_equal(ks_store__put_instn(st, a, "acme", shown), 0);
+	assert_int_equal(ks_store__put_instn(st, b, "", NULL), 0);
+	ks_store__close(st);
+
+	st = ks_store__open(path, &aside, &err);
+	assert_int_equal(ks_store__load(st, e2, &ow, &loaded, &skipped), 0);
+	assert_int_equal(loaded, 2);
+	assert_int_equal(skipped, 0);
+	/* Only the tenant's row went through the tenancy, with its own
+	 * predicate, and came back under its id with the restriction. */
+	assert_int_equal(f.limits, 1);
+	assert_int_equal(f.adopts, 1);
+	assert_string_equal(f.owner, "acme");
+	assert_string_equal(f.id, a->id);
+	assert_string_equal(f.shown_in, "{\"ne\":[\"vleavereason\",\"npf\"]}");
+	assert_string_equal(f.shown_out, f.shown_in);
+	a2 = ks_engine__get(e2, a->id);
+	b2 = ks_engine__get(e2, b->id);
+	assert_non_null(a2);
+	assert_non_null(b2);
+	p = pred_of(a2);
+	assert_string_equal(p, saved);
+	free(p);
+	free(f.shown_in);
+	free(f.shown_out);
+	ks_engine__free(e2);
+
+	/* A tenant that cannot have it back: the operator's, still
+	 * restricted as saved. */
+	f = (struct fake_owners){ .refuse = 1 };
+	e2 = ks_engine__new();
+	assert_int_equal(ks_store__load(st, e2, &ow, &loaded, &skipped), 0);
+	assert_int_equal(loaded, 2);
+	assert_int_equal(f.adopts, 0);
+	p = pred_of(ks_engine__get(e2, a->id));
+	assert_string_equal(p, saved);
+	free(p);
+	free(saved);
+	ks_store__close(st);
+	json_decref(shown);
+	ks_engine__free(e);
+	ks_engine__free(e2);
+}
+
+/* A database written by the first schema (no owner column). */
+static void test_v1_migrated(void **state)
+{
+	struct ks_engine *e = ks_engine__new();
+	struct ks_store *st;
+	struct ks_err err;
+	size_t loaded, skipped;
+	sqlite3 *db;
+	int aside, ver = 0;
+	sqlite3_stmt *q;
+
+	(void)state;
+	unlink(path);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+		"PRAGMA application_id=1802923379; PRAGMA user_version=1;"
+		"CREATE TABLE instn (id TEXT PRIMARY KEY, params TEXT NOT NULL,"
+		" crtime INTEGER NOT NULL);"
+		"CREATE TABLE data (id TEXT PRIMARY KEY, saved INTEGER NOT NULL,"
+		" blob BLOB NOT NULL);"
+		"INSERT INTO instn VALUES ('7', '{\"module\":\"vm\","
+		"\"stat\":\"exits\"}', 1234);", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	st = ks_store__open(path, &aside, &err);
+	assert_non_null(st);
+	assert_int_equal(aside, 0);
+	assert_int_equal(ks_store__load(st, e, NULL, &loaded, &skipped), 0);
+	assert_int_equal(loaded, 1);
+	assert_int_equal(ks_engine__get(e, "7")->crtime_ms, 1234);
+	/* And it saves owners now. */
+	assert_int_equal(ks_store__put_instn(st, ks_engine__get(e, "7"), "acme",
+					     NULL), 0);
+	ks_store__close(st);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q,
+					    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	ver = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	assert_int_equal(ver, 2);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT owner FROM instn", -1,
+					    &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), "acme");
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	ks_engine__free(e);
 }
 
 static void test_corrupt_set_aside(void **state)
@@ -216,6 +391,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_owner_roundtrip),
+		cmocka_unit_test(test_v1_migrated),
 		cmocka_unit_test(test_corrupt_set_aside),
 		cmocka_unit_test(test_foreign_set_aside),
 		cmocka_unit_test(test_dataset_blob_damage),

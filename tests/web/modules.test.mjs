@@ -2,7 +2,8 @@
 // runner: human units (web/units.js), the share-link state
 // (web/viewstate.js), the heatmap's row geometry (web/heatmap.js, checked
 // against rows the agent itself reports, see t_ui.sh) and spec matching
-// (web/ca.js).  The expected values are worked out by hand from the type
+// (web/ca.js), and the client's access headers, paths and refusal messages
+// (web/ca.js, against a stubbed fetch).  The expected values are worked out by hand from the type
 // table GET /ca publishes, not taken from the code under test.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,9 @@ import assert from 'node:assert/strict';
 import { Unit, fmtNum, fmtCount, hsv } from '../../web/units.js';
 import { encodeHash, decodeHash, DEFAULTS } from '../../web/viewstate.js';
 import { rowEdges } from '../../web/heatmap.js';
-import { canonical, sameSpec } from '../../web/ca.js';
+import { canonical, sameSpec, requestHeaders, apiBase, accessMessage,
+	setAccess, getToken, getTenant, request, ca, isAuthError }
+	from '../../web/ca.js';
 
 // As GET /ca describes them.
 const TIME = { arity: 'numeric', unit: 'seconds', abbr: 's', base: 10,
@@ -176,4 +179,60 @@ test('specs compare by meaning, not by key order', () => {
 		decomposition: ['vcpu'], predicate: {} }));
 	assert.ok(!sameSpec(inst, { module: 'vm', stat: 'exits',
 		decomposition: ['pid'], predicate: a }));
+});
+
+test('the token goes in a Bearer header, only when there is one', () => {
+	assert.deepEqual(requestHeaders('', false),
+		{ 'X-API-Version': 'ca/0.1.8' });
+	assert.deepEqual(requestHeaders('abc-123', true), {
+		'X-API-Version': 'ca/0.1.8',
+		Authorization: 'Bearer abc-123',
+		'Content-Type': 'application/json' });
+});
+
+test('a tenant uses its customer path, the operator /ca', () => {
+	assert.equal(apiBase(''), '/ca');
+	assert.equal(apiBase('acme'), '/ca/customers/acme');
+	assert.equal(apiBase('a b/c'), '/ca/customers/a%20b%2Fc');
+});
+
+test('401 and 403 ask for a token, other errors are not about access', () => {
+	assert.match(accessMessage(401, '', ''), /requires an access token/);
+	assert.match(accessMessage(401, 'x', ''), /did not accept this token/);
+	assert.match(accessMessage(403, 'x', ''), /tenant/);
+	assert.match(accessMessage(403, 'x', 'acme'), /acme/);
+	assert.equal(accessMessage(404, 'x', 'acme'), '');
+	assert.equal(accessMessage(400, '', ''), '');
+});
+
+test('requests carry the stored token to the tenant\'s paths', async () => {
+	const seen = [];
+	const saved = globalThis.fetch;
+	globalThis.fetch = async (url, init) => {
+		seen.push({ url, headers: init.headers });
+		const ok = init.headers.Authorization === 'Bearer tok-1';
+		return { ok, status: ok ? 200 : 401,
+			text: async () => ok ? '[]' : '{"code":"Unauth",' +
+				'"message":"needs a token","param":"Authorization"}' };
+	};
+	try {
+		setAccess('', '');
+		await assert.rejects(ca.list(), e => isAuthError(e) &&
+			e.status === 401 && /requires an access token/.test(e.message));
+		assert.equal(seen[0].url, '/ca/instrumentations');
+		assert.equal(seen[0].headers.Authorization, undefined);
+		setAccess(' tok-1 ', 'acme');
+		assert.equal(getToken(), 'tok-1');
+		assert.equal(getTenant(), 'acme');
+		assert.deepEqual(await ca.list(), []);
+		assert.equal(seen[1].url, '/ca/customers/acme/instrumentations');
+		assert.equal(seen[1].headers.Authorization, 'Bearer tok-1');
+		await request('GET', '/ca/customers/acme/admin/status');
+		assert.equal(seen[2].headers.Authorization, 'Bearer tok-1');
+		setAccess('', '');
+		assert.equal(getToken(), '');
+		assert.equal(getTenant(), '');
+	} finally {
+		globalThis.fetch = saved;
+	}
 });
