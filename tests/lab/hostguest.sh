@@ -235,13 +235,13 @@ hg_steps() {
 }
 
 hg_stop() {
-	local i
 	if [ -n "$HG_PID" ] && kill -0 "$HG_PID" 2>/dev/null; then
 		kill "$HG_PID" 2>/dev/null
-		for i in $(seq 50); do kill -0 "$HG_PID" 2>/dev/null || break; sleep 0.1; done
+		for _ in $(seq 50); do kill -0 "$HG_PID" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$HG_PID" 2>/dev/null
 	fi
 	exec 5<&- 6>&- 2>/dev/null
 	[ -z "$HG_DIR" ] || rm -rf "$HG_DIR"
-	HG_PID= HG_DIR=
+	HG_PID=""
+	HG_DIR=""
 }

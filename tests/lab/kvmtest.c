@@ -63,7 +63,10 @@
 #define STACK_SIZE	0x400
 #define MAX_VCPUS	8
 #define NVEC		256
-#define PAUSE_S		2.0	/* -R: idle time between the two ratios */
+/* -R: idle time between the two ratios: at least two whole seconds, so
+ * that one stays empty even where a source credits the first moments of a
+ * second to the one before. */
+#define PAUSE_S		3.0
 #define QUEUE_LEN	64
 
 #define PORT_WORK	0x10
@@ -293,7 +296,7 @@ static void usage(void)
 	     "  -r A:B  cr3 mode: spin A units under cr3 A, B under cr3 B\n"
 	     "  -u N    cr3 mode: loop iterations per unit (100000)\n"
 	     "  -R C:D@S  cr3 mode: ratio C:D from the first cycle end after\n"
-	     "          S s, after 2 s with the vCPUs idle\n"
+	     "          S s, after 3 s with the vCPUs idle\n"
 	     "  -H SEC  keep the VM open SEC seconds after the run\n"
 	     "  -q      do not print debugfs and binary stats");
 }

@@ -81,9 +81,10 @@ build() {
 	[ $rc = 0 ] || die "tests/lab/build.sh failed (rc $rc)"
 }
 
-# kvmscope and its ldd closure, as an uncompressed cpio appended to the
-# base initramfs: the kernel unpacks concatenated archives in order, so
-# every boot gets the binary as built now without rebuilding the base.
+# kvmscope, its ldd closure and the web UI, as an uncompressed cpio
+# appended to the base initramfs: the kernel unpacks concatenated
+# archives in order, so every boot gets the binary as built now without
+# rebuilding the base.
 kvmscope_overlay() {
 	local bin=${LAB_KVMSCOPE:-$TOP/.output/kvmscope} dir=$RUN/overlay lib
 	rm -rf "$dir" "$RUN/overlay.cpio"
@@ -94,6 +95,11 @@ kvmscope_overlay() {
 	fi
 	mkdir -p "$dir/usr/local/bin"
 	cp "$bin" "$dir/usr/local/bin/kvmscope"
+	# The web UI, where the agent looks for it when installed.
+	if [ -f "$TOP/web/index.html" ]; then
+		mkdir -p "$dir/usr/share/kvmscope"
+		cp -r "$TOP/web" "$dir/usr/share/kvmscope/web"
+	fi
 	for lib in $(ldd "$bin" 2>/dev/null | grep -o '/[^ ]*' | sort -u); do
 		mkdir -p "$dir$(dirname "$lib")"
 		cp -L "$lib" "$dir$lib"

@@ -1,4 +1,4 @@
-# pictures-l1 [phases=LIST] [hold=S] [l2=DIR] - the workloads behind the
+# pictures-l1 [phases=LIST] [hold=S] [l2=DIR] [demo=1] - the workloads behind the
 # seed's pictures 2, 3 and 4, watched by `kvmscope serve` in L1, whose API
 # the host reads through the forwarded port (tests/lab/t_pictures.sh).
 #
@@ -7,27 +7,35 @@
 # creates the instrumentations the host will read (/out/instn: "NAME ID"),
 # then runs each phase of LIST (default exits,irqs,cr3) in turn, one VM
 # at a time, writing "NAME start|end EPOCH [KEY=VALUE]" lines to
-# /out/phases on L1's wall clock:
+# /out/phases on L1's wall clock, with over a second between phases so
+# that no second holds two:
 #   exits  kvmscope stat (counts per second, JSON) around one exact
 #          kvmtest burst: 2000 port writes, 125 MMIO writes, no cpuid, no
 #          injections, one hlt;
-#   irqs   kvmtest for 20 s: vector 0x20 once a second at 50 ms past the
+#   irqs   kvmtest for 20 s: vector 0x20 once a second at 120 ms past the
 #          wall-clock second, and vector 0x21 waking the guest 1 s after
 #          each burst of 1000 port writes (work, then sleep a fixed time);
 #   cr3    kvmtest on 2 vCPUs spinning 1:1 under two page directories for
-#          8 s, idle 2 s, then 1:19 for 20 s;
+#          8 s, idle 3 s, then 1:19 for 19 s;
+#   edge   kvmtest injecting 0x20 once a second at 2 ms past the second,
+#          for 15 s (is an event early in a second counted in its own?);
 #   qemu   (needs LAB_HOSTROOT=1 and l2=DIR, the host directory with the
 #          hostguest initramfs) QEMU -enable-kvm running a 2-vCPU Linux
 #          guest named l2-linux, next to a kvmtest VM, with kvmscope stat
 #          around both.
 # Then it writes /out/done and holds until the host creates
-# lab-out/pictures-l1/stop (or hold= seconds pass, default 300).
+# lab-out/pictures-l1/stop (or hold= seconds pass, default 300).  With
+# demo=1 (scripts/demo.sh) it runs every workload at once meanwhile: the
+# tick and the stair, cr3 1:1 then 1:19 over and over on one vCPU, an
+# exact burst every 5 s, and, with l2=DIR and the host's root, the L2
+# Linux guest; kvmscope stat's table of them all goes to stat-demo.txt.
 # lab-net: yes
 # lab-timeout: 600
 . /lab/l1lib.sh
-PHASES=exits,irqs,cr3 HOLD=300 L2=
+PHASES=exits,irqs,cr3 HOLD=300 L2= DEMO=0
 for a in "$@"; do
 	case $a in
+	demo=*) DEMO=${a#demo=};;
 	phases=*) PHASES=${a#phases=};;
 	hold=*) HOLD=${a#hold=};;
 	l2=*) L2=${a#l2=};;
@@ -42,6 +50,9 @@ kvpid() { sed -n 's/^pid=\([0-9]*\) .*/\1/p' "$1"; }
 agent_start bpf_exits,bpf_irqs,bpf_samples
 mark LISTENING
 echo "kind=kvmscope port=$AGENT_PORT" > ready
+# Exits by reason alone count every exit; with latency, only those whose
+# handling ended (a VM's last exit has no entry after it).
+instn exitsr "module=vm&stat=exits&decomposition=vleavereason"
 instn exits "module=vm&stat=exits&decomposition=vleavereason,latency"
 instn uexits "module=vm&stat=userspace_exits&decomposition=uexitreason"
 instn irqs "module=vm&stat=irqs&decomposition=irqvector,subsecond"
@@ -71,14 +82,16 @@ if has exits; then
 	wait $STAT || fail "kvmscope stat failed: $(tail -2 stat-exits.err)"
 	phase exits end pid=$(kvpid exits.out)
 	grep -E '^(vcpu|TOTAL)' exits.out
+	sleep 1.2
 fi
 
 if has irqs; then
 	phase irqs start
-	kvmtest -q -n 1000 -s 1000 -V 0x21 -v 0x20 -p 1000 -P 50 -W -d 20 \
+	kvmtest -q -n 1000 -s 1000 -V 0x21 -v 0x20 -p 1000 -P 120 -W -d 20 \
 		> irqs.out 2>&1 || fail "kvmtest irqs: $(tail -1 irqs.out)"
 	phase irqs end pid=$(kvpid irqs.out)
 	grep -E '^(vcpu|TOTAL)' irqs.out
+	sleep 1.2
 fi
 
 if has cr3; then
@@ -87,6 +100,16 @@ if has cr3; then
 		fail "kvmtest cr3: $(tail -1 cr3.out)"
 	phase cr3 end pid=$(kvpid cr3.out)
 	grep -E '^(vcpu|TOTAL)' cr3.out
+	sleep 1.2
+fi
+
+if has edge; then
+	phase edge start
+	kvmtest -q -n 200 -s 200 -v 0x20 -p 1000 -P 2 -W -d 15 > edge.out 2>&1 ||
+		fail "kvmtest edge: $(tail -1 edge.out)"
+	phase edge end pid=$(kvpid edge.out)
+	grep -E '^(vcpu|TOTAL)' edge.out
+	sleep 1.2
 fi
 
 if has qemu; then
@@ -101,13 +124,34 @@ if has qemu; then
 	stat_around stat-qemu 4
 	wait $STAT || fail "kvmscope stat failed: $(tail -2 stat-qemu.err)"
 	wait $kp
+	qp=$L2PID
 	l2_stop
-	phase qemu end pid=$L2PID kvmtest=$(kvpid qemu-kvmtest.out)
+	phase qemu end pid=$qp kvmtest=$(kvpid qemu-kvmtest.out)
 fi
 
 echo "$(date +%s)" > done
 mark DONE
+
+demo_workloads() {
+	kvmtest -q -n 1000 -s 1000 -V 0x21 -v 0x20 -p 1000 -P 120 -W \
+		-d "$HOLD" > demo-irqs.out 2>&1 &
+	DPIDS="$!"
+	(while :; do kvmtest -q -r 1:1 -R 1:19@10 -u 10000000 -d 30 > /dev/null 2>&1; done) &
+	DPIDS="$DPIDS $!"
+	(while :; do kvmtest -q -n 2000 -m 125 -C 0 > /dev/null 2>&1; sleep 5; done) &
+	DPIDS="$DPIDS $!"
+	if [ -n "$L2" ] && [ -x /host/usr/bin/qemu-system-x86_64 ]; then
+		hostroot_chroot
+		l2_start "$L2" l2-linux 2
+	fi
+	$K stat -c 1 3 > stat-demo.txt 2>&1
+}
+if [ "$DEMO" = 1 ]; then
+	demo_workloads
+	echo "$(date +%s)" > demo-running
+fi
 hold_until_stop "$HOLD"
+[ "$DEMO" = 1 ] && kill $DPIDS ${L2PID:-} 2>/dev/null
 kill $AGENT
 wait $AGENT
 echo "pictures ok: $PHASES"
