@@ -234,15 +234,11 @@ static int on_uexit_entry(void *ctx, const void *key, uint64_t sum)
 static int read_stats(struct ks_source *s, struct exits_src *x)
 {
 	int fd = bpf_map__fd(x->skel->maps.exit_stats);
-	uint64_t v[KS_EXS__COUNT], d[KS_EXS__COUNT];
+	uint64_t d[KS_EXS__COUNT];
 	int e;
 
-	for (uint32_t i = 0; i < KS_EXS__COUNT; i++) {
-		if ((e = ks_bpfgen_percpu_array_sum(fd, i, x->gen.ncpu, &v[i])))
-			return e;
-		d[i] = v[i] - x->prev[i];
-		x->prev[i] = v[i];
-	}
+	if ((e = ks_bpfgen_stats_delta(fd, KS_EXS__COUNT, x->gen.ncpu, x->prev, d)))
+		return e;
 	s->st.drops += d[KS_EXS_DROP_FULL] + d[KS_EXS_DROP_NOMAP] +
 		       d[KS_EXS_UEXIT_FULL] + d[KS_EXS_MMIO_FULL];
 	s->st.filtered += d[KS_EXS_FILTERED];

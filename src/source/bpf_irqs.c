@@ -150,15 +150,11 @@ static int on_entry(void *ctx, const void *key, uint64_t sum)
 static int read_stats(struct ks_source *s, struct irqs_src *x)
 {
 	int fd = bpf_map__fd(x->skel->maps.irq_stats);
-	uint64_t v[KS_IRS__COUNT], d[KS_IRS__COUNT];
+	uint64_t d[KS_IRS__COUNT];
 	int e;
 
-	for (uint32_t i = 0; i < KS_IRS__COUNT; i++) {
-		if ((e = ks_bpfgen_percpu_array_sum(fd, i, x->gen.ncpu, &v[i])))
-			return e;
-		d[i] = v[i] - x->prev[i];
-		x->prev[i] = v[i];
-	}
+	if ((e = ks_bpfgen_stats_delta(fd, KS_IRS__COUNT, x->gen.ncpu, x->prev, d)))
+		return e;
 	s->st.drops += d[KS_IRS_DROP_FULL] + d[KS_IRS_DROP_NOMAP];
 	return 0;
 }

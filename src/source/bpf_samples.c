@@ -524,16 +524,13 @@ static int on_entry(void *ctx, const void *key, uint64_t sum)
 static int read_stats(struct ks_source *s, struct samples_src *x)
 {
 	int fd = bpf_map__fd(x->skel->maps.smp_stats);
-	uint64_t v[KS_SMS__COUNT], d[KS_SMS__COUNT];
+	uint64_t d[KS_SMS__COUNT];
 	int e;
 
-	for (uint32_t i = 0; i < KS_SMS__COUNT; i++) {
-		if ((e = ks_bpfgen_percpu_array_sum(fd, i, x->gen.ncpu, &v[i])))
-			return e;
-		d[i] = v[i] - x->prev[i];
-		x->prev[i] = v[i];
+	if ((e = ks_bpfgen_stats_delta(fd, KS_SMS__COUNT, x->gen.ncpu, x->prev, d)))
+		return e;
+	for (uint32_t i = 0; i < KS_SMS__COUNT; i++)
 		x->total[i] += d[i];
-	}
 	s->st.drops += d[KS_SMS_DROP_FULL] + d[KS_SMS_DROP_NOMAP];
 	update_note(s, x);
 	return 0;

@@ -127,3 +127,18 @@ int ks_bpfgen_percpu_array_sum(int fd, uint32_t idx, size_t ncpu,
 	free(v);
 	return 0;
 }
+
+int ks_bpfgen_stats_delta(int fd, uint32_t n, size_t ncpu, uint64_t *prev,
+			  uint64_t *d)
+{
+	uint64_t v;
+	int e;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if ((e = ks_bpfgen_percpu_array_sum(fd, i, ncpu, &v)))
+			return e;
+		d[i] = v - prev[i];
+		prev[i] = v;
+	}
+	return 0;
+}

@@ -43,4 +43,10 @@ int ks_bpfgen__drain(struct ks_bpfgen *g, ks_bpfgen_fn fn, void *ctx);
 int ks_bpfgen_percpu_array_sum(int fd, uint32_t idx, size_t ncpu,
 			       uint64_t *sum);
 
+/* Reads the n cumulative counters of a per-CPU array map and puts in d[i]
+ * how much each grew since the last call (prev[] holds the last values and
+ * is updated): what every probe's stats map needs each tick. */
+int ks_bpfgen_stats_delta(int fd, uint32_t n, size_t ncpu, uint64_t *prev,
+			  uint64_t *d);
+
 #endif /* KS_SOURCE_BPFGEN_H */
