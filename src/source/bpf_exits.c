@@ -189,9 +189,7 @@ static int emit(struct exits_src *x, int e, const struct ks_record *r,
 	}
 	if (e)
 		return e;
-	x->s->st.records++;
-	x->s->st.events += sum;
-	return x->sink->record(x->sink->ctx, r);
+	return ks_source__emit(x->s, x->sink, r, sum);
 }
 
 static int on_exit_entry(void *ctx, const void *key, uint64_t sum)

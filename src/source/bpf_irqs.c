@@ -142,9 +142,7 @@ static int on_entry(void *ctx, const void *key, uint64_t sum)
 		return e;
 	if (k.vcpu == KS_VCPU_UNKNOWN)
 		x->s->st.no_vcpu += sum;
-	x->s->st.records++;
-	x->s->st.events += sum;
-	return x->sink->record(x->sink->ctx, &r);
+	return ks_source__emit(x->s, x->sink, &r, sum);
 }
 
 static int read_stats(struct ks_source *s, struct irqs_src *x)

@@ -515,9 +515,7 @@ static int on_entry(void *ctx, const void *key, uint64_t sum)
 		return e;
 	if (k.vcpu == KS_VCPU_UNKNOWN)
 		x->s->st.no_vcpu += sum;
-	x->s->st.records++;
-	x->s->st.events += sum;
-	return x->sink->record(x->sink->ctx, &r);
+	return ks_source__emit(x->s, x->sink, &r, sum);
 }
 
 /* Adds the probe's cumulative counters since the last read. */

@@ -148,3 +148,11 @@ void ks_source__close(struct ks_source *s)
 	s->ops->close(s);
 	free(s);
 }
+
+int ks_source__emit(struct ks_source *s, const struct ks_source_sink *sink,
+		    const struct ks_record *r, uint64_t n)
+{
+	s->st.records++;
+	s->st.events += n;
+	return sink->record(sink->ctx, r);
+}

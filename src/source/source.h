@@ -92,6 +92,10 @@ struct ks_source {
 	char note[1024];
 };
 
+/* Counts r (standing for n events) in s's stats and hands it to the sink. */
+int ks_source__emit(struct ks_source *s, const struct ks_source_sink *sink,
+		    const struct ks_record *r, uint64_t n);
+
 extern const struct ks_source_ops ks_source_bpf_exits;
 extern const struct ks_source_ops ks_source_bpf_irqs;
 extern const struct ks_source_ops ks_source_bpf_samples;
