@@ -126,12 +126,9 @@ static int exits_open(struct ks_source *s, const struct ks_source_opts *o,
 	s->priv = x;
 	x->row_ns = o->subsec_row_ns ? o->subsec_row_ns :
 				       KS_IRQ_ROW_NS_DEFAULT;
-	if (ks_bpfrec_row_ns_valid(x->row_ns)) {
+	if ((e = ks_bpfrec_row_ns_check(x->row_ns, err))) {
 		exits_close(s);
-		return ks_err_set(err, EINVAL, "subsecond",
-				  "row size %llu ns is not a whole number of "
-				  "ms dividing one second",
-				  (unsigned long long)o->subsec_row_ns);
+		return e;
 	}
 	if (!(x->vi = ks_vmident__new(NULL))) {
 		exits_close(s);

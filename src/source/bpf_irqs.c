@@ -71,11 +71,8 @@ static int irqs_open(struct ks_source *s, const struct ks_source_opts *o,
 	struct irqs_src *x;
 	int e;
 
-	if (ks_bpfrec_row_ns_valid(row_ns))
-		return ks_err_set(err, EINVAL, "subsecond",
-				  "row size %llu ns is not a whole number of "
-				  "ms dividing one second",
-				  (unsigned long long)row_ns);
+	if ((e = ks_bpfrec_row_ns_check(row_ns, err)))
+		return e;
 	ks_bpfload_set_verbose(o->verbose);
 	if (!(x = calloc(1, sizeof(*x))))
 		return ks_err_set(err, ENOMEM, "bpf_irqs", "out of memory");

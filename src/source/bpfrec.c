@@ -62,6 +62,15 @@ int ks_bpfrec_row_ns_valid(uint64_t row_ns)
 	return 0;
 }
 
+int ks_bpfrec_row_ns_check(uint64_t row_ns, struct ks_err *err)
+{
+	if (!ks_bpfrec_row_ns_valid(row_ns))
+		return 0;
+	return ks_err_set(err, EINVAL, "subsecond",
+			  "row size %llu ns is not a whole number of ms "
+			  "dividing one second", (unsigned long long)row_ns);
+}
+
 /* Identity and vCPU, common to every record. */
 static int set_who(struct ks_record *r, const struct ks_ident *id,
 		   uint32_t vcpu)

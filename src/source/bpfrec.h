@@ -19,6 +19,7 @@
 #include "bpf/irqs.h"
 #include "bpf/uexits.h"
 #include "engine/record.h"
+#include "util/err.h"
 
 /* A VMM process as records name it: symtab ids, 0 when unknown. */
 struct ks_ident {
@@ -67,5 +68,7 @@ int ks_bpfrec_uexit(const struct ks_uexit_key *k, uint64_t count,
 
 /* Checks a subsecond row size: a whole number of ms dividing 1 s. */
 int ks_bpfrec_row_ns_valid(uint64_t row_ns);
+/* The same, filling err (parameter "subsecond") for the sources' open. */
+int ks_bpfrec_row_ns_check(uint64_t row_ns, struct ks_err *err);
 
 #endif /* KS_SOURCE_BPFREC_H */
