@@ -102,7 +102,10 @@ DRAIN=
 . tests/lab/hostguest.sh
 cleanup() {	# [STATUS]
 	local c
-	trap - INT TERM EXIT
+	# A second Ctrl-C, or make passing on the signal it got, must not cut
+	# the clean-up short and leave L1 or the guest running.
+	trap '' INT TERM
+	trap - EXIT
 	echo
 	echo "demo: stopping"
 	[ -n "$WRITER" ] && kill "$WRITER" 2>/dev/null
