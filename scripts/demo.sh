@@ -139,7 +139,6 @@ listening() {	# PORT: something answers on 127.0.0.1:PORT
 }
 listening "$PORT" && { echo "demo: port $PORT is taken (PORT=N make demo picks another)" >&2; exit 1; }
 
-# ---- L1: real KVM, its workloads and its agent -------------------------------
 HGOK=0
 if (hg_prepare > "$TMP/hg.log" 2>&1); then
 	hg_prepare
@@ -147,19 +146,12 @@ if (hg_prepare > "$TMP/hg.log" 2>&1); then
 else
 	echo "demo: no host guest (disk and NIC pictures): $(tail -1 "$TMP/hg.log")" >&2
 fi
-L2ARG=
-[ $HGOK = 1 ] && L2ARG=l2=$HG_OUT
-rm -f "$PR/ready" "$PR/done" "$PR/demo-running"
-echo "demo: booting the lab's L1 guest (log: $TMP/l1.log)"
-LAB_HOSTROOT=1 LAB_TIMEOUT=172800 setsid bash tests/lab/run-l1.sh pictures-l1 \
-	phases=exits,irqs,cr3 demo=1 hold=86400 $L2ARG > "$TMP/l1.log" 2>&1 &
-L1=$!
-
 # ---- the host guest: disk and NIC, with its own agent ------------------------
 HOSTURL=
 if [ $HGOK = 1 ]; then
+	# Each agent's page links the other (serve --peers).
 	"$BIN" serve --listen 127.0.0.1:0 --no-state --sources disk_uprobe,disk_qmp,nic \
-		2> "$TMP/host-agent.err" &
+		--peers "lab-L1-KVM=http://127.0.0.1:$PORT/" 2> "$TMP/host-agent.err" &
 	HOSTAGENT=$!
 	for _ in $(seq 100); do
 		HOSTURL=$(sed -n 's|^kvmscope: listening on \(http://127\.0\.0\.1:[0-9]*\)/$|\1|p' "$TMP/host-agent.err")
@@ -198,6 +190,16 @@ if [ $HGOK = 1 ]; then
 		echo "demo: the host agent did not start: $(tail -2 "$TMP/host-agent.err")" >&2
 	fi
 fi
+
+# ---- L1: real KVM, its workloads and its agent -------------------------------
+L2ARG=
+[ $HGOK = 1 ] && L2ARG=l2=$HG_OUT
+rm -f "$PR/ready" "$PR/done" "$PR/demo-running"
+echo "demo: booting the lab's L1 guest (log: $TMP/l1.log)"
+LAB_HOSTROOT=1 LAB_TIMEOUT=172800 setsid bash tests/lab/run-l1.sh pictures-l1 \
+	phases=exits,irqs,cr3 demo=1 hold=86400 $L2ARG \
+	${HOSTURL:+peers=this-host-disk-nic=$HOSTURL/} > "$TMP/l1.log" 2>&1 &
+L1=$!
 
 # ---- the one URL --------------------------------------------------------------
 echo "demo: waiting for L1's agent (boot about 10 s; longer if another lab run holds the lock)"

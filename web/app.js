@@ -935,6 +935,21 @@ async function statusTick() {
 		bits.push(`replaying ${s.replay.file.split('/').pop()}`);
 	$('#agent-text').textContent = bits.join(' · ');
 	$('#agent').classList.remove('down');
+	showPeers(s.peers || []);
+}
+
+// The other hosts' agents (serve --peers), as links; operators only: a
+// tenant's status has no peers.
+let peersShown = '';
+function showPeers(peers) {
+	const key = JSON.stringify(peers);
+	if (key === peersShown)
+		return;
+	peersShown = key;
+	const nav = $('#peers');
+	nav.replaceChildren(...peers.map(p =>
+		el('a', { href: p.url, title: p.url, text: p.label })));
+	nav.hidden = peers.length === 0;
 }
 
 async function loadDescription() {

@@ -52,6 +52,7 @@
 #include "replay/recfile.h"
 #include "replay/tracefs.h"
 #include "source/source.h"
+#include "util/peers.h"
 
 #define PROG "kvmscope serve"
 #define BATCH 512
@@ -434,7 +435,23 @@ static bool wait_until(const sigset_t *set, int64_t deadline)
 	return sig == SIGINT || sig == SIGTERM;
 }
 
-/* GET /ca/admin/status: the replay, the sources, the state (locked). */
+/* The other agents to link to (checked when the settings were read). */
+static json_t *peers_json(const struct opts *o)
+{
+	const char *list = ks_config_str(&o->setup.cfg, KS_CFG_PEERS);
+	struct ks_peer p[KS_PEERS_MAX];
+	json_t *a = json_array();
+	size_t n = 0;
+
+	if (list && !ks_peers_parse(list, "peers", p, KS_PEERS_MAX, &n, NULL))
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, json_pack("{s:s,s:s}",
+				"label", p[i].label, "url", p[i].url));
+	return a;
+}
+
+/* GET /ca/admin/status: the replay, the sources, the state, the peers
+ * (locked; tenants get none of it, http/tenancy.c). */
 static void agent_status(void *ctx, json_t *status)
 {
 	struct agent *ag = ctx;
@@ -444,6 +461,7 @@ static void agent_status(void *ctx, json_t *status)
 	json_object_set_new(status, "sources", ks_live__status(ag->live));
 	json_object_set_new(status, "state", ag->state ?
 			    ks_state__status(ag->state) : json_null());
+	json_object_set_new(status, "peers", peers_json(ag->o));
 }
 
 /* The second boundary: advances the engine (reaping idle
@@ -674,6 +692,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case KS_SETUP_OPT_TOKENS:
 		case KS_SETUP_OPT_KEEP_CAPS:
 		case KS_SETUP_OPT_CHECK:
+		case KS_SETUP_OPT_PEERS:
 			if (ks_serve_setup_option(&o->setup, c, optarg))
 				return 2;
 			break;

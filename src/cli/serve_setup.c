@@ -33,6 +33,7 @@ int ks_serve_setup_option(struct ks_serve_setup *s, int opt, const char *arg)
 		[KS_SETUP_OPT_TLS_CERT - KS_SETUP_OPT_CONFIG] = KS_CFG_TLS_CERT,
 		[KS_SETUP_OPT_TLS_KEY - KS_SETUP_OPT_CONFIG] = KS_CFG_TLS_KEY,
 		[KS_SETUP_OPT_TOKENS - KS_SETUP_OPT_CONFIG] = KS_CFG_TOKENS,
+		[KS_SETUP_OPT_PEERS - KS_SETUP_OPT_CONFIG] = KS_CFG_PEERS,
 	};
 	struct ks_err err;
 
@@ -49,6 +50,7 @@ int ks_serve_setup_option(struct ks_serve_setup *s, int opt, const char *arg)
 	case KS_SETUP_OPT_TLS_CERT:
 	case KS_SETUP_OPT_TLS_KEY:
 	case KS_SETUP_OPT_TOKENS:
+	case KS_SETUP_OPT_PEERS:
 		if (!ks_config_set(&s->cli, key[opt - KS_SETUP_OPT_CONFIG], arg,
 				   &err))
 			return 0;

@@ -38,6 +38,7 @@ enum {
 	KS_SETUP_OPT_TOKENS,
 	KS_SETUP_OPT_KEEP_CAPS,
 	KS_SETUP_OPT_CHECK,
+	KS_SETUP_OPT_PEERS,
 };
 
 #define KS_SETUP_LONGOPTS \
@@ -46,7 +47,8 @@ enum {
 	{ "tls-key", required_argument, NULL, KS_SETUP_OPT_TLS_KEY }, \
 	{ "tokens", required_argument, NULL, KS_SETUP_OPT_TOKENS }, \
 	{ "keep-capabilities", no_argument, NULL, KS_SETUP_OPT_KEEP_CAPS }, \
-	{ "check-config", no_argument, NULL, KS_SETUP_OPT_CHECK }
+	{ "check-config", no_argument, NULL, KS_SETUP_OPT_CHECK }, \
+	{ "peers", required_argument, NULL, KS_SETUP_OPT_PEERS }
 
 #define KS_SETUP_USAGE \
 	"      --config FILE       settings (default " KS_CONFIG_DEFAULT_PATH \
@@ -62,7 +64,11 @@ enum {
 	"      --tls-key FILE      ... and its PEM private key\n" \
 	"      --keep-capabilities do not narrow capabilities after start\n" \
 	"      --check-config      check the settings and the files they name, " \
-	"then exit\n"
+	"then exit\n" \
+	"      --peers LIST        other hosts' agents, LABEL=URL[,LABEL=URL...]" \
+	",\n" \
+	"                          linked from this one's web UI (operators " \
+	"only)\n"
 
 struct ks_serve_setup {
 	const char *config_path;	/* --config, or NULL: the default */

@@ -20,10 +20,11 @@
 #include <string.h>
 
 #include "util/fileio.h"
+#include "util/peers.h"
 
 #define MAX_VALUE 1024
 
-enum kind { K_ADDR, K_PATH, K_NUM };
+enum kind { K_ADDR, K_PATH, K_PEERS, K_NUM };
 
 struct keyinfo {
 	const char *name;
@@ -39,6 +40,7 @@ static const struct keyinfo keys[KS_CFG__COUNT] = {
 	[KS_CFG_TOKENS] = { "tokens", K_PATH, 0, 0, "a token file" },
 	[KS_CFG_STATE] = { "state", K_PATH, 0, 0, "a database file" },
 	[KS_CFG_WEB_ROOT] = { "web-root", K_PATH, 0, 0, "a directory" },
+	[KS_CFG_PEERS] = { "peers", K_PEERS, 0, 0, "LABEL=URL[,LABEL=URL...]" },
 	[KS_CFG_MAX_INSTNS] = { "max-instrumentations", K_NUM, 1, 100000,
 				"instrumentations" },
 	[KS_CFG_TENANT_INSTNS] = { "tenant-instrumentations", K_NUM, 1, 10000,
@@ -104,6 +106,14 @@ static int check_value(enum ks_config_key k, const char *value,
 	if (ki->kind == K_PATH && from_file && value[0] != '/')
 		return ks_err_set(err, EINVAL, param, "%s: \"%.100s\" must be "
 				  "an absolute path", where, value);
+	if (ki->kind == K_PEERS) {
+		struct ks_err why;
+
+		if (ks_peers_parse(value, param, NULL, 0, NULL, &why))
+			return ks_err_set(err, EINVAL, param, "%s: %s", where,
+					  why.msg);
+		return 0;
+	}
 	if (ki->kind != K_NUM)
 		return 0;
 	errno = 0;

@@ -34,6 +34,7 @@ enum ks_config_key {
 	KS_CFG_TOKENS,		/* token file (http/tokens.h) */
 	KS_CFG_STATE,		/* sqlite state database */
 	KS_CFG_WEB_ROOT,	/* the web UI's files */
+	KS_CFG_PEERS,		/* other agents: LABEL=URL,... (util/peers.h) */
 	KS_CFG_MAX_INSTNS,	/* instrumentations in all */
 	KS_CFG_TENANT_INSTNS,	/* instrumentations per tenant (CA: 10) */
 	KS_CFG_MAX_CONNS,	/* concurrent HTTP connections */

@@ -156,6 +156,14 @@ bad "bad.conf:2: key \"max-body\": the value must be one word" <<EOF
 $S
 max-body = 4096 # bytes
 EOF
+bad 'bad.conf:2: key "peers": peer "b": the URL must be http:// or https://' <<EOF
+$S
+peers = a=http://10.0.0.1:23181/,b=javascript:alert(1)
+EOF
+bad 'bad.conf:2: key "peers": peer "noequals" must be LABEL=URL' <<EOF
+$S
+peers = noequals
+EOF
 bad "bad.conf:1: sections are not used" <<EOF
 [serve]
 $S

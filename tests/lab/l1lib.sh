@@ -105,7 +105,9 @@ save_formats() {
 # agent_start [SOURCES]: `kvmscope serve` on 0.0.0.0:23181 (run-l1.sh
 # forwards a host port to it) with a fresh operator token: listening on
 # anything but loopback needs one.  The token goes to /out/token for the
-# host; AGENT is the agent's pid.  Fails if it does not listen in 30 s.
+# host; AGENT is the agent's pid; AGENT_PEERS, if set, is its --peers
+# (the demo links the host's own agent).  Fails if it does not listen in
+# 30 s.
 AGENT_PORT=23181
 agent_start() {
 	local i=0
@@ -115,7 +117,8 @@ agent_start() {
 	(umask 077 && echo "$TOKEN operator" > /tmp/tokens)
 	echo "$TOKEN" > /out/token
 	$K serve --listen 0.0.0.0:$AGENT_PORT --tokens /tmp/tokens --no-state \
-		${1:+--sources "$1"} > serve.log 2>&1 &
+		${1:+--sources "$1"} ${AGENT_PEERS:+--peers "$AGENT_PEERS"} \
+		> serve.log 2>&1 &
 	AGENT=$!
 	until netstat -ltn 2>/dev/null | grep -q ":$AGENT_PORT "; do
 		i=$((i + 1))

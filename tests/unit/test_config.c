@@ -16,6 +16,7 @@
 
 #include "util/config.h"
 #include "util/fileio.h"
+#include "util/peers.h"
 
 struct fx {
 	char dir[64];
@@ -286,9 +287,48 @@ static void test_fileio_private(void **state)
 			 -EFBIG);
 }
 
+/* Peers: good lists are split exactly; anything that could carry markup
+ * or another scheme is refused, naming the item. */
+static void test_peers(void **state)
+{
+	struct ks_peer p[KS_PEERS_MAX];
+	char many[64 * (KS_PEERS_MAX + 1)] = "";
+	struct ks_err err;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(ks_peers_parse("a=http://h:1/,b.c=https://x.y/z?q=1",
+					"peers", p, KS_PEERS_MAX, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(p[0].label, "a");
+	assert_string_equal(p[0].url, "http://h:1/");
+	assert_string_equal(p[1].label, "b.c");
+	assert_string_equal(p[1].url, "https://x.y/z?q=1");
+	assert_int_equal(ks_peers_parse("a=http://h\"><script>", "peers", p,
+					KS_PEERS_MAX, &n, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "peer \"a\""));
+	assert_int_equal(ks_peers_parse("a b=http://h/", "peers", NULL, 0, NULL,
+					&err), -EINVAL);
+	assert_int_equal(ks_peers_parse("=http://h/", "peers", NULL, 0, NULL,
+					&err), -EINVAL);
+	assert_int_equal(ks_peers_parse("a=http://", "peers", NULL, 0, NULL,
+					&err), -EINVAL);
+	assert_int_equal(ks_peers_parse("a=http://h/,", "peers", NULL, 0, NULL,
+					&err), -EINVAL);
+	for (int i = 0; i <= KS_PEERS_MAX; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many),
+			 "%sp%d=http://h%d/", i ? "," : "", i, i);
+	assert_int_equal(ks_peers_parse(many, "peers", NULL, 0, NULL, &err),
+			 -EINVAL);
+	assert_non_null(strstr(err.msg, "at most"));
+	assert_int_equal(ks_peers_parse("a=http://1/,b=http://2/", "peers", p, 1,
+					&n, &err), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_peers),
 		cmocka_unit_test_setup_teardown(test_good, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_and_missing, setup,
 						teardown),

@@ -41,8 +41,10 @@ cleanup() {
 trap cleanup EXIT
 
 trace=$TOP/tests/data/kvm-trace-qemu-l2.head3000.txt
+# A peer, as an operator with two hosts would list it: the UI links it.
+peers='host-b=http://192.0.2.7:23181/'
 "$KVMSCOPE" serve --listen 127.0.0.1:0 --replay "$trace" --replay-loop \
-	--web-root "$TOP/web" 2>"$tmp/agent.log" &
+	--web-root "$TOP/web" --peers "$peers" 2>"$tmp/agent.log" &
 echo $! >"$tmp/agent.pid"
 
 # Port 0: the agent says which port it got.
@@ -86,7 +88,7 @@ if command -v curl >/dev/null; then
 fi
 
 agent_cmd=$(printf '%s\n' "$KVMSCOPE" serve --listen "127.0.0.1:$port" \
-	--replay "$trace" --replay-loop --web-root "$TOP/web" |
+	--replay "$trace" --replay-loop --web-root "$TOP/web" --peers "$peers" |
 	node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>
 		console.log(JSON.stringify(s.trim().split("\n"))))')
 

@@ -181,6 +181,14 @@ async function run(browser, errors) {
 	// ---- the form is driven by GET /ca ----
 	await page.goto(BASE);
 	await page.waitForSelector('body[data-ready]', { timeout: 10000 });
+	// ---- the other hosts' agents (serve --peers) are linked ----
+	await until('the peers bar', async () =>
+		(await page.$$('#peers a')).length > 0);
+	const peers = await page.$$eval('#peers a', as => as.map(a =>
+		[a.textContent, a.getAttribute('href'), a.offsetWidth > 0]));
+	check(peers.length === 1 && peers[0][0] === 'host-b' &&
+		peers[0][1] === 'http://192.0.2.7:23181/' && peers[0][2],
+	`the peer agent is a visible link (${JSON.stringify(peers)})`);
 	const options = await page.$$eval('#metric option', os =>
 		os.map(o => o.value));
 	check(options.length === desc.metrics.length && desc.metrics.every(m =>

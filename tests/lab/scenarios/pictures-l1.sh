@@ -1,4 +1,4 @@
-# pictures-l1 [phases=LIST] [hold=S] [l2=DIR] [demo=1] - the workloads behind the
+# pictures-l1 [phases=LIST] [hold=S] [l2=DIR] [demo=1] [peers=LIST] - the workloads behind the
 # seed's pictures 2, 3 and 4, watched by `kvmscope serve` in L1, whose API
 # the host reads through the forwarded port (tests/lab/full_pictures_l1.sh).
 #
@@ -39,6 +39,7 @@ for a in "$@"; do
 	phases=*) PHASES=${a#phases=};;
 	hold=*) HOLD=${a#hold=};;
 	l2=*) L2=${a#l2=};;
+	peers=*) AGENT_PEERS=${a#peers=};;
 	esac
 done
 need_kvm
