@@ -7,7 +7,10 @@
  */
 #include "agent/feed.h"
 
+#include <errno.h>
 #include <stdlib.h>
+
+#include "expo/prom_pb.h"
 
 void ks_feed__records(void *feed, const struct ks_record *r, size_t n)
 {
@@ -43,4 +46,28 @@ char *ks_feed__metrics(void *feed, size_t *len)
 	}
 	*len = n;
 	return text;
+}
+
+/* The live sources write text lines; converting them keeps one place that
+ * knows their families, and both formats carry the same ones. */
+int ks_feed__metrics_pb(void *feed, char **body, size_t *len,
+			struct ks_err *err)
+{
+	struct ks_feed *f = feed;
+	struct ks_pb b = KS_PB_INIT;
+	char *text = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (f->prom)
+		rc = ks_prom__render_pb(f->prom, f->e, &b);
+	if (!rc && f->live && (rc = ks_live__prom(f->live, &text, &n)) == 0)
+		rc = ks_prom_pb__from_text(&b, text, n, err);
+	free(text);
+	if (!rc && !(*body = (char *)ks_pb__take(&b, len)))
+		rc = -ENOMEM;
+	if (rc == -ENOMEM)
+		ks_err_set(err, ENOMEM, "", "out of memory");
+	ks_pb_fini(&b);
+	return rc;
 }

@@ -32,4 +32,10 @@ void ks_feed__records(void *feed, const struct ks_record *r, size_t n);
  * ENOMEM.  Called with the API's lock held (it is the API's metrics hook). */
 char *ks_feed__metrics(void *feed, size_t *len);
 
+/* The same in Prometheus' protobuf format, with native histograms (fits
+ * ks_api_metrics_pb_fn): 0 and the malloc'd body, or a negative errno and
+ * err.  Called with the API's lock held. */
+int ks_feed__metrics_pb(void *feed, char **body, size_t *len,
+			struct ks_err *err);
+
 #endif /* KS_AGENT_FEED_H */

@@ -4,6 +4,14 @@
  * fields become labels, and which numeric field (if any) becomes a
  * histogram.  Series are found by hashing (family, label values); counts
  * only ever grow, as Prometheus counters must.
+ *
+ * The same series are written in two formats: the text format, and the
+ * protobuf format of prom_pb.h.  The protobuf one has every text family
+ * (histograms in seconds with their classic buckets only, so that classic
+ * queries keep working where Prometheus ingests a native histogram
+ * instead of the classic one), plus, per histogram, a family in
+ * nanoseconds with native schema-0 buckets (and classic ones): seconds
+ * edges cannot be exact, since 1e-9 is no power of two.
  */
 #include "expo/prom.h"
 
@@ -14,6 +22,7 @@
 #include <string.h>
 
 #include "engine/symtab.h"
+#include "expo/prom_pb.h"
 
 #define MAXLABELS 4
 
@@ -29,6 +38,9 @@ struct family {
 	const char *hist_name;
 	double hist_scale;	/* raw unit to base unit (ns -> s) */
 	int le_lo, le_hi, le_step;	/* le = 2^k raw units */
+	/* The protobuf exposition's extra family with native buckets, in the
+	 * raw unit, where power-of-two edges are exact (prom_pb.h). */
+	const char *native_name;
 };
 
 static const struct family families[] = {
@@ -38,7 +50,8 @@ static const struct family families[] = {
 	{ KS_M_VM_EXITS, "kvmscope_vm_exit_handling", "VM exit handling time.",
 	  false, 3, { KS_F_VM, KS_F_VMUUID, KS_F_VLEAVEREASON },
 	  { "vm", "vmuuid", "reason" }, KS_F_LATENCY,
-	  "kvmscope_vm_exit_handling_seconds", 1e-9, 8, 34, 2 },
+	  "kvmscope_vm_exit_handling_seconds", 1e-9, 8, 34, 2,
+	  "kvmscope_vm_exit_handling_nanoseconds" },
 	{ KS_M_VM_IRQS, "kvmscope_vm_irqs", "Interrupts injected into guests.",
 	  false, 4, { KS_F_VM, KS_F_VMUUID, KS_F_VCPU, KS_F_IRQVECTOR },
 	  { "vm", "vmuuid", "vcpu", "vector" }, -1, NULL, 0, 0, 0, 0 },
@@ -59,7 +72,8 @@ static const struct family families[] = {
 	  "Guest disk operation latency.",
 	  false, 4, { KS_F_VM, KS_F_VMUUID, KS_F_DISK, KS_F_OPTYPE },
 	  { "vm", "vmuuid", "disk", "optype" }, KS_F_LATENCY,
-	  "kvmscope_vm_disk_latency_seconds", 1e-9, 10, 34, 2 },
+	  "kvmscope_vm_disk_latency_seconds", 1e-9, 10, 34, 2,
+	  "kvmscope_vm_disk_latency_nanoseconds" },
 	{ KS_M_VM_PHYSIO_BYTES, "kvmscope_vm_disk_bytes", "Guest disk bytes.",
 	  false, 4, { KS_F_VM, KS_F_VMUUID, KS_F_DISK, KS_F_OPTYPE },
 	  { "vm", "vmuuid", "disk", "optype" }, -1, NULL, 0, 0, 0, 0 },
@@ -389,4 +403,122 @@ char *ks_prom__render(const struct ks_prom *p, const struct ks_engine *e,
 	if (len)
 		*len = o.len;
 	return o.buf;
+}
+
+/* ---- protobuf -------------------------------------------------------- */
+
+static size_t pb_labels(const struct family *f, const struct series *s,
+			struct ks_prom_label *l)
+{
+	for (int i = 0; i < f->nlabels; i++)
+		l[i] = (struct ks_prom_label){ f->label_names[i],
+					       ks_sym_str(s->lv[i]) };
+	return (size_t)f->nlabels;
+}
+
+static void pb_series(struct ks_pb *b, const struct family *f,
+		      const struct series *s, bool native)
+{
+	struct ks_prom_label l[MAXLABELS];
+	size_t nl = pb_labels(f, s, l);
+	struct ks_prom_hist h = {
+		&s->dist, s->count, (double)s->sum * f->hist_scale,
+		f->hist_scale, f->le_lo, f->le_hi, f->le_step, false
+	};
+
+	if (f->hist < 0) {
+		ks_prom_pb__value(b, f->gauge ? KS_PROM_GAUGE : KS_PROM_COUNTER,
+				  l, nl, (double)s->count);
+		return;
+	}
+	if (native) {
+		h.sum = (double)s->sum;
+		h.scale = 1.0;
+		h.native = true;
+	}
+	ks_prom_pb__histogram(b, l, nl, &h);
+}
+
+/* One family; none when it has no series (Prometheus skips empty ones). */
+static void pb_family(struct ks_pb *b, const struct ks_prom *p, uint16_t fi,
+		      bool native)
+{
+	const struct family *f = &families[fi];
+	enum ks_prom_type type = f->hist >= 0 ? KS_PROM_HISTOGRAM :
+				 f->gauge ? KS_PROM_GAUGE : KS_PROM_COUNTER;
+	const char *base = native ? f->native_name :
+			   f->hist >= 0 ? f->hist_name : f->name;
+	char name[128], help[256];
+	size_t k = 0, mark;
+
+	while (k < p->n && p->s[k].fam != fi)
+		k++;
+	if (k == p->n)
+		return;
+	snprintf(name, sizeof(name), "%s%s", base,
+		 type == KS_PROM_COUNTER ? "_total" : "");
+	snprintf(help, sizeof(help), "%s%s", f->help, native ?
+		 " In nanoseconds, with native (schema 0) buckets." : "");
+	mark = ks_prom_pb__family(b, name, help, type);
+	for (; k < p->n; k++)
+		if (p->s[k].fam == fi)
+			pb_series(b, f, &p->s[k], native);
+	ks_pb__close(b, mark);
+}
+
+static void pb_counter(struct ks_pb *b, const char *name, const char *help,
+		       const char *label, const char *value, uint64_t v)
+{
+	struct ks_prom_label l = { label, value };
+	size_t mark = ks_prom_pb__family(b, name, help, KS_PROM_COUNTER);
+
+	ks_prom_pb__value(b, KS_PROM_COUNTER, &l, label ? 1 : 0, (double)v);
+	ks_pb__close(b, mark);
+}
+
+static void pb_engine(struct ks_pb *b, const struct ks_engine *e)
+{
+	const struct ks_engine_stats *st = ks_engine__stats(e);
+	static const char *const reason[] = {
+		"lacking_field", "future", "expired", "nomem"
+	};
+	const uint64_t dropped[] = {
+		st->lacking, st->future, st->expired, st->nomem
+	};
+	size_t mark;
+
+	pb_counter(b, "kvmscope_records_total", "Records received from "
+		   "sources.", NULL, NULL, st->records);
+	mark = ks_prom_pb__family(b, "kvmscope_records_dropped_total",
+				  "Records not added to an instrumentation "
+				  "that wanted them, by reason.",
+				  KS_PROM_COUNTER);
+	for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++) {
+		struct ks_prom_label l = { "reason", reason[i] };
+
+		ks_prom_pb__value(b, KS_PROM_COUNTER, &l, 1,
+				  (double)dropped[i]);
+	}
+	ks_pb__close(b, mark);
+	mark = ks_prom_pb__family(b, "kvmscope_instrumentations",
+				  "Active instrumentations.", KS_PROM_GAUGE);
+	ks_prom_pb__value(b, KS_PROM_GAUGE, NULL, 0,
+			  (double)ks_engine__count(e));
+	ks_pb__close(b, mark);
+}
+
+int ks_prom__render_pb(const struct ks_prom *p, const struct ks_engine *e,
+		       struct ks_pb *b)
+{
+	for (uint16_t fi = 0; fi < NFAMILIES; fi++) {
+		pb_family(b, p, fi, false);
+		if (families[fi].native_name)
+			pb_family(b, p, fi, true);
+	}
+	pb_counter(b, "kvmscope_prom_series_dropped_total", "Series not "
+		   "created because of the cardinality cap.", NULL, NULL,
+		   p->dropped);
+	if (e)
+		pb_engine(b, e);
+	return b->err;
 }

@@ -6,6 +6,8 @@
  * edges of the shared log-linear buckets, so they are exact).  Label sets are
  * chosen per metric to keep cardinality bounded; series beyond the cap are
  * counted in kvmscope_prom_series_dropped_total instead of created.
+ * Served in the text format, or in the protobuf format with native
+ * histograms when the scraper asks for it.
  */
 #ifndef KS_EXPO_PROM_H
 #define KS_EXPO_PROM_H
@@ -15,6 +17,7 @@
 
 #include "engine/engine.h"
 #include "engine/record.h"
+#include "expo/protobuf.h"
 
 #define KS_PROM_MAX_SERIES_DEFAULT 20000
 
@@ -29,6 +32,11 @@ void ks_prom__feed(struct ks_prom *p, const struct ks_record *r, size_t n);
  * engine's own statistics are included when e is non-NULL.  NULL on ENOMEM. */
 char *ks_prom__render(const struct ks_prom *p, const struct ks_engine *e,
 		      size_t *len);
+/* The same series in Prometheus' protobuf format (expo/prom_pb.h),
+ * appended to b: every family of the text format, plus one in nanoseconds
+ * with native buckets per histogram.  0 or -ENOMEM. */
+int ks_prom__render_pb(const struct ks_prom *p, const struct ks_engine *e,
+		       struct ks_pb *b);
 size_t ks_prom__nseries(const struct ks_prom *p);
 
 #endif /* KS_EXPO_PROM_H */

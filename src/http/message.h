@@ -28,6 +28,7 @@ struct ks_http_req {
 	json_t *params;		/* object: query, form and JSON body members */
 	const char *api_version;	/* X-API-Version header, or NULL */
 	const char *authorization;	/* Authorization header, or NULL */
+	const char *accept;	/* Accept header, or NULL */
 };
 
 struct ks_http_header {

@@ -207,6 +207,8 @@ static enum MHD_Result serve(struct ks_http_server *s, struct MHD_Connection *c,
 							      "X-API-Version");
 		req.authorization = MHD_lookup_connection_value(
 			c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+		req.accept = MHD_lookup_connection_value(
+			c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
 		s->handler(s->ctx, &req, &resp);
 	}
 	json_decref(a.params);

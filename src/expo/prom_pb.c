@@ -1,0 +1,449 @@
+/* prom_pb.c - MetricFamily messages for Prometheus' protobuf exposition.
+ *
+ * Field numbers are those of io.prometheus.client in metrics.proto
+ * (prometheus/client_model; Prometheus keeps a copy in
+ * prompb/io/prometheus/client).  Repeated scalars are written packed, as
+ * proto3 does by default; proto2 parsers accept packed input too.  Text
+ * conversion and Accept parsing are deliberately strict about what they
+ * recognise and lenient about nothing: an unknown text line is an error
+ * (the text comes from this agent, so it is a bug worth seeing), an
+ * unknown Accept entry is simply not a match.
+ */
+#include "expo/prom_pb.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* metrics.proto field numbers. */
+enum {
+	LABEL_NAME = 1, LABEL_VALUE = 2,
+	FAM_NAME = 1, FAM_HELP = 2, FAM_TYPE = 3, FAM_METRIC = 4,
+	MET_LABEL = 1, MET_GAUGE = 2, MET_COUNTER = 3, MET_UNTYPED = 5,
+	MET_HISTOGRAM = 7,
+	VALUE_VALUE = 1,	/* Gauge, Counter, Untyped */
+	H_COUNT = 1, H_SUM = 2, H_BUCKET = 3, H_SCHEMA = 5,
+	H_ZERO_THRESHOLD = 6, H_ZERO_COUNT = 7, H_POS_SPAN = 12,
+	H_POS_DELTA = 13,
+	B_CUMULATIVE = 1, B_UPPER = 2,
+	SPAN_OFFSET = 1, SPAN_LENGTH = 2,
+};
+
+void ks_prom_native0(const struct ks_dist *d,
+		     uint64_t counts[KS_PROM_NATIVE0_N])
+{
+	size_t it = 0;
+	uint32_t i;
+	uint64_t c;
+
+	memset(counts, 0, KS_PROM_NATIVE0_N * sizeof(*counts));
+	/* Every log-linear bucket lies inside one power of two, [2^e,
+	 * 2^(e+1)), so its whole count belongs to native bucket e+1. */
+	while (ks_dist__next(d, &it, &i, &c)) {
+		uint64_t lo = ks_ll_lo(i);
+
+		counts[lo ? ks_ll_log2(lo) + 1 : 0] += c;
+	}
+}
+
+size_t ks_prom_pb__family(struct ks_pb *b, const char *name,
+			  const char *help, enum ks_prom_type type)
+{
+	size_t mark = ks_pb__open(b, 0);
+
+	ks_pb__string(b, FAM_NAME, name);
+	ks_pb__string(b, FAM_HELP, help);
+	ks_pb__uint(b, FAM_TYPE, type);
+	return mark;
+}
+
+static void labels(struct ks_pb *b, const struct ks_prom_label *l, size_t nl)
+{
+	for (size_t i = 0; i < nl; i++) {
+		size_t m = ks_pb__open(b, MET_LABEL);
+
+		ks_pb__string(b, LABEL_NAME, l[i].name);
+		ks_pb__string(b, LABEL_VALUE, l[i].value);
+		ks_pb__close(b, m);
+	}
+}
+
+void ks_prom_pb__value(struct ks_pb *b, enum ks_prom_type type,
+		       const struct ks_prom_label *l, size_t nl, double v)
+{
+	size_t m = ks_pb__open(b, FAM_METRIC), mv;
+
+	labels(b, l, nl);
+	mv = ks_pb__open(b, type == KS_PROM_COUNTER ? MET_COUNTER :
+			    type == KS_PROM_GAUGE ? MET_GAUGE : MET_UNTYPED);
+	ks_pb__double(b, VALUE_VALUE, v);
+	ks_pb__close(b, mv);
+	ks_pb__close(b, m);
+}
+
+static uint64_t count_below(const struct ks_dist *d, uint64_t edge)
+{
+	uint32_t lim = ks_ll_index(edge);
+	size_t it = 0;
+	uint32_t i;
+	uint64_t c, n = 0;
+
+	while (ks_dist__next(d, &it, &i, &c) && i < lim)
+		n += c;
+	return n;
+}
+
+/* Classic buckets, as the text format's: le = 2^k - 1 raw units (values
+ * are integers, so "<= 2^k - 1" is "< 2^k", a log-linear edge). */
+static void classic(struct ks_pb *b, const struct ks_prom_hist *h)
+{
+	for (int k = h->le_lo; h->le_step > 0 && k <= h->le_hi;
+	     k += h->le_step) {
+		uint64_t edge = 1ULL << k;
+		size_t m = ks_pb__open(b, H_BUCKET);
+
+		ks_pb__uint(b, B_CUMULATIVE, count_below(h->dist, edge));
+		ks_pb__double(b, B_UPPER, (double)(edge - 1) * h->scale);
+		ks_pb__close(b, m);
+	}
+}
+
+/* Spans of consecutive non-empty buckets, then the deltas between
+ * successive counts (the first from 0), as metrics.proto wants them. */
+static void native(struct ks_pb *b, const struct ks_prom_hist *h)
+{
+	uint64_t counts[KS_PROM_NATIVE0_N], prev = 0;
+	int end = 0;		/* index after the previous span, 0: none */
+	size_t m;
+
+	ks_prom_native0(h->dist, counts);
+	ks_pb__sint(b, H_SCHEMA, 0);
+	ks_pb__double(b, H_ZERO_THRESHOLD, KS_PROM_ZERO_THRESHOLD);
+	ks_pb__uint(b, H_ZERO_COUNT, counts[0]);
+	for (int i = 1; i < KS_PROM_NATIVE0_N; i++) {
+		int j = i;
+
+		if (!counts[i])
+			continue;
+		while (j + 1 < KS_PROM_NATIVE0_N && counts[j + 1])
+			j++;
+		m = ks_pb__open(b, H_POS_SPAN);
+		/* The first span's offset is its index, later ones' the gap. */
+		ks_pb__sint(b, SPAN_OFFSET, end ? i - end : i);
+		ks_pb__uint(b, SPAN_LENGTH, (uint64_t)(j - i + 1));
+		ks_pb__close(b, m);
+		end = j + 1;
+		i = j;
+	}
+	if (!end)
+		return;
+	m = ks_pb__open(b, H_POS_DELTA);
+	for (int i = 1; i < KS_PROM_NATIVE0_N; i++) {
+		if (!counts[i])
+			continue;
+		ks_pb__varint(b, ks_pb_zigzag((int64_t)(counts[i] - prev)));
+		prev = counts[i];
+	}
+	ks_pb__close(b, m);
+}
+
+void ks_prom_pb__histogram(struct ks_pb *b, const struct ks_prom_label *l,
+			   size_t nl, const struct ks_prom_hist *h)
+{
+	size_t m = ks_pb__open(b, FAM_METRIC), mh;
+
+	labels(b, l, nl);
+	mh = ks_pb__open(b, MET_HISTOGRAM);
+	ks_pb__uint(b, H_COUNT, h->count);
+	ks_pb__double(b, H_SUM, h->sum);
+	classic(b, h);
+	if (h->native && h->scale == 1.0)
+		native(b, h);
+	ks_pb__close(b, mh);
+	ks_pb__close(b, m);
+}
+
+/* ---- text format 0.0.4 to protobuf ----------------------------------- */
+
+#define MAXTEXTLABELS 16
+
+struct conv {
+	struct ks_pb *b;
+	char name[128];		/* the current family, "" if none */
+	char *help;		/* its # HELP text, unescaped, or NULL */
+	enum ks_prom_type type;
+	bool typed;		/* # TYPE seen for name */
+	bool open;		/* its MetricFamily is open */
+	size_t mark;
+	int lineno;
+	struct ks_err *err;
+};
+
+static int bad(struct conv *c, const char *what)
+{
+	return ks_err_set(c->err, EINVAL, "metrics", "line %d of the text "
+			  "exposition: %s", c->lineno, what);
+}
+
+/* Undoes the text format's escapes (\\, \", \n) in place. */
+static void unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (*s == '\\' && s[1]) {
+			s++;
+			*o++ = *s == 'n' ? '\n' : *s;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+static void family_end(struct conv *c)
+{
+	if (c->open)
+		ks_pb__close(c->b, c->mark);
+	free(c->help);
+	c->help = NULL;
+	c->name[0] = '\0';
+	c->typed = c->open = false;
+}
+
+/* Starts family name unless it is the current one. */
+static int family_start(struct conv *c, const char *name)
+{
+	if (!strcmp(c->name, name))
+		return 0;
+	if (strlen(name) >= sizeof(c->name))
+		return bad(c, "metric name too long");
+	family_end(c);
+	strcpy(c->name, name);
+	return 0;
+}
+
+static int comment(struct conv *c, char *line)
+{
+	char *kw = strtok(line + 1, " "), *name = strtok(NULL, " ");
+	char *rest = strtok(NULL, "");
+	int rc;
+
+	if (!kw || !name || (strcmp(kw, "HELP") && strcmp(kw, "TYPE")))
+		return 0;	/* a plain comment */
+	if ((rc = family_start(c, name)))
+		return rc;
+	if (!strcmp(kw, "HELP")) {
+		free(c->help);
+		if (!(c->help = strdup(rest ? rest : "")))
+			return -ENOMEM;
+		unescape(c->help);
+		return 0;
+	}
+	if (!rest)
+		return bad(c, "# TYPE without a type");
+	if (!strcmp(rest, "counter"))
+		c->type = KS_PROM_COUNTER;
+	else if (!strcmp(rest, "gauge"))
+		c->type = KS_PROM_GAUGE;
+	else if (!strcmp(rest, "untyped"))
+		c->type = KS_PROM_UNTYPED;
+	else
+		return bad(c, "only counter, gauge and untyped families "
+			   "can be converted");
+	c->typed = true;
+	return 0;
+}
+
+/* Parses {a="x",b="y"} at *p into l[], NUL-terminating in place. */
+static int parse_labels(struct conv *c, char **p, struct ks_prom_label *l,
+			size_t *nl)
+{
+	char *s = *p + 1;
+
+	*nl = 0;
+	while (*s != '}') {
+		char *eq = strchr(s, '='), *v, *o;
+
+		if (!eq || eq[1] != '"' || *nl == MAXTEXTLABELS)
+			return bad(c, "bad label set");
+		*eq = '\0';
+		l[*nl].name = s;
+		v = o = eq + 2;
+		for (; *v && *v != '"'; v++)
+			if (*v == '\\' && v[1])
+				v++;
+		if (*v != '"')
+			return bad(c, "unterminated label value");
+		*v++ = '\0';
+		unescape(o);
+		l[(*nl)++].value = o;
+		if (*v == ',')
+			v++;
+		else if (*v != '}')
+			return bad(c, "bad label set");
+		s = v;
+	}
+	*p = s + 1;
+	return 0;
+}
+
+static int sample(struct conv *c, char *line)
+{
+	struct ks_prom_label l[MAXTEXTLABELS];
+	size_t nl = 0, n = strcspn(line, "{ ");
+	char *p = line + n, *end;
+	double v;
+	int rc;
+
+	if (!c->typed || strncmp(line, c->name, n) || c->name[n])
+		return bad(c, "a sample outside its family (no # TYPE before "
+			   "it)");
+	if (*p == '{' && (rc = parse_labels(c, &p, l, &nl)))
+		return rc;
+	if (*p != ' ')
+		return bad(c, "no value");
+	v = strtod(p + 1, &end);
+	if (end == p + 1 || *end)
+		return bad(c, "bad value (timestamps are not supported)");
+	if (!c->open) {
+		c->mark = ks_prom_pb__family(c->b, c->name,
+					     c->help ? c->help : "", c->type);
+		c->open = true;
+	}
+	ks_prom_pb__value(c->b, c->type, l, nl, v);
+	return 0;
+}
+
+static int convert_line(struct conv *c, char *line)
+{
+	if (!*line)
+		return 0;
+	if (*line == '#')
+		return comment(c, line);
+	return sample(c, line);
+}
+
+int ks_prom_pb__from_text(struct ks_pb *b, const char *text, size_t len,
+			  struct ks_err *err)
+{
+	struct conv c = { .b = b, .err = err };
+	const char *p = text, *end = text + len;
+	int rc = 0;
+
+	while (!rc && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		char *line = strndup(p, n);
+
+		c.lineno++;
+		rc = line ? convert_line(&c, line) : -ENOMEM;
+		free(line);
+		p += n + 1;
+	}
+	family_end(&c);
+	if (!rc && b->err)
+		rc = b->err;
+	if (rc == -ENOMEM)
+		ks_err_set(err, ENOMEM, "", "out of memory");
+	return rc;
+}
+
+/* ---- Accept ---------------------------------------------------------- */
+
+/* The value of parameter name in "; a=b; c=d" params, unquoted, into buf. */
+static bool param(const char *params, size_t n, const char *name, char *buf,
+		  size_t len)
+{
+	size_t nlen = strlen(name);
+
+	for (const char *p = params, *e = params + n; p < e; p++) {
+		const char *v;
+		size_t vl;
+
+		if (*p != ';')
+			continue;
+		while (++p < e && isspace((unsigned char)*p))
+			;
+		if ((size_t)(e - p) <= nlen || strncasecmp(p, name, nlen) ||
+		    p[nlen] != '=')
+			continue;
+		v = p + nlen + 1;
+		vl = strcspn(v, ";");
+		vl = vl < (size_t)(e - v) ? vl : (size_t)(e - v);
+		while (vl && isspace((unsigned char)v[vl - 1]))
+			vl--;
+		if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"')
+			v++, vl -= 2;
+		if (vl >= len)
+			return false;
+		memcpy(buf, v, vl);
+		buf[vl] = '\0';
+		return true;
+	}
+	return false;
+}
+
+/* q of one entry: 1 by default, -1 if unparsable (ignored). */
+static double qvalue(const char *params, size_t n)
+{
+	char buf[16], *end;
+	double q;
+
+	if (!param(params, n, "q", buf, sizeof(buf)))
+		return 1;
+	q = strtod(buf, &end);
+	return (end == buf || *end || !(q >= 0 && q <= 1)) ? -1 : q;
+}
+
+static bool type_is(const char *t, size_t n, const char *want)
+{
+	return n == strlen(want) && !strncasecmp(t, want, n);
+}
+
+/* Which of our formats one entry names: 'p'rotobuf, 't'ext, or 0. */
+static int entry_format(const char *e, size_t n)
+{
+	size_t tl = strcspn(e, ";,");
+	char buf[64];
+
+	tl = tl < n ? tl : n;
+	while (tl && isspace((unsigned char)e[tl - 1]))
+		tl--;
+	if (type_is(e, tl, "application/vnd.google.protobuf"))
+		return param(e + tl, n - tl, "proto", buf, sizeof(buf)) &&
+		       !strcmp(buf, "io.prometheus.client.MetricFamily") &&
+		       param(e + tl, n - tl, "encoding", buf, sizeof(buf)) &&
+		       !strcmp(buf, "delimited") ? 'p' : 0;
+	if (type_is(e, tl, "text/plain") || type_is(e, tl, "text/*") ||
+	    type_is(e, tl, "*/*"))
+		return 't';
+	return 0;
+}
+
+bool ks_prom_pb_wanted(const char *accept)
+{
+	double qp = 0, qt = 0;
+
+	for (const char *p = accept; p && *p;) {
+		size_t n = strcspn(p, ",");
+		int f;
+		double q;
+
+		while (n && isspace((unsigned char)*p))
+			p++, n--;
+		f = entry_format(p, n);
+		q = qvalue(p, n);
+		if (f == 'p' && q > qp)
+			qp = q;
+		else if (f == 't' && q > qt)
+			qt = q;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return qp > 0 && qp > qt;
+}

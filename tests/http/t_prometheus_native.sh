@@ -1,0 +1,264 @@
+#!/bin/bash
+# t_prometheus_native.sh - Prometheus with native histograms scrapes the
+# agent's protobuf exposition, and PromQL gives back the agent's numbers.
+#
+# The agent replays tests/data/kvm-trace-all-events.txt once.  /metrics
+# must answer text by default and protobuf when asked the way Prometheus
+# asks.  A real Prometheus (Debian's package, as in t_prometheus.sh),
+# started with --enable-feature=native-histograms, scrapes it every
+# second.  After the replay and two more scrapes:
+#   histogram_count/_sum(sum(kvmscope_vm_exit_handling_nanoseconds))
+#       = the exits with a latency the replay counts, and the sum of their
+#         latencies the agent's text exposition reports
+#   every native bucket of that sum = the replay's distribution summed
+#       over each power of two [2^(i-1), 2^i) (a value at exactly 2^i is
+#       counted in the bucket above: see src/expo/prom_pb.h)
+#   histogram_quantile(q, ...) inside the native bucket holding the exact
+#       quantile of the replay's distribution
+#   the classic _seconds histogram, the counters and the agent's own
+#       counters are still there, with the same values as in t_prometheus.sh.
+set -u
+K=${KVMSCOPE:?}
+TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+DATA=$TOP/tests/data/kvm-trace-all-events.txt
+for c in curl python3; do
+	command -v $c >/dev/null || { echo "$c is not installed"; exit 77; }
+done
+[ -f "$DATA" ] || { echo "no capture to replay ($DATA)"; exit 77; }
+
+tmp=$(mktemp -d /tmp/t_prometheus_native.XXXXXX)
+agent= prom=
+cleanup() {
+	[ -n "$prom" ] && kill -TERM "$prom" 2>/dev/null && wait "$prom" 2>/dev/null
+	[ -n "$agent" ] && kill -KILL "$agent" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*"
+	for f in "$tmp"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -15 "$f"; }; done
+	exit 1
+}
+
+find_prometheus() {
+	PROM=$(command -v prometheus) && return 0
+	command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null ||
+		return 1
+	PROM=$tmp/pkg/usr/bin/prometheus
+	(cd "$tmp" && apt-get download prometheus >"$tmp/apt.log" 2>&1) &&
+		dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/pkg" && [ -x "$PROM" ]
+}
+find_prometheus || {
+	echo "Prometheus is not installed and apt-get could not fetch Debian's prometheus package"
+	exit 77
+}
+ver=$("$PROM" --version 2>&1 | sed -n 's/^prometheus, version \([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+read -r major minor <<<"$ver"
+if [ -z "$ver" ] || [ "$major" -lt 2 ] || { [ "$major" -eq 2 ] && [ "$minor" -lt 40 ]; }; then
+	echo "Prometheus $ver has no native histograms (2.40 or later needed)"
+	exit 77
+fi
+echo "prometheus: $PROM ($("$PROM" --version 2>&1 | head -1))"
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+"$K" replay "$DATA" --metric vm.exits --json >"$tmp/total.json" 2>/dev/null ||
+	fail "replay total"
+"$K" replay "$DATA" --metric vm.exits --decompose latency --json \
+	>"$tmp/latency.json" 2>/dev/null || fail "replay latency"
+
+"$K" serve --listen 127.0.0.1:0 --no-state --replay "$DATA" 2>"$tmp/agent.log" &
+agent=$!
+aport=
+for _ in $(seq 1 300); do
+	aport=$(sed -n 's|^kvmscope: listening on http://127\.0\.0\.1:\([0-9]*\)/$|\1|p' \
+		"$tmp/agent.log")
+	[ -n "$aport" ] && break
+	kill -0 "$agent" 2>/dev/null || fail "the agent exited at start"
+	sleep 0.1
+done
+[ -n "$aport" ] || fail "the agent did not start"
+A=http://127.0.0.1:$aport
+
+# Negotiation: text by default and when text is preferred, protobuf when
+# it is preferred (this is the header Prometheus 2.4x sends).
+PB='application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited'
+ctype() { curl -s -o "$tmp/body" -w '%{content_type}' "$@" "$A/metrics"; }
+[ "$(ctype)" = "text/plain; version=0.0.4" ] || fail "default: $(ctype)"
+[ "$(ctype -H "Accept: $PB;q=0.5,text/plain;version=0.0.4;q=0.6")" = \
+	"text/plain; version=0.0.4" ] || fail "text preferred"
+want="application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+got=$(ctype -H "Accept: $PB;q=0.7,text/plain;version=0.0.4;q=0.3,*/*;q=0.2")
+[ "$got" = "$want" ] || fail "protobuf asked for: Content-Type '$got'"
+[ -s "$tmp/body" ] || fail "empty protobuf body"
+head -c 1 "$tmp/body" | grep -q '#' && fail "protobuf asked for, text served"
+curl -s -D "$tmp/headers" -o /dev/null "$A/metrics"
+grep -qi '^Vary: Accept' "$tmp/headers" || fail "no Vary: Accept"
+
+cat >"$tmp/prometheus.yml" <<YML
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: kvmscope
+    static_configs:
+      - targets: ['127.0.0.1:$aport']
+YML
+P=
+for _ in 1 2 3; do
+	pport=$(free_port)
+	"$PROM" --config.file="$tmp/prometheus.yml" \
+		--storage.tsdb.path="$tmp/data" \
+		--web.listen-address="127.0.0.1:$pport" \
+		--enable-feature=native-histograms \
+		--log.level=warn >"$tmp/prometheus.log" 2>&1 &
+	prom=$!
+	for _ in $(seq 1 150); do
+		curl -sf "http://127.0.0.1:$pport/-/ready" >/dev/null 2>&1 && break
+		kill -0 "$prom" 2>/dev/null || break
+		sleep 0.2
+	done
+	if curl -sf "http://127.0.0.1:$pport/-/ready" >/dev/null 2>&1; then
+		P=http://127.0.0.1:$pport
+		break
+	fi
+	kill -TERM "$prom" 2>/dev/null
+	wait "$prom" 2>/dev/null
+	prom=
+done
+[ -n "$P" ] || fail "Prometheus did not start"
+echo "agent $A, prometheus $P"
+
+query() {
+	curl -s "$P/api/v1/query" --data-urlencode "query=$1"
+}
+scalar() {
+	query "$1" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["data"]["result"]
+print(r[0]["value"][1] if len(r) == 1 else "")' 2>/dev/null
+}
+
+for _ in $(seq 1 300); do
+	st=$(curl -sf "$A/ca/admin/status") || fail "status"
+	python3 -c 'import json,sys; sys.exit(0 if json.loads(sys.argv[1])["replay"]["finished"] else 1)' "$st" && break
+	sleep 0.2
+done
+python3 -c 'import json,sys; sys.exit(0 if json.loads(sys.argv[1])["replay"]["finished"] else 1)' "$st" ||
+	fail "the replay did not finish: $st"
+fed=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["records"]["fed"])' "$st")
+curl -sf "$A/metrics" >"$tmp/metrics.txt" || fail "GET /metrics after the replay"
+n0=$(scalar 'count_over_time(up{job="kvmscope"}[10m])')
+n0=${n0:-0}
+n=$n0
+for _ in $(seq 1 100); do
+	n=$(scalar 'count_over_time(up{job="kvmscope"}[10m])')
+	[ "${n:-0}" -ge $((n0 + 2)) ] && break
+	sleep 0.2
+done
+[ "${n:-0}" -ge $((n0 + 2)) ] || fail "fewer than 2 scrapes after the replay ($n0 -> $n)"
+[ "$(scalar 'up{job="kvmscope"}')" = 1 ] || fail "the last scrape failed: $(query up)"
+[ "$(scalar 'kvmscope_records_total')" = "$fed" ] ||
+	fail "kvmscope_records_total is not the $fed records the status says were fed"
+
+H=kvmscope_vm_exit_handling_nanoseconds
+query "sum($H)" >"$tmp/q_hist.json"
+query "histogram_count(sum($H))" >"$tmp/q_count.json"
+query "histogram_sum(sum($H))" >"$tmp/q_sum.json"
+for q in 0.5 0.9 0.99; do
+	query "histogram_quantile($q, sum($H))" >"$tmp/q_quantile_$q.json"
+done
+query 'sum(kvmscope_vm_exits_total)' >"$tmp/q_total.json"
+query 'sum(kvmscope_vm_exit_handling_seconds_count)' >"$tmp/q_classic.json"
+query "count($H)" >"$tmp/q_series.json"
+query 'count(kvmscope_vm_exit_handling_seconds_count)' >"$tmp/q_cseries.json"
+
+python3 - "$tmp" <<'PY' || fail "PromQL answers differ from the agent's numbers"
+import json, math, os, re, sys
+d = sys.argv[1]
+def load(name):
+    with open(os.path.join(d, name)) as f:
+        return json.load(f)
+def result(name):
+    r = load(name)
+    assert r["status"] == "success", (name, r)
+    return r["data"]["result"]
+def one(name):
+    r = result(name)
+    assert len(r) == 1, (name, r)
+    return float(r[0]["value"][1])
+
+total = load("total.json")["value"]
+dist = load("latency.json")["value"]	# [[[lo, hi], count], ...], ns
+ntotal = sum(c for _, c in dist)
+assert total > 0 and ntotal > 0, "the replay counted nothing"
+
+# The agent's own sum of latencies, from its text exposition (seconds).
+text = open(os.path.join(d, "metrics.txt")).read()
+tsum = sum(float(m) for m in re.findall(
+    r"^kvmscope_vm_exit_handling_seconds_sum\{[^}]*\} (\S+)$", text, re.M))
+assert tsum > 0, "no _sum in the text exposition"
+
+assert one("q_count.json") == ntotal, (one("q_count.json"), ntotal)
+hsum = one("q_sum.json")
+assert abs(hsum - tsum * 1e9) <= 1e-6 * hsum, (hsum, tsum * 1e9)
+print("native: count %d = the replay's, sum %.0f ns = the agent's" % (ntotal, hsum))
+assert one("q_series.json") == one("q_cseries.json")
+assert int(one("q_total.json")) == total, (one("q_total.json"), total)
+assert int(one("q_classic.json")) == ntotal, "classic _seconds histogram"
+print("classic histogram and counters still there: %d exits, %d series" %
+      (total, one("q_series.json")))
+
+# Bucket by bucket: the replay's buckets summed per power of two.
+def native_index(v):
+    return 0 if v == 0 else v.bit_length()	# [2^(i-1), 2^i) -> i
+want = {}
+for (lo, hi), c in dist:
+    assert native_index(lo) == native_index(hi), ("straddles", lo, hi)
+    want[native_index(lo)] = want.get(native_index(lo), 0) + c
+r = result("q_hist.json")
+assert len(r) == 1 and "histogram" in r[0], r
+h = r[0]["histogram"][1]
+got = {}
+for rule, lo, hi, c in h["buckets"]:
+    lo, hi, c = float(lo), float(hi), float(c)
+    if lo <= 0 <= hi:
+        i = 0				# the zero bucket
+    else:
+        i = round(math.log2(hi))
+        assert hi == 2.0 ** i and lo == 2.0 ** (i - 1), (lo, hi)
+    got[i] = got.get(i, 0) + int(c)
+got = {i: c for i, c in got.items() if c}
+assert got == want, ("native buckets", got, want)
+print("native buckets: %d, each equal to the replay's power-of-two sums" % len(got))
+
+# Quantiles: inside the native bucket holding the exact quantile.
+for q in ("0.5", "0.9", "0.99"):
+    v = one("q_quantile_%s.json" % q)
+    assert math.isfinite(v), (q, v)
+    rank, cum = float(q) * ntotal, 0
+    for (lo, hi), c in sorted(dist):
+        cum += c
+        if cum >= rank:
+            break
+    i = native_index(lo)
+    blo, bhi = (0, 0) if i == 0 else (2 ** (i - 1), 2 ** i)
+    assert blo <= v <= bhi, (q, v, lo, hi, blo, bhi)
+    print("p%g: %.0f ns (exact quantile in [%d, %d], native bucket (%d, %d])" %
+          (float(q) * 100, v, lo, hi, blo, bhi))
+PY
+
+kill -TERM "$prom"
+wait "$prom" 2>/dev/null
+prom=
+kill -INT "$agent"
+wait "$agent"
+rc=$?
+agent=
+[ "$rc" -eq 0 ] || fail "the agent exited with $rc"
+grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' "$tmp/agent.log" &&
+	fail "sanitizer report"
+echo "prometheus native histograms ok"
