@@ -42,6 +42,11 @@ sleep 2.5	# discovery, probes placed
 ks_guest_say GO
 ks_guest_expect KS_DONE 300 || exit 1
 sleep 2.5
+# One set of probes for the one QEMU binary, however often discovery
+# rescanned meanwhile: a second set would count every request twice.
+groups=$(sed -n "s|^p:\(ksd${rpid}_[0-9]*\)/.*|\1|p" "$TFS/uprobe_events" | sort -u)
+[ "$(echo $groups | wc -w)" = 1 ] ||
+	{ kill -INT "$rpid"; fail "uprobe groups of ours: '$groups', expected one"; }
 kill -INT "$rpid"
 wait "$rpid"
 rc=$?

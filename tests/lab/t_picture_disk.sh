@@ -20,6 +20,16 @@
 #   - the file's reads fall in the offset buckets its writes used.
 # The heatmap (vm.physio_ops by offset, decomposed by optype) is saved as
 # lab-out/pictures/disk-offsets.png.
+#
+# The agent watches every VM on the host, and other tests (t_disk.sh's
+# guest, another run of this one, make demo) run theirs on it at the
+# same time: their I/O landed in these numbers (1 run in 9 came out
+# doubled; a passing one held t_disk.sh's 10 MiB in unchecked seconds).
+# So the instrumentations are scoped to the guest's pid, as a CA user
+# would scope them, and a second, paused QEMU beside it keeps reading
+# and writing its own disk (qemu-io through QMP, so no guest has to
+# boot) all along: an instrumentation by pid must see that noise, and
+# none of it may reach the picture's numbers.
 set -u
 . "$(dirname "$0")/hostlib.sh"
 . "$(dirname "$0")/hostguest.sh"
@@ -38,10 +48,55 @@ nm -D "$(readlink -f "$(command -v qemu-system-x86_64)")" 2>/dev/null |
 hg_prepare
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/t_picture_disk.XXXXXX")
-agent=
+agent= noise= npid=
+
+# noise_start: a second QEMU, paused (-S: nothing to boot, no CPU spent),
+# with a 16 MiB drive; a QMP client issues a 1 MiB qemu-io aio_write and
+# aio_read on it every 0.25 s until $W/noise.stop exists.  qemu-io's aio
+# commands account their requests and go through blk_aio_*, the same
+# functions a guest's virtio-blk requests take.  npid is its pid.
+noise_start() {
+	truncate -s 16M "$W/noise.img" || return 1
+	qemu-system-x86_64 -S -accel tcg -nodefaults -display none -m 64 \
+		-name guest=ks-picture-noise \
+		-drive "file=$W/noise.img,if=none,id=n0,format=raw" \
+		-qmp "unix:$W/noise.sock,server=on,wait=off" \
+		-daemonize -pidfile "$W/noise.pid" || return 1
+	npid=$(cat "$W/noise.pid")
+	[[ $npid =~ ^[0-9]+$ ]] || return 1
+	python3 - "$W/noise.sock" "$W/noise.stop" > "$W/noise.log" 2>&1 <<'PY' &
+import json, os, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+def call(cmd, **args):
+    f.write(json.dumps({"execute": cmd, "arguments": args}) + "\n")
+    f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "return" in r or "error" in r:
+            return r
+f.readline()			# the greeting
+call("qmp_capabilities")
+n = 0
+while not os.path.exists(sys.argv[2]):
+    for op in ("aio_write -P 0x5a", "aio_read"):
+        r = call("human-monitor-command", **{"command-line":
+                 'qemu-io n0 "%s %d 1M"' % (op, (n % 16) << 20)})
+        if r.get("return") != "":
+            sys.exit("qemu-io %s: %s" % (op, r))
+    n += 1
+    time.sleep(0.25)
+print("noise: %d requests" % (2 * n))
+PY
+	noise=$!
+}
+
 cleanup() {
 	hg_stop
 	[ -n "$agent" ] && kill "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
+	[ -n "$noise" ] && kill "$noise" 2>/dev/null
+	[ -n "$npid" ] && kill "$npid" 2>/dev/null
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -68,15 +123,20 @@ for _ in $(seq 300); do
 done
 [ -n "$port" ] || lab_fail "kvmscope serve did not listen"
 API=http://127.0.0.1:$port
-ops=$(api_create ops module=vm stat=physio_ops decomposition=optype,offset)
-bytes=$(api_create bytes module=vm stat=physio_bytes decomposition=optype)
-[[ $ops =~ ^[0-9]+$ && $bytes =~ ^[0-9]+$ ]] || lab_fail "instrumentations: '$ops' '$bytes'"
 
 HG_LOG=$W/guest.log
 hg_start ks-picture-disk \
 	"ks.mode=disk ks.go=wait ks.cycles=$CYCLES ks.mb=$MB ks.sleep=$NAP" \
 	-drive "file=$img,if=none,id=d0,format=raw,cache=none,aio=threads" \
 	-device virtio-blk-pci,drive=d0,id=vd0 || lab_fail "QEMU did not start"
+[[ $HG_PID =~ ^[0-9]+$ ]] || lab_fail "no QEMU pid: '$HG_PID'"
+noise_start || lab_fail "the noise QEMU did not start"
+scope="predicate={\"eq\":[\"pid\",\"$HG_PID\"]}"
+ops=$(api_create ops module=vm stat=physio_ops decomposition=optype,offset "$scope")
+bytes=$(api_create bytes module=vm stat=physio_bytes decomposition=optype "$scope")
+bypid=$(api_create bypid module=vm stat=physio_bytes decomposition=pid)
+[[ $ops =~ ^[0-9]+$ && $bytes =~ ^[0-9]+$ && $bypid =~ ^[0-9]+$ ]] ||
+	lab_fail "instrumentations: '$ops' '$bytes' '$bypid'"
 hg_expect KS_READY 300 || lab_fail "the guest did not boot"
 # The source places its uprobes when discovery sees the VM: wait until
 # the agent reports it running, and a little more.
@@ -92,10 +152,14 @@ hg_say GO
 hg_steps $((CYCLES * 60)) || lab_fail "the workload did not finish"
 sleep 2.5	# the last second's records reach the engine
 t1=$(date +%s)
+touch "$W/noise.stop"
+wait "$noise" || lab_fail "the noise QEMU's I/O failed: $(tail -3 "$W/noise.log")"
+noise=
 start=$(awk 'NR == 1 { printf "%d", $1 - 2 }' "$HG_LOG")
 n=$(( t1 - start ))
 api_get "/ca/instrumentations/$ops/value/raw?start_time=$start&duration=1&ndatapoints=$n" "$W/ops.json"
 api_get "/ca/instrumentations/$bytes/value/raw?start_time=$start&duration=1&ndatapoints=$n" "$W/bytes.json"
+api_get "/ca/instrumentations/$bypid/value/raw?start_time=$start&duration=1&ndatapoints=$n" "$W/bypid.json"
 api_get "/ca/instrumentations/$ops/value/heatmap/image?start_time=$start&duration=$n&width=600&height=300&ymin=0&ymax=$((DISK_MB << 20))&nbuckets=64&decompose_all=true" "$W/image.json"
 mkdir -p "$PICTURES"
 cp "$HG_LOG" "$PICTURES/disk-guest.log"
@@ -103,13 +167,16 @@ cp "$W/ops.json" "$PICTURES/disk-ops.json"
 cp "$W/bytes.json" "$PICTURES/disk-bytes.json"
 save_picture disk-offsets "$W/image.json"
 
-python3 - "$HG_LOG" "$W/ops.json" "$W/bytes.json" "$MB" "$CYCLES" <<'PY' || BAD=$((BAD + 1))
+python3 - "$HG_LOG" "$W/ops.json" "$W/bytes.json" "$MB" "$CYCLES" \
+	"$W/bypid.json" "$HG_PID" "$npid" <<'PY' || BAD=$((BAD + 1))
 import json, math, sys
 log, opsf, bytesf = sys.argv[1:4]
 mb, cycles = int(sys.argv[4]), int(sys.argv[5])
+bypidf, gpid, npid = sys.argv[6:9]
 fsize = mb << 20
 ops = {p["start_time"]: p["value"] for p in json.load(open(opsf))}
 byt = {p["start_time"]: p["value"] for p in json.load(open(bytesf))}
+bypid = {p["start_time"]: p["value"] for p in json.load(open(bypidf))}
 marks, ext = {}, {}
 for line in open(log):
     w = line.split()
@@ -132,6 +199,15 @@ def buckets(s, op):
     return ops.get(s, {}).get(op, [])
 def overlaps(lo, hi, ranges):
     return any(lo < b and hi >= a for a, b in ranges)
+# The noise VM's bytes reached the agent, and the scoped numbers are
+# exactly the guest's share of everything, second by second.
+nbytes = sum(v.get(npid, 0) for v in bypid.values())
+check("the noise VM's I/O was seen (pid %s)" % npid, nbytes >= 16 << 20,
+      "%d bytes" % nbytes)
+leak = [(s, sum(v.values()), bypid.get(s, {}).get(gpid, 0))
+        for s, v in byt.items() if sum(v.values()) != bypid.get(s, {}).get(gpid, 0)]
+check("the picture's bytes are the guest's (pid %s) alone" % gpid, not leak,
+      "seconds (scoped, guest's share) that differ: %s" % leak[:5])
 for c in range(cycles):
     w0, w1 = marks[("W", "0", c)], marks[("W", "1", c)]
     r0, r1 = marks[("R", "0", c)], marks[("R", "1", c)]
