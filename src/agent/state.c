@@ -8,7 +8,9 @@
  * instrumentation works, it just will not survive a restart - but they are
  * logged when they start and stop, counted, and shown in the status.
  * A tenant's instrumentation is saved with its owner and the predicate
- * the tenant wrote, so after a restart it is the tenant's again.
+ * the tenant wrote, so after a restart it is the tenant's again; an
+ * instrumentation is known by the engine's key, (owner, id), since each
+ * namespace numbers its own.
  */
 #include "agent/state.h"
 
@@ -30,6 +32,12 @@
 #define PARAM "--state"
 #define NS 1000000000ULL
 
+/* An instrumentation's engine key. */
+struct key {
+	char owner[KS_INSTN_OWNER_MAX + 1];
+	char id[sizeof(((struct ks_instn *)0)->id)];
+};
+
 struct ks_state {
 	struct ks_store *st;
 	struct ks_tenancy *tenancy;	/* NULL: no tenants */
@@ -37,7 +45,7 @@ struct ks_state {
 	char path[PATH_MAX];
 	uint64_t interval_ns;
 	uint64_t next_ns;	/* next checkpoint, wall clock */
-	char (*ids)[16];	/* saved instrumentations */
+	struct key *ids;	/* saved instrumentations */
 	size_t nids, capids;
 	size_t loaded, skipped;
 	bool set_aside;
@@ -127,10 +135,12 @@ int ks_state_check_path(const char *path, struct ks_err *err)
 	return 0;
 }
 
-static bool has_id(const struct ks_state *s, const char *id, size_t *at)
+static bool has_id(const struct ks_state *s, const char *owner,
+		   const char *id, size_t *at)
 {
 	for (size_t i = 0; i < s->nids; i++)
-		if (!strcmp(s->ids[i], id)) {
+		if (!strcmp(s->ids[i].id, id) &&
+		    !strcmp(s->ids[i].owner, owner)) {
 			if (at)
 				*at = i;
 			return true;
@@ -138,28 +148,29 @@ static bool has_id(const struct ks_state *s, const char *id, size_t *at)
 	return false;
 }
 
-static int add_id(struct ks_state *s, const char *id)
+static int add_id(struct ks_state *s, const char *owner, const char *id)
 {
-	if (has_id(s, id, NULL))
+	if (has_id(s, owner, id, NULL))
 		return 0;
 	if (s->nids == s->capids) {
 		size_t cap = s->capids ? s->capids * 2 : 16;
-		char (*p)[16] = realloc(s->ids, cap * sizeof(*p));
+		struct key *p = realloc(s->ids, cap * sizeof(*p));
 
 		if (!p)
 			return -ENOMEM;
 		s->ids = p;
 		s->capids = cap;
 	}
-	snprintf(s->ids[s->nids++], sizeof(s->ids[0]), "%s", id);
+	snprintf(s->ids[s->nids].owner, sizeof(s->ids[0].owner), "%s", owner);
+	snprintf(s->ids[s->nids++].id, sizeof(s->ids[0].id), "%s", id);
 	return 0;
 }
 
-static void drop_id(struct ks_state *s, const char *id)
+static void drop_id(struct ks_state *s, const char *owner, const char *id)
 {
 	size_t i;
 
-	if (!has_id(s, id, &i))
+	if (!has_id(s, owner, id, &i))
 		return;
 	memmove(&s->ids[i], &s->ids[i + 1], (s->nids - i - 1) * sizeof(*s->ids));
 	s->nids--;
@@ -238,7 +249,7 @@ static int load(struct ks_state *s, struct ks_engine *e, struct ks_err *err)
 				  s->path, strerror(-rc));
 	for (struct ks_instn *in = ks_engine__next(e, NULL); in;
 	     in = ks_engine__next(e, in))
-		if (add_id(s, in->id))
+		if (add_id(s, in->owner, in->id))
 			return ks_err_set(err, ENOMEM, "", "out of memory");
 	fprintf(stderr, "kvmscope: state %s: %zu instrumentation%s restored%s\n",
 		s->path, s->loaded, s->loaded == 1 ? "" : "s",
@@ -293,29 +304,33 @@ void ks_state__close(struct ks_state *s)
 	free(s);
 }
 
-void ks_state__changed(void *state, const char *id, const struct ks_instn *in)
+/* "instrumentation ID" or "tenant OWNER's instrumentation ID". */
+static void describe(char *buf, size_t len, const char *verb,
+		     const char *owner, const char *id)
+{
+	snprintf(buf, len, "%s %s%.64s%sinstrumentation %.16s", verb,
+		 *owner ? "tenant " : "", owner, *owner ? "'s " : "", id);
+}
+
+void ks_state__changed(void *state, const char *owner, const char *id,
+		       const struct ks_instn *in)
 {
 	struct ks_state *s = state;
-	const struct ks_tenant *tn = NULL;
-	const json_t *shown = NULL;
-	char what[64];
+	char what[160];
 	int rc;
 
 	if (in) {
-		snprintf(what, sizeof(what), "saving instrumentation %.16s",
-			 in->id);
-		if (s->tenancy)
-			tn = ks_tenancy__owner(s->tenancy, in->id, &shown);
-		rc = ks_store__put_instn(s->st, in, tn ? tn->name : NULL,
-					 tn ? shown : NULL);
+		describe(what, sizeof(what), "saving", in->owner, in->id);
+		rc = ks_store__put_instn(s->st, in, s->tenancy ?
+					 ks_tenancy__shown(s->tenancy, in) :
+					 NULL);
 		if (!rc)
-			rc = add_id(s, in->id);
+			rc = add_id(s, in->owner, in->id);
 	} else {
-		snprintf(what, sizeof(what), "deleting instrumentation %.16s",
-			 id);
-		rc = ks_store__del_instn(s->st, id);
+		describe(what, sizeof(what), "deleting", owner, id);
+		rc = ks_store__del_instn(s->st, owner, id);
 		if (!rc)
-			drop_id(s, id);
+			drop_id(s, owner, id);
 	}
 	if (!rc)
 		s->saves++;
@@ -325,16 +340,15 @@ void ks_state__changed(void *state, const char *id, const struct ks_instn *in)
 void ks_state__sync(struct ks_state *s, struct ks_engine *e)
 {
 	for (size_t i = 0; i < s->nids;) {
-		char id[16];
+		struct key k = s->ids[i];
 
-		if (ks_engine__get(e, s->ids[i])) {
+		if (ks_engine__find(e, k.owner, k.id)) {
 			i++;
 			continue;
 		}
 		/* changed() drops it from ids, or it stays for next time. */
-		snprintf(id, sizeof(id), "%s", s->ids[i]);
-		ks_state__changed(s, id, NULL);
-		if (has_id(s, id, NULL))
+		ks_state__changed(s, k.owner, k.id, NULL);
+		if (has_id(s, k.owner, k.id, NULL))
 			return;
 	}
 }

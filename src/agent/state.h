@@ -2,7 +2,8 @@
  *
  * The agent's side of persistence (the sqlite store is src/store/): which
  * file, checked with clear errors before anything is opened; loading the
- * saved instrumentations under their old ids, with their persisted data;
+ * saved instrumentations under their old owners and ids, with their
+ * persisted data;
  * saving each instrumentation when the API creates, clones, modifies or
  * deletes it, and forgetting those the engine reaps for idleness; and
  * checkpointing the data of persist-data instrumentations on a timer and
@@ -57,8 +58,9 @@ struct ks_state *ks_state__open(const char *path, bool make_dir,
 void ks_state__close(struct ks_state *s);
 
 /* The API's change hook: in is the instrumentation after a create, clone
- * or modify, NULL after the instrumentation id was deleted. */
-void ks_state__changed(void *state, const char *id, const struct ks_instn *in);
+ * or modify, NULL after the instrumentation (owner, id) was deleted. */
+void ks_state__changed(void *state, const char *owner, const char *id,
+		       const struct ks_instn *in);
 
 /* Forgets saved instrumentations that are no longer in e (reaped). */
 void ks_state__sync(struct ks_state *s, struct ks_engine *e);

@@ -890,6 +890,7 @@ static int agent_open(struct agent *ag, const struct opts *o)
 	start_sources(ag);
 	ks_api__set_status_hook(ag->api, agent_status, ag);
 	ks_api__set_metrics_hook(ag->api, ks_feed__metrics, &ag->feed);
+	ks_api__set_metrics_pb_hook(ag->api, ks_feed__metrics_pb, &ag->feed);
 	return 0;
 }
 

@@ -6,6 +6,12 @@
  * predicate (exact field values), and adds the record to the dataset.
  * Every record that is not added somewhere it could have been is counted
  * in the drop statistics by reason: nothing is dropped silently.
+ *
+ * Ids come from one sequence per owner (namespace), not one for the
+ * engine: with a shared counter a tenant that got ids 3 and then 7 would
+ * learn that others had made three instrumentations meanwhile.  A
+ * sequence only moves forward while the agent runs, so an id is never
+ * reused for something else under a client that still holds it.
  */
 #include "engine/engine.h"
 
@@ -15,11 +21,18 @@
 #include <string.h>
 #include <time.h>
 
+/* A namespace's id sequence; kept when its last instrumentation goes. */
+struct seq {
+	char owner[KS_INSTN_OWNER_MAX + 1];
+	uint64_t next;
+};
+
 struct ks_engine {
 	struct ks_instn **all;	/* creation order */
 	size_t n, cap, max;
 	struct ks_instn *bymetric[KS_M__COUNT];
-	uint64_t next_id;
+	struct seq *seqs;
+	size_t nseqs, capseqs;
 	uint64_t now_ns;	/* 0 = no clock yet */
 	bool follow;
 	struct ks_engine_stats stats;
@@ -31,7 +44,6 @@ struct ks_engine *ks_engine__new(void)
 
 	if (!e)
 		return NULL;
-	e->next_id = 1;
 	e->max = KS_INSTN_MAX_DEFAULT;
 	return e;
 }
@@ -50,6 +62,7 @@ void ks_engine__free(struct ks_engine *e)
 	for (size_t i = 0; i < e->n; i++)
 		instn_free(e->all[i]);
 	free(e->all);
+	free(e->seqs);
 	free(e);
 }
 
@@ -82,12 +95,35 @@ static struct ks_dataset *dataset_for(const struct ks_instn_conf *c)
 	return ks_dataset__new(&dc);
 }
 
-/* Adds an instrumentation with the given numeric id (0: the next one). */
-static int instn_add(struct ks_engine *e, struct ks_instn_conf *conf,
-		     uint64_t id, struct ks_instn **out, struct ks_err *err)
+/* owner's sequence, made on first use; NULL if out of memory. */
+static struct seq *seq_of(struct ks_engine *e, const char *owner)
 {
-	struct ks_instn *in;
+	struct seq *q;
 
+	for (size_t i = 0; i < e->nseqs; i++)
+		if (!strcmp(e->seqs[i].owner, owner))
+			return &e->seqs[i];
+	if (e->nseqs == e->capseqs) {
+		size_t cap = e->capseqs ? e->capseqs * 2 : 8;
+
+		if (!(q = realloc(e->seqs, cap * sizeof(*q))))
+			return NULL;
+		e->seqs = q;
+		e->capseqs = cap;
+	}
+	q = &e->seqs[e->nseqs++];
+	snprintf(q->owner, sizeof(q->owner), "%s", owner);
+	q->next = 1;
+	return q;
+}
+
+/* Room for one more, and owner's sequence. */
+static int make_room(struct ks_engine *e, const char *owner, struct seq **q,
+		     struct ks_err *err)
+{
+	if (strlen(owner) > KS_INSTN_OWNER_MAX)
+		return ks_err_set(err, EINVAL, "owner", "an owner's name has "
+				  "at most %d bytes", KS_INSTN_OWNER_MAX);
 	if (e->n >= e->max)
 		return ks_err_set(err, ENOSPC, "",
 				  "at most %zu instrumentations may exist", e->max);
@@ -100,15 +136,33 @@ static int instn_add(struct ks_engine *e, struct ks_instn_conf *conf,
 		e->all = p;
 		e->cap = cap;
 	}
+	if (!(*q = seq_of(e, owner)))
+		return ks_err_set(err, ENOMEM, "", "out of memory");
+	return 0;
+}
+
+/* Adds an instrumentation to owner's namespace with the given numeric id
+ * (0: the namespace's next one). */
+static int instn_add(struct ks_engine *e, const char *owner,
+		     struct ks_instn_conf *conf, uint64_t id,
+		     struct ks_instn **out, struct ks_err *err)
+{
+	struct ks_instn *in;
+	struct seq *q;
+	int rc;
+
+	if ((rc = make_room(e, owner, &q, err)))
+		return rc;
 	in = calloc(1, sizeof(*in));
 	if (!in || !(in->ds = dataset_for(conf))) {
 		free(in);
 		return ks_err_set(err, ENOMEM, "", "out of memory");
 	}
 	if (!id)
-		id = e->next_id;
-	if (id >= e->next_id)
-		e->next_id = id + 1;
+		id = q->next;
+	if (id >= q->next)
+		q->next = id + 1;
+	snprintf(in->owner, sizeof(in->owner), "%s", owner);
 	snprintf(in->id, sizeof(in->id), "%llu", (unsigned long long)id);
 	in->conf = *conf;
 	memset(conf, 0, sizeof(*conf));
@@ -123,28 +177,36 @@ static int instn_add(struct ks_engine *e, struct ks_instn_conf *conf,
 	return 0;
 }
 
+int ks_engine__create_in(struct ks_engine *e, const char *owner,
+			 struct ks_instn_conf *conf, struct ks_instn **out,
+			 struct ks_err *err)
+{
+	return instn_add(e, owner, conf, 0, out, err);
+}
+
 int ks_engine__create(struct ks_engine *e, struct ks_instn_conf *conf,
 		      struct ks_instn **out, struct ks_err *err)
 {
-	return instn_add(e, conf, 0, out, err);
+	return instn_add(e, "", conf, 0, out, err);
 }
 
-int ks_engine__restore(struct ks_engine *e, const char *id,
-		       struct ks_instn_conf *conf, int64_t crtime_ms,
-		       struct ks_instn **out, struct ks_err *err)
+int ks_engine__restore(struct ks_engine *e, const char *owner,
+		       const char *id, struct ks_instn_conf *conf,
+		       int64_t crtime_ms, struct ks_instn **out,
+		       struct ks_err *err)
 {
 	char *end;
 	unsigned long long n = strtoull(id, &end, 10);
 	struct ks_instn *in;
 	int rc;
 
-	if (!*id || *end || !n || n > 1000000000ULL)
+	if (!*id || *end || !n || n > KS_INSTN_ID_MAX || *id == '0')
 		return ks_err_set(err, EINVAL, "id", "bad instrumentation id \"%s\"",
 				  id);
-	if (ks_engine__get(e, id))
+	if (ks_engine__find(e, owner, id))
 		return ks_err_set(err, EEXIST, "id", "instrumentation %s exists",
 				  id);
-	if ((rc = instn_add(e, conf, n, &in, err)))
+	if ((rc = instn_add(e, owner, conf, n, &in, err)))
 		return rc;
 	in->crtime_ms = crtime_ms;
 	if (out)
@@ -152,12 +214,19 @@ int ks_engine__restore(struct ks_engine *e, const char *id,
 	return 0;
 }
 
-struct ks_instn *ks_engine__get(struct ks_engine *e, const char *id)
+struct ks_instn *ks_engine__find(struct ks_engine *e, const char *owner,
+				 const char *id)
 {
 	for (size_t i = 0; i < e->n; i++)
-		if (!strcmp(e->all[i]->id, id))
+		if (!strcmp(e->all[i]->id, id) &&
+		    !strcmp(e->all[i]->owner, owner))
 			return e->all[i];
 	return NULL;
+}
+
+struct ks_instn *ks_engine__get(struct ks_engine *e, const char *id)
+{
+	return ks_engine__find(e, "", id);
 }
 
 int ks_engine__modify(struct ks_engine *e, struct ks_instn *in,
@@ -188,21 +257,34 @@ static void unlink_metric(struct ks_engine *e, struct ks_instn *in)
 		*pp = in->next_of_metric;
 }
 
-int ks_engine__delete(struct ks_engine *e, const char *id)
+/* Removes the i-th instrumentation. */
+static void remove_at(struct ks_engine *e, size_t i)
+{
+	struct ks_instn *in = e->all[i];
+
+	unlink_metric(e, in);
+	memmove(&e->all[i], &e->all[i + 1], (e->n - i - 1) * sizeof(*e->all));
+	e->n--;
+	instn_free(in);
+}
+
+int ks_engine__delete_in(struct ks_engine *e, const char *owner,
+			 const char *id)
 {
 	for (size_t i = 0; i < e->n; i++) {
 		struct ks_instn *in = e->all[i];
 
-		if (strcmp(in->id, id))
+		if (strcmp(in->id, id) || strcmp(in->owner, owner))
 			continue;
-		unlink_metric(e, in);
-		memmove(&e->all[i], &e->all[i + 1],
-			(e->n - i - 1) * sizeof(*e->all));
-		e->n--;
-		instn_free(in);
+		remove_at(e, i);
 		return 0;
 	}
 	return -ENOENT;
+}
+
+int ks_engine__delete(struct ks_engine *e, const char *id)
+{
+	return ks_engine__delete_in(e, "", id);
 }
 
 struct ks_instn *ks_engine__next(struct ks_engine *e, struct ks_instn *prev)
@@ -284,7 +366,7 @@ size_t ks_engine__tick(struct ks_engine *e, uint64_t now_ns)
 
 		if (in->conf.idle_max &&
 		    now_s - in->atime_s > (int64_t)in->conf.idle_max) {
-			ks_engine__delete(e, in->id);
+			remove_at(e, i);
 			reaped++;
 			continue;
 		}

@@ -6,6 +6,13 @@
  * wall clock live, the trace clock in replay) to reject data from the future
  * and to reap idle instrumentations.  Every record not counted is counted in
  * the engine's drop statistics, by reason.
+ *
+ * Each instrumentation lives in a namespace, its owner: "" for the
+ * operator's (CA's /ca/instrumentations), a tenant's name for that
+ * tenant's (CA's /ca/customers/:custid/instrumentations).  Ids are
+ * numbered per namespace, 1, 2, 3..., so the ids a namespace gets depend
+ * only on what was done in it; (owner, id) is the key.  The functions
+ * without an owner work in the operator's namespace.
  */
 #ifndef KS_ENGINE_ENGINE_H
 #define KS_ENGINE_ENGINE_H
@@ -22,9 +29,12 @@
 
 #define KS_FUTURE_SLACK_S 10
 #define KS_INSTN_MAX_DEFAULT 1024
+#define KS_INSTN_OWNER_MAX 64	/* bytes of an owner's name */
+#define KS_INSTN_ID_MAX 1000000000ULL
 
 struct ks_instn {
-	char id[16];
+	char owner[KS_INSTN_OWNER_MAX + 1];	/* "" is the operator's */
+	char id[16];			/* within the owner's namespace */
 	struct ks_instn_conf conf;
 	int64_t crtime_ms;
 	int64_t atime_s;	/* last value request, for idle-max */
@@ -50,17 +60,31 @@ struct ks_engine;
 struct ks_engine *ks_engine__new(void);
 void ks_engine__free(struct ks_engine *e);
 
-/* Takes ownership of *conf (left zeroed) on success. */
+/* Creates in owner's namespace under its next id.  Takes ownership of
+ * *conf (left zeroed) on success. */
+int ks_engine__create_in(struct ks_engine *e, const char *owner,
+			 struct ks_instn_conf *conf, struct ks_instn **out,
+			 struct ks_err *err);
+/* ks_engine__create_in in the operator's namespace. */
 int ks_engine__create(struct ks_engine *e, struct ks_instn_conf *conf,
 		      struct ks_instn **out, struct ks_err *err);
-/* Re-creates a persisted instrumentation under its old id. */
-int ks_engine__restore(struct ks_engine *e, const char *id,
-		       struct ks_instn_conf *conf, int64_t crtime_ms,
-		       struct ks_instn **out, struct ks_err *err);
+/* Re-creates a persisted instrumentation under its old owner and id; the
+ * namespace's next id is then past it.  -EEXIST if the key is taken. */
+int ks_engine__restore(struct ks_engine *e, const char *owner,
+		       const char *id, struct ks_instn_conf *conf,
+		       int64_t crtime_ms, struct ks_instn **out,
+		       struct ks_err *err);
+/* The instrumentation id of owner's namespace, or NULL. */
+struct ks_instn *ks_engine__find(struct ks_engine *e, const char *owner,
+				 const char *id);
+/* ks_engine__find in the operator's namespace. */
 struct ks_instn *ks_engine__get(struct ks_engine *e, const char *id);
 /* Applies a parsed modification (retention, idle-max, persist-data). */
 int ks_engine__modify(struct ks_engine *e, struct ks_instn *in,
 		      struct ks_instn_conf *conf, struct ks_err *err);
+int ks_engine__delete_in(struct ks_engine *e, const char *owner,
+			 const char *id);
+/* ks_engine__delete_in in the operator's namespace. */
 int ks_engine__delete(struct ks_engine *e, const char *id);
 /* Iterates instrumentations in creation order. */
 struct ks_instn *ks_engine__next(struct ks_engine *e, struct ks_instn *prev);

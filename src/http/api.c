@@ -9,8 +9,11 @@
  * like the global ones.  With one, ks_api__handle first decides the
  * request's scope (http/access.h) and the handlers see and change only
  * that scope's instrumentations, restricted to its VMs (http/tenancy.h).
- * URIs in answers use the base the client used, so a client never sees
- * the other namespace.
+ * Ids are looked up and allocated in the scope's namespace only (the
+ * engine numbers each namespace on its own), so nothing a scope is told,
+ * ids and errors included, depends on what other scopes do.  URIs in
+ * answers use the base the client used, so a client never sees the other
+ * namespace.
  */
 #include "http/api.h"
 
@@ -23,7 +26,9 @@
 #include "engine/describe.h"
 #include "engine/instn.h"
 #include "engine/query.h"
+#include "expo/prom_pb.h"
 #include "http/handlers.h"
+#include "http/imgcache.h"
 #include "http/params.h"
 #include "http/router.h"
 #include "http/static.h"
@@ -65,19 +70,28 @@ void ks_api_instn_uri(const struct ks_route_match *m,
 	snprintf(buf, len, "%s/instrumentations/%s", m->base, in->id);
 }
 
+struct ks_instn *ks_api_find(struct ks_api *a, const struct ks_route_match *m)
+{
+	return ks_tenancy__find(a->tenancy, a->scope,
+				ks_route_match__get(m, "id"));
+}
+
 struct ks_instn *ks_api_instn(struct ks_api *a, const struct ks_route_match *m,
 			      struct ks_http_resp *resp)
 {
 	const char *id = ks_route_match__get(m, "id");
-	struct ks_instn *in = id ? ks_engine__get(a->e, id) : NULL;
+	/* Only the scope's namespace is searched: another namespace's id is
+	 * absent here, answered as one that never existed. */
+	struct ks_instn *in = ks_api_find(a, m);
 
-	/* Another namespace's instrumentation is answered as absent. */
-	if (in && !ks_tenancy__visible(a->tenancy, a->scope, in))
-		in = NULL;
-	if (!in)
+	if (!in) {
 		ks_http_resp__error(resp, 404, "ResourceNotFound", "id",
 				    "no instrumentation \"%.64s\"",
 				    id ? id : "");
+		return NULL;
+	}
+	/* Any use counts against idle-max (CA: "accessed via the API"). */
+	in->atime_s = ks_api_now(a);
 	return in;
 }
 
@@ -128,11 +142,11 @@ void ks_api_param_error(struct ks_http_resp *resp, int rc,
 }
 
 /* Tells the agent (its change hook) what the API changed. */
-static void changed(struct ks_api *a, const char *id,
+static void changed(struct ks_api *a, const char *owner, const char *id,
 		    const struct ks_instn *in)
 {
 	if (a->change_fn)
-		a->change_fn(a->change_ctx, id, in);
+		a->change_fn(a->change_ctx, owner, id, in);
 }
 
 /* The instrumentation object, or a 500. */
@@ -295,13 +309,18 @@ static void h_status(void *ctx, const struct ks_http_req *req,
 	ks_http_resp__json(resp, 200, ks_tenancy__status(a->tenancy, a->scope, o));
 }
 
-/* GET /metrics: Prometheus' text format, from the agent's hook. */
+/* GET /metrics: Prometheus' text format, or its protobuf format when the
+ * Accept header prefers it (Prometheus asks for it to scrape native
+ * histograms); both from the agent's hooks. */
 static void h_prom(void *ctx, const struct ks_http_req *req,
 		   const struct ks_route_match *m, struct ks_http_resp *resp)
 {
 	struct ks_api *a = ctx;
+	bool pb = a->metrics_pb_fn && ks_prom_pb_wanted(req->accept);
+	struct ks_err err = { "", "out of memory" };
 	size_t len = 0;
-	char *text;
+	char *body = NULL;
+	int rc = 0;
 
 	(void)m;
 	if (!a->metrics_fn) {
@@ -309,17 +328,22 @@ static void h_prom(void *ctx, const struct ks_http_req *req,
 				    "no resource at %.200s", req->path);
 		return;
 	}
-	if (!(text = a->metrics_fn(a->metrics_ctx, &len))) {
-		ks_http_resp__error(resp, 500, "InternalError", "",
-				    "out of memory");
+	if (pb)
+		rc = a->metrics_pb_fn(a->metrics_pb_ctx, &body, &len, &err);
+	else if (!(body = a->metrics_fn(a->metrics_ctx, &len)))
+		rc = -ENOMEM;
+	if (rc) {
+		ks_http_resp__error(resp, 500, "InternalError", err.param,
+				    "%s", err.msg);
 		return;
 	}
 	/* The body is taken as is: it can be megabytes on a big host. */
 	ks_http_resp__reset(resp);
 	resp->status = 200;
-	resp->content_type = KS_API_PROM_TYPE;
-	resp->body = text;
+	resp->content_type = pb ? KS_PROM_PB_TYPE : KS_API_PROM_TYPE;
+	resp->body = body;
 	resp->len = len;
+	ks_http_resp__header(resp, "Vary", "Accept");
 }
 
 /* ---- instrumentations ------------------------------------------------ */
@@ -363,19 +387,21 @@ static void create_from(struct ks_api *a, const struct ks_route_match *m,
 			struct ks_instn_conf *conf, json_t *shown,
 			struct ks_http_resp *resp)
 {
+	const char *ns = ks_tenancy_ns(a->scope);
 	struct ks_instn *in;
 	struct ks_err err;
 	char uri[sizeof(m->base) + 64];
 	int rc;
 
-	if ((rc = ks_engine__create(a->e, conf, &in, &err))) {
+	if ((rc = ns ? ks_engine__create_in(a->e, ns, conf, &in, &err) :
+		  ks_err_set(&err, EPERM, "", "not allowed"))) {
 		json_decref(shown);
 		ks_instn_conf_fini(conf);
 		ks_http_resp__from_err(resp, rc, &err);
 		return;
 	}
 	if (ks_tenancy__adopt(a->tenancy, a->scope, in, shown)) {
-		ks_engine__delete(a->e, in->id);
+		ks_engine__delete_in(a->e, ns, in->id);
 		ks_http_resp__error(resp, 500, "InternalError", "",
 				    "out of memory");
 		return;
@@ -385,12 +411,12 @@ static void create_from(struct ks_api *a, const struct ks_route_match *m,
 	send_instn(a, resp, 201, m, in);
 	if (resp->status != 201 || ks_http_resp__header(resp, "Location", uri)) {
 		/* Out of memory answering: undo, so the error is the truth. */
-		ks_engine__delete(a->e, in->id);
+		ks_engine__delete_in(a->e, ns, in->id);
 		ks_http_resp__error(resp, 500, "InternalError", "",
 				    "out of memory");
 		return;
 	}
-	changed(a, in->id, in);
+	changed(a, in->owner, in->id, in);
 }
 
 /* Parses params over src's configuration (NULL: CA's defaults), limits
@@ -481,7 +507,7 @@ static void h_modify(void *ctx, const struct ks_http_req *req,
 		return;
 	}
 	in->atime_s = ks_api_now(a);
-	changed(a, in->id, in);
+	changed(a, in->owner, in->id, in);
 	send_instn(a, resp, 200, m, in);
 }
 
@@ -490,14 +516,15 @@ static void h_delete(void *ctx, const struct ks_http_req *req,
 {
 	struct ks_api *a = ctx;
 	struct ks_instn *in = ks_api_instn(a, m, resp);
-	char id[sizeof(in->id)];
+	char owner[sizeof(in->owner)], id[sizeof(in->id)];
 
 	(void)req;
 	if (!in)
 		return;
+	snprintf(owner, sizeof(owner), "%s", in->owner);
 	snprintf(id, sizeof(id), "%s", in->id);
-	ks_engine__delete(a->e, id);
-	changed(a, id, NULL);
+	ks_engine__delete_in(a->e, owner, id);
+	changed(a, owner, id, NULL);
 	ks_http_resp__reset(resp);
 	resp->status = 204;
 }
@@ -649,6 +676,7 @@ void ks_api__free(struct ks_api *a)
 		return;
 	pthread_mutex_destroy(&a->lock);
 	ks_tenancy__free(a->tenancy);
+	ks_imgcache__free(a->imgcache);
 	free(a->web_root);
 	free(a);
 }
@@ -687,6 +715,13 @@ void ks_api__set_metrics_hook(struct ks_api *a, ks_api_metrics_fn fn,
 {
 	a->metrics_fn = fn;
 	a->metrics_ctx = ctx;
+}
+
+void ks_api__set_metrics_pb_hook(struct ks_api *a, ks_api_metrics_pb_fn fn,
+				 void *ctx)
+{
+	a->metrics_pb_fn = fn;
+	a->metrics_pb_ctx = ctx;
 }
 
 int ks_api__set_web_root(struct ks_api *a, const char *dir)

@@ -45,9 +45,9 @@ const struct ks_tokens *ks_api__tokens(const struct ks_api *a);
 
 /* Told (locked) after the API created, cloned or modified an
  * instrumentation (in is it) or deleted one (in is NULL), so the agent can
- * save it. */
-typedef void (*ks_api_change_fn)(void *ctx, const char *id,
-				 const struct ks_instn *in);
+ * save it.  owner and id are its engine key (engine.h). */
+typedef void (*ks_api_change_fn)(void *ctx, const char *owner,
+				 const char *id, const struct ks_instn *in);
 void ks_api__set_change_hook(struct ks_api *a, ks_api_change_fn fn,
 			     void *ctx);
 
@@ -57,6 +57,15 @@ void ks_api__set_change_hook(struct ks_api *a, ks_api_change_fn fn,
 typedef char *(*ks_api_metrics_fn)(void *ctx, size_t *len);
 void ks_api__set_metrics_hook(struct ks_api *a, ks_api_metrics_fn fn,
 			      void *ctx);
+
+/* GET /metrics in Prometheus' protobuf format (expo/prom_pb.h), served
+ * instead of the text when the request's Accept header prefers it: 0 with
+ * the malloc'd body in *body and its length in *len, or a negative errno
+ * with err filled (called locked).  Without it, /metrics is always text. */
+typedef int (*ks_api_metrics_pb_fn)(void *ctx, char **body, size_t *len,
+				    struct ks_err *err);
+void ks_api__set_metrics_pb_hook(struct ks_api *a, ks_api_metrics_pb_fn fn,
+				 void *ctx);
 
 /* Serves the web UI from dir (a real path, see http/static.h) at "/";
  * NULL serves only a short page pointing at the API.  0 or -ENOMEM. */

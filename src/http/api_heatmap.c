@@ -17,9 +17,22 @@
  * instrumentation as read, looked up again by id, since it may have been
  * deleted meanwhile.  Nothing of the engine is touched while unlocked but
  * the symtab, which guards itself.
+ *
+ * Finished answers are kept in a small cache (http/imgcache.h), because
+ * the common client is a page redrawing the same view every second, often
+ * in several tabs or for several viewers, and most of an image's cost is
+ * drawing it.  The key holds everything the bytes depend on: the kind of
+ * resource, the request's scope (tenant), the instrumentation (namespace,
+ * id, creation time, dataset, the configuration a modify can change) and
+ * its data generation (records added so far, newest and oldest slot), the
+ * engine second, the resolved interval and every parameter as sent.  So a
+ * cached answer is served only where drawing again would give the same
+ * bytes; the second advancing empties the cache.  Answers say whether
+ * they came from it in an X-Kvmscope-Cache header (hit or miss).
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +40,9 @@
 #include "engine/instn.h"
 #include "engine/query.h"
 #include "http/handlers.h"
+#include "http/imgcache.h"
 #include "http/tenancy.h"
+#include "http/tokens.h"
 #include "render/heatmap.h"
 #include "render/hmparams.h"
 #include "render/hmstats.h"
@@ -274,15 +289,92 @@ static json_t *render_unlocked(struct ks_api *a, enum hm_kind k,
 }
 
 /* Marks the instrumentation read (called locked), if it still exists:
- * it may have been deleted while the picture was drawn. */
-static void mark_read(struct ks_api *a, const struct ks_route_match *m,
+ * it may have been deleted while the picture was drawn.  True if it
+ * does. */
+static bool mark_read(struct ks_api *a, const struct ks_route_match *m,
 		      int64_t now)
 {
-	const char *id = ks_route_match__get(m, "id");
-	struct ks_instn *in = id ? ks_engine__get(a->e, id) : NULL;
+	struct ks_instn *in = ks_api_find(a, m);
 
-	if (in && ks_tenancy__visible(a->tenancy, a->scope, in))
+	if (in)
 		in->atime_s = now;
+	return in != NULL;
+}
+
+/* The scope's part of a cache key: answers are never shared between
+ * scopes, even where they would be equal. */
+static void scope_key(const struct ks_scope *sc, char *buf, size_t len)
+{
+	if (sc->kind == KS_SCOPE_TENANT && sc->tenant)
+		snprintf(buf, len, "t:%p:%s", (const void *)sc->tenant,
+			 sc->tenant->name);
+	else
+		snprintf(buf, len, "%d", (int)sc->kind);
+}
+
+/* The cache key of one request (called locked, after its parameters were
+ * checked), or NULL on ENOMEM: then the request is drawn, not cached. */
+static char *cache_key(struct ks_api *a, enum hm_kind k,
+		       const struct ks_instn *in, const struct ks_query *q,
+		       const json_t *params, int64_t now)
+{
+	char *p = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS), *key;
+	char scope[KS_TENANT_NAME_MAX + 32];
+	int n;
+
+	if (!p)
+		return NULL;
+	scope_key(a->scope, scope, sizeof(scope));
+	n = asprintf(&key, "%d|%s|%s/%s|%lld|%p|%d.%d.%d|%u.%u.%d|"
+		     "%llu.%lld.%lld|%lld|%lld+%u*%u%c|%lld.%lld.%lld|%s",
+		     (int)k, scope, in->owner, in->id,
+		     (long long)in->crtime_ms, (void *)in->ds,
+		     (int)in->conf.metric, in->conf.discrete,
+		     in->conf.numeric, in->conf.granularity,
+		     in->conf.retention_time, (int)in->conf.enabled,
+		     (unsigned long long)in->nrecords,
+		     (long long)ks_dataset__newest(in->ds),
+		     (long long)ks_dataset__oldest(in->ds), (long long)now,
+		     (long long)q->start, q->duration, q->ndatapoints,
+		     q->multi ? 'm' : 's', (long long)q->req_start,
+		     (long long)q->req_duration, (long long)q->req_end, p);
+	free(p);
+	return n < 0 ? NULL : key;
+}
+
+/* The cache, made on first use (called locked); NULL if out of memory. */
+static struct ks_imgcache *cache(struct ks_api *a)
+{
+	if (!a->imgcache)
+		a->imgcache = ks_imgcache__new(0, 0);
+	return a->imgcache;
+}
+
+/* Answers from the cache if it holds key.  True if it did. */
+static bool cache_answer(struct ks_api *a, const char *key, int64_t now,
+			 struct ks_http_resp *resp)
+{
+	struct ks_imgcache *c = cache(a);
+	char *body;
+	size_t len;
+
+	if (!key || !c || ks_imgcache__get(c, key, now, &body, &len))
+		return false;
+	ks_http_resp__data(resp, 200, KS_HTTP_JSON, body, len);
+	free(body);
+	ks_http_resp__header(resp, "X-Kvmscope-Cache", "hit");
+	return true;
+}
+
+/* Keeps a finished 200 answer under key; a failure only costs a redraw. */
+static void cache_keep(struct ks_api *a, const char *key, int64_t now,
+		       struct ks_http_resp *resp)
+{
+	struct ks_imgcache *c = cache(a);
+
+	if (key && c && resp->status == 200 && resp->body)
+		ks_imgcache__put(c, key, now, resp->body, resp->len);
+	ks_http_resp__header(resp, "X-Kvmscope-Cache", "miss");
 }
 
 static void serve(enum hm_kind k, struct ks_api *a,
@@ -296,6 +388,7 @@ static void serve(enum hm_kind k, struct ks_api *a,
 	struct gathered g;
 	struct ks_query q;
 	struct ks_err err;
+	char *key;
 	json_t *o;
 	int rc, e;
 
@@ -316,11 +409,19 @@ static void serve(enum hm_kind k, struct ks_api *a,
 				    "be at most %d columns", KS_MAX_DATAPOINTS);
 		return;
 	}
+	key = cache_key(a, k, in, &q, req->params, now);
+	if (cache_answer(a, key, now, resp)) {
+		mark_read(a, m, now);
+		free(key);
+		return;
+	}
 	if ((rc = ks_hmparams__parse(&hp, req->params, &err))) {
+		free(key);
 		ks_api_param_error(resp, rc, &err);
 		return;
 	}
 	if (gather(&g, in, &q)) {
+		free(key);
 		ks_hmparams_fini(&hp);
 		render_error(resp, ENOMEM, &err);
 		return;
@@ -329,11 +430,15 @@ static void serve(enum hm_kind k, struct ks_api *a,
 	gathered_fini(&g);
 	ks_hmparams_fini(&hp);
 	if (!o) {
+		free(key);
 		render_error(resp, e, &err);
 		return;
 	}
-	mark_read(a, m, now);
 	ks_http_resp__json(resp, 200, o);
+	/* Kept only if the instrumentation still exists: one deleted while
+	 * drawing must leave nothing behind. */
+	cache_keep(a, mark_read(a, m, now) ? key : NULL, now, resp);
+	free(key);
 }
 
 void ks_api_hm_list(void *ctx, const struct ks_http_req *req,

@@ -27,9 +27,14 @@ struct ks_api {
 	void *change_ctx;
 	ks_api_metrics_fn metrics_fn;
 	void *metrics_ctx;
+	ks_api_metrics_pb_fn metrics_pb_fn;
+	void *metrics_pb_ctx;
 	char *web_root;		/* the web UI's files (static.h), or NULL */
 	const struct ks_tokens *tokens;	/* NULL: no access control */
 	struct ks_tenancy *tenancy;	/* namespaces (http/tenancy.h) */
+	/* Finished heatmap answers (http/imgcache.h), made by the first
+	 * heatmap request (api_heatmap.c). */
+	struct ks_imgcache *imgcache;
 	/* The scope of the request being served (set under the lock). */
 	const struct ks_scope *scope;
 };
@@ -45,8 +50,13 @@ extern const struct ks_scope ks_api_scope_none;
 /* The engine clock in seconds (the wall clock before the first tick). */
 int64_t ks_api_now(const struct ks_api *a);
 
-/* The instrumentation named by the path's :id; answers 404 (param "id")
- * and returns NULL if there is none. */
+/* The instrumentation named by the path's :id in the request scope's
+ * namespace, or NULL; answers nothing. */
+struct ks_instn *ks_api_find(struct ks_api *a, const struct ks_route_match *m);
+
+/* The instrumentation named by the path's :id in the request scope's
+ * namespace, marked used (idle-max); answers 404 (param "id") and returns
+ * NULL if there is none. */
 struct ks_instn *ks_api_instn(struct ks_api *a, const struct ks_route_match *m,
 			      struct ks_http_resp *resp);
 

@@ -1,14 +1,16 @@
 /* tenancy.c - namespaces, VM restriction, profile and caps (see tenancy.h).
  *
- * Ownership lives here rather than in the engine: a small table maps an
- * instrumentation id to its tenant and to the predicate that tenant wrote.
- * Ids absent from the table are the operator's.  The state database saves
- * each id's owner and shown predicate (ks_tenancy__owner) and on restart
- * restricts and adopts it again as a create does; one whose tenant is gone
- * comes back as the operator's, its stored predicate still carrying the
- * restriction, because that is part of what the engine evaluates.
- * Entries whose instrumentation is gone (deleted, reaped) are pruned when
- * the table is counted or grown; ids are never reused while the agent runs.
+ * The engine keys each instrumentation by (owner, id), the owner being
+ * the namespace: "" for the operator's, the tenant's name for a tenant's.
+ * This module maps a scope to its owner and keeps, in a small table keyed
+ * the same way, the predicate each tenant wrote (what it is shown).  The
+ * state database saves each instrumentation's owner and shown predicate
+ * and on restart restricts and adopts it again as a create does; one
+ * whose tenant is gone comes back as the operator's (store.h), its stored
+ * predicate still carrying the restriction, because that is part of what
+ * the engine evaluates.  Entries whose instrumentation is gone (deleted,
+ * reaped) are pruned when the table is grown; a namespace's ids are never
+ * reused while the agent runs, so a stale entry never names a new one.
  *
  * The restriction is the predicate the tenant wrote ANDed with "vm is one
  * of the tenant's VMs" (vmuuid for entries written as UUIDs).  A record
@@ -18,6 +20,7 @@
 #include "http/tenancy.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,9 +28,12 @@
 #include "engine/predicate.h"
 #include "http/tokens.h"
 
+_Static_assert(KS_TENANT_NAME_MAX <= KS_INSTN_OWNER_MAX,
+	       "a tenant's name must fit an engine owner");
+
 struct owner {
+	char ns[KS_INSTN_OWNER_MAX + 1];	/* the tenant's name */
 	char id[sizeof(((struct ks_instn *)0)->id)];
-	const struct ks_tenant *tenant;
 	json_t *shown;		/* the predicate as the tenant wrote it */
 };
 
@@ -82,10 +88,11 @@ void ks_tenancy__set_cap(struct ks_tenancy *t, size_t per_tenant)
 	t->cap = per_tenant;
 }
 
-static struct owner *owner_of(struct ks_tenancy *t, const char *id)
+static struct owner *owner_of(struct ks_tenancy *t, const struct ks_instn *in)
 {
 	for (size_t i = 0; i < t->n; i++)
-		if (!strcmp(t->own[i].id, id))
+		if (!strcmp(t->own[i].id, in->id) &&
+		    !strcmp(t->own[i].ns, in->owner))
 			return &t->own[i];
 	return NULL;
 }
@@ -96,7 +103,7 @@ static void prune(struct ks_tenancy *t)
 	size_t j = 0;
 
 	for (size_t i = 0; i < t->n; i++) {
-		if (ks_engine__get(t->e, t->own[i].id))
+		if (ks_engine__find(t->e, t->own[i].ns, t->own[i].id))
 			t->own[j++] = t->own[i];
 		else
 			json_decref(t->own[i].shown);
@@ -104,23 +111,35 @@ static void prune(struct ks_tenancy *t)
 	t->n = j;
 }
 
+const char *ks_tenancy_ns(const struct ks_scope *s)
+{
+	switch (s->kind) {
+	case KS_SCOPE_ALL:
+	case KS_SCOPE_OPERATOR:
+		return "";
+	case KS_SCOPE_TENANT:
+		return s->tenant->name;
+	case KS_SCOPE_ANON:
+	default:
+		return NULL;
+	}
+}
+
+struct ks_instn *ks_tenancy__find(struct ks_tenancy *t,
+				  const struct ks_scope *s, const char *id)
+{
+	const char *ns = ks_tenancy_ns(s);
+
+	return ns && id ? ks_engine__find(t->e, ns, id) : NULL;
+}
+
 bool ks_tenancy__visible(struct ks_tenancy *t, const struct ks_scope *s,
 			 const struct ks_instn *in)
 {
-	const struct owner *o;
+	const char *ns = ks_tenancy_ns(s);
 
-	switch (s->kind) {
-	case KS_SCOPE_ALL:
-		return true;
-	case KS_SCOPE_OPERATOR:
-		return !owner_of(t, in->id);
-	case KS_SCOPE_TENANT:
-		o = owner_of(t, in->id);
-		return o && o->tenant == s->tenant;
-	case KS_SCOPE_ANON:
-	default:
-		return false;
-	}
+	(void)t;
+	return ns && !strcmp(in->owner, ns);
 }
 
 size_t ks_tenancy__count(struct ks_tenancy *t, const struct ks_scope *s)
@@ -141,7 +160,7 @@ int ks_tenancy__prepare(struct ks_tenancy *t, const struct ks_scope *s,
 	if (s->kind != KS_SCOPE_TENANT || !src ||
 	    json_object_get(params, "predicate"))
 		return 0;
-	o = owner_of(t, src->id);
+	o = owner_of(t, src);
 	if (!o || !o->shown)
 		return 0;
 	return json_object_set(params, "predicate", o->shown) ? -ENOMEM : 0;
@@ -201,16 +220,6 @@ static int check_profile(const struct ks_instn_conf *conf,
 	return 0;
 }
 
-static size_t owned_by(struct ks_tenancy *t, const struct ks_tenant *tn)
-{
-	size_t n = 0;
-
-	prune(t);
-	for (size_t i = 0; i < t->n; i++)
-		n += t->own[i].tenant == tn;
-	return n;
-}
-
 /* The user's predicate ANDed with the tenant's VMs, compiled into *out. */
 static int restricted(const struct ks_instn_conf *conf, const json_t *user,
 		      const struct ks_tenant *tn, struct ks_pred **out,
@@ -253,7 +262,7 @@ int ks_tenancy__restrict(struct ks_tenancy *t, const struct ks_scope *s,
 		return 0;
 	if ((rc = check_profile(conf, err)))
 		return rc;
-	if (owned_by(t, s->tenant) >= t->cap)
+	if (ks_tenancy__count(t, s) >= t->cap)
 		return ks_err_set(err, ENOSPC, "", "at most %zu "
 				  "instrumentations may exist per tenant: "
 				  "delete one first", t->cap);
@@ -292,21 +301,18 @@ int ks_tenancy__adopt(struct ks_tenancy *t, const struct ks_scope *s,
 	}
 	o = &t->own[t->n++];
 	memset(o, 0, sizeof(*o));
+	snprintf(o->ns, sizeof(o->ns), "%s", in->owner);
 	memcpy(o->id, in->id, sizeof(o->id));
-	o->tenant = s->tenant;
 	o->shown = shown;
 	return 0;
 }
 
-const struct ks_tenant *ks_tenancy__owner(struct ks_tenancy *t,
-					  const char *id,
-					  const json_t **shown)
+const json_t *ks_tenancy__shown(struct ks_tenancy *t,
+				const struct ks_instn *in)
 {
-	const struct owner *o = owner_of(t, id);
+	const struct owner *o = owner_of(t, in);
 
-	if (shown)
-		*shown = o ? o->shown : NULL;
-	return o ? o->tenant : NULL;
+	return o ? o->shown : NULL;
 }
 
 json_t *ks_tenancy__instn_json(struct ks_tenancy *t,
@@ -314,7 +320,7 @@ json_t *ks_tenancy__instn_json(struct ks_tenancy *t,
 			       const char *uri_base)
 {
 	json_t *o = ks_instn__to_json(in, uri_base);
-	const struct owner *ow = owner_of(t, in->id);
+	const struct owner *ow = owner_of(t, in);
 
 	if (o && ow && ow->shown &&
 	    json_object_set(o, "predicate", ow->shown)) {

@@ -5,9 +5,12 @@
  * another tenant's VMs):
  *
  *  - Namespaces.  Each instrumentation belongs to the namespace it was
- *    created in: the operator's (/ca/...) or one tenant's.  Lists show
- *    only the scope's own, and a lookup of another namespace's id answers
- *    404 exactly as an id that never existed.
+ *    created in: the operator's (/ca/...) or one tenant's, which is its
+ *    owner in the engine.  Ids are numbered per namespace (CA's
+ *    /ca/customers/:custid/instrumentations/:id), so a tenant's ids say
+ *    nothing of what others create.  Lists show only the scope's own, and
+ *    an id is looked up in the scope's namespace only, so another
+ *    namespace's id answers 404 exactly as an id that never existed.
  *  - Restriction.  An instrumentation made in a tenant's namespace gets
  *    the tenant's VMs ANDed into its predicate, so the engine never
  *    counts another VM's records into it: values, decompositions (by vm,
@@ -46,6 +49,13 @@ struct ks_tenancy *ks_tenancy__new(struct ks_engine *e);
 void ks_tenancy__free(struct ks_tenancy *t);
 void ks_tenancy__set_cap(struct ks_tenancy *t, size_t per_tenant);
 
+/* The engine owner of the scope's namespace: "" for the operator's (and
+ * for KS_SCOPE_ALL's single one), the tenant's name, NULL for none. */
+const char *ks_tenancy_ns(const struct ks_scope *s);
+/* The instrumentation id in the scope's namespace, or NULL. */
+struct ks_instn *ks_tenancy__find(struct ks_tenancy *t,
+				  const struct ks_scope *s, const char *id);
+
 /* True if in belongs to the scope's namespace. */
 bool ks_tenancy__visible(struct ks_tenancy *t, const struct ks_scope *s,
 			 const struct ks_instn *in);
@@ -69,11 +79,10 @@ int ks_tenancy__restrict(struct ks_tenancy *t, const struct ks_scope *s,
 int ks_tenancy__adopt(struct ks_tenancy *t, const struct ks_scope *s,
 		      const struct ks_instn *in, json_t *shown);
 
-/* For persistence: in's tenant (NULL: the operator's) and, in *shown if
- * non-NULL, the predicate that tenant wrote (borrowed; NULL if none). */
-const struct ks_tenant *ks_tenancy__owner(struct ks_tenancy *t,
-					  const char *id,
-					  const json_t **shown);
+/* For persistence: the predicate in's tenant wrote (borrowed; NULL for
+ * the operator's and for none).  Its owner is in->owner. */
+const json_t *ks_tenancy__shown(struct ks_tenancy *t,
+				const struct ks_instn *in);
 
 /* CA's instrumentation object as the scope sees it. */
 json_t *ks_tenancy__instn_json(struct ks_tenancy *t,

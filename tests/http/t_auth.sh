@@ -11,7 +11,10 @@
 # and every error message.  Each must fail or show nothing of beta; acme's
 # own numbers must equal the operator's for acme's VM.  The tenant cap and
 # the token checks (missing, wrong, group-readable file) come from a
-# config file, so it is exercised too.
+# config file, so it is exercised too.  Ids are numbered per namespace
+# (CA's /ca/customers/:custid/instrumentations/:id): at the end acme does
+# the same things on two fresh agents, on one of which the operator and
+# beta are busy too, and must get the very same answers from both.
 set -u
 K=${KVMSCOPE:?}
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -100,12 +103,26 @@ ASCALAR=$(py 'j["id"]')
 expect 201 "$TB" POST "$CB/instrumentations" "${J[@]}" \
 	-d '{"module":"vm","stat":"exits","decomposition":["vm","latency"]}'
 BVM=$(py 'j["id"]')
+# Each namespace numbers its own.
+[ "$OVM $OLAT $AVM $APRED $ASCALAR $BVM" = "1 2 1 2 3 1" ] ||
+	fail "ids are not per namespace: $OVM $OLAT $AVM $APRED $ASCALAR $BVM"
 
 # The cap (3, from the config file) counts acme's alone.
 acme 409 POST "$CA/instrumentations" -d 'module=vm&stat=exits'
 check '"at most 3" in j["message"]'
 expect 201 "$TB" POST "$CB/instrumentations" -d 'module=vm&stat=exits'
 BS=$(py 'j["id"]')
+# Ids that exist in beta's and the operator's namespaces but not acme's:
+# beta's 4 (a deleted 3 is not reused), the operator's 4 and 5.
+expect 201 "$TB" POST "$CB/instrumentations" -d 'module=vm&stat=exits'
+expect 204 "$TB" DELETE "$CB/instrumentations/3"
+expect 201 "$TB" POST "$CB/instrumentations" -d 'module=vm&stat=exits'
+B4=$(py 'j["id"]')
+for want in 3 4 5; do
+	expect 201 "$OP" POST /ca/instrumentations -d 'module=vm&stat=irqs'
+	[ "$(py 'j["id"]')" = "$want" ] || fail "operator's id $want: $(cat "$tmp/body")"
+done
+[ "$B4" = 4 ] || fail "beta's id after a delete: $B4"
 
 # ---- routes that are not acme's ------------------------------------------
 for p in /ca /ca/instrumentations /ca/admin/status /ca/metrics /metrics \
@@ -126,7 +143,17 @@ expect 404 "$TA" POST "$CB/instrumentations" -d 'module=vm&stat=exits'
 expect 404 "$TA" DELETE "$CB/instrumentations/$BVM"
 
 # ---- ids of other namespaces ------------------------------------------------
-for id in "$BVM" "$BS" "$OVM" "$OLAT"; do
+# 4 and 5 exist, but not in acme's namespace; 999 exists nowhere.  The
+# answers are the same but for the id.
+for id in 4 5 999; do
+	acme 404 GET "$CA/instrumentations/$id"
+	py "[j['code'], j['param'], j['message'].replace('\"$id\"', 'ID')]" \
+		>"$tmp/404.$id"
+done
+cmp -s "$tmp/404.4" "$tmp/404.999" && cmp -s "$tmp/404.5" "$tmp/404.999" ||
+	fail "another namespace's id answers differently from no id: $(cat "$tmp"/404.*)"
+grep -q ID "$tmp/404.999" || fail "the 404 does not name the id: $(cat "$tmp/404.999")"
+for id in "$B4" 5; do
 	for tail in "" /value /value/raw /value/heatmap /value/heatmap/image \
 		"/value/heatmap/details?x=1&y=1&ymax=100" \
 		"/value/heatmap/average?ymax=100" \
@@ -139,17 +166,25 @@ for id in "$BVM" "$BS" "$OVM" "$OLAT"; do
 	acme 404 POST "$CA/instrumentations/$id/clone"
 	acme 404 POST "$CA/instrumentations/$id?action=clone"
 done
-expect 200 "$TB" GET "$CB/instrumentations/$BVM"	# still there
+expect 200 "$TB" GET "$CB/instrumentations/$B4"	# still there
+expect 200 "$OP" GET /ca/instrumentations/5
 
 # Lists per namespace.
 acme 200 GET "$CA/instrumentations"
 check "sorted(i['id'] for i in j) == sorted(['$AVM', '$APRED', '$ASCALAR'])"
 expect 200 "$TB" GET "$CB/instrumentations"
-check "sorted(i['id'] for i in j) == sorted(['$BVM', '$BS'])"
+check "sorted(i['id'] for i in j) == sorted(['$BVM', '$BS', '$B4'])"
 expect 200 "$OP" GET /ca/instrumentations
-check "sorted(i['id'] for i in j) == sorted(['$OVM', '$OLAT'])"
-expect 200 "$OP" GET "$CA/instrumentations"	# the operator may look
-check "len(j) == 3"
+check "sorted(i['id'] for i in j) == ['1', '2', '3', '4', '5']"
+# The operator sees and manages every tenant's through CA's customer URIs.
+expect 200 "$OP" GET "$CA/instrumentations"
+check "sorted(i['id'] for i in j) == sorted(['$AVM', '$APRED', '$ASCALAR']) and all(i['uri'].startswith('$CA/') for i in j)"
+expect 200 "$OP" GET "$CB/instrumentations/$B4"
+expect 200 "$OP" PUT "$CB/instrumentations/$B4" -d retention-time=60
+check 'j["retention-time"] == 60'
+expect 204 "$OP" DELETE "$CB/instrumentations/$B4"
+expect 404 "$TB" GET "$CB/instrumentations/$B4"
+expect 200 "$OP" GET /ca/instrumentations/4	# the operator's own 4 stays
 expect 404 "$OP" GET /ca/customers/nosuch/instrumentations
 
 # ---- the host's fields are not a tenant's -------------------------------------
@@ -236,13 +271,15 @@ ppred='{"ne":["vleavereason","hlt"]}'
 acme 201 POST "$CA/instrumentations" "${J[@]}" \
 	-d "{\"module\":\"vm\",\"stat\":\"exits\",\"decomposition\":[\"vm\"],\"predicate\":$ppred}"
 PID1=$(py 'j["id"]')
+expect 201 "$OP" POST /ca/instrumentations -d 'module=vm&stat=irqs'
 expect 201 "$OP" POST /ca/instrumentations "${J[@]}" \
 	-d '{"module":"vm","stat":"exits"}'
 OPID=$(py 'j["id"]')
+[ "$PID1 $OPID" = "1 2" ] || fail "ids with a state file: $PID1 $OPID"
 { kill -9 "$pid"; wait "$pid"; } 2>/dev/null
 start persist2 http --config "$tmp/kvmscope.conf" --replay "$tmp/host.txt" \
 	--replay-loop --state "$tmp/state.db"
-grep -q "2 instrumentations restored" "$tmp/err.persist2" ||
+grep -q "3 instrumentations restored" "$tmp/err.persist2" ||
 	fail "restart: $(cat "$tmp/err.persist2")"
 acme 200 GET "$CA/instrumentations"
 [ "$(py "[i['id'] for i in j] == ['$PID1']")" = true ] ||
@@ -252,9 +289,17 @@ acme 200 GET "$CA/instrumentations/$PID1"
 	fail "acme's instrumentation after restart: $(cat "$tmp/body")"
 expect 404 "$TB" GET "$CB/instrumentations/$PID1"
 expect 404 "$TB" GET "$CB/instrumentations/$PID1/value/raw"
-expect 404 "$OP" GET "/ca/instrumentations/$PID1"
+expect 200 "$OP" GET "/ca/instrumentations/$PID1"	# the operator's own 1
+check 'j["stat"] == "irqs"'
 expect 200 "$OP" GET "/ca/instrumentations/$OPID"
 acme 404 GET "$CA/instrumentations/$OPID"
+# Each namespace's sequence goes on after its restored ids.
+acme 201 POST "$CA/instrumentations" -d 'module=vm&stat=exits'
+check 'j["id"] == "2"'
+expect 201 "$TB" POST "$CB/instrumentations" -d 'module=vm&stat=exits'
+check 'j["id"] == "1"'
+expect 201 "$OP" POST /ca/instrumentations -d 'module=vm&stat=exits'
+check 'j["id"] == "3"'
 # Still limited to acme's VM: whatever it counts is acme's.
 for _ in $(seq 1 50); do
 	acme 200 GET "$CA/instrumentations/$PID1/value/raw"
@@ -264,5 +309,65 @@ done
 [ "$(py "set(j['value']) == {'$VA'}")" = true ] ||
 	fail "acme's restored instrumentation counts other VMs or nothing: $(cat "$tmp/body")"
 stop persist2
+
+# ---- acme's ids and answers say nothing of others -----------------------------
+# The same requests of acme's on two fresh agents; on the busy one the
+# operator and beta create (and beta deletes) between acme's first and
+# second create.  Every answer acme gets - ids, lists, objects, errors,
+# status - must be the same on both, the clock (crtime, now) apart.
+view() {	# METHOD PATH [curl args...]: acme's request, logged
+	req "$TA" "$@"
+	{
+		echo "== $1 $2 -> $code"
+		py '__import__("re").sub(r"\"(crtime|now)\": [0-9]+", "\"\\1\": T", json.dumps(j, sort_keys=True)) + " location=" + h.get("location", "-")'
+	} >>"$vlog"
+}
+others() {
+	for _ in 1 2 3 4; do
+		expect 201 "$OP" POST /ca/instrumentations -d 'module=vm&stat=exits'
+	done
+	expect 201 "$TB" POST "$CB/instrumentations" -d 'module=vm&stat=exits'
+	local first
+	first=$(py 'j["id"]')
+	expect 201 "$TB" POST "$CB/instrumentations" -d 'module=vm&stat=irqs'
+	expect 204 "$TB" DELETE "$CB/instrumentations/$first"
+	expect 201 "$TB" POST "$CB/instrumentations" -d 'module=vm&stat=exits'
+}
+scenario() {	# NAME quiet|busy
+	start "$1" http --config "$tmp/kvmscope.conf" --replay "$tmp/host.txt" \
+		--replay-loop
+	vlog=$tmp/view.$1
+	: >"$vlog"
+	view POST "$CA/instrumentations" -d 'module=vm&stat=exits&decomposition=vm'
+	[ "$2" = busy ] && others
+	view POST "$CA/instrumentations" "${J[@]}" \
+		-d "{\"module\":\"vm\",\"stat\":\"exits\",\"predicate\":{\"eq\":[\"vm\",\"$VA\"]}}"
+	view GET "$CA/instrumentations"
+	view GET "$CA/instrumentations/1"
+	view GET "$CA/instrumentations/2"
+	for id in 3 4 5 999 01 x; do
+		view GET "$CA/instrumentations/$id"
+		view GET "$CA/instrumentations/$id/value/raw"
+		view GET "$CA/instrumentations/$id/value/heatmap/image"
+		view PUT "$CA/instrumentations/$id" -d retention-time=60
+		view DELETE "$CA/instrumentations/$id"
+		view POST "$CA/instrumentations/$id/clone"
+	done
+	view POST "$CA/instrumentations/1/clone" -d granularity=5
+	view GET "$CA/admin/status"
+	view POST "$CA/instrumentations" -d 'module=vm&stat=exits'
+	view DELETE "$CA/instrumentations/3"
+	view POST "$CA/instrumentations" -d 'module=vm&stat=exits'
+	view GET "$CA/instrumentations"
+	view GET "$CA/instrumentations/4"
+	stop "$1"
+}
+scenario quiet quiet
+scenario busy busy
+grep -q '"id": "4"' "$tmp/view.quiet" || fail "the view is vacuous: $(cat "$tmp/view.quiet")"
+[ "$(grep -c -- '-> 404' "$tmp/view.quiet")" -ge 30 ] ||
+	fail "too few 404s in the view: $(cat "$tmp/view.quiet")"
+diff "$tmp/view.quiet" "$tmp/view.busy" >"$tmp/view.diff" ||
+	fail "acme's answers depend on what others do: $(head -20 "$tmp/view.diff")"
 
 echo "auth ok: $(grep -c '^== ' "$alog") answers to acme, none naming $VB"

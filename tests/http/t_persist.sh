@@ -11,7 +11,8 @@
 # and parameters, the persisted one with values identical, second by
 # second, to those read before the kill, the other one empty.  Then a
 # clean stop (SIGTERM) with no periodic checkpoint must save the newer
-# data too.
+# data too.  A state file of schema version 2 (ids from one counter) still
+# opens, keeping every id.
 set -u
 K=${KVMSCOPE:?}
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -230,6 +231,44 @@ start again --state "$tmp/foreign.db" --sources none
 grep -q "1 instrumentation restored" "$tmp/err.again" || fail "fresh file not ours"
 grep -q 'not a usable' "$tmp/err.again" && fail "our own file was set aside"
 stop TERM
+
+# ---- a version 2 state file is migrated, ids kept --------------------------
+# As an agent with one id counter wrote it: the operator's 3 and tenant
+# acme's 5.  Without a token file acme's comes back as the operator's, and
+# keeps its id, free in the operator's namespace.
+python3 - "$tmp/v2.db" <<'PY' || fail "cannot make a version 2 state file"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.executescript("""
+PRAGMA application_id=1802923379; PRAGMA user_version=2;
+CREATE TABLE instn (id TEXT PRIMARY KEY, params TEXT NOT NULL,
+  crtime INTEGER NOT NULL, owner TEXT NOT NULL DEFAULT '', shown TEXT);
+CREATE TABLE data (id TEXT PRIMARY KEY, saved INTEGER NOT NULL,
+  blob BLOB NOT NULL);
+INSERT INTO instn VALUES ('3', '{"module":"vm","stat":"exits"}', 3000, '', NULL);
+INSERT INTO instn VALUES ('5', '{"module":"vm","stat":"irqs"}', 5000, 'acme', '{}');
+""")
+db.commit()
+PY
+start v2 --state "$tmp/v2.db" --sources none
+grep -q "2 instrumentations restored" "$tmp/err.v2" ||
+	fail "v2: $(cat "$tmp/err.v2")"
+grep -q "not a usable" "$tmp/err.v2" && fail "v2: the file was set aside"
+grep -q "tenant acme's instrumentation 5 is now the operator's instrumentation 5" \
+	"$tmp/err.v2" || fail "v2: no message for acme's: $(cat "$tmp/err.v2")"
+l=$(api GET /ca/instrumentations)
+[ "$(field "$l" 0 id) $(field "$l" 0 crtime) $(field "$l" 1 id) $(field "$l" 1 stat)" = \
+	"3 3000 5 irqs" ] || fail "v2: restored $l"
+[ "$(field "$(api POST /ca/instrumentations -d module=vm -d stat=exits)" id)" = 6 ] ||
+	fail "v2: the next id is not 6"
+stop TERM
+python3 - "$tmp/v2.db" <<'PY' || fail "v2: not migrated to version 3"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+rows = db.execute("SELECT owner, id FROM instn ORDER BY CAST(id AS INTEGER)").fetchall()
+assert rows == [("", "3"), ("", "5"), ("", "6")], rows
+PY
 
 if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' "$tmp"/err.*; then
 	fail "sanitizer report"

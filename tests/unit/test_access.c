@@ -259,6 +259,13 @@ static void test_isolation(void **state)
 	/* The tenant sees the predicate it wrote, not the restriction. */
 	pred_is(f, "{\"or\":[{\"eq\":[\"vm\",\"beta\"]},"
 		"{\"eq\":[\"vmuuid\",\"" BETA_UUID "\"]}]}");
+	/* Ids are numbered per namespace: beta's and the operator's first
+	 * two share acme's ids, their third is one acme does not have. */
+	for (int i = 0; i < 2; i++) {
+		create(f, TB, "/ca/customers/beta",
+		       "{\"module\":\"vm\",\"stat\":\"irqs\"}");
+		create(f, OP, "/ca", "{\"module\":\"vm\",\"stat\":\"irqs\"}");
+	}
 	b_vm = create(f, TB, "/ca/customers/beta",
 		      "{\"module\":\"vm\",\"stat\":\"exits\","
 		      "\"decomposition\":[\"vm\"]}");
@@ -272,8 +279,9 @@ static void test_isolation(void **state)
 			      "instrumentations", NULL), 200);
 	assert_int_equal(json_array_size(f->body), 2);
 	assert_int_equal(call(f, OP, "GET", "/ca/instrumentations", NULL), 200);
-	assert_int_equal(json_array_size(f->body), 1);
-	assert_string_equal(str(json_array_get(f->body, 0), "id"), o_vm);
+	assert_int_equal(json_array_size(f->body), 3);
+	assert_string_equal(str(json_array_get(f->body, 2), "id"), o_vm);
+	assert_string_equal(o_vm, "3");
 	assert_int_equal(call(f, OP, "GET", "/ca/customers/acme/"
 			      "instrumentations", NULL), 200);
 	assert_int_equal(json_array_size(f->body), 2);
@@ -300,9 +308,11 @@ static void test_isolation(void **state)
 	snprintf(q, sizeof(q), "/ca/customers/acme/instrumentations/%s/clone",
 		 b_vm_id);
 	assert_int_equal(call(f, TA, "POST", q, NULL), 404);
-	/* The operator's global list does not show tenants' either. */
+	/* The operator's global namespace does not show tenants' either:
+	 * its id 1 is its own. */
 	snprintf(q, sizeof(q), "/ca/instrumentations/%s", a_vm_id);
-	assert_int_equal(call(f, OP, "GET", q, NULL), 404);
+	assert_int_equal(call(f, OP, "GET", q, NULL), 200);
+	assert_string_equal(str(f->body, "stat"), "irqs");
 	/* ... and beta's is intact. */
 	snprintf(q, sizeof(q), "/ca/customers/beta/instrumentations/%s",
 		 b_vm_id);

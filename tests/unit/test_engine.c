@@ -3,7 +3,8 @@
  * Predicates filter exact values (two latencies in one bucket are told
  * apart); records lacking a needed field, from the future or past the
  * retention are counted, never silently lost; idle instrumentations are
- * reaped; the instrumentation object and value points have CA's shape.
+ * reaped; the instrumentation object and value points have CA's shape;
+ * each namespace numbers its own instrumentations.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -19,18 +20,38 @@
 
 #define NS KS_NSEC_PER_SEC
 
-static struct ks_instn *create(struct ks_engine *e, const char *params)
+static struct ks_instn_conf parse(const char *params)
 {
 	json_t *p = json_loads(params, 0, NULL);
 	struct ks_instn_conf c;
-	struct ks_instn *in = NULL;
 	struct ks_err err;
 
 	assert_non_null(p);
 	assert_int_equal(ks_instn_conf_parse(p, NULL, KS_INSTN_CREATE, &c, &err), 0);
-	assert_int_equal(ks_engine__create(e, &c, &in, &err), 0);
 	json_decref(p);
+	return c;
+}
+
+static struct ks_instn *create(struct ks_engine *e, const char *params)
+{
+	struct ks_instn_conf c = parse(params);
+	struct ks_instn *in = NULL;
+	struct ks_err err;
+
+	assert_int_equal(ks_engine__create(e, &c, &in, &err), 0);
 	return in;
+}
+
+/* The id owner's next instrumentation gets. */
+static const char *create_in(struct ks_engine *e, const char *owner)
+{
+	struct ks_instn_conf c = parse("{\"module\":\"vm\",\"stat\":\"exits\"}");
+	struct ks_instn *in = NULL;
+	struct ks_err err;
+
+	assert_int_equal(ks_engine__create_in(e, owner, &c, &in, &err), 0);
+	assert_string_equal(in->owner, owner);
+	return in->id;
 }
 
 static struct ks_record exitrec(uint64_t ts, const char *reason, uint64_t lat)
@@ -121,6 +142,56 @@ static void test_lifecycle(void **state)
 	assert_int_equal(ks_engine__delete(e, a->id), 0);
 	assert_int_equal(ks_engine__delete(e, "nope"), -ENOENT);
 	assert_int_equal(ks_engine__count(e), 1);
+	ks_engine__free(e);
+}
+
+/* A namespace's ids depend on nothing done in other namespaces: acme gets
+ * 1, 2, 3 whatever the operator and beta do in between; (owner, id) is
+ * the key; deleted ids are not handed out again; restore moves only its
+ * own namespace's sequence. */
+static void test_ids_per_namespace(void **state)
+{
+	struct ks_engine *e = ks_engine__new();
+	struct ks_instn_conf c;
+	struct ks_err err;
+	char big[80];
+
+	(void)state;
+	assert_string_equal(create_in(e, "acme"), "1");
+	for (int i = 0; i < 5; i++) {
+		create_in(e, "");
+		create_in(e, "beta");
+	}
+	assert_string_equal(create_in(e, "acme"), "2");
+	assert_string_equal(create_in(e, ""), "6");
+	assert_string_equal(create_in(e, "beta"), "6");
+	assert_int_equal(ks_engine__count(e), 14);
+	assert_string_equal(ks_engine__find(e, "acme", "2")->owner, "acme");
+	assert_null(ks_engine__find(e, "acme", "3"));
+	assert_string_equal(ks_engine__get(e, "3")->owner, "");
+	/* Deleting acme's 1 leaves the others' 1. */
+	assert_int_equal(ks_engine__delete_in(e, "acme", "1"), 0);
+	assert_int_equal(ks_engine__delete_in(e, "acme", "1"), -ENOENT);
+	assert_non_null(ks_engine__get(e, "1"));
+	assert_non_null(ks_engine__find(e, "beta", "1"));
+	assert_int_equal(ks_engine__delete_in(e, "acme", "2"), 0);
+	assert_string_equal(create_in(e, "acme"), "3");	/* not reused */
+	/* Restoring beta's 40 moves beta's sequence only. */
+	c = parse("{\"module\":\"vm\",\"stat\":\"irqs\"}");
+	assert_int_equal(ks_engine__restore(e, "beta", "40", &c, 5, NULL, &err), 0);
+	assert_string_equal(create_in(e, "beta"), "41");
+	assert_string_equal(create_in(e, "acme"), "4");
+	c = parse("{\"module\":\"vm\",\"stat\":\"irqs\"}");
+	assert_int_equal(ks_engine__restore(e, "beta", "40", &c, 5, NULL, &err),
+			 -EEXIST);
+	assert_int_equal(ks_engine__restore(e, "", "040", &c, 5, NULL, &err),
+			 -EINVAL);
+	assert_string_equal(err.param, "id");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(ks_engine__create_in(e, big, &c, NULL, &err), -EINVAL);
+	assert_string_equal(err.param, "owner");
+	ks_instn_conf_fini(&c);
 	ks_engine__free(e);
 }
 
@@ -222,6 +293,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_predicate_exact),
 		cmocka_unit_test(test_lifecycle),
+		cmocka_unit_test(test_ids_per_namespace),
 		cmocka_unit_test(test_future_and_idle),
 		cmocka_unit_test(test_bad_metric_counted),
 		cmocka_unit_test(test_limit),

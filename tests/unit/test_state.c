@@ -187,11 +187,11 @@ static void test_save_and_restore(void **state)
 		      "\"decomposition\":[\"vleavereason\"]}");
 	b = create(e, "{\"module\":\"vm\",\"stat\":\"exits\"}");
 	c = create(e, "{\"module\":\"vm\",\"stat\":\"irqs\"}");
-	ks_state__changed(s, a->id, a);
-	ks_state__changed(s, b->id, b);
-	ks_state__changed(s, c->id, c);
+	ks_state__changed(s, a->owner, a->id, a);
+	ks_state__changed(s, b->owner, b->id, b);
+	ks_state__changed(s, c->owner, c->id, c);
 	ks_engine__delete(e, "3");
-	ks_state__changed(s, "3", NULL);
+	ks_state__changed(s, "", "3", NULL);
 	assert_int_equal(status_int(s, "saves"), 4);
 	feed(e, t0, 10);
 	/* Not due until the interval has passed since the open. */
@@ -255,9 +255,9 @@ static void test_reaped_are_forgotten(void **state)
 	s = ks_state__open(path, false, 10, e, NULL, NULL, &err);
 	assert_non_null(s);
 	in = create(e, "{\"module\":\"vm\",\"stat\":\"exits\",\"idle-max\":5}");
-	ks_state__changed(s, in->id, in);
+	ks_state__changed(s, in->owner, in->id, in);
 	in = create(e, "{\"module\":\"vm\",\"stat\":\"exits\",\"idle-max\":0}");
-	ks_state__changed(s, in->id, in);
+	ks_state__changed(s, in->owner, in->id, in);
 	assert_int_equal(ks_engine__tick(e, now + 10 * NS), 1);
 	ks_state__sync(s, e);
 	ks_state__close(s);
@@ -304,7 +304,9 @@ static void test_garbage_set_aside(void **state)
 }
 
 /* A tenant's instrumentation, made as the API makes it, comes back to
- * the same tenant, with its predicate and the restriction re-applied. */
+ * the same tenant under the same id, with its predicate and the
+ * restriction re-applied; the operator's instrumentation of the same id
+ * is another one, and deleting one leaves the other saved. */
 static void test_tenant_owner_restored(void **state)
 {
 	struct ks_engine *e = ks_engine__new(), *e2 = ks_engine__new();
@@ -312,7 +314,7 @@ static void test_tenant_owner_restored(void **state)
 	struct ks_tokens *tok;
 	struct ks_scope acme, beta, op = { KS_SCOPE_OPERATOR, NULL };
 	struct ks_instn_conf c;
-	struct ks_instn *in, *in2;
+	struct ks_instn *in, *in2, *mine;
 	json_t *p, *shown, *o;
 	struct ks_state *s;
 	struct ks_err err;
@@ -335,9 +337,16 @@ static void test_tenant_owner_restored(void **state)
 	assert_int_equal(ks_instn_conf_parse(p, NULL, KS_INSTN_CREATE, &c, &err), 0);
 	json_decref(p);
 	assert_int_equal(ks_tenancy__restrict(t, &acme, &c, &shown, &err), 0);
-	assert_int_equal(ks_engine__create(e, &c, &in, &err), 0);
+	assert_int_equal(ks_engine__create_in(e, "acme", &c, &in, &err), 0);
 	assert_int_equal(ks_tenancy__adopt(t, &acme, in, shown), 0);
-	ks_state__changed(s, in->id, in);
+	ks_state__changed(s, in->owner, in->id, in);
+	mine = create(e, "{\"module\":\"vm\",\"stat\":\"irqs\"}");
+	ks_state__changed(s, mine->owner, mine->id, mine);
+	assert_string_equal(mine->id, in->id);
+	in2 = create(e, "{\"module\":\"vm\",\"stat\":\"irqs\"}");
+	ks_state__changed(s, in2->owner, in2->id, in2);
+	ks_engine__delete(e, in2->id);
+	ks_state__sync(s, e);
 	o = ks_pred__to_json(in->conf.pred);
 	pred = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
@@ -346,9 +355,12 @@ static void test_tenant_owner_restored(void **state)
 	ks_engine__tick(e2, wall());
 	s = ks_state__open(path, false, 10, e2, t2, tok, &err);
 	assert_non_null(s);
-	assert_int_equal(status_int(s, "loaded"), 1);
-	in2 = ks_engine__get(e2, in->id);
+	assert_int_equal(status_int(s, "loaded"), 2);
+	in2 = ks_engine__find(e2, "acme", in->id);
 	assert_non_null(in2);
+	assert_int_equal(ks_engine__get(e2, in->id)->conf.metric, KS_M_VM_IRQS);
+	assert_null(ks_engine__get(e2, "2"));
+	assert_false(ks_tenancy__visible(t2, &acme, ks_engine__get(e2, "1")));
 	assert_true(ks_tenancy__visible(t2, &acme, in2));
 	assert_false(ks_tenancy__visible(t2, &beta, in2));
 	assert_false(ks_tenancy__visible(t2, &op, in2));

@@ -1,7 +1,8 @@
 /* test_store.c - persistence: instrumentations and data survive a reopen;
  * corrupt and foreign files are set aside; damaged data starts empty; a
- * tenant's instrumentation keeps its owner and predicate; version-1
- * databases are migrated, not set aside. */
+ * tenant's instrumentation keeps its owner, id and predicate, and one
+ * whose tenant is gone becomes the operator's for good; version-1 and
+ * version-2 databases are migrated, not set aside, keeping their ids. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -42,7 +43,9 @@ static int teardown(void **state)
 	return system(cmd);
 }
 
-static struct ks_instn *create(struct ks_engine *e, const char *params)
+/* Creates in owner's namespace. */
+static struct ks_instn *create_in(struct ks_engine *e, const char *owner,
+				  const char *params)
 {
 	json_t *p = json_loads(params, 0, NULL);
 	struct ks_instn_conf c;
@@ -50,9 +53,14 @@ static struct ks_instn *create(struct ks_engine *e, const char *params)
 	struct ks_err err;
 
 	assert_int_equal(ks_instn_conf_parse(p, NULL, KS_INSTN_CREATE, &c, &err), 0);
-	assert_int_equal(ks_engine__create(e, &c, &in, &err), 0);
+	assert_int_equal(ks_engine__create_in(e, owner, &c, &in, &err), 0);
 	json_decref(p);
 	return in;
+}
+
+static struct ks_instn *create(struct ks_engine *e, const char *params)
+{
+	return create_in(e, "", params);
 }
 
 static void feed(struct ks_engine *e)
@@ -103,8 +111,8 @@ static void test_roundtrip(void **state)
 		      "\"decomposition\":[\"vleavereason\",\"latency\"],"
 		      "\"predicate\":{\"ne\":[\"vleavereason\",\"npf\"]}}");
 	b = create(e, "{\"module\":\"vm\",\"stat\":\"exits\",\"granularity\":5}");
-	assert_int_equal(ks_store__put_instn(st, a, NULL, NULL), 0);
-	assert_int_equal(ks_store__put_instn(st, b, NULL, NULL), 0);
+	assert_int_equal(ks_store__put_instn(st, a, NULL), 0);
+	assert_int_equal(ks_store__put_instn(st, b, NULL), 0);
 	feed(e);
 	assert_int_equal(ks_store__checkpoint(st, e), 0);
 	ks_store__close(st);
@@ -132,7 +140,7 @@ static void test_roundtrip(void **state)
 	/* New ids continue after the restored ones. */
 	assert_int_equal(atoi(create(e2, "{\"module\":\"vm\",\"stat\":\"irqs\"}")->id), 3);
 	/* Deleting removes both rows. */
-	assert_int_equal(ks_store__del_instn(st, a->id), 0);
+	assert_int_equal(ks_store__del_instn(st, "", a->id), 0);
 	ks_store__close(st);
 	ks_engine__free(e2);
 	e2 = ks_engine__new();
@@ -198,6 +206,21 @@ static char *pred_of(const struct ks_instn *in)
 	return s;
 }
 
+static int count_rows(const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	int n;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return n;
+}
+
 static void test_owner_roundtrip(void **state)
 {
 	struct ks_engine *e = ks_engine__new(), *e2 = ks_engine__new();
@@ -216,14 +239,17 @@ static void test_owner_roundtrip(void **state)
 	unlink(path);
 	st = ks_store__open(path, &aside, &err);
 	assert_non_null(st);
-	/* As the API leaves it: the engine holds the restricted predicate. */
-	a = create(e, "{\"module\":\"vm\",\"stat\":\"exits\",\"predicate\":"
-		      "{\"and\":[{\"ne\":[\"vleavereason\",\"npf\"]},"
-		      "{\"eq\":[\"vm\",\"web1\"]}]}}");
+	/* As the API leaves it: the engine holds the restricted predicate.
+	 * Each namespace numbers its own: both are instrumentation 1. */
+	a = create_in(e, "acme", "{\"module\":\"vm\",\"stat\":\"exits\","
+		      "\"predicate\":{\"and\":[{\"ne\":[\"vleavereason\","
+		      "\"npf\"]},{\"eq\":[\"vm\",\"web1\"]}]}}");
 	b = create(e, "{\"module\":\"vm\",\"stat\":\"exits\"}");
+	assert_string_equal(a->id, "1");
+	assert_string_equal(b->id, "1");
 	saved = pred_of(a);
-	assert_int_equal(ks_store__put_instn(st, a, "acme", shown), 0);
-	assert_int_equal(ks_store__put_instn(st, b, "", NULL), 0);
+	assert_int_equal(ks_store__put_instn(st, a, shown), 0);
+	assert_int_equal(ks_store__put_instn(st, b, NULL), 0);
 	ks_store__close(st);
 
 	st = ks_store__open(path, &aside, &err);
@@ -231,39 +257,92 @@ static void test_owner_roundtrip(void **state)
 	assert_int_equal(loaded, 2);
 	assert_int_equal(skipped, 0);
 	/* Only the tenant's row went through the tenancy, with its own
-	 * predicate, and came back under its id with the restriction. */
+	 * predicate, and came back under its owner and id with the
+	 * restriction. */
 	assert_int_equal(f.limits, 1);
 	assert_int_equal(f.adopts, 1);
 	assert_string_equal(f.owner, "acme");
-	assert_string_equal(f.id, a->id);
+	assert_string_equal(f.id, "1");
 	assert_string_equal(f.shown_in, "{\"ne\":[\"vleavereason\",\"npf\"]}");
 	assert_string_equal(f.shown_out, f.shown_in);
-	a2 = ks_engine__get(e2, a->id);
-	b2 = ks_engine__get(e2, b->id);
+	a2 = ks_engine__find(e2, "acme", "1");
+	b2 = ks_engine__get(e2, "1");
 	assert_non_null(a2);
 	assert_non_null(b2);
+	assert_ptr_not_equal(a2, b2);
 	p = pred_of(a2);
 	assert_string_equal(p, saved);
 	free(p);
 	free(f.shown_in);
 	free(f.shown_out);
+	/* A restart goes on with each namespace's own sequence. */
+	assert_string_equal(create_in(e2, "acme", "{\"module\":\"vm\","
+				      "\"stat\":\"exits\"}")->id, "2");
+	assert_string_equal(create_in(e2, "beta", "{\"module\":\"vm\","
+				      "\"stat\":\"exits\"}")->id, "1");
 	ks_engine__free(e2);
 
 	/* A tenant that cannot have it back: the operator's, still
-	 * restricted as saved. */
+	 * restricted as saved, under the operator's next id since 1 is the
+	 * operator's own, and saved so from then on. */
 	f = (struct fake_owners){ .refuse = 1 };
 	e2 = ks_engine__new();
 	assert_int_equal(ks_store__load(st, e2, &ow, &loaded, &skipped), 0);
 	assert_int_equal(loaded, 2);
 	assert_int_equal(f.adopts, 0);
-	p = pred_of(ks_engine__get(e2, a->id));
+	assert_null(ks_engine__find(e2, "acme", "1"));
+	p = pred_of(ks_engine__get(e2, "2"));
 	assert_string_equal(p, saved);
 	free(p);
+	assert_int_equal(count_rows("SELECT count(*) FROM instn WHERE "
+				    "owner = '' AND id = '2' AND shown IS NULL"),
+			 1);
+	assert_int_equal(count_rows("SELECT count(*) FROM instn WHERE "
+				    "owner != ''"), 0);
+	ks_engine__free(e2);
+	f = (struct fake_owners){ 0 };
+	e2 = ks_engine__new();
+	assert_int_equal(ks_store__load(st, e2, &ow, &loaded, &skipped), 0);
+	assert_int_equal(loaded, 2);
+	assert_int_equal(f.limits, 0);	/* no longer a tenant's */
+	assert_non_null(ks_engine__get(e2, "2"));
 	free(saved);
 	ks_store__close(st);
 	json_decref(shown);
 	ks_engine__free(e);
 	ks_engine__free(e2);
+}
+
+/* Without tenancy (no token file) a tenant's row whose id the operator
+ * does not have keeps it. */
+static void test_orphan_keeps_free_id(void **state)
+{
+	struct ks_engine *e = ks_engine__new(), *e2 = ks_engine__new();
+	struct ks_store *st;
+	struct ks_err err;
+	size_t loaded, skipped;
+	int aside;
+
+	(void)state;
+	unlink(path);
+	st = ks_store__open(path, &aside, &err);
+	create(e, "{\"module\":\"vm\",\"stat\":\"exits\"}");
+	create_in(e, "acme", "{\"module\":\"vm\",\"stat\":\"exits\"}");
+	assert_int_equal(ks_store__put_instn(st, create_in(e, "acme",
+			 "{\"module\":\"vm\",\"stat\":\"irqs\"}"), NULL), 0);
+	assert_int_equal(ks_store__load(st, e2, NULL, &loaded, &skipped), 0);
+	assert_int_equal(loaded, 1);
+	assert_int_equal(ks_engine__get(e2, "2")->conf.metric, KS_M_VM_IRQS);
+	assert_int_equal(atoi(create(e2, "{\"module\":\"vm\",\"stat\":"
+				     "\"exits\"}")->id), 3);
+	ks_store__close(st);
+	ks_engine__free(e);
+	ks_engine__free(e2);
+}
+
+static int user_version(void)
+{
+	return count_rows("PRAGMA user_version");
 }
 
 /* A database written by the first schema (no owner column). */
@@ -274,8 +353,7 @@ static void test_v1_migrated(void **state)
 	struct ks_err err;
 	size_t loaded, skipped;
 	sqlite3 *db;
-	int aside, ver = 0;
-	sqlite3_stmt *q;
+	int aside;
 
 	(void)state;
 	unlink(path);
@@ -297,23 +375,96 @@ static void test_v1_migrated(void **state)
 	assert_int_equal(loaded, 1);
 	assert_int_equal(ks_engine__get(e, "7")->crtime_ms, 1234);
 	/* And it saves owners now. */
-	assert_int_equal(ks_store__put_instn(st, ks_engine__get(e, "7"), "acme",
-					     NULL), 0);
+	assert_int_equal(ks_store__put_instn(st, create_in(e, "acme",
+			 "{\"module\":\"vm\",\"stat\":\"exits\"}"), NULL), 0);
 	ks_store__close(st);
+	assert_int_equal(user_version(), 3);
+	assert_int_equal(count_rows("SELECT count(*) FROM instn WHERE "
+				    "owner = 'acme' AND id = '1'"), 1);
+	assert_int_equal(count_rows("SELECT count(*) FROM instn WHERE "
+				    "owner = '' AND id = '7'"), 1);
+	ks_engine__free(e);
+}
+
+/* A database written by schema 2: ids from one counter, id the key, an
+ * owner column.  Every row keeps its owner and id, data included, and
+ * each namespace's sequence goes on after its own highest id. */
+static void test_v2_migrated(void **state)
+{
+	struct ks_engine *e = ks_engine__new(), *e2 = ks_engine__new();
+	struct fake_owners f = { 0 };
+	struct ks_store_owners ow = { fake_limit, fake_adopt, &f };
+	struct ks_instn *a = create(e, "{\"module\":\"vm\",\"stat\":\"exits\","
+				       "\"decomposition\":\"latency\"}"), *a2;
+	struct ks_store *st;
+	struct ks_err err;
+	size_t loaded, skipped, len;
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	uint8_t *blob;
+	char *va, *va2;
+	int aside;
+
+	(void)state;
+	unlink(path);
+	feed(e);
+	assert_int_equal(ks_dataset__save(a->ds, &blob, &len), 0);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q,
-					    NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	ver = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
-	assert_int_equal(ver, 2);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT owner FROM instn", -1,
-					    &q, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_string_equal((const char *)sqlite3_column_text(q, 0), "acme");
+	assert_int_equal(sqlite3_exec(db,
+		"PRAGMA application_id=1802923379; PRAGMA user_version=2;"
+		"CREATE TABLE instn (id TEXT PRIMARY KEY, params TEXT NOT NULL,"
+		" crtime INTEGER NOT NULL, owner TEXT NOT NULL DEFAULT '',"
+		" shown TEXT);"
+		"CREATE TABLE data (id TEXT PRIMARY KEY, saved INTEGER NOT NULL,"
+		" blob BLOB NOT NULL);"
+		"INSERT INTO instn VALUES ('1', '{\"module\":\"vm\","
+		"\"stat\":\"exits\"}', 11, '', NULL);"
+		"INSERT INTO instn VALUES ('2', '{\"module\":\"vm\","
+		"\"stat\":\"exits\",\"persist-data\":true,"
+		"\"decomposition\":[\"latency\"]}', 22, 'acme',"
+		" '{\"ne\":[\"vleavereason\",\"npf\"]}');"
+		"INSERT INTO instn VALUES ('3', '{\"module\":\"vm\","
+		"\"stat\":\"irqs\"}', 33, '', NULL);",
+		NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO data VALUES "
+					    "('2', 5, ?)", -1, &q, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_blob(q, 1, blob, (int)len, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(q), SQLITE_DONE);
 	sqlite3_finalize(q);
 	sqlite3_close(db);
+	free(blob);
+
+	st = ks_store__open(path, &aside, &err);
+	assert_non_null(st);
+	assert_int_equal(aside, 0);
+	assert_int_equal(user_version(), 3);
+	assert_int_equal(ks_store__load(st, e2, &ow, &loaded, &skipped), 0);
+	assert_int_equal(loaded, 3);
+	assert_int_equal(skipped, 0);
+	assert_int_equal(f.adopts, 1);
+	assert_string_equal(f.id, "2");
+	a2 = ks_engine__find(e2, "acme", "2");
+	assert_non_null(a2);
+	assert_int_equal(a2->crtime_ms, 22);
+	assert_null(ks_engine__get(e2, "2"));
+	assert_int_equal(ks_engine__get(e2, "3")->crtime_ms, 33);
+	va = value_json(a);
+	va2 = value_json(a2);
+	assert_string_equal(va, va2);	/* its data followed it */
+	free(va);
+	free(va2);
+	free(f.shown_in);
+	free(f.shown_out);
+	assert_string_equal(create(e2, "{\"module\":\"vm\",\"stat\":"
+				   "\"exits\"}")->id, "4");
+	assert_string_equal(create_in(e2, "acme", "{\"module\":\"vm\","
+				      "\"stat\":\"exits\"}")->id, "3");
+	ks_store__close(st);
+	assert_int_equal(count_rows("SELECT count(*) FROM data WHERE "
+				    "owner = 'acme' AND id = '2'"), 1);
 	ks_engine__free(e);
+	ks_engine__free(e2);
 }
 
 static void test_corrupt_set_aside(void **state)
@@ -392,7 +543,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_owner_roundtrip),
+		cmocka_unit_test(test_orphan_keeps_free_id),
 		cmocka_unit_test(test_v1_migrated),
+		cmocka_unit_test(test_v2_migrated),
 		cmocka_unit_test(test_corrupt_set_aside),
 		cmocka_unit_test(test_foreign_set_aside),
 		cmocka_unit_test(test_dataset_blob_damage),

@@ -1,0 +1,516 @@
+/* test_imgcache.c - the cache of finished heatmap answers: the module on
+ * its own (epochs, replacement, bounds), then through CA's API over a real
+ * engine, where it must never answer with another second's, another
+ * parameter set's, another data generation's or another tenant's picture.
+ * Every API check compares the bytes a hit returns with a fresh drawing
+ * and reads the X-Kvmscope-Cache header to know which one it got.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "engine/engine.h"
+#include "engine/symtab.h"
+#include "http/api.h"
+#include "http/imgcache.h"
+#include "http/message.h"
+#include "http/params.h"
+#include "http/tokens.h"
+
+/* ---- the module ------------------------------------------------------ */
+
+static void expect_body(struct ks_imgcache *c, const char *key, int64_t ep,
+			const char *want)
+{
+	char *b;
+	size_t n;
+
+	assert_int_equal(ks_imgcache__get(c, key, ep, &b, &n), 0);
+	assert_int_equal(n, strlen(want));
+	assert_memory_equal(b, want, n);
+	assert_int_equal(b[n], '\0');
+	free(b);
+}
+
+static void expect_none(struct ks_imgcache *c, const char *key, int64_t ep)
+{
+	char *b = (char *)1;
+	size_t n = 1;
+
+	assert_int_equal(ks_imgcache__get(c, key, ep, &b, &n), -ENOENT);
+	assert_null(b);
+	assert_int_equal(n, 0);
+}
+
+static void test_get_put(void **state)
+{
+	struct ks_imgcache *c = ks_imgcache__new(0, 0);
+	struct ks_imgcache_stats st;
+
+	(void)state;
+	assert_non_null(c);
+	expect_none(c, "a", 10);
+	assert_int_equal(ks_imgcache__put(c, "a", 10, "one", 3), 0);
+	assert_int_equal(ks_imgcache__put(c, "b", 10, "two", 3), 0);
+	expect_body(c, "a", 10, "one");
+	expect_body(c, "b", 10, "two");
+	expect_none(c, "c", 10);
+	/* A key that is a prefix of another is another key. */
+	expect_none(c, "", 10);
+	/* The same key replaces. */
+	assert_int_equal(ks_imgcache__put(c, "a", 10, "uno", 3), 0);
+	expect_body(c, "a", 10, "uno");
+	ks_imgcache__stats(c, &st);
+	assert_int_equal(st.entries, 2);
+	assert_int_equal(st.bytes, 6);
+	assert_int_equal(st.hits, 3);
+	assert_int_equal(st.misses, 3);
+	ks_imgcache__free(c);
+}
+
+static void test_epochs(void **state)
+{
+	struct ks_imgcache *c = ks_imgcache__new(0, 0);
+	struct ks_imgcache_stats st;
+
+	(void)state;
+	assert_int_equal(ks_imgcache__put(c, "a", 10, "ten", 3), 0);
+	/* Asked in another second, the entry is not served. */
+	expect_none(c, "a", 11);
+	expect_none(c, "a", 9);
+	expect_body(c, "a", 10, "ten");
+	/* A put in a newer second empties the cache... */
+	assert_int_equal(ks_imgcache__put(c, "b", 11, "eleven", 6), 0);
+	expect_none(c, "a", 10);
+	expect_none(c, "a", 11);
+	ks_imgcache__stats(c, &st);
+	assert_int_equal(st.entries, 1);
+	assert_int_equal(st.flushes, 1);
+	/* ...and one finishing late, for an older second, is not kept. */
+	assert_int_equal(ks_imgcache__put(c, "a", 10, "ten", 3), -ESTALE);
+	expect_none(c, "a", 10);
+	expect_body(c, "b", 11, "eleven");
+	ks_imgcache__flush(c);
+	expect_none(c, "b", 11);
+	ks_imgcache__stats(c, &st);
+	assert_int_equal(st.entries, 0);
+	assert_int_equal(st.bytes, 0);
+	ks_imgcache__free(c);
+}
+
+static void test_bounds(void **state)
+{
+	struct ks_imgcache *c = ks_imgcache__new(2, 10);
+	struct ks_imgcache_stats st;
+	static char big[KS_IMGCACHE_MAX_BODY + 1];
+
+	(void)state;
+	assert_int_equal(ks_imgcache__put(c, "a", 1, "aaa", 3), 0);
+	assert_int_equal(ks_imgcache__put(c, "b", 1, "bbb", 3), 0);
+	expect_body(c, "a", 1, "aaa");	/* a is now the most recent */
+	assert_int_equal(ks_imgcache__put(c, "c", 1, "ccc", 3), 0);
+	expect_none(c, "b", 1);		/* the least recently used went */
+	expect_body(c, "a", 1, "aaa");
+	expect_body(c, "c", 1, "ccc");
+	/* Bytes: 6 held, 8 more need both out. */
+	assert_int_equal(ks_imgcache__put(c, "d", 1, "dddddddd", 8), 0);
+	expect_none(c, "a", 1);
+	expect_none(c, "c", 1);
+	expect_body(c, "d", 1, "dddddddd");
+	ks_imgcache__stats(c, &st);
+	assert_int_equal(st.entries, 1);
+	assert_int_equal(st.bytes, 8);
+	assert_int_equal(ks_imgcache__put(c, "e", 1, "eeeeeeeeeee", 11), -EFBIG);
+	ks_imgcache__free(c);
+
+	c = ks_imgcache__new(0, 0);
+	assert_int_equal(ks_imgcache__put(c, "big", 1, big, sizeof(big)),
+			 -EFBIG);
+	expect_none(c, "big", 1);
+	/* An empty body is a body. */
+	assert_int_equal(ks_imgcache__put(c, "empty", 1, "", 0), 0);
+	expect_body(c, "empty", 1, "");
+	ks_imgcache__free(c);
+	ks_imgcache__free(NULL);
+}
+
+/* ---- through the API ------------------------------------------------- */
+
+#define NOW_S 1700000000LL
+#define OP "Bearer op-0123456789abcdef"
+#define TA "Bearer acme-0123456789abcdef"
+#define TB "Bearer beta-0123456789abcdef"
+
+static const char tokens_text[] =
+	"op-0123456789abcdef operator\n"
+	"acme-0123456789abcdef tenant acme alpha\n"
+	"beta-0123456789abcdef tenant beta beta\n";
+
+struct fx {
+	struct ks_engine *e;
+	struct ks_api *a;
+	struct ks_tokens *t;
+	struct ks_http_resp r;
+	json_t *body;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct ks_err err;
+
+	f->e = ks_engine__new();
+	f->a = ks_api__new(f->e);
+	f->t = ks_tokens__parse(tokens_text, "tokens", &err);
+	if (!f->e || !f->a || !f->t)
+		return -1;
+	ks_api__set_tokens(f->a, f->t, 10);
+	ks_engine__tick(f->e, (uint64_t)NOW_S * KS_NSEC_PER_SEC);
+	ks_http_resp_init(&f->r);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	ks_http_resp_fini(&f->r);
+	json_decref(f->body);
+	ks_api__free(f->a);
+	ks_tokens__free(f->t);
+	ks_engine__free(f->e);
+	free(f);
+	ks_sym_reset();
+	return 0;
+}
+
+static int call(struct fx *f, const char *auth, const char *method,
+		const char *target, const char *body)
+{
+	struct ks_http_req req = { .method = method, .authorization = auth };
+	char path[512];
+	struct ks_err err;
+
+	ks_http_resp__reset(&f->r);
+	json_decref(f->body);
+	f->body = NULL;
+	req.params = json_object();
+	req.path = path;
+	assert_int_equal(ks_params_from_target(req.params, target, path,
+					       sizeof(path),
+					       body ? "application/json" : NULL,
+					       body ? body : "",
+					       body ? strlen(body) : 0, &err),
+			 0);
+	ks_api__handle(f->a, &req, &f->r);
+	json_decref(req.params);
+	if (f->r.body)
+		f->body = json_loadb(f->r.body, f->r.len, 0, NULL);
+	return f->r.status;
+}
+
+/* n exits of vm at second sec, latencies from lat up. */
+static void feed(struct fx *f, const char *vm, int64_t sec, unsigned int n,
+		 unsigned int lat)
+{
+	struct ks_record r;
+
+	for (unsigned int i = 0; i < n; i++) {
+		ks_record_init(&r, KS_M_VM_EXITS,
+			       (uint64_t)sec * KS_NSEC_PER_SEC + i * 1000, 1);
+		ks_record_set(&r, KS_F_VM, ks_sym_intern(vm));
+		ks_record_set(&r, KS_F_PID, ks_sym_intern("100"));
+		ks_record_set(&r, KS_F_VCPU, ks_sym_intern("0"));
+		ks_record_set(&r, KS_F_VLEAVEREASON, ks_sym_intern("io"));
+		ks_record_set(&r, KS_F_LATENCY, lat + i * 37);
+		ks_engine__feed(f->e, &r, 1);
+	}
+}
+
+static void tick(struct fx *f, int64_t sec)
+{
+	ks_engine__tick(f->e, (uint64_t)sec * KS_NSEC_PER_SEC);
+}
+
+/* Creates a vm,latency instrumentation in base; its id (static). */
+static const char *create(struct fx *f, const char *auth, const char *base)
+{
+	static char id[16];
+	char target[128];
+
+	snprintf(target, sizeof(target), "%s/instrumentations", base);
+	if (call(f, auth, "POST", target, "{\"module\":\"vm\",\"stat\":"
+		 "\"exits\",\"decomposition\":[\"vm\",\"latency\"]}") != 201)
+		fail_msg("create in %s: %d", base, f->r.status);
+	snprintf(id, sizeof(id), "%s",
+		 json_string_value(json_object_get(f->body, "id")));
+	return id;
+}
+
+/* One heatmap request: its status, its body (malloc'd, NUL terminated),
+ * and whether the cache answered it. */
+struct answer {
+	char *body;
+	size_t len;
+	bool hit;
+	int status;
+};
+
+static void answer_fini(struct answer *a)
+{
+	free(a->body);
+	memset(a, 0, sizeof(*a));
+}
+
+static struct answer get(struct fx *f, const char *auth, const char *target)
+{
+	struct answer a = { 0 };
+	const char *h;
+
+	a.status = call(f, auth, "GET", target, NULL);
+	h = ks_http_resp__get_header(&f->r, "X-Kvmscope-Cache");
+	if (a.status == 200) {
+		assert_non_null(h);
+		assert_true(!strcmp(h, "hit") || !strcmp(h, "miss"));
+	}
+	a.hit = h && !strcmp(h, "hit");
+	a.body = malloc(f->r.len + 1);
+	assert_non_null(a.body);
+	if (f->r.len)
+		memcpy(a.body, f->r.body, f->r.len);
+	a.body[f->r.len] = '\0';	/* for strstr */
+	a.len = f->r.len;
+	return a;
+}
+
+static bool same(const struct answer *a, const struct answer *b)
+{
+	return a->len == b->len && !memcmp(a->body, b->body, a->len);
+}
+
+/* The base64 PNG of an answer (in f->body after get()). */
+static const char *image_of(const struct answer *a, char *buf, size_t len)
+{
+	json_t *o = json_loadb(a->body, a->len, 0, NULL);
+	const char *s;
+
+	assert_non_null(o);
+	s = json_string_value(json_object_get(o, "image"));
+	assert_non_null(s);
+	snprintf(buf, len, "%s", s);
+	json_decref(o);
+	return buf;
+}
+
+static void image_uri(char *buf, size_t len, const char *base,
+		      const char *id, const char *extra)
+{
+	snprintf(buf, len, "%s/instrumentations/%s/value/heatmap/image?"
+		 "duration=60%s", base, id, extra);
+}
+
+static void test_api_hit_and_second(void **state)
+{
+	struct fx *f = *state;
+	struct answer a, b, c, d;
+	char uri[256], ia[8192], ib[8192];
+	const char *id = create(f, OP, "/ca");
+
+	feed(f, "alpha", NOW_S - 3, 50, 1000);
+	tick(f, NOW_S + 1);
+	image_uri(uri, sizeof(uri), "/ca", id, "");
+	a = get(f, OP, uri);
+	assert_int_equal(a.status, 200);
+	assert_false(a.hit);
+	b = get(f, OP, uri);
+	assert_true(b.hit);
+	assert_true(same(&a, &b));
+	/* The second advances with new data: drawn again, and different. */
+	feed(f, "alpha", NOW_S + 1, 80, 100000);
+	tick(f, NOW_S + 2);
+	c = get(f, OP, uri);
+	assert_int_equal(c.status, 200);
+	assert_false(c.hit);
+	assert_false(same(&b, &c));
+	assert_string_not_equal(image_of(&b, ia, sizeof(ia)),
+				image_of(&c, ib, sizeof(ib)));
+	/* The second advances with no new data: still not served from the
+	 * old second (the default interval moved: start_time differs). */
+	tick(f, NOW_S + 3);
+	d = get(f, OP, uri);
+	assert_false(d.hit);
+	assert_false(same(&c, &d));
+	answer_fini(&a);
+	answer_fini(&b);
+	answer_fini(&c);
+	answer_fini(&d);
+}
+
+static void test_api_data_in_same_second(void **state)
+{
+	struct fx *f = *state;
+	struct answer a, b, c;
+	char uri[256], ia[8192], ib[8192];
+	const char *id = create(f, OP, "/ca");
+
+	feed(f, "alpha", NOW_S - 3, 50, 1000);
+	tick(f, NOW_S + 1);
+	image_uri(uri, sizeof(uri), "/ca", id, "");
+	a = get(f, OP, uri);
+	b = get(f, OP, uri);
+	assert_true(b.hit);
+	/* Late records for a second inside the window, the clock unmoved:
+	 * the data generation changed, so the picture is drawn again. */
+	feed(f, "alpha", NOW_S - 2, 200, 500000);
+	c = get(f, OP, uri);
+	assert_false(c.hit);
+	assert_string_not_equal(image_of(&b, ia, sizeof(ia)),
+				image_of(&c, ib, sizeof(ib)));
+	answer_fini(&a);
+	answer_fini(&b);
+	answer_fini(&c);
+}
+
+static void test_api_params(void **state)
+{
+	struct fx *f = *state;
+	struct answer a, b, c, d, e;
+	char uri[256], uri2[256], uri3[256];
+	const char *id = create(f, OP, "/ca");
+
+	feed(f, "alpha", NOW_S - 3, 50, 1000);
+	feed(f, "beta", NOW_S - 2, 50, 9000);
+	tick(f, NOW_S + 1);
+	image_uri(uri, sizeof(uri), "/ca", id, "");
+	image_uri(uri2, sizeof(uri2), "/ca", id, "&width=300&height=100");
+	image_uri(uri3, sizeof(uri3), "/ca", id, "&selected=beta");
+	a = get(f, OP, uri);
+	b = get(f, OP, uri2);
+	assert_false(b.hit);
+	assert_false(same(&a, &b));
+	c = get(f, OP, uri3);
+	assert_false(c.hit);
+	assert_false(same(&a, &c));
+	assert_false(same(&b, &c));
+	/* Each view is kept on its own. */
+	d = get(f, OP, uri2);
+	assert_true(d.hit);
+	assert_true(same(&b, &d));
+	e = get(f, OP, uri);
+	assert_true(e.hit);
+	assert_true(same(&a, &e));
+	/* Other resources of the same view are other answers. */
+	answer_fini(&e);
+	snprintf(uri3, sizeof(uri3), "/ca/instrumentations/%s/value/heatmap/"
+		 "grid?duration=60", id);
+	e = get(f, OP, uri3);
+	assert_false(e.hit);
+	assert_false(same(&a, &e));
+	answer_fini(&a);
+	answer_fini(&b);
+	answer_fini(&c);
+	answer_fini(&d);
+	answer_fini(&e);
+}
+
+static void test_api_modify_and_delete(void **state)
+{
+	struct fx *f = *state;
+	struct answer a, b;
+	char uri[256], inst[128];
+	char id[16];
+
+	snprintf(id, sizeof(id), "%s", create(f, OP, "/ca"));
+	feed(f, "alpha", NOW_S - 3, 50, 1000);
+	tick(f, NOW_S + 1);
+	image_uri(uri, sizeof(uri), "/ca", id, "");
+	a = get(f, OP, uri);
+	answer_fini(&a);
+	a = get(f, OP, uri);
+	assert_true(a.hit);
+	snprintf(inst, sizeof(inst), "/ca/instrumentations/%s", id);
+	assert_int_equal(call(f, OP, "PUT", inst, "{\"retention-time\":120}"),
+			 200);
+	b = get(f, OP, uri);
+	assert_false(b.hit);
+	answer_fini(&b);
+	/* Deleted: 404, whatever the cache holds. */
+	assert_int_equal(call(f, OP, "DELETE", inst, NULL), 204);
+	b = get(f, OP, uri);
+	assert_int_equal(b.status, 404);
+	assert_false(b.hit);
+	answer_fini(&a);
+	answer_fini(&b);
+}
+
+static void test_api_tenants_apart(void **state)
+{
+	struct fx *f = *state;
+	struct answer a1, b1, a2, b2;
+	char ua[256], ub[256], ia[8192], ib[8192];
+	char ida[16], idb[16];
+
+	/* Each namespace numbers its own: both get the same id. */
+	snprintf(ida, sizeof(ida), "%s", create(f, TA, "/ca/customers/acme"));
+	snprintf(idb, sizeof(idb), "%s", create(f, TB, "/ca/customers/beta"));
+	feed(f, "alpha", NOW_S - 3, 50, 1000);
+	feed(f, "beta", NOW_S - 3, 400, 300000);
+	tick(f, NOW_S + 1);
+	image_uri(ua, sizeof(ua), "/ca/customers/acme", ida, "");
+	image_uri(ub, sizeof(ub), "/ca/customers/beta", idb, "");
+	a1 = get(f, TA, ua);
+	assert_int_equal(a1.status, 200);
+	assert_false(a1.hit);
+	b1 = get(f, TB, ub);
+	assert_int_equal(b1.status, 200);
+	assert_false(b1.hit);
+	assert_non_null(strstr(b1.body, "\"beta\""));
+	assert_null(strstr(b1.body, "alpha"));
+	assert_string_not_equal(image_of(&a1, ia, sizeof(ia)),
+				image_of(&b1, ib, sizeof(ib)));
+	/* Each tenant's second request is its own picture again. */
+	a2 = get(f, TA, ua);
+	b2 = get(f, TB, ub);
+	assert_true(a2.hit && b2.hit);
+	assert_true(same(&a1, &a2));
+	assert_true(same(&b1, &b2));
+	assert_null(strstr(a2.body, "beta"));
+	answer_fini(&b2);
+	/* A tenant asking for the other's path is refused, not served. */
+	b2 = get(f, TB, ua);
+	assert_int_not_equal(b2.status, 200);
+	assert_false(b2.hit);
+	answer_fini(&a1);
+	answer_fini(&b1);
+	answer_fini(&a2);
+	answer_fini(&b2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_get_put),
+		cmocka_unit_test(test_epochs),
+		cmocka_unit_test(test_bounds),
+		cmocka_unit_test_setup_teardown(test_api_hit_and_second, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_api_data_in_same_second,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_api_params, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_api_modify_and_delete,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_api_tenants_apart, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
