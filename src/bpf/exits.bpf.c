@@ -2,8 +2,16 @@
 /* exits.bpf.c - VM exits, their handling time and the exits to user space,
  * aggregated in the kernel.
  *
- * kvm:kvm_exit stores the exit in per-thread state; the next kvm:kvm_entry
- * of the same thread closes it and counts it once (exitpath.bpf.h).  An
+ * Two modes, told apart by lat_mode, which the loader sets.  Count-only
+ * (ks_exit_count; `kvmscope stat`): kvm:kvm_exit alone counts the exit in
+ * the thread's dense slot, in the plane of the wall second, and kvm_entry
+ * is not hooked at all - 1.1x a bare per-CPU counter, where pairing costs
+ * 4.9x (bench/bench_probe_cost.c, numbers in exitpath.bpf.h).  With
+ * latency (ks_exit + ks_entry; the agent): kvm:kvm_exit stores the exit in
+ * per-thread task storage; the next kvm:kvm_entry of the same thread
+ * closes it and counts it once (exitpath.bpf.h).  Each program stands
+ * aside in the other mode, so the loader can attach one before switching.
+ * An
  * exit that is never closed (the vCPU thread ends, as after a final HLT to
  * user space, or exits twice without an entry) is counted without a
  * bucket, so every exit is counted exactly once.  kvm:kvm_emulate_insn
@@ -24,19 +32,17 @@
  *
  * The ks_bench_* and ks_test_* programs are not loaded by the probe ('?'
  * sections): the cost benchmark and a test load them alone, on syscall
- * tracepoints, to time the exit path above against a bare per-CPU counter
- * and to fill the capped MMIO maps.
+ * tracepoints, to time both exit paths above against a bare per-CPU
+ * counter and to fill the capped MMIO maps.  ks_plane_start (syscall
+ * program, run once by the loader) starts the count planes' timer.
  */
 #include "exitpath.bpf.h"
 #include "uexits.h"
 
-#define KS_NSEC 1000000000ULL
 #define KS_EINTR 4
 
 /* Subsecond rows of userspace exits: 10 ms unless the loader says. */
 const volatile __u64 row_ns = 10000000ULL;
-/* REALTIME - MONOTONIC, ns; written by the loader while running. */
-volatile __u64 realtime_off_ns = 0;
 
 struct ks_uexit_gen {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -70,14 +76,33 @@ struct {
 	.values = { [0] = &mmio_gen0 },
 };
 
+/* Latency mode's kvm_exit; it stands aside while lat_mode is off, so that
+ * the loader can attach it before switching modes. */
 SEC("tp/kvm/kvm_exit")
 int ks_exit(struct trace_event_raw_kvm_exit *ctx)
 {
 	__u32 vcpu = KS_VCPU_UNKNOWN;
 
+	if (!lat_mode)
+		return 0;
 	if (bpf_core_field_exists(ctx->vcpu_id))
 		vcpu = ctx->vcpu_id;
 	exit_begin(vcpu, ctx->exit_reason, (__u8)ctx->isa);
+	return 0;
+}
+
+/* Count mode's kvm_exit: the only exit hook while nobody wants latency.
+ * The loader attaches it only where kvm_exit has vcpu_id. */
+SEC("tp/kvm/kvm_exit")
+int ks_exit_count(struct trace_event_raw_kvm_exit *ctx)
+{
+	__u32 vcpu = KS_VCPU_UNKNOWN;
+
+	if (lat_mode)
+		return 0;
+	if (bpf_core_field_exists(ctx->vcpu_id))
+		vcpu = ctx->vcpu_id;
+	exit_count(vcpu, ctx->exit_reason, (__u8)ctx->isa);
 	return 0;
 }
 
@@ -93,18 +118,26 @@ int ks_entry(struct trace_event_raw_kvm_entry *ctx)
 SEC("tp/kvm/kvm_emulate_insn")
 int ks_emul(struct trace_event_raw_kvm_emulate_insn *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct task_struct *t = bpf_get_current_task_btf();
 	struct ks_exit_key key = {};
 	struct ks_exit_thread *th;
+	__u32 slot;
 
-	if (!wanted(tgid) || ctx->failed)
+	if (!wanted(t->tgid) || ctx->failed)
 		return 0;
-	th = bpf_map_lookup_elem(&exit_threads, &tid);
+	th = bpf_task_storage_get(&exit_task, t, 0, 0);
+	if (th && th->seen && !lat_mode) {
+		slot = slot_of(th, t, th->vcpu, th->isa ? th->isa : 1);
+		if (slot < KS_XC_SLOTS) {
+			slot_add(slot, KS_XC_IDX_EMUL);
+			return 0;
+		}
+	}
 	key.kind = KS_EXK_EMUL;
 	key.bucket = KS_BUCKET_NONE;
-	key.tgid = tgid;
-	key.vcpu = th ? th->vcpu : KS_VCPU_UNKNOWN;
+	key.tgid = t->tgid;
+	key.vcpu = th && th->seen ? th->vcpu : KS_VCPU_UNKNOWN;
+	key.sec = wall_sec(bpf_ktime_get_ns());
 	gen_add(&exit_cur, &key, KS_EXS_DROP_FULL);
 	return 0;
 }
@@ -114,16 +147,20 @@ int ks_emul(struct trace_event_raw_kvm_emulate_insn *ctx)
 SEC("tp/sched/sched_process_exit")
 int ks_thread_end(void *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct task_struct *t = bpf_get_current_task_btf();
 	struct ks_exit_thread *th;
+	__u32 slot;
 
-	th = bpf_map_lookup_elem(&exit_threads, &tid);
+	th = bpf_task_storage_get(&exit_task, t, 0, 0);
 	if (!th)
 		return 0;
 	if (th->pending)
-		count_exit(tgid, th, 0, false);
-	bpf_map_delete_elem(&exit_threads, &tid);
+		count_exit(t->tgid, th, 0, false);
+	th->pending = 0;
+	/* User space frees the slot once this second has been read. */
+	slot = (__u32)th->slot - 1;
+	if (slot < KS_XC_SLOTS)
+		slot_info[slot].dead_ns = bpf_ktime_get_ns() + realtime_off_ns;
 	return 0;
 }
 
@@ -132,22 +169,21 @@ int ks_thread_end(void *ctx)
 /* A userspace-exit key for the current thread, or false if unwanted. */
 static __always_inline bool uexit_key(struct ks_uexit_key *key, __u8 kind)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
+	struct task_struct *t = bpf_get_current_task_btf();
 	struct ks_exit_thread *th;
 
-	key->tgid = id >> 32;
+	key->tgid = t->tgid;
 	if (!wanted(key->tgid))
 		return false;
-	th = bpf_map_lookup_elem(&exit_threads, &tid);
-	key->vcpu = th ? th->vcpu : KS_VCPU_UNKNOWN;
+	th = bpf_task_storage_get(&exit_task, t, 0, 0);
+	key->vcpu = th && th->seen ? th->vcpu : KS_VCPU_UNKNOWN;
 	key->kind = kind;
 	return true;
 }
 
 static __always_inline __u16 subsecond_row(void)
 {
-	__u64 ns = (bpf_ktime_get_ns() + realtime_off_ns) % KS_NSEC;
+	__u64 ns = (bpf_ktime_get_ns() + realtime_off_ns) % KS_NSEC_PER_S;
 
 	return (__u16)(ns / row_ns);
 }
@@ -231,6 +267,15 @@ int ks_bench_entry(void *ctx)
 {
 	if (bench_mine())
 		exit_end(0);
+	return 0;
+}
+
+/* getppid() entry as a VM exit in count-only mode: no entry hook. */
+SEC("?tp/syscalls/sys_enter_getppid")
+int ks_bench_count(void *ctx)
+{
+	if (bench_mine())
+		exit_count(0, 0x7b, 2);
 	return 0;
 }
 

@@ -8,6 +8,12 @@
  * (kvmstat's "emul"), told apart by `kind`, so that one read of one map
  * gives a consistent tick.  Only fixed-width kernel uapi types are used:
  * this header is compiled into the BPF object and into user space.
+ *
+ * Count-only mode (no latency wanted) counts into a dense array instead
+ * (exitpath.bpf.h): each vCPU thread gets a slot, the raw reason a dense
+ * index (ks_exit_reason_index), and the event's wall-clock second picks
+ * one of two planes, so user space reads the plane of a second that has
+ * ended, exactly, without a syscall (source/xcount.h does the reading).
  */
 #ifndef KS_BPF_EXITS_H
 #define KS_BPF_EXITS_H
@@ -38,6 +44,10 @@ struct ks_exit_key {
 	__u16 bucket;		/* ks_ll_index(ns), or KS_BUCKET_NONE */
 	__u8 isa;		/* 1 VMX, 2 SVM (kvm_exit's isa) */
 	__u8 kind;		/* enum ks_exit_kind */
+	/* Low bits (KS_SEC_MASK, source/sechold.h) of the wall-clock second
+	 * the exit happened in, so a read sorts it into its own second. */
+	__u8 sec;
+	__u8 pad[3];
 };
 
 /* Cumulative per-CPU counters in the probe's `exit_stats` array. */
@@ -49,18 +59,73 @@ enum ks_exit_stat {
 	KS_EXS_UNPAIRED,	/* exits counted without latency */
 	KS_EXS_UEXIT_FULL,	/* userspace exit or PIO lost: map full */
 	KS_EXS_MMIO_FULL,	/* MMIO access lost: its capped map full */
+	KS_EXS_SLOW,		/* count mode: counted in the hash instead
+				 * (no slot free, reason off the index) */
+	KS_EXS_NOSLOT,		/* count mode: a thread found no free slot */
 	KS_EXS__COUNT
 };
 
-/* Per-thread state between an exit and the next entry.  Only the thread
- * itself touches its entry, so no locking is needed. */
+/* As source/sechold.h, irqs.h and samples.h have it (BPF includes only
+ * these headers): the low bits of a wall-clock second in keys. */
+#define KS_SEC_MASK 3u
+
+/* Per-thread state (task storage): the thread's vCPU and count slot, and
+ * in latency mode its exit between kvm_exit and the next kvm_entry.  Only
+ * the thread itself touches it, so no locking is needed. */
 struct ks_exit_thread {
 	__u64 ts;		/* kvm_exit time, ns (CLOCK_MONOTONIC) */
 	__u32 reason;
-	__u32 vcpu;
+	__u32 vcpu;		/* valid when seen */
+	__u16 slot;		/* count slot + 1; 0: none yet; KS_XC_NOSLOT */
 	__u8 isa;
 	__u8 pending;		/* an exit waits for its entry */
-	__u8 pad[6];
+	__u8 seen;		/* vcpu is known */
+	__u8 sec;		/* wall second & KS_SEC_MASK of the exit */
+	__u8 pad[2];
 };
+
+/* ---- count-only mode ---------------------------------------------------- */
+
+/* vCPU threads with a slot of their own; more go the hash path. */
+#define KS_XC_SLOTS 512
+/* Dense reason indexes: SVM codes < 0x100 (VMX basic reasons too) as they
+ * are, SVM's 0x400..0x40f (NPF, AVIC, VMGEXIT) after them, then the
+ * emulation count.  Padded to a multiple of 8 for cache-line rows. */
+#define KS_XC_SVM_HI 0x400u
+#define KS_XC_SVM_HI_N 0x10u
+#define KS_XC_IDX_EMUL 0x110u
+#define KS_XC_NIDX 0x118u
+/* ks_exit_thread.slot of a thread that found none free: not retried. */
+#define KS_XC_NOSLOT 0xffffu
+
+/* Who owns a slot.  Written by the probe when a thread takes the slot
+ * (dead_ns by sched_process_exit), cleared by user space when it frees
+ * the slot after the thread's last second was read. */
+struct ks_exit_slot {
+	__u64 dead_ns;		/* wall-clock ns the thread ended; 0: alive */
+	__u32 tgid;
+	__u32 tid;
+	__u32 vcpu;
+	__u8 isa;
+	__u8 used;		/* taken by a thread */
+	__u8 pad[2];
+};
+
+/* The dense index of an exit reason, or KS_XC_NIDX when it has none (it
+ * is counted in the hash, by raw reason, instead). */
+static inline __u32 ks_exit_reason_index(__u8 isa, __u32 reason)
+{
+	if (reason < 0x100)
+		return reason;
+	if (isa == 2 && reason - KS_XC_SVM_HI < KS_XC_SVM_HI_N)
+		return 0x100 + (reason - KS_XC_SVM_HI);
+	return KS_XC_NIDX;
+}
+
+/* The raw reason of a dense exit index (< KS_XC_IDX_EMUL). */
+static inline __u32 ks_exit_index_reason(__u32 idx)
+{
+	return idx < 0x100 ? idx : KS_XC_SVM_HI + (idx - 0x100);
+}
 
 #endif /* KS_BPF_EXITS_H */

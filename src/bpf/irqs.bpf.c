@@ -11,17 +11,23 @@
  * line up: bpf_ktime_get_ns() (monotonic) plus realtime_off_ns, the
  * REALTIME - MONOTONIC difference the loader refreshes every tick, taken
  * modulo one second and divided into rows of row_ns (10 ms by default,
- * CA's resolution).
+ * CA's resolution).  The key also holds the low bits of that wall-clock
+ * second: a read comes a few ms after the second ends, and the reader
+ * holds the next second's early interrupts back for the read that ends
+ * their own second (source/sechold.h).
  *
- * kvm_inj_virq runs on the vCPU thread but does not say which vCPU: the
- * thread's vCPU is learnt from its kvm_entry events.  Kernels before 5.11
- * name the vector field `irq`; CO-RE picks whichever exists.
+ * kvm_inj_virq runs on the vCPU thread, with the vCPU loaded, but does not
+ * say which vCPU: it is read from the thread itself (vcpuload.bpf.h), so
+ * the probe needs no program on kvm_entry, which runs on every VM exit.
+ * Without kvm BTF the vCPU is unknown (counted, never dropped).  Kernels
+ * before 5.11 name the vector field `irq`; CO-RE picks whichever exists.
  */
 #include "vmlinux/x86/vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 
 #include "irqs.h"
+#include "vcpuload.bpf.h"
 
 #define KS_IRQ_MAX_KEYS 16384
 #define KS_IRQ_MAX_THREADS 16384
@@ -50,7 +56,8 @@ struct {
 	.values = { [0] = &irq_gen0 },
 };
 
-/* tid -> vcpu_id, from kvm_entry. */
+/* tid -> vcpu_id, as kvm_inj_virq found it, for user space's mapping of
+ * vcpu_ids to QEMU's vCPU indexes (source/vmident.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, KS_IRQ_MAX_THREADS);
@@ -87,21 +94,38 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
-/* Notes the process name, for processes gone before the next read. */
-static __always_inline void remember_comm(__u32 tgid)
+/* Notes the process name, for processes gone before the next read.
+ * Looks first: the name is read once per process, not per interrupt. */
+static __always_inline void remember_comm(struct task_struct *task,
+					  __u32 tgid)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
 	struct ks_comm c = {};
 
+	if (!tgid || bpf_map_lookup_elem(&irq_comm, &tgid))
+		return;
 	BPF_CORE_READ_STR_INTO(&c.name, task, group_leader, comm);
-	bpf_map_update_elem(&irq_comm, &tgid, &c, BPF_ANY);
+	bpf_map_update_elem(&irq_comm, &tgid, &c, BPF_NOEXIST);
 }
 
-static __always_inline __u16 subsecond_row(void)
+/* The subsecond row and second bits of now, on the wall clock; one clock
+ * read, so the two always agree. */
+static __always_inline void wall_slot(struct ks_irq_key *key)
 {
-	__u64 ns = (bpf_ktime_get_ns() + realtime_off_ns) % KS_NSEC;
+	__u64 wall = bpf_ktime_get_ns() + realtime_off_ns;
 
-	return (__u16)(ns / row_ns);
+	key->row = (__u16)((wall % KS_NSEC) / row_ns);
+	key->sec = (__u8)((wall / KS_NSEC) & KS_SEC_MASK);
+}
+
+/* Notes thread tid runs vcpu_id vcpu.  Looks before writing: the vCPU
+ * of a thread rarely changes. */
+static __always_inline void learn(__u32 tid, __u32 vcpu)
+{
+	__u32 *cur = bpf_map_lookup_elem(&irq_vcpu, &tid);
+
+	if (cur && *cur == vcpu)
+		return;
+	bpf_map_update_elem(&irq_vcpu, &tid, &vcpu, BPF_ANY);
 }
 
 static __always_inline void count(struct ks_irq_key *key)
@@ -129,49 +153,33 @@ static __always_inline void count(struct ks_irq_key *key)
 		stat_inc(KS_IRS_DROP_FULL);
 }
 
-SEC("tp/kvm/kvm_entry")
-int ks_irq_entry(struct trace_event_raw_kvm_entry *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id, vcpu = ctx->vcpu_id, *cur;
-
-	if (targ_tgid && (id >> 32) != targ_tgid)
-		return 0;
-	/* Look before writing: entries are hot, the vCPU rarely changes. */
-	cur = bpf_map_lookup_elem(&irq_vcpu, &tid);
-	if (cur && *cur == vcpu)
-		return 0;
-	if (!cur)
-		remember_comm(id >> 32);
-	bpf_map_update_elem(&irq_vcpu, &tid, &vcpu, BPF_ANY);
-	return 0;
-}
-
 SEC("tp/kvm/kvm_inj_virq")
 int ks_inj_virq(void *ctx)
 {
+	struct task_struct *task = (void *)bpf_get_current_task();
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id, *vcpu;
+	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct trace_event_raw_kvm_inj_virq *cur = ctx;
 	struct trace_event_raw_kvm_inj_virq___old *old = ctx;
 	struct ks_irq_key key = {};
+	bool odd;
 
 	if (targ_tgid && tgid != targ_tgid)
 		return 0;
+	wall_slot(&key);
 	if (bpf_core_field_exists(cur->vector))
 		key.vector = (__u8)BPF_CORE_READ(cur, vector);
 	else
 		key.vector = (__u8)BPF_CORE_READ(old, irq);
-	vcpu = bpf_map_lookup_elem(&irq_vcpu, &tid);
-	if (vcpu) {
-		key.vcpu = *vcpu;
+	if (ks_loaded_vcpu_id(task, &key.vcpu, &odd)) {
+		learn(tid, key.vcpu);
 	} else {
 		key.vcpu = KS_VCPU_UNKNOWN;
 		stat_inc(KS_IRS_NO_VCPU);
 	}
 	key.tgid = tgid;
 	key.path = KS_IRQ_INJ;
-	key.row = subsecond_row();
+	remember_comm(task, tgid);
 	count(&key);
 	return 0;
 }
@@ -188,12 +196,13 @@ int ks_apic_accept(struct trace_event_raw_kvm_apic_accept_irq *ctx)
 		tgid = 0;
 	if (targ_tgid && tgid != targ_tgid)
 		return 0;
+	wall_slot(&key);
 	key.tgid = tgid;
 	key.vcpu = ctx->apicid;
 	key.vector = ctx->vec;
 	key.dm = (ctx->dm >> 8) & 7;
 	key.path = KS_IRQ_APIC;
-	key.row = subsecond_row();
+	remember_comm(task, tgid);
 	count(&key);
 	return 0;
 }

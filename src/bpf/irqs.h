@@ -8,6 +8,9 @@
  *   - KS_IRQ_APIC: kvm:kvm_apic_accept_irq, any interrupt or IPI accepted
  *     by a guest local APIC, posted ones included (vm.apic_irqs); it runs
  *     in the sender's context, so its vCPU is the target APIC id.
+ * Each key also carries the low bits of the interrupt's own wall-clock
+ * second, so the reader can tell this second's from the next one's when
+ * its read comes a little late (source/sechold.h).
  * Fixed-width kernel uapi types only: compiled into BPF and user space.
  */
 #ifndef KS_BPF_IRQS_H
@@ -21,6 +24,10 @@
 
 #ifndef KS_VCPU_UNKNOWN
 #define KS_VCPU_UNKNOWN 0xffffffffu
+#endif
+/* Wall-clock second bits in the keys; source/sechold.h defines the same. */
+#ifndef KS_SEC_MASK
+#define KS_SEC_MASK 3u
 #endif
 
 enum ks_irq_path {
@@ -39,14 +46,16 @@ struct ks_irq_key {
 	__u8 vector;
 	__u8 path;		/* enum ks_irq_path */
 	__u8 dm;		/* APIC delivery mode 0..7 (KS_IRQ_APIC) */
-	__u8 pad[3];
+	__u8 sec;		/* wall-clock second & KS_SEC_MASK */
+	__u8 pad[2];
 };
 
 /* Cumulative per-CPU counters in the probe's `irq_stats` array. */
 enum ks_irq_stat {
 	KS_IRS_DROP_FULL,	/* count lost: the generation map was full */
 	KS_IRS_DROP_NOMAP,	/* count lost: no current generation (bug) */
-	KS_IRS_NO_VCPU,		/* injected before the first kvm_entry */
+	KS_IRS_NO_VCPU,		/* injected with no vCPU loaded on the
+				 * thread, or no kvm BTF: vCPU unknown */
 	KS_IRS__COUNT
 };
 

@@ -4,15 +4,15 @@
  * The loader opens a cpu-clock perf event at 99 Hz on every online CPU and
  * attaches ks_sample to each.  The program runs in the hrtimer interrupt,
  * on the interrupted thread.  It counts a sample when that thread is a
- * vCPU thread, keyed by (tgid, vCPU, mode, cr3, rip, subsecond row), into
+ * vCPU thread, keyed by (tgid, vCPU, mode, cr3, rip, subsecond row, low
+ * bits of the wall-clock second: the reader holds the next second's
+ * early samples back for the read that ends it, source/sechold.h), into
  * the same two-generation per-CPU hash maps as exits.bpf.c (see there).
  *
  * Which threads are vCPU threads, in order of trust:
- *   - a thread with a KVM vCPU loaded: vcpu_load() puts the vCPU's
- *     preempt notifier on current->preempt_notifiers (KVM is their only
- *     user), so the vCPU is container_of() the first one.  It must say it
- *     runs on this CPU.  This needs no kallsyms (kvm_running_vcpu would)
- *     and names the vCPU by its vcpu_id, as kvm_exit does;
+ *   - a thread with a KVM vCPU loaded (vcpuload.bpf.h: the vCPU's
+ *     preempt notifier on current->preempt_notifiers), named by its
+ *     vcpu_id, as kvm_exit does;
  *   - a thread discovery (user space) put in smp_tids, or one seen above
  *     before (smp_learned: host-side time between KVM_RUN calls);
  *   - a thread QEMU named "CPU <n>/KVM" or "CPU <n>/TCG".
@@ -41,6 +41,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "samples.h"
+#include "vcpuload.bpf.h"
 
 #define KS_PF_VCPU 0x00000001	/* include/linux/sched.h */
 #define KS_SAMPLE_MAX_THREADS 16384
@@ -139,30 +140,6 @@ static __always_inline void remember_comm(struct task_struct *task,
 		return;
 	BPF_CORE_READ_STR_INTO(&c.name, task, group_leader, comm);
 	bpf_map_update_elem(&smp_comm, &tgid, &c, BPF_NOEXIST);
-}
-
-/* The vCPU loaded on the current thread, or NULL. */
-static __always_inline struct kvm_vcpu *loaded_vcpu(struct task_struct *task)
-{
-	struct hlist_node *first = NULL;
-	struct kvm_vcpu *vcpu;
-	int cpu = -1;
-
-	if (!bpf_core_type_exists(struct kvm_vcpu) ||
-	    !bpf_core_field_exists(task->preempt_notifiers))
-		return NULL;
-	if (bpf_core_read(&first, sizeof(first),
-			  &task->preempt_notifiers.first) || !first)
-		return NULL;
-	vcpu = (void *)first -
-	       bpf_core_field_offset(struct kvm_vcpu, preempt_notifier) -
-	       bpf_core_field_offset(struct preempt_notifier, link);
-	if (bpf_core_read(&cpu, sizeof(cpu), &vcpu->cpu) ||
-	    cpu != (int)bpf_get_smp_processor_id()) {
-		stat_inc(KS_SMS_ODD_VCPU);
-		return NULL;
-	}
-	return vcpu;
 }
 
 /* "CPU <n>/KVM" or "CPU <n>/TCG" (QEMU with debug-threads=on). */
@@ -310,11 +287,14 @@ static __always_inline void guest_state(struct kvm_vcpu *vcpu,
 		stat_inc(KS_SMS_NO_RIP);
 }
 
-static __always_inline __u16 subsecond_row(void)
+/* The subsecond row and second bits of now, on the wall clock; one clock
+ * read, so the two always agree. */
+static __always_inline void wall_slot(struct ks_sample_key *key)
 {
-	__u64 ns = (bpf_ktime_get_ns() + realtime_off_ns) % KS_NSEC;
+	__u64 wall = bpf_ktime_get_ns() + realtime_off_ns;
 
-	return (__u16)(ns / row_ns);
+	key->row = (__u16)((wall % KS_NSEC) / row_ns);
+	key->sec = (__u8)((wall / KS_NSEC) & KS_SEC_MASK);
 }
 
 /* Adds one to key in the current generation.  A new key with a RIP
@@ -367,7 +347,7 @@ int ks_sample(struct bpf_perf_event_data *ctx)
 	struct ks_sample_key key = {};
 	struct kvm_vcpu *vcpu;
 	unsigned int flags;
-	bool in_guest;
+	bool in_guest, odd;
 
 	if (!tid)		/* the idle task */
 		return 0;
@@ -376,7 +356,9 @@ int ks_sample(struct bpf_perf_event_data *ctx)
 	flags = BPF_CORE_READ(task, flags);
 	in_guest = flags & KS_PF_VCPU;
 	key.vcpu = KS_VCPU_UNKNOWN;
-	vcpu = loaded_vcpu(task);
+	vcpu = ks_loaded_vcpu(task, &odd);
+	if (odd)
+		stat_inc(KS_SMS_ODD_VCPU);
 	if (vcpu && !bpf_core_read(&key.vcpu, sizeof(key.vcpu),
 				   &vcpu->vcpu_id)) {
 		key.flags |= KS_SMP_VCPUID;
@@ -390,7 +372,7 @@ int ks_sample(struct bpf_perf_event_data *ctx)
 		guest_state(vcpu, &key);
 	else
 		key.mode = KS_SMODE_HOST;
-	key.row = subsecond_row();
+	wall_slot(&key);
 	remember_comm(task, tgid);
 	count(&key);
 	return 0;

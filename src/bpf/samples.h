@@ -6,7 +6,9 @@
  * guest's page-table root (cr3) and instruction pointer when the host can
  * read them, and the row of the wall-clock second the sample fell in.
  * `flags` says which of cr3 and rip are real: a value the kernel could not
- * read is never made up, it is absent.  Fixed-width kernel uapi types
+ * read is never made up, it is absent.  Each key also carries the low
+ * bits of the sample's wall-clock second, so the reader can tell this
+ * second's samples from the next one's (source/sechold.h).  Fixed-width kernel uapi types
  * only: compiled into BPF and user space.
  */
 #ifndef KS_BPF_SAMPLES_H
@@ -20,6 +22,10 @@
 
 #ifndef KS_VCPU_UNKNOWN
 #define KS_VCPU_UNKNOWN 0xffffffffu
+#endif
+/* Wall-clock second bits in the keys; source/sechold.h defines the same. */
+#ifndef KS_SEC_MASK
+#define KS_SEC_MASK 3u
 #endif
 
 /* CA's profile-99hz: 99, not 100, so sampling does not lock step with
@@ -53,7 +59,8 @@ struct ks_sample_key {
 	__u16 row;		/* ns into the second / row_ns */
 	__u8 mode;		/* enum ks_sample_mode */
 	__u8 flags;		/* KS_SMP_* */
-	__u8 pad[4];
+	__u8 sec;		/* wall-clock second & KS_SEC_MASK */
+	__u8 pad[3];
 };
 
 /* A vCPU thread as discovery (user space: QEMU's vCPU index) or the

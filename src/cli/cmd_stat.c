@@ -6,7 +6,10 @@
  * the exits and irqs BPF sources (mmiox from the exits source's userspace
  * exits), aggregated in the kernel, so watching a
  * busy host costs one map read per interval rather than one trace record
- * per exit.  --json prints one JSON object per interval (JSON Lines).
+ * per exit; the exits source runs count-only (kvm_exit alone, no latency),
+ * its cheapest mode.  Each interval covers whole wall-clock seconds: the
+ * read is stamped with the end of the last second that ended.
+ * --json prints one JSON object per interval (JSON Lines).
  * --counts prints the interval's counts instead of rates (exact totals for
  * tests), --records the sources' records themselves (for debugging the
  * probes, and for lab tests of fields the table does not show).
@@ -32,6 +35,9 @@ struct stat_opts {
 	unsigned interval;	/* seconds */
 	unsigned long count;	/* reports; 0: forever */
 	bool json, verbose, counts, records;
+	/* Exits hooks: count-only (kvm_exit alone) unless latency is shown
+	 * (--records) or asked for; --count-only forces it with --records. */
+	bool latency, count_only;
 	uint32_t pid;
 	const char *name;
 };
@@ -60,7 +66,10 @@ static void usage(FILE *f)
 "  -c, --counts     counts over each interval instead of per-second rates\n"
 "  -r, --records    print the sources' records, one JSON object a line,\n"
 "                   instead of the table, and a {\"tick\": ns} line after\n"
-"                   each interval (for debugging the probes)\n"
+"                   each interval (for debugging the probes); exits are\n"
+"                   timed then (latency field), as with --latency\n"
+"  -L, --latency    time each exit too (kvm_entry hooked: costs more)\n"
+"  -C, --count-only count exits with kvm_exit alone, even with --records\n"
 "  -v, --verbose    show the BPF loader's messages\n"
 "  -h, --help       this text\n"
 "\n"
@@ -110,6 +119,8 @@ static int parse(int argc, char **argv, struct stat_opts *o)
 		{ "name", required_argument, NULL, 'n' },
 		{ "counts", no_argument, NULL, 'c' },
 		{ "records", no_argument, NULL, 'r' },
+		{ "latency", no_argument, NULL, 'L' },
+		{ "count-only", no_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -119,12 +130,14 @@ static int parse(int argc, char **argv, struct stat_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->interval = 1;
-	while ((c = getopt_long(argc, argv, "jp:n:crvh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jp:n:crLCvh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'j': o->json = true; break;
 		case 'v': o->verbose = true; break;
 		case 'c': o->counts = true; break;
 		case 'r': o->records = true; break;
+		case 'L': o->latency = true; break;
+		case 'C': o->count_only = true; break;
 		case 'n': o->name = optarg; break;
 		case 'p':
 			if (parse_uint(optarg, "pid", INT_MAX, &v))
@@ -341,6 +354,10 @@ static int run_open(struct run *r, const struct stat_opts *o)
 
 	memset(r, 0, sizeof(*r));
 	ks_source_opts_init(&so);
+	/* The table has no latency column: kvm_exit alone, dense counters,
+	 * unless exit latency is printed or asked for. */
+	so.exits_count_only = o->count_only ||
+			      (!o->records && !o->latency);
 	so.pid = o->pid;
 	so.verbose = o->verbose;
 	if (!(r->vs = ks_vcpustat__new())) {
@@ -412,6 +429,10 @@ static int loop(const struct stat_opts *o, struct run *r)
 			break;
 		t = now_ns(CLOCK_MONOTONIC);
 		wall = now_ns(CLOCK_REALTIME);
+		/* Stamped with the last ns of the second that ended: the
+		 * sources count every event in its own second, and what the
+		 * second in progress has seen waits for the next read. */
+		wall -= wall % KS_NSEC_PER_SEC + 1;
 		if ((drops = run_read(r, wall)) < 0)
 			return 1;
 		n = ks_vcpustat__rows(r->vs, &rows);

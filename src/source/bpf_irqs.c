@@ -5,8 +5,11 @@
  * it to the monotonic clock to place each interrupt in the wall-clock
  * second, so the subsecond field matches the records' wall-clock time and
  * other hosts), and each tick drains one map generation into records.
- * vCPUs are named by QEMU's index through discovery (vmident.h), from the
- * thread -> vcpu_id map the probe keeps for injected interrupts.
+ * Interrupts of the second after the one the read ends (the read comes a
+ * few ms late) wait in a hold for the next read (sechold.h), so each is
+ * counted in its own second.  vCPUs are named by QEMU's index through
+ * discovery (vmident.h), from the thread -> vcpu_id map the probe keeps
+ * for injected interrupts.
  */
 #include "source/source.h"
 
@@ -21,11 +24,13 @@
 #include "source/bpfgen.h"
 #include "source/bpfload.h"
 #include "source/bpfrec.h"
+#include "source/sechold.h"
 #include "source/vmident.h"
 
 struct irqs_src {
 	struct ks_irqs *skel;
 	struct ks_bpfgen gen;
+	struct ks_sechold *hold;	/* the next second's, until it ends */
 	struct ks_vmident *vi;
 	struct ks_vmdisc *disc;
 	uint64_t row_ns;
@@ -44,6 +49,8 @@ static void irqs_close(struct ks_source *s)
 	if (!x)
 		return;
 	ks_bpfgen__fini(&x->gen);
+	/* Interrupts whose second never ended while we ran: lost. */
+	s->st.drops += ks_sechold__free(x->hold);
 	ks_irqs__destroy(x->skel);
 	ks_vmident__free(x->vi);
 	ks_vmdisc__put(x->disc);
@@ -51,7 +58,7 @@ static void irqs_close(struct ks_source *s)
 	s->priv = NULL;
 }
 
-/* The vcpu_id thread tid last entered, from the probe's irq_vcpu map. */
+/* The vcpu_id thread tid last ran, from the probe's irq_vcpu map. */
 static int64_t tid_vcpu(void *ctx, uint32_t tid)
 {
 	struct irqs_src *x = ctx;
@@ -78,7 +85,8 @@ static int irqs_open(struct ks_source *s, const struct ks_source_opts *o,
 		return ks_err_set(err, ENOMEM, "bpf_irqs", "out of memory");
 	s->priv = x;
 	x->row_ns = row_ns;
-	if (!(x->vi = ks_vmident__new(NULL))) {
+	x->hold = ks_sechold__new();
+	if (!(x->vi = ks_vmident__new(NULL)) || !x->hold) {
 		irqs_close(s);
 		return ks_err_set(err, ENOMEM, "bpf_irqs", "out of memory");
 	}
@@ -139,7 +147,7 @@ static int on_entry(void *ctx, const void *key, uint64_t sum)
 		return e;
 	if (k.vcpu == KS_VCPU_UNKNOWN)
 		x->s->st.no_vcpu += sum;
-	return ks_source__emit(x->s, x->sink, &r, sum);
+	return ks_sechold__emit(x->hold, x->s, x->sink, &r, sum, k.sec);
 }
 
 static int read_stats(struct ks_source *s, struct irqs_src *x)
@@ -166,7 +174,10 @@ static int irqs_read(struct ks_source *s, uint64_t ts,
 	x->s = s;
 	x->sink = sink;
 	x->ts = ts;
-	e = ks_bpfgen__drain(&x->gen, on_entry, x);
+	/* Last read's early arrivals of the second that ends now go first. */
+	e = ks_sechold__release(x->hold, s, sink, ts);
+	if (!e)
+		e = ks_bpfgen__drain(&x->gen, on_entry, x);
 	if (!e)
 		e = read_stats(s, x);
 	return e;

@@ -10,7 +10,9 @@
  * (kvm_amd.npt, kvm_intel.ept), since that decides where the guest's cr3
  * lives.  While running it keeps the probe's wall-clock offset current and
  * its vCPU-thread map in step with VM discovery, and each tick drains one
- * map generation into records.
+ * map generation into records; samples of the second after the one the
+ * read ends (the read comes a few ms late) wait in a hold for the next
+ * read (sechold.h), so each is counted in its own second.
  *
  * What the host cannot read (the guest ring on Intel, cr3 with EPT, all of
  * an encrypted guest) is left out of the records and said, with the
@@ -34,6 +36,7 @@
 #include "source/bpfload.h"
 #include "source/bpfrec.h"
 #include "source/samplerec.h"
+#include "source/sechold.h"
 #include "source/vmident.h"
 #include "vm/discovery.h"
 
@@ -49,6 +52,7 @@ struct tid_ent {
 struct samples_src {
 	struct ks_samples *skel;
 	struct ks_bpfgen gen;
+	struct ks_sechold *hold;	/* the next second's, until it ends */
 	struct ks_vmident *vi;
 	struct ks_vmdisc *disc;		/* NULL: vCPU threads by name */
 	uint64_t disc_gen;
@@ -322,6 +326,8 @@ static void samples_close(struct ks_source *s)
 		bpf_link__destroy(x->links[i]);
 	free(x->links);
 	ks_bpfgen__fini(&x->gen);
+	/* Samples whose second never ended while we ran: lost. */
+	s->st.drops += ks_sechold__free(x->hold);
 	ks_samples__destroy(x->skel);
 	ks_vmident__free(x->vi);
 	ks_vmdisc__put(x->disc);
@@ -368,7 +374,8 @@ static int samples_open(struct ks_source *s, const struct ks_source_opts *o,
 	s->priv = x;
 	x->row_ns = row_ns;
 	x->verbose = o->verbose;
-	if (!(x->vi = ks_vmident__new(NULL))) {
+	x->hold = ks_sechold__new();
+	if (!(x->vi = ks_vmident__new(NULL)) || !x->hold) {
 		samples_close(s);
 		return ks_err_set(err, ENOMEM, SRC, "out of memory");
 	}
@@ -512,7 +519,7 @@ static int on_entry(void *ctx, const void *key, uint64_t sum)
 		return e;
 	if (k.vcpu == KS_VCPU_UNKNOWN)
 		x->s->st.no_vcpu += sum;
-	return ks_source__emit(x->s, x->sink, &r, sum);
+	return ks_sechold__emit(x->hold, x->s, x->sink, &r, sum, k.sec);
 }
 
 /* Adds the probe's cumulative counters since the last read. */
@@ -548,7 +555,10 @@ static int samples_read(struct ks_source *s, uint64_t ts,
 	 * zeroed before the swap, so the few keys the old one still gets
 	 * count against the new one's cap: it is never exceeded. */
 	x->skel->bss->rip_keys = 0;
-	e = ks_bpfgen__drain(&x->gen, on_entry, x);
+	/* Last read's early arrivals of the second that ends now go first. */
+	e = ks_sechold__release(x->hold, s, sink, ts);
+	if (!e)
+		e = ks_bpfgen__drain(&x->gen, on_entry, x);
 	if (!e)
 		e = read_stats(s, x);
 	return e;

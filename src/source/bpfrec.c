@@ -119,7 +119,8 @@ int ks_bpfrec_irq(const struct ks_irq_key *k, uint64_t count, uint64_t ts,
 	uint32_t sym;
 
 	if (ks_bpfrec_row_ns_valid(row_ns) ||
-	    k->row >= KS_NSEC_PER_SEC / row_ns || k->dm > 7)
+	    k->row >= KS_NSEC_PER_SEC / row_ns || k->dm > 7 ||
+	    k->sec > KS_SEC_MASK)
 		return -EINVAL;
 	if (k->path == KS_IRQ_INJ)
 		m = KS_M_VM_IRQS;

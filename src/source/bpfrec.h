@@ -47,7 +47,8 @@ int ks_bpfrec_exit(const struct ks_exit_key *k, uint64_t count, uint64_t ts,
 
 /* A vm.irqs (path KS_IRQ_INJ) or vm.apic_irqs (KS_IRQ_APIC) record; the
  * subsecond field is the row's first millisecond, for rows of row_ns.
- * 0, -EINVAL (bad path, row or row_ns) or -ENOMEM. */
+ * (k->sec is the caller's, for source/sechold.h.)  0, -EINVAL (bad path,
+ * row, row_ns or second bits) or -ENOMEM. */
 int ks_bpfrec_irq(const struct ks_irq_key *k, uint64_t count, uint64_t ts,
 		  uint64_t row_ns, const struct ks_ident *id,
 		  struct ks_record *r);

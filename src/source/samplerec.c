@@ -35,7 +35,7 @@ const char *ks_samplerec_mode_name(unsigned int mode)
 static int key_valid(const struct ks_sample_key *k, uint64_t row_ns)
 {
 	if (ks_bpfrec_row_ns_valid(row_ns) ||
-	    k->row >= KS_NSEC_PER_SEC / row_ns)
+	    k->row >= KS_NSEC_PER_SEC / row_ns || k->sec > KS_SEC_MASK)
 		return -EINVAL;
 	if (k->mode >= KS_SMODE__COUNT || !k->tgid ||
 	    (k->flags & ~(KS_SMP_CR3 | KS_SMP_RIP | KS_SMP_VCPUID)))

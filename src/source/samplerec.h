@@ -25,8 +25,9 @@ const char *ks_samplerec_mode_name(unsigned int mode);
  * the identity fields (vm, vmuuid, pid: the caller's).  vcpu, guestmode
  * and subsecond (the row's first ms, rows of row_ns) are always set;
  * vmmmuctx (cr3) and guestrip (lowercase hex, no "0x") only when the key
- * says the probe read them.  0, -EINVAL for a key the probe never writes
- * (bad mode, flags or row, state in host mode, tgid 0), or -ENOMEM. */
+ * says the probe read them; k->sec is the caller's (source/sechold.h).
+ * 0, -EINVAL for a key the probe never writes (bad mode, flags, row or
+ * second bits, state in host mode, tgid 0), or -ENOMEM. */
 int ks_samplerec(const struct ks_sample_key *k, uint64_t count, uint64_t ts,
 		 uint64_t row_ns, struct ks_record *r);
 

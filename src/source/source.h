@@ -52,6 +52,10 @@ struct ks_source_opts {
 	/* Samples: key guest RIPs too (high cardinality, capped; opt-in). */
 	bool guest_rip;
 	bool verbose;		/* loader (libbpf) messages on stderr */
+	/* Exits: nobody needs exit latency (kvmscope stat), so only kvm_exit
+	 * is hooked and counted in the probe's dense slots (xcount.h); vm.exits
+	 * records then have no latency field.  Ignored with lat_filter. */
+	bool exits_count_only;
 };
 
 struct ks_source_stats {

@@ -1,7 +1,10 @@
 # bpf-slowdown - how much each tool slows a guest's exits, side by side.
 # kvmtest runs the same burst with nothing attached, with `kvmscope stat`
-# (the exits and irqs probes), with `perf kvm stat record` and with a
-# bpftrace script counting the same keys (/lab/kvmkeys.bt), RUNS rounds
+# (the exits and irqs probes; exits count-only, kvm_exit alone), with
+# `perf kvm stat record`, with a bpftrace script counting the same keys
+# (/lab/kvmkeys.bt), and, as a second comparison, with `kvmscope stat
+# --latency` and its bpftrace peer (/lab/kvmkeys-lat.bt), which also time
+# each exit (kvm_exit paired with kvm_entry), RUNS rounds
 # whose order rotates so that TCG's drift falls on every configuration.
 # Each tool is started before and stopped after its burst, and must have
 # counted the burst (else the run fails: a tool that saw nothing costs
@@ -18,7 +21,8 @@
 K=/usr/local/bin/kvmscope
 H=/host
 N=${1:-50000} RUNS=${2:-5}
-CONFIGS="none kvmscope perf bpftrace"
+CONFIGS="none kvmscope perf bpftrace kvmscope-lat bpftrace-lat"
+NCONF=6
 [ -x $K ] || skip "no kvmscope in L1: build .output/kvmscope (make), or set LAB_KVMSCOPE"
 need_kvm
 [ -d $H/usr/bin ] || skip "no host root at $H: run with LAB_HOSTROOT=1"
@@ -75,8 +79,12 @@ wait_sigint() {
 start() {
 	TP=""
 	case $1 in
-	kvmscope)
-		$K stat -c -j 1 > "ks.$2.json" 2> "ks.$2.err" &
+	kvmscope|kvmscope-lat)
+		if [ "$1" = kvmscope ]; then
+			$K stat -c -j 1 > "ks.$2.json" 2> "ks.$2.err" &
+		else
+			$K stat -L -c -j 1 > "ks.$2.json" 2> "ks.$2.err" &
+		fi
 		TP=$!
 		wait_for "ks.$2.json" '"rows"' $TP "kvmscope stat"
 		wait_sigint $TP "kvmscope stat";;
@@ -88,8 +96,10 @@ start() {
 		wait_sigint $TP "perf kvm stat record"
 		sleep 1
 		kill -0 $TP 2>/dev/null || fail "perf kvm stat record exited: $(tail -3 "perftool.$2.log")";;
-	bpftrace)
-		$CH bpftrace /mnt/kvmkeys.bt > "bt.$2.out" 2>&1 &
+	bpftrace|bpftrace-lat)
+		bt=/mnt/kvmkeys.bt
+		[ "$1" = bpftrace-lat ] && bt=/mnt/kvmkeys-lat.bt
+		$CH bpftrace $bt > "bt.$2.out" 2>&1 &
 		TP=$!
 		wait_for "bt.$2.out" 'kvmkeys attached' $TP "bpftrace"
 		wait_sigint $TP "bpftrace";;
@@ -119,7 +129,7 @@ stop() {
 	exits=$(awk '$1 == "TOTAL" { for (i = 2; i <= NF; i++)
 		if ($i ~ /^exits=/) print substr($i, 7) }' "$3")
 	case $1 in
-	kvmscope)
+	kvmscope|kvmscope-lat)
 		grep -q "\"pid\":$pid,.*\"exits\":[1-9]" "ks.$2.json" ||
 			fail "kvmscope stat saw no exits of kvmtest $pid";;
 	perf)
@@ -129,7 +139,7 @@ stop() {
 		[ -n "$n" ] && [ "$n" -ge $((2 * exits)) ] ||
 			fail "perf recorded ${n:-no} samples for $exits exits: $(tail -2 "perftool.$2.log")"
 		$CH rm -f /tmp/perf.data;;
-	bpftrace)
+	bpftrace|bpftrace-lat)
 		grep -q "^@exits\[$pid," "bt.$2.out" ||
 			fail "bpftrace counted no exits of kvmtest $pid: $(tail -3 "bt.$2.out")";;
 	esac
@@ -138,10 +148,10 @@ stop() {
 : > rates.txt
 r=0
 while [ $r -lt "$RUNS" ]; do
-	# Rotate the order: round r starts with config r mod 4.
+	# Rotate the order: round r starts with config r mod NCONF.
 	set -- $CONFIGS
 	k=0
-	while [ $k -lt $((r % 4)) ]; do c=$1; shift; set -- "$@" "$c"; k=$((k + 1)); done
+	while [ $k -lt $((r % NCONF)) ]; do c=$1; shift; set -- "$@" "$c"; k=$((k + 1)); done
 	for c in "$@"; do
 		start "$c" $r
 		rate=$(burst "burst.$c.$r.out")
@@ -176,7 +186,7 @@ awk 'NR == FNR { if ($2 == "none") base[$1] = $3; next }
 			printf "%.1f", n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 			}' paired.txt)
 		awk -v c=$c -v none="$none" -v p="$p" '$1 == c {
-			printf "%-9s median %6d exits/s  slowdown %5.1f%%  paired %5s%%  runs:",
+			printf "%-12s median %6d exits/s  slowdown %5.1f%%  paired %5s%%  runs:",
 				$1, $2, (none > 0 ? 100 * (1 - $2 / none) : 0), p
 			for (i = 3; i <= NF; i++) printf " %s", $i
 			printf "\n" }' medians.txt
