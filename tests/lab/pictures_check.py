@@ -8,7 +8,7 @@ values per second, one JSON array per instrumentation: exitsr.json,
 uexits.json, irqs.json, samples.json, l2exits.json, and status.json);
 RESULTS_DIR is lab-out/pictures-l1 (the scenario's phases, kvmtest's
 output, kvmscope stat's JSON).  Every phase the scenario ran is checked
-(tests/lab/full_pictures_l1.sh and full_pictures.sh say what and why); one line
+(tests/lab/t_pictures_l1.sh and full_pictures.sh say what and why); one line
 per check, and the exit status is the number of failed checks.
 """
 import json

@@ -1,6 +1,6 @@
 # pictures-l1 [phases=LIST] [hold=S] [l2=DIR] [demo=1] [peers=LIST] - the workloads behind the
 # seed's pictures 2, 3 and 4, watched by `kvmscope serve` in L1, whose API
-# the host reads through the forwarded port (tests/lab/full_pictures_l1.sh).
+# the host reads through the forwarded port (tests/lab/t_pictures_l1.sh).
 #
 # The agent runs the BPF sources (exits, irqs, samples) on 0.0.0.0:23181
 # with a fresh token (/out/token).  Before any workload the scenario
