@@ -42,6 +42,7 @@ cat >"$tmp/kvmscope.conf" <<EOF
 listen = 127.0.0.1:0
 tokens = $tmp/tokens
 tenant-instrumentations = 3
+peers = otherhost=http://192.0.2.9:23181/
 EOF
 
 # A token file others can read is refused, naming the config line.
@@ -203,6 +204,7 @@ check '"pid" in j["fields"]'
 
 # ---- values once data has arrived ---------------------------------------------
 expect 200 "$OP" GET /ca/admin/status
+check 'j["peers"] == [{"label": "otherhost", "url": "http://192.0.2.9:23181/"}]'
 t0=$(( $(py 'j["now"]') + 1 ))
 wait_now "$OP" /ca/admin/status 5
 T="start_time=$t0&duration=3"
@@ -238,7 +240,8 @@ done
 acme 200 GET "$CA/instrumentations/$AVM/value/heatmap/image?$T&selected=$VB"
 check "'$VB' not in j.get('present', [])"
 
-# A tenant's status: no host counters, no replay file, no sources.
+# A tenant's status: no host counters, no replay file, no sources, no
+# other hosts (peers).
 acme 200 GET "$CA/admin/status"
 check 'sorted(j) == ["api_version", "instrumentations", "now", "service"] and j["instrumentations"] == 3'
 
@@ -259,6 +262,7 @@ if sed "s/$own//g" "$alog" | grep -q "$VB"; then
 	fail "an answer to acme names $VB"
 fi
 grep -q "$VA" "$alog" || fail "the answer log is empty: the check above is vacuous"
+grep -q -e otherhost -e 192.0.2.9 "$alog" && fail "an answer to acme names another host (peers)"
 
 stop auth
 
