@@ -21,37 +21,10 @@ set -u
 K=${KVMSCOPE:?}
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 DATA=$TOP/tests/data/kvm-trace-all-events.txt
-for c in curl python3; do
-	command -v $c >/dev/null || { echo "$c is not installed"; exit 77; }
-done
-[ -f "$DATA" ] || { echo "no capture to replay ($DATA)"; exit 77; }
+. "$TOP/tests/http/promlib.sh"
+prom_init t_prometheus_native
 
-tmp=$(mktemp -d /tmp/t_prometheus_native.XXXXXX)
-agent= prom=
-cleanup() {
-	[ -n "$prom" ] && kill -TERM "$prom" 2>/dev/null && wait "$prom" 2>/dev/null
-	[ -n "$agent" ] && kill -KILL "$agent" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*"
-	for f in "$tmp"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -15 "$f"; }; done
-	exit 1
-}
-
-find_prometheus() {
-	PROM=$(command -v prometheus) && return 0
-	command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null ||
-		return 1
-	PROM=$tmp/pkg/usr/bin/prometheus
-	(cd "$tmp" && apt-get download prometheus >"$tmp/apt.log" 2>&1) &&
-		dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/pkg" && [ -x "$PROM" ]
-}
-find_prometheus || {
-	echo "Prometheus is not installed and apt-get could not fetch Debian's prometheus package"
-	exit 77
-}
+find_prometheus
 ver=$("$PROM" --version 2>&1 | sed -n 's/^prometheus, version \([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
 read -r major minor <<<"$ver"
 if [ -z "$ver" ] || [ "$major" -lt 2 ] || { [ "$major" -eq 2 ] && [ "$minor" -lt 40 ]; }; then
@@ -60,27 +33,12 @@ if [ -z "$ver" ] || [ "$major" -lt 2 ] || { [ "$major" -eq 2 ] && [ "$minor" -lt
 fi
 echo "prometheus: $PROM ($("$PROM" --version 2>&1 | head -1))"
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 "$K" replay "$DATA" --metric vm.exits --json >"$tmp/total.json" 2>/dev/null ||
 	fail "replay total"
 "$K" replay "$DATA" --metric vm.exits --decompose latency --json \
 	>"$tmp/latency.json" 2>/dev/null || fail "replay latency"
 
-"$K" serve --listen 127.0.0.1:0 --no-state --replay "$DATA" 2>"$tmp/agent.log" &
-agent=$!
-aport=
-for _ in $(seq 1 300); do
-	aport=$(sed -n 's|^kvmscope: listening on http://127\.0\.0\.1:\([0-9]*\)/$|\1|p' \
-		"$tmp/agent.log")
-	[ -n "$aport" ] && break
-	kill -0 "$agent" 2>/dev/null || fail "the agent exited at start"
-	sleep 0.1
-done
-[ -n "$aport" ] || fail "the agent did not start"
-A=http://127.0.0.1:$aport
+agent_replay
 
 # Negotiation: text by default and when text is preferred, protobuf when
 # it is preferred (this is the header Prometheus 2.4x sends).
@@ -97,72 +55,11 @@ head -c 1 "$tmp/body" | grep -q '#' && fail "protobuf asked for, text served"
 curl -s -D "$tmp/headers" -o /dev/null "$A/metrics"
 grep -qi '^Vary: Accept' "$tmp/headers" || fail "no Vary: Accept"
 
-cat >"$tmp/prometheus.yml" <<YML
-global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: kvmscope
-    static_configs:
-      - targets: ['127.0.0.1:$aport']
-YML
-P=
-for _ in 1 2 3; do
-	pport=$(free_port)
-	"$PROM" --config.file="$tmp/prometheus.yml" \
-		--storage.tsdb.path="$tmp/data" \
-		--web.listen-address="127.0.0.1:$pport" \
-		--enable-feature=native-histograms \
-		--log.level=warn >"$tmp/prometheus.log" 2>&1 &
-	prom=$!
-	for _ in $(seq 1 150); do
-		curl -sf "http://127.0.0.1:$pport/-/ready" >/dev/null 2>&1 && break
-		kill -0 "$prom" 2>/dev/null || break
-		sleep 0.2
-	done
-	if curl -sf "http://127.0.0.1:$pport/-/ready" >/dev/null 2>&1; then
-		P=http://127.0.0.1:$pport
-		break
-	fi
-	kill -TERM "$prom" 2>/dev/null
-	wait "$prom" 2>/dev/null
-	prom=
-done
-[ -n "$P" ] || fail "Prometheus did not start"
-echo "agent $A, prometheus $P"
+prom_start --enable-feature=native-histograms
 
-query() {
-	curl -s "$P/api/v1/query" --data-urlencode "query=$1"
-}
-scalar() {
-	query "$1" | python3 -c '
-import json, sys
-r = json.load(sys.stdin)["data"]["result"]
-print(r[0]["value"][1] if len(r) == 1 else "")' 2>/dev/null
-}
-
-for _ in $(seq 1 300); do
-	st=$(curl -sf "$A/ca/admin/status") || fail "status"
-	python3 -c 'import json,sys; sys.exit(0 if json.loads(sys.argv[1])["replay"]["finished"] else 1)' "$st" && break
-	sleep 0.2
-done
-python3 -c 'import json,sys; sys.exit(0 if json.loads(sys.argv[1])["replay"]["finished"] else 1)' "$st" ||
-	fail "the replay did not finish: $st"
-fed=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["records"]["fed"])' "$st")
+wait_replay
 curl -sf "$A/metrics" >"$tmp/metrics.txt" || fail "GET /metrics after the replay"
-n0=$(scalar 'count_over_time(up{job="kvmscope"}[10m])')
-n0=${n0:-0}
-n=$n0
-for _ in $(seq 1 100); do
-	n=$(scalar 'count_over_time(up{job="kvmscope"}[10m])')
-	[ "${n:-0}" -ge $((n0 + 2)) ] && break
-	sleep 0.2
-done
-[ "${n:-0}" -ge $((n0 + 2)) ] || fail "fewer than 2 scrapes after the replay ($n0 -> $n)"
-[ "$(scalar 'up{job="kvmscope"}')" = 1 ] || fail "the last scrape failed: $(query up)"
-[ "$(scalar 'kvmscope_records_total')" = "$fed" ] ||
-	fail "kvmscope_records_total is not the $fed records the status says were fed"
+wait_scrapes
 
 H=kvmscope_vm_exit_handling_nanoseconds
 query "sum($H)" >"$tmp/q_hist.json"
