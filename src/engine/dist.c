@@ -156,6 +156,18 @@ int ks_dist__compact(struct ks_dist *d)
 	return 0;
 }
 
+uint64_t ks_dist__count_below(const struct ks_dist *d, uint64_t edge)
+{
+	uint32_t lim = ks_ll_index(edge);
+	size_t it = 0;
+	uint32_t i;
+	uint64_t c, n = 0;
+
+	while (ks_dist__next(d, &it, &i, &c) && i < lim)
+		n += c;
+	return n;
+}
+
 bool ks_dist__next(const struct ks_dist *d, size_t *it, uint32_t *idx,
 		   uint64_t *count)
 {

@@ -53,6 +53,11 @@ size_t ks_dist__bytes(const struct ks_dist *d);
 bool ks_dist__next(const struct ks_dist *d, size_t *it, uint32_t *idx,
 		   uint64_t *count);
 
+/* Values below edge, exactly, when edge is a bucket's lower bound (as
+ * Prometheus' le = 2^k - 1 edges are); else those of the buckets below
+ * edge's own. */
+uint64_t ks_dist__count_below(const struct ks_dist *d, uint64_t edge);
+
 /* Estimated value at quantile q (0..1), linear inside a bucket; 0 if empty. */
 double ks_dist__quantile(const struct ks_dist *d, double q);
 /* Mean using bucket midpoints; 0 if empty. */

@@ -297,19 +297,6 @@ static void out_labels(struct out *o, const struct family *f,
 	outf(o, "}");
 }
 
-static uint64_t count_below(const struct ks_dist *d, uint64_t edge)
-{
-	uint32_t lim = ks_ll_index(edge);
-	size_t it = 0;
-	uint32_t i;
-	uint64_t c, n = 0;
-
-	/* edge is a bucket's lower bound: buckets below it are all <= edge-1. */
-	while (ks_dist__next(d, &it, &i, &c) && i < lim)
-		n += c;
-	return n;
-}
-
 static void out_hist(struct out *o, const struct family *f,
 		     const struct series *s)
 {
@@ -323,7 +310,7 @@ static void out_hist(struct out *o, const struct family *f,
 			 (double)(edge - 1) * f->hist_scale);
 		outf(o, "%s_bucket", f->hist_name);
 		out_labels(o, f, s, le);
-		outf(o, " %llu\n", (unsigned long long)count_below(&s->dist, edge));
+		outf(o, " %llu\n", (unsigned long long)ks_dist__count_below(&s->dist, edge));
 	}
 	outf(o, "%s_bucket", f->hist_name);
 	out_labels(o, f, s, "le=\"+Inf\"");

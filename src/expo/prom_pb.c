@@ -84,18 +84,6 @@ void ks_prom_pb__value(struct ks_pb *b, enum ks_prom_type type,
 	ks_pb__close(b, m);
 }
 
-static uint64_t count_below(const struct ks_dist *d, uint64_t edge)
-{
-	uint32_t lim = ks_ll_index(edge);
-	size_t it = 0;
-	uint32_t i;
-	uint64_t c, n = 0;
-
-	while (ks_dist__next(d, &it, &i, &c) && i < lim)
-		n += c;
-	return n;
-}
-
 /* Classic buckets, as the text format's: le = 2^k - 1 raw units (values
  * are integers, so "<= 2^k - 1" is "< 2^k", a log-linear edge). */
 static void classic(struct ks_pb *b, const struct ks_prom_hist *h)
@@ -105,7 +93,7 @@ static void classic(struct ks_pb *b, const struct ks_prom_hist *h)
 		uint64_t edge = 1ULL << k;
 		size_t m = ks_pb__open(b, H_BUCKET);
 
-		ks_pb__uint(b, B_CUMULATIVE, count_below(h->dist, edge));
+		ks_pb__uint(b, B_CUMULATIVE, ks_dist__count_below(h->dist, edge));
 		ks_pb__double(b, B_UPPER, (double)(edge - 1) * h->scale);
 		ks_pb__close(b, m);
 	}
