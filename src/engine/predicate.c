@@ -480,6 +480,38 @@ uint32_t ks_pred__fields(const struct ks_pred *p)
 	return p ? p->fields : 0;
 }
 
+static size_t put_edge(uint64_t *out, size_t max, size_t n, uint64_t v)
+{
+	if (n < max)
+		out[n] = v;
+	return n + 1;
+}
+
+size_t ks_pred__edges(const struct ks_pred *p, enum ks_field f,
+		      uint64_t *out, size_t max)
+{
+	size_t n = 0;
+
+	/* Discrete leaves compare symbols: there is no side to keep. */
+	if (!p || !ks_type_info(ks_field_info(f)->type)->numeric)
+		return 0;
+	for (uint32_t k = 0; k < p->n; k++) {
+		const struct pnode *nd = &p->node[k];
+		/* A constant at UINT64_MAX has no value above it to cut at. */
+		bool top = nd->val == UINT64_MAX;
+
+		if (nd->field != f || nd->op > E_GE ||
+		    (nd->flags & NODE_NEG))
+			continue;
+		if (nd->op == E_GE || nd->op == E_LT || nd->op == E_EQ ||
+		    nd->op == E_NE)
+			n = put_edge(out, max, n, nd->val);
+		if (!top && nd->op != E_GE && nd->op != E_LT)
+			n = put_edge(out, max, n, nd->val + 1);
+	}
+	return n;
+}
+
 static json_t *leaf_json(const struct pnode *nd)
 {
 	enum ks_field f = (enum ks_field)nd->field;

@@ -40,6 +40,14 @@ bool ks_pred__eval(const struct ks_pred *p, const struct ks_record *r);
 bool ks_pred__trivial(const struct ks_pred *p);
 /* Bit mask (1u << field) of fields the predicate reads. */
 uint32_t ks_pred__fields(const struct ks_pred *p);
+/* The edges at which the numeric field f's comparisons change outcome:
+ * for each leaf on f, the least value for which it holds (gt c: c + 1,
+ * ge c: c) or stops holding (lt c: c, le c: c + 1; eq and ne: c and
+ * c + 1).  A source that only knows a value's bucket keeps the exact side
+ * of each edge, and the predicate's answer is exact.  Writes up to max
+ * (unsorted, maybe repeated); returns how many there are in all. */
+size_t ks_pred__edges(const struct ks_pred *p, enum ks_field f,
+		      uint64_t *out, size_t max);
 /* The predicate in CA's JSON form (new reference). */
 json_t *ks_pred__to_json(const struct ks_pred *p);
 
