@@ -3,7 +3,8 @@
  * Both take the same records in the same critical section, so a scrape and
  * a CA value request never see one without the other.  The exposition is
  * built by the aggregator (its series and the engine's counters) and then
- * extended with the live sources' lines.
+ * extended with the live sources' lines.  The exits mode decision lives
+ * here too: it reads the engine under the same lock.
  */
 #include "agent/feed.h"
 
@@ -25,6 +26,17 @@ void ks_feed__records(void *feed, const struct ks_record *r, size_t n)
 		ks_prom__feed(f->prom, r, n);
 	if (f->api)
 		ks_api__unlock(f->api);
+}
+
+bool ks_feed_exit_latency_wanted(struct ks_engine *e)
+{
+	struct ks_instn *in = NULL;
+
+	while ((in = ks_engine__next(e, in)))
+		if (in->conf.metric == KS_M_VM_EXITS &&
+		    ks_instn_conf_uses_field(&in->conf, KS_F_LATENCY))
+			return true;
+	return false;
 }
 
 char *ks_feed__metrics(void *feed, size_t *len)

@@ -6,10 +6,12 @@
  * CA API and /metrics always count the same records.  ks_feed__metrics()
  * renders GET /metrics: the aggregator's series, the engine's own counters
  * (records received and dropped, by reason), and the live sources' counters.
+ * It also says which live-source modes the instrumentations need.
  */
 #ifndef KS_AGENT_FEED_H
 #define KS_AGENT_FEED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "agent/live.h"
@@ -24,6 +26,13 @@ struct ks_feed {
 	struct ks_api *api;	/* its lock guards e and prom; NULL: unlocked */
 	struct ks_live *live;	/* NULL: no live sources */
 };
+
+/* Whether some vm.exits instrumentation of e decomposes or filters by
+ * latency: the exits source must then time exits, and may only count
+ * them otherwise (count-only records have no latency field, which those
+ * instrumentations never ask for).  Called with the API's lock held, each
+ * tick: one pass over the instrumentations. */
+bool ks_feed_exit_latency_wanted(struct ks_engine *e);
 
 /* Feeds r[0..n) to the engine and the aggregator (fits ks_live_feed_fn). */
 void ks_feed__records(void *feed, const struct ks_record *r, size_t n);

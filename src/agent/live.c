@@ -8,7 +8,9 @@
  * emitting thousands of records per tick costs one lock round per batch,
  * not per record.  Counters the sources keep (events the kernel could not
  * count, entries that made no sense) are copied into a snapshot under the
- * lock after each read: the HTTP thread reads only the snapshot.
+ * lock after each read: the HTTP thread reads only the snapshot.  A
+ * source with modes (bpf_exits: exits timed or only counted) is switched
+ * by the agent between ticks, as its instrumentations need.
  */
 #include "agent/live.h"
 
@@ -39,6 +41,8 @@ struct entry {
 	struct ks_source_stats st;
 	uint64_t read_errors;
 	uint64_t last_ts;		/* stamp of the last good read, ns */
+	const char *mode;		/* the source's mode, NULL: none */
+	int mode_err;			/* last set_mode failure, logged */
 };
 
 struct ks_live {
@@ -123,6 +127,9 @@ static bool open_one(struct ks_live *l, struct entry *e,
 		set_state(l, e, ST_UNAVAILABLE, err.msg);
 		return false;
 	}
+	pthread_mutex_lock(&l->lock);
+	e->mode = e->s->mode;
+	pthread_mutex_unlock(&l->lock);
 	set_state(l, e, ST_RUNNING, NULL);
 	return true;
 }
@@ -178,6 +185,7 @@ static bool read_one(struct ks_live *l, struct entry *e, uint64_t ts)
 			e->ops->name);
 	pthread_mutex_lock(&l->lock);
 	e->st = *ks_source__stats(e->s);
+	e->mode = e->s->mode;
 	if (rc) {
 		e->read_errors++;
 		e->state = ST_FAILING;
@@ -197,6 +205,35 @@ size_t ks_live__tick(struct ks_live *l, uint64_t ts)
 
 	for (size_t i = 0; i < l->n; i++)
 		if (l->e[i].s && !read_one(l, &l->e[i], ts))
+			failed++;
+	return failed;
+}
+
+/* Switches one source; a failure is logged when it first happens. */
+static bool mode_one(struct ks_live *l, struct entry *e, bool on)
+{
+	int rc = ks_source__set_latency(e->s, on);
+
+	if (rc == -EOPNOTSUPP && !e->s->ops->set_mode)
+		return true;
+	if (rc && rc != e->mode_err)
+		fprintf(stderr, "kvmscope: source %s: cannot switch to %s "
+			"mode: %s\n", e->ops->name,
+			on ? "latency" : "count-only", strerror(-rc));
+	e->mode_err = rc;
+	pthread_mutex_lock(&l->lock);
+	e->mode = e->s->mode;
+	pthread_mutex_unlock(&l->lock);
+	return !rc;
+}
+
+size_t ks_live__set_latency(struct ks_live *l, bool on)
+{
+	size_t failed = 0;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (l->e[i].s && l->e[i].ops->set_mode &&
+		    !mode_one(l, &l->e[i], on))
 			failed++;
 	return failed;
 }
@@ -235,6 +272,8 @@ static json_t *entry_status(const struct entry *e)
 		      "read_errors", (json_int_t)e->read_errors);
 	if (o && e->why[0])
 		json_object_set_new(o, "reason", json_string(e->why));
+	if (o && e->mode)
+		json_object_set_new(o, "mode", json_string(e->mode));
 	if (o && e->last_ts)
 		json_object_set_new(o, "last_read_ms",
 				    json_integer((json_int_t)(e->last_ts /
@@ -323,6 +362,20 @@ static uint64_t get_errors(const struct entry *e) { return e->read_errors; }
 static uint64_t get_unpaired(const struct entry *e) { return e->st.unpaired; }
 static uint64_t get_novcpu(const struct entry *e) { return e->st.no_vcpu; }
 
+/* Only sources that have modes get a line. */
+static void latency_family(struct text *t, struct ks_live *l)
+{
+	appendf(t, "# HELP kvmscope_source_latency_mode 1 if the live source "
+		"times its events (an instrumentation uses latency), 0 if it "
+		"only counts them.\n"
+		"# TYPE kvmscope_source_latency_mode gauge\n");
+	for (size_t i = 0; i < l->n; i++)
+		if (l->e[i].mode)
+			appendf(t, "kvmscope_source_latency_mode{source=\"%s\"} "
+				"%d\n", l->e[i].ops->name,
+				!strcmp(l->e[i].mode, "latency"));
+}
+
 int ks_live__prom(struct ks_live *l, char **buf, size_t *len)
 {
 	struct text t = { *buf, *len, *len, 0 };
@@ -357,6 +410,7 @@ int ks_live__prom(struct ks_live *l, char **buf, size_t *len)
 	       "whose entry was not seen).", "", get_unpaired);
 	family(&t, l, "kvmscope_source_events_without_vcpu_total", "counter",
 	       "Events counted without their vCPU.", "", get_novcpu);
+	latency_family(&t, l);
 	pthread_mutex_unlock(&l->lock);
 	*buf = t.buf;
 	*len = t.len;

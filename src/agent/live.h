@@ -17,6 +17,7 @@
 #define KS_AGENT_LIVE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,8 +49,14 @@ size_t ks_live__start(struct ks_live *l, const struct ks_source_opts *o);
  * reads that failed. */
 size_t ks_live__tick(struct ks_live *l, uint64_t ts);
 
+/* Asks every running source that has modes (bpf_exits) to time its
+ * events (on) or only count them; call between ticks, from the ticking
+ * thread.  A source that cannot switch stays as it is (logged once per
+ * failure).  Returns how many failed. */
+size_t ks_live__set_latency(struct ks_live *l, bool on);
+
 /* The sources for GET /ca/admin/status: [{name, summary, metrics, status,
- * reason?, ticks, records, events, lost, ...}]; status is "running",
+ * reason?, mode?, ticks, records, events, lost, ...}]; status is "running",
  * "failing" (its last read failed), "unavailable" or "off". */
 json_t *ks_live__status(struct ks_live *l);
 

@@ -94,8 +94,12 @@ struct ks_exit_slot slot_info[KS_XC_SLOTS];
 __u64 slot_next = 0;
 /* REALTIME - MONOTONIC, ns; written by the loader while running. */
 volatile __u64 realtime_off_ns = 0;
-/* 1 while exits are timed (kvm_entry attached); set by the loader. */
+/* 1 while exits are timed (kvm_entry attached); set by the loader, which
+ * may flip it at run time: programs read it once per event. */
 volatile __u8 lat_mode = 0;
+/* 1 where kvm_exit has vcpu_id, so count-only mode can name the vCPU;
+ * set by ks_plane_start, which the loader runs once. */
+__u8 exit_vcpu_known = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -228,7 +232,10 @@ int ks_plane_start(void *ctx)
 {
 	__u32 zero = 0;
 	struct ks_plane_timer *pt = bpf_map_lookup_elem(&plane_timer, &zero);
+	struct trace_event_raw_kvm_exit *ev = NULL;
 
+	/* A CO-RE relocation against kvm's BTF; nothing is dereferenced. */
+	exit_vcpu_known = bpf_core_field_exists(ev->vcpu_id);
 	if (!pt)
 		return -1;
 	if (bpf_timer_init(&pt->t, &plane_timer, KS_CLOCK_MONOTONIC) ||
@@ -247,6 +254,15 @@ static __always_inline __u8 wall_sec(__u64 t)
 	if (plane_timed)
 		return (__u8)(cur_sec & KS_SEC_MASK);
 	return (__u8)((t + realtime_off_ns) / KS_NSEC_PER_S) & KS_SEC_MASK;
+}
+
+/* Low bits of the wall-clock second now, reading the clock only when
+ * the plane timer does not run. */
+static __always_inline __u8 sec_now(void)
+{
+	if (plane_timed)
+		return (__u8)(cur_sec & KS_SEC_MASK);
+	return wall_sec(bpf_ktime_get_ns());
 }
 
 /* The plane of the event being counted. */
@@ -453,6 +469,14 @@ static __always_inline void exit_count(__u32 vcpu, __u32 reason, __u8 isa)
 	if (!th) {
 		count_slow(id >> 32, vcpu, reason, isa, KS_EXK_EXIT);
 		return;
+	}
+	/* An exit of a latency period whose entry came after kvm_entry was
+	 * detached: counted now, without latency, in its own second.  The
+	 * loader voids every slot hint when it leaves latency mode, so a
+	 * thread's first exit after that comes here (source/bpf_exits.c). */
+	if (th->pending) {
+		count_exit(id >> 32, th, 0, false);
+		th->pending = 0;
 	}
 	th->vcpu = vcpu;
 	th->seen = 1;

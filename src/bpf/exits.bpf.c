@@ -2,17 +2,16 @@
 /* exits.bpf.c - VM exits, their handling time and the exits to user space,
  * aggregated in the kernel.
  *
- * Two modes, told apart by lat_mode, which the loader sets.  Count-only
- * (ks_exit_count; `kvmscope stat`): kvm:kvm_exit alone counts the exit in
- * the thread's dense slot, in the plane of the wall second, and kvm_entry
- * is not hooked at all - 1.1x a bare per-CPU counter, where pairing costs
- * 4.9x (bench/bench_probe_cost.c, numbers in exitpath.bpf.h).  With
- * latency (ks_exit + ks_entry; the agent): kvm:kvm_exit stores the exit in
- * per-thread task storage; the next kvm:kvm_entry of the same thread
- * closes it and counts it once (exitpath.bpf.h).  Each program stands
- * aside in the other mode, so the loader can attach one before switching.
- * An
- * exit that is never closed (the vCPU thread ends, as after a final HLT to
+ * Two modes, told apart by lat_mode, which the loader sets and may flip
+ * while running (source/bpf_exits.c says how no exit is lost or counted
+ * twice across a flip).  Count-only (`kvmscope stat`, the agent while no
+ * instrumentation wants latency): ks_exit counts the exit in the thread's
+ * dense slot, in the plane of the wall second, and kvm_entry is not
+ * hooked at all - 1.1x a bare per-CPU counter, where pairing costs 4.9x
+ * (bench/bench_probe_cost.c, numbers in exitpath.bpf.h).  With latency
+ * (ks_exit + ks_entry): ks_exit stores the exit in per-thread task
+ * storage; the next kvm:kvm_entry of the same thread closes it and counts
+ * it once (exitpath.bpf.h).  An exit that is never closed (the vCPU thread ends, as after a final HLT to
  * user space, or exits twice without an entry) is counted without a
  * bucket, so every exit is counted exactly once.  kvm:kvm_emulate_insn
  * adds kvmstat's per-vCPU emulation count to the same map.
@@ -76,33 +75,23 @@ struct {
 	.values = { [0] = &mmio_gen0 },
 };
 
-/* Latency mode's kvm_exit; it stands aside while lat_mode is off, so that
- * the loader can attach it before switching modes. */
+/* The one kvm_exit program, in both modes.  It reads lat_mode once, so
+ * that each exit goes down exactly one path even while the loader flips
+ * the mode (two programs each testing the flag could both count an exit
+ * the flip falls between, or both stand aside).  Where kvm_exit lacks
+ * vcpu_id (old kernels) only pairing learns the vCPU: latency always, and
+ * the loader keeps kvm_entry attached (exit_vcpu_known). */
 SEC("tp/kvm/kvm_exit")
 int ks_exit(struct trace_event_raw_kvm_exit *ctx)
 {
 	__u32 vcpu = KS_VCPU_UNKNOWN;
 
-	if (!lat_mode)
-		return 0;
 	if (bpf_core_field_exists(ctx->vcpu_id))
 		vcpu = ctx->vcpu_id;
-	exit_begin(vcpu, ctx->exit_reason, (__u8)ctx->isa);
-	return 0;
-}
-
-/* Count mode's kvm_exit: the only exit hook while nobody wants latency.
- * The loader attaches it only where kvm_exit has vcpu_id. */
-SEC("tp/kvm/kvm_exit")
-int ks_exit_count(struct trace_event_raw_kvm_exit *ctx)
-{
-	__u32 vcpu = KS_VCPU_UNKNOWN;
-
-	if (lat_mode)
-		return 0;
-	if (bpf_core_field_exists(ctx->vcpu_id))
-		vcpu = ctx->vcpu_id;
-	exit_count(vcpu, ctx->exit_reason, (__u8)ctx->isa);
+	if (lat_mode || !bpf_core_field_exists(ctx->vcpu_id))
+		exit_begin(vcpu, ctx->exit_reason, (__u8)ctx->isa);
+	else
+		exit_count(vcpu, ctx->exit_reason, (__u8)ctx->isa);
 	return 0;
 }
 
@@ -178,14 +167,20 @@ static __always_inline bool uexit_key(struct ks_uexit_key *key, __u8 kind)
 	th = bpf_task_storage_get(&exit_task, t, 0, 0);
 	key->vcpu = th && th->seen ? th->vcpu : KS_VCPU_UNKNOWN;
 	key->kind = kind;
+	key->sec = sec_now();
 	return true;
 }
 
-static __always_inline __u16 subsecond_row(void)
+/* The subsecond row and the second of now, from one clock read: the row
+ * needs the clock anyway, and taking the second from the same read keeps
+ * row and second one instant (the plane timer's second can lag the
+ * boundary by its lateness, which would put row 0 in the ended second). */
+static __always_inline void subsecond_row(struct ks_uexit_key *key)
 {
-	__u64 ns = (bpf_ktime_get_ns() + realtime_off_ns) % KS_NSEC_PER_S;
+	__u64 wall = bpf_ktime_get_ns() + realtime_off_ns;
 
-	return (__u16)(ns / row_ns);
+	key->row = (__u16)((wall % KS_NSEC_PER_S) / row_ns);
+	key->sec = (__u8)((wall / KS_NSEC_PER_S) & KS_SEC_MASK);
 }
 
 SEC("tp/kvm/kvm_userspace_exit")
@@ -201,7 +196,7 @@ int ks_uexit(struct trace_event_raw_kvm_userspace_exit *ctx)
 		key.sub = err == -KS_EINTR ? KS_UXE_RESTART : KS_UXE_ERROR;
 	else
 		key.arg = ctx->reason;
-	key.row = subsecond_row();
+	subsecond_row(&key);
 	gen_add(&uexit_cur, &key, KS_EXS_UEXIT_FULL);
 	return 0;
 }

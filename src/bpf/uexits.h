@@ -6,7 +6,8 @@
  * kvm:kvm_userspace_exit by exit reason and subsecond row, kvm:kvm_pio by
  * port, direction and access size, and kvm:kvm_mmio by guest physical
  * address, direction and size, all on the vCPU the thread last entered.
- * One key layout serves the three, told apart by `kind`.  MMIO addresses
+ * One key layout serves the three, told apart by `kind`; each key carries
+ * the low bits of its event's wall second, as the exits keys do.  MMIO addresses
  * are as many as a guest cares to touch, so MMIO keys live in maps of
  * their own with a small cap (KS_MMIO_MAX_KEYS): a guest scanning its
  * address space fills those, and loses (counted) MMIO keys, never other
@@ -48,6 +49,10 @@ struct ks_uexit_key {
 	__u8 sub;		/* UEXIT: enum ks_uexit_err; PIO: 0 read,
 				 * 1 write; MMIO: kvm_mmio's type, 0
 				 * unsatisfied-read, 1 read, 2 write */
+	/* Low bits (KS_SEC_MASK, exits.h) of the wall-clock second of the
+	 * event, so a read sorts it into its own second. */
+	__u8 sec;
+	__u8 pad[7];		/* zero: hashed with the key */
 };
 
 #endif /* KS_BPF_UEXITS_H */

@@ -470,14 +470,19 @@ static void agent_status(void *ctx, json_t *status)
 static void tick(struct agent *ag, int64_t now, bool aligned)
 {
 	size_t reaped;
+	bool lat;
 
 	ks_api__lock(ag->api);
 	reaped = ks_engine__tick(ag->e, (uint64_t)now);
 	if (ag->state && reaped)
 		ks_state__sync(ag->state, ag->e);
+	lat = ks_feed_exit_latency_wanted(ag->e);
 	ks_api__unlock(ag->api);
-	/* What the sources counted since the last boundary belongs to the
-	 * second that just ended. */
+	/* Exits are timed only while an instrumentation uses latency.  What
+	 * the sources counted since the last boundary belongs to the second
+	 * that just ended. */
+	if (!ag->rp)
+		ks_live__set_latency(ag->live, lat);
 	if (aligned && !ag->rp)
 		ks_live__tick(ag->live, (uint64_t)(now / NS * NS - 1));
 	ks_api__lock(ag->api);
@@ -823,6 +828,11 @@ static void start_sources(struct agent *ag)
 	choose_sources(ag->live, ag->o->sources);
 	ks_source_opts_init(&so);
 	so.guest_rip = ag->o->guest_rip;
+	/* Exits start timed only if a restored instrumentation wants it;
+	 * each tick switches as instrumentations come and go. */
+	ks_api__lock(ag->api);
+	so.exits_count_only = !ks_feed_exit_latency_wanted(ag->e);
+	ks_api__unlock(ag->api);
 	n = ks_live__start(ag->live, &so);
 	if (!n)
 		fprintf(stderr, PROG ": no live sources %s: serving an engine "

@@ -698,6 +698,13 @@ uint32_t ks_instn_conf_fields(const struct ks_instn_conf *c)
 	return f;
 }
 
+bool ks_instn_conf_uses_field(const struct ks_instn_conf *c, enum ks_field f)
+{
+	if ((unsigned int)f >= 32)
+		return false;
+	return ks_instn_conf_fields(c) & (1u << f);
+}
+
 static json_t *decomp_json(const struct ks_instn_conf *c)
 {
 	json_t *a = json_array();

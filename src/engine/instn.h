@@ -61,6 +61,9 @@ const char *ks_arity_name(enum ks_arity a);
 int ks_instn_conf_dimension(const struct ks_instn_conf *c);
 /* Fields the instrumentation needs on a record (predicate + decomposition). */
 uint32_t ks_instn_conf_fields(const struct ks_instn_conf *c);
+/* Whether field f is among them: decomposed by, or named by the
+ * predicate (the agent asks this to know which sources must time). */
+bool ks_instn_conf_uses_field(const struct ks_instn_conf *c, enum ks_field f);
 /* The configuration members of CA's instrumentation object. */
 json_t *ks_instn_conf_to_json(const struct ks_instn_conf *c);
 

@@ -15,26 +15,35 @@
  * (vmident.h).  The benchmark-only parts of the object are neither loaded
  * nor created.
  *
- * Two modes.  With latency (the default: the agent's heatmaps decompose
- * exits by it) kvm_exit and kvm_entry pair each exit in per-thread task
- * storage and count it in the generation hash, keyed by the exit's
- * wall-second low bits, and records of a second still in progress wait in
- * a sechold until the read that ends it.  Count-only (exits_count_only,
- * `kvmscope stat`) hooks kvm_exit alone and counts into dense per-thread
- * slots read straight from the mapped .bss (xcount.h): 1.1x the cost of a
- * bare per-CPU counter instead of 4.9x (bench/bench_probe_cost.c).  Its
- * second planes flip on a BPF timer at each wall-second boundary, which
- * the loader starts once (ks_plane_start).  Slots of dead threads are
- * zeroed and handed back to the probe once their last second is read.
+ * Two modes.  With latency (the default; the agent while an
+ * instrumentation decomposes or filters exits by it) kvm_exit and
+ * kvm_entry pair each exit in per-thread task storage and count it in the
+ * generation hash, keyed by the exit's wall-second low bits, and records
+ * of a second still in progress wait in a sechold until the read that
+ * ends it; userspace exits, port I/O and MMIO go the same way.
+ * Count-only (exits_count_only, `kvmscope stat`, the agent otherwise)
+ * hooks kvm_exit alone and counts into dense per-thread slots read
+ * straight from the mapped .bss (xcount.h): 1.1x the cost of a bare
+ * per-CPU counter instead of 4.9x (bench/bench_probe_cost.c).  Its second
+ * planes flip on a BPF timer at each wall-second boundary, which the
+ * loader starts once (ks_plane_start).  Slots of dead threads are zeroed
+ * and handed back to the probe once their last second is read.  The mode
+ * switches at run time (set_mode, below); every read drains both count
+ * paths whatever the mode, so exits counted in either are read.
  */
 #include "source/source.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "bpf/exits.h"	/* before the skeleton: its .bss has our types */
 #include "exits.skel.h"
@@ -56,7 +65,11 @@ struct exits_src {
 	struct ks_vmdisc *disc;
 	uint64_t row_ns;
 	uint64_t prev[KS_EXS__COUNT];	/* exit_stats at the last read */
-	bool count_only;
+	bool lat;			/* lat_mode as last set */
+	bool lat_only;			/* count-only impossible (filter,
+					 * kvm_exit without vcpu_id) */
+	unsigned int entry_grace;	/* reads before kvm_entry detaches */
+	int entry_pfd;			/* kvm_entry's perf event, or -1 */
 	struct ks_xcount *xc;		/* count-only planes' snapshots */
 	struct ks_sechold *hold;	/* hash records of a later second */
 	/* The tick being read, for the drain callbacks. */
@@ -83,6 +96,8 @@ static void exits_close(struct ks_source *s)
 		s->st.drops += ks_sechold__free(x->hold);
 	free(x->xc);
 	ks_exits__destroy(x->skel);
+	if (x->entry_pfd >= 0)
+		close(x->entry_pfd);
 	ks_vmident__free(x->vi);
 	ks_vmdisc__put(x->disc);
 	free(x);
@@ -101,8 +116,9 @@ static void configure(struct exits_src *x, const struct ks_source_opts *o)
 	/* Only bench/bench_probe_cost.c's programs use it. */
 	bpf_map__set_autocreate(skel->maps.bench_base, false);
 	bpf_program__set_autoload(skel->progs.ks_plane_start, true);
-	x->count_only = o->exits_count_only && !o->lat_filter;
-	skel->bss->lat_mode = !x->count_only;
+	x->lat_only = o->lat_filter;
+	x->lat = !o->exits_count_only || x->lat_only;
+	skel->bss->lat_mode = x->lat;
 }
 
 /* Starts the count planes' second timer; without it (a kernel that
@@ -117,6 +133,64 @@ static void plane_timer_start(struct ks_source *s, struct exits_src *x)
 		snprintf(s->note, sizeof(s->note),
 			 "exits: no BPF timer for count planes; per-event "
 			 "clock reads instead");
+}
+
+/* kvm:kvm_entry's tracepoint id from tracefs, or -1. */
+static long entry_tp_id(void)
+{
+	static const char *const paths[] = {
+		"/sys/kernel/tracing/events/kvm/kvm_entry/id",
+		"/sys/kernel/debug/tracing/events/kvm/kvm_entry/id",
+	};
+	long id = -1;
+
+	for (size_t i = 0; id < 0 && i < sizeof(paths) / sizeof(paths[0]);
+	     i++) {
+		FILE *f = fopen(paths[i], "r");
+
+		if (!f)
+			continue;
+		if (fscanf(f, "%ld", &id) != 1)
+			id = -1;
+		fclose(f);
+	}
+	return id;
+}
+
+/* kvm_entry's perf event, opened disabled while the loader still has its
+ * privileges: the agent narrows its capabilities after start, and some
+ * kernels (Debian's perf_event_paranoid 3) then refuse perf_event_open,
+ * while attaching a program to an event already open needs only CAP_BPF.
+ * -1 if it cannot be opened (latency mode then opens its own). */
+static int entry_event_open(void)
+{
+	struct perf_event_attr a = {
+		.type = PERF_TYPE_TRACEPOINT, .size = sizeof(a),
+		.disabled = 1,
+	};
+	long id = entry_tp_id();
+
+	if (id < 0)
+		return -1;
+	a.config = (uint64_t)id;
+	return (int)syscall(SYS_perf_event_open, &a, -1, 0, -1,
+			    PERF_FLAG_FD_CLOEXEC);
+}
+
+/* Count-only mode names the vCPU from kvm_exit's vcpu_id: without it
+ * (old kernels; ks_plane_start found out) exits are always paired. */
+static void lat_only_check(struct ks_source *s, struct exits_src *x)
+{
+	size_t n = strlen(s->note);
+
+	if (x->skel->bss->exit_vcpu_known)
+		return;
+	x->lat_only = true;
+	x->lat = true;
+	x->skel->bss->lat_mode = 1;
+	snprintf(s->note + n, sizeof(s->note) - n,
+		 "%sexits: kvm_exit has no vcpu_id here; exits are always "
+		 "timed (no count-only mode)", n ? "; " : "");
 }
 
 static int gen_init(struct ks_bpfgen *g, const struct bpf_map *outer,
@@ -175,6 +249,7 @@ static int exits_open(struct ks_source *s, const struct ks_source_opts *o,
 	if (!(x = calloc(1, sizeof(*x))))
 		return ks_err_set(err, ENOMEM, "bpf_exits", "out of memory");
 	s->priv = x;
+	x->entry_pfd = -1;
 	x->row_ns = o->subsec_row_ns ? o->subsec_row_ns :
 				       KS_IRQ_ROW_NS_DEFAULT;
 	if ((e = ks_bpfrec_row_ns_check(x->row_ns, err))) {
@@ -208,6 +283,8 @@ static int exits_open(struct ks_source *s, const struct ks_source_opts *o,
 	}
 	ks_xcount__init(x->xc);
 	plane_timer_start(s, x);
+	lat_only_check(s, x);
+	x->entry_pfd = entry_event_open();
 	/* Without discovery, vCPUs keep KVM's vcpu_id. */
 	if ((x->disc = ks_vmdisc__shared(NULL)))
 		ks_vmident__set_discovery(x->vi, x->disc, tid_vcpu, x);
@@ -221,6 +298,36 @@ static int attach_one(struct bpf_program *prog, struct bpf_link **link)
 	return *link ? 0 : -errno;
 }
 
+/* Attaches ks_entry, to the event opened at start where there is one (a
+ * copy of its fd: the link closes the fd it is given). */
+static int entry_attach(struct exits_src *x)
+{
+	struct ks_exits *k = x->skel;
+	int fd, e;
+
+	if (x->entry_pfd < 0)
+		return attach_one(k->progs.ks_entry, &k->links.ks_entry);
+	if ((fd = fcntl(x->entry_pfd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return -errno;
+	k->links.ks_entry = bpf_program__attach_perf_event(k->progs.ks_entry,
+							   fd);
+	if (k->links.ks_entry)
+		return 0;
+	e = -errno;
+	close(fd);
+	return e;
+}
+
+/* Detaches ks_entry; the event opened at start stays open, disabled, so
+ * that the tracepoint does no perf work without a program. */
+static void entry_detach(struct exits_src *x)
+{
+	bpf_link__destroy(x->skel->links.ks_entry);
+	x->skel->links.ks_entry = NULL;
+	if (x->entry_pfd >= 0)
+		ioctl(x->entry_pfd, PERF_EVENT_IOC_DISABLE, 0);
+}
+
 /* The mode's exit hooks (kvm_entry only with latency) and the rest. */
 static int exits_attach(struct ks_source *s, struct ks_err *err)
 {
@@ -228,10 +335,10 @@ static int exits_attach(struct ks_source *s, struct ks_err *err)
 	struct ks_exits *k = x->skel;
 	int e = 0;
 
-	if (x->count_only)
-		e = attach_one(k->progs.ks_exit_count, &k->links.ks_exit_count);
-	else if (!(e = attach_one(k->progs.ks_exit, &k->links.ks_exit)))
-		e = attach_one(k->progs.ks_entry, &k->links.ks_entry);
+	e = attach_one(k->progs.ks_exit, &k->links.ks_exit);
+	if (!e && x->lat)
+		e = entry_attach(x);
+	s->mode = x->lat ? "latency" : "count-only";
 	if (!e)
 		e = attach_one(k->progs.ks_emul, &k->links.ks_emul);
 	if (!e)
@@ -257,9 +364,10 @@ static int who(struct exits_src *x, uint32_t tgid, uint32_t *vcpu,
 	return e ? e : ks_vmident__vcpu(x->vi, tgid, *vcpu, vcpu, NULL);
 }
 
-/* Hands r to the sink, or counts a key no probe writes (-EINVAL). */
-static int emit(struct exits_src *x, int e, const struct ks_record *r,
-		uint64_t sum)
+/* Hands r, converted with result e, to the sechold to go out in its own
+ * second (low bits sec), or counts a key no probe writes (-EINVAL). */
+static int hold(struct exits_src *x, int e, const struct ks_record *r,
+		uint64_t sum, uint32_t sec)
 {
 	if (e == -EINVAL) {
 		x->s->st.bad++;
@@ -267,7 +375,7 @@ static int emit(struct exits_src *x, int e, const struct ks_record *r,
 	}
 	if (e)
 		return e;
-	return ks_source__emit(x->s, x->sink, r, sum);
+	return ks_sechold__emit(x->hold, x->s, x->sink, r, sum, sec);
 }
 
 static int on_exit_entry(void *ctx, const void *key, uint64_t sum)
@@ -289,14 +397,7 @@ static int on_exit_entry(void *ctx, const void *key, uint64_t sum)
 		return x->sink->counter(x->sink->ctx, &c);
 	}
 	e = ks_bpfrec_exit(&k, sum, x->ts, &id, &r);
-	if (e == -EINVAL) {
-		x->s->st.bad++;
-		return 0;
-	}
-	if (e)
-		return e;
-	/* Sorted into the exit's own second. */
-	return ks_sechold__emit(x->hold, x->s, x->sink, &r, sum, k.sec);
+	return hold(x, e, &r, sum, k.sec);
 }
 
 /* One count-only delta: n events of a slot's thread at dense index idx. */
@@ -365,7 +466,7 @@ static int on_uexit_entry(void *ctx, const void *key, uint64_t sum)
 	if ((e = who(x, k.tgid, &k.vcpu, sum, &id)))
 		return e;
 	e = ks_bpfrec_uexit(&k, sum, x->ts, x->row_ns, &id, &r);
-	return emit(x, e, &r, sum);
+	return hold(x, e, &r, sum, k.sec);
 }
 
 /* Adds the probe's cumulative counters since the last read to s->st. */
@@ -382,6 +483,98 @@ static int read_stats(struct ks_source *s, struct exits_src *x)
 	s->st.filtered += d[KS_EXS_FILTERED];
 	s->st.unpaired += d[KS_EXS_UNPAIRED];
 	return 0;
+}
+
+/* ---- switching modes ------------------------------------------------------
+ *
+ * Why no exit is lost or counted twice across a flip.  ks_exit reads
+ * lat_mode once per exit and takes one path: exit_count counts the exit
+ * at once; exit_begin leaves it pending in the thread's state, to be
+ * counted once by whichever comes first of the thread's next kvm_entry
+ * (with its latency), its next exit (exit_begin, or exit_count's slow
+ * path: without latency) or its end (ks_thread_end).  A thread's events
+ * run one at a time, so per thread only the order matters.
+ *
+ * Into latency: kvm_entry is attached before lat_mode becomes 1.  An exit
+ * that read 0 was counted and left nothing pending; one that read 1 comes
+ * after the attach, so the entry that follows it runs ks_entry and closes
+ * it.  (An exit left pending by an earlier latency period, whose thread
+ * has not entered since, is closed the same way, with its true latency.)
+ *
+ * Out of latency: every CPU's slot hint is voided, then lat_mode becomes
+ * 0, and kvm_entry stays attached for one more whole tick.  An exit that
+ * read 1 is pending; its entry, if it comes within the tick, closes it.
+ * If it comes later (a vCPU halted or held in user space that long), the
+ * exit stays pending until the thread's next exit, which reads 0: its
+ * slot hint cannot match (voided while no exit_count ran, and only this
+ * thread's own slow path can set a hint that matches it again), so it
+ * takes exit_count's slow path, which counts the pending exit first.  A
+ * thread that never exits again counts it at its end.  Exits that read 0
+ * are counted at once and leave nothing for kvm_entry to count.
+ */
+
+/* Points every CPU's slot hint nowhere (KS_XC_SLOTS fails slot_is). */
+static int hints_void(struct exits_src *x)
+{
+	int fd = bpf_map__fd(x->skel->maps.slot_last);
+	int ncpu = libbpf_num_possible_cpus();
+	uint32_t zero = 0, none = KS_XC_SLOTS;
+	uint64_t *v;
+	int e = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	/* Per-CPU values are 8-byte aligned slots, one per possible CPU. */
+	if (!(v = calloc((size_t)ncpu, sizeof(*v))))
+		return -ENOMEM;
+	for (int i = 0; i < ncpu; i++)
+		memcpy(&v[i], &none, sizeof(none));
+	if (bpf_map_update_elem(fd, &zero, v, BPF_ANY))
+		e = -errno;
+	free(v);
+	return e;
+}
+
+static void lat_mode_set(struct ks_source *s, struct exits_src *x, bool on)
+{
+	__atomic_store_n(&x->skel->bss->lat_mode, on, __ATOMIC_SEQ_CST);
+	x->lat = on;
+	s->mode = on ? "latency" : "count-only";
+}
+
+static int exits_set_mode(struct ks_source *s, bool latency)
+{
+	struct exits_src *x = s->priv;
+	struct ks_exits *k = x->skel;
+	int e;
+
+	if (latency == x->lat)
+		return 0;
+	if (latency) {
+		/* Still attached within the grace tick of the last leave. */
+		if (!k->links.ks_entry && (e = entry_attach(x)))
+			return e;
+		x->entry_grace = 0;
+		lat_mode_set(s, x, true);
+		return 0;
+	}
+	if (x->lat_only)
+		return -EOPNOTSUPP;
+	if ((e = hints_void(x)))
+		return e;
+	lat_mode_set(s, x, false);
+	/* This tick's read and one more whole tick. */
+	x->entry_grace = 2;
+	return 0;
+}
+
+/* After a read: detaches kvm_entry once the grace after leaving latency
+ * mode is over; in-flight ks_entry runs finish their counts. */
+static void entry_grace_tick(struct exits_src *x)
+{
+	if (!x->entry_grace || --x->entry_grace)
+		return;
+	entry_detach(x);
 }
 
 static int exits_read(struct ks_source *s, uint64_t ts,
@@ -407,6 +600,7 @@ static int exits_read(struct ks_source *s, uint64_t ts,
 		e = e2 ? e2 : e3 ? e3 : e4;
 	if (!e)
 		e = read_stats(s, x);
+	entry_grace_tick(x);
 	return e;
 }
 
@@ -421,4 +615,5 @@ const struct ks_source_ops ks_source_bpf_exits = {
 	.attach = exits_attach,
 	.read = exits_read,
 	.close = exits_close,
+	.set_mode = exits_set_mode,
 };

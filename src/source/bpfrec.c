@@ -154,6 +154,8 @@ const char *ks_bpfrec_mmio_dir(unsigned int type)
 /* Does k hold only what the probe writes for its kind? */
 static bool uexit_key_valid(const struct ks_uexit_key *k, uint64_t row_ns)
 {
+	if (k->sec > KS_SEC_MASK)
+		return false;
 	switch (k->kind) {
 	case KS_UXK_UEXIT:
 		return !k->addr && k->sub <= KS_UXE_ERROR &&

@@ -62,7 +62,8 @@ const char *ks_bpfrec_mmio_dir(unsigned int type);
  * record of count events for k, stamped ts.  Fields are written as the
  * trace reader writes them: reasons by uexitreason.h's names, port and
  * gpa in hex, direction by the tracepoint's word.  0, -EINVAL for a key no
- * probe writes (bad kind, direction, outcome or row), or -ENOMEM. */
+ * probe writes (bad kind, direction, outcome, row or second bits), or
+ * -ENOMEM.  k->sec is the caller's, to sort the record into its second. */
 int ks_bpfrec_uexit(const struct ks_uexit_key *k, uint64_t count,
 		    uint64_t ts, uint64_t row_ns, const struct ks_ident *id,
 		    struct ks_record *r);

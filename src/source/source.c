@@ -131,6 +131,13 @@ int ks_source__read(struct ks_source *s, uint64_t ts,
 	return s->ops->read(s, ts, sink);
 }
 
+int ks_source__set_latency(struct ks_source *s, bool on)
+{
+	if (!s->ops->set_mode)
+		return -EOPNOTSUPP;
+	return s->ops->set_mode(s, on);
+}
+
 const struct ks_source_stats *ks_source__stats(const struct ks_source *s)
 {
 	return &s->st;

@@ -84,6 +84,11 @@ struct ks_source_ops {
 	int (*read)(struct ks_source *s, uint64_t ts,
 		    const struct ks_source_sink *sink);
 	void (*close)(struct ks_source *s);
+	/* Optional (NULL: one mode only): times its events or only counts
+	 * them, switched while running (bpf_exits: exit latency).  Called
+	 * between reads, from the reading thread.  0 or a negative errno
+	 * (the mode is then unchanged). */
+	int (*set_mode)(struct ks_source *s, bool latency);
 };
 
 struct ks_source {
@@ -94,6 +99,9 @@ struct ks_source {
 	 * leaves absent); "" when nothing.  Set by open, kept current by
 	 * read. */
 	char note[1024];
+	/* The mode of a source with set_mode: "latency" or "count-only";
+	 * NULL for the others.  Kept current by open and set_mode. */
+	const char *mode;
 };
 
 /* Counts r (standing for n events) in s's stats and hands it to the sink. */
@@ -130,6 +138,9 @@ struct ks_source *ks_source__open(const struct ks_source_ops *ops,
 int ks_source__attach(struct ks_source *s, struct ks_err *err);
 int ks_source__read(struct ks_source *s, uint64_t ts,
 		    const struct ks_source_sink *sink);
+/* Asks s to time its events (on) or only count them; -EOPNOTSUPP for a
+ * source with one mode.  A no-op when s is already in that mode. */
+int ks_source__set_latency(struct ks_source *s, bool on);
 const struct ks_source_stats *ks_source__stats(const struct ks_source *s);
 const char *ks_source__name(const struct ks_source *s);
 void ks_source__close(struct ks_source *s);

@@ -88,7 +88,7 @@ import json, sys
 pid = int(sys.argv[1])
 perf = [p for p in json.load(open(sys.argv[2])) if p.get("pid") == pid]
 progs = {p["id"]: p for p in json.load(open(sys.argv[3]))}
-want = {"kvm_exit": "ks_exit_count",
+want = {"kvm_exit": "ks_exit",
         "kvm_emulate_insn": "ks_emul", "sched_process_exit": "ks_thread_end",
         "kvm_inj_virq": "ks_inj_virq", "kvm_apic_accept_irq": "ks_apic_accept",
         "kvm_userspace_exit": "ks_uexit", "kvm_pio": "ks_pio", "kvm_mmio": "ks_mmio"}

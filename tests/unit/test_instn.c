@@ -657,6 +657,38 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Which fields an instrumentation uses: by decomposition or predicate,
+ * nested predicates included, and no others. */
+static void test_uses_field(void **state)
+{
+	struct ks_instn_conf c;
+
+	(void)state;
+	parse_ok("{" EXITS "}", NULL, KS_INSTN_CREATE, &c);
+	assert_false(ks_instn_conf_uses_field(&c, KS_F_LATENCY));
+	assert_false(ks_instn_conf_uses_field(&c, KS_F_VLEAVEREASON));
+	ks_instn_conf_fini(&c);
+	parse_ok("{" EXITS ",\"decomposition\":\"vleavereason\"}", NULL,
+		 KS_INSTN_CREATE, &c);
+	assert_true(ks_instn_conf_uses_field(&c, KS_F_VLEAVEREASON));
+	assert_false(ks_instn_conf_uses_field(&c, KS_F_LATENCY));
+	ks_instn_conf_fini(&c);
+	parse_ok("{" EXITS ",\"decomposition\":\"vcpu,latency\"}", NULL,
+		 KS_INSTN_CREATE, &c);
+	assert_true(ks_instn_conf_uses_field(&c, KS_F_LATENCY));
+	assert_true(ks_instn_conf_uses_field(&c, KS_F_VCPU));
+	assert_false(ks_instn_conf_uses_field(&c, KS_F_SUBSECOND));
+	ks_instn_conf_fini(&c);
+	parse_ok("{" EXITS ",\"predicate\":{\"and\":[{\"eq\":[\"vm\",\"a\"]},"
+		 "{\"gt\":[\"latency\",1000]}]}}", NULL, KS_INSTN_CREATE, &c);
+	assert_true(ks_instn_conf_uses_field(&c, KS_F_LATENCY));
+	assert_true(ks_instn_conf_uses_field(&c, KS_F_VM));
+	assert_false(ks_instn_conf_uses_field(&c, KS_F_VCPU));
+	/* Ids past the bit set are nobody's. */
+	assert_false(ks_instn_conf_uses_field(&c, (enum ks_field)40));
+	ks_instn_conf_fini(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -678,6 +710,7 @@ int main(void)
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_to_json),
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_uses_field),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown);

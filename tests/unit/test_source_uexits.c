@@ -7,7 +7,9 @@
  * Then each kind of key the probe writes is converted and compared, field
  * by field, with the record the replay reader makes of the trace line the
  * kernel prints for the same event: live and replayed data must decompose
- * into the same keys.  Keys no probe writes are rejected.
+ * into the same keys.  Keys no probe writes are rejected.  Each key's
+ * second bits sort its record into its own second through the loader's
+ * sechold, as the exits records are.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -24,6 +26,7 @@
 #include "replay/kvmtrace.h"
 #include "replay/uexitreason.h"
 #include "source/bpfrec.h"
+#include "source/sechold.h"
 
 #define ROW_NS 10000000ULL
 
@@ -297,6 +300,10 @@ static void test_uexit_bad_keys(void **state)
 		{ .kind = KS_UXK_PIO, .row = 1 },
 		{ .kind = KS_UXK_MMIO, .sub = 3 },
 		{ .kind = KS_UXK_MMIO, .row = 1 },
+		/* Second bits beyond KS_SEC_MASK, for every kind. */
+		{ .kind = KS_UXK_UEXIT, .sec = KS_SEC_MASK + 1 },
+		{ .kind = KS_UXK_PIO, .sec = KS_SEC_MASK + 1 },
+		{ .kind = KS_UXK_MMIO, .sec = 0x80 },
 	};
 	struct ks_uexit_key ok = { .kind = KS_UXK_UEXIT };
 	struct ks_record r;
@@ -311,6 +318,72 @@ static void test_uexit_bad_keys(void **state)
 	assert_int_equal(ks_bpfrec_uexit(&ok, 1, 0, ROW_NS, NULL, &r), 0);
 }
 
+/* Records a sink got, with their stamps. */
+struct got {
+	struct ks_record r[8];
+	size_t n;
+};
+
+static int got_record(void *ctx, const struct ks_record *r)
+{
+	struct got *g = ctx;
+
+	assert_true(g->n < 8);
+	g->r[g->n++] = *r;
+	return 0;
+}
+
+/* Converts k as read at the end of second 8 and hands it on as the
+ * loader does (bpf_exits.c: through the sechold by k.sec). */
+static void read_at_8(struct ks_sechold *h, struct ks_source *s,
+		      const struct ks_source_sink *sink,
+		      const struct ks_uexit_key *k, uint64_t n)
+{
+	const uint64_t ts = 8999999999ULL;
+	struct ks_record r;
+
+	assert_int_equal(ks_bpfrec_uexit(k, n, ts, ROW_NS, NULL, &r), 0);
+	assert_int_equal(ks_sechold__emit(h, s, sink, &r, n, k->sec), 0);
+}
+
+/* Keys of the ended second (8), a late one (7) and the next (9, as a read
+ * a few ms after the boundary drains): only the next waits, and goes out
+ * with the read that ends second 9, stamped with it. */
+static void test_uexit_seconds(void **state)
+{
+	struct ks_source s = { 0 };
+	struct got g = { .n = 0 };
+	const struct ks_source_sink sink = { got_record, NULL, &g };
+	struct ks_sechold *h = ks_sechold__new();
+	struct ks_uexit_key u = { .kind = KS_UXK_UEXIT, .arg = 2, .row = 99,
+				  .sec = 8 & KS_SEC_MASK };
+	struct ks_uexit_key p = { .kind = KS_UXK_PIO, .addr = 0x3f8,
+				  .arg = 1, .sec = 9 & KS_SEC_MASK };
+	struct ks_uexit_key m = { .kind = KS_UXK_MMIO, .addr = 0x1000,
+				  .sub = 2, .arg = 4,
+				  .sec = 7 & KS_SEC_MASK };
+
+	(void)state;
+	assert_non_null(h);
+	read_at_8(h, &s, &sink, &u, 3);
+	read_at_8(h, &s, &sink, &p, 5);
+	read_at_8(h, &s, &sink, &m, 2);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.r[0].metric, KS_M_VM_USERSPACE_EXITS);
+	assert_int_equal(g.r[0].value, 3);
+	assert_int_equal(g.r[1].metric, KS_M_VM_MMIO_OPS);
+	assert_int_equal(g.r[1].ts, 8999999999ULL);
+	assert_int_equal(ks_sechold__events(h), 5);
+	/* The read that ends second 9. */
+	assert_int_equal(ks_sechold__release(h, &s, &sink, 9999999999ULL), 0);
+	assert_int_equal(g.n, 3);
+	assert_int_equal(g.r[2].metric, KS_M_VM_PIO_OPS);
+	assert_int_equal(g.r[2].value, 5);
+	assert_int_equal(g.r[2].ts, 9999999999ULL);
+	assert_int_equal(s.st.events, 10);
+	assert_int_equal(ks_sechold__free(h), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +396,7 @@ int main(void)
 					  teardown),
 		cmocka_unit_test_teardown(test_uexit_record_fields, teardown),
 		cmocka_unit_test_teardown(test_uexit_bad_keys, teardown),
+		cmocka_unit_test_teardown(test_uexit_seconds, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
