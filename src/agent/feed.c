@@ -39,6 +39,27 @@ bool ks_feed_exit_latency_wanted(struct ks_engine *e)
 	return false;
 }
 
+void ks_feed_exit_latency_cuts(struct ks_engine *e, struct ks_latcuts *cuts)
+{
+	struct ks_instn *in = NULL;
+	uint64_t edge[2 * KS_LATCUT_MAX];
+	size_t n;
+
+	ks_latcuts_init(cuts);
+	while ((in = ks_engine__next(e, in))) {
+		if (in->conf.metric != KS_M_VM_EXITS)
+			continue;
+		n = ks_pred__edges(in->conf.pred, KS_F_LATENCY, edge,
+				   sizeof(edge) / sizeof(edge[0]));
+		if (n > sizeof(edge) / sizeof(edge[0])) {
+			cuts->over += (uint32_t)(n - sizeof(edge) /
+						 sizeof(edge[0]));
+			n = sizeof(edge) / sizeof(edge[0]);
+		}
+		ks_latcuts_add(cuts, edge, n);
+	}
+}
+
 char *ks_feed__metrics(void *feed, size_t *len)
 {
 	struct ks_feed *f = feed;

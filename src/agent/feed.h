@@ -19,6 +19,7 @@
 #include "engine/record.h"
 #include "expo/prom.h"
 #include "http/api.h"
+#include "source/latcuts.h"
 
 struct ks_feed {
 	struct ks_engine *e;
@@ -33,6 +34,9 @@ struct ks_feed {
  * instrumentations never ask for).  Called with the API's lock held, each
  * tick: one pass over the instrumentations. */
 bool ks_feed_exit_latency_wanted(struct ks_engine *e);
+/* The edges the vm.exits instrumentations' latency predicates turn on,
+ * as cuts for the exits probe (source/latcuts.h). */
+void ks_feed_exit_latency_cuts(struct ks_engine *e, struct ks_latcuts *cuts);
 
 /* Feeds r[0..n) to the engine and the aggregator (fits ks_live_feed_fn). */
 void ks_feed__records(void *feed, const struct ks_record *r, size_t n);

@@ -238,6 +238,13 @@ size_t ks_live__set_latency(struct ks_live *l, bool on)
 	return failed;
 }
 
+void ks_live__set_cuts(struct ks_live *l, const struct ks_latcuts *cuts)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->e[i].s && l->e[i].ops->set_cuts)
+			ks_source__set_cuts(l->e[i].s, cuts);
+}
+
 static json_t *metric_names(const struct ks_source_ops *ops)
 {
 	json_t *a = json_array();

@@ -54,6 +54,9 @@ size_t ks_live__tick(struct ks_live *l, uint64_t ts);
  * thread.  A source that cannot switch stays as it is (logged once per
  * failure).  Returns how many failed. */
 size_t ks_live__set_latency(struct ks_live *l, bool on);
+/* Hands the latency cuts to every running source that takes them; same
+ * rules. */
+void ks_live__set_cuts(struct ks_live *l, const struct ks_latcuts *cuts);
 
 /* The sources for GET /ca/admin/status: [{name, summary, metrics, status,
  * reason?, mode?, ticks, records, events, lost, ...}]; status is "running",

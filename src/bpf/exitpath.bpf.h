@@ -41,6 +41,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "loglin.h"
+#include "latcut.h"
 #include "exits.h"
 
 #define KS_EXIT_MAX_KEYS 16384
@@ -152,6 +153,24 @@ static __always_inline void gen_add(void *outer, void *key, __u32 full_stat)
 		stat_inc(full_stat);
 }
 
+/* The latency cuts (latcut.h), written by the loader while running: two
+ * sets, so that it fills the idle one and then flips lat_cutv; a key names
+ * the set its side was counted against. */
+__u64 lat_cuts[2][KS_LATCUT_MAX];
+__u32 nlat_cuts[2];
+__u32 lat_cutv;
+
+/* The side of the current cuts that lat (in bucket) lies on. */
+static __always_inline void cut_side(struct ks_exit_key *key, __u64 lat)
+{
+	__u32 v = lat_cutv & 1;
+
+	key->cutv = (__u8)v;
+	if (nlat_cuts[v])
+		key->side = (__u8)ks_latcut_side(lat_cuts[v], nlat_cuts[v],
+						 ks_ll_lo(key->bucket), lat);
+}
+
 /* Counts the exit held in th, with its latency when known. */
 static __always_inline void count_exit(__u32 tgid, struct ks_exit_thread *th,
 				       __u64 lat, bool has_lat)
@@ -173,6 +192,8 @@ static __always_inline void count_exit(__u32 tgid, struct ks_exit_thread *th,
 	key.isa = th->isa;
 	key.kind = KS_EXK_EXIT;
 	key.bucket = has_lat ? (__u16)ks_ll_index(lat) : KS_BUCKET_NONE;
+	if (has_lat)
+		cut_side(&key, lat);
 	gen_add(&exit_cur, &key, KS_EXS_DROP_FULL);
 }
 

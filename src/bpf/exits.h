@@ -47,7 +47,13 @@ struct ks_exit_key {
 	/* Low bits (KS_SEC_MASK, source/sechold.h) of the wall-clock second
 	 * the exit happened in, so a read sorts it into its own second. */
 	__u8 sec;
-	__u8 pad[3];
+	/* How many of the latency cuts (latcut.h) inside the exit's bucket
+	 * lie at or below its latency, and which of the two cut sets
+	 * (lat_cutv) they were: a record then gets a value on the same side
+	 * of every cut as the exit's own latency. */
+	__u8 side;
+	__u8 cutv;
+	__u8 pad;
 };
 
 /* Cumulative per-CPU counters in the probe's `exit_stats` array. */

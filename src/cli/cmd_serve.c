@@ -470,6 +470,7 @@ static void agent_status(void *ctx, json_t *status)
 static void tick(struct agent *ag, int64_t now, bool aligned)
 {
 	size_t reaped;
+	struct ks_latcuts cuts;
 	bool lat;
 
 	ks_api__lock(ag->api);
@@ -477,12 +478,15 @@ static void tick(struct agent *ag, int64_t now, bool aligned)
 	if (ag->state && reaped)
 		ks_state__sync(ag->state, ag->e);
 	lat = ks_feed_exit_latency_wanted(ag->e);
+	ks_feed_exit_latency_cuts(ag->e, &cuts);
 	ks_api__unlock(ag->api);
 	/* Exits are timed only while an instrumentation uses latency.  What
 	 * the sources counted since the last boundary belongs to the second
 	 * that just ended. */
-	if (!ag->rp)
+	if (!ag->rp) {
 		ks_live__set_latency(ag->live, lat);
+		ks_live__set_cuts(ag->live, &cuts);
+	}
 	if (aligned && !ag->rp)
 		ks_live__tick(ag->live, (uint64_t)(now / NS * NS - 1));
 	ks_api__lock(ag->api);

@@ -72,6 +72,10 @@ struct exits_src {
 	int entry_pfd;			/* kvm_entry's perf event, or -1 */
 	struct ks_xcount *xc;		/* count-only planes' snapshots */
 	struct ks_sechold *hold;	/* hash records of a later second */
+	/* Latency cuts: the probe's two sets as last written (cutv the one
+	 * in use), and the set asked for, written at the next read. */
+	struct ks_latcuts cuts[2], want;
+	uint32_t cutv;
 	/* The tick being read, for the drain callbacks. */
 	struct ks_source *s;
 	const struct ks_source_sink *sink;
@@ -397,6 +401,12 @@ static int on_exit_entry(void *ctx, const void *key, uint64_t sum)
 		return x->sink->counter(x->sink->ctx, &c);
 	}
 	e = ks_bpfrec_exit(&k, sum, x->ts, &id, &r);
+	if (!e && (k.side > KS_LATCUT_MAX || k.cutv > 1))
+		e = -EINVAL;
+	if (!e && k.side && k.bucket != KS_BUCKET_NONE)
+		ks_record_set(&r, KS_F_LATENCY,
+			      ks_latcuts_value(&x->cuts[k.cutv], k.bucket,
+					       k.side));
 	return hold(x, e, &r, sum, k.sec);
 }
 
@@ -577,6 +587,31 @@ static void entry_grace_tick(struct exits_src *x)
 	entry_detach(x);
 }
 
+static int exits_set_cuts(struct ks_source *s, const struct ks_latcuts *c)
+{
+	struct exits_src *x = s->priv;
+
+	x->want = *c;
+	return 0;
+}
+
+/* Writes the cuts asked for into the idle set and flips to it.  Once per
+ * read at most, before the drain: every exit still in the maps was
+ * counted against one of the two sets the keys can name. */
+static void cuts_apply(struct exits_src *x)
+{
+	struct ks_exits__bss *b = x->skel->bss;
+	uint32_t v = x->cutv ^ 1;
+
+	if (ks_latcuts_equal(&x->want, &x->cuts[x->cutv]))
+		return;
+	x->cuts[v] = x->want;
+	memcpy(b->lat_cuts[v], x->want.v, sizeof(b->lat_cuts[v]));
+	b->nlat_cuts[v] = x->want.n;
+	__atomic_store_n(&b->lat_cutv, v, __ATOMIC_SEQ_CST);
+	x->cutv = v;
+}
+
 static int exits_read(struct ks_source *s, uint64_t ts,
 		      const struct ks_source_sink *sink)
 {
@@ -591,6 +626,7 @@ static int exits_read(struct ks_source *s, uint64_t ts,
 	x->ts = ts;
 	if ((e = ks_sechold__release(x->hold, s, sink, ts)))
 		return e;
+	cuts_apply(x);
 	/* Every pair is drained even when one fails: none keeps a tick. */
 	e = ks_bpfgen__drain(&x->gen, on_exit_entry, x);
 	e4 = read_planes(x);
@@ -616,4 +652,5 @@ const struct ks_source_ops ks_source_bpf_exits = {
 	.read = exits_read,
 	.close = exits_close,
 	.set_mode = exits_set_mode,
+	.set_cuts = exits_set_cuts,
 };

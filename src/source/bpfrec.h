@@ -5,9 +5,9 @@
  * conversion is unit-tested without a kernel.  Numeric fields the kernel
  * only knows as a log-linear bucket (exit latency) are set to the bucket's
  * lower bound, ks_ll_lo(): that value falls in the same bucket, so a
- * distribution rebuilt from the records is exactly the kernel's.  A
- * predicate on such a field is therefore evaluated at bucket resolution
- * unless it was compiled into the probe (ks_source_opts_latency).
+ * distribution rebuilt from the records is exactly the kernel's.  The
+ * exits source then moves the value to the right side of any latency cut
+ * inside the bucket (latcuts.h), which keeps latency predicates exact.
  */
 #ifndef KS_SOURCE_BPFREC_H
 #define KS_SOURCE_BPFREC_H

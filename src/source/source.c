@@ -138,6 +138,13 @@ int ks_source__set_latency(struct ks_source *s, bool on)
 	return s->ops->set_mode(s, on);
 }
 
+int ks_source__set_cuts(struct ks_source *s, const struct ks_latcuts *cuts)
+{
+	if (!s->ops->set_cuts)
+		return -EOPNOTSUPP;
+	return s->ops->set_cuts(s, cuts);
+}
+
 const struct ks_source_stats *ks_source__stats(const struct ks_source *s)
 {
 	return &s->st;

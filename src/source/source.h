@@ -22,6 +22,7 @@
 
 #include "engine/catalog.h"
 #include "engine/record.h"
+#include "source/latcuts.h"
 #include "util/err.h"
 
 /* A per-vCPU count that is not a catalogue metric. */
@@ -89,6 +90,10 @@ struct ks_source_ops {
 	 * between reads, from the reading thread.  0 or a negative errno
 	 * (the mode is then unchanged). */
 	int (*set_mode)(struct ks_source *s, bool latency);
+	/* Optional: the latency cuts (source/latcuts.h) the instrumentations'
+	 * latency predicates turn on, taken from the next read on, so those
+	 * predicates are exact on bucketed latencies.  Same calling rules. */
+	int (*set_cuts)(struct ks_source *s, const struct ks_latcuts *cuts);
 };
 
 struct ks_source {
@@ -141,6 +146,8 @@ int ks_source__read(struct ks_source *s, uint64_t ts,
 /* Asks s to time its events (on) or only count them; -EOPNOTSUPP for a
  * source with one mode.  A no-op when s is already in that mode. */
 int ks_source__set_latency(struct ks_source *s, bool on);
+/* Hands s the latency cuts; -EOPNOTSUPP for a source without latency. */
+int ks_source__set_cuts(struct ks_source *s, const struct ks_latcuts *cuts);
 const struct ks_source_stats *ks_source__stats(const struct ks_source *s);
 const char *ks_source__name(const struct ks_source *s);
 void ks_source__close(struct ks_source *s);

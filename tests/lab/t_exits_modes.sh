@@ -22,9 +22,10 @@ for line in open(r + "/phases"):
     ph.setdefault(f[0], {})[f[1]] = int(f[2])
     ph[f[0]].update(x.split("=", 1) for x in f[3:])
 pts = json.load(open(r + "/values.json"))
-modes = {"one": "count-only", "two": "latency", "three": "count-only"}
+modes = {"one": "count-only", "two": "latency", "three": "count-only",
+         "warm": "latency", "five": "latency"}
 bad = checked = 0
-for case in ("one", "two", "three", "four"):
+for case in ("one", "two", "three", "four", "warm", "five"):
     lo, hi = ph[case]["start"], ph[case]["end"]
     got = {}
     for p in pts:
@@ -55,11 +56,37 @@ for case in ("one", "two", "three", "four"):
 tot = sum(sum(p["value"].values()) for p in pts)
 inb = sum(sum(p["value"].values()) for p in pts
           if any(ph[c]["start"] <= p["start_time"] <= ph[c]["end"]
-                 for c in ("one", "two", "three", "four")))
+                 for c in ("one", "two", "three", "four", "warm", "five")))
 print("%s exits outside the bursts: %d" % ("ok  " if tot == inb else "BAD ",
       tot - inb))
 bad += tot != inb
 assert checked >= 12, "only %d checks" % checked
 sys.exit(1 if bad else 0)
 PY
-echo "exits exact across mode switches in ${LAB_WALL}s"
+# Latency predicates at a bucket's middle split it where the exits'
+# latencies lie: gt + le = every timed exit, each within the bucket's
+# bounds, and a busy bucket split between the two.
+python3 - "$R" <<'PY' || lab_fail "latency predicates are not exact inside a bucket"
+import json, sys
+r = sys.argv[1]
+dist = [(b[0][0], b[0][1], b[1]) for b in
+        json.load(open(r + "/five.latd.json"))["value"]]
+total = sum(c for _, _, c in dist)
+bad = split = 0
+for line in open(r + "/cuts.txt"):
+    k, x, lo, hi, _ = map(int, line.split())
+    gt = json.load(open("%s/five.gt%d.json" % (r, k)))["value"]
+    le = json.load(open("%s/five.le%d.json" % (r, k)))["value"]
+    above = sum(c for l, h, c in dist if l > x)
+    inb = sum(c for l, h, c in dist if l <= x <= h)
+    ok = gt + le == total and above <= gt <= above + inb
+    split += ok and inb >= 10 and above < gt < above + inb
+    bad += not ok
+    print("%s latency %d: gt %d + le %d = %d of %d; bucket [%d, %d] holds "
+          "%d, %d above it" % ("ok  " if ok else "BAD ", x, gt, le, gt + le,
+                               total, lo, hi, inb, above))
+if not split:
+    print("BAD  no busy bucket was split: the cuts did not reach the probe")
+sys.exit(1 if bad or not split or total < 1000 else 0)
+PY
+echo "exits exact across mode switches, latency predicates exact in ${LAB_WALL}s"

@@ -11,6 +11,9 @@
 # each burst's kvmtest output (one vCPU: kvmtest dumps its binary stats)
 # to NAME.out; the host side
 # (t_exits_modes.sh) sums each burst's seconds against KVM's stats.
+# Then latency cuts: a warm-up burst by latency finds the two busiest
+# buckets (cuts.txt), gt/le predicates at their middles watch a fifth
+# burst (five.NAME.json) and must split those buckets exactly.
 # lab-net: yes
 # lab-timeout: 300
 . /lab/l1lib.sh
@@ -83,7 +86,43 @@ wait_mode count-only
 wait $kp || fail "kvmtest four: $(tail -1 four.out)"
 phase four end
 grep -E '^(vcpu|TOTAL)' four.out | sed "s/^/four: /"
+# Latency predicates are exact on bucketed latencies (latency cuts): a
+# warm-up burst under a latency instrumentation shows the busiest
+# buckets; gt/le predicates at the middle of the two busiest must split
+# them exactly where the exits' own latencies lie.
+instn latd "module=vm&stat=exits&decomposition=latency"
+wait_mode latency
+burst warm -n 2000 -m 125 -C 7
+sleep 1.2
+w0=$(sed -n 's/^warm start \([0-9]*\).*/\1/p' /out/phases)
+w1=$(sed -n 's/^warm end \([0-9]*\).*/\1/p' /out/phases)
+api "/ca/instrumentations/$(id_of latd)/value/raw?start_time=$w0&duration=$((w1 - w0 + 1))" > warm.json ||
+	fail "cannot read the warm-up's latencies"
+# "count lo hi" of the two busiest buckets wider than 1 ns.
+grep -o '\[\[[0-9]*,[0-9]*\],[0-9]*' warm.json | tr -d '[]' |
+	awk -F, '$2 > $1 + 1 { print $3, $1, $2 }' | sort -rn | head -2 > busiest.txt
+[ -s busiest.txt ] || fail "no latency buckets in the warm-up: $(head -c 300 warm.json)"
+: > cuts.txt
+k=0
+while read -r c lo hi; do
+	k=$((k + 1))
+	x=$(( (lo + hi) / 2 ))
+	instn "gt$k" "module=vm&stat=exits&predicate=%7B%22gt%22%3A%5B%22latency%22%2C$x%5D%7D"
+	instn "le$k" "module=vm&stat=exits&predicate=%7B%22le%22%3A%5B%22latency%22%2C$x%5D%7D"
+	echo "$k $x $lo $hi $c" >> cuts.txt
+done < busiest.txt
+sleep 2.2	# the cuts reach the probe at the next read
+burst five -n 2000 -m 125 -C 7
 sleep 2.5	# two more ticks: everything counted has been read
+f0=$(sed -n 's/^five start \([0-9]*\).*/\1/p' /out/phases)
+f1=$(sed -n 's/^five end \([0-9]*\).*/\1/p' /out/phases)
+for n in latd $(awk '{ print "gt" $1, "le" $1 }' cuts.txt); do
+	api "/ca/instrumentations/$(id_of $n)/value/raw?start_time=$f0&duration=$((f1 - f0 + 1))" > "five.$n.json" ||
+		fail "cannot read $n"
+	delete "$(id_of $n)"
+done
+wait_mode count-only
+sleep 1.2
 api /metrics | grep 'kvmscope_source_latency_mode' > metrics.txt
 grep -q 'latency_mode{source="bpf_exits"} 0' metrics.txt ||
 	fail "/metrics lacks the exits mode: $(cat metrics.txt)"
@@ -96,4 +135,4 @@ kill -INT $AGENT
 wait $AGENT
 grep -i 'cannot switch' serve.log && fail "the agent could not switch modes"
 mark DONE
-echo "exits-modes: 4 bursts, values of $n s"
+echo "exits-modes: 6 bursts, values of $n s"
