@@ -17,6 +17,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "apifx.h"
+
 #include "engine/engine.h"
 #include "engine/symtab.h"
 #include "http/access.h"
@@ -38,70 +40,14 @@ static const char tokens_text[] =
 	"acme-0123456789abcdef tenant acme alpha\n"
 	"beta-0123456789abcdef tenant beta " BETA_UUID ",beta-by-name\n";
 
-struct fx {
-	struct ks_engine *e;
-	struct ks_api *a;
-	struct ks_tokens *t;
-	struct ks_http_resp r;
-	json_t *body;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	struct ks_err err;
-
-	f->e = ks_engine__new();
-	f->a = ks_api__new(f->e);
-	f->t = ks_tokens__parse(tokens_text, "tokens", &err);
-	if (!f->e || !f->a || !f->t)
-		return -1;
-	ks_api__set_tokens(f->a, f->t, CAP);
-	ks_engine__tick(f->e, (uint64_t)NOW_S * KS_NSEC_PER_SEC);
-	ks_http_resp_init(&f->r);
-	*state = f;
-	return 0;
+	return apifx_setup(state, tokens_text, CAP, NOW_S);
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-
-	ks_http_resp_fini(&f->r);
-	json_decref(f->body);
-	ks_api__free(f->a);
-	ks_tokens__free(f->t);
-	ks_engine__free(f->e);
-	free(f);
-	ks_sym_reset();
-	return 0;
-}
-
-/* Sends one request with an Authorization header (or none). */
-static int call(struct fx *f, const char *auth, const char *method,
-		const char *target, const char *body)
-{
-	struct ks_http_req req = { .method = method, .authorization = auth };
-	char path[512];
-	struct ks_err err;
-
-	ks_http_resp__reset(&f->r);
-	json_decref(f->body);
-	f->body = NULL;
-	req.params = json_object();
-	req.path = path;
-	assert_int_equal(ks_params_from_target(req.params, target, path,
-					       sizeof(path),
-					       body ? "application/json" : NULL,
-					       body ? body : "",
-					       body ? strlen(body) : 0, &err),
-			 0);
-	ks_api__handle(f->a, &req, &f->r);
-	json_decref(req.params);
-	if (f->r.body && f->r.content_type &&
-	    !strcmp(f->r.content_type, KS_HTTP_JSON))
-		f->body = json_loadb(f->r.body, f->r.len, 0, NULL);
-	return f->r.status;
+	return apifx_teardown(state);
 }
 
 /* The body as text, for "never mentions" checks. */
@@ -168,7 +114,7 @@ static const char *create(struct fx *f, const char *auth, const char *base,
 	char target[128];
 
 	snprintf(target, sizeof(target), "%s/instrumentations", base);
-	if (call(f, auth, "POST", target, json) != 201)
+	if (apifx_call(f, auth, "POST", target, json) != 201)
 		fail_msg("create %s %s: %d %.*s", base, json, f->r.status,
 			 (int)f->r.len, f->r.body ? f->r.body : "");
 	next = (next + 1) % 4;
@@ -181,27 +127,27 @@ static void test_authn(void **state)
 	struct fx *f = *state;
 
 	/* No token, a wrong one, another scheme: 401 with the challenge. */
-	assert_int_equal(call(f, NULL, "GET", "/ca", NULL), 401);
+	assert_int_equal(apifx_call(f, NULL, "GET", "/ca", NULL), 401);
 	assert_string_equal(ks_http_resp__get_header(&f->r,
 						     "WWW-Authenticate"),
 			    "Bearer realm=\"kvmscope\"");
 	assert_string_equal(str(f->body, "param"), "Authorization");
-	assert_int_equal(call(f, "Bearer op-0123456789abcdeX", "GET", "/ca",
+	assert_int_equal(apifx_call(f, "Bearer op-0123456789abcdeX", "GET", "/ca",
 			      NULL), 401);
-	assert_int_equal(call(f, "Basic b3A6eA==", "GET", "/ca", NULL), 401);
-	assert_int_equal(call(f, "Bearer", "GET", "/ca", NULL), 401);
+	assert_int_equal(apifx_call(f, "Basic b3A6eA==", "GET", "/ca", NULL), 401);
+	assert_int_equal(apifx_call(f, "Bearer", "GET", "/ca", NULL), 401);
 	/* Even for paths that exist for no one, or a tenant's. */
-	assert_int_equal(call(f, NULL, "GET", "/ca/nothing", NULL), 401);
-	assert_int_equal(call(f, NULL, "GET", "/ca/customers/acme/"
+	assert_int_equal(apifx_call(f, NULL, "GET", "/ca/nothing", NULL), 401);
+	assert_int_equal(apifx_call(f, NULL, "GET", "/ca/customers/acme/"
 			      "instrumentations", NULL), 401);
-	assert_int_equal(call(f, NULL, "GET", "/metrics", NULL), 401);
+	assert_int_equal(apifx_call(f, NULL, "GET", "/metrics", NULL), 401);
 	/* The web UI's files hold no data: no token needed. */
-	assert_int_equal(call(f, NULL, "GET", "/", NULL), 200);
+	assert_int_equal(apifx_call(f, NULL, "GET", "/", NULL), 200);
 	/* The scheme is case-insensitive; spaces around the token too. */
-	assert_int_equal(call(f, "bearer   op-0123456789abcdef  ", "GET", "/ca",
+	assert_int_equal(apifx_call(f, "bearer   op-0123456789abcdef  ", "GET", "/ca",
 			      NULL), 200);
-	assert_int_equal(call(f, OP, "GET", "/ca/instrumentations", NULL), 200);
-	assert_int_equal(call(f, TA, "GET", "/ca/customers/acme", NULL), 200);
+	assert_int_equal(apifx_call(f, OP, "GET", "/ca/instrumentations", NULL), 200);
+	assert_int_equal(apifx_call(f, TA, "GET", "/ca/customers/acme", NULL), 200);
 }
 
 static void test_namespaces(void **state)
@@ -210,34 +156,34 @@ static void test_namespaces(void **state)
 	char msg_other[300], msg_none[300];
 
 	/* A tenant on the operator's routes: 403, naming its own routes. */
-	assert_int_equal(call(f, TA, "GET", "/ca", NULL), 403);
+	assert_int_equal(apifx_call(f, TA, "GET", "/ca", NULL), 403);
 	assert_non_null(strstr(str(f->body, "message"),
 			       "/ca/customers/acme/"));
-	assert_int_equal(call(f, TA, "GET", "/ca/instrumentations", NULL), 403);
-	assert_int_equal(call(f, TA, "GET", "/metrics", NULL), 403);
-	assert_int_equal(call(f, TA, "GET", "/ca/admin/status", NULL), 403);
+	assert_int_equal(apifx_call(f, TA, "GET", "/ca/instrumentations", NULL), 403);
+	assert_int_equal(apifx_call(f, TA, "GET", "/metrics", NULL), 403);
+	assert_int_equal(apifx_call(f, TA, "GET", "/ca/admin/status", NULL), 403);
 	/* On another tenant's: the very answer of a tenant that does not
 	 * exist, so names cannot be probed. */
-	assert_int_equal(call(f, TA, "GET", "/ca/customers/beta/"
+	assert_int_equal(apifx_call(f, TA, "GET", "/ca/customers/beta/"
 			      "instrumentations", NULL), 404);
 	snprintf(msg_other, sizeof(msg_other), "%s %s", str(f->body, "code"),
 		 str(f->body, "param"));
 	assert_false(body_has(f, "alpha"));
-	assert_int_equal(call(f, TA, "GET", "/ca/customers/zeta/"
+	assert_int_equal(apifx_call(f, TA, "GET", "/ca/customers/zeta/"
 			      "instrumentations", NULL), 404);
 	snprintf(msg_none, sizeof(msg_none), "%s %s", str(f->body, "code"),
 		 str(f->body, "param"));
 	assert_string_equal(msg_other, msg_none);
-	assert_int_equal(call(f, TA, "POST", "/ca/customers/beta/"
+	assert_int_equal(apifx_call(f, TA, "POST", "/ca/customers/beta/"
 			      "instrumentations",
 			      "{\"module\":\"vm\",\"stat\":\"exits\"}"), 404);
 	/* The operator reaches every tenant, and no tenant that isn't. */
-	assert_int_equal(call(f, OP, "GET", "/ca/customers/beta/"
+	assert_int_equal(apifx_call(f, OP, "GET", "/ca/customers/beta/"
 			      "instrumentations", NULL), 200);
-	assert_int_equal(call(f, OP, "GET", "/ca/customers/zeta/"
+	assert_int_equal(apifx_call(f, OP, "GET", "/ca/customers/zeta/"
 			      "instrumentations", NULL), 404);
 	/* A tenant's own unknown path is a plain 404. */
-	assert_int_equal(call(f, TA, "GET", "/ca/customers/acme/nothing", NULL),
+	assert_int_equal(apifx_call(f, TA, "GET", "/ca/customers/acme/nothing", NULL),
 			 404);
 }
 
@@ -275,14 +221,14 @@ static void test_isolation(void **state)
 	feed_all(f);
 
 	/* Lists are per namespace. */
-	assert_int_equal(call(f, TA, "GET", "/ca/customers/acme/"
+	assert_int_equal(apifx_call(f, TA, "GET", "/ca/customers/acme/"
 			      "instrumentations", NULL), 200);
 	assert_int_equal(json_array_size(f->body), 2);
-	assert_int_equal(call(f, OP, "GET", "/ca/instrumentations", NULL), 200);
+	assert_int_equal(apifx_call(f, OP, "GET", "/ca/instrumentations", NULL), 200);
 	assert_int_equal(json_array_size(f->body), 3);
 	assert_string_equal(str(json_array_get(f->body, 2), "id"), o_vm);
 	assert_string_equal(o_vm, "3");
-	assert_int_equal(call(f, OP, "GET", "/ca/customers/acme/"
+	assert_int_equal(apifx_call(f, OP, "GET", "/ca/customers/acme/"
 			      "instrumentations", NULL), 200);
 	assert_int_equal(json_array_size(f->body), 2);
 
@@ -298,30 +244,30 @@ static void test_isolation(void **state)
 		for (size_t j = 0; j < sizeof(tails) / sizeof(tails[0]); j++) {
 			snprintf(q, sizeof(q), "/ca/customers/acme/"
 				 "instrumentations/%s%s", foreign[i], tails[j]);
-			assert_int_equal(call(f, TA, "GET", q, NULL), 404);
+			assert_int_equal(apifx_call(f, TA, "GET", q, NULL), 404);
 			assert_false(body_has(f, "beta"));
 		}
 	snprintf(q, sizeof(q), "/ca/customers/acme/instrumentations/%s",
 		 b_vm_id);
-	assert_int_equal(call(f, TA, "DELETE", q, NULL), 404);
-	assert_int_equal(call(f, TA, "PUT", q, "{\"retention-time\":60}"), 404);
+	assert_int_equal(apifx_call(f, TA, "DELETE", q, NULL), 404);
+	assert_int_equal(apifx_call(f, TA, "PUT", q, "{\"retention-time\":60}"), 404);
 	snprintf(q, sizeof(q), "/ca/customers/acme/instrumentations/%s/clone",
 		 b_vm_id);
-	assert_int_equal(call(f, TA, "POST", q, NULL), 404);
+	assert_int_equal(apifx_call(f, TA, "POST", q, NULL), 404);
 	/* The operator's global namespace does not show tenants' either:
 	 * its id 1 is its own. */
 	snprintf(q, sizeof(q), "/ca/instrumentations/%s", a_vm_id);
-	assert_int_equal(call(f, OP, "GET", q, NULL), 200);
+	assert_int_equal(apifx_call(f, OP, "GET", q, NULL), 200);
 	assert_string_equal(str(f->body, "stat"), "irqs");
 	/* ... and beta's is intact. */
 	snprintf(q, sizeof(q), "/ca/customers/beta/instrumentations/%s",
 		 b_vm_id);
-	assert_int_equal(call(f, TB, "GET", q, NULL), 200);
+	assert_int_equal(apifx_call(f, TB, "GET", q, NULL), 200);
 
 	/* Values: acme's decomposition holds alpha alone. */
 	snprintf(q, sizeof(q), "/ca/customers/acme/instrumentations/%s/value/"
 		 "raw?start_time=%lld&duration=1", a_vm_id, NOW_S - 5);
-	assert_int_equal(call(f, TA, "GET", q, NULL), 200);
+	assert_int_equal(apifx_call(f, TA, "GET", q, NULL), 200);
 	assert_int_equal(json_object_size(json_object_get(f->body, "value")),
 			 1);
 	assert_non_null(json_object_get(json_object_get(f->body, "value"),
@@ -329,13 +275,13 @@ static void test_isolation(void **state)
 	assert_false(body_has(f, "beta") || body_has(f, "gamma"));
 	snprintf(q, sizeof(q), "/ca/customers/acme/instrumentations/%s/value/"
 		 "raw?start_time=%lld&duration=1", a_pred, NOW_S - 5);
-	assert_int_equal(call(f, TA, "GET", q, NULL), 200);
+	assert_int_equal(apifx_call(f, TA, "GET", q, NULL), 200);
 	assert_int_equal(json_integer_value(json_object_get(f->body, "value")),
 			 0);
 	/* beta's by uuid: its uuid-less records do not count. */
 	snprintf(q, sizeof(q), "/ca/customers/beta/instrumentations/%s/value/"
 		 "raw?start_time=%lld&duration=1", b_vm_id, NOW_S - 5);
-	assert_int_equal(call(f, TB, "GET", q, NULL), 200);
+	assert_int_equal(apifx_call(f, TB, "GET", q, NULL), 200);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(
 				f->body, "value"), "beta")), 5);
 	assert_null(json_object_get(json_object_get(f->body, "value"),
@@ -343,7 +289,7 @@ static void test_isolation(void **state)
 	/* The operator sees all four VMs. */
 	snprintf(q, sizeof(q), "/ca/instrumentations/%s/value/raw?start_time="
 		 "%lld&duration=1", o_vm, NOW_S - 5);
-	assert_int_equal(call(f, OP, "GET", q, NULL), 200);
+	assert_int_equal(apifx_call(f, OP, "GET", q, NULL), 200);
 	assert_int_equal(json_object_size(json_object_get(f->body, "value")),
 			 4);
 
@@ -351,7 +297,7 @@ static void test_isolation(void **state)
 	snprintf(q, sizeof(q), "/ca/customers/acme/instrumentations/%s/value/"
 		 "heatmap/image?start_time=%lld&duration=2&decompose_all=true",
 		 a_vm_id, NOW_S - 5);
-	assert_int_equal(call(f, TA, "GET", q, NULL), 200);
+	assert_int_equal(apifx_call(f, TA, "GET", q, NULL), 200);
 	assert_int_equal(json_array_size(json_object_get(f->body, "present")),
 			 1);
 	assert_string_equal(json_string_value(json_array_get(
@@ -359,7 +305,7 @@ static void test_isolation(void **state)
 	snprintf(q, sizeof(q), "/ca/customers/acme/instrumentations/%s/value/"
 		 "heatmap/details?start_time=%lld&duration=1&ymax=100000&"
 		 "nbuckets=1&height=10&width=10&x=0&y=5", a_vm_id, NOW_S - 5);
-	assert_int_equal(call(f, TA, "GET", q, NULL), 200);
+	assert_int_equal(apifx_call(f, TA, "GET", q, NULL), 200);
 	assert_int_equal(json_integer_value(json_object_get(f->body, "total")),
 			 3);
 	assert_false(body_has(f, "beta") || body_has(f, "gamma"));
@@ -371,30 +317,30 @@ static void test_profile_and_cap(void **state)
 	char q[128];
 
 	/* The host's pid is not a tenant's field. */
-	assert_int_equal(call(f, TA, "POST", "/ca/customers/acme/"
+	assert_int_equal(apifx_call(f, TA, "POST", "/ca/customers/acme/"
 			      "instrumentations",
 			      "{\"module\":\"vm\",\"stat\":\"exits\","
 			      "\"decomposition\":[\"pid\"]}"), 400);
 	assert_string_equal(str(f->body, "param"), "decomposition");
-	assert_int_equal(call(f, TA, "POST", "/ca/customers/acme/"
+	assert_int_equal(apifx_call(f, TA, "POST", "/ca/customers/acme/"
 			      "instrumentations",
 			      "{\"module\":\"vm\",\"stat\":\"exits\","
 			      "\"predicate\":{\"eq\":[\"pid\",\"200\"]}}"),
 			 400);
 	assert_string_equal(str(f->body, "param"), "predicate");
-	assert_int_equal(call(f, TA, "GET", "/ca/customers/acme", NULL), 200);
+	assert_int_equal(apifx_call(f, TA, "GET", "/ca/customers/acme", NULL), 200);
 	assert_null(json_object_get(json_object_get(f->body, "fields"), "pid"));
 	assert_false(body_has(f, "\"pid\""));
 	assert_true(body_has(f, "\"vmuuid\""));
-	assert_int_equal(call(f, TA, "GET", "/ca/customers/acme/metrics", NULL),
+	assert_int_equal(apifx_call(f, TA, "GET", "/ca/customers/acme/metrics", NULL),
 			 200);
 	assert_false(body_has(f, "\"pid\""));
 	assert_true(body_has(f, "\"vm\""));
 	/* The operator has it. */
-	assert_int_equal(call(f, OP, "GET", "/ca", NULL), 200);
+	assert_int_equal(apifx_call(f, OP, "GET", "/ca", NULL), 200);
 	assert_non_null(json_object_get(json_object_get(f->body, "fields"),
 					"pid"));
-	assert_int_equal(call(f, OP, "POST", "/ca/instrumentations",
+	assert_int_equal(apifx_call(f, OP, "POST", "/ca/instrumentations",
 			      "{\"module\":\"vm\",\"stat\":\"exits\","
 			      "\"decomposition\":[\"pid\"]}"), 201);
 
@@ -402,28 +348,28 @@ static void test_profile_and_cap(void **state)
 	for (int n = 0; n < CAP; n++)
 		create(f, TA, "/ca/customers/acme",
 		       "{\"module\":\"vm\",\"stat\":\"exits\"}");
-	assert_int_equal(call(f, TA, "POST", "/ca/customers/acme/"
+	assert_int_equal(apifx_call(f, TA, "POST", "/ca/customers/acme/"
 			      "instrumentations",
 			      "{\"module\":\"vm\",\"stat\":\"exits\"}"), 409);
 	assert_non_null(strstr(str(f->body, "message"), "at most 4"));
 	create(f, TB, "/ca/customers/beta",
 	       "{\"module\":\"vm\",\"stat\":\"exits\"}");
-	assert_int_equal(call(f, TA, "GET", "/ca/customers/acme/"
+	assert_int_equal(apifx_call(f, TA, "GET", "/ca/customers/acme/"
 			      "instrumentations", NULL), 200);
 	snprintf(q, sizeof(q), "/ca/customers/acme/instrumentations/%s",
 		 str(json_array_get(f->body, 0), "id"));
-	assert_int_equal(call(f, TA, "DELETE", q, NULL), 204);
+	assert_int_equal(apifx_call(f, TA, "DELETE", q, NULL), 204);
 	create(f, TA, "/ca/customers/acme",
 	       "{\"module\":\"vm\",\"stat\":\"exits\"}");
 
 	/* A tenant's status: its own count, no host counters. */
 	feed_all(f);
-	assert_int_equal(call(f, TA, "GET", "/ca/customers/acme/admin/status",
+	assert_int_equal(apifx_call(f, TA, "GET", "/ca/customers/acme/admin/status",
 			      NULL), 200);
 	assert_int_equal(json_integer_value(json_object_get(f->body,
 					    "instrumentations")), CAP);
 	assert_null(json_object_get(f->body, "records"));
-	assert_int_equal(call(f, OP, "GET", "/ca/admin/status", NULL), 200);
+	assert_int_equal(apifx_call(f, OP, "GET", "/ca/admin/status", NULL), 200);
 	assert_non_null(json_object_get(f->body, "records"));
 	assert_int_equal(json_integer_value(json_object_get(f->body,
 					    "instrumentations")),
@@ -444,7 +390,7 @@ static void test_clone(void **state)
 	snprintf(q, sizeof(q), "/ca/customers/acme/instrumentations/%s/clone",
 		 src);
 	/* Without a predicate the clone keeps the tenant's own ... */
-	assert_int_equal(call(f, TA, "POST", q, "{\"retention-time\":60}"),
+	assert_int_equal(apifx_call(f, TA, "POST", q, "{\"retention-time\":60}"),
 			 201);
 	pred_is(f, "{\"eq\":[\"vleavereason\",\"io\"]}");
 	snprintf(src, sizeof(src), "%s", str(f->body, "id"));
@@ -452,7 +398,7 @@ static void test_clone(void **state)
 	feed_all(f);
 	snprintf(q, sizeof(q), "/ca/customers/acme/instrumentations/%s/value/"
 		 "raw?start_time=%lld&duration=1", src, NOW_S - 5);
-	assert_int_equal(call(f, TA, "GET", q, NULL), 200);
+	assert_int_equal(apifx_call(f, TA, "GET", q, NULL), 200);
 	assert_int_equal(json_object_size(json_object_get(f->body, "value")),
 			 1);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(
@@ -460,13 +406,13 @@ static void test_clone(void **state)
 	/* Cloned with a predicate naming another VM: nothing. */
 	snprintf(q, sizeof(q), "/ca/customers/acme/instrumentations/%s/clone",
 		 src);
-	assert_int_equal(call(f, TA, "POST", q, "{\"predicate\":{\"eq\":"
+	assert_int_equal(apifx_call(f, TA, "POST", q, "{\"predicate\":{\"eq\":"
 			      "[\"vm\",\"gamma\"]}}"), 201);
 	snprintf(src, sizeof(src), "%s", str(f->body, "id"));
 	feed_all(f);
 	snprintf(q, sizeof(q), "/ca/customers/acme/instrumentations/%s/value/"
 		 "raw?start_time=%lld&duration=1", src, NOW_S - 5);
-	assert_int_equal(call(f, TA, "GET", q, NULL), 200);
+	assert_int_equal(apifx_call(f, TA, "GET", q, NULL), 200);
 	assert_int_equal(json_object_size(json_object_get(f->body, "value")),
 			 0);
 }
@@ -483,7 +429,8 @@ static void test_open_mode(void **state)
 	create(&f, NULL, "/ca/customers/acme",
 	       "{\"module\":\"vm\",\"stat\":\"exits\",\"decomposition\":"
 	       "[\"pid\"]}");
-	assert_int_equal(call(&f, NULL, "GET", "/ca/instrumentations", NULL),
+	assert_int_equal(apifx_call(&f, NULL, "GET", "/ca/instrumentations",
+				    NULL),
 			 200);
 	assert_int_equal(json_array_size(f.body), 1);
 	ks_http_resp_fini(&f.r);

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "apifx.h"
+
 #include "engine/engine.h"
 #include "engine/symtab.h"
 #include "http/api.h"
@@ -153,68 +155,14 @@ static const char tokens_text[] =
 	"acme-0123456789abcdef tenant acme alpha\n"
 	"beta-0123456789abcdef tenant beta beta\n";
 
-struct fx {
-	struct ks_engine *e;
-	struct ks_api *a;
-	struct ks_tokens *t;
-	struct ks_http_resp r;
-	json_t *body;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	struct ks_err err;
-
-	f->e = ks_engine__new();
-	f->a = ks_api__new(f->e);
-	f->t = ks_tokens__parse(tokens_text, "tokens", &err);
-	if (!f->e || !f->a || !f->t)
-		return -1;
-	ks_api__set_tokens(f->a, f->t, 10);
-	ks_engine__tick(f->e, (uint64_t)NOW_S * KS_NSEC_PER_SEC);
-	ks_http_resp_init(&f->r);
-	*state = f;
-	return 0;
+	return apifx_setup(state, tokens_text, 10, NOW_S);
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-
-	ks_http_resp_fini(&f->r);
-	json_decref(f->body);
-	ks_api__free(f->a);
-	ks_tokens__free(f->t);
-	ks_engine__free(f->e);
-	free(f);
-	ks_sym_reset();
-	return 0;
-}
-
-static int call(struct fx *f, const char *auth, const char *method,
-		const char *target, const char *body)
-{
-	struct ks_http_req req = { .method = method, .authorization = auth };
-	char path[512];
-	struct ks_err err;
-
-	ks_http_resp__reset(&f->r);
-	json_decref(f->body);
-	f->body = NULL;
-	req.params = json_object();
-	req.path = path;
-	assert_int_equal(ks_params_from_target(req.params, target, path,
-					       sizeof(path),
-					       body ? "application/json" : NULL,
-					       body ? body : "",
-					       body ? strlen(body) : 0, &err),
-			 0);
-	ks_api__handle(f->a, &req, &f->r);
-	json_decref(req.params);
-	if (f->r.body)
-		f->body = json_loadb(f->r.body, f->r.len, 0, NULL);
-	return f->r.status;
+	return apifx_teardown(state);
 }
 
 /* n exits of vm at second sec, latencies from lat up. */
@@ -247,7 +195,7 @@ static const char *create(struct fx *f, const char *auth, const char *base)
 	char target[128];
 
 	snprintf(target, sizeof(target), "%s/instrumentations", base);
-	if (call(f, auth, "POST", target, "{\"module\":\"vm\",\"stat\":"
+	if (apifx_call(f, auth, "POST", target, "{\"module\":\"vm\",\"stat\":"
 		 "\"exits\",\"decomposition\":[\"vm\",\"latency\"]}") != 201)
 		fail_msg("create in %s: %d", base, f->r.status);
 	snprintf(id, sizeof(id), "%s",
@@ -275,7 +223,7 @@ static struct answer get(struct fx *f, const char *auth, const char *target)
 	struct answer a = { 0 };
 	const char *h;
 
-	a.status = call(f, auth, "GET", target, NULL);
+	a.status = apifx_call(f, auth, "GET", target, NULL);
 	h = ks_http_resp__get_header(&f->r, "X-Kvmscope-Cache");
 	if (a.status == 200) {
 		assert_non_null(h);
@@ -437,13 +385,13 @@ static void test_api_modify_and_delete(void **state)
 	a = get(f, OP, uri);
 	assert_true(a.hit);
 	snprintf(inst, sizeof(inst), "/ca/instrumentations/%s", id);
-	assert_int_equal(call(f, OP, "PUT", inst, "{\"retention-time\":120}"),
+	assert_int_equal(apifx_call(f, OP, "PUT", inst, "{\"retention-time\":120}"),
 			 200);
 	b = get(f, OP, uri);
 	assert_false(b.hit);
 	answer_fini(&b);
 	/* Deleted: 404, whatever the cache holds. */
-	assert_int_equal(call(f, OP, "DELETE", inst, NULL), 204);
+	assert_int_equal(apifx_call(f, OP, "DELETE", inst, NULL), 204);
 	b = get(f, OP, uri);
 	assert_int_equal(b.status, 404);
 	assert_false(b.hit);
