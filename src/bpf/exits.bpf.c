@@ -37,11 +37,14 @@
  */
 #include "exitpath.bpf.h"
 #include "uexits.h"
+#include "tpkeep.h"
 
 #define KS_EINTR 4
 
 /* Subsecond rows of userspace exits: 10 ms unless the loader says. */
 const volatile __u64 row_ns = 10000000ULL;
+/* 0: userspace exits keep no subsecond row, and need no clock read. */
+const volatile __u8 uexit_rows = 1;
 
 struct ks_uexit_gen {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -92,14 +95,14 @@ int ks_exit(struct trace_event_raw_kvm_exit *ctx)
 		exit_begin(vcpu, ctx->exit_reason, (__u8)ctx->isa);
 	else
 		exit_count(vcpu, ctx->exit_reason, (__u8)ctx->isa);
-	return 0;
+	return KS_TP_KEEP;
 }
 
 SEC("tp/kvm/kvm_entry")
 int ks_entry(struct trace_event_raw_kvm_entry *ctx)
 {
 	exit_end(ctx->vcpu_id);
-	return 0;
+	return KS_TP_KEEP;
 }
 
 /* The start and the failure of an emulation fire the same event; count
@@ -113,13 +116,13 @@ int ks_emul(struct trace_event_raw_kvm_emulate_insn *ctx)
 	__u32 slot;
 
 	if (!wanted(t->tgid) || ctx->failed)
-		return 0;
+		return KS_TP_KEEP;
 	th = bpf_task_storage_get(&exit_task, t, 0, 0);
 	if (th && th->seen && !lat_mode) {
 		slot = slot_of(th, t, th->vcpu, th->isa ? th->isa : 1);
 		if (slot < KS_XC_SLOTS) {
 			slot_add(slot, KS_XC_IDX_EMUL);
-			return 0;
+			return KS_TP_KEEP;
 		}
 	}
 	key.kind = KS_EXK_EMUL;
@@ -128,7 +131,7 @@ int ks_emul(struct trace_event_raw_kvm_emulate_insn *ctx)
 	key.vcpu = th && th->seen ? th->vcpu : KS_VCPU_UNKNOWN;
 	key.sec = wall_sec(bpf_ktime_get_ns());
 	gen_add(&exit_cur, &key, KS_EXS_DROP_FULL);
-	return 0;
+	return KS_TP_KEEP;
 }
 
 /* A vCPU thread that ends inside an exit never enters again: count that
@@ -142,7 +145,7 @@ int ks_thread_end(void *ctx)
 
 	th = bpf_task_storage_get(&exit_task, t, 0, 0);
 	if (!th)
-		return 0;
+		return KS_TP_KEEP;
 	if (th->pending)
 		count_exit(t->tgid, th, 0, false);
 	th->pending = 0;
@@ -150,7 +153,7 @@ int ks_thread_end(void *ctx)
 	slot = (__u32)th->slot - 1;
 	if (slot < KS_XC_SLOTS)
 		slot_info[slot].dead_ns = bpf_ktime_get_ns() + realtime_off_ns;
-	return 0;
+	return KS_TP_KEEP;
 }
 
 /* ---- exits to user space -------------------------------------------- */
@@ -190,15 +193,16 @@ int ks_uexit(struct trace_event_raw_kvm_userspace_exit *ctx)
 	int err = ctx->errno;
 
 	if (!uexit_key(&key, KS_UXK_UEXIT))
-		return 0;
+		return KS_TP_KEEP;
 	/* As the tracepoint prints it: a failed KVM_RUN has no reason. */
 	if (err < 0)
 		key.sub = err == -KS_EINTR ? KS_UXE_RESTART : KS_UXE_ERROR;
 	else
 		key.arg = ctx->reason;
-	subsecond_row(&key);
+	if (uexit_rows)
+		subsecond_row(&key);
 	gen_add(&uexit_cur, &key, KS_EXS_UEXIT_FULL);
-	return 0;
+	return KS_TP_KEEP;
 }
 
 SEC("tp/kvm/kvm_pio")
@@ -207,12 +211,12 @@ int ks_pio(struct trace_event_raw_kvm_pio *ctx)
 	struct ks_uexit_key key = {};
 
 	if (!uexit_key(&key, KS_UXK_PIO))
-		return 0;
+		return KS_TP_KEEP;
 	key.addr = ctx->port;
 	key.sub = ctx->rw ? 1 : 0;
 	key.arg = ctx->size;
 	gen_add(&uexit_cur, &key, KS_EXS_UEXIT_FULL);
-	return 0;
+	return KS_TP_KEEP;
 }
 
 SEC("tp/kvm/kvm_mmio")
@@ -221,12 +225,12 @@ int ks_mmio(struct trace_event_raw_kvm_mmio *ctx)
 	struct ks_uexit_key key = {};
 
 	if (!uexit_key(&key, KS_UXK_MMIO))
-		return 0;
+		return KS_TP_KEEP;
 	key.addr = ctx->gpa;
 	key.sub = (__u8)ctx->type;
 	key.arg = ctx->len;
 	gen_add(&mmio_cur, &key, KS_EXS_MMIO_FULL);
-	return 0;
+	return KS_TP_KEEP;
 }
 
 /* ---- cost benchmark (not loaded by the probe) ------------------------- */
@@ -254,7 +258,7 @@ int ks_bench_exit(void *ctx)
 {
 	if (bench_mine())
 		exit_begin(0, 0x7b, 2);
-	return 0;
+	return KS_TP_KEEP;
 }
 
 SEC("?tp/syscalls/sys_exit_getppid")
@@ -262,7 +266,7 @@ int ks_bench_entry(void *ctx)
 {
 	if (bench_mine())
 		exit_end(0);
-	return 0;
+	return KS_TP_KEEP;
 }
 
 /* getppid() entry as a VM exit in count-only mode: no entry hook. */
@@ -271,7 +275,7 @@ int ks_bench_count(void *ctx)
 {
 	if (bench_mine())
 		exit_count(0, 0x7b, 2);
-	return 0;
+	return KS_TP_KEEP;
 }
 
 static __always_inline void bench_bump(void)
@@ -290,7 +294,7 @@ SEC("?tp/syscalls/sys_enter_getppid")
 int ks_bench_base(void *ctx)
 {
 	bench_bump();
-	return 0;
+	return KS_TP_KEEP;
 }
 
 /* The same bump on the return too: a baseline on the probe's two hooks. */
@@ -298,7 +302,7 @@ SEC("?tp/syscalls/sys_exit_getppid")
 int ks_bench_base_ret(void *ctx)
 {
 	bench_bump();
-	return 0;
+	return KS_TP_KEEP;
 }
 
 /* One new MMIO address per getppid(), through ks_mmio's counting path:
@@ -311,12 +315,12 @@ int ks_test_mmio_cap(void *ctx)
 	struct ks_uexit_key key = {};
 
 	if (!bench_mine() || !uexit_key(&key, KS_UXK_MMIO))
-		return 0;
+		return KS_TP_KEEP;
 	key.addr = __sync_fetch_and_add(&test_seq, 1);
 	key.sub = 2;
 	key.arg = 4;
 	gen_add(&mmio_cur, &key, KS_EXS_MMIO_FULL);
-	return 0;
+	return KS_TP_KEEP;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -28,6 +28,7 @@
 
 #include "irqs.h"
 #include "vcpuload.bpf.h"
+#include "tpkeep.h"
 
 #define KS_IRQ_MAX_KEYS 16384
 #define KS_IRQ_MAX_THREADS 16384
@@ -165,7 +166,7 @@ int ks_inj_virq(void *ctx)
 	bool odd;
 
 	if (targ_tgid && tgid != targ_tgid)
-		return 0;
+		return KS_TP_KEEP;
 	wall_slot(&key);
 	if (bpf_core_field_exists(cur->vector))
 		key.vector = (__u8)BPF_CORE_READ(cur, vector);
@@ -181,7 +182,7 @@ int ks_inj_virq(void *ctx)
 	key.path = KS_IRQ_INJ;
 	remember_comm(task, tgid);
 	count(&key);
-	return 0;
+	return KS_TP_KEEP;
 }
 
 SEC("tp/kvm/kvm_apic_accept_irq")
@@ -195,7 +196,7 @@ int ks_apic_accept(struct trace_event_raw_kvm_apic_accept_irq *ctx)
 	if (BPF_CORE_READ(task, flags) & KS_PF_KTHREAD)
 		tgid = 0;
 	if (targ_tgid && tgid != targ_tgid)
-		return 0;
+		return KS_TP_KEEP;
 	wall_slot(&key);
 	key.tgid = tgid;
 	key.vcpu = ctx->apicid;
@@ -204,7 +205,7 @@ int ks_apic_accept(struct trace_event_raw_kvm_apic_accept_irq *ctx)
 	key.path = KS_IRQ_APIC;
 	remember_comm(task, tgid);
 	count(&key);
-	return 0;
+	return KS_TP_KEEP;
 }
 
 char LICENSE[] SEC("license") = "GPL";
