@@ -26,6 +26,7 @@
 
 #include "cli/commands.h"
 #include "engine/symtab.h"
+#include "replay/exitreason.h"
 #include "source/source.h"
 #include "source/vcpustat.h"
 
@@ -40,6 +41,9 @@ struct stat_opts {
 	bool latency, count_only;
 	uint32_t pid;
 	const char *name;
+	/* -x: more exit reasons, normalised (VMX lowercased). */
+	char reason[KS_VS_XMAX][KS_EXITREASON_MAXLEN];
+	size_t nreasons;
 };
 
 static volatile sig_atomic_t stop;
@@ -70,6 +74,9 @@ static void usage(FILE *f)
 "                   timed then (latency field), as with --latency\n"
 "  -L, --latency    time each exit too (kvm_entry hooked: costs more)\n"
 "  -C, --count-only count exits with kvm_exit alone, even with --records\n"
+"  -x, --exits LIST more columns: exits by these reasons, as the kernel\n"
+"                   names them (msr,cpuid,npf; VMX: msr_read,cpuid,...),\n"
+"                   up to 8; -x list prints every reason name\n"
 "  -v, --verbose    show the BPF loader's messages\n"
 "  -h, --help       this text\n"
 "\n"
@@ -111,6 +118,69 @@ static int parse_uint(const char *s, const char *what, unsigned long max,
 	return 0;
 }
 
+/* Whether name is an exit reason of either table. */
+static bool known_reason(const char *name)
+{
+	return ks_exitreason_code(KS_ISA_SVM, name) >= 0 ||
+	       ks_exitreason_code(KS_ISA_VMX, name) >= 0;
+}
+
+/* -x list: every reason name of both tables, as -x takes them. */
+static void list_reasons(void)
+{
+	static const struct { enum ks_isa isa; const char *what; } t[] = {
+		{ KS_ISA_SVM, "AMD SVM" }, { KS_ISA_VMX, "Intel VMX" } };
+	char buf[KS_EXITREASON_MAXLEN];
+	const char *name;
+	uint32_t code;
+
+	for (size_t k = 0; k < 2; k++) {
+		printf("%s exit reasons:\n", t[k].what);
+		for (size_t i = 0; !ks_exitreason_entry(t[k].isa, i, &code,
+							&name); i++) {
+			ks_exitreason_normalize(name, strlen(name), buf,
+						sizeof(buf));
+			printf("  %-24s 0x%x\n", buf, code);
+		}
+	}
+}
+
+/* -x LIST: comma-separated reasons, each known, at most KS_VS_XMAX. */
+static int parse_reasons(const char *list, struct stat_opts *o)
+{
+	const char *p = list;
+
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		char *r;
+
+		if (o->nreasons == KS_VS_XMAX) {
+			fprintf(stderr, "kvmscope stat: -x: at most %d exit "
+				"reasons\n", KS_VS_XMAX);
+			return -EINVAL;
+		}
+		r = o->reason[o->nreasons];
+		ks_exitreason_normalize(p, n, r, KS_EXITREASON_MAXLEN);
+		if (!n || n >= KS_EXITREASON_MAXLEN || !known_reason(r)) {
+			fprintf(stderr, "kvmscope stat: -x: '%.*s' is not an exit "
+				"reason of the SVM or VMX table (-x list "
+				"lists them)\n", (int)(n > 64 ? 64 : n),
+				p);
+			return -EINVAL;
+		}
+		for (size_t i = 0; i < o->nreasons; i++)
+			if (!strcmp(o->reason[i], r)) {
+				fprintf(stderr, "kvmscope stat: -x: '%s' given "
+					"twice\n", r);
+				return -EINVAL;
+			}
+		o->nreasons++;
+		if (!p[n])
+			return 0;
+		p += n + 1;
+	}
+}
+
 static int parse(int argc, char **argv, struct stat_opts *o)
 {
 	static const struct option lopts[] = {
@@ -121,6 +191,7 @@ static int parse(int argc, char **argv, struct stat_opts *o)
 		{ "records", no_argument, NULL, 'r' },
 		{ "latency", no_argument, NULL, 'L' },
 		{ "count-only", no_argument, NULL, 'C' },
+		{ "exits", required_argument, NULL, 'x' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -130,7 +201,7 @@ static int parse(int argc, char **argv, struct stat_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->interval = 1;
-	while ((c = getopt_long(argc, argv, "jp:n:crLCvh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jp:n:crLCx:vh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'j': o->json = true; break;
 		case 'v': o->verbose = true; break;
@@ -139,6 +210,14 @@ static int parse(int argc, char **argv, struct stat_opts *o)
 		case 'L': o->latency = true; break;
 		case 'C': o->count_only = true; break;
 		case 'n': o->name = optarg; break;
+		case 'x':
+			if (!strcmp(optarg, "list")) {
+				list_reasons();
+				return 0;
+			}
+			if (parse_reasons(optarg, o))
+				return 2;
+			break;
 		case 'p':
 			if (parse_uint(optarg, "pid", INT_MAX, &v))
 				return 2;
@@ -189,11 +268,24 @@ static bool row_wanted(const struct stat_opts *o, const struct ks_vs_row *r)
 	       (r->vm_sym && !strcmp(ks_sym_str(r->vm_sym), o->name));
 }
 
-static void print_header(void)
+/* Width of an added reason's column: its name, at least 6. */
+static int reason_width(const char *name)
 {
-	printf("%6s %4s | %6s : %6s %6s %6s %6s %6s | %6s %6s %6s %s\n",
+	int n = (int)strlen(name);
+
+	return n < 6 ? 6 : n;
+}
+
+static void print_header(const struct stat_opts *o)
+{
+	printf("%6s %4s | %6s : %6s %6s %6s %6s %6s | %6s %6s %6s",
 	       "pid", "vcpu", "exits", "haltx", "irqx", "irqwx", "iox", "mmiox",
-	       "irqs", "emul", "eptv", "vm");
+	       "irqs", "emul", "eptv");
+	if (o->nreasons)
+		printf(" |");
+	for (size_t i = 0; i < o->nreasons; i++)
+		printf(" %*s", reason_width(o->reason[i]), o->reason[i]);
+	printf(" %s\n", "vm");
 }
 
 static void print_row(const struct stat_opts *o, const struct ks_vs_row *r,
@@ -212,6 +304,11 @@ static void print_row(const struct stat_opts *o, const struct ks_vs_row *r,
 		else if (c == KS_VS_MMIOX)
 			printf(" |");
 	}
+	if (o->nreasons)
+		printf(" |");
+	for (size_t i = 0; i < o->nreasons; i++)
+		printf(" %*llu", reason_width(o->reason[i]),
+		       (unsigned long long)shown(o, r->x[i], dt));
 	printf(" %s\n", r->vm_sym ? ks_sym_str(r->vm_sym) : "-");
 }
 
@@ -224,7 +321,7 @@ static int print_text(const struct stat_opts *o, const struct ks_vs_row *rows,
 		shown += row_wanted(o, &rows[i]);
 	/* As kvmstat: a header every interval, unless there is one line. */
 	if (shown != 1 || report % HEADER_EVERY == 0)
-		print_header();
+		print_header(o);
 	for (size_t i = 0; i < n; i++)
 		if (row_wanted(o, &rows[i]))
 			print_row(o, &rows[i], dt);
@@ -247,6 +344,14 @@ static json_t *row_json(const struct stat_opts *o, const struct ks_vs_row *r,
 		json_object_set_new(j, ks_vcpustat_col_name(c),
 				    json_integer((json_int_t)
 						 shown(o, r->n[c], dt)));
+	if (o->nreasons) {
+		json_t *x = json_object();
+
+		for (size_t i = 0; x && i < o->nreasons; i++)
+			json_object_set_new(x, o->reason[i], json_integer(
+				(json_int_t)shown(o, r->x[i], dt)));
+		json_object_set_new(j, "reasons", x);
+	}
 	return j;
 }
 
@@ -358,12 +463,20 @@ static int run_open(struct run *r, const struct stat_opts *o)
 	 * unless exit latency is printed or asked for. */
 	so.exits_count_only = o->count_only ||
 			      (!o->records && !o->latency);
+	/* The table counts userspace exits by reason (mmiox); records show
+	 * everything. */
+	so.uexits_by_reason_only = !o->records;
 	so.pid = o->pid;
 	so.verbose = o->verbose;
 	if (!(r->vs = ks_vcpustat__new())) {
 		fprintf(stderr, "kvmscope stat: out of memory\n");
 		return -ENOMEM;
 	}
+	for (size_t i = 0; i < o->nreasons; i++)
+		if (ks_vcpustat__add_reason(r->vs, o->reason[i])) {
+			fprintf(stderr, "kvmscope stat: out of memory\n");
+			return -ENOMEM;
+		}
 	r->print = (struct ks_source_sink){ print_record, print_counter,
 					    (void *)o };
 	r->sink = o->records ? &r->print : ks_vcpustat__sink(r->vs);

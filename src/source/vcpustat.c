@@ -23,6 +23,8 @@ struct ks_vcpustat {
 	/* Exit reason symbols counted in each column (0-terminated). */
 	uint32_t col_sym[KS_VS__COUNT][MAX_NAMES];
 	uint32_t mmio_sym;	/* the uexitreason of MMIO exits */
+	uint32_t x_sym[KS_VS_XMAX];	/* reasons of the added columns */
+	size_t nx;
 };
 
 static const char *const col_names[KS_VS__COUNT] = {
@@ -99,6 +101,9 @@ static void count_exit(struct ks_vcpustat *vs, struct ks_vs_row *row,
 		for (int i = 0; i < MAX_NAMES && vs->col_sym[c][i]; i++)
 			if (vs->col_sym[c][i] == reason)
 				row->n[c] += r->value;
+	for (size_t i = 0; i < vs->nx; i++)
+		if (vs->x_sym[i] == reason)
+			row->x[i] += r->value;
 }
 
 static bool wanted(const struct ks_vcpustat *vs, const struct ks_record *r)
@@ -180,6 +185,31 @@ void ks_vcpustat__free(struct ks_vcpustat *vs)
 	free(vs);
 }
 
+int ks_vcpustat__add_reason(struct ks_vcpustat *vs, const char *name)
+{
+	uint32_t sym;
+
+	if (vs->nx == KS_VS_XMAX)
+		return -ENOSPC;
+	if (!(sym = ks_sym_intern(name)))
+		return -ENOMEM;
+	for (size_t i = 0; i < vs->nx; i++)
+		if (vs->x_sym[i] == sym)
+			return -EEXIST;
+	vs->x_sym[vs->nx++] = sym;
+	return 0;
+}
+
+size_t ks_vcpustat__nreasons(const struct ks_vcpustat *vs)
+{
+	return vs->nx;
+}
+
+const char *ks_vcpustat__reason(const struct ks_vcpustat *vs, size_t i)
+{
+	return i < vs->nx ? ks_sym_str(vs->x_sym[i]) : "";
+}
+
 const struct ks_source_sink *ks_vcpustat__sink(struct ks_vcpustat *vs)
 {
 	return &vs->sink;
@@ -223,6 +253,7 @@ void ks_vcpustat__reset(struct ks_vcpustat *vs, bool (*alive)(uint64_t pid))
 		if (idle && !alive(r->pid))
 			continue;
 		memset(r->n, 0, sizeof(r->n));
+		memset(r->x, 0, sizeof(r->x));
 		vs->rows[keep++] = *r;
 	}
 	vs->n = keep;

@@ -39,17 +39,30 @@ enum ks_vs_col {
 	KS_VS__COUNT
 };
 
+/* Exit reasons shown on request (kvmscope stat -x), beyond kvmstat's. */
+#define KS_VS_XMAX 8
+
 struct ks_vs_row {
 	uint64_t pid;		/* 0: unknown */
 	int64_t vcpu;		/* -1: unknown */
 	uint32_t vm_sym;	/* VM name, 0 if unknown */
 	uint64_t n[KS_VS__COUNT];	/* counts this interval */
+	uint64_t x[KS_VS_XMAX];	/* exits by the reasons added */
 };
 
 struct ks_vcpustat;
 
 struct ks_vcpustat *ks_vcpustat__new(void);
 void ks_vcpustat__free(struct ks_vcpustat *vs);
+
+/* Adds a column of the exits whose reason is name, as records name it
+ * (the tracepoint's name, VMX lowercased: "msr", "cpuid").  0, -ENOSPC
+ * beyond KS_VS_XMAX columns, -EEXIST for a reason already shown, or
+ * -ENOMEM.  Call before reading. */
+int ks_vcpustat__add_reason(struct ks_vcpustat *vs, const char *name);
+/* The reasons added, in order. */
+size_t ks_vcpustat__nreasons(const struct ks_vcpustat *vs);
+const char *ks_vcpustat__reason(const struct ks_vcpustat *vs, size_t i);
 
 /* The sink to read sources into. */
 const struct ks_source_sink *ks_vcpustat__sink(struct ks_vcpustat *vs);

@@ -141,6 +141,51 @@ static void test_columns_svm(void **state)
 	ks_vcpustat__free(vs);
 }
 
+static bool never_alive(uint64_t pid)
+{
+	(void)pid;
+	return false;
+}
+
+/* Reasons asked for (stat -x) get columns of their own, both tables. */
+static void test_added_reasons(void **state)
+{
+	struct ks_vcpustat *vs = ks_vcpustat__new();
+	const struct ks_source_sink *sink;
+	const struct ks_vs_row *rows;
+
+	(void)state;
+	assert_non_null(vs);
+	assert_int_equal(ks_vcpustat__add_reason(vs, "cpuid"), 0);
+	assert_int_equal(ks_vcpustat__add_reason(vs, "msr"), 0);
+	assert_int_equal(ks_vcpustat__add_reason(vs, "msr"), -EEXIST);
+	for (int i = 2; i < KS_VS_XMAX; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "r%d", i);
+		assert_int_equal(ks_vcpustat__add_reason(vs, name), 0);
+	}
+	assert_int_equal(ks_vcpustat__add_reason(vs, "npf"), -ENOSPC);
+	assert_int_equal(ks_vcpustat__nreasons(vs), KS_VS_XMAX);
+	assert_string_equal(ks_vcpustat__reason(vs, 1), "msr");
+	sink = ks_vcpustat__sink(vs);
+	exits(sink, 77, 0, KS_ISA_SVM, 0x72, 62);	/* cpuid */
+	exits(sink, 77, 0, KS_ISA_SVM, 0x7c, 7);	/* msr */
+	exits(sink, 77, 0, KS_ISA_SVM, 0x7b, 5);	/* io: no column */
+	exits(sink, 78, 1, KS_ISA_VMX, 10, 3);		/* VMX cpuid */
+	assert_int_equal(ks_vcpustat__rows(vs, &rows), 2);
+	assert_int_equal(rows[0].x[0], 62);
+	assert_int_equal(rows[0].x[1], 7);
+	assert_int_equal(rows[0].n[KS_VS_EXITS], 74);
+	assert_int_equal(rows[1].x[0], 3);
+	assert_int_equal(rows[1].x[1], 0);
+	/* A new interval starts the added columns at zero too. */
+	ks_vcpustat__reset(vs, never_alive);
+	assert_int_equal(ks_vcpustat__rows(vs, &rows), 2);
+	assert_int_equal(rows[0].x[0] + rows[0].x[1] + rows[1].x[0], 0);
+	ks_vcpustat__free(vs);
+}
+
 static void test_columns_vmx_and_order(void **state)
 {
 	struct ks_vcpustat *vs = ks_vcpustat__new();
@@ -446,6 +491,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_columns_svm, teardown),
 		cmocka_unit_test_teardown(test_columns_vmx_and_order, teardown),
+		cmocka_unit_test_teardown(test_added_reasons, teardown),
 		cmocka_unit_test_teardown(test_reset, teardown),
 		cmocka_unit_test(test_rate),
 		cmocka_unit_test_teardown(test_vmident, teardown),
