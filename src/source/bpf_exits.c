@@ -72,6 +72,7 @@ struct exits_src {
 	int entry_pfd;			/* kvm_entry's perf event, or -1 */
 	struct ks_xcount *xc;		/* count-only planes' snapshots */
 	struct ks_sechold *hold;	/* hash records of a later second */
+	bool uexit_detail;		/* subsecond rows, port and MMIO */
 	/* Latency cuts: the probe's two sets as last written (cutv the one
 	 * in use), and the set asked for, written at the next read. */
 	struct ks_latcuts cuts[2], want;
@@ -117,6 +118,8 @@ static void configure(struct exits_src *x, const struct ks_source_opts *o)
 	skel->rodata->lat_lo = o->lat_lo;
 	skel->rodata->lat_hi = o->lat_hi;
 	skel->rodata->row_ns = x->row_ns;
+	skel->rodata->uexit_rows = !o->uexits_by_reason_only;
+	x->uexit_detail = !o->uexits_by_reason_only;
 	/* Only bench/bench_probe_cost.c's programs use it. */
 	bpf_map__set_autocreate(skel->maps.bench_base, false);
 	bpf_program__set_autoload(skel->progs.ks_plane_start, true);
@@ -349,9 +352,9 @@ static int exits_attach(struct ks_source *s, struct ks_err *err)
 		e = attach_one(k->progs.ks_thread_end, &k->links.ks_thread_end);
 	if (!e)
 		e = attach_one(k->progs.ks_uexit, &k->links.ks_uexit);
-	if (!e)
+	if (!e && x->uexit_detail)
 		e = attach_one(k->progs.ks_pio, &k->links.ks_pio);
-	if (!e)
+	if (!e && x->uexit_detail)
 		e = attach_one(k->progs.ks_mmio, &k->links.ks_mmio);
 	return e ? ks_bpfload_err(err, "bpf_exits", "attach", e) : 0;
 }
@@ -476,6 +479,9 @@ static int on_uexit_entry(void *ctx, const void *key, uint64_t sum)
 	if ((e = who(x, k.tgid, &k.vcpu, sum, &id)))
 		return e;
 	e = ks_bpfrec_uexit(&k, sum, x->ts, x->row_ns, &id, &r);
+	/* Counted without a row: the record must not claim row 0. */
+	if (!e && !x->uexit_detail)
+		r.present &= ~(1u << KS_F_SUBSECOND);
 	return hold(x, e, &r, sum, k.sec);
 }
 

@@ -57,6 +57,10 @@ struct ks_source_opts {
 	 * is hooked and counted in the probe's dense slots (xcount.h); vm.exits
 	 * records then have no latency field.  Ignored with lat_filter. */
 	bool exits_count_only;
+	/* Exits: userspace exits by reason only, without their subsecond row
+	 * (no clock read), and no port or MMIO accesses: what kvmstat's
+	 * columns need, at the least cost (kvmscope stat). */
+	bool uexits_by_reason_only;
 };
 
 struct ks_source_stats {
