@@ -214,3 +214,67 @@ l2_stop() {
 	wait "$L2PID" 2>/dev/null
 	L2PID=
 }
+
+# ---- peers run from the host's root (perf, bpftrace) --------------------
+# host_chroot_tools TOOL...: the host's / (LAB_HOSTROOT=1, read-only at
+# /host) as a chroot with this kernel's pseudo filesystems (tracefs,
+# debugfs, bpffs) and tmpfs where tools write; /lab at /mnt.  Skips when
+# a TOOL is missing there, fails when it does not run.  CH is the prefix.
+host_chroot_tools() {
+	local t d
+	H=/host
+	[ -d $H/usr/bin ] || skip "no host root at $H: run with LAB_HOSTROOT=1"
+	for t in "$@"; do
+		[ -x $H/usr/bin/$t ] || skip "no $t in the host root (scripts/deps.sh installs it)"
+	done
+	for d in proc sys sys/kernel/tracing sys/kernel/debug sys/fs/bpf dev; do
+		mount --bind /$d $H/$d 2>/dev/null
+	done
+	for d in tmp run root; do
+		mount -t tmpfs $d $H/$d
+	done
+	mount --bind /lab $H/mnt
+	CH="chroot $H /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root"
+	for t in "$@"; do
+		$CH $t --version > /dev/null 2>&1 || fail "$t does not run in the host chroot"
+	done
+}
+
+# wait_for FILE PATTERN PID WHAT: until FILE matches, or PID dies.
+wait_for() {
+	local i=0
+	until grep -q "$2" "$1" 2>/dev/null; do
+		kill -0 "$3" 2>/dev/null || fail "$4 exited: $(tail -3 "$1")"
+		i=$((i + 1))
+		[ $i -gt 3000 ] && fail "$4 did not start in 300 s"
+		sleep 0.1
+	done
+}
+
+# wait_sigint PID WHAT: until PID catches SIGINT.  A background job of a
+# script starts with SIGINT ignored, and a tool still loading (perf and
+# bpftrace read themselves over 9p) would lose the SIGINT that stops it.
+wait_sigint() {
+	local i=0 cgt
+	while :; do
+		cgt=$(awk '$1 == "SigCgt:" { print $2 }' /proc/$1/status 2>/dev/null)
+		[ -n "$cgt" ] || fail "$2 exited"
+		[ $((0x$cgt & 2)) != 0 ] && return 0
+		i=$((i + 1))
+		[ $i -gt 3000 ] && fail "$2 did not take SIGINT in 300 s"
+		sleep 0.1
+	done
+}
+
+# halt_tool PID: SIGINT, and SIGKILL if it has not ended 5 minutes later
+# (bpftrace prints its maps and detaches slowly on a loaded host).
+halt_tool() {
+	local i=0
+	kill -INT "$1" 2>/dev/null
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 3000 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -0 "$1" 2>/dev/null && { echo "BAD  pid $1 ignored SIGINT"; kill -KILL "$1"; }
+	wait "$1"
+}

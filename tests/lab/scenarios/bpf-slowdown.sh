@@ -25,21 +25,7 @@ CONFIGS="none kvmscope perf bpftrace kvmscope-lat bpftrace-lat"
 NCONF=6
 [ -x $K ] || skip "no kvmscope in L1: build .output/kvmscope (make), or set LAB_KVMSCOPE"
 need_kvm
-[ -d $H/usr/bin ] || skip "no host root at $H: run with LAB_HOSTROOT=1"
-[ -x $H/usr/bin/perf ] || skip "no perf in the host root (apt-get install linux-perf)"
-[ -x $H/usr/bin/bpftrace ] || skip "no bpftrace in the host root (apt-get install bpftrace)"
-
-# The host's root as a chroot with this kernel's pseudo filesystems; its
-# 9p mount is read-only, so writable places are tmpfs.
-for d in proc sys sys/kernel/tracing sys/kernel/debug sys/fs/bpf dev; do
-	mount --bind /$d $H/$d 2>/dev/null
-done
-for d in tmp run root; do
-	mount -t tmpfs $d $H/$d
-done
-mount --bind /lab $H/mnt
-CH="chroot $H /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root"
-$CH perf --version > /dev/null 2>&1 || fail "perf does not run in the host chroot"
+host_chroot_tools perf bpftrace
 mark CHROOT_READY
 
 # burst FILE: one kvmtest burst; prints its exits/s (userspace exits).
@@ -47,32 +33,6 @@ burst() {
 	kvmtest -q -n "$N" -i 64 > "$1" 2>&1 || fail "kvmtest failed: $(tail -1 "$1")"
 	awk '$1 == "TOTAL" { for (i = 2; i <= NF; i++)
 		if ($i ~ /^exits_per_s=/) print substr($i, 13) }' "$1"
-}
-
-# wait_for FILE PATTERN PID WHAT: until FILE matches, or PID dies.
-wait_for() {
-	local i=0
-	until grep -q "$2" "$1" 2>/dev/null; do
-		kill -0 "$3" 2>/dev/null || fail "$4 exited: $(tail -3 "$1")"
-		i=$((i + 1))
-		[ $i -gt 3000 ] && fail "$4 did not start in 300 s"
-		sleep 0.1
-	done
-}
-
-# wait_sigint PID WHAT: until PID catches SIGINT.  A background job of a
-# script starts with SIGINT ignored, and a tool still loading (perf and
-# bpftrace read themselves over 9p) would lose the SIGINT that stops it.
-wait_sigint() {
-	local i=0 cgt
-	while :; do
-		cgt=$(awk '$1 == "SigCgt:" { print $2 }' /proc/$1/status 2>/dev/null)
-		[ -n "$cgt" ] || fail "$2 exited"
-		[ $((0x$cgt & 2)) != 0 ] && return 0
-		i=$((i + 1))
-		[ $i -gt 3000 ] && fail "$2 did not take SIGINT in 300 s"
-		sleep 0.1
-	done
 }
 
 # start CONFIG R: attaches the tool; sets TP (its pid, or "").
@@ -106,25 +66,12 @@ start() {
 	esac
 }
 
-# halt PID: SIGINT, and SIGKILL if it has not ended 5 minutes later
-# (bpftrace prints its maps and detaches slowly on a loaded host).
-halt() {
-	local i=0
-	kill -INT "$1" 2>/dev/null
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 3000 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -0 "$1" 2>/dev/null && { echo "BAD  pid $1 ignored SIGINT"; kill -KILL "$1"; }
-	wait "$1"
-}
-
 # stop CONFIG R BURST_FILE: detaches, and checks the tool counted the
 # burst's exits.
 stop() {
 	local pid exits n
 	[ -n "$TP" ] || return 0
-	halt $TP
+	halt_tool $TP
 	pid=$(sed -n 's/^pid=\([0-9]*\) .*/\1/p' "$3")
 	exits=$(awk '$1 == "TOTAL" { for (i = 2; i <= NF; i++)
 		if ($i ~ /^exits=/) print substr($i, 7) }' "$3")
@@ -134,10 +81,13 @@ stop() {
 			fail "kvmscope stat saw no exits of kvmtest $pid";;
 	perf)
 		# "[ perf record: Captured and wrote X MB FILE (N samples) ]":
-		# an exit and an entry per userspace exit at least.
+		# an exit and an entry per exit, less what its ring buffer
+		# lost when perf's reader fell behind (the kernel did the work
+		# of each event all the same); at least half must be there.
 		n=$(sed -n 's/.*(\([0-9]*\) samples).*/\1/p' "perftool.$2.log" | tail -1)
-		[ -n "$n" ] && [ "$n" -ge $((2 * exits)) ] ||
+		[ -n "$n" ] && [ "$n" -ge "$exits" ] ||
 			fail "perf recorded ${n:-no} samples for $exits exits: $(tail -2 "perftool.$2.log")"
+		echo "$2 perf kept $n of $((2 * exits)) events" >> perf-kept.txt
 		$CH rm -f /tmp/perf.data;;
 	bpftrace|bpftrace-lat)
 		grep -q "^@exits\[$pid," "bt.$2.out" ||
