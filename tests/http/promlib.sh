@@ -143,3 +143,20 @@ wait_scrapes() {
 	[ "$(scalar 'kvmscope_records_total')" = "$fed" ] ||
 		fail "kvmscope_records_total is not the $fed records the status says were fed"
 }
+
+# prom_stop: stops Prometheus and the agent; the agent must exit 0 with no
+# sanitizer report.
+prom_stop() {
+	local rc
+	kill -TERM "$prom"
+	wait "$prom" 2>/dev/null
+	prom=
+	kill -INT "$agent"
+	wait "$agent"
+	rc=$?
+	agent=
+	[ "$rc" -eq 0 ] || fail "the agent exited with $rc"
+	grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' "$tmp/agent.log" &&
+		fail "sanitizer report"
+	return 0
+}

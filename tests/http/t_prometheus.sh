@@ -169,15 +169,5 @@ for v in d.get("templating", {}).get("list", []):
     print("ok variable %s" % v["name"])
 PY
 
-# Stop both; the agent must exit cleanly.
-kill -TERM "$prom"
-wait "$prom" 2>/dev/null
-prom=
-kill -INT "$agent"
-wait "$agent"
-rc=$?
-agent=
-[ "$rc" -eq 0 ] || fail "the agent exited with $rc"
-grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' "$tmp/agent.log" &&
-	fail "sanitizer report"
+prom_stop
 echo "prometheus ok"

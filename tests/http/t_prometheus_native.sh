@@ -148,14 +148,5 @@ for q in ("0.5", "0.9", "0.99"):
           (float(q) * 100, v, lo, hi, blo, bhi))
 PY
 
-kill -TERM "$prom"
-wait "$prom" 2>/dev/null
-prom=
-kill -INT "$agent"
-wait "$agent"
-rc=$?
-agent=
-[ "$rc" -eq 0 ] || fail "the agent exited with $rc"
-grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' "$tmp/agent.log" &&
-	fail "sanitizer report"
+prom_stop
 echo "prometheus native histograms ok"
