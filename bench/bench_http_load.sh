@@ -11,7 +11,10 @@
 # instrumentation:
 #  - raw values (.../value/raw), and
 #  - heatmap images (.../value/heatmap/image: 60 s, 600x300 PNG, the
-#    numeric ones),
+#    numeric ones): many viewers of the same views, as CA's portal polled
+#    them every second, so most answers come from the agent's cache, and
+#  - the same images at 40 widths each, so that every request renders
+#    (at the offered rate only),
 # each first at a fixed offered rate of BENCH_HTTP_RATE requests/s (50
 # connections, each pausing between requests: wrk's delay()), then as fast
 # as it can (closed loop), for BENCH_HTTP_SECONDS each.  Reported per run:
@@ -100,6 +103,12 @@ while read -r tok _ name _; do
 done <"$tmp/tokens"
 ninst=$(wc -l <"$tmp/raw.paths")
 nhm=$(wc -l <"$tmp/heatmap.paths")
+# The same heatmaps at 40 widths each: no URL comes back within a second,
+# so every request renders (the answer cache keys on every parameter and
+# is emptied each second).
+for k in $(seq 0 39); do
+	sed "s/\$/\&width=$((560 + k))/" "$tmp/heatmap.paths"
+done >"$tmp/uncached.paths"
 # Let a minute of data gather for the heatmaps' window... or most of it.
 sleep "${BENCH_HTTP_WARMUP:-15}"
 
@@ -174,9 +183,10 @@ printf '%-26s %9s %8s %8s %8s %7s %8s %8s\n' run "req/s" "p50 ms" "p99 ms" \
 	"max ms" errors "agent CPU" "CPU ms/req"
 run "raw, offered ${RATE}/s" "$tmp/raw.paths" "$pause_ms" | tee "$tmp/r1"
 run "heatmap, offered ${RATE}/s" "$tmp/heatmap.paths" "$pause_ms" | tee "$tmp/r2"
+run "heatmap uncached, ${RATE}/s" "$tmp/uncached.paths" "$pause_ms" | tee "$tmp/r3"
 run "raw, closed loop" "$tmp/raw.paths" 0
 run "heatmap, closed loop" "$tmp/heatmap.paths" 0
-for r in r1 r2; do
+for r in r1 r2 r3; do
 	awk -v t="$TARGET_P99_MS" -v rate="$RATE" '{
 		p99 = $(NF-4); rps = $(NF-6)
 		ok = p99 < t && rps >= 0.9 * rate
