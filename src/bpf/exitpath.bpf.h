@@ -40,6 +40,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 
+#include "gen.bpf.h"
 #include "loglin.h"
 #include "latcut.h"
 #include "exits.h"
@@ -118,10 +119,7 @@ struct {
 
 static __always_inline void stat_inc(__u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&exit_stats, &idx);
-
-	if (v)
-		*v += 1;
+	ks_stat_inc(&exit_stats, idx);
 }
 
 /* Adds one to key in the current generation of the pair whose slot is
@@ -129,28 +127,7 @@ static __always_inline void stat_inc(__u32 idx)
  * no atomics: tracepoint programs do not nest on a CPU. */
 static __always_inline void gen_add(void *outer, void *key, __u32 full_stat)
 {
-	__u32 zero = 0;
-	__u64 one = 1, *v;
-	void *gen;
-
-	gen = bpf_map_lookup_elem(outer, &zero);
-	if (!gen) {
-		stat_inc(KS_EXS_DROP_NOMAP);
-		return;
-	}
-	v = bpf_map_lookup_elem(gen, key);
-	if (v) {
-		*v += 1;
-		return;
-	}
-	if (!bpf_map_update_elem(gen, key, &one, BPF_NOEXIST))
-		return;
-	/* Another CPU may have created the key meanwhile. */
-	v = bpf_map_lookup_elem(gen, key);
-	if (v)
-		*v += 1;
-	else
-		stat_inc(full_stat);
+	ks_gen_add(outer, key, &exit_stats, KS_EXS_DROP_NOMAP, full_stat);
 }
 
 /* The latency cuts (latcut.h), written by the loader while running: two
@@ -295,16 +272,6 @@ static __always_inline __u32 plane_now(void)
 		       KS_NSEC_PER_S) & 1;
 }
 
-/* Notes the process name, for processes gone before the next read. */
-static __always_inline void remember_comm(__u32 tgid)
-{
-	struct task_struct *task = (void *)bpf_get_current_task();
-	struct ks_comm c = {};
-
-	BPF_CORE_READ_STR_INTO(&c.name, task, group_leader, comm);
-	bpf_map_update_elem(&exit_comm, &tgid, &c, BPF_ANY);
-}
-
 /* The current thread's state, created (vCPU unknown) on first sight. */
 static __always_inline struct ks_exit_thread *thread_of(struct task_struct *t)
 {
@@ -315,7 +282,7 @@ static __always_inline struct ks_exit_thread *thread_of(struct task_struct *t)
 	if (!th)
 		stat_inc(KS_EXS_THREAD_FULL);
 	else if (!th->slot && !th->seen)
-		remember_comm(t->tgid);
+		ks_comm_note(&exit_comm, t, t->tgid);
 	return th;
 }
 

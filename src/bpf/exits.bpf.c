@@ -180,10 +180,8 @@ static __always_inline bool uexit_key(struct ks_uexit_key *key, __u8 kind)
  * boundary by its lateness, which would put row 0 in the ended second). */
 static __always_inline void subsecond_row(struct ks_uexit_key *key)
 {
-	__u64 wall = bpf_ktime_get_ns() + realtime_off_ns;
-
-	key->row = (__u16)((wall % KS_NSEC_PER_S) / row_ns);
-	key->sec = (__u8)((wall / KS_NSEC_PER_S) & KS_SEC_MASK);
+	ks_wall_slot(bpf_ktime_get_ns() + realtime_off_ns, row_ns, &key->row,
+		     &key->sec);
 }
 
 SEC("tp/kvm/kvm_userspace_exit")

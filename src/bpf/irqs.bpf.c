@@ -26,6 +26,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 
+#include "gen.bpf.h"
 #include "irqs.h"
 #include "vcpuload.bpf.h"
 #include "tpkeep.h"
@@ -33,7 +34,6 @@
 #define KS_IRQ_MAX_KEYS 16384
 #define KS_IRQ_MAX_THREADS 16384
 #define KS_PF_KTHREAD 0x00200000
-#define KS_NSEC 1000000000ULL
 
 const volatile __u32 targ_tgid = 0;	/* 0: every process */
 const volatile __u64 row_ns = KS_IRQ_ROW_NS_DEFAULT;
@@ -87,35 +87,11 @@ struct trace_event_raw_kvm_inj_virq___old {
 	unsigned int irq;
 } __attribute__((preserve_access_index));
 
-static __always_inline void stat_inc(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&irq_stats, &idx);
-
-	if (v)
-		*v += 1;
-}
-
-/* Notes the process name, for processes gone before the next read.
- * Looks first: the name is read once per process, not per interrupt. */
-static __always_inline void remember_comm(struct task_struct *task,
-					  __u32 tgid)
-{
-	struct ks_comm c = {};
-
-	if (!tgid || bpf_map_lookup_elem(&irq_comm, &tgid))
-		return;
-	BPF_CORE_READ_STR_INTO(&c.name, task, group_leader, comm);
-	bpf_map_update_elem(&irq_comm, &tgid, &c, BPF_NOEXIST);
-}
-
-/* The subsecond row and second bits of now, on the wall clock; one clock
- * read, so the two always agree. */
+/* The subsecond row and second bits of now, on the wall clock. */
 static __always_inline void wall_slot(struct ks_irq_key *key)
 {
-	__u64 wall = bpf_ktime_get_ns() + realtime_off_ns;
-
-	key->row = (__u16)((wall % KS_NSEC) / row_ns);
-	key->sec = (__u8)((wall / KS_NSEC) & KS_SEC_MASK);
+	ks_wall_slot(bpf_ktime_get_ns() + realtime_off_ns, row_ns, &key->row,
+		     &key->sec);
 }
 
 /* Notes thread tid runs vcpu_id vcpu.  Looks before writing: the vCPU
@@ -131,27 +107,8 @@ static __always_inline void learn(__u32 tid, __u32 vcpu)
 
 static __always_inline void count(struct ks_irq_key *key)
 {
-	__u32 zero = 0;
-	__u64 one = 1, *v;
-	void *gen;
-
-	gen = bpf_map_lookup_elem(&irq_cur, &zero);
-	if (!gen) {
-		stat_inc(KS_IRS_DROP_NOMAP);
-		return;
-	}
-	v = bpf_map_lookup_elem(gen, key);
-	if (v) {
-		*v += 1;
-		return;
-	}
-	if (!bpf_map_update_elem(gen, key, &one, BPF_NOEXIST))
-		return;
-	v = bpf_map_lookup_elem(gen, key);
-	if (v)
-		*v += 1;
-	else
-		stat_inc(KS_IRS_DROP_FULL);
+	ks_gen_add(&irq_cur, key, &irq_stats, KS_IRS_DROP_NOMAP,
+		   KS_IRS_DROP_FULL);
 }
 
 SEC("tp/kvm/kvm_inj_virq")
@@ -176,11 +133,11 @@ int ks_inj_virq(void *ctx)
 		learn(tid, key.vcpu);
 	} else {
 		key.vcpu = KS_VCPU_UNKNOWN;
-		stat_inc(KS_IRS_NO_VCPU);
+		ks_stat_inc(&irq_stats, KS_IRS_NO_VCPU);
 	}
 	key.tgid = tgid;
 	key.path = KS_IRQ_INJ;
-	remember_comm(task, tgid);
+	ks_comm_note(&irq_comm, task, tgid);
 	count(&key);
 	return KS_TP_KEEP;
 }
@@ -203,7 +160,7 @@ int ks_apic_accept(struct trace_event_raw_kvm_apic_accept_irq *ctx)
 	key.vector = ctx->vec;
 	key.dm = (ctx->dm >> 8) & 7;
 	key.path = KS_IRQ_APIC;
-	remember_comm(task, tgid);
+	ks_comm_note(&irq_comm, task, tgid);
 	count(&key);
 	return KS_TP_KEEP;
 }

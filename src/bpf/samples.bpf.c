@@ -40,6 +40,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 
+#include "gen.bpf.h"
 #include "samples.h"
 #include "vcpuload.bpf.h"
 
@@ -125,21 +126,7 @@ struct vcpu_svm___ks {
 
 static __always_inline void stat_inc(__u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&smp_stats, &idx);
-
-	if (v)
-		*v += 1;
-}
-
-static __always_inline void remember_comm(struct task_struct *task,
-					  __u32 tgid)
-{
-	struct ks_comm c = {};
-
-	if (bpf_map_lookup_elem(&smp_comm, &tgid))
-		return;
-	BPF_CORE_READ_STR_INTO(&c.name, task, group_leader, comm);
-	bpf_map_update_elem(&smp_comm, &tgid, &c, BPF_NOEXIST);
+	ks_stat_inc(&smp_stats, idx);
 }
 
 /* "CPU <n>/KVM" or "CPU <n>/TCG" (QEMU with debug-threads=on). */
@@ -291,51 +278,28 @@ static __always_inline void guest_state(struct kvm_vcpu *vcpu,
  * read, so the two always agree. */
 static __always_inline void wall_slot(struct ks_sample_key *key)
 {
-	__u64 wall = bpf_ktime_get_ns() + realtime_off_ns;
-
-	key->row = (__u16)((wall % KS_NSEC) / row_ns);
-	key->sec = (__u8)((wall / KS_NSEC) & KS_SEC_MASK);
+	ks_wall_slot(bpf_ktime_get_ns() + realtime_off_ns, row_ns, &key->row,
+		     &key->sec);
 }
 
 /* Adds one to key in the current generation.  A new key with a RIP
  * beyond the cap is counted without its RIP (and the loss counted). */
 static __always_inline void count(struct ks_sample_key *key)
 {
-	__u32 zero = 0;
-	__u64 one = 1, *v;
-	void *gen;
+	void *gen = ks_gen_cur(&smp_cur, &smp_stats, KS_SMS_DROP_NOMAP);
 
-	gen = bpf_map_lookup_elem(&smp_cur, &zero);
-	if (!gen) {
-		stat_inc(KS_SMS_DROP_NOMAP);
+	if (!gen || ks_gen_bump(gen, key))
 		return;
-	}
-	v = bpf_map_lookup_elem(gen, key);
-	if (v) {
-		*v += 1;
-		return;
-	}
 	if ((key->flags & KS_SMP_RIP) && rip_keys >= KS_SAMPLE_RIP_MAX) {
 		stat_inc(KS_SMS_RIP_CAPPED);
 		key->flags &= ~KS_SMP_RIP;
 		key->rip = 0;
-		v = bpf_map_lookup_elem(gen, key);
-		if (v) {
-			*v += 1;
+		if (ks_gen_bump(gen, key))
 			return;
-		}
 	}
-	if (!bpf_map_update_elem(gen, key, &one, BPF_NOEXIST)) {
-		if (key->flags & KS_SMP_RIP)
-			__sync_fetch_and_add(&rip_keys, 1);
-		return;
-	}
-	/* Another CPU may have created the key meanwhile. */
-	v = bpf_map_lookup_elem(gen, key);
-	if (v)
-		*v += 1;
-	else
-		stat_inc(KS_SMS_DROP_FULL);
+	if (ks_gen_new(gen, key, &smp_stats, KS_SMS_DROP_FULL) == 1 &&
+	    (key->flags & KS_SMP_RIP))
+		__sync_fetch_and_add(&rip_keys, 1);
 }
 
 SEC("perf_event")
@@ -373,7 +337,7 @@ int ks_sample(struct bpf_perf_event_data *ctx)
 	else
 		key.mode = KS_SMODE_HOST;
 	wall_slot(&key);
-	remember_comm(task, tgid);
+	ks_comm_note(&smp_comm, task, tgid);
 	count(&key);
 	return 0;
 }
