@@ -371,20 +371,6 @@ static int who(struct exits_src *x, uint32_t tgid, uint32_t *vcpu,
 	return e ? e : ks_vmident__vcpu(x->vi, tgid, *vcpu, vcpu, NULL);
 }
 
-/* Hands r, converted with result e, to the sechold to go out in its own
- * second (low bits sec), or counts a key no probe writes (-EINVAL). */
-static int hold(struct exits_src *x, int e, const struct ks_record *r,
-		uint64_t sum, uint32_t sec)
-{
-	if (e == -EINVAL) {
-		x->s->st.bad++;
-		return 0;
-	}
-	if (e)
-		return e;
-	return ks_sechold__emit(x->hold, x->s, x->sink, r, sum, sec);
-}
-
 static int on_exit_entry(void *ctx, const void *key, uint64_t sum)
 {
 	struct exits_src *x = ctx;
@@ -410,7 +396,8 @@ static int on_exit_entry(void *ctx, const void *key, uint64_t sum)
 		ks_record_set(&r, KS_F_LATENCY,
 			      ks_latcuts_value(&x->cuts[k.cutv], k.bucket,
 					       k.side));
-	return hold(x, e, &r, sum, k.sec);
+	return ks_sechold__emit_conv(x->hold, x->s, x->sink, e, &r, sum,
+				     k.sec);
 }
 
 /* One count-only delta: n events of a slot's thread at dense index idx. */
@@ -482,7 +469,8 @@ static int on_uexit_entry(void *ctx, const void *key, uint64_t sum)
 	/* Counted without a row: the record must not claim row 0. */
 	if (!e && !x->uexit_detail)
 		r.present &= ~(1u << KS_F_SUBSECOND);
-	return hold(x, e, &r, sum, k.sec);
+	return ks_sechold__emit_conv(x->hold, x->s, x->sink, e, &r, sum,
+				     k.sec);
 }
 
 /* Adds the probe's cumulative counters since the last read to s->st. */

@@ -139,15 +139,9 @@ static int on_entry(void *ctx, const void *key, uint64_t sum)
 	if (e)
 		return e;
 	e = ks_bpfrec_irq(&k, sum, x->ts, x->row_ns, &id, &r);
-	if (e == -EINVAL) {
-		x->s->st.bad++;
-		return 0;
-	}
-	if (e)
-		return e;
-	if (k.vcpu == KS_VCPU_UNKNOWN)
+	if (!e && k.vcpu == KS_VCPU_UNKNOWN)
 		x->s->st.no_vcpu += sum;
-	return ks_sechold__emit(x->hold, x->s, x->sink, &r, sum, k.sec);
+	return ks_sechold__emit_conv(x->hold, x->s, x->sink, e, &r, sum, k.sec);
 }
 
 static int read_stats(struct ks_source *s, struct irqs_src *x)

@@ -511,15 +511,11 @@ static int on_entry(void *ctx, const void *key, uint64_t sum)
 	    (e = ks_vmident__vcpu(x->vi, k.tgid, k.vcpu, &k.vcpu, NULL)))
 		return e;
 	e = ks_samplerec(&k, sum, x->ts, x->row_ns, &r);
-	if (e == -EINVAL) {
-		x->s->st.bad++;
-		return 0;
-	}
-	if (e || (e = set_ident(x, k.tgid, &r)))
+	if (!e && (e = set_ident(x, k.tgid, &r)))
 		return e;
-	if (k.vcpu == KS_VCPU_UNKNOWN)
+	if (!e && k.vcpu == KS_VCPU_UNKNOWN)
 		x->s->st.no_vcpu += sum;
-	return ks_sechold__emit(x->hold, x->s, x->sink, &r, sum, k.sec);
+	return ks_sechold__emit_conv(x->hold, x->s, x->sink, e, &r, sum, k.sec);
 }
 
 /* Adds the probe's cumulative counters since the last read. */

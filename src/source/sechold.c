@@ -75,6 +75,19 @@ int ks_sechold__emit(struct ks_sechold *h, struct ks_source *s,
 	return ks_source__emit(s, sink, r, n);
 }
 
+int ks_sechold__emit_conv(struct ks_sechold *h, struct ks_source *s,
+			  const struct ks_source_sink *sink, int conv,
+			  const struct ks_record *r, uint64_t n, uint32_t sec)
+{
+	if (conv == -EINVAL) {
+		s->st.bad++;
+		return 0;
+	}
+	if (conv)
+		return conv;
+	return ks_sechold__emit(h, s, sink, r, n, sec);
+}
+
 int ks_sechold__release(struct ks_sechold *h, struct ks_source *s,
 			const struct ks_source_sink *sink, uint64_t ts)
 {

@@ -45,6 +45,13 @@ int ks_sechold__emit(struct ks_sechold *h, struct ks_source *s,
 		     const struct ks_source_sink *sink,
 		     const struct ks_record *r, uint64_t n, uint32_t sec);
 
+/* The same for a record a converter (bpfrec.h) made with result conv:
+ * -EINVAL, a key no probe writes, is counted in s's `bad` and skipped;
+ * another error is returned as is. */
+int ks_sechold__emit_conv(struct ks_sechold *h, struct ks_source *s,
+			  const struct ks_source_sink *sink, int conv,
+			  const struct ks_record *r, uint64_t n, uint32_t sec);
+
 /* At the start of a read stamped ts: emits, restamped ts, the records
  * whose second has now ended, and keeps the rest. */
 int ks_sechold__release(struct ks_sechold *h, struct ks_source *s,

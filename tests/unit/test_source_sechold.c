@@ -114,12 +114,37 @@ static void test_sink_failure_keeps(void **state)
 	assert_int_equal(ks_sechold__free(h), 9);
 }
 
+/* A converter's -EINVAL is a bad key, counted and skipped; another error
+ * stops the read; success goes through the hold. */
+static void test_converted(void **state)
+{
+	struct ks_sechold *h = ks_sechold__new();
+	struct ks_source s = { 0 };
+	struct got g = { 0 };
+	struct ks_source_sink sink = { sink_record, NULL, &g };
+	struct ks_record r;
+
+	(void)state;
+	rec(&r, 10 * S - 1, 2);
+	assert_int_equal(ks_sechold__emit_conv(h, &s, &sink, -EINVAL, &r, 2, 9),
+			 0);
+	assert_int_equal(s.st.bad, 1);
+	assert_int_equal(ks_sechold__emit_conv(h, &s, &sink, -ENOMEM, &r, 2, 9),
+			 -ENOMEM);
+	assert_int_equal(g.n, 0);
+	assert_int_equal(ks_sechold__emit_conv(h, &s, &sink, 0, &r, 2, 9), 0);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(s.st.bad, 1);
+	assert_int_equal(ks_sechold__free(h), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_later),
 		cmocka_unit_test(test_hold_and_release),
 		cmocka_unit_test(test_sink_failure_keeps),
+		cmocka_unit_test(test_converted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
