@@ -168,21 +168,10 @@ hold_until_stop() {
 }
 
 # ---- QEMU -enable-kvm in L1 (an L2 Linux guest) -----------------------
-# hostroot_chroot: the host's / (LAB_HOSTROOT=1, read-only at /host) made
-# usable as a chroot for the host's own QEMU: live /proc, /sys and /dev
-# (for /dev/kvm), writable /tmp and /run.  CH is the command prefix.
+# hostroot_chroot: the host's / as a chroot for the host's own QEMU
+# (host_chroot_tools, below); CH is the command prefix.
 hostroot_chroot() {
-	H=/host
-	[ -x $H/usr/bin/qemu-system-x86_64 ] ||
-		skip "no host root with QEMU at /host (run with LAB_HOSTROOT=1)"
-	if [ -z "${CH:-}" ]; then
-		mount --bind /proc $H/proc
-		mount --bind /sys $H/sys
-		mount --bind /dev $H/dev
-		mount -t tmpfs tmp $H/tmp
-		mount -t tmpfs run $H/run
-	fi
-	CH="chroot $H /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/"
+	host_chroot_tools qemu-system-x86_64
 }
 
 # l2_start DIR NAME VCPUS [APPEND]: boots the hostguest initramfs in DIR
@@ -217,9 +206,10 @@ l2_stop() {
 
 # ---- peers run from the host's root (perf, bpftrace) --------------------
 # host_chroot_tools TOOL...: the host's / (LAB_HOSTROOT=1, read-only at
-# /host) as a chroot with this kernel's pseudo filesystems (tracefs,
-# debugfs, bpffs) and tmpfs where tools write; /lab at /mnt.  Skips when
-# a TOOL is missing there, fails when it does not run.  CH is the prefix.
+# /host) as a chroot with this kernel's pseudo filesystems (/dev for
+# /dev/kvm, tracefs, debugfs, bpffs) and tmpfs where tools write; /lab at
+# /mnt.  Mounts once per scenario.  Skips when a TOOL is missing there,
+# fails when it does not run.  CH is the command prefix.
 host_chroot_tools() {
 	local t d
 	H=/host
@@ -227,13 +217,15 @@ host_chroot_tools() {
 	for t in "$@"; do
 		[ -x $H/usr/bin/$t ] || skip "no $t in the host root (scripts/deps.sh installs it)"
 	done
-	for d in proc sys sys/kernel/tracing sys/kernel/debug sys/fs/bpf dev; do
-		mount --bind /$d $H/$d 2>/dev/null
-	done
-	for d in tmp run root; do
-		mount -t tmpfs $d $H/$d
-	done
-	mount --bind /lab $H/mnt
+	if [ -z "${CH:-}" ]; then
+		for d in proc sys sys/kernel/tracing sys/kernel/debug sys/fs/bpf dev; do
+			mount --bind /$d $H/$d 2>/dev/null
+		done
+		for d in tmp run root; do
+			mount -t tmpfs $d $H/$d
+		done
+		mount --bind /lab $H/mnt
+	fi
 	CH="chroot $H /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root"
 	for t in "$@"; do
 		$CH $t --version > /dev/null 2>&1 || fail "$t does not run in the host chroot"
