@@ -80,9 +80,10 @@ static const struct ks_moduleinfo modules[] = {
 static const struct ks_metricinfo metrics[KS_M__COUNT] = {
 	[KS_M_VM_EXITS] = { "vm", "exits", "VM exits", "exits", KS_TYPE_NUMBER,
 		false, "tracepoints kvm:kvm_exit and kvm:kvm_entry",
-		"counts only: kvm_exit alone, 75-77 ns of BPF per exit (1.1x a "
-		"per-CPU counter); with latency asked for: kvm_exit + kvm_entry, "
-		"333-345 ns (bench_probe_cost, 2026-11-26; man kvmscope OVERHEAD)",
+		"counts only: kvm_exit alone, 75-85 ns of BPF per exit (1.07-1.26x "
+		"a per-CPU counter); with latency asked for: kvm_exit + "
+		"kvm_entry, 333-371 ns (bench_probe_cost, 2026-11-26; man "
+		"kvmscope OVERHEAD)",
 		FIELDS(ID, KS_F_VCPU, KS_F_VLEAVEREASON, KS_F_LATENCY, KS_F_SUBSECOND,
 		       KS_F_GUESTRIP) },
 	[KS_M_VM_IRQS] = { "vm", "irqs", "interrupts injected", "interrupts",
