@@ -6,7 +6,8 @@
  * predicate.  These tests walk an engine through the instrumentations an
  * operator creates and deletes and check the answer at each step,
  * including the look-alikes that must not switch (latency of another
- * metric, exits by other fields).
+ * metric, exits by other fields); and the latency cuts the probe gets
+ * from the instrumentations' predicates.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -85,10 +86,41 @@ static void test_mode_follows_instrumentations(void **state)
 	ks_engine__free(e);
 }
 
+/* The cuts handed to the probe: every vm.exits instrumentation's latency
+ * edges, merged and sorted, and none from other metrics. */
+static void test_cuts_follow_predicates(void **state)
+{
+	struct ks_engine *e = ks_engine__new();
+	struct ks_latcuts c;
+	char a[16];
+
+	(void)state;
+	assert_non_null(e);
+	ks_feed_exit_latency_cuts(e, &c);
+	assert_int_equal(c.n, 0);
+	snprintf(a, sizeof(a), "%s", create(e, "{" EXITS
+		 ",\"predicate\":{\"gt\":[\"latency\",100000]}}"));
+	create(e, "{" EXITS ",\"predicate\":{\"and\":["
+		  "{\"ge\":[\"latency\",7000]},{\"le\":[\"latency\",100000]}]}}");
+	create(e, "{\"module\":\"vm\",\"stat\":\"physio_ops\","
+		  "\"predicate\":{\"gt\":[\"latency\",33333]}}");
+	ks_feed_exit_latency_cuts(e, &c);
+	/* gt and le 100000 share the edge 100001. */
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.v[0], 7000);
+	assert_int_equal(c.v[1], 100001);
+	drop(e, a);
+	ks_feed_exit_latency_cuts(e, &c);
+	assert_int_equal(c.n, 2);
+	ks_engine__free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_mode_follows_instrumentations,
+					  teardown),
+		cmocka_unit_test_teardown(test_cuts_follow_predicates,
 					  teardown),
 	};
 
