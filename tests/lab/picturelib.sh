@@ -1,5 +1,5 @@
 # picturelib.sh - the host side of the pictures-l1 scenario (sourced by
-# full_pictures_l1.sh and full_picture_qemu.sh after hostlib.sh).
+# t_pictures_l1.sh and full_pictures.sh after hostlib.sh).
 # shellcheck shell=bash
 #
 # pictures_boot ARGS... boots L1 with scenarios/pictures-l1.sh in the

@@ -33,6 +33,10 @@ done
 W=$(mktemp -d /tmp/t_pictures.XXXXXX)
 PICTURES_CLEANUP="rm -rf $W"
 
+# L1 is done after about 150 s and held while the host reads it; a TCG
+# hang (rare) is cut at LAB_TIMEOUT and run-l1.sh boots it once more,
+# within the budget.
+export LAB_TIMEOUT=${LAB_TIMEOUT:-330} PICTURES_BUDGET=${PICTURES_BUDGET:-720}
 pictures_boot phases=exits,irqs,cr3 hold=300
 
 raw exitsr exits "$W/exitsr.json"
