@@ -22,7 +22,7 @@
 # whose URL is printed on the next line.
 #
 # The four pictures are written to demo-out/ as PNGs once their workloads
-# have run (about two minutes).  Everything runs until Ctrl-C; then the
+# have run (about three minutes).  Everything runs until Ctrl-C; then the
 # guests, agents, proxy, tap device and temporary files are removed.
 # Where the lab cannot run (not root, no QEMU, no kernel package), the demo
 # says why and falls back to replaying a real KVM trace captured in the
