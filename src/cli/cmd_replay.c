@@ -28,6 +28,7 @@
 #include "engine/query.h"
 #include "engine/symtab.h"
 #include "replay/kvmtrace.h"
+#include "replay/perfdata.h"
 #include "replay/recfile.h"
 #include "replay/tracefs.h"
 #include "render/heatmap.h"
@@ -78,8 +79,11 @@ static void usage(FILE *f)
 		"[--heatmap-png OUT.png]\n\n"
 		"Feeds a kvm trace through the engine and prints the value of one\n"
 		"instrumentation over the whole trace.  FILE is tracefs text (`cat\n"
-		"trace`, trace_pipe, `trace-cmd report`; '-' reads stdin) or a\n"
-		"kvmscope record file; the format is recognised by its content.\n\n"
+		"trace`, trace_pipe, `trace-cmd report`; '-' reads stdin), `perf\n"
+		"script` text, a perf.data file (from `perf record -e 'kvm:*'` or\n"
+		"`perf kvm stat record`; read through `perf script`, so perf must be\n"
+		"installed) or a kvmscope record file; the format is recognised by\n"
+		"its content.\n\n"
 		"  -m, --metric M        metric to count, e.g. vm.exits "
 		"(kvmscope metrics)\n"
 		"  -d, --decompose F     decompose by field F (at most one discrete\n"
@@ -475,6 +479,30 @@ static int read_recfile(struct replay *rp, const char *path)
 	return rc;
 }
 
+/* A perf.data file: the text of `perf script` over it, read as a trace. */
+static int read_perfdata(struct replay *rp, const char *path)
+{
+	struct ks_err err = { { 0 }, { 0 } };
+	struct ks_perfdata pd;
+	int rc, prc;
+
+	rc = ks_perfdata__open(&pd, path, &err);
+	if (rc) {
+		snprintf(rp->errmsg, sizeof(rp->errmsg), "%s", err.msg);
+		return rc;
+	}
+	fprintf(stderr, PROG ": '%s' is a perf.data file: reading it through "
+		"perf script\n", path);
+	rc = read_tracefs(rp, pd.fd);
+	prc = ks_perfdata__close(&pd, &err);
+	if (prc && (!rc || rc == -EINVAL)) {
+		/* perf's own reason beats "not a trace" from its empty text. */
+		snprintf(rp->errmsg, sizeof(rp->errmsg), "%s", err.msg);
+		rc = prc;
+	}
+	return rc;
+}
+
 /* Opens FILE and reads it in whichever format it is. */
 static int read_input(struct replay *rp, const char *path)
 {
@@ -494,6 +522,10 @@ static int read_input(struct replay *rp, const char *path)
 	if (n == (ssize_t)sizeof(head) && ks_recfile_sniff(head, sizeof(head))) {
 		close(fd);
 		return read_recfile(rp, path);
+	}
+	if (n >= KS_PERFDATA_MAGIC_LEN && ks_perfdata_sniff(head, (size_t)n)) {
+		close(fd);
+		return read_perfdata(rp, path);
 	}
 	rc = read_tracefs(rp, fd);
 	close(fd);

@@ -121,6 +121,41 @@ static bool match_tgid(const char *start, const char **pp,
 	return true;
 }
 
+/* perf script's task columns, "COMM TID" (its default) or "COMM PID/TID"
+ * (-F comm,pid,tid), where the digits [d, p) end the task text.  A blank
+ * must part the comm from the numbers, which is what tells them from an
+ * ftrace comm that merely ends in digits. */
+static bool match_perf_task(const char *start, const char *d, const char *p,
+			    struct ks_tfs_event *ev)
+{
+	const char *c = d;
+	uint32_t tid, pid;
+
+	if (parse_u32(d, p, &tid) != p)
+		return false;
+	if (c[-1] == '/') {
+		const char *s = c - 1;
+
+		while (s > start && is_digit(s[-1]))
+			s--;
+		if (s == c - 1 || parse_u32(s, c - 1, &pid) != c - 1)
+			return false;
+		ev->tgid = pid;
+		ev->has_tgid = true;
+		c = s;
+	}
+	if (c <= start || !is_space(c[-1]))
+		return false;
+	while (c > start && is_space(c[-1]))
+		c--;
+	if (c == start)
+		return false;
+	ev->tid = tid;
+	ev->comm = start;
+	ev->comm_len = (size_t)(c - start);
+	return true;
+}
+
 /* Matches "COMM-TID [(TGID)] " ending just before the '[' at q.  Fills
  * comm, tid and tgid; returns false if the text before q has another
  * shape. */
@@ -139,8 +174,10 @@ static bool match_task(const char *start, const char *q,
 	d = p;
 	while (d > start && is_digit(d[-1]))
 		d--;
-	if (d == p || d - 1 <= start || d[-1] != '-')
+	if (d == p || d - 1 <= start)
 		return false;
+	if (d[-1] != '-')
+		return !ev->has_tgid && match_perf_task(start, d, p, ev);
 	if (parse_u32(d, p, &v) != p)
 		return false;
 	ev->tid = v;

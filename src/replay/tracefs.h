@@ -8,6 +8,10 @@
  * where the comm may hold spaces and dashes (the tid is the last -digits
  * before the [cpu]), the (tgid) column appears only with the record-tgid
  * option, and the flags column is absent from trace-cmd's default output.
+ * `perf script` prints the same fields with the task as "COMM TID" (its
+ * default for tracepoints) or "COMM PID/TID" (-F comm,pid,tid), the event
+ * as "system:name", and no flags; both are read too, the PID standing in
+ * for the tgid.
  * Lines starting with '#' (the header), blank lines, trace-cmd's "cpus=N"
  * and "CPU N is empty" lines and "CPU:N [LOST N EVENTS]" notices are
  * recognised; every other line

@@ -62,4 +62,41 @@ check(sum(recs.values()) == total == stat.get("exits") == bs.get("exits"),
       % (total - 1, sum(recs.values()), stat.get("exits"), bs.get("exits")))
 sys.exit(1 if bad else 0)
 PY
+# Replay reads perf's record of the run as it reads ftrace's: the same
+# exits by reason and by vCPU from the tracefs text, both forms of `perf
+# script` text, and the perf.data file itself (through the host's perf).
+K=$(kvmscope_bin) || lab_fail "no kvmscope binary: make"
+export KVMSCOPE=$K
+replay_counts() {	# FILE FIELD
+	"$K" replay "$1" --metric vm.exits --decompose "$2" --json \
+		2> "$R/replay.err" ||
+		lab_fail "replay of $1: $(tail -2 "$R/replay.err")"
+}
+for f in vleavereason vcpu; do
+	want=$(replay_counts "$R/ftrace.txt" $f)
+	echo "ftrace.txt by $f: $want"
+	case $want in *'"value":{}'*|"") lab_fail "no exits in ftrace.txt";; esac
+	for t in perf-script.txt perf-script-F.txt perf.data; do
+		got=$(replay_counts "$R/$t" $f)
+		[ "$got" = "$want" ] ||
+			lab_fail "replay of $t by $f: $got, ftrace's: $want"
+		echo "ok   $t by $f equals ftrace.txt's"
+	done
+done
+python3 - "$R" <<'PY' || lab_fail "replay of perf's record and perf's own table differ"
+import json, re, subprocess, sys, os
+r = sys.argv[1]
+got = json.loads(subprocess.run([os.environ["KVMSCOPE"], "replay", r + "/perf.data",
+    "--metric", "vm.exits", "--decompose", "vleavereason", "--json"],
+    capture_output=True, text=True, check=True).stdout)["value"]
+perf = {}
+for line in open(r + "/perf-report.txt"):
+    m = re.match(r"^\s*([a-z_0-9]+)\s+(\d+)\s+[\d.]+%", line)
+    if m and m.group(1) not in ("samples", "vm"):
+        perf[m.group(1)] = int(m.group(2))
+want = dict(perf)
+want["hlt"] = want.get("hlt", 0) + 1	# the last hlt, never re-entered
+print("perf.data replayed:", got, " perf kvm stat report (+1 hlt):", want)
+sys.exit(0 if got == want else 1)
+PY
 echo "kvmscope and perf kvm stat agree in ${LAB_WALL}s"

@@ -135,6 +135,31 @@ static void test_trace_cmd_report(void **state)
 		   "pio_read at 0x70 size 1 count 1 val 0x0");
 	assert_int_equal(ev.ts, 3250000000ULL);
 
+	/* perf script's default task column: "COMM TID", no tgid. */
+	assert_int_equal(parse("  qemu-system-x86  7358 [000]   254.574760: "
+			       "kvm:kvm_exit: vcpu 0 reason io rip 0x10",
+			       &ev), KS_TFS_EVENT);
+	assert_str(ev.comm, ev.comm_len, "qemu-system-x86");
+	assert_int_equal(ev.tid, 7358);
+	assert_false(ev.has_tgid);
+	assert_str(ev.name, ev.name_len, "kvm_exit");
+	assert_int_equal(ev.ts, 254574760000ULL);
+	/* -F comm,pid,tid: "COMM PID/TID", the pid standing for the tgid;
+	 * a comm with blanks and digits of its own. */
+	assert_int_equal(parse("     CPU 1/KVM  7350/7358  [001]   254.5: "
+			       "kvm:kvm_entry: vcpu 1", &ev), KS_TFS_EVENT);
+	assert_str(ev.comm, ev.comm_len, "CPU 1/KVM");
+	assert_int_equal(ev.tid, 7358);
+	assert_true(ev.has_tgid);
+	assert_int_equal(ev.tgid, 7350);
+	/* Numbers with no comm before them, a slash with no pid, or an
+	 * ftrace tgid column before perf's task are not tasks. */
+	assert_int_equal(parse("7358 [000] 1.0: e: x", &ev), KS_TFS_MALFORMED);
+	assert_int_equal(parse("a /7358 [000] 1.0: e: x", &ev),
+			 KS_TFS_MALFORMED);
+	assert_int_equal(parse("a 12 (12) [000] 1.0: e: x", &ev),
+			 KS_TFS_MALFORMED);
+
 	/* Sub-nanosecond digits are dropped, not misread. */
 	assert_int_equal(parse("a-1 [000] 1.0000000019: e: x", &ev),
 			 KS_TFS_EVENT);

@@ -6,7 +6,10 @@
 # burst's reasons (-x), and `kvmscope stat --records` (exits timed).
 # perf starts kvmtest; the VM's binary stats come from kvmtest.  Writes perf-report.txt
 # (`perf kvm stat report --event=vmexit` for kvmtest's pid), stat.json,
-# records.json, kvmtest.out; t_exits_perf.sh compares them.
+# records.json, kvmtest.out; ftrace.txt (every kvm event of the same run,
+# from tracefs), perf.data and its `perf script` text in both of perf's
+# task forms (perf-script.txt, perf-script-F.txt); t_exits_perf.sh
+# compares them, replaying each trace.
 # lab-timeout: 400
 . /lab/l1lib.sh
 K=/usr/local/bin/kvmscope
@@ -27,9 +30,21 @@ wait_sigint $RP "kvmscope stat --records"
 # perf starts kvmtest itself once its events are on, so it misses none
 # (perf reads itself over 9p: its start takes seconds).
 cp "$(command -v kvmtest)" $H/tmp/kvmtest
+# ftrace records the same run, for replay to compare with perf's record.
+trace_start
 $CH perf kvm -o /tmp/perf.data stat record -a -- \
 	/tmp/kvmtest -n 2000 -m 125 -C 125 > perf-record.log 2>&1 ||
 	fail "perf kvm stat record: $(tail -3 perf-record.log)"
+trace_stop /tmp/trace.txt
+cp /tmp/trace.txt ftrace.txt
+cp $H/tmp/perf.data perf.data
+# perf script's text of the same record, in its default form ("COMM TID")
+# and in the "COMM PID/TID" form, for kvmscope replay to read as a trace.
+$CH perf script -i /tmp/perf.data > perf-script.txt 2> perf-script.err ||
+	fail "perf script: $(tail -3 perf-script.err)"
+$CH perf script -F comm,pid,tid,cpu,time,event,trace -i /tmp/perf.data \
+	> perf-script-F.txt 2>> perf-script.err ||
+	fail "perf script -F: $(tail -3 perf-script.err)"
 grep -v '^\[ perf record' perf-record.log > kvmtest.out
 grep -q '^TOTAL' kvmtest.out || fail "kvmtest under perf: $(tail -3 perf-record.log)"
 sleep 2.5	# two more seconds: every count has been read
