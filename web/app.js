@@ -15,12 +15,15 @@ import { fieldUnit, metricUnit, isNumeric, hueColor, fmtClock }
 	from './units.js';
 import { HeatmapView } from './heatmap.js';
 import { LineChart } from './linechart.js';
-import { DEFAULTS, LINES, REST_HUE, encodeHash, decodeHash, keyHues }
-	from './viewstate.js';
+import { LINES, REST_HUE, encodeHash, decodeHash, keyHues, mapDefaults,
+	timeWindow, zoom } from './viewstate.js';
+import { TimeBar } from './timebar.js';
+import { el } from './dom.js';
+import { whyNoData } from './sources.js';
 
 const $ = sel => document.querySelector(sel);
-const WINDOW = 60;		// seconds shown
 const HM_HEIGHT = 300;
+const RETENTION = 3600;		// what new instrumentations keep: an hour
 const MAX_SERIES = 8;		// line chart keys before "other"
 const PALETTE = ['#e8590c', '#1c7ed6', '#2f9e44', '#ae3ec9', '#f08c00',
 	'#0c8599', '#e03131', '#5c7cfa', '#66a80f', '#868e96'];
@@ -31,6 +34,9 @@ const metrics = new Map();	// "module.stat" -> metric
 let instns = [];
 let view = null;
 let clockOffset = 0;		// agent clock minus ours, seconds
+let agentStatus = null;		// the last GET /ca/admin/status
+let time = { dur: 60, end: null };	// the range shown (viewstate.js)
+let timebar = null;
 
 // ---- small helpers ---------------------------------------------------
 
@@ -46,21 +52,6 @@ function agentNow() {
 	return Date.now() / 1000 + clockOffset;
 }
 
-function el(tag, attrs = {}, ...kids) {
-	const e = document.createElement(tag);
-	for (const [k, v] of Object.entries(attrs)) {
-		if (k === 'class')
-			e.className = v;
-		else if (k === 'text')
-			e.textContent = v;
-		else if (k.startsWith('on'))
-			e.addEventListener(k.slice(2), v);
-		else if (v !== undefined && v !== null && v !== false)
-			e.setAttribute(k, v === true ? '' : v);
-	}
-	e.append(...kids);
-	return e;
-}
 
 // "pid = 145 and latency > 10 ms"
 function predText(p, top = true) {
@@ -83,6 +74,11 @@ function specTitle(spec) {
 	const d = spec.decomposition || [];
 	return d.length ? `${label} by ${d.map(fieldLabel).join(' and ')}` :
 		label;
+}
+
+// The options a view of spec opens with (viewstate.js: mapDefaults).
+function defaultsFor(spec) {
+	return mapDefaults(desc, spec.decomposition);
 }
 
 function errText(e) {
@@ -308,9 +304,10 @@ async function createFromForm() {
 	}
 	$('#create').disabled = true;
 	try {
-		const inst = await ca.create(spec);
+		const inst = await ca.create({ ...spec,
+			'retention-time': RETENTION });
 		await refreshList();
-		openView(inst, { ...DEFAULTS }, true);
+		openView(inst, null, true);
 	} catch (e) {
 		showCreateError(e instanceof Unreachable ?
 			new Error('the agent is unreachable') : e);
@@ -333,7 +330,7 @@ async function refreshList() {
 		return el('li', { class: 'instn' + (view && view.inst.id ===
 			inst.id ? ' current' : ''), 'data-id': inst.id },
 		el('button', { type: 'button', class: 'open', title: 'show',
-			onclick: () => openView(inst, { ...DEFAULTS }, true) },
+			onclick: () => openView(inst, null, true) },
 		el('span', { class: 'title' }, el('span', { class: 'id',
 			text: `#${inst.id}` }), specTitle(inst)),
 		el('span', { class: 'meta', text: `${inst.module}.${inst.stat}` +
@@ -355,7 +352,7 @@ async function cloneInstn(inst) {
 		const copy = await ca.clone(inst);
 		await refreshList();
 		openView(copy, view && view.inst.id === inst.id ?
-			{ ...view.opts } : { ...DEFAULTS }, true);
+			{ ...view.opts } : null, true);
 	} catch (e) {
 		alertNote(`Could not clone #${inst.id}: ${errText(e)}`);
 	}
@@ -413,7 +410,7 @@ async function findOrCreate(spec, id) {
 	const list = await ca.list();
 	return list.find(i => i.id === id && sameSpec(i, spec)) ||
 		list.find(i => sameSpec(i, spec)) ||
-		await ca.create(spec);
+		await ca.create({ ...spec, 'retention-time': RETENTION });
 }
 
 let restoring = '';
@@ -427,7 +424,7 @@ async function restoreFromHash() {
 	try {
 		let h;
 		try {
-			h = decodeHash(hash);
+			h = decodeHash(hash, defaultsFor);
 		} catch (e) {
 			throw new Error(`the link is damaged: ${e.message}`);
 		}
@@ -439,6 +436,8 @@ async function restoreFromHash() {
 			throw new Error(`this agent has no metric ` +
 				`${h.spec.module}.${h.spec.stat}`);
 		setFormSpec(h.spec);
+		time = h.time;
+		timebar.show(time);
 		const inst = await findOrCreate(h.spec, h.id);
 		await refreshList();
 		openView(inst, h.opts, false);
@@ -457,7 +456,8 @@ async function restoreFromHash() {
 class View {
 	constructor(inst, opts) {
 		this.inst = inst;
-		this.opts = { ...DEFAULTS, ...opts };
+		this.defaults = defaultsFor(inst);
+		this.opts = { ...this.defaults, ...(opts || {}) };
 		this.spec = { module: inst.module, stat: inst.stat,
 			decomposition: inst.decomposition, predicate: inst.predicate };
 		this.metric = metrics.get(inst.module + '.' + inst.stat);
@@ -473,7 +473,8 @@ class View {
 		const pred = predText(inst.predicate);
 		$('#view-sub').textContent = [`${inst.module}.${inst.stat}`,
 			`instrumentation #${inst.id}`, pred ? `where ${pred}` : '',
-			`last ${WINDOW} s, ${inst.granularity || 1} s per column`]
+			`${inst.granularity || 1} s per column, kept ` +
+			`${Math.round((inst['retention-time'] || 600) / 60)} min`]
 			.filter(Boolean).join(' · ');
 		alertNote('');
 		$('#share').onclick = () => this.share();
@@ -493,7 +494,8 @@ class View {
 	}
 
 	hash() {
-		return encodeHash(this.spec, this.opts, this.inst.id);
+		return encodeHash(this.spec, this.opts, this.inst.id,
+			this.defaults, time);
 	}
 
 	saveHash() {
@@ -513,7 +515,25 @@ class View {
 		}, 1500);
 	}
 
+	// The oldest second the agent still keeps for this view.
+	oldest() {
+		return Math.max(Math.ceil((this.inst.crtime || 0) / 1000),
+			Math.floor(agentNow()) - (this.inst['retention-time'] || 600));
+	}
+
+	// The time parameters of the range shown: live, the latest complete
+	// interval (the agent's default); paused, from its start.
+	timeParams() {
+		const g = this.inst.granularity || 1;
+		if (time.end === null)
+			return { duration: Math.ceil(time.dur / g) * g };
+		const w = timeWindow(time, agentNow());
+		return { start_time: w.start, duration: Math.ceil(w.dur / g) * g };
+	}
+
 	async refresh() {
+		if (timebar)
+			timebar.setOldest(this.oldest());
 		try {
 			if (this.numeric)
 				await this.refreshHeatmap();
@@ -557,10 +577,17 @@ class View {
 		this.hm = new HeatmapView(root, {
 			unit: fieldUnit(desc, this.numeric),
 			label: fieldLabel(this.numeric),
+			countName: this.unit.name || 'events',
 			onCellClick: (x, y) => this.details(x, y),
 			onHover: cell => this.readout(cell),
+			onSelectRange: (t0, t1) => timebar.set(zoom(t0, t1,
+				agentNow())),
+			onPan: frac => timebar.step(frac),
+			fetchGrid: img => ca.heatmap(this.inst, 'grid', {
+				...this.hmParams(), start_time: img.start_time,
+				duration: img.duration, ymax: img.ymax }),
 		});
-		this.hm.showEmpty('Waiting for the first minute of data…');
+		this.hm.showEmpty('Waiting for the first data…');
 		$('#tool-mode').hidden = !this.discrete;
 		$('#details').replaceChildren(el('p', { class: 'muted',
 			text: 'Click a cell of the heatmap.' }));
@@ -619,11 +646,12 @@ class View {
 		const o = this.opts;
 		// The panel less the axis, label and line-label columns.
 		const avail = $('#hm-panel').clientWidth - 18 - 54 - 96 - 4;
+		const tp = this.timeParams();
 		const p = {
-			width: HeatmapView.fitWidth(avail, WINDOW /
+			width: HeatmapView.fitWidth(avail, tp.duration /
 				(this.inst.granularity || 1)),
 			height: HM_HEIGHT, nbuckets: o.nb, coloring: o.color,
-			scale: o.scale, duration: WINDOW,
+			scale: o.scale, ...tp,
 		};
 		if (o.ymax) {
 			const y = fieldUnit(desc, this.numeric).parse(o.ymax);
@@ -668,6 +696,10 @@ class View {
 			return;
 		await this.hm.draw(img);
 		this.img = img;
+		this.hm.showEmpty(this.hm.blank ? whyNoData(agentStatus,
+			`${this.inst.module}.${this.inst.stat}`, this.metric ?
+				this.metric.label.toLowerCase() : 'data', this.inst,
+			{ start: img.start_time }) : null);
 		this.drawLegend(img);
 		const at = { ...p, start_time: img.start_time, ymax: img.ymax };
 		const lines = await Promise.all(this.opts.lines.map(async l => {
@@ -735,7 +767,7 @@ class View {
 			if (!keys.length)
 				items.push(el('p', { class: 'muted',
 					text: `No ${fieldLabel(this.discrete)} seen in ` +
-						`the last ${WINDOW} s.` }));
+						'this range.' }));
 			else if (o.mode === 'isolate' && !o.sel.length)
 				items.push(el('p', { class: 'muted',
 					text: 'Select keys to isolate them.' }));
@@ -772,10 +804,8 @@ class View {
 			r.textContent = 'Click a cell for the counts behind it.';
 			return;
 		}
-		const u = fieldUnit(desc, this.numeric);
-		r.textContent = `${fmtClock(cell.time)} · ` +
-			`${fieldLabel(this.numeric)} ${u.formatRange(cell.ymin,
-				cell.ymax)} · click for details`;
+		r.textContent = `${this.hm.describe(cell)} · click or Enter ` +
+			'for details';
 	}
 
 	async details(x, y) {
@@ -793,7 +823,7 @@ class View {
 			return;
 		}
 		this.hm.setMarker({ time: d.bucket_time, ymin: d.bucket_ymin,
-			ymax: d.bucket_ymax });
+			ymax: d.bucket_ymax, duration: d.bucket_duration });
 		const u = fieldUnit(desc, this.numeric);
 		const unitName = this.unit.name || 'events';
 		const rows = Object.entries(d.present || {})
@@ -829,7 +859,9 @@ class View {
 	initChart() {
 		const root = $('#linechart');
 		root.replaceChildren();
-		this.chart = new LineChart(root, { unit: this.unit, height: 300 });
+		this.chart = new LineChart(root, { unit: this.unit, height: 300,
+			onSelectRange: (t0, t1) => timebar.set(zoom(t0, t1,
+				agentNow())) });
 		$('#lc-legend').replaceChildren();
 		$('#lc-error').hidden = true;
 		const onResize = () => this.chart.draw();
@@ -849,9 +881,12 @@ class View {
 		// CA's latest complete point starts at now - 2 (one granularity
 		// is left for late data); ask for the minute ending there.
 		const g = this.inst.granularity || 1;
-		const last = Math.floor(agentNow() / g) * g - 2 * g;
+		const n = Math.max(1, Math.ceil(time.dur / g));
+		const last = time.end === null ?
+			Math.floor(agentNow() / g) * g - 2 * g :
+			Math.floor((timeWindow(time, agentNow()).end - 1) / g) * g;
 		const pts = await ca.raw(this.inst, { start_time: last -
-			(WINDOW - 1) * g, duration: g, ndatapoints: WINDOW / g });
+			(n - 1) * g, duration: g, ndatapoints: n });
 		if (this !== view)
 			return;
 		const times = pts.map(p => p.start_time);
@@ -929,6 +964,7 @@ class View {
 
 async function statusTick() {
 	const s = await ca.status();
+	agentStatus = s;
 	clockOffset = s.now - Date.now() / 1000 + 0.5;
 	const bits = [`agent ${location.host}`];
 	if (s.replay)
@@ -977,6 +1013,13 @@ async function main() {
 			$('#agent-text').textContent = 'agent unreachable';
 	});
 	poll(statusTick, 1000);
+	timebar = new TimeBar($('#timebar'), { now: agentNow, onChange: t => {
+		time = t;
+		if (view) {
+			view.saveHash();
+			view.refreshSoon();
+		}
+	} });
 	desc = await loadDescription();
 	buildForm();
 	await refreshList().catch(() => {});

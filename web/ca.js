@@ -16,12 +16,21 @@
 export const API_VERSION = 'ca/0.1.8';
 const TIMEOUT_MS = 4000;
 
+// The error inside an API error body: CA's {"error": {code, message,
+// param?}} or the older flat {code, message, param}.
+export function errorBody(body) {
+	if (body && body.error && typeof body.error === 'object')
+		return body.error;
+	return body || {};
+}
+
 export class ApiError extends Error {
 	constructor(status, body) {
-		super((body && body.message) || `HTTP ${status}`);
+		const e = errorBody(body);
+		super(e.message || `HTTP ${status}`);
 		this.status = status;
-		this.code = body && body.code;
-		this.param = (body && body.param) || '';
+		this.code = e.code;
+		this.param = e.param || '';
 	}
 }
 
@@ -182,7 +191,7 @@ export async function request(method, path, { params, body } = {}) {
 			for (const fn of authWatchers)
 				fn(msg);
 		throw new ApiError(res.status, msg ?
-			{ ...(json || {}), message: msg } : json);
+			{ ...errorBody(json), message: msg } : json);
 	}
 	return json;
 }

@@ -9,6 +9,13 @@
 // Each level is created when the level above first shows a new key, and
 // all of them have a short idle-max so the agent reaps them if this page
 // goes away without deleting them (it tries to, on leaving).
+//
+// Tenants do not get the pid field (GET /ca/customers/NAME leaves out
+// host-side fields), so for them the top level is by vm (their VMs' names)
+// and the others are filtered by vm = NAME; the engine already restricts
+// a tenant's instrumentations to its own VMs.  A tenant may hold only a
+// few instrumentations (tenant-instrumentations, CA's 10): past the cap,
+// vCPUs are shown without their reasons, and the page says so.
 
 import { ca, ApiError, Unreachable, installBanner, poll, sameSpec,
 	installAccessBar, removeOnLeave,
@@ -24,7 +31,9 @@ const COLOR = [224, 86, 26];	// CA's hue 21, for cell shading
 
 let list = null;		// the agent's instrumentations, per tick
 const created = new Set();	// uris this page created
-const vms = new Map();		// pid -> vm
+const vms = new Map();		// pid (or vm name) -> vm
+let KEY = 'pid';		// 'vm' for tenants
+let capped = '';		// why some rows have no reasons
 let top = null;
 const weight = new Map();	// reason -> decayed rate, orders columns
 
@@ -63,9 +72,11 @@ const eq = (f, v) => ({ eq: [f, v] });
 
 async function refreshVm(vm) {
 	if (!vm.byVcpu)
-		vm.byVcpu = await ensure(spec('vcpu', eq('pid', vm.pid)));
-	if (!vm.byName)
+		vm.byVcpu = await ensure(spec('vcpu', eq(KEY, vm.pid)));
+	if (!vm.byName && KEY === 'pid')
 		vm.byName = await ensure(spec('vm', eq('pid', vm.pid)));
+	if (KEY === 'vm')
+		vm.name = vm.pid;
 	const [vcpus, names] = await Promise.all([latest(vm.byVcpu),
 		latest(vm.byName)]);
 	if (!vcpus)
@@ -86,10 +97,18 @@ async function refreshVm(vm) {
 	let budget = MAX_VCPUS - [...vms.values()].reduce((a, x) => a +
 		[...x.vcpus.values()].filter(c => c.inst).length, 0);
 	await Promise.all([...vm.vcpus.values()].map(async c => {
-		if (!c.inst && budget > 0 && c.exits > 0) {
+		if (!c.inst && budget > 0 && c.exits > 0 && !capped) {
 			budget--;
-			c.inst = await ensure(spec('vleavereason', { and: [
-				eq('pid', vm.pid), eq('vcpu', c.id)] }));
+			try {
+				c.inst = await ensure(spec('vleavereason', { and: [
+					eq(KEY, vm.pid), eq('vcpu', c.id)] }));
+			} catch (e) {
+				if (!(e instanceof ApiError) || e.status === 404)
+					throw e;
+				capped = `Some vCPUs are shown without their exit ` +
+					`reasons: the agent refused another instrumentation ` +
+					`(${e.message}).`;
+			}
 		}
 		if (c.inst) {
 			const r = await latest(c.inst);
@@ -104,7 +123,7 @@ async function tick() {
 	list = null;
 	if (!top)
 		top = await ensure({ module: 'vm', stat: 'exits',
-			decomposition: ['pid'], predicate: {}, 'idle-max': IDLE_MAX });
+			decomposition: [KEY], predicate: {}, 'idle-max': IDLE_MAX });
 	const pids = await latest(top);
 	if (!pids) {
 		top = null;
@@ -195,7 +214,8 @@ function render() {
 			e.title = title;
 		return e;
 	};
-	$('#head').replaceChildren(th('VM / vCPU', 'l'), th('pid'),
+	$('#head').replaceChildren(th('VM / vCPU', 'l'), th(KEY === 'pid' ?
+		'pid' : ''),
 		th('exits', '', 'all exits per second'),
 		...shown.map(r => th(r, '', `${r} exits per second`)),
 		...(rest.length ? [th('other', '', rest.join(', '))] : []));
@@ -205,8 +225,8 @@ function render() {
 			for (const n of Object.values(c.reasons))
 				max = Math.max(max, n);
 	const rows = [];
-	const sorted = [...vms.values()].sort((a, b) => Number(a.pid) -
-		Number(b.pid));
+	const sorted = [...vms.values()].sort((a, b) => KEY === 'pid' ?
+		Number(a.pid) - Number(b.pid) : a.pid.localeCompare(b.pid));
 	for (const vm of sorted) {
 		const vcpus = [...vm.vcpus.values()].sort((a, b) =>
 			Number(a.id) - Number(b.id));
@@ -220,8 +240,9 @@ function render() {
 		tr.className = 'vm';
 		tr.dataset.pid = vm.pid;
 		tr.append(drillCell(vm.name || `pid ${vm.pid}`, 'l',
-			eq('pid', vm.pid), 'heatmap of this VM\'s exits'),
-			textCell(vm.pid, ''), cell(exits, 0, 'total'),
+			eq(KEY, vm.pid), 'heatmap of this VM\'s exits'),
+			textCell(KEY === 'pid' ? vm.pid : '', ''),
+			cell(exits, 0, 'total'),
 			...shown.map(r => cell(sum(r), 0)),
 			...(rest.length ? [cell(vcpus.reduce((a, c) => a + restOf(c),
 				0), 0)] : []));
@@ -231,7 +252,7 @@ function render() {
 			r.dataset.pid = vm.pid;
 			r.dataset.vcpu = c.id;
 			r.append(drillCell(`vCPU ${c.id}`, 'l vcpu', { and: [
-				eq('pid', vm.pid), eq('vcpu', c.id)] },
+				eq(KEY, vm.pid), eq('vcpu', c.id)] },
 			'heatmap of this vCPU\'s exits'), textCell('', ''),
 				cell(c.exits, 0, 'total'),
 				...shown.map(x => cell(c.reasons[x] || 0, max)),
@@ -250,8 +271,8 @@ function render() {
 	$('#summary').textContent = `${vms.size} VM${vms.size === 1 ? '' : 's'}` +
 		` · ${nvcpu} vCPU${nvcpu === 1 ? '' : 's'} · ${fmtCount(total)} ` +
 		`exits/s`;
-	$('#legend').textContent = rest.length ? `other: ${rest.join(', ')}` :
-		'';
+	$('#legend').textContent = [rest.length ? `other: ${rest.join(', ')}` :
+		'', capped].filter(Boolean).join(' · ');
 	document.body.dataset.drawn = String(Date.now());
 }
 
@@ -264,6 +285,24 @@ async function main() {
 			'agent unreachable';
 	});
 	$('#agent-text').textContent = `agent ${location.host}`;
+	// A tenant's description has no pid field: key VMs by name.
+	for (;;) {
+		try {
+			const d = await ca.describe();
+			const exits = d.metrics.find(m => m.module === 'vm' &&
+				m.stat === 'exits');
+			KEY = exits && exits.fields.includes('pid') ? 'pid' : 'vm';
+			break;
+		} catch (e) {
+			if (!(e instanceof Unreachable)) {
+				$('#error').textContent = `The agent refused: ${e.message}`;
+				$('#error').hidden = false;
+				return;
+			}
+			await new Promise(r => setTimeout(r, 1000));
+		}
+	}
+	document.body.dataset.key = KEY;
 	window.addEventListener('pagehide', () => {
 		for (const uri of created)
 			removeOnLeave(uri)

@@ -6,24 +6,38 @@
 // second.  Each value is a count over its whole second, so it is drawn as a
 // step spanning that second, like a heatmap column, not as a point joined
 // to its neighbours.  Drawn on one canvas at the screen's pixel ratio.
+// Dragging across it selects a time range (opts.onSelectRange), as on a
+// heatmap.
 
 import { fmtClock } from './units.js';
+import { timeTicks } from './heatmap.js';
 
 const PAD = { left: 64, right: 12, top: 12, bottom: 26 };
 
 export class LineChart {
-	// opts: {unit: Unit of the values, height}
+	// opts: {unit: Unit of the values, height, onSelectRange(t0, t1)}
 	constructor(root, opts) {
 		this.opts = opts;
+		// opts.pad: margins to line the plot up with other charts'.
+		this.pad = { ...PAD, ...(opts.pad || {}) };
 		root.classList.add('lc');
 		root.innerHTML = `<canvas class="lc-canvas"></canvas>
+			<div class="lc-band" hidden></div>
 			<div class="lc-tip" hidden></div>`;
 		this.root = root;
 		this.canvas = root.querySelector('canvas');
 		this.tip = root.querySelector('.lc-tip');
 		this.data = null;
 		this.hoverIdx = -1;
+		this.band = root.querySelector('.lc-band');
 		this.canvas.addEventListener('mousemove', ev => this.move(ev));
+		this.canvas.addEventListener('mousedown', ev => {
+			if (ev.button === 0 && this.data) {
+				ev.preventDefault();
+				this.drag = { x0: this.xOf(ev) };
+			}
+		});
+		window.addEventListener('mouseup', ev => this.up(ev));
 		this.canvas.addEventListener('mouseleave', () => {
 			this.hoverIdx = -1;
 			this.tip.hidden = true;
@@ -40,10 +54,10 @@ export class LineChart {
 	}
 
 	geometry() {
-		const w = Math.max(300, this.root.clientWidth);
+		const w = this.opts.width || Math.max(300, this.root.clientWidth);
 		const h = this.opts.height || 300;
-		return { w, h, pw: w - PAD.left - PAD.right,
-			ph: h - PAD.top - PAD.bottom };
+		return { w, h, pw: w - this.pad.left - this.pad.right,
+			ph: h - this.pad.top - this.pad.bottom };
 	}
 
 	draw() {
@@ -76,8 +90,8 @@ export class LineChart {
 		const u = this.opts.unit;
 		const ticks = u.ticks(0, max > 0 ? max * 1.05 : 1, 5);
 		const ymax = Math.max(ticks[ticks.length - 1], max, 1e-9);
-		const X = i => PAD.left + i / Math.max(1, n) * pw;
-		const Y = v => PAD.top + ph - v / ymax * ph;
+		const X = i => this.pad.left + i / Math.max(1, n) * pw;
+		const Y = v => this.pad.top + ph - v / ymax * ph;
 		const font = getComputedStyle(this.root).fontFamily;
 		g.font = `11px ${font}`;
 		g.textBaseline = 'middle';
@@ -86,17 +100,18 @@ export class LineChart {
 			g.strokeStyle = '#e6e8eb';
 			g.lineWidth = 1;
 			g.beginPath();
-			g.moveTo(PAD.left, Math.round(Y(t)) + 0.5);
-			g.lineTo(PAD.left + pw, Math.round(Y(t)) + 0.5);
+			g.moveTo(this.pad.left, Math.round(Y(t)) + 0.5);
+			g.lineTo(this.pad.left + pw, Math.round(Y(t)) + 0.5);
 			g.stroke();
 			g.fillStyle = '#5b6470';
-			g.fillText(u.format(t), PAD.left - 8, Y(t));
+			g.fillText(u.format(t), this.pad.left - 8, Y(t));
 		}
 		g.textAlign = 'center';
 		g.textBaseline = 'top';
-		for (let i = 0; i < n; i++)
-			if (d.times[i] % 10 === 0)
-				g.fillText(fmtClock(d.times[i]), X(i), PAD.top + ph + 8);
+		const step = n > 1 ? d.times[1] - d.times[0] : 1;
+		for (const t of timeTicks(d.times[0], n * step, pw))
+			g.fillText(fmtClock(t), X((t - d.times[0]) / step),
+				this.pad.top + ph + 8);
 		// Bands, bottom first: each between the previous top and its own.
 		d.series.forEach((s, k) => {
 			if (from >= n)
@@ -127,18 +142,53 @@ export class LineChart {
 		});
 		if (this.hoverIdx >= 0 && this.hoverIdx < n) {
 			g.fillStyle = 'rgba(0,0,0,0.06)';
-			g.fillRect(X(this.hoverIdx), PAD.top, pw / n, ph);
+			g.fillRect(X(this.hoverIdx), this.pad.top, pw / n, ph);
 		}
 		this.X = X;
+	}
+
+	xOf(ev) {
+		return ev.clientX - this.canvas.getBoundingClientRect().left;
+	}
+
+	// The time at canvas x.
+	timeAt(x) {
+		const d = this.data, n = d.times.length;
+		const step = n > 1 ? d.times[1] - d.times[0] : 1;
+		const { pw } = this.geometry();
+		const f = Math.max(0, Math.min(1, (x - this.pad.left) / pw));
+		return d.times[0] + f * n * step;
+	}
+
+	up(ev) {
+		const dr = this.drag;
+		if (!dr)
+			return;
+		this.drag = null;
+		this.band.hidden = true;
+		const x1 = this.xOf(ev);
+		if (Math.abs(x1 - dr.x0) >= 5 && this.opts.onSelectRange)
+			this.opts.onSelectRange(this.timeAt(Math.min(dr.x0, x1)),
+				this.timeAt(Math.max(dr.x0, x1)));
 	}
 
 	move(ev) {
 		const d = this.data;
 		if (!d || !d.times.length)
 			return;
+		if (this.drag) {
+			const x1 = this.xOf(ev);
+			this.band.style.left = Math.min(this.drag.x0, x1) + 'px';
+			this.band.style.width = Math.abs(x1 - this.drag.x0) + 'px';
+			this.band.style.top = this.pad.top + 'px';
+			this.band.style.height = this.geometry().ph + 'px';
+			this.band.hidden = false;
+			this.tip.hidden = true;
+			return;
+		}
 		const b = this.canvas.getBoundingClientRect();
 		const { pw } = this.geometry(), n = d.times.length;
-		const i = Math.floor((ev.clientX - b.left - PAD.left) / pw * n);
+		const i = Math.floor((ev.clientX - b.left - this.pad.left) / pw * n);
 		if (i < 0 || i >= n) {
 			this.tip.hidden = true;
 			return;

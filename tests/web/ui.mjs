@@ -11,33 +11,15 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import process from 'node:process';
+import { log, Failed, check, until, canvasStats, pngStats, hueDist,
+	watch, launch } from './lib.mjs';
 
 const BASE = process.env.BASE;			// http://127.0.0.1:PORT/
 const SHOTS = process.env.SHOTS;		// screenshot directory
 const AGENT_PID = Number(process.env.AGENT_PID);
 const AGENT_CMD = JSON.parse(process.env.AGENT_CMD);	// argv to restart
 const AGENT2_PIDFILE = process.env.AGENT2_PIDFILE;
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const T0 = Date.now();
 
-let chromium;
-try {
-	({ chromium } = await import('playwright-core'));
-} catch (e) {
-	console.log(`playwright-core cannot be loaded: ${e.message}`);
-	process.exit(77);
-}
-
-function log(msg) {
-	console.log(`[${((Date.now() - T0) / 1000).toFixed(1)}s] ${msg}`);
-}
-
-class Failed extends Error {}
-function check(cond, msg) {
-	if (!cond)
-		throw new Failed(msg);
-	log(`ok: ${msg}`);
-}
 
 async function api(path, opts) {
 	const r = await fetch(new URL(path, BASE), opts);
@@ -46,92 +28,12 @@ async function api(path, opts) {
 	return r.status === 204 ? null : r.json();
 }
 
-// Waits until fn() (in node) returns a truthy value.
-async function until(what, fn, ms = 10000) {
-	const end = Date.now() + ms;
-	let last;
-	for (;;) {
-		try {
-			last = await fn();
-			if (last)
-				return last;
-		} catch (e) {
-			last = e.message;
-		}
-		if (Date.now() > end)
-			throw new Failed(`timed out (${ms} ms) waiting for ${what}` +
-				(last ? ` (last: ${JSON.stringify(last)})` : ''));
-		await new Promise(r => setTimeout(r, 150));
-	}
-}
-
-// Colour statistics of RGBA pixels, in the page: how many are not white,
-// their saturation-weighted mean hue, and the most saturated pixel.
-const PIXEL_STATS = `(d, w) => {
-	let n = 0, sx = 0, sy = 0, best = -1, bx = 0, by = 0, sat = 0;
-	const hues = new Array(36).fill(0);
-	for (let i = 0; i < d.length; i += 4) {
-		const r = d[i] / 255, g = d[i + 1] / 255, b = d[i + 2] / 255;
-		if (d[i + 3] < 128 || (r > 0.98 && g > 0.98 && b > 0.98))
-			continue;
-		const max = Math.max(r, g, b), min = Math.min(r, g, b);
-		const s = max ? (max - min) / max : 0;
-		if (s < 0.08)
-			continue;
-		let h;
-		if (max === r) h = 60 * (((g - b) / (max - min)) % 6);
-		else if (max === g) h = 60 * ((b - r) / (max - min) + 2);
-		else h = 60 * ((r - g) / (max - min) + 4);
-		if (h < 0) h += 360;
-		n++;
-		sat += s;
-		sx += s * Math.cos(h * Math.PI / 180);
-		sy += s * Math.sin(h * Math.PI / 180);
-		hues[Math.floor(h / 10) % 36]++;
-		if (s > best) { best = s; bx = (i / 4) % w; by = Math.floor(i / 4 / w); }
-	}
-	let hue = Math.atan2(sy, sx) * 180 / Math.PI;
-	if (hue < 0) hue += 360;
-	return { n, hue, x: bx, y: by, hues };
-}`;
-
-async function canvasStats(page, sel) {
-	return page.evaluate(([sel, fn]) => {
-		const c = document.querySelector(sel);
-		const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);
-		return eval(fn)(d.data, c.width);
-	}, [sel, PIXEL_STATS]);
-}
-
-// Decodes a PNG screenshot with the browser's own decoder.
-async function pngStats(page, png) {
-	return page.evaluate(async ([b64, fn]) => {
-		const blob = await (await fetch('data:image/png;base64,' + b64))
-			.blob();
-		const bm = await createImageBitmap(blob);
-		const c = new OffscreenCanvas(bm.width, bm.height);
-		const g = c.getContext('2d');
-		g.drawImage(bm, 0, 0);
-		return eval(fn)(g.getImageData(0, 0, bm.width, bm.height).data,
-			bm.width);
-	}, [png.toString('base64'), PIXEL_STATS]);
-}
-
-function hueDist(a, b) {
-	const d = Math.abs(a - b) % 360;
-	return Math.min(d, 360 - d);
-}
-
 async function shot(page, name, el) {
 	const path = `${SHOTS}/${name}.png`;
 	const buf = el ? await page.locator(el).screenshot({ path }) :
 		await page.screenshot({ path, fullPage: true });
 	log(`screenshot ${path}`);
 	return buf;
-}
-
-function watch(page, errors) {
-	page.on('pageerror', e => errors.push(`${page.url()}: ${e.message}`));
 }
 
 async function heatmapDrawnAfter(page, prev) {
@@ -143,17 +45,7 @@ async function heatmapDrawnAfter(page, prev) {
 
 async function main() {
 	mkdirSync(SHOTS, { recursive: true });
-	let browser;
-	try {
-		browser = await chromium.launch({ executablePath: CHROMIUM,
-			args: ['--headless', '--no-sandbox', '--disable-gpu',
-				'--disable-quic', '--no-first-run',
-				'--disable-background-networking',
-				'--disable-component-update', '--disable-sync'] });
-	} catch (e) {
-		console.log(`chromium cannot be started: ${e.message.split('\n')[0]}`);
-		process.exit(77);
-	}
+	const browser = await launch();
 	const errors = [];
 	try {
 		await run(browser, errors);
@@ -234,12 +126,19 @@ async function run(browser, errors) {
 		`x labels are clock times: ${xl.join(' | ')}`);
 
 	// ---- legend: the keys the agent reports ----
-	const img = await api(`/ca/instrumentations/${id}/value/heatmap/image`);
-	const chips = await page.$$eval('#legend .key[data-key]', ks =>
-		ks.map(k => k.dataset.key));
-	check(img.present.length > 0 && img.present.every(k =>
-		chips.includes(k)),
-	`legend lists the keys present: ${chips.join(', ')}`);
+	// (The page and this request may see different seconds: wait for
+	// the page to catch up with the keys the agent reports.)
+	let chips = [];
+	await until('the legend listing the keys present', async () => {
+		const img = await api(
+			`/ca/instrumentations/${id}/value/heatmap/image`);
+		chips = await page.$$eval('#legend .key[data-key]', ks =>
+			ks.map(k => k.dataset.key));
+		return img.present.length > 0 && img.present.every(k =>
+			chips.includes(k));
+	});
+	check(chips.length > 0, `legend lists the keys present: ` +
+		chips.join(', '));
 
 	// ---- percentile lines ----
 	await until('percentile labels', async () => (await page.$$(
