@@ -45,6 +45,7 @@ let timebar = null;
 let dash = { name: 'default', panels: DEFAULT_PANELS };
 let panels = [];
 let list = null;		// the scope's instrumentations, per load
+let win = null;			// this tick's interval, the same for all panels
 
 const agentNow = () => Date.now() / 1000 + clockOffset;
 const fieldLabel = f => (desc.fields[f] && desc.fields[f].label) || f;
@@ -210,11 +211,11 @@ class Panel {
 		return fitWidth(avail, time.dur);
 	}
 
+	// Every panel asks for the same interval (win, fixed per tick), so
+	// that a live dashboard never straddles a second between panels.
 	timeParams() {
-		if (time.end === null)
-			return { duration: time.dur };
-		return { start_time: timeWindow(time, agentNow()).start,
-			duration: time.dur };
+		const w = win || timeWindow(time, agentNow());
+		return { start_time: w.start, duration: w.dur };
 	}
 
 	params() {
@@ -263,7 +264,8 @@ class Panel {
 		this.img = img;
 		this.hm.showEmpty(this.hm.blank ? whyNoData(status, this.def.metric,
 			this.metric.label.toLowerCase(), this.inst,
-			{ start: img.start_time }) : null);
+			{ start: img.start_time,
+				end: img.start_time + img.duration }) : null);
 		this.root.dataset.blank = String(this.hm.blank);
 		this.drawLegend(img);
 		const at = { ...p, start_time: img.start_time, ymax: img.ymax };
@@ -330,7 +332,7 @@ class Panel {
 	async refreshChart() {
 		const g = this.inst.granularity || 1;
 		const n = Math.max(1, Math.ceil(time.dur / g));
-		const w = timeWindow(time, agentNow());
+		const w = win || timeWindow(time, agentNow());
 		const last = Math.floor((w.end - 1) / g) * g;
 		const pts = await ca.raw(this.inst, { start_time: last -
 			(n - 1) * g, duration: g, ndatapoints: n });
@@ -560,6 +562,7 @@ function oldest() {
 
 async function tick() {
 	timebar.setOldest(oldest());
+	win = timeWindow(time, agentNow());
 	await Promise.all(panels.map(p => p.refresh().catch(e => {
 		if (e instanceof Unreachable)
 			throw e;

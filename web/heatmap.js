@@ -267,8 +267,11 @@ export class HeatmapView {
 		const u = this.opts.unit;
 		const when = cell.duration > 1 ? `${fmtClock(cell.time)}–` +
 			`${fmtClock(cell.time + cell.duration)}` : fmtClock(cell.time);
-		const n = cell.count === null || cell.count === undefined ? '…' :
-			String(cell.count);
+		// Log rows share the agent's buckets out by value: a count may
+		// then be an estimate, shown as such.
+		const c = cell.count;
+		const n = c === null || c === undefined ? '…' :
+			Number.isInteger(c) ? String(c) : `≈${Math.round(c)}`;
 		return `${when} · ${this.opts.label} ${u.formatRange(cell.ymin,
 			cell.ymax)} · ${n} ${this.opts.countName || 'events'}`;
 	}
@@ -474,6 +477,8 @@ export class HeatmapView {
 						if (c)
 							this.placeTip(c, p.x, p.y);
 						this.drawOverlay();
+						if (this.opts.onHover)
+							this.opts.onHover(c);
 					}
 				}).catch(() => {});
 		} else {

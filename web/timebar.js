@@ -138,6 +138,7 @@ export class TimeBar {
 		if (this.oldest !== null)
 			s += ` · kept since ${fmtClock(this.oldest)}`;
 		this.what.textContent = s;
-		this.back.disabled = this.oldest !== null && w.start <= this.oldest;
+		// Back while the range still shows something kept.
+		this.back.disabled = this.oldest !== null && w.end <= this.oldest;
 	}
 }
