@@ -700,7 +700,8 @@ class View {
 			`${this.inst.module}.${this.inst.stat}`, this.metric ?
 				this.metric.label.toLowerCase() : 'data', this.inst,
 			{ start: img.start_time,
-				end: img.start_time + img.duration }) : null);
+				end: img.start_time + img.duration,
+				live: time.end === null }) : null);
 		this.drawLegend(img);
 		const at = { ...p, start_time: img.start_time, ymax: img.ymax };
 		const lines = await Promise.all(this.opts.lines.map(async l => {

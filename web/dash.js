@@ -265,7 +265,8 @@ class Panel {
 		this.hm.showEmpty(this.hm.blank ? whyNoData(status, this.def.metric,
 			this.metric.label.toLowerCase(), this.inst,
 			{ start: img.start_time,
-				end: img.start_time + img.duration }) : null);
+				end: img.start_time + img.duration,
+				live: time.end === null }) : null);
 		this.root.dataset.blank = String(this.hm.blank);
 		this.drawLegend(img);
 		const at = { ...p, start_time: img.start_time, ymax: img.ymax };

@@ -78,7 +78,7 @@ async function refreshVm(vm) {
 	if (KEY === 'vm')
 		vm.name = vm.pid;
 	const [vcpus, names] = await Promise.all([latest(vm.byVcpu),
-		latest(vm.byName)]);
+		vm.byName ? latest(vm.byName) : null]);
 	if (!vcpus)
 		vm.byVcpu = null;
 	if (!names)

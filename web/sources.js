@@ -7,10 +7,10 @@ import { fmtClock } from './units.js';
 
 // The sentence for an empty map of metric key ("vm.irqs"), label ("VM
 // interrupts"), for the instrumentation inst (crtime in ms) shown over
-// w {start, end}; status is the agent's /admin/status.
+// w {start, end, live}; status is the agent's /admin/status.
 export function whyNoData(status, key, label, inst, w) {
 	const born = Math.ceil((inst && inst.crtime || 0) / 1000);
-	if (w.end !== undefined && w.end < born - 1)
+	if (!w.live && w.end !== undefined && w.end < born - 1)
 		return `Nothing kept for this range: this instrumentation ` +
 			`started collecting at ${fmtClock(born)}, after it. Step ` +
 			'forward or pick a later range.';
