@@ -9,10 +9,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { Unit, fmtNum, fmtCount, hsv } from '../../web/units.js';
-import { encodeHash, decodeHash, DEFAULTS } from '../../web/viewstate.js';
-import { rowEdges } from '../../web/heatmap.js';
+import { encodeHash, decodeHash, DEFAULTS, mapDefaults, timeWindow, pan,
+	zoom } from '../../web/viewstate.js';
+import { rowEdges, fitWidth, timeTicks, isBlank } from '../../web/heatmap.js';
+import { checkPanels, panelSpec, storageKey, loadSaved, saveDashboard,
+	deleteDashboard, DEFAULT_PANELS } from '../../web/dashstate.js';
+import { whyNoData } from '../../web/sources.js';
 import { canonical, sameSpec, requestHeaders, apiBase, accessMessage,
-	setAccess, getToken, getTenant, request, ca, isAuthError }
+	setAccess, getToken, getTenant, request, ca, isAuthError, ApiError }
 	from '../../web/ca.js';
 
 // As GET /ca describes them.
@@ -235,4 +239,138 @@ test('requests carry the stored token to the tenant\'s paths', async () => {
 	} finally {
 		globalThis.fetch = saved;
 	}
+});
+
+// GET /ca's fields and types, as far as the defaults need them.
+const DESC = { types: { time: TIME, size: SIZE, subsecond: SUBSEC,
+	string: { arity: 'discrete' } },
+fields: { latency: { type: 'time' }, subsecond: { type: 'subsecond' },
+	offset: { type: 'size' }, size: { type: 'size' },
+	vleavereason: { type: 'string' }, vmmmuctx: { type: 'string' },
+	irqvector: { type: 'string' } } };
+
+test('maps open with readable defaults for what they show', () => {
+	const lat = mapDefaults(DESC, ['vleavereason', 'latency']);
+	assert.equal(lat.scale, 'log');
+	assert.deepEqual(lat.lines, ['p50', 'p99']);
+	const sub = mapDefaults(DESC, ['irqvector', 'subsecond']);
+	assert.equal(sub.ymax, '1s');
+	assert.deepEqual(sub.lines, []);
+	assert.equal(sub.scale, 'linear');
+	assert.deepEqual(mapDefaults(DESC, ['offset']).lines, []);
+	assert.deepEqual(mapDefaults(DESC, ['size']).lines, ['p50', 'p99']);
+	// By cr3: the keys' shares are the point, not a percentile.
+	assert.deepEqual(mapDefaults(DESC, ['vmmmuctx', 'latency']).lines, []);
+	// Asked for: kept in the link, since it is not the default.
+	const spec = { module: 'vm', stat: 'irqs',
+		decomposition: ['irqvector', 'subsecond'], predicate: {} };
+	const h = encodeHash(spec, { ...sub, lines: ['p50'] }, null, sub);
+	assert.match(h, /lines=p50/);
+	assert.doesNotMatch(h, /ymax/);
+	const back = decodeHash(h, s2 => mapDefaults(DESC, s2.decomposition));
+	assert.deepEqual(back.opts.lines, ['p50']);
+	assert.equal(back.opts.ymax, '1s');
+});
+
+test('the time range: live, paused, panned, zoomed, in the link', () => {
+	const now = 1000.7;
+	assert.deepEqual(timeWindow({ dur: 60, end: null }, now),
+		{ start: 939, dur: 60, end: 999 });
+	assert.deepEqual(timeWindow({ dur: 300, end: 800 }, now),
+		{ start: 500, dur: 300, end: 800 });
+	// Back half a range, paused; forward never past now.
+	assert.deepEqual(pan({ dur: 60, end: null }, now, -0.5),
+		{ dur: 60, end: 969 });
+	assert.deepEqual(pan({ dur: 60, end: 990 }, now, 1),
+		{ dur: 60, end: 999 });
+	// A drag from 912.4 to 947.2: whole seconds around it; too narrow
+	// a drag widens to 10 s about its middle.
+	assert.deepEqual(zoom(947.2, 912.4, now), { dur: 36, end: 948 });
+	assert.deepEqual(zoom(900, 902, now), { dur: 10, end: 906 });
+	const spec = { module: 'vm', stat: 'exits', decomposition: [],
+		predicate: {} };
+	const h = encodeHash(spec, { ...DEFAULTS }, '3', DEFAULTS,
+		{ dur: 900, end: 1796589000 });
+	assert.match(h, /t=900&end=1796589000/);
+	assert.deepEqual(decodeHash(h).time, { dur: 900, end: 1796589000 });
+	assert.deepEqual(decodeHash('#metric=vm.exits').time,
+		{ dur: 60, end: null });
+	assert.throws(() => decodeHash('#metric=vm.exits&t=5'), /t must be/);
+	assert.throws(() => decodeHash('#metric=vm.exits&t=7200'), /t must be/);
+	assert.throws(() => decodeHash('#metric=vm.exits&end=soon'),
+		/end must be/);
+});
+
+test('image widths keep columns whole; time ticks are round', () => {
+	assert.equal(fitWidth(900, 60), 900);
+	assert.equal(fitWidth(950, 60), 900);
+	assert.equal(fitWidth(950, 300), 900);
+	// More columns than pixels: a divisor, so each pixel holds as many.
+	assert.equal(fitWidth(950, 3600), 900);
+	assert.equal(fitWidth(2000, 3600), 900);
+	assert.deepEqual(timeTicks(1005, 60, 600), [1010, 1020, 1030, 1040,
+		1050, 1060]);
+	assert.deepEqual(timeTicks(0, 3600, 900), [0, 600, 1200, 1800, 2400,
+		3000, 3600]);
+	assert.equal(isBlank(new Uint8ClampedArray([255, 255, 255, 255,
+		0, 0, 0, 0])), true);
+	assert.equal(isBlank(new Uint8ClampedArray([255, 255, 255, 255,
+		240, 120, 40, 255])), false);
+});
+
+test('dashboards: checked, keyed per agent and scope, saved', () => {
+	assert.equal(checkPanels(DEFAULT_PANELS).length, 7);
+	assert.deepEqual(panelSpec(checkPanels(DEFAULT_PANELS)[1]),
+		{ module: 'vm', stat: 'exits', predicate: {},
+			decomposition: ['vleavereason', 'latency'] });
+	assert.throws(() => checkPanels([]), /one or more/);
+	assert.throws(() => checkPanels([{ metric: 'exits' }]), /MODULE\.STAT/);
+	assert.throws(() => checkPanels([{ metric: 'vm.exits',
+		decomp: ['a', 'b', 'c'] }]), /at most two/);
+	assert.throws(() => checkPanels(new Array(13).fill({
+		metric: 'vm.exits' })), /at most 12/);
+	assert.equal(storageKey('h:1', ''), 'kvmscope.dashboards:h:1:operator');
+	assert.equal(storageKey('h:1', 'acme'),
+		'kvmscope.dashboards:h:1:tenant:acme');
+	const m = new Map();
+	const st = { getItem: k => m.get(k) ?? null,
+		setItem: (k, v) => m.set(k, v) };
+	saveDashboard(st, 'k', 'mine', [{ metric: 'vm.irqs' }]);
+	assert.deepEqual(Object.keys(loadSaved(st, 'k')), ['mine']);
+	assert.deepEqual(loadSaved(st, 'other'), {});
+	deleteDashboard(st, 'k', 'mine');
+	assert.deepEqual(loadSaved(st, 'k'), {});
+	m.set('bad', '{oops');
+	assert.deepEqual(loadSaved(st, 'bad'), {});
+});
+
+test('an empty map says which source and since when', () => {
+	const inst = { crtime: 1000000, predicate: {} };
+	const w = { start: 900, end: 1060, live: true };
+	const src = { sources: [{ name: 'bpf_irqs', metrics: ['vm.irqs'],
+		status: 'unavailable', reason: 'no BPF' }, { name: 'nic',
+		metrics: ['nic.vnic_bytes'], status: 'running', records: 5 }] };
+	assert.match(whyNoData(src, 'vm.irqs', 'interrupts', inst, w),
+		/^No interrupts since .* \(when this instrumentation was created\): source bpf_irqs is unavailable: no BPF\.$/);
+	assert.match(whyNoData(src, 'nic.vnic_bytes', 'bytes', inst, w),
+		/source nic is running \(5 records so far\) but none was nic\.vnic_bytes/);
+	assert.match(whyNoData({ replay: { file: '/x/t.txt' } }, 'vm.irqs',
+		'interrupts', inst, w), /replays t\.txt, which holds no vm\.irqs/);
+	assert.match(whyNoData({ now: 5 }, 'vm.irqs', 'interrupts', inst, w),
+		/^No interrupts from your VMs since/);
+	assert.match(whyNoData(src, 'vm.irqs', 'interrupts', inst,
+		{ start: 100, end: 200, live: false }), /^Nothing kept/);
+});
+
+test('API errors are read in CA\'s shape and in the older flat one', () => {
+	const a = new ApiError(409, { error: { code: 'ECA_INVAL',
+		message: 'bad ymax', param: 'ymax' } });
+	assert.equal(a.message, 'bad ymax');
+	assert.equal(a.code, 'ECA_INVAL');
+	assert.equal(a.param, 'ymax');
+	const b = new ApiError(400, { code: 'InvalidArgument',
+		message: 'bad', param: 'x' });
+	assert.equal(b.message, 'bad');
+	assert.equal(b.param, 'x');
+	assert.equal(new ApiError(500, null).message, 'HTTP 500');
 });
