@@ -13,7 +13,7 @@ import { ca, ApiError, Unreachable, installBanner, poll, sameSpec,
 	watchReachability } from './ca.js';
 import { fieldUnit, metricUnit, isNumeric, hueColor, fmtClock }
 	from './units.js';
-import { HeatmapView } from './heatmap.js';
+import { HeatmapView, overlayLines } from './heatmap.js';
 import { LineChart } from './linechart.js';
 import { LINES, REST_HUE, encodeHash, decodeHash, keyHues, mapDefaults,
 	timeWindow, zoom } from './viewstate.js';
@@ -704,22 +704,11 @@ class View {
 				live: time.end === null }) : null);
 		this.drawLegend(img);
 		const at = { ...p, start_time: img.start_time, ymax: img.ymax };
-		const lines = await Promise.all(this.opts.lines.map(async l => {
-			const def = LINES[l];
-			const r = def.pct === undefined ?
-				await ca.heatmap(this.inst, 'average', at) :
-				await ca.heatmap(this.inst, 'percentile',
-					{ ...at, percentile: def.pct });
-			const vals = r.averages || r.percentiles || [];
-			const values = new Array(img.duration / (img.step || 1))
-				.fill(null);
-			(r.times || []).forEach((t, i) => {
-				const col = (t - img.start_time) / (img.step || 1);
-				if (col >= 0 && col < values.length && vals[i] > 0)
-					values[col] = vals[i];
-			});
-			return { label: def.label, color: def.color, values };
-		}));
+		const lines = await overlayLines(img, this.opts.lines.map(l =>
+			LINES[l]), def => def.pct === undefined ?
+			ca.heatmap(this.inst, 'average', at) :
+			ca.heatmap(this.inst, 'percentile',
+				{ ...at, percentile: def.pct }));
 		if (this === view)
 			this.hm.setLines(lines);
 	}

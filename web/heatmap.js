@@ -568,6 +568,24 @@ export class HeatmapView {
 	}
 }
 
+// The overlay lines of an image: for each line definition ({label,
+// color, pct?}: a percentile, or the mean without pct), ask(def) answers
+// the agent's …/percentile or …/average for the image's interval; values
+// land on the image's columns (null where the column has none).
+export async function overlayLines(img, defs, ask) {
+	return Promise.all(defs.map(async def => {
+		const r = await ask(def);
+		const vals = r.averages || r.percentiles || [];
+		const values = new Array(img.duration / (img.step || 1)).fill(null);
+		(r.times || []).forEach((t, i) => {
+			const col = (t - img.start_time) / (img.step || 1);
+			if (col >= 0 && col < values.length && vals[i] > 0)
+				values[col] = vals[i];
+		});
+		return { label: def.label, color: def.color, values };
+	}));
+}
+
 // True if RGBA pixels are all white or transparent (nothing drawn).
 export function isBlank(d) {
 	for (let i = 0; i < d.length; i += 4)

@@ -47,7 +47,7 @@ start views http --listen 127.0.0.1:0 --tokens "$tmp/tokens" \
 echo "agent on $B"
 
 BASE=$B/ SHOTS=$tmp/shots OP=$OP TA=$TA DOCS=${UPDATE_DOCS:+$TOP/docs/ui} \
-	timeout 240 node tests/web/views.mjs 2>"$tmp/node.err"
+	timeout 420 node tests/web/views.mjs 2>"$tmp/node.err"
 rc=$?
 if grep -q 'ERROR: AddressSanitizer\|runtime error:' "$tmp/err.views" \
 	"$tmp/node.err"; then
