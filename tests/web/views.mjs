@@ -233,6 +233,46 @@ async function analytics(page) {
 	await page.click('#timebar .tb-pause');
 	check(!hashOf(page).has('end'), 'resume: the link follows now again');
 
+	// An absolute range: from/to in local time.
+	const now = (await api('/ca/admin/status')).now;
+	const local = t => page.evaluate(x => {
+		const d = new Date(x * 1000), p = n => String(n).padStart(2, '0');
+		return `${d.getFullYear()}-${p(d.getMonth() + 1)}-` +
+			`${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:` +
+			`${p(d.getSeconds())}`;
+	}, t);
+	await page.fill('#timebar .tb-from', await local(now - 40));
+	await page.fill('#timebar .tb-to', await local(now - 10));
+	await page.click('#timebar .tb-apply');
+	const ab = await until('the absolute range', async () => {
+		const d = await drawn(page);
+		return d && d.dur === 30 && d.start === now - 40 ? d : null;
+	});
+	check(hashOf(page).get('t') === '30' && Number(hashOf(page)
+		.get('end')) === now - 10, `an absolute range: 30 s from ` +
+		`${ab.start}, in the link`);
+	// A range that is not one: said, nothing changes.
+	await page.fill('#timebar .tb-from', await local(now - 10));
+	await page.fill('#timebar .tb-to', await local(now - 40));
+	await page.click('#timebar .tb-apply');
+	const terr = await page.textContent('#timebar .tb-error');
+	check(/after/.test(terr) && hashOf(page).get('t') === '30',
+		`a backwards range is refused: “${terr}”`);
+
+	// Shift+wheel over the map scrolls back through time.
+	const b3 = await page.locator('#heatmap .hm-overlay').boundingBox();
+	await page.mouse.move(b3.x + b3.width / 2, b3.y + b3.height / 2);
+	await page.keyboard.down('Shift');
+	await page.mouse.wheel(0, -500);
+	await page.keyboard.up('Shift');
+	await until('the range scrolled back', async () => {
+		const d = await drawn(page);
+		return d && d.dur === 30 && d.start === now - 40 - 15;
+	});
+	check(Number(hashOf(page).get('end')) === now - 25, 'shift+wheel ' +
+		'scrolls back half a range (end -15 s)');
+	await page.click('#timebar .tb-pause');
+
 	// A subsecond map: fixed to 0-1 s, no percentile lines.
 	await page.goto(new URL('/#metric=vm.irqs&decomp=irqvector,subsecond',
 		BASE).href);
@@ -301,6 +341,42 @@ async function dashboard(page, scope) {
 	check((scope === 'tenant' ? /from your VMs since \d\d:\d\d:\d\d/ :
 		/no vm\.thread_samples records/).test(empty), `${scope}: an ` +
 		`empty panel says why (“${empty.slice(0, 60)}…”)`);
+	if (scope === 'operator') {
+		await colourShot(page, 'dashboard', '.dash-wrap', 500);
+		await colourShot(page, 'panel',
+			'.dpanel[data-decomp="vleavereason,latency"]', 200);
+	}
+	if (scope === 'operator') {
+		// Drag across a chart: every panel zooms to that range.
+		const cb = await page.locator(
+			'.dpanel[data-decomp=vleavereason] canvas').boundingBox();
+		await page.mouse.move(cb.x + 73 + (cb.width - 73 - 96) * 0.8,
+			cb.y + 60);
+		await page.mouse.down();
+		await page.mouse.move(cb.x + cb.width - 97, cb.y + 80,
+			{ steps: 5 });
+		await page.mouse.up();
+		const zt = await until('every map at the chart\'s range', () =>
+			page.evaluate(() => {
+				const h = new URLSearchParams(location.hash.slice(1));
+				const t = Number(h.get('t') || 60);
+				const ds = [...document.querySelectorAll('.dpanel .hm')]
+					.map(m => Number(m.dataset.duration));
+				return t < 300 && h.has('end') && ds.every(d => d === t) &&
+					t;
+			}));
+		check(Math.abs(zt - 60) <= 3, `dragging over the last 20% of ` +
+			`the exits chart zooms every map to ${zt} s`);
+		await page.click('#timebar [data-range="300"]');
+		// Add a map: vm.exits by vCPU, a chart.
+		await page.selectOption('#add-metric', 'vm.exits');
+		await page.selectOption('#add-disc', 'vcpu');
+		await page.click('#dash-add button[type=submit]');
+		await until('the added panel drawn', async () => (await
+			canvasStats(page, '.dpanel[data-decomp=vcpu] canvas')).n > 50);
+		check(JSON.parse(hashOf(page).get('d')).length === 8,
+			'operator: a map added (8 panels, in the link)');
+	}
 	return n;
 }
 
@@ -321,9 +397,6 @@ async function run(browser, errors) {
 	log('signed in as the operator');
 	await analytics(page);
 	await dashboard(page, 'operator');
-	await colourShot(page, 'dashboard', '.dash-wrap', 500);
-	await colourShot(page, 'panel',
-		'.dpanel[data-decomp="vleavereason,latency"]', 200);
 	// Save it (as "triage", the dialog's answer), less one panel.
 	await page.click('.dpanel[data-metric="nic.vnic_bytes"] .remove');
 	await page.click('#dash-save');
@@ -331,8 +404,8 @@ async function run(browser, errors) {
 		Object.keys(localStorage).find(k => /:operator$/.test(k) &&
 			JSON.parse(localStorage.getItem(k)).triage)));
 	check(hashOf(page).get('name') === 'triage' &&
-		JSON.parse(hashOf(page).get('d')).length === 6,
-	'operator: saved as “triage” (6 panels), named in the link');
+		JSON.parse(hashOf(page).get('d')).length === 7,
+	'operator: saved as “triage” (7 panels), named in the link');
 	const dlink = page.url();
 	// The link alone (another browser: no saved dashboards) shows it.
 	const other = await (await browser.newContext({ viewport:
@@ -341,7 +414,7 @@ async function run(browser, errors) {
 	await as(other, OP, '', dlink.replace(BASE, '/'));
 	await other.waitForSelector('body[data-ready]', { timeout: 15000 });
 	const on = await other.$$eval('.dpanel[data-metric]', ps => ps.length);
-	check(on === 6, `the dashboard's link shows it elsewhere (${on} panels)`);
+	check(on === 7, `the dashboard's link shows it elsewhere (${on} panels)`);
 	await other.close();
 	// kvmstat as the operator: both VMs, by pid.
 	await page.goto(new URL('/kvmstat.html', BASE).href);
