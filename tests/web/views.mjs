@@ -342,6 +342,10 @@ async function dashboard(page, scope) {
 		/no vm\.thread_samples records/).test(empty), `${scope}: an ` +
 		`empty panel says why (“${empty.slice(0, 60)}…”)`);
 	if (scope === 'operator') {
+		// (Give the new exits chart a few seconds of bands.)
+		await until('the exits chart filling', async () => (await
+			canvasStats(page, '.dpanel[data-decomp=vleavereason] canvas'))
+			.n > 1500, 30000);
 		await colourShot(page, 'dashboard', '.dash-wrap', 500);
 		await colourShot(page, 'panel',
 			'.dpanel[data-decomp="vleavereason,latency"]', 200);
