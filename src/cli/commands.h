@@ -13,5 +13,6 @@ int cmd_stat(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_vms(int argc, char **argv);
 int cmd_record(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 #endif /* KS_CLI_COMMANDS_H */

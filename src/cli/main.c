@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{ "serve", cmd_serve, "serve Cloud Analytics' HTTP API (the agent)" },
 	{ "vms", cmd_vms, "list the VMs on this host (pid, name, uuid, devices)" },
 	{ "record", cmd_record, "record live data from this host's VMs to a file" },
+	{ "check", cmd_check, "validate kvmscope on this host: facts, counts against KVM's, cost" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -60,6 +60,11 @@ static void test_reason_index(void **state)
 	assert_int_equal(ks_exit_reason_index(2, 0x400), 0x100);	/* npf */
 	assert_int_equal(ks_exit_reason_index(2, 0x410), KS_XC_NIDX);
 	assert_int_equal(ks_exit_reason_index(2, 0xffffffffu), KS_XC_NIDX);
+	/* VMX (isa 1): basic reasons as they are; SVM's high codes mean
+	 * nothing there, and a failed entry (bit 31) goes the hash path. */
+	assert_int_equal(ks_exit_reason_index(1, 48), 48);	/* EPT_VIOLATION */
+	assert_int_equal(ks_exit_reason_index(1, 0x400), KS_XC_NIDX);
+	assert_int_equal(ks_exit_reason_index(1, 0x80000021), KS_XC_NIDX);
 	/* VMX: basic reasons direct; a failed entry's high bit, and SVM's
 	 * high range, go the hash path. */
 	assert_int_equal(ks_exit_reason_index(1, 30), 30);	/* io */

@@ -1,0 +1,46 @@
+# check [l2=DIR] - `kvmscope check` in L1 against real kvm_amd: first a
+# kvmtest VM on 2 vCPUs doing bursts of port I/O, MMIO and cpuid with
+# halts between them and a vector injected every 100 ms (every statistic
+# the check compares moves), then, with l2=DIR (the host directory with
+# the hostguest initramfs; needs LAB_HOSTROOT=1), a 2-vCPU Linux guest
+# under QEMU -enable-kvm.  Saves each check's JSON, text and exit status
+# (check-kvmtest.*, check-l2.*) and kvmtest's output; t_check.sh reads them.
+# lab-timeout: 300
+. /lab/l1lib.sh
+K=/usr/local/bin/kvmscope
+[ -x $K ] || skip "no kvmscope in L1: build .output/kvmscope (make), or set LAB_KVMSCOPE"
+need_kvm
+L2=
+for a in "$@"; do
+	case $a in
+	l2=*) L2=${a#l2=};;
+	*) fail "unknown argument $a";;
+	esac
+done
+
+kvmtest -q -c 2 -d 16 -n 300 -m 20 -C 20 -s 150 -V 0x21 -v 0x20 -p 100 \
+	> kvmtest.out 2>&1 &
+kp=$!
+sleep 1
+mark CHECK_KVMTEST
+$K check -d 5 --json > check-kvmtest.json 2> check-kvmtest.err
+echo $? > check-kvmtest.rc
+$K check -d 3 > check-kvmtest.txt 2>> check-kvmtest.err
+echo $? > check-kvmtest.txt.rc
+wait $kp
+grep -E '^(pid|vcpu|TOTAL)' kvmtest.out
+cat check-kvmtest.txt
+
+if [ -n "$L2" ]; then
+	hostroot_chroot
+	l2_start "$L2" l2-linux 2
+	echo "$L2PID" > l2.pid
+	mark CHECK_L2
+	$K check -d 5 --json > check-l2.json 2> check-l2.err
+	echo $? > check-l2.rc
+	$K check -d 3 > check-l2.txt 2>> check-l2.err
+	echo $? > check-l2.txt.rc
+	l2_stop
+	cat check-l2.txt
+fi
+mark DONE
