@@ -328,44 +328,90 @@ static int discard(void *ctx, const struct ks_record *r)
 	return 0;
 }
 
-/* One edge at wall time edge: KVM's statistics edge_ms before and after
- * it, and the sources read up to it (into sink). */
+/* Where an edge's debugfs reads fell: ms before and after the edge. */
+struct edge_times {
+	uint64_t edge;		/* wall ns */
+	double before_ms, after_ms;
+	unsigned tries;		/* edges tried until one was bracketed */
+};
+
+/* One edge at wall time edge: KVM's statistics read before it, then
+ * after it, and the sources read up to it (into sink).  Returns 1 when
+ * the read "before" the edge ended after it (the host kept us from
+ * running in time): that edge brackets nothing, and the caller moves on
+ * to the next second. */
 static int window_edge(struct window *w, uint64_t edge, uint64_t margin,
 		       struct ks_kvmcounters *before,
 		       struct ks_kvmcounters *after,
-		       const struct ks_source_sink *sink)
+		       const struct ks_source_sink *sink,
+		       struct edge_times *et)
 {
 	const char *dir = ks_kvmhost_debugfs();
+	uint64_t t_before, t_after;
+	int e;
 
 	sleep_until_wall(edge - margin);
 	if (before)
 		ks_kvmcounters__read(before, dir);
+	t_before = now_ns(CLOCK_REALTIME);
 	sleep_until_wall(edge + margin);
+	t_after = now_ns(CLOCK_REALTIME);
 	if (after)
 		ks_kvmcounters__read(after, dir);
-	return window_read(w, edge, sink);
+	if ((e = window_read(w, edge, sink)))
+		return e;
+	if (et) {
+		et->edge = edge;
+		et->before_ms = ((double)t_before - (double)edge) / 1e6;
+		et->after_ms = ((double)t_after - (double)edge) / 1e6;
+		et->tries++;
+	}
+	return before && t_before >= edge ? 1 : 0;
 }
 
-static int window_run(struct window *w, const struct check_opts *o)
+#define EDGE_TRIES 5
+
+static int window_run(struct window *w, const struct check_opts *o,
+		      struct edge_times et[2])
 {
 	const struct ks_source_sink none = { discard, NULL, NULL };
 	uint64_t margin = (uint64_t)o->edge_ms * 1000000ULL;
-	uint64_t a = now_ns(CLOCK_REALTIME);
+	uint64_t a = now_ns(CLOCK_REALTIME), b;
 	int e;
 
-	/* The first edge is a whole second at least a margin away. */
+	/* The first edge is a whole second at least a margin away; a busy
+	 * host that made us read late gets the next second instead. */
 	a = (a + margin) / KS_NSEC_PER_SEC * KS_NSEC_PER_SEC + 2 * KS_NSEC_PER_SEC;
-	if ((e = window_edge(w, a, margin, &w->kc[0], &w->kc[1], &none)))
+	/* A read a second before: everything counted since the probes
+	 * attached is taken then, so the first edge's read holds no second
+	 * but the one before it, whichever plane it is in (xcount.h). */
+	if ((e = window_edge(w, a - KS_NSEC_PER_SEC, margin, NULL, NULL, &none,
+			     NULL)))
 		return e;
+	do {
+		e = window_edge(w, a, margin, &w->kc[0], &w->kc[1], &none,
+				&et[0]);
+		a += KS_NSEC_PER_SEC;
+	} while (e == 1 && et[0].tries < EDGE_TRIES && !stop);
+	if (e)
+		return e < 0 ? e : -ETIME;
 	ks_agree__reset(w->agree);
-	for (unsigned k = 1; k < o->duration && !stop; k++)
-		if ((e = window_edge(w, a + k * KS_NSEC_PER_SEC, margin, NULL,
-				     NULL, ks_agree__sink(w->agree))))
+	b = et[0].edge + (uint64_t)o->duration * KS_NSEC_PER_SEC;
+	for (uint64_t t = et[0].edge + KS_NSEC_PER_SEC; t < b && !stop;
+	     t += KS_NSEC_PER_SEC)
+		if ((e = window_edge(w, t, margin, NULL, NULL,
+				     ks_agree__sink(w->agree), NULL)))
 			return e;
-	if (stop)
-		return -EINTR;
-	return window_edge(w, a + o->duration * KS_NSEC_PER_SEC, margin,
-			   &w->kc[2], &w->kc[3], ks_agree__sink(w->agree));
+	/* A last edge read late is counted through, and the next one
+	 * tried: the window grows by that second. */
+	do {
+		if (stop)
+			return -EINTR;
+		e = window_edge(w, b, margin, &w->kc[2], &w->kc[3],
+				ks_agree__sink(w->agree), &et[1]);
+		b += KS_NSEC_PER_SEC;
+	} while (e == 1 && et[1].tries < EDGE_TRIES);
+	return e == 1 ? -ETIME : e;
 }
 
 /* ---- the report ---- */
@@ -477,6 +523,20 @@ static json_t *vms_json(const struct window *w, struct tally *t)
 		if (!ks_kvmcounters__find(last, (pid_t)vms[i].pid))
 			json_array_append_new(a, vm_json(w, vms[i].pid,
 							 &vms[i], t));
+	return a;
+}
+
+static json_t *edges_json(const struct edge_times et[2])
+{
+	json_t *a = json_array();
+
+	for (int i = 0; i < 2; i++)
+		if (et[i].tries)
+			json_array_append_new(a, json_pack(
+				"{s:I, s:f, s:f, s:I}", "wall_s",
+				(json_int_t)(et[i].edge / KS_NSEC_PER_SEC),
+				"before_ms", et[i].before_ms, "after_ms",
+				et[i].after_ms, "tries", (json_int_t)et[i].tries));
 	return a;
 }
 
@@ -605,6 +665,15 @@ static void print_text(json_t *r)
 	       "%lld ms each side)\n",
 	       (long long)json_integer_value(json_object_get(w, "seconds")),
 	       (long long)json_integer_value(json_object_get(w, "edge_ms")));
+	json_array_foreach(json_object_get(w, "edges"), i, p)
+		printf("  %s edge at %lld: KVM read %.1f ms before it and %.1f "
+		       "ms after it (%lld %s)\n", i ? "last" : "first",
+		       (long long)json_integer_value(json_object_get(p, "wall_s")),
+		       -json_real_value(json_object_get(p, "before_ms")),
+		       json_real_value(json_object_get(p, "after_ms")),
+		       (long long)json_integer_value(json_object_get(p, "tries")),
+		       json_integer_value(json_object_get(p, "tries")) == 1 ?
+		       "try" : "tries");
 	json_array_foreach(json_object_get(w, "vms"), i, p)
 		print_vm(p);
 	c = json_object_get(r, "cost");
@@ -660,6 +729,9 @@ static int judge(json_t *r, const struct ks_kvmhost *h, const struct window *w,
 		why = w->why;
 	else if (run_rc == -EINTR)
 		why = "interrupted before the window ended";
+	else if (run_rc == -ETIME)
+		why = "this host kept kvmscope from reading KVM's statistics "
+		      "before the window's edges, five times (see edges)";
 	else if (run_rc)
 		why = "reading the sources failed";
 	else if (!h->dev_kvm)
@@ -690,6 +762,7 @@ int cmd_check(int argc, char **argv)
 	struct ks_kvmhost host;
 	struct window w = { .stats_fd = -1 };
 	struct tally t = { 0, 0 };
+	struct edge_times et[2] = { { 0, 0, 0, 0 }, { 0, 0, 0, 0 } };
 	json_t *r;
 	int rc, run_rc = 0;
 
@@ -703,13 +776,14 @@ int cmd_check(int argc, char **argv)
 		snprintf(w.why, sizeof(w.why), "not root: the probes need "
 			 "root (CAP_BPF and CAP_PERFMON)");
 	else if (window_open(&w, &o) == 0)
-		run_rc = window_run(&w, &o);
-	r = json_pack("{s:o, s:o, s:{s:I, s:I, s:o}, s:o}",
+		run_rc = window_run(&w, &o, et);
+	r = json_pack("{s:o, s:o, s:{s:I, s:I, s:o, s:o}, s:o}",
 		      "host", host_json(&host), "metrics", metrics_json(&host),
 		      "agreement", "seconds", (json_int_t)o.duration,
-		      "edge_ms", (json_int_t)o.edge_ms, "vms",
-		      w.agree && !*w.why ? vms_json(&w, &t) : json_array(),
-		      "cost", cost_json(&w));
+		      "edge_ms", (json_int_t)o.edge_ms, "edges",
+		      edges_json(et), "vms",
+		      w.agree && !*w.why && !run_rc ? vms_json(&w, &t) :
+		      json_array(), "cost", cost_json(&w));
 	json_object_set_new(r, "not_validated", not_validated(&host));
 	rc = judge(r, &host, &w, run_rc, &t);
 	if (o.json) {

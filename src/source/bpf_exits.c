@@ -43,6 +43,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bpf/exits.h"	/* before the skeleton: its .bss has our types */
@@ -340,8 +341,12 @@ static int exits_attach(struct ks_source *s, struct ks_err *err)
 {
 	struct exits_src *x = s->priv;
 	struct ks_exits *k = x->skel;
+	struct timespec now;
 	int e = 0;
 
+	/* What the planes count from here on is read from this second. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	ks_xcount__start(x->xc, (int64_t)now.tv_sec);
 	e = attach_one(k->progs.ks_exit, &k->links.ks_exit);
 	if (!e && x->lat)
 		e = entry_attach(x);

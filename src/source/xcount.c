@@ -40,6 +40,12 @@ static int read_plane(struct ks_xcount *x, const volatile ks_xplanes_t *c,
 	return e;
 }
 
+void ks_xcount__start(struct ks_xcount *x, int64_t sec)
+{
+	if (x->done_sec < 0)
+		x->done_sec = sec - 1;
+}
+
 int ks_xcount__read(struct ks_xcount *x, const volatile ks_xplanes_t *counts,
 		    uint32_t nslots, int64_t ended_sec, ks_xcount_fn fn,
 		    void *ctx)

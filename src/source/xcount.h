@@ -33,6 +33,13 @@ typedef int (*ks_xcount_fn)(void *ctx, uint32_t slot, uint32_t idx,
 
 void ks_xcount__init(struct ks_xcount *x);
 
+/* Counting starts in wall-clock second sec (call it before the probe is
+ * attached).  The first read then covers every second from sec on: a
+ * plane filled before the first read holds earlier seconds as well as the
+ * second in progress, and its counts would otherwise be taken, at the
+ * next read of that plane, for a second they were not in. */
+void ks_xcount__start(struct ks_xcount *x, int64_t sec);
+
 /* Reads what the seconds up to ended_sec (wall clock, s) added, slots
  * below nslots, calling fn per delta; `counts` is the probe's array.
  * The seconds since the last read are read oldest first, each from its

@@ -18,8 +18,11 @@
 # with the reason as the last line, means the lab cannot be had here (not
 # root, no package mirror, no kernel package): tests treat that as a skip.
 #
-# Environment: LAB_KPKG (kernel package, default: what linux-image-amd64
-# depends on), LAB_OUT (default <repo>/lab-out), LAB_QUIET=1 (less output).
+# Environment: LAB_KPKG (kernel package, default: what LAB_KMETA depends
+# on), LAB_KMETA (a Debian kernel meta-package, default linux-image-amd64,
+# Debian 12's 6.1; linux-image-6.12-amd64 gives 6.12), LAB_OUT (default
+# <repo>/lab-out: one kernel per output folder, so tests of another kernel
+# give it a folder of its own), LAB_QUIET=1 (less output).
 set -euo pipefail
 LAB=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$LAB/../.." && pwd)
@@ -58,21 +61,21 @@ install_packages() {
 # Debian 12), unless LAB_KPKG names one.  A .deb already in the cache is
 # used without asking the mirror, so the lab works offline once fetched.
 kernel_package() {
-	local k=${LAB_KPKG:-}
+	local k=${LAB_KPKG:-} meta=${LAB_KMETA:-linux-image-amd64}
 	if [ -z "$k" ]; then
-		k=$(apt-cache depends linux-image-amd64 2>/dev/null |
+		k=$(apt-cache depends "$meta" 2>/dev/null |
 		    awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
 	fi
 	if [ -z "$k" ]; then
 		apt_update
-		k=$(apt-cache depends linux-image-amd64 2>/dev/null |
+		k=$(apt-cache depends "$meta" 2>/dev/null |
 		    awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
 	fi
 	if [ -z "$k" ]; then	# offline: fall back on the cache
 		k=$(ls "$CACHE"/linux-image-*_amd64.deb 2>/dev/null | tail -1)
 		k=$(basename "${k%%_*}" 2>/dev/null || true)
 	fi
-	[ -n "$k" ] || skip "no kernel package: linux-image-amd64 is unknown to apt and $CACHE is empty"
+	[ -n "$k" ] || skip "no kernel package: $meta is unknown to apt and $CACHE is empty"
 	echo "$k"
 }
 

@@ -28,7 +28,8 @@ def one(name, pid, moving):
     rc = int(open("%s/check-%s.rc" % (r, name)).read())
     d = json.load(open("%s/check-%s.json" % (r, name)))
     check(rc == 0 and d["verdict"] == "agree",
-          "%s: exit %d, verdict %s (%s)" % (name, rc, d["verdict"], d.get("why")))
+          "%s: exit %d, verdict %s (%s); edges %s" % (name, rc, d["verdict"],
+          d.get("why"), d["agreement"].get("edges")))
     h = d["host"]
     check(h["virtualization"] == "AMD SVM" and h["kvm_module"] == "kvm_amd"
           and h["parameters"].get("npt") in ("Y", "1") and h["dev_kvm"],

@@ -119,6 +119,37 @@ static void test_read_ended_plane_only(void **state)
 	free(x);
 }
 
+/* Counted from second 200 on (the probe attached then), first read at
+ * the end of 203: plane 0 holds 200 and 202, plane 1 201 and 203.  Both
+ * are read now, so nothing before 203 waits in plane 0 to be taken for
+ * second 204 at the next read (it was, before ks_xcount__start). */
+static void test_first_read_takes_both_planes(void **state)
+{
+	struct ks_xcount *x = malloc(sizeof(*x));
+	ks_xplanes_t *c = planes();
+	struct got g = { 0 };
+
+	(void)state;
+	ks_xcount__init(x);
+	ks_xcount__start(x, 200);
+	(*c)[0][0][0x7b] = 7;	/* seconds 200 and 202 */
+	(*c)[1][0][0x7b] = 5;	/* seconds 201 and 203 */
+	ks_xcount__read(x, (const volatile ks_xplanes_t *)c, 1, 203, on_delta,
+			&g);
+	assert_int_equal(g.n[0][0x7b], 12);
+	/* Second 204 adds 2 to plane 0: only those 2 are its. */
+	(*c)[0][0][0x7b] += 2;
+	memset(&g, 0, sizeof(g));
+	ks_xcount__read(x, (const volatile ks_xplanes_t *)c, 1, 204, on_delta,
+			&g);
+	assert_int_equal(g.n[0][0x7b], 2);
+	/* start after a read changes nothing. */
+	ks_xcount__start(x, 300);
+	assert_int_equal(x->done_sec, 204);
+	free(c);
+	free(x);
+}
+
 static void test_wraparound_and_slots_bound(void **state)
 {
 	struct ks_xcount *x = malloc(sizeof(*x));
@@ -224,6 +255,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reason_index),
 		cmocka_unit_test(test_read_ended_plane_only),
+		cmocka_unit_test(test_first_read_takes_both_planes),
 		cmocka_unit_test(test_wraparound_and_slots_bound),
 		cmocka_unit_test(test_late_read_loses_nothing),
 		cmocka_unit_test(test_callback_error_still_reads_all),

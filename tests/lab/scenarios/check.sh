@@ -18,15 +18,21 @@ for a in "$@"; do
 	esac
 done
 
-kvmtest -q -c 2 -d 16 -n 300 -m 20 -C 20 -s 150 -V 0x21 -v 0x20 -p 100 \
+# Longer than both checks (loading the probes under TCG takes seconds);
+# stopped when they are done.
+kvmtest -q -c 2 -d 120 -n 300 -m 20 -C 20 -s 150 -V 0x21 -v 0x20 -p 100 \
 	> kvmtest.out 2>&1 &
 kp=$!
-sleep 1
+until grep -q '^pid=' kvmtest.out 2>/dev/null; do
+	kill -0 $kp 2>/dev/null || fail "kvmtest exited: $(tail -2 kvmtest.out)"
+	sleep 0.2
+done
 mark CHECK_KVMTEST
 $K check -d 5 --json > check-kvmtest.json 2> check-kvmtest.err
 echo $? > check-kvmtest.rc
 $K check -d 3 > check-kvmtest.txt 2>> check-kvmtest.err
 echo $? > check-kvmtest.txt.rc
+kill $kp 2>/dev/null
 wait $kp
 grep -E '^(pid|vcpu|TOTAL)' kvmtest.out
 cat check-kvmtest.txt
