@@ -8,7 +8,8 @@
 #   t_irq_seconds.sh    injections, each in its own wall-clock second;
 #   full_samples_cr3.sh samples by cr3 (nested paging only here: the
 #                       shadow-paging boot stays in make lab-full);
-#   t_check.sh          kvmscope check agrees with KVM's statistics.
+#   t_check.sh          kvmscope check agrees with KVM's statistics
+#                       (the kvmtest VM).
 # The host's own kernel (6.18 here) covers load and attach (tests/bpf).
 set -u
 . "$(dirname "$0")/hostlib.sh"

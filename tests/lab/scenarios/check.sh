@@ -5,7 +5,7 @@
 # the hostguest initramfs; needs LAB_HOSTROOT=1), a 2-vCPU Linux guest
 # under QEMU -enable-kvm.  Saves each check's JSON, text and exit status
 # (check-kvmtest.*, check-l2.*) and kvmtest's output; t_check.sh reads them.
-# lab-timeout: 300
+# lab-timeout: 420
 . /lab/l1lib.sh
 K=/usr/local/bin/kvmscope
 [ -x $K ] || skip "no kvmscope in L1: build .output/kvmscope (make), or set LAB_KVMSCOPE"
