@@ -369,7 +369,7 @@ static int window_edge(struct window *w, uint64_t edge, uint64_t margin,
 	return before && t_before >= edge ? 1 : 0;
 }
 
-#define EDGE_TRIES 5
+#define EDGE_TRIES 8
 
 static int window_run(struct window *w, const struct check_opts *o,
 		      struct edge_times et[2])
@@ -665,15 +665,19 @@ static void print_text(json_t *r)
 	       "%lld ms each side)\n",
 	       (long long)json_integer_value(json_object_get(w, "seconds")),
 	       (long long)json_integer_value(json_object_get(w, "edge_ms")));
-	json_array_foreach(json_object_get(w, "edges"), i, p)
-		printf("  %s edge at %lld: KVM read %.1f ms before it and %.1f "
-		       "ms after it (%lld %s)\n", i ? "last" : "first",
+	json_array_foreach(json_object_get(w, "edges"), i, p) {
+		double before = json_real_value(json_object_get(p, "before_ms"));
+
+		printf("  %s edge at %lld: KVM read %.1f ms %s it and %.1f ms "
+		       "after it (%lld %s)\n", i ? "last" : "first",
 		       (long long)json_integer_value(json_object_get(p, "wall_s")),
-		       -json_real_value(json_object_get(p, "before_ms")),
+		       before < 0 ? -before : before,
+		       before < 0 ? "before" : "too late, after",
 		       json_real_value(json_object_get(p, "after_ms")),
 		       (long long)json_integer_value(json_object_get(p, "tries")),
 		       json_integer_value(json_object_get(p, "tries")) == 1 ?
 		       "try" : "tries");
+	}
 	json_array_foreach(json_object_get(w, "vms"), i, p)
 		print_vm(p);
 	c = json_object_get(r, "cost");
@@ -731,7 +735,7 @@ static int judge(json_t *r, const struct ks_kvmhost *h, const struct window *w,
 		why = "interrupted before the window ended";
 	else if (run_rc == -ETIME)
 		why = "this host kept kvmscope from reading KVM's statistics "
-		      "before the window's edges, five times (see edges)";
+		      "before the window's edges, eight times (see edges)";
 	else if (run_rc)
 		why = "reading the sources failed";
 	else if (!h->dev_kvm)
