@@ -4,7 +4,8 @@
 # The demo is the seed's four pictures, live, on real KVM.  This machine
 # has no hardware virtualisation, so the demo boots the lab
 # (tests/lab/README.md): an L1 Debian guest under QEMU TCG, whose kvm_amd
-# runs real VMs:
+# runs real VMs, each workload over and over for as long as the demo runs
+# (scenarios/pictures-l1.sh demo=1):
 #   - kvmtest VMs: a tick once a second at a fixed phase and a device that
 #     wakes the guest a fixed time after each burst of work (interrupts by
 #     subsecond offset: a flat line and a rising stair), two address
@@ -21,25 +22,68 @@
 # read back, delete" and pings), watched by a second agent on this host,
 # whose URL is printed on the next line.
 #
-# The four pictures are written to demo-out/ as PNGs once their workloads
-# have run (about three minutes).  Everything runs until Ctrl-C; then the
-# guests, agents, proxy, tap device and temporary files are removed.
-# Where the lab cannot run (not root, no QEMU, no kernel package), the demo
-# says why and falls back to replaying a real KVM trace captured in the
-# lab.  PORT (default 23181) picks the demo's port.
+# TCG hangs now and then, more on a busy machine.  L1 writes a heartbeat
+# every 2 s and a state file per workload (lab-out/pictures-l1/demo/);
+# when the heartbeat stops, a workload run outlives its limit, or the
+# agent is not up in time, the demo boots L1 again (a few times at most),
+# on the same forwarded port.
+#
+# demo-out/STATUS says what is ready and what is not, refreshed every few
+# seconds; the proxy serves it at /demo/status and shows it atop the web
+# UI's pages.  Each picture is redrawn into demo-out/ from the last
+# seconds of its workload once those seconds hold what it shows, and only
+# then is it called ready; the files of an earlier run are removed first,
+# and on exit the demo names the files this run wrote.
+#
+# Everything runs until Ctrl-C (or SIGTERM), which stops L1's QEMU, the
+# agents, the proxy and the host guest at once (within a few seconds) and
+# removes the tap device and the temporary files.  Where the lab cannot
+# run (not root, no QEMU, no kernel package), the demo says why and falls
+# back to replaying a real KVM trace captured in the lab.
+#
+# Environment: PORT (default 23181) picks the demo's port; DEMO_QUICK=1
+# makes the workloads' runs and the pictures' windows short, and the
+# stall limits tighter (tests/lab/t_demo.sh); LAB_LOCK_HELD=1 says the
+# caller holds the lab lock.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 TOP=$PWD
 BIN=$TOP/.output/kvmscope
 OUT=$TOP/demo-out
 PORT=${PORT:-23181}
+QUICK=${DEMO_QUICK:-0}
 LABOUT=$TOP/lab-out
 PR=$LABOUT/pictures-l1
+STATUS=$OUT/STATUS
+T_START=$(date +%s)
 mkdir -p "$OUT"
+# What an earlier run wrote is not this run's to show.
+for f in irqs-subsecond.png samples-cr3.png exits-latency.png disk-offsets.png \
+	exits-stat.txt exit-latency.png exits-subsecond.png STATUS; do
+	rm -f "$OUT/$f"
+done
+
+# status LINE...: demo-out/STATUS, whole, with the time and the URL.
+status() {
+	{
+		echo "kvmscope demo, $(date -u '+%Y-%m-%d %H:%M:%S') UTC, up $(( $(date +%s) - T_START )) s"
+		echo "url: http://127.0.0.1:$PORT/"
+		printf '%s\n' "$@"
+	} > "$STATUS.tmp" && mv "$STATUS.tmp" "$STATUS"
+}
+
+# written: the demo's files in demo-out/, all written by this run.
+written() {
+	local f l=""
+	for f in "$OUT"/*.png "$OUT"/exits-stat.txt; do
+		[ -f "$f" ] && l="$l ${f#"$TOP"/}"
+	done
+	echo "${l# }"
+}
 
 # ---- the fallback: a recorded trace, replayed ------------------------------
 replay_demo() {
-	local trace=tests/data/kvm-trace-qemu-l2.head3000.txt pid up spec
+	local trace=tests/data/kvm-trace-qemu-l2.head3000.txt pid up spec lines=()
 	[ -f "$trace" ] || { echo "demo: $trace is missing" >&2; exit 1; }
 	echo "== exits by reason over the whole trace (kvmscope replay)"
 	"$BIN" replay "$trace" --metric vm.exits --decompose vleavereason
@@ -48,13 +92,18 @@ replay_demo() {
 		if "$BIN" replay "$trace" --metric "$1" --decompose vleavereason \
 			--decompose "$2" --heatmap-png "$OUT/$3.png" >/dev/null 2>&1; then
 			echo "demo: wrote $OUT/$3.png"
+			lines+=("picture $3: ready $OUT/$3.png (from the recorded trace)")
+		else
+			lines+=("picture $3: unavailable (kvmscope replay failed)")
 		fi
 	done
+	status "mode: replay of a recorded trace (the lab cannot run here: $WHY)" \
+		"${lines[@]}"
 	# No state file: the demo's instrumentations are not kept.
 	"$BIN" serve --listen 127.0.0.1:"$PORT" --replay "$trace" --replay-loop \
 		--no-state &
 	pid=$!
-	trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; exit 0' INT TERM
+	trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; echo "demo: stopped; written: $(written)"; exit 0' INT TERM
 	up=
 	for _ in $(seq 100); do
 		kill -0 $pid 2>/dev/null || break
@@ -75,6 +124,7 @@ replay_demo() {
 }
 
 fallback() {
+	WHY=$*
 	echo "demo: the lab cannot run here: $*" >&2
 	echo "demo: falling back to replaying a KVM trace captured in the lab" >&2
 	replay_demo
@@ -82,9 +132,10 @@ fallback() {
 
 [ -x "$BIN" ] || { echo "demo: no $BIN (make first)" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || fallback "it needs root (QEMU's 9p shares, tap devices, uprobes)"
-for c in curl python3; do
+for c in curl python3 setsid flock; do
 	command -v $c >/dev/null || fallback "no $c"
 done
+status "lab: preparing (tests/lab/build.sh)"
 echo "demo: preparing the lab (tests/lab/build.sh)"
 LAB_QUIET=1 bash tests/lab/build.sh
 rc=$?
@@ -92,44 +143,25 @@ rc=$?
 [ $rc = 0 ] || fallback "tests/lab/build.sh failed ($rc)"
 
 # ---- what the demo starts, and how it is taken down --------------------------
+# Quick runs (the test) have short windows, so a stall shows sooner.
+if [ "$QUICK" = 1 ]; then
+	BOOT_LIMIT=240 STALL=40 GRACE=30 REFRESH=4 MAX_BOOTS=4
+else
+	BOOT_LIMIT=300 STALL=90 GRACE=60 REFRESH=15 MAX_BOOTS=6
+fi
 TMP=$(mktemp -d /tmp/kvmscope-demo.XXXXXX)
 L1=
 HOSTAGENT=
 PROXY=
 TAP=
-WRITER=
 DRAIN=
+HOSTURL=
+HOSTGUEST="host guest (disk, NIC): not started"
+LAB="lab: not started"
+BOOTS=0
+LASTWHY=
+REFRESHED=()
 . tests/lab/hostguest.sh
-cleanup() {	# [STATUS]
-	local c
-	# A second Ctrl-C, or make passing on the signal it got, must not cut
-	# the clean-up short and leave L1 or the guest running.
-	trap '' INT TERM
-	trap - EXIT
-	echo
-	echo "demo: stopping"
-	[ -n "$WRITER" ] && kill "$WRITER" 2>/dev/null
-	[ -n "$PROXY" ] && kill "$PROXY" 2>/dev/null
-	[ -n "$DRAIN" ] && kill "$DRAIN" 2>/dev/null
-	if [ -n "$L1" ]; then
-		touch "$PR/stop"	# L1 ends its scenario and powers off
-		for _ in $(seq 100); do kill -0 "$L1" 2>/dev/null || break; sleep 0.2; done
-		if kill -0 "$L1" 2>/dev/null; then
-			# timeout(1) runs QEMU in a process group of its own and
-			# passes SIGTERM on to it.
-			for c in $(pgrep -P "$L1"); do kill -TERM "$c" 2>/dev/null; done
-			kill -TERM -- -"$L1" 2>/dev/null
-		fi
-		wait "$L1" 2>/dev/null
-	fi
-	[ -n "$HOSTAGENT" ] && kill "$HOSTAGENT" 2>/dev/null && wait "$HOSTAGENT" 2>/dev/null
-	hg_stop
-	[ -n "$TAP" ] && ip link del "$TAP" 2>/dev/null
-	rm -rf "$TMP" "$PR"
-	echo "demo: stopped; the pictures are in $OUT"
-	exit "${1:-0}"
-}
-trap cleanup INT TERM EXIT
 
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -137,21 +169,82 @@ free_port() {
 listening() {	# PORT: something answers on 127.0.0.1:PORT
 	python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$1" 2>/dev/null
 }
-listening "$PORT" && { echo "demo: port $PORT is taken (PORT=N make demo picks another)" >&2; exit 1; }
+# l1_pids: run-l1.sh and everything it started (timeout, QEMU): its
+# session, since setsid started it.
+l1_pids() {
+	[ -n "$L1" ] || return 0
+	{ echo "$L1"; pgrep -s "$L1"; } 2>/dev/null | sort -u
+}
 
+# stop_pids PID...: SIGTERM to each, SIGKILL to what is left after 3 s
+# (named, so a slow one shows).
+stop_pids() {
+	local p left
+	[ $# = 0 ] && return 0
+	kill -TERM "$@" 2>/dev/null
+	for _ in $(seq 30); do
+		left=
+		for p in "$@"; do kill -0 "$p" 2>/dev/null && left="$left $p"; done
+		[ -z "$left" ] && return 0
+		sleep 0.1
+	done
+	for p in $left; do
+		echo "demo: $p ($(ps -o comm= -p "$p")) did not end in 3 s: SIGKILL" >&2
+	done
+	kill -KILL $left 2>/dev/null
+}
+
+cleanup() {	# [STATUS]
+	local p pids=() w
+	# A second Ctrl-C, or make passing on the signal it got, must not cut
+	# the clean-up short and leave L1 or the guest running.
+	trap '' INT TERM
+	trap - EXIT
+	echo
+	echo "demo: stopping"
+	# All at once: L1's QEMU goes with SIGTERM (nothing in L1 needs
+	# keeping), and so do the agents, the proxy and the host guest.
+	for p in $(l1_pids) $PROXY $HOSTAGENT $HG_PID $DRAIN; do pids+=("$p"); done
+	stop_pids "${pids[@]}"
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	hg_stop
+	[ -n "$TAP" ] && ip link del "$TAP" 2>/dev/null
+	rm -rf "$TMP" "$PR"
+	w=$(written)
+	status "lab: stopped" "written by this run: ${w:-nothing}"
+	if [ -n "$w" ]; then
+		echo "demo: stopped; written by this run: $w"
+	else
+		echo "demo: stopped; no pictures were written (see $STATUS)"
+	fi
+	exit "${1:-0}"
+}
+listening "$PORT" && { echo "demo: port $PORT is taken (PORT=N make demo picks another)" >&2; rm -rf "$TMP"; exit 1; }
+trap cleanup INT TERM EXIT
+
+# pause SECONDS: a sleep that Ctrl-C and SIGTERM end at once (bash runs a
+# trap only after a foreground command, but during `wait`).
+pause() { sleep "$1" & wait $!; }
+
+# L1's agent is forwarded to the same port on every boot, so the proxy
+# (started now: until L1 is up it answers with the status) stays put.
+FWD=$(free_port)
+python3 scripts/demo-proxy.py "$PORT" "127.0.0.1:$FWD" "$PR/token" "$STATUS" 9>&- &
+PROXY=$!
+status "lab: preparing the host guest"
 HGOK=0
 if (hg_prepare > "$TMP/hg.log" 2>&1); then
 	hg_prepare
 	HGOK=1
 else
+	HOSTGUEST="host guest (disk, NIC): unavailable ($(tail -1 "$TMP/hg.log"))"
 	echo "demo: no host guest (disk and NIC pictures): $(tail -1 "$TMP/hg.log")" >&2
 fi
 # ---- the host guest: disk and NIC, with its own agent ------------------------
-HOSTURL=
 if [ $HGOK = 1 ]; then
 	# Each agent's page links the other (serve --peers).
 	"$BIN" serve --listen 127.0.0.1:0 --no-state --sources disk_uprobe,disk_qmp,nic \
-		--peers "lab-L1-KVM=http://127.0.0.1:$PORT/" 2> "$TMP/host-agent.err" &
+		--peers "lab-L1-KVM=http://127.0.0.1:$PORT/" 2> "$TMP/host-agent.err" 9>&- &
 	HOSTAGENT=$!
 	for _ in $(seq 100); do
 		HOSTURL=$(sed -n 's|^kvmscope: listening on \(http://127\.0\.0\.1:[0-9]*\)/$|\1|p' "$TMP/host-agent.err")
@@ -180,92 +273,131 @@ if [ $HGOK = 1 ]; then
 			"ks.mode=demo ks.cycles=0 ks.mb=24 ks.sleep=2 ks.ip=10.77.0.2 ks.peer=10.77.0.1" \
 			-drive "file=$TMP/disk.img,if=none,id=d0,format=raw" \
 			-device virtio-blk-pci,drive=d0,id=vd0 "${nic[@]}" ||
-			echo "demo: the host guest did not start" >&2
+			{ HOSTGUEST="host guest (disk, NIC): unavailable (QEMU did not start)"
+			  echo "demo: the host guest did not start" >&2; }
 		# Nobody reads its serial line: keep it from filling up.
 		if [ -n "$HG_PID" ]; then
 			cat <&5 > /dev/null &
 			DRAIN=$!
+			HOSTGUEST="host guest (disk, NIC): running, QEMU pid $HG_PID, agent $HOSTURL/"
 		fi
 	else
+		HOSTGUEST="host guest (disk, NIC): unavailable (the host agent did not start: $(tail -1 "$TMP/host-agent.err"))"
 		echo "demo: the host agent did not start: $(tail -2 "$TMP/host-agent.err")" >&2
 	fi
 fi
 
+DISKID=
+[ -s "$TMP/disk-instn" ] && DISKID=$(sed -n 's/.*"id":"\([0-9]*\)".*/\1/p' "$TMP/disk-instn")
+
 # ---- L1: real KVM, its workloads and its agent -------------------------------
+# The lab lock for the whole demo: restarts must not lose it to a test.
+if [ "${LAB_LOCK_HELD:-0}" != 1 ]; then
+	exec 9> "${LAB_LOCK:-/tmp/kvmscope-lab.lock}"
+	if ! flock -n 9; then
+		status "lab: waiting for the lab lock (another lab run holds it)" "$HOSTGUEST"
+		echo "demo: another lab run holds the lab lock; waiting for it (at most 30 min)"
+		flock -w 1800 9 || { echo "demo: the lab lock stayed taken for 30 min" >&2; cleanup 1; }
+	fi
+fi
 L2ARG=
 [ $HGOK = 1 ] && L2ARG=l2=$HG_OUT
-rm -f "$PR/ready" "$PR/done" "$PR/demo-running"
-echo "demo: booting the lab's L1 guest (log: $TMP/l1.log)"
-LAB_HOSTROOT=1 LAB_TIMEOUT=172800 setsid bash tests/lab/run-l1.sh pictures-l1 \
-	phases=exits,irqs,cr3 demo=1 hold=86400 $L2ARG \
-	${HOSTURL:+peers=this-host-disk-nic=$HOSTURL/} > "$TMP/l1.log" 2>&1 &
-L1=$!
 
-# ---- the one URL --------------------------------------------------------------
-echo "demo: waiting for L1's agent (boot about 10 s; longer if another lab run holds the lock)"
-until [ -s "$PR/ready" ] && [ -s "$PR/token" ] && [ -s "$PR/hostfwd" ]; do
+l1_start() {
+	BOOTS=$((BOOTS + 1))
+	T_BOOT=$(date +%s)
+	rm -rf "$PR"
+	echo "demo: booting the lab's L1 guest, boot $BOOTS (log: $TMP/l1.log)"
+	LAB="lab: booting L1 (boot $BOOTS)${LASTWHY:+; the last one stalled: $LASTWHY}"
+	LAB_PORT=$FWD LAB_LOCK_HELD=1 LAB_RETRIES=0 LAB_HOSTROOT=1 LAB_TIMEOUT=172800 \
+		setsid bash tests/lab/run-l1.sh pictures-l1 phases= demo=1 quick="$QUICK" \
+		hold=86400 $L2ARG ${HOSTURL:+peers=this-host-disk-nic=$HOSTURL/} \
+		>> "$TMP/l1.log" 2>&1 9>&- &
+	L1=$!
+}
+
+l1_stop() {
+	stop_pids $(l1_pids)
+	wait "$L1" 2>/dev/null
+	L1=
+}
+
+mtime() { stat -c %Y "$1" 2>/dev/null || date +%s; }
+
+# stalled: why L1 must boot again, or nothing.  File times are this
+# host's clock (9p writes them here).
+stalled() {
+	local now=$(date +%s) f lim age
 	if ! kill -0 "$L1" 2>/dev/null; then
-		tail -20 "$TMP/l1.log" >&2
-		echo "demo: L1 ended before its agent came up" >&2
-		L1=
-		cleanup 1
+		echo "L1 ended: $(grep -a -v '^ *|' "$TMP/l1.log" | tail -1)"
+		return
 	fi
-	sleep 0.5
+	if [ ! -s "$PR/ready" ]; then
+		[ $((now - T_BOOT)) -gt $BOOT_LIMIT ] &&
+			echo "its agent was not up after $BOOT_LIMIT s"
+		return
+	fi
+	f=$PR/heartbeat
+	[ -e "$f" ] || f=$PR/ready
+	age=$((now - $(mtime "$f")))
+	[ $age -gt $STALL ] && { echo "no heartbeat from L1 for $age s"; return; }
+	for f in "$PR"/demo/irqs "$PR"/demo/cr3 "$PR"/demo/exits "$PR"/demo/l2; do
+		[ -s "$f" ] || continue
+		lim=$(sed -n 's/.*limit=\([0-9]*\).*/\1/p' "$f")
+		age=$((now - $(mtime "$f")))
+		[ "${lim:-0}" -gt 0 ] && [ $age -gt $((lim + GRACE)) ] &&
+			{ echo "workload ${f##*/} stuck for $age s (limit $lim s)"; return; }
+	done
+}
+
+l1_start
+URLSAID=
+T_REFRESH=0
+while :; do
+	pause 1
+	why=$(stalled)
+	if [ -n "$why" ]; then
+		echo "demo: L1 stalled ($why); stopping it" >&2
+		tail -5 "$TMP/l1.log" | sed 's/^/demo:   | /' >&2
+		l1_stop
+		rm -rf "$PR.hung"
+		[ -d "$PR" ] && mv "$PR" "$PR.hung"
+		LASTWHY=$why
+		if [ $BOOTS -ge $MAX_BOOTS ]; then
+			LAB="lab: given up after $BOOTS boots; the last: $why (console in ${PR#"$TOP"/}.hung/)"
+			echo "demo: $LAB" >&2
+			status "$LAB" "$HOSTGUEST" "${REFRESHED[@]}"
+			cleanup 1
+		fi
+		l1_start
+		continue
+	fi
+	if [ -s "$PR/ready" ]; then
+		LAB="lab: up (boot $BOOTS, $(( $(date +%s) - T_BOOT )) s)${LASTWHY:+; the boot before stalled: $LASTWHY}"
+		if [ -z "$URLSAID" ]; then
+			URLSAID=1
+			echo
+			echo "kvmscope demo: http://127.0.0.1:$PORT/"
+			echo "  the lab's L1 agent: kvmtest VMs and an L2 Linux guest on real KVM"
+			[ -n "$HOSTURL" ] && echo "  this host's TCG guest, disk and NIC: $HOSTURL/"
+			echo "  what is ready: $STATUS (and http://127.0.0.1:$PORT/demo/status)"
+			echo "  (Prometheus metrics at http://127.0.0.1:$PORT/metrics; Ctrl-C stops it all)"
+			echo
+		fi
+	fi
+	if [ $(( $(date +%s) - T_REFRESH )) -ge $REFRESH ]; then
+		T_REFRESH=$(date +%s)
+		python3 scripts/demo-refresh.py "$OUT" "$QUICK" "$PR" \
+			${HOSTURL:+"$HOSTURL" "$DISKID"} > "$TMP/refresh" 2> "$TMP/refresh.err" &
+		if wait $! && [ -s "$TMP/refresh" ]; then
+			mapfile -t REFRESHED < "$TMP/refresh"
+		fi
+		# Once, when a picture is first written.
+		for f in $(written); do
+			[ -e "$TMP/said.${f##*/}" ] && continue
+			: > "$TMP/said.${f##*/}"
+			echo "demo: wrote $f"
+		done
+	fi
+	status "$LAB" "$HOSTGUEST" "${REFRESHED[@]}"
 done
-python3 scripts/demo-proxy.py "$PORT" "$(cat "$PR/hostfwd")" "$PR/token" &
-PROXY=$!
-for _ in $(seq 100); do listening "$PORT" && break; sleep 0.1; done
-echo
-echo "kvmscope demo: http://127.0.0.1:$PORT/"
-echo "  the lab's L1 agent: kvmtest VMs and an L2 Linux guest on real KVM"
-[ -n "$HOSTURL" ] && echo "  this host's TCG guest, disk and NIC: $HOSTURL/"
-echo "  (Prometheus metrics at http://127.0.0.1:$PORT/metrics; Ctrl-C stops it all)"
-echo
-
-# ---- the four pictures, once their workloads have run -------------------------
-picture() {	# BASE TOKEN ID START DURATION PARAMS FILE
-	local auth=()
-	[ -n "$2" ] && auth=(-H "Authorization: Bearer $2")
-	curl -s --noproxy '*' "${auth[@]}" -o "$TMP/img.json" \
-		"$1/ca/instrumentations/$3/value/heatmap/image?start_time=$4&duration=$5&width=600&height=300&$6" &&
-	python3 -c 'import base64, json, sys
-img = base64.b64decode(json.load(open(sys.argv[1]))["image"])
-assert img[:8] == b"\x89PNG\r\n\x1a\n"
-open(sys.argv[2], "wb").write(img)' "$TMP/img.json" "$OUT/$7.png" 2>/dev/null &&
-	echo "demo: wrote $OUT/$7.png"
-}
-write_pictures() {
-	local api tok s e id t0
-	api=http://$(cat "$PR/hostfwd")
-	tok=$(cat "$PR/token")
-	t0=$(date +%s)
-	until [ -s "$PR/done" ]; do sleep 1; done
-	iid() { awk -v n="$1" '$1 == n { print $2 }' "$PR/instn"; }
-	ph() { awk -v n="$1" -v w="$2" '$1 == n && $2 == w { print $3 }' "$PR/phases"; }
-	s=$(ph irqs start) e=$(ph irqs end)
-	picture "$api" "$tok" "$(iid irqs)" "$s" $((e - s + 1)) \
-		"ymin=0&ymax=1000&nbuckets=100&decompose_all=true" irqs-subsecond
-	s=$(ph cr3 start) e=$(ph cr3 end)
-	picture "$api" "$tok" "$(iid samples)" "$s" $((e - s + 1)) \
-		"ymin=0&ymax=1000&nbuckets=50&decompose_all=true" samples-cr3
-	until [ -s "$PR/demo-running" ]; do sleep 1; done
-	sleep 5
-	[ -s "$PR/stat-demo.txt" ] && cp "$PR/stat-demo.txt" "$OUT/exits-stat.txt" &&
-		echo "demo: wrote $OUT/exits-stat.txt (kvmscope stat in L1)"
-	s=$(ph exits start) e=$(date +%s)
-	picture "$api" "$tok" "$(iid exits)" "$s" 60 "ymin=0&ymax=200000&nbuckets=50&decompose_all=true" exits-latency
-	if [ -n "$HOSTURL" ]; then
-		id=$(sed -n 's/.*"id":"\([0-9]*\)".*/\1/p' "$TMP/disk-instn")
-		while [ $(( $(date +%s) - t0 )) -lt 60 ]; do sleep 1; done
-		picture "$HOSTURL" "" "$id" $(( $(date +%s) - 50 )) 48 \
-			"ymin=0&ymax=268435456&nbuckets=64&decompose_all=true" disk-offsets
-	fi
-}
-write_pictures &
-WRITER=$!
-
-wait "$L1"
-L1=
-echo "demo: L1 ended:" >&2
-tail -5 "$TMP/l1.log" >&2
-cleanup 1

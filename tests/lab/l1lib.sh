@@ -177,7 +177,8 @@ hostroot_chroot() {
 # l2_start DIR NAME VCPUS [APPEND]: boots the hostguest initramfs in DIR
 # (a host path; the lab's kernel is DIR/../kernel) under QEMU -enable-kvm
 # as VM NAME, in "busy" mode unless APPEND says otherwise, and waits until
-# its userland runs.  L2PID is QEMU's pid, L2LOG its console (in L1).
+# its userland runs (at most L2_WAIT seconds, default 180).  L2PID is
+# QEMU's pid, L2LOG its console (in L1).
 l2_start() {
 	local i=0
 	L2LOG=$H/tmp/l2-$2.log
@@ -192,7 +193,8 @@ l2_start() {
 	until grep -q KS_ "$L2LOG" 2>/dev/null; do
 		i=$((i + 1))
 		kill -0 $L2PID 2>/dev/null || fail "QEMU L2 exited: $(tail -3 "/tmp/l2-$2.qemu")"
-		[ $i -gt 1800 ] && fail "the L2 guest did not come up in 180 s"
+		[ $i -gt $((${L2_WAIT:-180} * 10)) ] &&
+			fail "the L2 guest did not come up in ${L2_WAIT:-180} s"
 		sleep 0.1
 	done
 	mark "L2_UP $2"

@@ -28,17 +28,25 @@
 #          around both.
 # Then it writes /out/done and holds until the host creates
 # lab-out/pictures-l1/stop (or hold= seconds pass, default 300).  With
-# demo=1 (scripts/demo.sh) it runs every workload at once meanwhile: the
-# tick and the stair, cr3 1:1 then 1:19 over and over on one vCPU, an
-# exact burst every 5 s, and, with l2=DIR and the host's root, the L2
-# Linux guest; kvmscope stat's table of them all goes to stat-demo.txt.
+# demo=1 (scripts/demo.sh, usually with phases= empty) it runs every
+# workload at once meanwhile, each over and over so that the pictures
+# stay live however late one looks: the tick and the stair, cr3 1:1 then
+# 1:19 on one vCPU, an exact burst every 5 s, and, with l2=DIR and the
+# host's root, the L2 Linux guest (started again if it ends); each run is
+# cut at a limit and /out/demo/NAME says how each goes ("since=EPOCH
+# runs=N fails=N limit=S state=..."), /out/heartbeat is L1's clock every
+# 2 s, and kvmscope stat's table of all the VMs goes to stat-demo.txt
+# every 30 s.  The host restarts L1 when either stops moving (a TCG
+# hang).  quick=1 makes the runs short (tests/lab/t_demo.sh).  The
+# instrumentation "vms" counts exits by VM.
 # lab-net: yes
 # lab-timeout: 600
 . /lab/l1lib.sh
-PHASES=exits,irqs,cr3 HOLD=300 L2= DEMO=0
+PHASES=exits,irqs,cr3 HOLD=300 L2= DEMO=0 QUICK=0
 for a in "$@"; do
 	case $a in
 	demo=*) DEMO=${a#demo=};;
+	quick=*) QUICK=${a#quick=};;
 	phases=*) PHASES=${a#phases=};;
 	hold=*) HOLD=${a#hold=};;
 	l2=*) L2=${a#l2=};;
@@ -62,6 +70,7 @@ instn uexits "module=vm&stat=userspace_exits&decomposition=uexitreason"
 instn irqs "module=vm&stat=irqs&decomposition=irqvector,subsecond"
 instn samples "module=vm&stat=thread_samples&decomposition=vmmmuctx,subsecond"
 # {"eq":["vm","l2-linux"]}
+[ "$DEMO" = 1 ] && instn vms "module=vm&stat=exits&decomposition=vm"
 has qemu && instn l2exits "module=vm&stat=exits&decomposition=vleavereason,latency&predicate=%7B%22eq%22%3A%5B%22vm%22%2C%22l2-linux%22%5D%7D"
 sleep 1.2	# the instrumentations see a whole second before any work
 
@@ -136,26 +145,77 @@ fi
 echo "$(date +%s)" > done
 mark DONE
 
+# demo_state NAME LINE: /out/demo/NAME, whole (the host reads it over 9p).
+demo_state() {
+	echo "$2" > /out/demo/$1.tmp && mv /out/demo/$1.tmp /out/demo/$1
+}
+
+# demo_loop NAME LIMIT GAP CMD...: CMD over and over, each run cut at
+# LIMIT seconds (a hang that L1 itself can end), GAP seconds between runs.
+demo_loop() {
+	local name=$1 limit=$2 gap=$3 runs=0 fails=0
+	shift 3
+	while [ ! -e /out/stop ]; do
+		demo_state $name "since=$(date +%s) runs=$runs fails=$fails limit=$limit state=running"
+		if ! timeout $limit "$@" > /tmp/demo-$name.out 2>&1; then
+			fails=$((fails + 1))
+			cp /tmp/demo-$name.out /out/demo/$name.last-failure
+			sleep 1
+		fi
+		runs=$((runs + 1))
+		[ "$gap" = 0 ] || sleep "$gap"
+	done
+}
+
+# demo_l2: the L2 Linux guest, booted again whenever it ends.  On a busy
+# machine its boot under nested TCG takes minutes: it gets ten.
+demo_l2() {
+	local runs=0
+	while [ ! -e /out/stop ]; do
+		demo_state l2 "since=$(date +%s) runs=$runs fails=0 limit=660 state=starting"
+		(
+			L2_WAIT=600 l2_start "$L2" l2-linux 2 > /out/demo/l2.log 2>&1 || exit 1
+			demo_state l2 "since=$(date +%s) runs=$runs fails=0 limit=0 state=up pid=$L2PID"
+			wait $L2PID
+		)
+		runs=$((runs + 1))
+		sleep 2
+	done
+}
+
 demo_workloads() {
-	kvmtest -q -n 1000 -s 1000 -V 0x21 -v 0x20 -p 1000 -P 120 -W \
-		-d "$HOLD" > demo-irqs.out 2>&1 &
+	local d1=60 d3=30 at=10
+	[ "$QUICK" = 1 ] && d1=20 d3=14 at=5
+	mkdir -p /out/demo
+	(while :; do date +%s > /out/heartbeat.tmp && mv /out/heartbeat.tmp /out/heartbeat; sleep 2; done) &
 	DPIDS="$!"
-	(while :; do kvmtest -q -r 1:1 -R 1:19@10 -u 10000000 -d 30 > /dev/null 2>&1; done) &
+	demo_loop irqs $((d1 + 30)) 0 kvmtest -q -n 1000 -s 1000 -V 0x21 -v 0x20 \
+		-p 1000 -P 120 -W -d $d1 &
 	DPIDS="$DPIDS $!"
-	(while :; do kvmtest -q -n 2000 -m 125 -C 0 > /dev/null 2>&1; sleep 5; done) &
+	demo_loop cr3 $((d3 + 30)) 0 kvmtest -q -r 1:1 -R 1:19@$at -u 10000000 -d $d3 &
+	DPIDS="$DPIDS $!"
+	demo_loop exits 30 5 kvmtest -q -n 2000 -m 125 -C 0 &
 	DPIDS="$DPIDS $!"
 	if [ -n "$L2" ] && [ -x /host/usr/bin/qemu-system-x86_64 ]; then
 		hostroot_chroot
-		l2_start "$L2" l2-linux 2
+		demo_l2 &
+		DPIDS="$DPIDS $!"
+	else
+		demo_state l2 "since=$(date +%s) runs=0 fails=0 limit=0 state=absent"
 	fi
-	$K stat -c 1 3 > stat-demo.txt 2>&1
+	# Both VMs side by side once the L2 guest runs, refreshed.
+	(while :; do
+		$K stat -c 1 3 > stat-demo.tmp 2>&1 && mv stat-demo.tmp stat-demo.txt
+		sleep 30
+	done) &
+	DPIDS="$DPIDS $!"
 }
 if [ "$DEMO" = 1 ]; then
 	demo_workloads
 	echo "$(date +%s)" > demo-running
 fi
 hold_until_stop "$HOLD"
-[ "$DEMO" = 1 ] && kill $DPIDS ${L2PID:-} 2>/dev/null
+[ "$DEMO" = 1 ] && kill $DPIDS 2>/dev/null
 kill $AGENT
 wait $AGENT
 echo "pictures ok: $PHASES"
