@@ -182,10 +182,12 @@ stop_pids() {
 	local p left
 	[ $# = 0 ] && return 0
 	kill -TERM "$@" 2>/dev/null
-	for _ in $(seq 30); do
+	for i in $(seq 30); do
 		left=
 		for p in "$@"; do kill -0 "$p" 2>/dev/null && left="$left $p"; done
 		[ -z "$left" ] && return 0
+		[ "$i" = 10 ] && echo "demo: still ending after 1 s:$(for p in $left; do
+			printf ' %s (%s)' "$p" "$(ps -o comm= -p "$p")"; done)" >&2
 		sleep 0.1
 	done
 	for p in $left; do
@@ -200,6 +202,7 @@ cleanup() {	# [STATUS]
 	# the clean-up short and leave L1 or the guest running.
 	trap '' INT TERM
 	trap - EXIT
+	T_STOP=$(date +%s.%N)
 	echo
 	echo "demo: stopping"
 	# All at once: L1's QEMU goes with SIGTERM (nothing in L1 needs
@@ -212,6 +215,7 @@ cleanup() {	# [STATUS]
 	rm -rf "$TMP" "$PR"
 	w=$(written)
 	status "lab: stopped" "written by this run: ${w:-nothing}"
+	echo "demo: everything ended in $(awk -v a="$T_STOP" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
 	if [ -n "$w" ]; then
 		echo "demo: stopped; written by this run: $w"
 	else

@@ -46,7 +46,9 @@ for t in tests/*/t_*.sh; do
 	[ -f "$t" ] || continue
 	out="$log/script.out"
 	start=$(date +%s)
-	timeout 900 bash "$t" >"$out" 2>&1
+	# A test may ask for more than 900 s ("# test-timeout: N").
+	limit=$(sed -n 's/^# test-timeout: *\([0-9]*\)$/\1/p' "$t" | head -1)
+	timeout "${limit:-900}" bash "$t" >"$out" 2>&1
 	rc=$?
 	secs=$(( $(date +%s) - start ))
 	case $rc in

@@ -33,7 +33,7 @@ PG=
 # On a failure: Ctrl-C as a user would, then whatever is left.
 leftovers() {
 	local q
-	q=$(pgrep -f "path=$TOP/lab-out/pictures-l1,mount_tag=out")
+	q=$(pgrep -f "^qemu-system-x86_64 .*path=$TOP/lab-out/pictures-l1,mount_tag=out")
 	echo $q $(sed -n 's/^host guest (disk, NIC): running, QEMU pid \([0-9]*\),.*/\1/p' "$STATUS" 2>/dev/null)
 }
 stop_demo() {
@@ -104,7 +104,7 @@ curl -s --noproxy '*' --max-time 30 "$URL/" > "$W/index.html"
 check "the page carries the demo's status" \
 	"$(grep -c 'src="/demo/banner.js"' "$W/index.html")" 1
 
-until_status 300 "every picture ready, the L2 guest and kvmtest VMs exiting, workloads repeating" "
+until_status 480 "every picture ready, the L2 guest and kvmtest VMs exiting, workloads repeating" "
 $ALLREADY and
 any(l.startswith('vms: ') and 'l2-linux' in l and 'kvmtest-' in l for l in L) and
 all(any(re.match(r'workload %s: (running|up) \(run ([2-9]|\d\d)' % w, l) for l in L) for w in ('irqs', 'cr3', 'exits'))"
@@ -140,9 +140,31 @@ PY
 }
 claims || BAD=$((BAD + 1))
 
+# ---- the pictures as a person sees them: screenshots of the web UI -----------
+# Through the demo's URL (and the host agent's for the disk), with the
+# share-link parameters of web/viewstate.js; into lab-out/pictures/ui/.
+HOSTURL=$(sed -n 's|^  this host.s TCG guest, disk and NIC: \(http://[0-9.:]*\)/$|\1|p' "$W/demo.log")
+iid() { awk -v n="$1" '$1 == n { print $2 }' "$TOP/lab-out/pictures-l1/instn"; }
+DISK=$(curl -s --noproxy '*' --max-time 30 "$HOSTURL/ca/instrumentations" | python3 -c 'import json, sys
+print(next((i["id"] for i in json.load(sys.stdin) if i["stat"] == "physio_ops"), ""))' 2>/dev/null)
+if bash "$TOP/tests/web/deps.sh" > "$W/deps.log" 2>&1; then
+	node "$LABDIR/shoot.mjs" "$LABOUT/pictures/ui" \
+		irqs-subsecond "$URL/#metric=vm.irqs&decomp=irqvector,subsecond&id=$(iid irqs)&sel=20,21&nb=100&lines=none" 20 21 -- \
+		samples-cr3 "$URL/#metric=vm.thread_samples&decomp=vmmmuctx,subsecond&id=$(iid samples)&sel=4000,5000&lines=none" 4000 5000 -- \
+		exits-latency "$URL/#metric=vm.exits&decomp=vleavereason,latency&id=$(iid exits)&scale=log" -- \
+		disk-offsets "$HOSTURL/#metric=vm.physio_ops&decomp=optype,offset&id=$DISK&sel=read,write&nb=100&lines=none" read write
+	case $? in
+	0) echo "ok   screenshots of the UI in $LABOUT/pictures/ui/";;
+	77) echo "(no screenshots: the browser cannot be started here)";;
+	*) BAD=$((BAD + 1)); echo "BAD  the UI's screenshots";;
+	esac
+else
+	echo "(no screenshots: chromium or playwright-core cannot be had: $(tail -1 "$W/deps.log"))"
+fi
+
 # ---- a stuck L1 is booted again ----------------------------------------------------
 qemu_l1() {	# L1's QEMU: the one whose 9p share is this tree's lab-out/pictures-l1
-	pgrep -f "path=$TOP/lab-out/pictures-l1,mount_tag=out" | head -1
+	pgrep -f "^qemu-system-x86_64 .*path=$TOP/lab-out/pictures-l1,mount_tag=out" | head -1
 }
 Q1=$(qemu_l1)
 [ -n "$Q1" ] || die "no L1 QEMU found"
@@ -187,8 +209,9 @@ python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.a
 	{ BAD=$((BAD + 1)); echo "BAD  something still listens on $PORT"; }
 [ -d "$TOP/lab-out/pictures-l1" ] && { BAD=$((BAD + 1)); echo "BAD  lab-out/pictures-l1 left"; }
 last=$(grep '^demo: stopped' "$W/demo.log" | tail -1)
-files=$(cd "$TOP" && ls demo-out/*.png demo-out/exits-stat.txt 2>/dev/null | tr '\n' ' ')
-check "the last line names what was written" "$last" "demo: stopped; written by this run: ${files% }"
+files=$(cd "$TOP" && ls demo-out/*.png demo-out/exits-stat.txt 2>/dev/null | sort | tr '\n' ' ')
+named=$(echo "${last#demo: stopped; written by this run: }" | tr ' ' '\n' | sort | tr '\n' ' ')
+check "the last line names what was written" "$named" "$files"
 check "STATUS at the end" "$(sed -n 3p "$STATUS")" "lab: stopped"
 
 cat "$W/demo.log"
