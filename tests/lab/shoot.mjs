@@ -6,26 +6,18 @@
 //   node shoot.mjs OUTDIR NAME URL KEY... [-- NAME URL KEY...]...
 //
 // URL is the agent's page with a share-link hash (web/viewstate.js: metric,
-// decomp, id, nb, ymax, lines; nothing newer), so the view opens on an
-// instrumentation that already exists.  For each, once the heatmap has been
-// drawn twice (the second time with data), it saves OUTDIR/NAME.png (the
+// decomp, id, sel, nb, scale, lines; nothing newer), so the view opens on
+// an instrumentation that already exists.  For each, once the heatmap has
+// been drawn with data (at most 2 minutes), it saves OUTDIR/NAME.png (the
 // view section) and checks what a person would see: the heatmap's canvas
-// has enough non-white pixels, the screenshot decoded again has them too,
+// has enough coloured pixels, the screenshot decoded again has them too,
 // the title is set, and the legend names every KEY.  Exits 0 when all
 // pass, 1 on a failed check, 77 when the browser cannot be started.
 import { mkdirSync } from 'node:fs';
 import process from 'node:process';
+import { launchChromium } from '../web/chromium.mjs';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const T0 = Date.now();
-let chromium;
-try {
-	({ chromium } = await import('playwright-core'));
-} catch (e) {
-	console.log(`playwright-core cannot be loaded: ${e.message}`);
-	process.exit(77);
-}
-
 function log(msg) {
 	console.log(`[${((Date.now() - T0) / 1000).toFixed(1)}s] ${msg}`);
 }
@@ -48,28 +40,26 @@ const COLORED = `(d) => {
 
 async function shoot(page, dir, name, url, keys) {
 	await page.goto(url);
-	// Drawn once (maybe empty), then again with a second of data.
-	let first = null;
-	const end = Date.now() + 60000;
+	// Until the heatmap is drawn with data and the legend names the keys:
+	// through the demo's proxy, a loaded L1 answers slowly.
+	let canvas = -1;
+	const end = Date.now() + 120000;
 	for (;;) {
-		const d = await page.evaluate(() =>
-			document.querySelector('#heatmap')?.dataset.drawn || null);
-		if (d && first === null)
-			first = d;
-		else if (d && d !== first)
+		canvas = await page.evaluate(fn => {
+			const c = document.querySelector('#heatmap canvas.hm-image');
+			if (!c || !c.width)
+				return -1;
+			const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+			return eval(fn)(d.data);
+		}, COLORED);
+		const legend = await page.textContent('#legend');
+		if (canvas >= 200 && keys.every(k => legend.includes(k)))
 			break;
 		if (Date.now() > end)
 			break;
-		await page.waitForTimeout(250);
+		await page.waitForTimeout(500);
 	}
 	await page.waitForTimeout(500);
-	const canvas = await page.evaluate(fn => {
-		const c = document.querySelector('#heatmap canvas.hm-image');
-		if (!c || !c.width)
-			return -1;
-		const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);
-		return eval(fn)(d.data);
-	}, COLORED);
 	const title = await page.textContent('#view-title');
 	const legend = await page.textContent('#legend');
 	const path = `${dir}/${name}.png`;
@@ -100,17 +90,7 @@ for (let i = 0; i < rest.length;) {
 	i = j < 0 ? rest.length : j + 1;
 }
 mkdirSync(dir, { recursive: true });
-let browser;
-try {
-	browser = await chromium.launch({ executablePath: CHROMIUM,
-		args: ['--headless', '--no-sandbox', '--disable-gpu',
-			'--disable-quic', '--no-first-run',
-			'--disable-background-networking',
-			'--disable-component-update', '--disable-sync'] });
-} catch (e) {
-	console.log(`chromium cannot be started: ${e.message.split('\n')[0]}`);
-	process.exit(77);
-}
+const browser = await launchChromium();
 try {
 	const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 	for (const j of jobs) {
