@@ -92,13 +92,16 @@ for (let i = 0; i < rest.length;) {
 mkdirSync(dir, { recursive: true });
 const browser = await launchChromium();
 try {
-	const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 	for (const j of jobs) {
+		// A page each: a new hash on the same page is not a new load, and
+		// the last view's canvas would still be there to count.
+		const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 		try {
 			await shoot(page, dir, j.name, j.url, j.keys);
 		} catch (e) {
 			check(false, `${j.name}: ${e.message.split('\n')[0]}`);
 		}
+		await page.close();
 	}
 } finally {
 	await browser.close();
