@@ -141,20 +141,23 @@ def lines():
         else:
             yield "picture %s: ready %s (written %s UTC; not redrawn now: %s)" \
                 % (name, path, hhmmss(mtime), why)
-    # kvmscope stat in L1, both VMs side by side.
+    # kvmscope stat in L1, both VMs side by side (the kvmtest VMs alone
+    # when the demo runs no L2 guest).
     stat = read(os.path.join(L1DIR, "stat-demo.txt"))
     path, mtime = written("exits-stat", ".txt")
-    if stat and "l2-linux" in stat:
+    nol2 = "state=absent" in read(os.path.join(L1DIR, "demo", "l2"))
+    want = "kvmtest" if nol2 else "l2-linux"
+    if stat and want in stat:
         with open(path + ".tmp", "w") as f:
             f.write(stat + "\n")
         os.replace(path + ".tmp", path)
         path, mtime = written("exits-stat", ".txt")
     if mtime is None:
         yield ("picture exits-stat: waiting (kvmscope stat in L1 has not "
-               "shown the L2 Linux guest yet)")
+               "shown %s yet)" % ("a kvmtest VM" if nol2 else "the L2 Linux guest"))
     else:
         yield "picture exits-stat: ready %s (kvmscope stat in L1, written " \
-              "%s UTC)" % (path, hhmmss(mtime))
+              "%s UTC%s)" % (path, hhmmss(mtime), "; no L2 guest" if nol2 else "")
     # VMs the L1 agent saw exit in the last 10 s.
     if l1 and instn.get("vms"):
         try:
