@@ -15,12 +15,8 @@
 // pass, 1 on a failed check, 77 when the browser cannot be started.
 import { mkdirSync } from 'node:fs';
 import process from 'node:process';
-import { launchChromium } from '../web/chromium.mjs';
+import { launch, log } from '../web/lib.mjs';
 
-const T0 = Date.now();
-function log(msg) {
-	console.log(`[${((Date.now() - T0) / 1000).toFixed(1)}s] ${msg}`);
-}
 let bad = 0;
 function check(cond, msg) {
 	console.log(`${cond ? 'ok  ' : 'BAD '} ${msg}`);
@@ -90,7 +86,7 @@ for (let i = 0; i < rest.length;) {
 	i = j < 0 ? rest.length : j + 1;
 }
 mkdirSync(dir, { recursive: true });
-const browser = await launchChromium();
+const browser = await launch();
 try {
 	for (const j of jobs) {
 		// A page each: a new hash on the same page is not a new load, and
