@@ -22,8 +22,8 @@
 #     demo, L1's QEMU, the host guest's QEMU, both agents and the proxy
 #     within 5 s, removes the tap device, and the demo's last line names
 #     exactly the files it wrote.
-# With the L2 guest: 9.5-13 minutes with the machine at load 20 (hence
-# the longer limit); without it, about 6.
+# With the machine at load 20: 8.7 minutes without the L2 guest, 9.5-13
+# with it (hence the longer limit).
 # test-timeout: 1500
 set -u
 . "$(dirname "$0")/hostlib.sh"
