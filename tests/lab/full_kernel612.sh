@@ -1,6 +1,6 @@
 #!/bin/bash
 # The live probes under Debian 12's other kernel, 6.12 (linux-image-6.12-
-# amd64), as L1: the same tests that run under 6.1 elsewhere in make
+# amd64), as L1 (make lab-full): the same tests that run under 6.1 in make
 # check, each against its own boot of the 6.12 lab (its own output folder,
 # lab-out/k6.12, so the two kernels never share a build):
 #   t_exits_count.sh    exits per vCPU and reason exact against KVM's
