@@ -8,6 +8,7 @@
 # workload makes them so; its per-vCPU exits sum to its exits; the host
 # report names kvm_amd, SVM and npt; the cost section has the exits
 # program's runs and run time.
+# test-timeout: 1200
 set -u
 . "$(dirname "$0")/hostlib.sh"
 . "$(dirname "$0")/hostguest.sh"
