@@ -221,7 +221,9 @@ static void map_rgb(const struct hm_map *m, double x, double rgb[3])
 }
 
 /* The colour of one cell from its normalised levels, one per map: white
- * when all are zero, else each map's colour weighted by its share. */
+ * when all are zero, else each map's colour weighted by its share, the sum
+ * truncated as CA's pixel buffer truncates it (a Buffer keeps the integer
+ * part of what is stored). */
 static void cell_rgb(const struct ks_heatmap *hm, const float *lv,
 		     size_t stride, uint8_t out[3])
 {
@@ -252,7 +254,7 @@ static void cell_rgb(const struct ks_heatmap *hm, const float *lv,
 			acc[k] += c[k] * (x / t);
 	}
 	for (int k = 0; k < 3; k++)
-		out[k] = (uint8_t)(acc[k] > 254.5 ? 255 : (int)(acc[k] + 0.5));
+		out[k] = (uint8_t)(acc[k] >= 255 ? 255 : (int)acc[k]);
 }
 
 /* Draws each row once into a scanline and copies it down its pixels. */
@@ -266,6 +268,8 @@ static void paint(struct ks_heatmap *hm, const float *lv)
 		uint8_t *line;
 
 		ks_hm_row_pixels(r, nr, hm->g.height, &y0, &y1);
+		if (y0 == y1)
+			continue;	/* more rows than pixels: as CA, unseen */
 		line = hm->rgb + y0 * pitch;
 
 		for (size_t d = 0; d < cols->n; d++) {

@@ -124,32 +124,42 @@ static int cols_alloc(struct ks_hm_cols *c, size_t n)
 	return -ENOMEM;
 }
 
-int ks_hm_cols_init(struct ks_hm_cols *c, int64_t abs0, size_t nsamples,
-		    uint32_t width)
+/* CA's pixel edge i of n parts of size pixels: floor(i * (size / n)) in
+ * doubles, as node-heatmap's generate() computes it, rounding included
+ * (e.g. 77 * (10 / 154) is 4.999..., so edge 77 of 154 on 10 px is 4, not
+ * 5).  The far edge is the size itself: CA's n * (size / n) can fall just
+ * short of it and leave the last pixel column or row white. */
+static uint32_t ca_edge(uint64_t i, uint64_t n, uint32_t size)
 {
-	uint64_t n = nsamples, r, x0, last = UINT64_MAX;
+	double e;
+
+	if (i >= n)
+		return size;
+	e = floor((double)i * ((double)size / (double)n));
+	return e >= size ? size : (uint32_t)e;
+}
+
+int ks_hm_cols_init(struct ks_hm_cols *c, size_t nsamples, uint32_t width)
+{
+	uint32_t last = UINT32_MAX;
 
 	if (cols_alloc(c, nsamples))
 		return -ENOMEM;
-	if (!n) {
-		c->first[0] = 0;
-		c->x[0] = width;
-		return 0;
-	}
-	r = (uint64_t)(abs0 % (int64_t)n + (int64_t)n) % n;
-	x0 = r * width / n;
-	/* Sample s starts at pixel floor((abs0+s)*width/n) - floor(abs0*...);
-	 * only abs0 mod n matters, which keeps the products small. */
-	for (uint64_t s = 0; s < n; s++) {
-		uint64_t px = (r + s) * width / n - x0;
+	/* Sample s starts at CA's edge s; samples starting on the same
+	 * pixel column share it (CA drew only the last of them).  A start
+	 * is kept left of the far edge so that no sample has zero width. */
+	for (size_t s = 0; s < nsamples; s++) {
+		uint32_t px = ca_edge(s, nsamples, width);
 
+		if (px >= width)
+			px = width - 1;
 		if (px == last)
 			continue;
 		c->first[c->n] = (uint32_t)s;
-		c->x[c->n++] = (uint32_t)px;
+		c->x[c->n++] = px;
 		last = px;
 	}
-	c->first[c->n] = (uint32_t)n;
+	c->first[c->n] = (uint32_t)nsamples;
 	c->x[c->n] = width;
 	return 0;
 }
@@ -192,23 +202,25 @@ void ks_hm_row_pixels(uint32_t r, uint32_t n, uint32_t height, uint32_t *y0,
 {
 	uint32_t k = n - 1 - r;	/* rows count down from the top */
 
-	*y0 = (uint32_t)((uint64_t)k * height / n);
-	*y1 = (uint32_t)((uint64_t)(k + 1) * height / n);
+	*y0 = ca_edge(k, n, height);
+	*y1 = ca_edge(k + 1, n, height);
 }
 
 uint32_t ks_hm_row_at(uint32_t y, uint32_t n, uint32_t height)
 {
-	uint32_t k = (uint32_t)((uint64_t)y * n / height), y0, y1;
+	uint32_t lo = 0, hi = n;
 
-	for (;;) {
-		ks_hm_row_pixels(n - 1 - k, n, height, &y0, &y1);
-		if (y < y0 && k > 0)
-			k--;
-		else if (y >= y1 && k + 1 < n)
-			k++;
+	/* The last row from the top whose top edge is at or above y: rows
+	 * of zero height (more rows than pixels) are never the answer. */
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (ca_edge(mid, n, height) <= y)
+			lo = mid;
 		else
-			return n - 1 - k;
+			hi = mid;
 	}
+	return n - 1 - lo;
 }
 
 static uint64_t auto_ymax(const struct ks_hm_input *in,
@@ -229,8 +241,6 @@ int ks_hm_geom_init(struct ks_hm_geom *g, const struct ks_hm_input *in,
 		    const struct ks_hmparams *p, bool pixels,
 		    struct ks_err *err)
 {
-	int64_t abs0;
-	uint32_t n = p->nbuckets;
 	int rc;
 
 	memset(g, 0, sizeof(*g));
@@ -240,15 +250,10 @@ int ks_hm_geom_init(struct ks_hm_geom *g, const struct ks_hm_input *in,
 	g->height = p->height;
 	g->ymin = p->ymin;
 	g->ymax = p->ymax_auto ? auto_ymax(in, p) : p->ymax;
-	if (pixels && n > p->height)
-		n = p->height;
-	ks_hm_rows_init(&g->rows, p->scale, g->ymin, g->ymax, n);
+	ks_hm_rows_init(&g->rows, p->scale, g->ymin, g->ymax, p->nbuckets);
 	if (!pixels)
 		return 0;
-	abs0 = in->base / (int64_t)in->step;
-	if (in->base % (int64_t)in->step < 0)
-		abs0--;
-	if (ks_hm_cols_init(&g->cols, abs0, in->ncols, p->width))
+	if (ks_hm_cols_init(&g->cols, in->ncols, p->width))
 		return ks_err_set(err, ENOMEM, "", "out of memory");
 	return 0;
 }

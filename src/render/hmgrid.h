@@ -7,12 +7,20 @@
  * overlaps in proportion to the overlap, so counts inside [ymin, ymax) are
  * conserved and counts outside it are dropped, as CA did.
  *
- * Display columns group samples by the pixel column their left edge falls
- * in, counted from the absolute sample index (base / step), so a sample
- * keeps its pixel share while the window scrolls and, when there are more
- * samples than pixels, every sample is drawn (CA skipped all but one per
- * pixel).  The image, details, average and percentile views all go through
- * ks_hm_bucketize(), so their numbers agree with each other.
+ * Pixel edges are CA's: sample i of n starts at floor(i * (width / n))
+ * and row k from the top at floor(k * (height / nbuckets)), in doubles as
+ * node-heatmap computes them, counted from the window's first sample (CA's
+ * aggregator draws with base 0), so a picture has CA's columns whatever
+ * its start time.  Two deliberate differences, in docs/ca-compat.md: when
+ * there are more samples than pixels, samples starting on the same pixel
+ * column share it and every sample is drawn (CA drew only the last one,
+ * the others having zero width); and the last column and row always end
+ * at the image's edge (CA's n * (width / n) can fall short of it by a
+ * rounding step and leave a white line).  Rows are never merged: with
+ * more buckets than pixel rows, as in CA, some rows have no pixels, and
+ * nbuckets is reported as asked.  The image, details, average and
+ * percentile views all go through ks_hm_bucketize(), so their numbers
+ * agree with each other.
  */
 #ifndef KS_RENDER_HMGRID_H
 #define KS_RENDER_HMGRID_H
@@ -85,25 +93,25 @@ uint64_t ks_hm_autoscale(uint64_t max);
 void ks_hm_rows_init(struct ks_hm_rows *r, enum ks_hm_scale scale,
 		     uint64_t ymin, uint64_t ymax, uint32_t n);
 
-/* Display columns for nsamples samples starting at absolute sample index
- * abs0, on width pixels.  0 or -ENOMEM. */
-int ks_hm_cols_init(struct ks_hm_cols *c, int64_t abs0, size_t nsamples,
-		    uint32_t width);
+/* Display columns for nsamples samples on width pixels: every sample in
+ * exactly one column, every column at least one pixel wide.  0 or
+ * -ENOMEM. */
+int ks_hm_cols_init(struct ks_hm_cols *c, size_t nsamples, uint32_t width);
 /* One display column per sample (average, percentile). */
 int ks_hm_cols_identity(struct ks_hm_cols *c, size_t nsamples);
 void ks_hm_cols_fini(struct ks_hm_cols *c);
 /* The display column under pixel column x (< width). */
 size_t ks_hm_cols__at(const struct ks_hm_cols *c, uint32_t x);
 
-/* Pixel rows [*y0, *y1) of row r (0 = bottom) among n rows on height. */
+/* Pixel rows [*y0, *y1) of row r (0 = bottom) among n rows on height;
+ * empty when n > height and the row falls between two pixel rows. */
 void ks_hm_row_pixels(uint32_t r, uint32_t n, uint32_t height, uint32_t *y0,
 		      uint32_t *y1);
-/* The row drawn at pixel row y (top-left origin). */
+/* The row drawn at pixel row y (top-left origin, y < height). */
 uint32_t ks_hm_row_at(uint32_t y, uint32_t n, uint32_t height);
 
-/* Resolves ymin/ymax (autoscaling from the data) and the rows and, for
- * pixels, the display columns; pixel views draw at most one row per pixel
- * (nbuckets above height would otherwise vanish).  0 or negative errno. */
+/* Resolves ymin/ymax (autoscaling from the data), the nbuckets rows and,
+ * for pixels, the display columns.  0 or negative errno. */
 int ks_hm_geom_init(struct ks_hm_geom *g, const struct ks_hm_input *in,
 		    const struct ks_hmparams *p, bool pixels,
 		    struct ks_err *err);

@@ -6,8 +6,8 @@
  * data against independent computations: spreading conserves the counts
  * inside [ymin, ymax), "everything else" is never negative and equals the
  * total minus the selected keys, details' parts sum to its total and match
- * the grid, autoscale is monotonic and within 25%, and pixel columns keep
- * their width for a given sample while the window scrolls.
+ * the grid, autoscale is monotonic and within 25%, and every sample is
+ * drawn at CA's column whatever the width, sample count and start time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -198,10 +198,10 @@ static void expect_mix(const double *hues, const double *lv, size_t n,
 			continue;
 		hsv(hues[i], lv[i] * 0.9, 0.95, c);
 		for (int k = 0; k < 3; k++)
-			acc[k] += c[k] * lv[i] / t;
+			acc[k] += c[k] * (lv[i] / t);	/* CA's ratio */
 	}
 	for (int k = 0; k < 3; k++)
-		out[k] = t ? (int)lround(acc[k]) : 255;
+		out[k] = t ? (int)acc[k] : 255;	/* CA's Buffer truncates */
 }
 
 static void expect_one(double hue, double lv, int out[3])
@@ -965,12 +965,219 @@ static void test_more_samples_than_pixels(void **state)
 	free(pic.rgb);
 	ks_heatmap__free(hm);
 	ks_hmparams_fini(&p);
-	/* Rows beyond the height are merged: nbuckets drops to height. */
-	params(&p, "{\"ymax\":10,\"nbuckets\":100,\"height\":20}");
+	cols_fini(&c);
+}
+
+/* CA's edges, printed by node from node-heatmap's own expressions,
+ * floor(i * (size / n)) for i = 0..n, to be compared with ours. */
+static const struct {
+	uint32_t size, n;
+	uint32_t edge[24];
+} ca_edges[] = {
+	/* 30 px, 22 samples: 11 * (30/22) is 14.999..., so CA starts
+	 * sample 11 at 14, where exact arithmetic says 15; the far edge
+	 * 22 * (30/22) is 29.999..., so CA leaves pixel 29 white. */
+	{ 30, 22, { 0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 16, 17, 19,
+		    20, 21, 23, 24, 25, 27, 28, 29 } },
+	{ 15, 11, { 0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14 } },
+};
+
+static void test_columns_ca_placement(void **state)
+{
+	struct ks_hm_cols c;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(ca_edges) / sizeof(ca_edges[0]); k++) {
+		uint32_t w = ca_edges[k].size, n = ca_edges[k].n;
+
+		assert_int_equal(ks_hm_cols_init(&c, n, w), 0);
+		assert_int_equal(c.n, n);
+		for (uint32_t i = 0; i < n; i++) {
+			assert_int_equal(c.first[i], i);
+			assert_int_equal(c.x[i], ca_edges[k].edge[i]);
+		}
+		/* Ours reach the edge (CA's bug of a white last column is
+		 * not copied). */
+		assert_true(ca_edges[k].edge[n] < w);
+		assert_int_equal(c.x[n], w);
+		ks_hm_cols_fini(&c);
+	}
+	/* 154 samples on 10 px: CA's sample 77 starts at 77 * (10/154) =
+	 * 4.999..., i.e. pixel 4, so pixel 4 holds samples 62..77 (16)
+	 * and pixel 5 holds 78..92 (15). */
+	assert_int_equal(ks_hm_cols_init(&c, 154, 10), 0);
+	assert_int_equal(c.n, 10);
+	assert_int_equal(c.first[4], 62);
+	assert_int_equal(c.first[5], 78);
+	assert_int_equal(c.first[6], 93);
+	ks_hm_cols_fini(&c);
+}
+
+/* Renders n samples of one event each at value 5 on width x 10 and
+ * returns the JSON grid's columns; the picture is checked to have no
+ * white pixel column at row 5 (every sample drawn). */
+static json_t *every_column_drawn(size_t n, int64_t base, uint32_t step,
+				  uint32_t width)
+{
+	char buf[160];
+	struct ks_hmparams p;
+	struct picture pic;
+	struct ks_heatmap *hm;
+	struct cols c;
+	json_t *o, *cols;
+
+	cols_init(&c, n, base, step, KS_ARITY_NUMERIC);
+	for (size_t s = 0; s < n; s++)
+		put(&c, s, NULL, 5, 1 + s % 3);
+	snprintf(buf, sizeof(buf), "{\"ymax\":10,\"nbuckets\":10,"
+		 "\"height\":10,\"width\":%u}", width);
+	params(&p, buf);
+	hm = render(&c, &p, &pic);
+	for (uint32_t x = 0; x < width; x++) {
+		const uint8_t *px = pic.rgb + ((size_t)(9 - 5) * width + x) * 3;
+
+		if (px[0] == 255 && px[1] == 255 && px[2] == 255)
+			fail_msg("%zu samples from %lld on %u px: column %u "
+				 "is white", n, (long long)base, width, x);
+	}
+	o = to_json(hm);
+	cols = json_incref(json_object_get(json_object_get(o, "grid"),
+					   "columns"));
+	json_decref(o);
+	free(pic.rgb);
+	ks_heatmap__free(hm);
+	ks_hmparams_fini(&p);
+	cols_fini(&c);
+	return cols;
+}
+
+static void test_every_sample_drawn(void **state)
+{
+	(void)state;
+	/* Layouts alone, over many (width, nsamples): every sample in one
+	 * column, every column at least a pixel, the image covered, and
+	 * each column where CA starts its first sample. */
+	for (int i = 0; i < 20000; i++) {
+		uint32_t w = 10 + (uint32_t)(rnd() % 991);
+		size_t n = 1 + rnd() % (i % 2 ? 3600 : 2 * w);
+		struct ks_hm_cols c;
+
+		assert_int_equal(ks_hm_cols_init(&c, n, w), 0);
+		assert_int_equal(c.first[0], 0);
+		assert_int_equal(c.x[0], 0);
+		assert_int_equal(c.first[c.n], n);
+		assert_int_equal(c.x[c.n], w);
+		assert_int_equal(c.n, n < w ? n : c.n);
+		for (size_t d = 0; d < c.n; d++) {
+			double ca = floor(c.first[d] * ((double)w / n));
+
+			assert_true(c.first[d] < c.first[d + 1]);
+			assert_true(c.x[d] < c.x[d + 1]);
+			assert_true(c.x[d] == ca || (ca >= w && c.x[d] == w - 1));
+		}
+		ks_hm_cols_fini(&c);
+	}
+	/* Whole pictures over (width, nsamples, start): no white column,
+	 * and the start time does not move the columns. */
+	for (int i = 0; i < 150; i++) {
+		uint32_t w = 10 + (uint32_t)(rnd() % 300);
+		size_t n = 1 + rnd() % (3 * w);
+		uint32_t step = i % 3 ? 1 : 5;
+		int64_t base = (int64_t)(rnd() % 2000000000) / step * step;
+		json_t *a = every_column_drawn(n, base, step, w);
+		json_t *b = every_column_drawn(n, base + 7 * step, step, w);
+		size_t d;
+		json_t *col;
+
+		assert_int_equal(json_array_size(a), json_array_size(b));
+		json_array_foreach(a, d, col) {
+			json_t *other = json_array_get(b, d);
+
+			assert_true(json_equal(json_object_get(col, "x"),
+					       json_object_get(other, "x")));
+			assert_true(json_equal(json_object_get(col, "nsamples"),
+					       json_object_get(other,
+							       "nsamples")));
+		}
+		json_decref(a);
+		json_decref(b);
+	}
+}
+
+static void test_row_pixels(void **state)
+{
+	(void)state;
+	for (uint32_t n = 1; n <= 100; n++) {
+		for (uint32_t h = 10; h <= 1000; h += n < 20 ? 1 : 37) {
+			uint32_t y0, y1, next = 0, seen = 0;
+
+			/* Rows tile the height, top row first, each at CA's
+			 * floor(k * (h / n)); with more rows than pixels some
+			 * are empty, as in CA. */
+			for (uint32_t r = n; r-- > 0;) {
+				uint32_t k = n - 1 - r;
+
+				ks_hm_row_pixels(r, n, h, &y0, &y1);
+				assert_int_equal(y0, next);
+				assert_int_equal(y0, (uint32_t)floor(
+					k * ((double)h / n)));
+				if (n <= h)
+					assert_true(y1 > y0);
+				for (uint32_t y = y0; y < y1; y++)
+					assert_int_equal(ks_hm_row_at(y, n, h),
+							 r);
+				seen += y1 > y0;
+				next = y1;
+			}
+			assert_int_equal(next, h);
+			assert_true(seen == (n < h ? n : seen));
+		}
+	}
+}
+
+static void test_more_rows_than_pixels(void **state)
+{
+	struct ks_hmparams p;
+	struct picture pic;
+	struct ks_heatmap *hm;
+	struct cols c;
+	json_t *o, *rows, *row;
+	size_t i, empty = 0;
+	uint32_t y0, y1;
+	int want[3];
+
+	(void)state;
+	/* CA's behaviour: nbuckets stays as asked, with 100 rows on 20
+	 * pixels the rows without pixels are not drawn. */
+	cols_init(&c, 10, 100, 1, KS_ARITY_NUMERIC);
+	for (size_t s = 0; s < 10; s++)
+		put(&c, s, NULL, 5, 1);
+	params(&p, "{\"ymax\":100,\"nbuckets\":100,\"height\":20,"
+		   "\"width\":10}");
 	hm = render(&c, &p, &pic);
 	o = to_json(hm);
 	assert_int_equal(json_integer_value(json_object_get(o, "nbuckets")),
-			 20);
+			 100);
+	rows = json_object_get(json_object_get(o, "grid"), "rows");
+	assert_int_equal(json_array_size(rows), 100);
+	json_array_foreach(rows, i, row)
+		empty += json_integer_value(json_object_get(row, "height")) == 0;
+	assert_int_equal(empty, 80);
+	assert_true(count_at(o, 0, 0, 5) == 1);
+	/* Row 5 (k = 94 from the top) spans floor(94 * 0.2) = 18 to
+	 * floor(95 * 0.2) = 19: drawn on pixel row 18, and rows 6..9,
+	 * which have no pixels, do not overwrite it. */
+	ks_hm_row_pixels(5, 100, 20, &y0, &y1);
+	assert_int_equal(y0, 18);
+	assert_int_equal(y1, 19);
+	ks_hm_row_pixels(6, 100, 20, &y0, &y1);
+	assert_int_equal(y0, y1);
+	expect_one(21, 1.0, want);
+	for (uint32_t x = 0; x < 10; x++)
+		pixel_is(&pic, x, 18, want);
+	for (uint32_t y = 0; y < 20; y++)
+		if (y != 18)
+			pixel_is(&pic, 0, y, white);
 	json_decref(o);
 	free(pic.rgb);
 	ks_heatmap__free(hm);
@@ -978,79 +1185,53 @@ static void test_more_samples_than_pixels(void **state)
 	cols_fini(&c);
 }
 
-/* Sample a's pixel width in the layout of a window starting at abs0. */
-static uint32_t width_of(const struct ks_hm_cols *c, size_t s)
+static void test_mix_truncates(void **state)
 {
-	for (size_t d = 0; d < c->n; d++)
-		if (c->first[d] <= s && s < c->first[d + 1])
-			return c->first[d] == s && c->first[d + 1] == s + 1 ?
-				       c->x[d + 1] - c->x[d] : 0;
-	return UINT32_MAX;
-}
-
-static void test_columns_do_not_jitter(void **state)
-{
-	struct ks_hm_cols a, b;
+	struct picture pic;
+	struct cols c;
+	json_t *o;
+	struct ks_heatmap *hm;
 
 	(void)state;
-	/* 30 samples on 100 px (3 or 4 px each): scrolling by k samples
-	 * keeps each absolute sample's width. */
-	for (int64_t abs0 = 1000; abs0 < 1040; abs0++) {
-		assert_int_equal(ks_hm_cols_init(&a, abs0, 30, 100), 0);
-		assert_int_equal(ks_hm_cols_init(&b, abs0 + 7, 30, 100), 0);
-		assert_int_equal(a.n, 30);
-		assert_int_equal(a.x[0], 0);
-		assert_int_equal(a.x[30], 100);
-		for (size_t s = 7; s < 30; s++)
-			assert_int_equal(width_of(&a, s), width_of(&b, s - 7));
-		ks_hm_cols_fini(&a);
-		ks_hm_cols_fini(&b);
-	}
-	/* 1000 samples on 600 px: samples that share a pixel column in one
-	 * window share it in the next (away from the window's edges). */
-	assert_int_equal(ks_hm_cols_init(&a, 5000, 1000, 600), 0);
-	assert_int_equal(ks_hm_cols_init(&b, 5003, 1000, 600), 0);
-	assert_int_equal(a.n, 600);
-	for (size_t d = 1; d + 1 < b.n; d++) {
-		uint32_t s0 = b.first[d] + 3, s1 = b.first[d + 1] + 3;
-		size_t da;
+	/* Keys a and b once each in one cell, isolated: both rank 1, hues
+	 * 112 (53,242,24) and 203 (24,159,242) at half each.  CA's Buffer
+	 * keeps 38.5 -> 38, 200.5 -> 200, 133 (node printed 26 c8 85);
+	 * rounding would give 39, 201. */
+	cols_init(&c, 1, 0, 1, KS_ARITY_DISCRETE_NUMERIC);
+	put(&c, 0, "a", 5, 1);
+	put(&c, 0, "b", 5, 1);
+	{
+		struct ks_hmparams p;
 
-		if (s1 > 1000)
-			break;	/* beyond window a */
-		for (da = 0; da < a.n && a.first[da] != s0; da++)
-			;
-		assert_true(da < a.n);
-		assert_int_equal(a.first[da + 1], s1);
+		params(&p, "{\"width\":10,\"height\":10,\"nbuckets\":10,"
+			   "\"ymax\":10,\"decompose_all\":true}");
+		hm = render(&c, &p, &pic);
+		ks_hmparams_fini(&p);
 	}
-	for (uint32_t x = 0; x < 600; x++) {
-		size_t d = ks_hm_cols__at(&a, x);
+	o = to_json(hm);
+	pixel_is(&pic, 0, 9 - 5, (const int[3]){ 38, 200, 133 });
+	json_decref(o);
+	free(pic.rgb);
+	ks_heatmap__free(hm);
+	cols_fini(&c);
+	/* a once, b twice: levels 1/2 and 1, a at saturation 0.45 is
+	 * (148,242,133); the mix is (65.33, 186.67, 205.67) and CA draws
+	 * (65,186,205) (node: 41 ba cd). */
+	cols_init(&c, 1, 0, 1, KS_ARITY_DISCRETE_NUMERIC);
+	put(&c, 0, "a", 5, 1);
+	put(&c, 0, "b", 5, 2);
+	{
+		struct ks_hmparams p;
 
-		assert_true(a.x[d] <= x && x < a.x[d + 1]);
+		params(&p, "{\"width\":10,\"height\":10,\"nbuckets\":10,"
+			   "\"ymax\":10,\"decompose_all\":true}");
+		hm = render(&c, &p, &pic);
+		ks_hmparams_fini(&p);
 	}
-	ks_hm_cols_fini(&a);
-	ks_hm_cols_fini(&b);
-}
-
-static void test_row_pixels(void **state)
-{
-	(void)state;
-	for (uint32_t n = 1; n <= 100; n++) {
-		for (uint32_t h = n < 10 ? 10 : n; h <= 1000; h += 37) {
-			uint32_t y0, y1, next = 0;
-
-			/* Rows tile the height, top row first. */
-			for (uint32_t r = n; r-- > 0;) {
-				ks_hm_row_pixels(r, n, h, &y0, &y1);
-				assert_int_equal(y0, next);
-				assert_true(y1 > y0);
-				for (uint32_t y = y0; y < y1; y++)
-					assert_int_equal(ks_hm_row_at(y, n, h),
-							 r);
-				next = y1;
-			}
-			assert_int_equal(next, h);
-		}
-	}
+	pixel_is(&pic, 3, 9 - 5, (const int[3]){ 65, 186, 205 });
+	free(pic.rgb);
+	ks_heatmap__free(hm);
+	cols_fini(&c);
 }
 
 /* ---- properties over random data ------------------------------------ */
@@ -1501,8 +1682,11 @@ int main(void)
 		cmocka_unit_test(test_empty_is_white),
 		cmocka_unit_test(test_render_errors),
 		cmocka_unit_test(test_more_samples_than_pixels),
-		cmocka_unit_test(test_columns_do_not_jitter),
+		cmocka_unit_test(test_columns_ca_placement),
+		cmocka_unit_test(test_every_sample_drawn),
 		cmocka_unit_test(test_row_pixels),
+		cmocka_unit_test(test_more_rows_than_pixels),
+		cmocka_unit_test(test_mix_truncates),
 		cmocka_unit_test(test_spreading_conserves),
 		cmocka_unit_test(test_deduction_never_negative),
 		cmocka_unit_test(test_details_golden),
