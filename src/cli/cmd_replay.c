@@ -1,71 +1,43 @@
 /* cmd_replay.c - `kvmscope replay`: a trace through the engine, offline.
  *
- * Reads a kvm trace (tracefs text from `cat trace`, trace_pipe or
- * `trace-cmd report`, or kvmscope's own record file, told apart by its
- * magic), turns its events into records, and feeds them to one
- * instrumentation built from the same parameters the HTTP API takes.  The
- * engine's clock follows the trace, and the retention covers the whole
- * trace, so the answer is CA's raw value over the trace (or one value per
- * granularity interval with --per-second).  Everything not counted -
+ * The options and the output; the replay itself (reading the trace,
+ * translating and feeding records, the trace's span) is
+ * src/replay/session.c, and the heatmap figure src/render/annotate.c.
+ * The answer is CA's raw value over the trace (or one value per
+ * granularity interval with --per-second), as a table with values in
+ * human units, or raw (--raw), or CA's JSON.  Everything not counted -
  * malformed lines, events whose fields did not parse, records lacking a
  * field the instrumentation needs - is summarised on stderr.
- *
- * With --write-record FILE every record of every metric is also written to
- * a record file, so a text trace can be converted once and replayed fast.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli/commands.h"
 #include "engine/engine.h"
 #include "engine/query.h"
 #include "engine/symtab.h"
-#include "replay/kvmtrace.h"
-#include "replay/perfdata.h"
-#include "replay/recfile.h"
-#include "replay/tracefs.h"
+#include "render/annotate.h"
 #include "render/heatmap.h"
+#include "replay/session.h"
+#include "util/units.h"
 
 #define MAX_DECOMP 4
-#define BATCH 256
 #define PROG "kvmscope replay"
 
 struct opts {
 	const char *file;
-	const char *metric;
-	const char *predicate;
-	const char *write_record;
+	struct ks_replay_conf rc;
 	const char *decomp[MAX_DECOMP];
-	size_t ndecomp;
-	const char *granularity;
 	const char *heatmap;
+	const char *ymax, *width, *height;
+	bool log;
 	bool json;
+	bool raw;
 	bool per_second;
-};
-
-/* Everything one replay run holds. */
-struct replay {
-	struct ks_engine *e;
-	struct ks_instn *in;	/* NULL when only converting */
-	int metric;		/* -1 when only converting */
-	struct ks_recfile_writer *w;
-	struct ks_record batch[BATCH];
-	size_t nbatch;
-	uint32_t gran;
-	uint32_t needs;
-	bool any;
-	int64_t first_slot, last_slot;	/* seconds */
-	uint64_t fed;
-	uint64_t lacking[KS_F__COUNT];
-	int error;
-	char errmsg[256];
 };
 
 static void usage(FILE *f)
@@ -74,9 +46,11 @@ static void usage(FILE *f)
 		"usage: kvmscope replay FILE --metric M [--decompose F]... "
 		"[--predicate JSON]\n"
 		"                       [--granularity N] [--per-second] "
-		"[--json]\n"
+		"[--json | --raw]\n"
 		"                       [--write-record OUT] "
-		"[--heatmap-png OUT.png]\n\n"
+		"[--heatmap-png OUT.png [--log]\n"
+		"                       [--ymax N] [--width N] [--height N]]"
+		"\n\n"
 		"Feeds a kvm trace through the engine and prints the value of one\n"
 		"instrumentation over the whole trace.  FILE is tracefs text (`cat\n"
 		"trace`, trace_pipe, `trace-cmd report`; '-' reads stdin), `perf\n"
@@ -95,13 +69,23 @@ static void usage(FILE *f)
 		"of 5\n"
 		"  -s, --per-second      one value per granularity interval\n"
 		"  -j, --json            CA's value object(s) instead of a table\n"
+		"  -r, --raw             table values as raw integers (ns, bytes)\n"
+		"                        rather than in human units (12.3us)\n"
 		"  -w, --write-record OUT  also write every record to a record "
 		"file\n"
 		"                        (--metric may then be left out)\n"
 		"  -H, --heatmap-png OUT.png  draw CA's heatmap of the whole trace "
-		"(needs\n"
-		"                        a numeric --decompose; one column per "
-		"interval)\n"
+		"with\n"
+		"                        axes, a legend and a title (needs a "
+		"numeric\n"
+		"                        --decompose; one column per interval)\n"
+		"      --log             heatmap rows on a log scale\n"
+		"      --ymax N          heatmap top, in the field's unit (ns for\n"
+		"                        latency); default: CA's autoscale\n"
+		"      --width N, --height N  heatmap plot area in pixels, 10 to "
+		"1000\n"
+		"                        (default 600 x 300); the file adds its "
+		"margins\n"
 		"  -h, --help            this text\n\n"
 		"The trace clock is the engine's clock: time values are trace "
 		"seconds.\n"
@@ -120,17 +104,32 @@ static int check_args(int argc, char **argv, struct opts *o)
 		return 2;
 	}
 	o->file = argv[optind];
-	if (o->heatmap && !o->metric) {
+	if (o->heatmap && !o->rc.metric) {
 		fprintf(stderr, PROG ": --heatmap-png: needs --metric\n");
 		return 2;
 	}
-	if (!o->metric && !o->write_record) {
+	if (!o->heatmap && (o->log || o->ymax || o->width || o->height)) {
+		fprintf(stderr, PROG ": --%s: only applies to --heatmap-png\n",
+			o->log ? "log" : o->ymax ? "ymax" : o->width ? "width" :
+			"height");
+		return 2;
+	}
+	if (o->json && o->raw) {
+		fprintf(stderr, PROG ": --raw: JSON is always raw; give one "
+			"of --json and --raw\n");
+		return 2;
+	}
+	if (!o->rc.metric && !o->rc.write_record) {
 		fprintf(stderr, PROG ": --metric: required (or --write-record "
 			"to only convert)\n");
 		return 2;
 	}
+	o->rc.decomp = o->decomp;
+	o->rc.need_numeric = o->heatmap != NULL;
 	return 0;
 }
+
+enum { OPT_LOG = 256, OPT_YMAX, OPT_WIDTH, OPT_HEIGHT };
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
@@ -141,31 +140,42 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "granularity", required_argument, NULL, 'g' },
 		{ "per-second", no_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "raw", no_argument, NULL, 'r' },
 		{ "write-record", required_argument, NULL, 'w' },
 		{ "heatmap-png", required_argument, NULL, 'H' },
+		{ "log", no_argument, NULL, OPT_LOG },
+		{ "ymax", required_argument, NULL, OPT_YMAX },
+		{ "width", required_argument, NULL, OPT_WIDTH },
+		{ "height", required_argument, NULL, OPT_HEIGHT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:d:p:g:sjw:H:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:d:p:g:sjrw:H:h", lopts,
+				NULL)) != -1) {
 		switch (c) {
-		case 'm': o->metric = optarg; break;
-		case 'p': o->predicate = optarg; break;
-		case 'g': o->granularity = optarg; break;
+		case 'm': o->rc.metric = optarg; break;
+		case 'p': o->rc.predicate = optarg; break;
+		case 'g': o->rc.granularity = optarg; break;
 		case 's': o->per_second = true; break;
 		case 'j': o->json = true; break;
-		case 'w': o->write_record = optarg; break;
+		case 'r': o->raw = true; break;
+		case 'w': o->rc.write_record = optarg; break;
 		case 'H': o->heatmap = optarg; break;
+		case OPT_LOG: o->log = true; break;
+		case OPT_YMAX: o->ymax = optarg; break;
+		case OPT_WIDTH: o->width = optarg; break;
+		case OPT_HEIGHT: o->height = optarg; break;
 		case 'h': usage(stdout); return 1;
 		case 'd':
-			if (o->ndecomp == MAX_DECOMP) {
+			if (o->rc.ndecomp == MAX_DECOMP) {
 				fprintf(stderr, PROG ": --decompose: at most %d "
 					"fields\n", MAX_DECOMP);
 				return 2;
 			}
-			o->decomp[o->ndecomp++] = optarg;
+			o->decomp[o->rc.ndecomp++] = optarg;
 			break;
 		default:
 			usage(stderr);
@@ -175,179 +185,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return check_args(argc, argv, o);
 }
 
-/* Appends the comma-separated field names of s to the array d, empty
- * ones too: the parameter parser names them as the error they are. */
-static int add_fields(json_t *d, const char *s)
-{
-	for (;;) {
-		size_t n = strcspn(s, ",");
-
-		if (json_array_append_new(d, json_stringn(s, n)))
-			return -ENOMEM;
-		if (!s[n])
-			return 0;
-		s += n + 1;
-	}
-}
-
-/* The instrumentation's parameters as the HTTP API would pass them. */
-static json_t *build_params(const struct opts *o, int metric)
-{
-	const struct ks_metricinfo *mi = ks_metric_info(metric);
-	json_t *p = json_object(), *d = json_array();
-
-	if (!p || !d)
-		goto fail;
-	for (size_t i = 0; i < o->ndecomp; i++)
-		if (add_fields(d, o->decomp[i]))
-			goto fail;
-	json_object_set_new(p, "module", json_string(mi->module));
-	json_object_set_new(p, "stat", json_string(mi->stat));
-	json_object_set_new(p, "decomposition", d);
-	d = NULL;
-	if (o->predicate)
-		json_object_set_new(p, "predicate", json_string(o->predicate));
-	if (o->granularity)
-		json_object_set_new(p, "granularity",
-				    json_string(o->granularity));
-	/* Replay never reaps: the trace clock may run past idle-max. */
-	json_object_set_new(p, "idle-max", json_integer(0));
-	return p;
-fail:
-	json_decref(p);
-	json_decref(d);
-	return NULL;
-}
-
-/* Names the option behind a parameter error ("decomposition" is
- * --decompose) and drops the parameter name the message may repeat. */
-static void report_conf_error(const struct ks_err *err)
-{
-	const char *opt = !strcmp(err->param, "decomposition") ? "decompose" :
-			  err->param[0] ? err->param : "metric";
-	const char *msg = err->msg;
-	size_t n = strlen(err->param);
-
-	if (n && !strncmp(msg, err->param, n) && !strncmp(msg + n, ": ", 2))
-		msg += n + 2;
-	fprintf(stderr, PROG ": --%s: %s\n", opt, msg);
-}
-
-/* Creates the instrumentation.  Retention is the most CA allows at the
- * granularity (3600 data points): the trace's span is only known at its
- * end, and records beyond that span are refused as they arrive. */
-static int create_instn(struct replay *rp, const struct opts *o)
-{
-	struct ks_instn_conf conf;
-	struct ks_err err = { { 0 }, { 0 } };
-	json_t *params;
-	uint32_t gran;
-	int rc;
-
-	rp->metric = ks_metric_lookup_full(o->metric);
-	if (rp->metric < 0) {
-		fprintf(stderr, PROG ": --metric: unknown metric '%s' (see "
-			"kvmscope metrics)\n", o->metric);
-		return 2;
-	}
-	params = build_params(o, rp->metric);
-	if (!params)
-		return 1;
-	rc = ks_instn_conf_parse(params, NULL, KS_INSTN_CREATE, &conf, &err);
-	if (!rc) {
-		gran = conf.granularity;
-		json_object_set_new(params, "retention-time",
-				    json_integer((json_int_t)gran *
-						 KS_MAX_DATAPOINTS));
-		ks_instn_conf_fini(&conf);
-		rc = ks_instn_conf_parse(params, NULL, KS_INSTN_CREATE, &conf,
-					 &err);
-	}
-	json_decref(params);
-	if (!rc && (rc = ks_engine__create(rp->e, &conf, &rp->in, &err)))
-		ks_instn_conf_fini(&conf);
-	if (rc) {
-		report_conf_error(&err);
-		return 2;
-	}
-	rp->gran = rp->in->conf.granularity;
-	rp->needs = rp->in->needs;
-	if (o->heatmap && rp->in->conf.numeric < 0) {
-		fprintf(stderr, PROG ": --heatmap-png: needs a numeric "
-			"--decompose (e.g. latency or subsecond)\n");
-		return 2;
-	}
-	return 0;
-}
-
-static void flush_batch(struct replay *rp)
-{
-	ks_engine__feed(rp->e, rp->batch, rp->nbatch);
-	rp->nbatch = 0;
-}
-
-/* Widens the trace's slot span to r; fails once the span holds more data
- * points than the retention keeps. */
-static int track_span(struct replay *rp, const struct ks_record *r)
-{
-	int64_t slot = (int64_t)(r->ts / KS_NSEC_PER_SEC);
-
-	slot -= slot % rp->gran;
-	if (!rp->any) {
-		rp->first_slot = rp->last_slot = slot;
-		rp->any = true;
-	}
-	if (slot < rp->first_slot)
-		rp->first_slot = slot;
-	if (slot > rp->last_slot)
-		rp->last_slot = slot;
-	if ((rp->last_slot - rp->first_slot) / rp->gran >= KS_MAX_DATAPOINTS) {
-		/* The smallest granularity (a multiple of 5) that fits what
-		 * was seen so far; the rest of the trace may need more. */
-		int64_t need = (rp->last_slot - rp->first_slot) /
-			       KS_MAX_DATAPOINTS + 1;
-
-		need = (need + 4) / 5 * 5;
-		snprintf(rp->errmsg, sizeof(rp->errmsg),
-			 "the trace spans more than %d data points at "
-			 "granularity %u s (trace seconds %lld to %lld and "
-			 "on); use --granularity %lld or more",
-			 KS_MAX_DATAPOINTS, rp->gran,
-			 (long long)rp->first_slot, (long long)rp->last_slot,
-			 (long long)need);
-		return -ERANGE;
-	}
-	return 0;
-}
-
-/* Receives every record: to the record file, and the chosen metric's to
- * the engine. */
-static int sink(void *ctx, const struct ks_record *r)
-{
-	struct replay *rp = ctx;
-	int rc;
-
-	if (rp->w && (rc = ks_recfile_writer__add(rp->w, r, 1))) {
-		snprintf(rp->errmsg, sizeof(rp->errmsg), "--write-record: %s",
-			 strerror(-rc));
-		return rc;
-	}
-	if (!rp->in || r->metric != rp->metric)
-		return 0;
-	if ((rc = track_span(rp, r)))
-		return rc;
-	if ((r->present & rp->needs) != rp->needs)
-		for (int f = 0; f < KS_F__COUNT; f++)
-			if ((rp->needs >> f & 1) && !ks_record_has(r, f))
-				rp->lacking[f]++;
-	rp->fed++;
-	rp->batch[rp->nbatch++] = *r;
-	if (rp->nbatch == BATCH)
-		flush_batch(rp);
-	return 0;
-}
-
-/* ---- reading ---- */
+/* ---- the summary on stderr ---- */
 
 /* "WHAT, first at line N, N, ..." for the line numbers kept. */
 static void report_lines(const char *what, uint64_t n, const uint64_t *lines,
@@ -403,43 +241,9 @@ static void report_translator(const struct ks_kvmtrace_stats *kst)
 			(unsigned long long)kst->backwards);
 }
 
-static int read_tracefs(struct replay *rp, int fd)
+static void report_recfile(const struct ks_recfile_stats *st,
+			   const struct ks_recfile_header *h)
 {
-	struct ks_tfs_reader *r = ks_tfs_reader__new_map(fd);
-	struct ks_kvmtrace *kt = ks_kvmtrace__new(sink, rp);
-	struct ks_err err = { { 0 }, { 0 } };
-	struct ks_tfs_event ev;
-	int rc = -ENOMEM;
-
-	if (!r || !kt)
-		goto out;
-	while ((rc = ks_tfs_reader__next(r, &ev, &err)) > 0)
-		if ((rc = ks_kvmtrace__event(kt, &ev)))
-			break;
-	if (rc < 0 && err.msg[0])
-		snprintf(rp->errmsg, sizeof(rp->errmsg), "%s", err.msg);
-	if (!rc)
-		rc = ks_kvmtrace__finish(kt);
-	report_reader(ks_tfs_reader__stats(r));
-	report_translator(ks_kvmtrace__stats(kt));
-	if (!rc && !ks_tfs_reader__stats(r)->events &&
-	    ks_tfs_reader__stats(r)->malformed) {
-		snprintf(rp->errmsg, sizeof(rp->errmsg), "not a trace: no line "
-			 "is an ftrace event, and it is not a kvmscope record "
-			 "file");
-		rc = -EINVAL;
-	}
-out:
-	ks_kvmtrace__free(kt);
-	ks_tfs_reader__free(r);
-	return rc;
-}
-
-static void report_recfile(const struct ks_recfile_reader *rd)
-{
-	const struct ks_recfile_stats *st = ks_recfile_reader__stats(rd);
-	const struct ks_recfile_header *h = ks_recfile_reader__header(rd);
-
 	fprintf(stderr, PROG ": record file v%u from '%s': %llu blocks, "
 		"%llu records\n", h->version, h->hostname,
 		(unsigned long long)st->blocks, (unsigned long long)st->records);
@@ -460,208 +264,26 @@ static void report_recfile(const struct ks_recfile_reader *rd)
 			(unsigned long long)st->undecodable);
 }
 
-static int read_recfile(struct replay *rp, const char *path)
+static void report_input(const struct ks_replay_stats *st, const char *path)
 {
-	struct ks_err err = { { 0 }, { 0 } };
-	struct ks_recfile_reader *rd = ks_recfile_reader__open(path, &err);
-	struct ks_record r;
-	int rc = 0;
-
-	if (!rd) {
-		snprintf(rp->errmsg, sizeof(rp->errmsg), "%s", err.msg);
-		return -EINVAL;
+	if (st->perfdata)
+		fprintf(stderr, PROG ": '%s' is a perf.data file: reading it "
+			"through perf script\n", path);
+	if (st->tracefs) {
+		report_reader(&st->tfs);
+		report_translator(&st->kt);
 	}
-	while (ks_recfile_reader__next(rd, &r) > 0)
-		if ((rc = sink(rp, &r)))
-			break;
-	report_recfile(rd);
-	ks_recfile_reader__free(rd);
-	return rc;
+	if (st->recfile)
+		report_recfile(&st->rf, &st->rfh);
 }
 
-/* A perf.data file: the text of `perf script` over it, read as a trace. */
-static int read_perfdata(struct replay *rp, const char *path)
+static void report_engine(const struct ks_replay *rp, const struct opts *o)
 {
-	struct ks_err err = { { 0 }, { 0 } };
-	struct ks_perfdata pd;
-	int rc, prc;
-
-	rc = ks_perfdata__open(&pd, path, &err);
-	if (rc) {
-		snprintf(rp->errmsg, sizeof(rp->errmsg), "%s", err.msg);
-		return rc;
-	}
-	fprintf(stderr, PROG ": '%s' is a perf.data file: reading it through "
-		"perf script\n", path);
-	rc = read_tracefs(rp, pd.fd);
-	prc = ks_perfdata__close(&pd, &err);
-	if (prc && (!rc || rc == -EINVAL)) {
-		/* perf's own reason beats "not a trace" from its empty text. */
-		snprintf(rp->errmsg, sizeof(rp->errmsg), "%s", err.msg);
-		rc = prc;
-	}
-	return rc;
-}
-
-/* Opens FILE and reads it in whichever format it is. */
-static int read_input(struct replay *rp, const char *path)
-{
-	unsigned char head[KS_RECFILE_MAGIC_LEN];
-	ssize_t n;
-	int fd, rc;
-
-	if (!strcmp(path, "-"))
-		return read_tracefs(rp, STDIN_FILENO);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(rp->errmsg, sizeof(rp->errmsg), "cannot open '%s': %s",
-			 path, strerror(errno));
-		return -errno;
-	}
-	n = pread(fd, head, sizeof(head), 0);
-	if (n == (ssize_t)sizeof(head) && ks_recfile_sniff(head, sizeof(head))) {
-		close(fd);
-		return read_recfile(rp, path);
-	}
-	if (n >= KS_PERFDATA_MAGIC_LEN && ks_perfdata_sniff(head, (size_t)n)) {
-		close(fd);
-		return read_perfdata(rp, path);
-	}
-	rc = read_tracefs(rp, fd);
-	close(fd);
-	return rc;
-}
-
-/* ---- output ---- */
-
-static int cmp_entry(const void *a, const void *b)
-{
-	const struct ks_value_entry *x = *(const struct ks_value_entry *const *)a;
-	const struct ks_value_entry *y = *(const struct ks_value_entry *const *)b;
-
-	if (x->count != y->count)
-		return x->count < y->count ? 1 : -1;
-	return strcmp(ks_sym_str(x->key), ks_sym_str(y->key));
-}
-
-static void print_dist(const char *pre, const char *key,
-		       const struct ks_dist *d)
-{
-	size_t it = 0;
-	uint32_t i;
-	uint64_t c;
-
-	while (ks_dist__next(d, &it, &i, &c))
-		printf("%s%-20s\t%14llu\t%14llu\t%12llu\n", pre, key,
-		       (unsigned long long)ks_ll_lo(i),
-		       (unsigned long long)ks_ll_hi(i), (unsigned long long)c);
-}
-
-/* Rows of one value, largest first; pre is "" or the slot's start time.
- * Columns are tab-separated: keys (VM names, "PF excp") may hold spaces. */
-static int print_rows(const char *pre, const struct ks_value *v)
-{
-	const struct ks_value_entry **e;
-
-	if (v->arity == KS_ARITY_SCALAR) {
-		printf("%s%-20s\t%12llu\n", pre, "total",
-		       (unsigned long long)v->total);
-		return 0;
-	}
-	if (v->arity == KS_ARITY_NUMERIC) {
-		print_dist(pre, "all", &v->dist);
-		return 0;
-	}
-	e = malloc((v->n ? v->n : 1) * sizeof(*e));
-	if (!e)
-		return -ENOMEM;
-	for (size_t k = 0; k < v->n; k++)
-		e[k] = &v->e[k];
-	qsort(e, v->n, sizeof(*e), cmp_entry);
-	for (size_t k = 0; k < v->n; k++) {
-		if (v->arity == KS_ARITY_DISCRETE)
-			printf("%s%-20s\t%12llu\n", pre, ks_sym_str(e[k]->key),
-			       (unsigned long long)e[k]->count);
-		else
-			print_dist(pre, ks_sym_str(e[k]->key), &e[k]->dist);
-	}
-	free(e);
-	return 0;
-}
-
-static void print_header(const struct replay *rp, const struct opts *o,
-			 int64_t start, uint32_t dur, uint64_t total)
-{
-	const struct ks_instn_conf *c = &rp->in->conf;
-
-	printf("# %s", o->metric);
-	if (c->discrete >= 0)
-		printf(" by %s", ks_field_info(c->discrete)->name);
-	if (c->numeric >= 0)
-		printf("%s %s (lo hi count)", c->discrete >= 0 ? " and" : " by",
-		       ks_field_info(c->numeric)->name);
-	printf(": %llu over trace seconds [%lld, %lld), granularity %u s\n",
-	       (unsigned long long)total, (long long)start,
-	       (long long)(start + dur), rp->gran);
-}
-
-static int print_text(const struct replay *rp, const struct opts *o,
-		      int64_t start, uint32_t dur)
-{
-	struct ks_value v;
-	char pre[32] = "";
-	int rc;
-
-	if ((rc = ks_dataset__value(rp->in->ds, start, dur, &v)))
-		return rc;
-	print_header(rp, o, start, dur, v.total);
-	if (!o->per_second) {
-		rc = print_rows("", &v);
-		ks_value_fini(&v);
-		return rc;
-	}
-	ks_value_fini(&v);
-	for (int64_t t = start; !rc && t < start + dur; t += rp->gran) {
-		if ((rc = ks_dataset__value(rp->in->ds, t, rp->gran, &v)))
-			return rc;
-		snprintf(pre, sizeof(pre), "%-8lld\t", (long long)t);
-		if (v.total || v.arity == KS_ARITY_SCALAR)
-			rc = print_rows(pre, &v);
-		ks_value_fini(&v);
-	}
-	return rc;
-}
-
-static int print_json(const struct replay *rp, const struct opts *o,
-		      int64_t start, uint32_t dur)
-{
-	struct ks_query q = {
-		.start = start,
-		.duration = o->per_second ? rp->gran : dur,
-		.ndatapoints = o->per_second ? dur / rp->gran : 1,
-		.multi = o->per_second,
-		.req_start = -1, .req_duration = -1, .req_end = -1,
-	};
-	json_t *j = ks_query_value(rp->in, &q);
-	char *s;
-
-	if (!j)
-		return -ENOMEM;
-	s = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
-	json_decref(j);
-	if (!s)
-		return -ENOMEM;
-	printf("%s\n", s);
-	free(s);
-	return 0;
-}
-
-static void report_engine(const struct replay *rp, const struct opts *o)
-{
-	const struct ks_engine_stats *st = ks_engine__stats(rp->e);
+	const struct ks_engine_stats *st = ks_replay__engine_stats(rp);
+	const struct ks_replay_stats *rs = ks_replay__stats(rp);
 
 	fprintf(stderr, PROG ": %s: %llu records, %llu counted",
-		o->metric, (unsigned long long)rp->fed,
+		o->rc.metric, (unsigned long long)rs->fed,
 		(unsigned long long)st->added);
 	if (st->filtered)
 		fprintf(stderr, ", %llu filtered out by the predicate",
@@ -675,35 +297,209 @@ static void report_engine(const struct replay *rp, const struct opts *o)
 			(unsigned long long)st->nomem);
 	fprintf(stderr, "\n");
 	for (int f = 0; f < KS_F__COUNT; f++)
-		if (rp->lacking[f])
+		if (rs->lacking[f])
 			fprintf(stderr, PROG ": %llu records lack field %s and are "
-				"not counted\n", (unsigned long long)rp->lacking[f],
+				"not counted\n", (unsigned long long)rs->lacking[f],
 				ks_field_info(f)->name);
-	if (!rp->fed)
-		fprintf(stderr, PROG ": no %s records in the trace\n", o->metric);
+	if (!rs->fed)
+		fprintf(stderr, PROG ": no %s records in the trace\n",
+			o->rc.metric);
 }
 
-/* The value of each interval of [start, start + n * gran): v[i] and
- * cols[i] pointing at it.  0 or -ENOMEM (v[0..n) then hold nothing). */
-static int interval_values(const struct replay *rp, int64_t start, size_t n,
-			   struct ks_value *v, const struct ks_value **cols)
+/* ---- the table ---- */
+
+/* How people read a numeric field's values. */
+static enum ks_unit field_unit(int field)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (ks_dataset__value(rp->in->ds, start + (int64_t)i * rp->gran,
-				      rp->gran, &v[i])) {
-			while (i-- > 0)
-				ks_value_fini(&v[i]);
-			return -ENOMEM;
-		}
-		cols[i] = &v[i];
+	switch (ks_field_info(field)->type) {
+	case KS_TYPE_TIME: return KS_UNIT_NS;
+	case KS_TYPE_SUBSECOND: return KS_UNIT_MS;
+	case KS_TYPE_SIZE: return KS_UNIT_BYTES;
+	default: return KS_UNIT_NONE;
 	}
+}
+
+struct printer {
+	const struct opts *o;
+	const struct ks_instn *in;
+	uint32_t gran;
+};
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct ks_value_entry *x = *(const struct ks_value_entry *const *)a;
+	const struct ks_value_entry *y = *(const struct ks_value_entry *const *)b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return strcmp(ks_sym_str(x->key), ks_sym_str(y->key));
+}
+
+/* A bucket bound: raw, or in the field's human unit. */
+static const char *bound(const struct printer *pr, uint64_t v, char *buf,
+			 size_t n)
+{
+	if (pr->o->raw)
+		snprintf(buf, n, "%llu", (unsigned long long)v);
+	else
+		ks_units_fmt(buf, n, (double)v, field_unit(pr->in->conf.numeric));
+	return buf;
+}
+
+static void print_dist(const struct printer *pr, const char *pre,
+		       const char *key, const struct ks_dist *d)
+{
+	char lo[32], hi[32];
+	size_t it = 0;
+	uint32_t i;
+	uint64_t c;
+
+	while (ks_dist__next(d, &it, &i, &c))
+		printf("%s%-20s\t%14s\t%14s\t%12llu\n", pre, key,
+		       bound(pr, ks_ll_lo(i), lo, sizeof(lo)),
+		       bound(pr, ks_ll_hi(i), hi, sizeof(hi)),
+		       (unsigned long long)c);
+}
+
+/* Rows of one value, largest first; pre is "" or the slot's start time.
+ * Columns are tab-separated: keys (VM names, "PF excp") may hold spaces. */
+static int print_rows(const struct printer *pr, const char *pre,
+		      const struct ks_value *v)
+{
+	const struct ks_value_entry **e;
+
+	if (v->arity == KS_ARITY_SCALAR) {
+		printf("%s%-20s\t%12llu\n", pre, "total",
+		       (unsigned long long)v->total);
+		return 0;
+	}
+	if (v->arity == KS_ARITY_NUMERIC) {
+		print_dist(pr, pre, "all", &v->dist);
+		return 0;
+	}
+	e = malloc((v->n ? v->n : 1) * sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	for (size_t k = 0; k < v->n; k++)
+		e[k] = &v->e[k];
+	qsort(e, v->n, sizeof(*e), cmp_entry);
+	for (size_t k = 0; k < v->n; k++) {
+		if (v->arity == KS_ARITY_DISCRETE)
+			printf("%s%-20s\t%12llu\n", pre, ks_sym_str(e[k]->key),
+			       (unsigned long long)e[k]->count);
+		else
+			print_dist(pr, pre, ks_sym_str(e[k]->key),
+				   &e[k]->dist);
+	}
+	free(e);
 	return 0;
 }
 
-static int save_png(const struct ks_heatmap *hm, const char *path)
+/* "vm.exits by vleavereason and latency" */
+static void describe(const struct printer *pr, char *buf, size_t n)
 {
-	size_t len;
-	const uint8_t *png = ks_heatmap__png(hm, &len);
+	const struct ks_instn_conf *c = &pr->in->conf;
+
+	snprintf(buf, n, "%s%s%s%s%s", pr->o->rc.metric,
+		 c->discrete >= 0 || c->numeric >= 0 ? " by " : "",
+		 c->discrete >= 0 ? ks_field_info(c->discrete)->name : "",
+		 c->discrete >= 0 && c->numeric >= 0 ? " and " : "",
+		 c->numeric >= 0 ? ks_field_info(c->numeric)->name : "");
+}
+
+static void print_header(const struct printer *pr, int64_t start,
+			 uint32_t dur, uint64_t total)
+{
+	char what[160];
+
+	describe(pr, what, sizeof(what));
+	printf("# %s%s: %llu over trace seconds [%lld, %lld), granularity "
+	       "%u s\n", what, pr->in->conf.numeric >= 0 ? " (lo hi count)" :
+	       "", (unsigned long long)total, (long long)start,
+	       (long long)(start + dur), pr->gran);
+}
+
+static int print_text(const struct printer *pr, int64_t start, uint32_t dur)
+{
+	struct ks_value v;
+	char pre[32] = "";
+	int rc;
+
+	if ((rc = ks_dataset__value(pr->in->ds, start, dur, &v)))
+		return rc;
+	print_header(pr, start, dur, v.total);
+	if (!pr->o->per_second) {
+		rc = print_rows(pr, "", &v);
+		ks_value_fini(&v);
+		return rc;
+	}
+	ks_value_fini(&v);
+	for (int64_t t = start; !rc && t < start + dur; t += pr->gran) {
+		if ((rc = ks_dataset__value(pr->in->ds, t, pr->gran, &v)))
+			return rc;
+		snprintf(pre, sizeof(pre), "%-8lld\t", (long long)t);
+		if (v.total || v.arity == KS_ARITY_SCALAR)
+			rc = print_rows(pr, pre, &v);
+		ks_value_fini(&v);
+	}
+	return rc;
+}
+
+static int print_json(const struct printer *pr, int64_t start, uint32_t dur)
+{
+	struct ks_query q = {
+		.start = start,
+		.duration = pr->o->per_second ? pr->gran : dur,
+		.ndatapoints = pr->o->per_second ? dur / pr->gran : 1,
+		.multi = pr->o->per_second,
+		.req_start = -1, .req_duration = -1, .req_end = -1,
+	};
+	json_t *j = ks_query_value(pr->in, &q);
+	char *s;
+
+	if (!j)
+		return -ENOMEM;
+	s = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+	json_decref(j);
+	if (!s)
+		return -ENOMEM;
+	printf("%s\n", s);
+	free(s);
+	return 0;
+}
+
+/* ---- the heatmap file ---- */
+
+/* The heatmap's parameters from the options, through the API's parser,
+ * so they take CA's values and bounds; errors name the option. */
+static int heatmap_params(const struct printer *pr, struct ks_hmparams *hp)
+{
+	struct ks_err err = { { 0 }, { 0 } };
+	json_t *p = json_object();
+	int rc;
+
+	if (!p)
+		return -ENOMEM;
+	if (pr->in->conf.discrete >= 0)
+		json_object_set_new(p, "decompose_all", json_true());
+	if (pr->o->log)
+		json_object_set_new(p, "scale", json_string("log"));
+	if (pr->o->ymax)
+		json_object_set_new(p, "ymax", json_string(pr->o->ymax));
+	if (pr->o->width)
+		json_object_set_new(p, "width", json_string(pr->o->width));
+	if (pr->o->height)
+		json_object_set_new(p, "height", json_string(pr->o->height));
+	rc = ks_hmparams__parse(hp, p, &err);
+	json_decref(p);
+	if (rc)
+		fprintf(stderr, PROG ": --%s: %s\n", err.param[0] ? err.param :
+			"heatmap-png", err.msg);
+	return rc;
+}
+
+static int save_png(const uint8_t *png, size_t len, const char *path)
+{
 	FILE *f = fopen(path, "wb");
 	bool ok = f && fwrite(png, 1, len, f) == len;
 
@@ -717,155 +513,137 @@ static int save_png(const struct ks_heatmap *hm, const char *path)
 	return 0;
 }
 
-/* Draws CA's heatmap of the columns with CA's default geometry, every key
- * highlighted when decomposed by one, and saves it.  Reports its own
- * errors; 0 or a negative errno. */
-static int draw_heatmap(const struct replay *rp, const struct opts *o,
-			const struct ks_hm_input *in)
+/* The figure's words: what, over what, in which unit. */
+static int draw_figure(const struct printer *pr, const struct ks_heatmap *hm,
+		       int64_t start, uint32_t dur, struct ks_hm_figure *fig)
+{
+	int num = pr->in->conf.numeric;
+	char title[160], sub[200], xlabel[96], ylabel[96];
+	struct ks_hm_annot a = {
+		.title = title, .subtitle = sub, .ylabel = ylabel,
+		.yunit = field_unit(num), .xlabel = xlabel, .tspan = dur,
+	};
+	const char *slash = strrchr(pr->o->file, '/');
+
+	describe(pr, title, sizeof(title));
+	snprintf(sub, sizeof(sub), "%s, trace seconds %lld to %lld, %u s a "
+		 "column%s", slash ? slash + 1 : pr->o->file, (long long)start,
+		 (long long)(start + dur), pr->gran,
+		 pr->o->rc.predicate ? ", with a predicate" : "");
+	snprintf(ylabel, sizeof(ylabel), "%s%s", ks_field_info(num)->label,
+		 ks_heatmap__scale(hm) == KS_HM_SCALE_LOG ? " (log)" : "");
+	snprintf(xlabel, sizeof(xlabel), "time from trace second %lld",
+		 (long long)start);
+	return ks_hm_figure__draw(fig, hm, &a);
+}
+
+/* Renders CA's heatmap of the whole trace, one column per interval,
+ * every key highlighted when decomposed by one, with axes and a legend. */
+static int write_heatmap(const struct printer *pr, const struct ks_replay *rp)
 {
 	struct ks_err err = { { 0 }, { 0 } };
-	struct ks_heatmap *hm;
+	const struct ks_value **cols = NULL;
+	struct ks_value *v = NULL;
+	struct ks_hm_figure fig;
+	struct ks_heatmap *hm = NULL;
 	struct ks_hmparams hp;
+	int64_t start;
+	uint32_t dur;
+	size_t n;
 	int rc;
 
-	ks_hmparams_init(&hp);
-	if (rp->in->conf.discrete >= 0)
-		hp.mode = KS_HM_DECOMPOSE_ALL;
-	hm = ks_heatmap__render(in, &hp, &err);
-	if (!hm) {
-		fprintf(stderr, PROG ": --heatmap-png: %s\n", err.msg);
-		return -EINVAL;
+	if ((rc = heatmap_params(pr, &hp)))
+		return rc;
+	ks_replay__span(rp, &start, &dur);
+	if ((rc = ks_replay__columns(rp, &v, &cols, &n)))
+		goto out;
+	{
+		struct ks_hm_input in = { cols, n, start, pr->gran };
+
+		if (!(hm = ks_heatmap__render(&in, &hp, &err))) {
+			fprintf(stderr, PROG ": --%s: %s\n", err.param[0] ?
+				err.param : "heatmap-png", err.msg);
+			rc = -EINVAL;
+			goto out;
+		}
 	}
-	rc = save_png(hm, o->heatmap);
+	if ((rc = draw_figure(pr, hm, start, dur, &fig)))
+		goto out;
+	rc = save_png(fig.png, fig.png_len, pr->o->heatmap);
 	if (!rc)
-		fprintf(stderr, PROG ": wrote %s (%u x %u, ymax %llu)\n",
-			o->heatmap, hp.width, hp.height,
+		fprintf(stderr, PROG ": wrote %s (%u x %u; heatmap %u x %u at "
+			"(%u,%u), ymax %llu)\n", pr->o->heatmap, fig.width,
+			fig.height, hp.width, hp.height, fig.plot_x, fig.plot_y,
 			(unsigned long long)ks_heatmap__ymax(hm));
-	ks_heatmap__free(hm);
-	return rc;
-}
-
-/* Writes CA's heatmap of [start, start + dur): one column per interval. */
-static int write_heatmap(const struct replay *rp, const struct opts *o,
-			 int64_t start, uint32_t dur)
-{
-	size_t n = dur / rp->gran;
-	struct ks_value *v = calloc(n, sizeof(*v));
-	const struct ks_value **cols = calloc(n, sizeof(*cols));
-	int rc = -ENOMEM;
-
-	if (v && cols && !(rc = interval_values(rp, start, n, v, cols))) {
-		struct ks_hm_input in = { cols, n, start, rp->gran };
-
-		rc = draw_heatmap(rp, o, &in);
-		for (size_t i = 0; i < n; i++)
-			ks_value_fini(&v[i]);
-	}
+	ks_hm_figure__fini(&fig);
+out:
 	if (rc == -ENOMEM)
 		fprintf(stderr, PROG ": --heatmap-png: out of memory\n");
-	free(v);
-	free(cols);
+	ks_heatmap__free(hm);
+	ks_replay_columns_free(v, cols, n);
+	ks_hmparams_fini(&hp);
 	return rc;
 }
 
-static int output(struct replay *rp, const struct opts *o)
+static int output(const struct ks_replay *rp, const struct opts *o)
 {
-	int64_t start = rp->any ? rp->first_slot : 0;
-	uint32_t dur = rp->any ? (uint32_t)(rp->last_slot - rp->first_slot) +
-					 rp->gran : rp->gran;
+	struct printer pr = { o, ks_replay__instn(rp), 0 };
+	int64_t start;
+	uint32_t dur;
 	int rc;
 
+	pr.gran = pr.in->conf.granularity;
+	ks_replay__span(rp, &start, &dur);
 	report_engine(rp, o);
-	if (o->heatmap && write_heatmap(rp, o, start, dur))
+	if (o->heatmap && write_heatmap(&pr, rp))
 		return 1;
-	rc = o->json ? print_json(rp, o, start, dur) :
-		       print_text(rp, o, start, dur);
+	rc = o->json ? print_json(&pr, start, dur) :
+		       print_text(&pr, start, dur);
 	if (rc)
 		fprintf(stderr, PROG ": %s\n", strerror(-rc));
 	return rc ? 1 : 0;
 }
 
-static int close_writer(struct replay *rp, const struct opts *o)
+/* Replays; the exit status. */
+static int replay(struct ks_replay *rp, const struct opts *o)
 {
 	struct ks_err err = { { 0 }, { 0 } };
-	int rc = ks_recfile_writer__close(rp->w, &err);
+	int rc = ks_replay__setup(rp, &o->rc, o->file, &err);
 
-	rp->w = NULL;
 	if (rc) {
+		fprintf(stderr, PROG ": --%s: %s\n", err.param, err.msg);
+		return !strcmp(err.param, "write-record") && rc != -EINVAL ?
+			       1 : 2;
+	}
+	rc = ks_replay__run(rp, o->file, &err);
+	report_input(ks_replay__stats(rp), o->file);
+	if (rc && !strcmp(err.param, "write-record")) {
 		fprintf(stderr, PROG ": --write-record: %s\n", err.msg);
 		return 1;
 	}
-	fprintf(stderr, PROG ": wrote %s\n", o->write_record);
-	return 0;
-}
-
-/* True if both paths name one existing file (the output would truncate
- * the input before it is read). */
-static bool same_file(const char *a, const char *b)
-{
-	struct stat sa, sb;
-
-	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev &&
-	       sa.st_ino == sb.st_ino;
-}
-
-static int run(struct replay *rp, const struct opts *o)
-{
-	struct ks_err err = { { 0 }, { 0 } };
-	int rc;
-
-	if (o->metric && (rc = create_instn(rp, o)))
-		return rc;
-	if (o->write_record && same_file(o->file, o->write_record)) {
-		fprintf(stderr, PROG ": --write-record: '%s' is the input\n",
-			o->write_record);
-		return 2;
-	}
-	if (o->write_record) {
-		rp->w = ks_recfile_writer__open(o->write_record,
-						KS_RECFILE_F_CONVERTED, &err);
-		if (!rp->w) {
-			fprintf(stderr, PROG ": --write-record: %s\n", err.msg);
-			return 1;
-		}
-	}
-	rc = read_input(rp, o->file);
 	if (rc) {
-		fprintf(stderr, PROG ": %s: %s\n", o->file,
-			rp->errmsg[0] ? rp->errmsg : strerror(-rc));
+		fprintf(stderr, PROG ": %s: %s\n", o->file, err.msg);
 		return 1;
 	}
-	if (rp->in)
-		flush_batch(rp);
-	if (rp->w && (rc = close_writer(rp, o)))
-		return rc;
-	return rp->in ? output(rp, o) : 0;
+	if (o->rc.write_record)
+		fprintf(stderr, PROG ": wrote %s\n", o->rc.write_record);
+	return ks_replay__instn(rp) ? output(rp, o) : 0;
 }
 
 int cmd_replay(int argc, char **argv)
 {
 	struct opts o = { 0 };
-	struct replay *rp;
+	struct ks_replay *rp;
 	int rc = parse_args(argc, argv, &o);
 
 	if (rc)
 		return rc == 1 ? 0 : rc;
-	rp = calloc(1, sizeof(*rp));
-	if (!rp || !(rp->e = ks_engine__new())) {
+	if (!(rp = ks_replay__new())) {
 		fprintf(stderr, PROG ": out of memory\n");
-		free(rp);
 		return 1;
 	}
-	rp->metric = -1;
-	ks_engine__follow_records(rp->e, true);
-	rc = run(rp, &o);
-	if (rp->w) {
-		struct ks_err err;
-
-		ks_recfile_writer__close(rp->w, &err);
-	}
-	ks_engine__free(rp->e);
-	free(rp);
+	rc = replay(rp, &o);
+	ks_replay__free(rp);
 	ks_sym_reset();
 	return rc;
 }

@@ -366,6 +366,79 @@ uint64_t ks_heatmap__ymax(const struct ks_heatmap *hm)
 	return hm->g.ymax;
 }
 
+const struct ks_hm_geom *ks_heatmap__geom(const struct ks_heatmap *hm)
+{
+	return &hm->g;
+}
+
+enum ks_hm_scale ks_heatmap__scale(const struct ks_heatmap *hm)
+{
+	return hm->scale;
+}
+
+size_t ks_heatmap__nmaps(const struct ks_heatmap *hm)
+{
+	return hm->nmaps;
+}
+
+const char *ks_heatmap__map(const struct ks_heatmap *hm, size_t m,
+			    uint16_t *hue)
+{
+	*hue = hm->maps[m].hue;
+	return hm->maps[m].name;
+}
+
+void ks_heatmap__color(const struct ks_heatmap *hm, size_t m, double level,
+		       uint8_t rgb[3])
+{
+	double c[3];
+
+	map_rgb(&hm->maps[m], level, c);
+	for (int k = 0; k < 3; k++)
+		rgb[k] = (uint8_t)c[k];
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int ks_heatmap__legend(const struct ks_heatmap *hm, const double *levels,
+		       double *counts, size_t n)
+{
+	size_t nd = hm->g.cols.n, nr = hm->g.rows.n, nz = 0;
+	double *v = malloc((hm->nmaps * nd * nr + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	/* The non-zero counts per sample, as levels() normalises them. */
+	for (size_t m = 0; m < hm->nmaps; m++) {
+		for (size_t d = 0; d < nd; d++) {
+			double k = hm->g.cols.first[d + 1] - hm->g.cols.first[d];
+			const double *c = hm->counts + (m * nd + d) * nr;
+
+			for (size_t r = 0; r < nr; r++)
+				if (c[r] > 0)
+					v[nz++] = c[r] / k;
+		}
+	}
+	qsort(v, nz, sizeof(*v), cmp_double);
+	for (size_t i = 0; i < n; i++) {
+		double at = ceil(levels[i] * (double)nz);
+
+		if (!nz)
+			counts[i] = 0;
+		else if (hm->coloring == KS_HM_LINEAR)
+			counts[i] = levels[i] * (v[nz - 1] > 1 ? v[nz - 1] : 1);
+		else
+			counts[i] = v[at < 1 ? 0 : (size_t)at - 1];
+	}
+	free(v);
+	return 0;
+}
+
 /* A count or bound: an integer when it is one, else the raw double. */
 static json_t *num(double d)
 {

@@ -44,6 +44,23 @@ const uint8_t *ks_heatmap__pixels(const struct ks_heatmap *hm,
 				  uint32_t *width, uint32_t *height);
 /* ymax as drawn (resolved when it was automatic). */
 uint64_t ks_heatmap__ymax(const struct ks_heatmap *hm);
+/* The geometry drawn: ymin, ymax, rows and display columns. */
+const struct ks_hm_geom *ks_heatmap__geom(const struct ks_heatmap *hm);
+enum ks_hm_scale ks_heatmap__scale(const struct ks_heatmap *hm);
+
+/* The maps drawn, for legends: map m's key (NULL for "everything else")
+ * and hue. */
+size_t ks_heatmap__nmaps(const struct ks_heatmap *hm);
+const char *ks_heatmap__map(const struct ks_heatmap *hm, size_t m,
+			    uint16_t *hue);
+/* The colour map m gives a cell at normalised level (0..1]. */
+void ks_heatmap__color(const struct ks_heatmap *hm, size_t m, double level,
+		       uint8_t rgb[3]);
+/* For each levels[i] in (0, 1], the smallest count per sample that a cell
+ * needs to be drawn at that level or above (0 when no cell has data), so
+ * a legend can say which colour means how many.  0 or -ENOMEM. */
+int ks_heatmap__legend(const struct ks_heatmap *hm, const double *levels,
+		       double *counts, size_t n);
 
 #define KS_HM_JSON_IMAGE 0x1	/* "image": the PNG in base64, as CA */
 #define KS_HM_JSON_GRID 0x2	/* "grid": counts, columns, rows */

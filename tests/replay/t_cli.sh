@@ -80,17 +80,17 @@ assert got == {10: 1, 4000: 1}, got
 fi
 
 # Subsecond offsets: ms into the second of each exit.
-replay "$SCRATCH/long.txt" -m vm.exits -d subsecond -g 5
+replay "$SCRATCH/long.txt" -m vm.exits -d subsecond -g 5 --raw
 printf 'all\t248\t255\t1\nall\t496\t511\t1\n' >"$SCRATCH/want"
 expect "subsecond buckets" "$SCRATCH/want"
-# A heatmap PNG of exit latency: a real PNG of CA's default 600 x 300.
+# A heatmap PNG of exit latency: a real PNG, CA's default 600 x 300
+# heatmap inside its axes and legend (t_heatmap_png.sh checks the pixels).
 f=$DATA/kvm-trace-qemu-l2.virtio-window2000.txt
 replay "$f" -m vm.exits -d latency --heatmap-png "$SCRATCH/h.png"
 [ "$(head -c 8 "$SCRATCH/h.png" | od -An -tx1 | tr -d ' ')" = \
 	89504e470d0a1a0a ] || fail "--heatmap-png wrote no PNG"
-[ "$(od -An -tx1 -j 16 -N 8 "$SCRATCH/h.png" | tr -d ' ')" = \
-	000002580000012c ] || fail "heatmap is not 600 x 300"
-grep -q "wrote $SCRATCH/h.png" "$SCRATCH/err" || fail "no 'wrote' for the PNG"
+grep -q "wrote $SCRATCH/h.png (.*heatmap 600 x 300 at" "$SCRATCH/err" ||
+	fail "no 'wrote' for the PNG, or not 600 x 300"
 bad 'needs a numeric --decompose' "$f" -m vm.exits -d vcpu \
 	--heatmap-png "$SCRATCH/h2.png"
 [ -e "$SCRATCH/h2.png" ] && fail "PNG written despite the error"

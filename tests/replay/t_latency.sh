@@ -51,7 +51,7 @@ for cap in $CAPTURES; do
 		printf "%d\n", unpaired >"'"$SCRATCH"'/unpaired"
 	}' "$f" >"$SCRATCH/want.all" 2>"$SCRATCH/want.by"
 
-	replay "$f" --metric vm.exits --decompose latency
+	replay "$f" --metric vm.exits --decompose latency --raw
 	expect "$cap: latency buckets" "$SCRATCH/want.all"
 	want=$(cat "$SCRATCH/unpaired")
 	got=$(sed -n 's/.*: \([0-9]*\) exits had no following entry.*/\1/p' \
@@ -63,7 +63,7 @@ for cap in $CAPTURES; do
 			fail "$cap: the exits without latency are not reported"
 	fi
 
-	replay "$f" --metric vm.exits --decompose vleavereason,latency
+	replay "$f" --metric vm.exits --decompose vleavereason,latency --raw
 	expect "$cap: latency buckets by reason" "$SCRATCH/want.by"
 
 	# Exact predicate: latency > 20000 ns, whatever bucket it is in.
