@@ -97,4 +97,38 @@ assert lows == sorted(lows), "ranges not sorted"
 	cp "$SCRATCH/json.rows" "$SCRATCH/out"
 	expect "JSON latency buckets" "$SCRATCH/want"
 fi
+# Without --raw the same table reads in human units (12.3us, 1.5ms): the
+# same rows and counts, each bound within rounding of the integer.
+f=$DATA/kvm-trace-qemu-l2.virtio-window2000.txt
+replay "$f" --metric vm.exits --decompose latency --raw
+table >"$SCRATCH/raw"
+replay "$f" --metric vm.exits --decompose latency
+table >"$SCRATCH/human"
+python3 - "$SCRATCH/raw" "$SCRATCH/human" <<'PY' || fail "human units"
+import re, sys
+scale = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}
+def rows(path, human):
+    out = []
+    for line in open(path):
+        key, lo, hi, count = line.rstrip("\n").split("\t")
+        vals = []
+        for v in (lo, hi):
+            if not human:
+                vals.append(float(v))
+                continue
+            m = re.fullmatch(r"([0-9.]+)(ns|us|ms|s)|0", v)
+            assert m, "not in human units: " + v
+            vals.append(float(m.group(1)) * scale[m.group(2)] if m.group(1) else 0)
+        out.append((key, vals, count))
+    return sorted(out, key=lambda r: r[1][0])
+raw, human = rows(sys.argv[1], False), rows(sys.argv[2], True)
+assert len(raw) == len(human) > 3, "row counts differ"
+assert any(r[1][0] >= 1e6 for r in raw), "no millisecond rows to check"
+for (k1, v1, c1), (k2, v2, c2) in zip(raw, human):
+    assert k1 == k2 and c1 == c2, (k1, k2, c1, c2)
+    for a, b in zip(v1, v2):
+        assert abs(a - b) <= 0.006 * a, "%s shown as %s" % (a, b)
+PY
+nchecks=$((nchecks + 1))
+
 echo "ok: $nchecks comparisons"
