@@ -3,31 +3,36 @@
  * The store (src/store/) knows how to write instrumentations and datasets;
  * this module decides when.  It also keeps the ids it has saved, because
  * the engine reaps idle instrumentations on its own and the store must
- * forget those too, or they would come back at the next start.  Save
- * errors (a full disk) do not fail the API request that caused them - the
- * instrumentation works, it just will not survive a restart - but they are
- * logged when they start and stop, counted, and shown in the status.
- * A tenant's instrumentation is saved with its owner and the predicate
- * the tenant wrote, so after a restart it is the tenant's again; an
- * instrumentation is known by the engine's key, (owner, id), since each
- * namespace numbers its own.
+ * forget those too, or they would come back at the next start.
+ *
+ * Saves never run under the engine lock: the API's change hook records
+ * the row to write (a create, clone or modify: the parameters as JSON;
+ * a delete: the key) in a pending set, one entry per instrumentation, and
+ * the saver thread writes the set in one transaction.  A save that fails
+ * (a locked or full file) does not fail the API request that caused it;
+ * its entries go back into the set, unless a newer change of the same
+ * instrumentation came meanwhile, and are retried every second until
+ * they are written.  Failing and working again are logged once each,
+ * counted, and shown in the status.  A checkpoint takes the engine lock
+ * once per persist-data instrumentation to serialise its dataset, and
+ * writes it outside.  A tenant's instrumentation is saved with its owner
+ * and the predicate the tenant wrote (through the store owners' shown
+ * hook), so after a restart it is the tenant's again; an instrumentation
+ * is known by the engine's key, (owner, id), since each namespace numbers
+ * its own.
  */
 #include "agent/state.h"
 
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "http/access.h"
-#include "http/tenancy.h"
-#include "http/tokens.h"
-#include "store/store.h"
 
 #define PARAM "--state"
 #define NS 1000000000ULL
@@ -38,21 +43,48 @@ struct key {
 	char id[sizeof(((struct ks_instn *)0)->id)];
 };
 
+/* A change not yet written: the row to save (params non-NULL) or a
+ * delete.  fresh: a save of an instrumentation the file does not hold, so
+ * that a delete before it is written just drops it. */
+struct change {
+	struct key k;
+	char *params, *shown;
+	int64_t crtime_ms;
+	bool persist, fresh;
+};
+
 struct ks_state {
 	struct ks_store *st;
-	struct ks_tenancy *tenancy;	/* NULL: no tenants */
-	const struct ks_tokens *tokens;
+	struct ks_engine *e;
+	struct ks_store_owners ow;
+	bool have_ow;
 	char path[PATH_MAX];
 	uint64_t interval_ns;
 	uint64_t next_ns;	/* next checkpoint, wall clock */
-	struct key *ids;	/* saved instrumentations */
+	struct key *ids;	/* saved or pending instrumentations */
 	size_t nids, capids;
 	size_t loaded, skipped;
 	bool set_aside;
+
+	/* Shared with the saver thread, under mu (taken after the engine
+	 * lock, never before it). */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct change *pend;
+	size_t npend, cappend, inflight;
+	uint64_t ck_want_ns;	/* checkpoint requested at; 0: none */
 	uint64_t saves, checkpoints, errors;
 	uint64_t last_checkpoint_ns;
 	bool failing;
 	char last_error[256];
+	bool quit;
+
+	/* The saver thread and the engine lock it takes. */
+	pthread_t thread;
+	bool running;
+	void (*lock)(void *);
+	void (*unlock)(void *);
+	void *lock_ctx;
 };
 
 const char *ks_state_default_path(void)
@@ -91,6 +123,13 @@ static int check_dir(const char *dir, struct ks_err *err)
 	if (!S_ISDIR(sb.st_mode))
 		return ks_err_set(err, EINVAL, PARAM,
 				  "'%.100s' is not a directory", dir);
+	/* Whoever can write the directory can swap the file under us. */
+	if ((sb.st_uid != geteuid() && sb.st_uid != 0) ||
+	    (sb.st_mode & (S_IWGRP | S_IWOTH)))
+		return ks_err_set(err, EINVAL, PARAM, "other users can write "
+				  "in '%.100s'; keep the state file in a "
+				  "directory only the agent's user (or root) "
+				  "can write, such as /var/lib/kvmscope", dir);
 	/* sqlite also creates FILE-wal and FILE-shm beside the file. */
 	if (access(dir, W_OK | X_OK))
 		return ks_err_set(err, EINVAL, PARAM, "cannot create files in "
@@ -101,7 +140,6 @@ static int check_dir(const char *dir, struct ks_err *err)
 int ks_state_check_path(const char *path, struct ks_err *err)
 {
 	char dir[PATH_MAX];
-	struct stat sb;
 	size_t len = path ? strlen(path) : 0;
 	int rc;
 
@@ -113,26 +151,13 @@ int ks_state_check_path(const char *path, struct ks_err *err)
 		return ks_err_set(err, EINVAL, PARAM, "'%.100s' names a "
 				  "directory; name the database file, such "
 				  "as %.100sstate.db", path, path);
-	dir_of(path, dir, sizeof(dir));
-	if ((rc = check_dir(dir, err)))
-		return rc;
-	if (stat(path, &sb)) {
-		if (errno == ENOENT)
-			return 0;
-		return ks_err_set(err, EINVAL, PARAM, "cannot use '%.100s': %s",
-				  path, strerror(errno));
+	/* Not a directory on the way: check_dir says which. */
+	if ((rc = ks_store_check_file(path, err)) && rc != -ENOTDIR) {
+		snprintf(err->param, sizeof(err->param), PARAM);
+		return -EINVAL;
 	}
-	if (S_ISDIR(sb.st_mode))
-		return ks_err_set(err, EINVAL, PARAM, "'%.100s' is a directory; "
-				  "name the database file, such as "
-				  "%.100s/state.db", path, path);
-	if (!S_ISREG(sb.st_mode))
-		return ks_err_set(err, EINVAL, PARAM, "'%.100s' is not a "
-				  "regular file", path);
-	if (access(path, R_OK | W_OK))
-		return ks_err_set(err, EINVAL, PARAM, "cannot read and write "
-				  "'%.100s': %s", path, strerror(errno));
-	return 0;
+	dir_of(path, dir, sizeof(dir));
+	return check_dir(dir, err);
 }
 
 static bool has_id(const struct ks_state *s, const char *owner,
@@ -176,13 +201,16 @@ static void drop_id(struct ks_state *s, const char *owner, const char *id)
 	s->nids--;
 }
 
-/* Counts a save's outcome; logs when saving starts and stops failing. */
+/* Counts a save's outcome; logs when saving starts and stops failing.
+ * Working again means nothing is left to write.  Called under mu. */
 static void outcome(struct ks_state *s, int rc, const char *what)
 {
 	if (!rc) {
+		if (s->npend || s->inflight || s->ck_want_ns)
+			return;
 		if (s->failing)
 			fprintf(stderr, "kvmscope: state %s: saving works "
-				"again\n", s->path);
+				"again; every change is saved\n", s->path);
 		s->failing = false;
 		return;
 	}
@@ -190,63 +218,22 @@ static void outcome(struct ks_state *s, int rc, const char *what)
 	snprintf(s->last_error, sizeof(s->last_error), "%s: %s", what,
 		 strerror(-rc));
 	if (!s->failing)
-		fprintf(stderr, "kvmscope: state %s: %s failed: %s (changes "
-			"will not survive a restart until saving works)\n",
-			s->path, what, strerror(-rc));
+		fprintf(stderr, "kvmscope: state %s: %s failed: %s (retried "
+			"every second until it is saved)\n", s->path, what,
+			strerror(-rc));
 	s->failing = true;
-}
-
-/* The scope of the tenant named owner, as its own requests get. */
-static int tenant_scope(struct ks_state *s, const char *owner,
-			struct ks_scope *scope, struct ks_err *err)
-{
-	const struct ks_tenant *tn = ks_tokens__tenant(s->tokens, owner);
-
-	if (!tn)
-		return ks_err_set(err, ENOENT, "", "no such tenant in the "
-				  "token file");
-	*scope = (struct ks_scope){ KS_SCOPE_TENANT, tn };
-	return 0;
-}
-
-static int owner_limit(void *ctx, const char *owner,
-		       struct ks_instn_conf *conf, json_t **shown,
-		       struct ks_err *err)
-{
-	struct ks_state *s = ctx;
-	struct ks_scope scope;
-	int rc;
-
-	*shown = NULL;
-	if ((rc = tenant_scope(s, owner, &scope, err)))
-		return rc;
-	return ks_tenancy__restrict(s->tenancy, &scope, conf, shown, err);
-}
-
-static int owner_adopt(void *ctx, const char *owner,
-		       const struct ks_instn *in, json_t *shown)
-{
-	struct ks_state *s = ctx;
-	struct ks_scope scope;
-	struct ks_err err;
-
-	if (tenant_scope(s, owner, &scope, &err)) {
-		json_decref(shown);
-		return -ENOENT;
-	}
-	return ks_tenancy__adopt(s->tenancy, &scope, in, shown);
 }
 
 static int load(struct ks_state *s, struct ks_engine *e, struct ks_err *err)
 {
-	struct ks_store_owners ow = { owner_limit, owner_adopt, s };
-	int rc = ks_store__load(s->st, e, s->tenancy && s->tokens ? &ow : NULL,
+	int rc = ks_store__load(s->st, e, s->have_ow && s->ow.limit ?
+				&s->ow : NULL,
 				&s->loaded, &s->skipped);
 
 	if (rc)
 		return ks_err_set(err, -rc, PARAM, "cannot read the saved "
-				  "instrumentations from '%.100s': %s",
-				  s->path, strerror(-rc));
+				  "instrumentations from '%.100s': %s; not "
+				  "starting", s->path, strerror(-rc));
 	for (struct ks_instn *in = ks_engine__next(e, NULL); in;
 	     in = ks_engine__next(e, in))
 		if (add_id(s, in->owner, in->id))
@@ -259,8 +246,7 @@ static int load(struct ks_state *s, struct ks_engine *e, struct ks_err *err)
 
 struct ks_state *ks_state__open(const char *path, bool make_dir,
 				unsigned interval_s, struct ks_engine *e,
-				struct ks_tenancy *t,
-				const struct ks_tokens *tokens,
+				const struct ks_store_owners *ow,
 				struct ks_err *err)
 {
 	struct ks_state *s;
@@ -281,13 +267,24 @@ struct ks_state *ks_state__open(const char *path, bool make_dir,
 		ks_err_set(err, ENOMEM, "", "out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
 	snprintf(s->path, sizeof(s->path), "%s", path);
-	s->tenancy = t;
-	s->tokens = tokens;
+	s->e = e;
+	if (ow) {
+		s->ow = *ow;
+		s->have_ow = true;
+	}
 	s->interval_ns = (uint64_t)(interval_s ? interval_s :
 				    KS_STATE_CHECKPOINT_DEFAULT_S) * NS;
 	s->next_ns = wall_ns() + s->interval_ns;
-	if (!(s->st = ks_store__open(path, &aside, err)) || load(s, e, err)) {
+	if (!(s->st = ks_store__open(path, KS_STATE_OPEN_WAIT_MS, &aside,
+				     err))) {
+		snprintf(err->param, sizeof(err->param), PARAM);
+		ks_state__close(s);
+		return NULL;
+	}
+	if (load(s, e, err)) {
 		ks_state__close(s);
 		return NULL;
 	}
@@ -295,46 +292,112 @@ struct ks_state *ks_state__open(const char *path, bool make_dir,
 	return s;
 }
 
-void ks_state__close(struct ks_state *s)
+static void free_change(struct change *c)
 {
-	if (!s)
+	free(c->params);
+	free(c->shown);
+}
+
+static bool same_key(const struct key *a, const struct key *b)
+{
+	return !strcmp(a->id, b->id) && !strcmp(a->owner, b->owner);
+}
+
+static struct change *pending(struct ks_state *s, const struct key *k)
+{
+	for (size_t i = 0; i < s->npend; i++)
+		if (same_key(&s->pend[i].k, k))
+			return &s->pend[i];
+	return NULL;
+}
+
+static int append(struct ks_state *s, const struct change *c)
+{
+	if (s->npend == s->cappend) {
+		size_t cap = s->cappend ? s->cappend * 2 : 16;
+		struct change *p = realloc(s->pend, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		s->pend = p;
+		s->cappend = cap;
+	}
+	s->pend[s->npend++] = *c;
+	return 0;
+}
+
+/* Records c (taking its strings) as the latest change of its key, under
+ * mu. */
+static void enqueue(struct ks_state *s, struct change *c)
+{
+	struct change *o = pending(s, &c->k);
+
+	if (o) {
+		bool fresh = o->params && o->fresh;
+
+		free_change(o);
+		if (!c->params && fresh) {
+			/* Made and deleted before it was ever written. */
+			*o = s->pend[--s->npend];
+			free_change(c);
+			return;
+		}
+		c->fresh = c->params && fresh;
+		*o = *c;
+	} else if (append(s, c)) {
+		free_change(c);
+		outcome(s, -ENOMEM, "recording a change");
 		return;
-	ks_store__close(s->st);
-	free(s->ids);
-	free(s);
+	}
+	pthread_cond_signal(&s->cv);
 }
 
 /* "instrumentation ID" or "tenant OWNER's instrumentation ID". */
 static void describe(char *buf, size_t len, const char *verb,
-		     const char *owner, const char *id)
+		     const struct key *k)
 {
 	snprintf(buf, len, "%s %s%.64s%sinstrumentation %.16s", verb,
-		 *owner ? "tenant " : "", owner, *owner ? "'s " : "", id);
+		 *k->owner ? "tenant " : "", k->owner,
+		 *k->owner ? "'s " : "", k->id);
 }
 
 void ks_state__changed(void *state, const char *owner, const char *id,
 		       const struct ks_instn *in)
 {
 	struct ks_state *s = state;
-	char what[160];
-	int rc;
+	struct change c = { 0 };
+	const json_t *shown;
+	int rc = 0;
 
+	snprintf(c.k.owner, sizeof(c.k.owner), "%s", in ? in->owner : owner);
+	snprintf(c.k.id, sizeof(c.k.id), "%s", in ? in->id : id);
 	if (in) {
-		describe(what, sizeof(what), "saving", in->owner, in->id);
-		rc = ks_store__put_instn(s->st, in, s->tenancy ?
-					 ks_tenancy__shown(s->tenancy, in) :
-					 NULL);
-		if (!rc)
-			rc = add_id(s, in->owner, in->id);
+		shown = s->have_ow && s->ow.shown ?
+			s->ow.shown(s->ow.ctx, in) : NULL;
+		c.params = ks_store_params(in);
+		c.shown = shown ? json_dumps(shown, JSON_COMPACT |
+					     JSON_SORT_KEYS |
+					     JSON_ENCODE_ANY) : NULL;
+		c.crtime_ms = in->crtime_ms;
+		c.persist = in->conf.persist_data;
+		c.fresh = !has_id(s, c.k.owner, c.k.id, NULL);
+		if (!c.params || (shown && !c.shown) ||
+		    add_id(s, c.k.owner, c.k.id))
+			rc = -ENOMEM;
 	} else {
-		describe(what, sizeof(what), "deleting", owner, id);
-		rc = ks_store__del_instn(s->st, owner, id);
-		if (!rc)
-			drop_id(s, owner, id);
+		drop_id(s, c.k.owner, c.k.id);
 	}
-	if (!rc)
-		s->saves++;
-	outcome(s, rc, what);
+	pthread_mutex_lock(&s->mu);
+	if (rc) {
+		char what[160];
+
+		free_change(&c);
+		describe(what, sizeof(what), "saving", &c.k);
+		outcome(s, rc, what);
+	} else {
+		enqueue(s, &c);
+	}
+	pthread_mutex_unlock(&s->mu);
 }
 
 void ks_state__sync(struct ks_state *s, struct ks_engine *e)
@@ -342,14 +405,10 @@ void ks_state__sync(struct ks_state *s, struct ks_engine *e)
 	for (size_t i = 0; i < s->nids;) {
 		struct key k = s->ids[i];
 
-		if (ks_engine__find(e, k.owner, k.id)) {
+		if (ks_engine__find(e, k.owner, k.id))
 			i++;
-			continue;
-		}
-		/* changed() drops it from ids, or it stays for next time. */
-		ks_state__changed(s, k.owner, k.id, NULL);
-		if (has_id(s, k.owner, k.id, NULL))
-			return;
+		else	/* drops it from ids */
+			ks_state__changed(s, k.owner, k.id, NULL);
 	}
 }
 
@@ -358,37 +417,319 @@ bool ks_state__due(const struct ks_state *s, uint64_t now_ns)
 	return now_ns >= s->next_ns;
 }
 
-int ks_state__checkpoint(struct ks_state *s, struct ks_engine *e,
-			 uint64_t now_ns)
+void ks_state__checkpoint(struct ks_state *s, struct ks_engine *e,
+			  uint64_t now_ns)
 {
-	int rc = ks_store__checkpoint(s->st, e);
-
+	(void)e;
 	s->next_ns = now_ns + s->interval_ns;
-	outcome(s, rc, "checkpoint");
-	if (!rc) {
+	pthread_mutex_lock(&s->mu);
+	s->ck_want_ns = now_ns;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void engine_lock(struct ks_state *s)
+{
+	if (s->lock)
+		s->lock(s->lock_ctx);
+}
+
+static void engine_unlock(struct ks_state *s)
+{
+	if (s->unlock)
+		s->unlock(s->lock_ctx);
+}
+
+/* Writes changes in one transaction; on failure, what describes the
+ * change that failed. */
+static int write_changes(struct ks_state *s, const struct change *c,
+			 size_t n, char *what, size_t len)
+{
+	int rc = ks_store__begin(s->st);
+
+	snprintf(what, len, "saving");
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (c[i].params) {
+			struct ks_store_row r = {
+				c[i].k.owner, c[i].k.id, c[i].params,
+				c[i].shown, c[i].crtime_ms, c[i].persist,
+			};
+
+			rc = ks_store__put_instn(s->st, &r);
+		} else {
+			rc = ks_store__del_instn(s->st, c[i].k.owner,
+						 c[i].k.id);
+		}
+		if (rc)
+			describe(what, len, c[i].params ? "saving" :
+				 "deleting", &c[i].k);
+	}
+	if (rc) {
+		ks_store__rollback(s->st);
+		return rc;
+	}
+	return ks_store__commit(s->st);
+}
+
+/* The keys of the persist-data instrumentations, taken under the engine
+ * lock.  NULL with *n 0 when there are none (or no memory: -ENOMEM). */
+static int persisted(struct ks_state *s, struct key **keys, size_t *n)
+{
+	size_t cap = 0;
+	int rc = 0;
+
+	*keys = NULL;
+	*n = 0;
+	engine_lock(s);
+	for (struct ks_instn *in = ks_engine__next(s->e, NULL); in && !rc;
+	     in = ks_engine__next(s->e, in)) {
+		if (!in->conf.persist_data)
+			continue;
+		if (*n == cap) {
+			struct key *p;
+
+			cap = cap ? cap * 2 : 16;
+			if (!(p = realloc(*keys, cap * sizeof(*p)))) {
+				rc = -ENOMEM;
+				break;
+			}
+			*keys = p;
+		}
+		snprintf((*keys)[*n].owner, sizeof((*keys)[0].owner), "%s",
+			 in->owner);
+		snprintf((*keys)[(*n)++].id, sizeof((*keys)[0].id), "%s",
+			 in->id);
+	}
+	engine_unlock(s);
+	return rc;
+}
+
+/* Serialises one instrumentation's dataset under the engine lock; *blob
+ * NULL when it is gone or no longer persists. */
+static int snapshot(struct ks_state *s, const struct key *k, uint8_t **blob,
+		    size_t *len)
+{
+	struct ks_instn *in;
+	int rc = 0;
+
+	*blob = NULL;
+	engine_lock(s);
+	in = ks_engine__find(s->e, k->owner, k->id);
+	if (in && in->conf.persist_data)
+		rc = ks_dataset__save(in->ds, blob, len);
+	engine_unlock(s);
+	return rc;
+}
+
+/* Saves the data of every persist-data instrumentation, in one
+ * transaction, each dataset serialised under the lock and written
+ * outside it. */
+static int checkpoint(struct ks_state *s)
+{
+	struct key *keys;
+	size_t n;
+	int rc = persisted(s, &keys, &n);
+
+	if (!rc && n)
+		rc = ks_store__begin(s->st);
+	for (size_t i = 0; !rc && i < n; i++) {
+		uint8_t *blob;
+		size_t len;
+
+		if (!(rc = snapshot(s, &keys[i], &blob, &len)) && blob)
+			rc = ks_store__put_data(s->st, keys[i].owner,
+						keys[i].id,
+						(int64_t)time(NULL), blob, len);
+		free(blob);
+		if (rc)
+			ks_store__rollback(s->st);
+	}
+	if (!rc && n)
+		rc = ks_store__commit(s->st);
+	free(keys);
+	return rc;
+}
+
+/* Puts back a batch that failed, except changes superseded meanwhile. */
+static void requeue(struct ks_state *s, struct change *batch, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (pending(s, &batch[i].k) || append(s, &batch[i]))
+			free_change(&batch[i]);
+}
+
+/* 0 when nothing is left to write; -EAGAIN when all went well but more
+ * came meanwhile; else why the write failed. */
+int ks_state__flush(struct ks_state *s)
+{
+	struct change *batch;
+	char what[160] = "checkpoint";
+	size_t n;
+	uint64_t ck;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->mu);
+	batch = s->pend;
+	n = s->inflight = s->npend;
+	s->pend = NULL;
+	s->npend = s->cappend = 0;
+	ck = s->ck_want_ns;
+	pthread_mutex_unlock(&s->mu);
+	if (n)
+		rc = write_changes(s, batch, n, what, sizeof(what));
+	pthread_mutex_lock(&s->mu);
+	s->inflight = 0;
+	if (rc) {
+		requeue(s, batch, n);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			free_change(&batch[i]);
+		s->saves += n;
+	}
+	free(batch);
+	pthread_mutex_unlock(&s->mu);
+	if (!rc && ck) {
+		snprintf(what, sizeof(what), "checkpoint");
+		rc = checkpoint(s);
+	}
+	pthread_mutex_lock(&s->mu);
+	if (!rc && ck) {
 		s->checkpoints++;
-		s->last_checkpoint_ns = now_ns;
+		s->last_checkpoint_ns = ck;
+		if (s->ck_want_ns == ck)
+			s->ck_want_ns = 0;
+	}
+	outcome(s, rc, what);
+	if (!rc && (s->npend || s->ck_want_ns))
+		rc = -EAGAIN;
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* Waits, under mu, until quit or ns from now; true if quit. */
+static bool pause_ns(struct ks_state *s, uint64_t ns)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(ns / NS);
+	ts.tv_nsec += (long)(ns % NS);
+	if (ts.tv_nsec >= (long)NS) {
+		ts.tv_sec++;
+		ts.tv_nsec -= (long)NS;
+	}
+	while (!s->quit && pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
+		;
+	return s->quit;
+}
+
+/* The saver: writes whatever is pending; after a failure, retries once a
+ * second. */
+static void *saver(void *arg)
+{
+	struct ks_state *s = arg;
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->quit) {
+		if (!s->npend && !s->ck_want_ns) {
+			pthread_cond_wait(&s->cv, &s->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&s->mu);
+		rc = ks_state__flush(s);
+		pthread_mutex_lock(&s->mu);
+		if (rc && rc != -EAGAIN && pause_ns(s, NS))
+			break;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+int ks_state__start(struct ks_state *s, void (*lock)(void *),
+		    void (*unlock)(void *), void *ctx)
+{
+	int rc;
+
+	s->lock = lock;
+	s->unlock = unlock;
+	s->lock_ctx = ctx;
+	if ((rc = pthread_create(&s->thread, NULL, saver, s)))
+		return -rc;
+	s->running = true;
+	return 0;
+}
+
+static void stop(struct ks_state *s)
+{
+	if (!s->running)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->quit = true;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->thread, NULL);
+	s->running = false;
+}
+
+int ks_state__finish(struct ks_state *s, unsigned wait_ms)
+{
+	uint64_t end = wall_ns() + (uint64_t)wait_ms * 1000000;
+	int rc;
+
+	stop(s);
+	while ((rc = ks_state__flush(s)) && wall_ns() < end)
+		usleep(200 * 1000);
+	if (rc) {
+		pthread_mutex_lock(&s->mu);
+		fprintf(stderr, "kvmscope: state %s: %zu change%s%s could not "
+			"be saved: %s\n", s->path, s->npend,
+			s->npend == 1 ? "" : "s",
+			s->ck_want_ns ? " and the last checkpoint" : "",
+			s->last_error);
+		pthread_mutex_unlock(&s->mu);
 	}
 	return rc;
 }
 
+void ks_state__close(struct ks_state *s)
+{
+	if (!s)
+		return;
+	stop(s);
+	ks_store__close(s->st);
+	for (size_t i = 0; i < s->npend; i++)
+		free_change(&s->pend[i]);
+	free(s->pend);
+	free(s->ids);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
 json_t *ks_state__status(const struct ks_state *s)
 {
-	json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:b,s:I,s:I,s:I,s:I}",
-			      "file", s->path,
-			      "checkpoint_interval",
-			      (json_int_t)(s->interval_ns / NS),
-			      "loaded", (json_int_t)s->loaded,
-			      "skipped", (json_int_t)s->skipped,
-			      "set_aside", s->set_aside,
-			      "saves", (json_int_t)s->saves,
-			      "checkpoints", (json_int_t)s->checkpoints,
-			      "last_checkpoint_ms",
-			      (json_int_t)(s->last_checkpoint_ns / 1000000),
-			      "errors", (json_int_t)s->errors);
+	struct ks_state *m = (struct ks_state *)s;	/* for the mutex */
+	json_t *o;
 
+	pthread_mutex_lock(&m->mu);
+	o = json_pack("{s:s,s:I,s:I,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:b}",
+		      "file", s->path,
+		      "checkpoint_interval",
+		      (json_int_t)(s->interval_ns / NS),
+		      "loaded", (json_int_t)s->loaded,
+		      "skipped", (json_int_t)s->skipped,
+		      "set_aside", s->set_aside,
+		      "saves", (json_int_t)s->saves,
+		      "checkpoints", (json_int_t)s->checkpoints,
+		      "last_checkpoint_ms",
+		      (json_int_t)(s->last_checkpoint_ns / 1000000),
+		      "errors", (json_int_t)s->errors,
+		      "pending", (json_int_t)(s->npend + s->inflight),
+		      "failing", s->failing);
 	if (o && s->last_error[0])
 		json_object_set_new(o, "last_error",
 				    json_string(s->last_error));
+	pthread_mutex_unlock(&m->mu);
 	return o;
 }

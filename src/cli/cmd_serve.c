@@ -46,6 +46,7 @@
 #include "engine/engine.h"
 #include "engine/symtab.h"
 #include "http/api.h"
+#include "http/owners.h"
 #include "http/server.h"
 #include "http/static.h"
 #include "replay/kvmtrace.h"
@@ -118,6 +119,7 @@ struct agent {
 	struct ks_feed feed;	/* records -> engine + prom */
 	struct ks_live *live;	/* the sources (all off with --replay) */
 	struct ks_state *state;	/* NULL: nothing kept */
+	struct ks_tenant_owners owners;	/* the state's tenants */
 	struct replay *rp;	/* NULL: live */
 };
 
@@ -466,7 +468,8 @@ static void agent_status(void *ctx, json_t *status)
 
 /* The second boundary: advances the engine (reaping idle
  * instrumentations, which the state forgets too), reads the live sources
- * if this is an aligned tick, and checkpoints when due. */
+ * if this is an aligned tick, and asks for a checkpoint when due (the
+ * state's thread writes it, outside the lock). */
 static void tick(struct agent *ag, int64_t now, bool aligned)
 {
 	size_t reaped;
@@ -848,10 +851,23 @@ static void start_sources(struct agent *ag)
 			n == 1 ? "" : "s");
 }
 
-/* Opens the state file, if any, and restores what it holds. */
+static void api_lock(void *api)
+{
+	ks_api__lock(api);
+}
+
+static void api_unlock(void *api)
+{
+	ks_api__unlock(api);
+}
+
+/* Opens the state file, if any, restores what it holds, and starts the
+ * thread that saves. */
 static int open_state(struct agent *ag)
 {
+	struct ks_store_owners ow;
 	struct ks_err err;
+	int rc;
 
 	if (!ag->o->state) {
 		if (!ag->o->no_state)
@@ -863,14 +879,22 @@ static int open_state(struct agent *ag)
 	/* Restored instrumentations' idle time starts now. */
 	ks_engine__tick(ag->e, (uint64_t)wall_ns());
 	ks_err_clear(&err);
+	ag->owners = (struct ks_tenant_owners){ ks_api__tenancy(ag->api),
+						ks_api__tokens(ag->api) };
 	ag->state = ks_state__open(ag->o->state, ag->o->state_default,
 				   ag->o->checkpoint_s, ag->e,
-				   ks_api__tenancy(ag->api),
-				   ks_api__tokens(ag->api), &err);
+				   ks_tenant_owners__hooks(&ag->owners, &ow),
+				   &err);
 	if (!ag->state) {
 		fprintf(stderr, PROG ": %s%s%s\n", err.param,
 			err.param[0] ? ": " : "", err.msg);
 		return -EINVAL;
+	}
+	if ((rc = ks_state__start(ag->state, api_lock, api_unlock,
+				  ag->api))) {
+		fprintf(stderr, PROG ": cannot start the thread that saves "
+			"the state: %s\n", strerror(-rc));
+		return rc;
 	}
 	ks_api__set_change_hook(ag->api, ks_state__changed, ag->state);
 	return 0;
@@ -908,11 +932,22 @@ static int agent_open(struct agent *ag, const struct opts *o)
 	return 0;
 }
 
-/* Saves a last checkpoint (the server is stopped) and frees everything. */
-static void agent_close(struct agent *ag, bool clean)
+/* Saves what is pending and, at a clean stop, a last checkpoint (the
+ * server is stopped), then frees everything.  -EIO when a clean stop
+ * could not save everything (said on stderr). */
+static int agent_close(struct agent *ag, bool clean)
 {
-	if (ag->state && clean &&
-	    !ks_state__checkpoint(ag->state, ag->e, (uint64_t)wall_ns()))
+	int rc = 0;
+
+	if (ag->state && clean) {
+		ks_api__lock(ag->api);
+		ks_state__checkpoint(ag->state, ag->e, (uint64_t)wall_ns());
+		ks_api__unlock(ag->api);
+	}
+	if (ag->state && ks_state__finish(ag->state, clean ?
+					  KS_STATE_STOP_WAIT_MS : 0))
+		rc = -EIO;
+	else if (ag->state && clean)
 		fprintf(stderr, PROG ": state saved to %s\n", ag->o->state);
 	ks_state__close(ag->state);
 	ks_live__free(ag->live);
@@ -921,6 +956,7 @@ static void agent_close(struct agent *ag, bool clean)
 	ks_prom__free(ag->prom);
 	ks_engine__free(ag->e);
 	ks_sym_reset();
+	return clean ? rc : 0;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -954,7 +990,8 @@ int cmd_serve(int argc, char **argv)
 	rc = 0;
 out:
 	ks_http_server__stop(srv);
-	agent_close(&ag, rc == 0);
+	if (agent_close(&ag, rc == 0))
+		rc = 1;
 	ks_serve_setup__fini(&o.setup);
 	return rc;
 }

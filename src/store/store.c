@@ -10,27 +10,37 @@
  * version 1 (no owner) rows become the operator's, which is what they were
  * restored as before; version 2 (ids from one counter, id alone the key)
  * keeps every row's owner and id, which were unique, so ids stay the same
- * across the upgrade.  The database is marked
- * with an application_id, so a foreign sqlite file is told apart from ours
- * and set aside rather than written into.  WAL with synchronous=NORMAL: a
- * checkpoint is durable against process death (kill -9) without an fsync
- * per write.
+ * across the upgrade.  The database is marked with an application_id, so
+ * a foreign sqlite file is told apart from ours and set aside rather than
+ * written into.  WAL with synchronous=NORMAL: a checkpoint is durable
+ * against process death (kill -9) without an fsync per write.
+ *
+ * Every sqlite failure is sorted by why(): only SQLITE_CORRUPT and
+ * SQLITE_NOTADB, a failing quick_check or a foreign application_id prove
+ * damage; busy, full, read-only and I/O errors are the host's and never
+ * cost the file.
  */
 #include "store/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define APP_ID 0x6b766d73	/* "kvms" */
 #define SCHEMA_VERSION 3
 
 struct ks_store {
 	sqlite3 *db;
+	int lock;		/* fd of path.lock, flocked */
 };
 
 #define INSTN_COLUMNS \
@@ -60,21 +70,55 @@ static const char migrate_v2_sql[] =
 	"ALTER TABLE instn3 RENAME TO instn; ALTER TABLE data3 RENAME TO data;"
 	"PRAGMA user_version=3;";
 
-static int exec(sqlite3 *db, const char *sql)
+/* What a failed sqlite call means for the file, as a negative errno:
+ * -EBADF is damage (the only reason to set the file aside); the others
+ * are conditions of the moment or of the host, never of the file. */
+static int why(sqlite3 *db, int rc)
 {
-	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+	if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
+		rc = sqlite3_errcode(db);
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+	case SQLITE_CANTOPEN:
+		return -EACCES;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return -EBADF;
+	default:
+		return -EIO;
+	}
 }
 
+static int exec(sqlite3 *db, const char *sql)
+{
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : why(db, rc);
+}
+
+/* The first column of sql's first row: 0, or a negative errno (why()). */
 static int pragma_int(sqlite3 *db, const char *sql, int *out)
 {
 	sqlite3_stmt *st;
-	int rc = -EIO;
+	int rc;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -EIO;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK)
+		return why(db, rc);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		*out = sqlite3_column_int(st, 0);
 		rc = 0;
+	} else {
+		rc = why(db, rc);
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -83,11 +127,15 @@ static int pragma_int(sqlite3 *db, const char *sql, int *out)
 /* Runs one migration step as a transaction. */
 static int migrate_step(sqlite3 *db, const char *sql)
 {
-	if (exec(db, "BEGIN") || exec(db, sql) || exec(db, "COMMIT")) {
+	int rc;
+
+	if ((rc = exec(db, "BEGIN IMMEDIATE")))
+		return rc;
+	if ((rc = exec(db, sql)) || (rc = exec(db, "COMMIT")))
 		exec(db, "ROLLBACK");
-		return -EBADF;
-	}
-	return 0;
+	/* A step that fails on a file we wrote means it is not what its
+	 * version says: damage.  Busy, full, read-only stay what they are. */
+	return rc == -EIO ? -EBADF : rc;
 }
 
 /* Version 1 had no owner: every row was the operator's. */
@@ -101,117 +149,315 @@ static int migrate_v1(sqlite3 *db)
 /* Brings a version 1 or 2 database to SCHEMA_VERSION. */
 static int migrate(sqlite3 *db, int ver)
 {
-	if (ver == 1 && migrate_v1(db))
-		return -EBADF;
+	int rc;
+
+	if (ver == 1 && (rc = migrate_v1(db)))
+		return rc;
 	return migrate_step(db, migrate_v2_sql);
 }
 
-/* 0 if db is ours or empty (and now initialised), -EBADF if foreign or
- * damaged. */
-static int adopt(sqlite3 *db)
+/* Makes an empty database ours, or checks (migrating) that it is: 0,
+ * -EBADF (foreign; err says so), -EPROTONOSUPPORT (a newer kvmscope's),
+ * or another negative errno from why(). */
+static int adopt(sqlite3 *db, struct ks_err *err)
 {
-	int app = 0, ver = 0, ntables = 0;
+	int app = 0, ver = 0, ntables = 0, rc;
 	char sql[96];
 
-	if (pragma_int(db, "PRAGMA application_id", &app) ||
-	    pragma_int(db, "PRAGMA user_version", &ver) ||
-	    pragma_int(db, "SELECT count(*) FROM sqlite_master", &ntables))
-		return -EBADF;
+	if ((rc = pragma_int(db, "PRAGMA application_id", &app)) ||
+	    (rc = pragma_int(db, "PRAGMA user_version", &ver)) ||
+	    (rc = pragma_int(db, "SELECT count(*) FROM sqlite_master",
+			     &ntables)))
+		return rc;
 	if (app == 0 && ntables == 0) {
 		snprintf(sql, sizeof(sql),
 			 "PRAGMA application_id=%d; PRAGMA user_version=%d;",
 			 APP_ID, SCHEMA_VERSION);
-		if (exec(db, sql))
-			return -EBADF;
+		if ((rc = exec(db, sql)))
+			return rc;
+	} else if (app == APP_ID && ver > SCHEMA_VERSION) {
+		return ks_err_set(err, EPROTONOSUPPORT, "", "it was written by "
+				  "a newer kvmscope (schema %d; this one knows "
+				  "up to %d)", ver, SCHEMA_VERSION);
 	} else if (app == APP_ID && (ver == 1 || ver == 2)) {
-		if (migrate(db, ver))
-			return -EBADF;
+		if ((rc = migrate(db, ver)))
+			return rc;
 	} else if (app != APP_ID || ver != SCHEMA_VERSION) {
-		return -EBADF;
+		return ks_err_set(err, EBADF, "", "it is not a kvmscope state "
+				  "database");
 	}
-	if (exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;") ||
-	    exec(db, schema))
-		return -EBADF;
+	if ((rc = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")) ||
+	    (rc = exec(db, schema)))
+		return rc;
 	return 0;
 }
 
-static int quick_check_ok(sqlite3 *db)
+/* 0 if sqlite's quick check passes, -EBADF if it finds damage. */
+static int quick_check(sqlite3 *db, struct ks_err *err)
 {
 	sqlite3_stmt *st;
-	int ok = 0;
+	int rc;
 
-	if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return 0;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if ((rc = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st,
+				     NULL)) != SQLITE_OK)
+		return why(db, rc);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const unsigned char *s = sqlite3_column_text(st, 0);
 
-		ok = s && !strcmp((const char *)s, "ok");
+		rc = s && !strcmp((const char *)s, "ok") ? 0 :
+			ks_err_set(err, EBADF, "", "its integrity check fails "
+				   "(%.80s)", s ? (const char *)s : "?");
+	} else {
+		rc = why(db, rc);
 	}
 	sqlite3_finalize(st);
-	return ok;
+	return rc;
 }
 
-static sqlite3 *try_open(const char *path)
+/* How long, at most, the open waits for another process's lock. */
+struct wait {
+	unsigned ms, waited;
+	const char *path;
+};
+
+static int busy_wait(void *ctx, int n)
+{
+	struct wait *w = ctx;
+
+	if (n == 0 && !w->waited)
+		fprintf(stderr, "kvmscope: state %s is locked by another "
+			"process (an sqlite3 session?); waiting up to %u s\n",
+			w->path, w->ms / 1000);
+	if (w->waited >= w->ms)
+		return 0;
+	usleep(50 * 1000);
+	w->waited += 50;
+	return 1;
+}
+
+/* A sentence for a refusal that is not damage. */
+static int refusal(int rc, struct ks_err *err)
+{
+	switch (rc) {
+	case -EBUSY:
+		return ks_err_set(err, EBUSY, "", "it stayed locked by another "
+				  "process (an sqlite3 session?)");
+	case -ENOSPC:
+		return ks_err_set(err, ENOSPC, "", "its file system is full");
+	case -EROFS:
+		return ks_err_set(err, EROFS, "", "it is read-only");
+	case -EACCES:
+		return ks_err_set(err, EACCES, "", "it cannot be opened for "
+				  "reading and writing");
+	case -ENOMEM:
+		return ks_err_set(err, ENOMEM, "", "out of memory");
+	default:
+		return ks_err_set(err, -rc, "", "reading it fails (%s)",
+				  strerror(-rc));
+	}
+}
+
+/* Opens path as our database: 0 with *out, -EBADF when it is proven
+ * damaged or foreign, or another negative errno (busy, full, read-only,
+ * newer) that leaves the file alone; err says why. */
+static int try_open(const char *path, struct wait *w, sqlite3 **out,
+		    struct ks_err *err)
 {
 	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+				 SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
+				 NULL);
 
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-			    NULL) != SQLITE_OK) {
+	ks_err_clear(err);
+	if (rc != SQLITE_OK) {
+		rc = why(db, rc);
 		sqlite3_close(db);
-		return NULL;
+		return refusal(rc == -EBADF ? -EIO : rc, err);
 	}
-	sqlite3_busy_timeout(db, 2000);
-	if (!quick_check_ok(db) || adopt(db)) {
+	sqlite3_busy_handler(db, busy_wait, w);
+	if (!(rc = quick_check(db, err)))
+		rc = adopt(db, err);
+	if (rc && !err->msg[0])
+		rc = rc == -EBADF ? ks_err_set(err, EBADF, "", "sqlite finds "
+					       "it damaged (%.80s)",
+					       sqlite3_errmsg(db)) :
+			refusal(rc, err);
+	if (rc) {
 		sqlite3_close(db);
-		return NULL;
+		return rc;
 	}
-	return db;
+	*out = db;
+	return 0;
 }
 
-static void set_aside(const char *path)
+/* Renames path (and its -wal, -shm) to path.bad-TIME[.N], never onto a
+ * file that exists: 0 with the new name in to, or a negative errno. */
+static int set_aside(const char *path, char *to, size_t len)
 {
-	static const char *sfx[] = { "", "-wal", "-shm" };
+	static const char *sfx[] = { "-wal", "-shm" };
 	long now = (long)time(NULL);
+	int rc = -EEXIST;
 
-	for (size_t i = 0; i < 3; i++) {
-		char from[4096], to[4200];
+	for (int n = 0; n < 1000 && rc == -EEXIST; n++) {
+		if (n)
+			snprintf(to, len, "%s.bad-%ld.%d", path, now, n);
+		else
+			snprintf(to, len, "%s.bad-%ld", path, now);
+		rc = renameat2(AT_FDCWD, path, AT_FDCWD, to,
+			       RENAME_NOREPLACE) ? -errno : 0;
+	}
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < 2; i++) {
+		char from[PATH_MAX + 8], dst[PATH_MAX + 40];
 
 		snprintf(from, sizeof(from), "%s%s", path, sfx[i]);
-		snprintf(to, sizeof(to), "%s.bad-%ld%s", path, now, sfx[i]);
-		if (rename(from, to) == 0 && i == 0)
-			fprintf(stderr, "kvmscope: %s is not a usable kvmscope "
-					"database; moved it to %s and started "
-					"a new one\n", path, to);
+		snprintf(dst, sizeof(dst), "%s%s", to, sfx[i]);
+		renameat2(AT_FDCWD, from, AT_FDCWD, dst, RENAME_NOREPLACE);
 	}
+	return 0;
 }
 
-struct ks_store *ks_store__open(const char *path, int *aside,
-				struct ks_err *err)
+int ks_store_check_file(const char *path, struct ks_err *err)
 {
+	struct stat sb;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+		      O_CLOEXEC), rc = 0;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno == ELOOP)
+			return ks_err_set(err, ELOOP, "", "'%.100s' is a "
+					  "symbolic link; name the file itself",
+					  path);
+		return ks_err_set(err, errno, "", "cannot open '%.100s': %s",
+				  path, strerror(errno));
+	}
+	if (fstat(fd, &sb))
+		rc = ks_err_set(err, errno, "", "cannot stat '%.100s': %s",
+				path, strerror(errno));
+	else if (S_ISDIR(sb.st_mode))
+		rc = ks_err_set(err, EISDIR, "", "'%.100s' is a directory; "
+				"name the database file, such as "
+				"%.100s/state.db", path, path);
+	else if (!S_ISREG(sb.st_mode))
+		rc = ks_err_set(err, EINVAL, "", "'%.100s' is not a regular "
+				"file", path);
+	else if (sb.st_uid != geteuid())
+		rc = ks_err_set(err, EPERM, "", "'%.100s' belongs to uid %u, "
+				"not to the agent's user (uid %u)", path,
+				(unsigned)sb.st_uid, (unsigned)geteuid());
+	else if (sb.st_nlink != 1)
+		rc = ks_err_set(err, EPERM, "", "'%.100s' has other hard "
+				"links", path);
+	else if (sb.st_mode & (S_IWGRP | S_IWOTH))
+		rc = ks_err_set(err, EPERM, "", "'%.100s' is writable by other "
+				"users", path);
+	close(fd);
+	return rc;
+}
+
+/* Takes the lock that makes one agent per state file: an flock on
+ * path.lock, which holds the holder's pid.  The fd, or a negative errno
+ * (-EBUSY: another agent holds it) with err. */
+static int lock_file(const char *path, struct ks_err *err)
+{
+	char lp[PATH_MAX + 8], buf[24];
+	struct stat sb;
+	int fd, n;
+
+	snprintf(lp, sizeof(lp), "%s.lock", path);
+	fd = open(lp, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+		  0600);
+	if (fd < 0)
+		return ks_err_set(err, errno, "", "cannot open the lock file "
+				  "'%.100s': %s", lp, strerror(errno));
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid()) {
+		close(fd);
+		return ks_err_set(err, EPERM, "", "the lock file '%.100s' is "
+				  "not a regular file of the agent's user", lp);
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int e = errno;
+
+		n = (int)pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		close(fd);
+		if (e != EWOULDBLOCK)
+			return ks_err_set(err, e, "", "cannot lock '%.100s': "
+					  "%s", lp, strerror(e));
+		return ks_err_set(err, EBUSY, "", "another kvmscope agent%s%s%s "
+				  "is using it (one agent per state file)",
+				  *buf ? " (pid " : "", buf, *buf ? ")" : "");
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, buf, (size_t)n, 0) != n)
+		fprintf(stderr, "kvmscope: cannot write the pid into %s: %s\n",
+			lp, strerror(errno));
+	return fd;
+}
+
+/* Fills err with "cannot use PATH: REASON; WHAT". */
+static void explain(struct ks_err *err, const char *path, const char *what)
+{
+	char why_[sizeof(err->msg)];
+
+	snprintf(why_, sizeof(why_), "%s", err->msg);
+	snprintf(err->msg, sizeof(err->msg), "cannot use '%.60s': %.104s; "
+		 "%.74s", path, why_, what);
+}
+
+#define KEPT "not starting; the file is kept as it is"
+
+struct ks_store *ks_store__open(const char *path, unsigned wait_ms,
+				int *aside, struct ks_err *err)
+{
+	struct wait w = { wait_ms, 0, path };
 	struct ks_store *st;
-	sqlite3 *db;
+	sqlite3 *db = NULL;
+	char to[PATH_MAX + 32];
+	int rc, lock;
 
 	if (aside)
 		*aside = 0;
-	db = try_open(path);
-	if (!db) {
-		set_aside(path);
-		if (aside)
-			*aside = 1;
-		db = try_open(path);
-	}
-	if (!db) {
-		ks_err_set(err, EIO, "state", "cannot create database %s", path);
+	if ((rc = ks_store_check_file(path, err)))
+		return NULL;
+	if ((lock = lock_file(path, err)) < 0) {
+		explain(err, path, "not starting");
 		return NULL;
 	}
-	st = calloc(1, sizeof(*st));
-	if (!st) {
+	rc = try_open(path, &w, &db, err);
+	if (rc == -EBADF) {
+		fprintf(stderr, "kvmscope: state %s: %s\n", path, err->msg);
+		if ((rc = set_aside(path, to, sizeof(to)))) {
+			ks_err_set(err, -rc, "", "it is damaged and cannot be "
+				   "moved aside: %s", strerror(-rc));
+		} else {
+			fprintf(stderr, "kvmscope: %s is not a usable kvmscope "
+				"database; moved it to %s and started a new "
+				"one\n", path, to);
+			if (aside)
+				*aside = 1;
+			rc = try_open(path, &w, &db, err);
+		}
+	}
+	if (rc) {
+		explain(err, path, rc == -EPROTONOSUPPORT ? KEPT " (run that "
+			"kvmscope, or move the file away)" : KEPT);
+		close(lock);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, KS_STORE_BUSY_MS);
+	if (!(st = calloc(1, sizeof(*st)))) {
 		sqlite3_close(db);
+		close(lock);
 		ks_err_set(err, ENOMEM, "", "out of memory");
 		return NULL;
 	}
 	st->db = db;
+	st->lock = lock;
 	return st;
 }
 
@@ -220,11 +466,11 @@ void ks_store__close(struct ks_store *st)
 	if (!st)
 		return;
 	sqlite3_close(st->db);
+	close(st->lock);
 	free(st);
 }
 
-/* The creation parameters that re-create the instrumentation. */
-static char *params_of(const struct ks_instn *in)
+char *ks_store_params(const struct ks_instn *in)
 {
 	json_t *o = ks_instn_conf_to_json(&in->conf), *p;
 	static const char *keep[] = { "module", "stat", "predicate",
@@ -248,41 +494,23 @@ static char *params_of(const struct ks_instn *in)
 	return s;
 }
 
-int ks_store__put_instn(struct ks_store *st, const struct ks_instn *in,
-			const json_t *shown)
+int ks_store__begin(struct ks_store *st)
 {
-	sqlite3_stmt *s;
-	char *params = params_of(in), *sh = NULL;
-	int rc = -EIO;
+	return exec(st->db, "BEGIN IMMEDIATE");
+}
 
-	if (shown && !(sh = json_dumps(shown, JSON_COMPACT | JSON_SORT_KEYS |
-					      JSON_ENCODE_ANY))) {
-		free(params);
-		return -ENOMEM;
-	}
-	if (!params) {
-		free(sh);
-		return -ENOMEM;
-	}
-	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO instn "
-				       "(owner, id, params, crtime, shown) "
-				       "VALUES (?, ?, ?, ?, ?)",
-			       -1, &s, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(s, 1, in->owner, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, in->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, params, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 4, in->crtime_ms);
-		if (sh)
-			sqlite3_bind_text(s, 5, sh, -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(s, 5);
-		if (sqlite3_step(s) == SQLITE_DONE)
-			rc = 0;
-		sqlite3_finalize(s);
-	}
-	free(params);
-	free(sh);
+int ks_store__commit(struct ks_store *st)
+{
+	int rc = exec(st->db, "COMMIT");
+
+	if (rc)
+		exec(st->db, "ROLLBACK");
 	return rc;
+}
+
+void ks_store__rollback(struct ks_store *st)
+{
+	exec(st->db, "ROLLBACK");
 }
 
 /* Runs sql, whose parameters are an owner and an id. */
@@ -290,20 +518,46 @@ static int by_key(struct ks_store *st, const char *sql, const char *owner,
 		  const char *id)
 {
 	sqlite3_stmt *s;
-	int rc = -EIO;
+	int rc;
 
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return -EIO;
+	if ((rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL)) != SQLITE_OK)
+		return why(st->db, rc);
 	sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_DONE)
-		rc = 0;
+	rc = sqlite3_step(s);
+	rc = rc == SQLITE_DONE ? 0 : why(st->db, rc);
 	sqlite3_finalize(s);
 	return rc;
 }
 
 #define DEL_INSTN "DELETE FROM instn WHERE owner = ? AND id = ?"
 #define DEL_DATA "DELETE FROM data WHERE owner = ? AND id = ?"
+
+int ks_store__put_instn(struct ks_store *st, const struct ks_store_row *r)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO instn "
+				     "(owner, id, params, crtime, shown) "
+				     "VALUES (?, ?, ?, ?, ?)", -1, &s,
+				     NULL)) != SQLITE_OK)
+		return why(st->db, rc);
+	sqlite3_bind_text(s, 1, r->owner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, r->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, r->params, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, r->crtime_ms);
+	if (r->shown)
+		sqlite3_bind_text(s, 5, r->shown, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 5);
+	rc = sqlite3_step(s);
+	rc = rc == SQLITE_DONE ? 0 : why(st->db, rc);
+	sqlite3_finalize(s);
+	if (!rc && !r->persist_data)
+		rc = by_key(st, DEL_DATA, r->owner, r->id);
+	return rc;
+}
 
 int ks_store__del_instn(struct ks_store *st, const char *owner,
 			const char *id)
@@ -313,53 +567,27 @@ int ks_store__del_instn(struct ks_store *st, const char *owner,
 	return rc ? rc : by_key(st, DEL_DATA, owner, id);
 }
 
-static int save_data(struct ks_store *st, sqlite3_stmt *s,
-		     const struct ks_instn *in)
-{
-	uint8_t *blob;
-	size_t len;
-	int rc;
-
-	if ((rc = ks_dataset__save(in->ds, &blob, &len)))
-		return rc;
-	sqlite3_reset(s);
-	sqlite3_bind_text(s, 1, in->owner, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, in->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)time(NULL));
-	sqlite3_bind_blob(s, 4, blob, (int)len, SQLITE_STATIC);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;
-	free(blob);
-	(void)st;
-	return rc;
-}
-
-int ks_store__checkpoint(struct ks_store *st, struct ks_engine *e)
+int ks_store__put_data(struct ks_store *st, const char *owner,
+		       const char *id, int64_t saved_s, const void *blob,
+		       size_t len)
 {
 	sqlite3_stmt *s;
-	int rc = 0;
+	int rc;
 
-	if (exec(st->db, "BEGIN"))
-		return -EIO;
-	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO data "
-				       "(owner, id, saved, blob) "
-				       "VALUES (?, ?, ?, ?)",
-			       -1, &s, NULL) != SQLITE_OK) {
-		exec(st->db, "ROLLBACK");
-		return -EIO;
-	}
-	for (struct ks_instn *in = ks_engine__next(e, NULL); in && !rc;
-	     in = ks_engine__next(e, in)) {
-		if (in->conf.persist_data)
-			rc = save_data(st, s, in);
-		else
-			rc = by_key(st, DEL_DATA, in->owner, in->id);
-	}
+	if ((rc = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO data "
+				     "(owner, id, saved, blob) SELECT ?1, ?2, "
+				     "?3, ?4 WHERE EXISTS (SELECT 1 FROM instn "
+				     "WHERE owner = ?1 AND id = ?2)", -1, &s,
+				     NULL)) != SQLITE_OK)
+		return why(st->db, rc);
+	sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, saved_s);
+	sqlite3_bind_blob64(s, 4, blob, len, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	rc = rc == SQLITE_DONE ? 0 : why(st->db, rc);
 	sqlite3_finalize(s);
-	if (rc || exec(st->db, "COMMIT")) {
-		exec(st->db, "ROLLBACK");
-		return rc ? rc : -EIO;
-	}
-	return 0;
+	return rc;
 }
 
 static void load_data(struct ks_store *st, struct ks_instn *in)
@@ -562,13 +790,13 @@ static int load_first(struct ks_store *st, struct ks_engine *e,
 		      size_t *skipped, size_t *deferred)
 {
 	sqlite3_stmt *s;
-	int rc;
+	int rc, step;
 
 	if (sqlite3_prepare_v2(st->db, SELECT_ROWS "ORDER BY owner, "
 				       "CAST(id AS INTEGER)", -1, &s,
 			       NULL) != SQLITE_OK)
 		return -EIO;
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		struct row r = row_of(s);
 
 		if (!r.id || !r.params)
@@ -580,8 +808,11 @@ static int load_first(struct ks_store *st, struct ks_engine *e,
 		else
 			(*skipped)++;
 	}
+	/* Stopping short (busy, I/O) must not pass for the end: a row not
+	 * restored would be overwritten by the next create of its id. */
+	rc = step == SQLITE_DONE ? 0 : why(st->db, step);
 	sqlite3_finalize(s);
-	return 0;
+	return rc;
 }
 
 /* Pass 2: tenants' rows not restored by pass 1, once the operator's own
