@@ -447,7 +447,10 @@ static int write_changes(struct ks_state *s, const struct change *c,
 {
 	int rc = ks_store__begin(s->st);
 
-	snprintf(what, len, "saving");
+	if (n == 1)
+		describe(what, len, c->params ? "saving" : "deleting", &c->k);
+	else
+		snprintf(what, len, "saving %zu changes", n);
 	for (size_t i = 0; !rc && i < n; i++) {
 		if (c[i].params) {
 			struct ks_store_row r = {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -401,6 +402,54 @@ static void test_tenant_owner_restored(void **state)
 	ks_engine__free(e2);
 }
 
+/* A create saved while another process holds the file locked is not
+ * dropped: it stays pending, is written once the lock goes, and only
+ * then does saving count as working again. */
+static void test_locked_save_retried(void **state)
+{
+	struct ks_engine *e = ks_engine__new(), *e2 = ks_engine__new();
+	struct ks_instn *in;
+	struct ks_state *s;
+	struct ks_err err;
+	sqlite3 *db;
+	json_t *st;
+
+	(void)state;
+	remove_db();
+	ks_engine__tick(e, wall());
+	s = ks_state__open(path, false, 10, e, NULL, &err);
+	assert_non_null(s);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL),
+			 SQLITE_OK);
+	in = create(e, "{\"module\":\"vm\",\"stat\":\"exits\"}");
+	ks_state__changed(s, in->owner, in->id, in);
+	assert_int_equal(ks_state__flush(s), -EBUSY);
+	st = ks_state__status(s);
+	assert_int_equal(json_integer_value(json_object_get(st, "pending")), 1);
+	assert_true(json_is_true(json_object_get(st, "failing")));
+	assert_non_null(strstr(json_string_value(json_object_get(st,
+				"last_error")), "instrumentation 1"));
+	json_decref(st);
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(ks_state__flush(s), 0);
+	assert_int_equal(status_int(s, "pending"), 0);
+	st = ks_state__status(s);
+	assert_true(json_is_false(json_object_get(st, "failing")));
+	json_decref(st);
+	ks_state__close(s);
+
+	ks_engine__tick(e2, wall());
+	s = ks_state__open(path, false, 10, e2, NULL, &err);
+	assert_non_null(s);
+	assert_int_equal(status_int(s, "loaded"), 1);
+	ks_state__close(s);
+	ks_engine__free(e);
+	ks_engine__free(e2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -409,6 +458,7 @@ int main(void)
 		cmocka_unit_test(test_reaped_are_forgotten),
 		cmocka_unit_test(test_garbage_set_aside),
 		cmocka_unit_test(test_tenant_owner_restored),
+		cmocka_unit_test(test_locked_save_retried),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

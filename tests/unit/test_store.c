@@ -2,7 +2,9 @@
  * corrupt and foreign files are set aside; damaged data starts empty; a
  * tenant's instrumentation keeps its owner, id and predicate, and one
  * whose tenant is gone becomes the operator's for good; version-1 and
- * version-2 databases are migrated, not set aside, keeping their ids. */
+ * version-2 databases are migrated, not set aside, keeping their ids;
+ * a newer, a locked, a symbolic-linked or an already-opened file is
+ * refused and kept; setting aside never overwrites a file. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -79,6 +82,43 @@ static void feed(struct ks_engine *e)
 		}
 }
 
+/* Saves in as the agent's saver does (store/store.h's row). */
+static int put(struct ks_store *st, const struct ks_instn *in,
+	       const json_t *shown)
+{
+	char *params = ks_store_params(in);
+	char *sh = shown ? json_dumps(shown, JSON_COMPACT | JSON_SORT_KEYS |
+				      JSON_ENCODE_ANY) : NULL;
+	struct ks_store_row r = { in->owner, in->id, params, sh,
+				  in->crtime_ms, in->conf.persist_data };
+	int rc;
+
+	assert_non_null(params);
+	rc = ks_store__put_instn(st, &r);
+	free(params);
+	free(sh);
+	return rc;
+}
+
+/* Saves the data of every persist-data instrumentation of e. */
+static int checkpoint(struct ks_store *st, struct ks_engine *e)
+{
+	int rc = ks_store__begin(st);
+
+	for (struct ks_instn *in = ks_engine__next(e, NULL); in && !rc;
+	     in = ks_engine__next(e, in)) {
+		uint8_t *blob;
+		size_t len;
+
+		if (!in->conf.persist_data)
+			continue;
+		assert_int_equal(ks_dataset__save(in->ds, &blob, &len), 0);
+		rc = ks_store__put_data(st, in->owner, in->id, 1, blob, len);
+		free(blob);
+	}
+	return rc ? rc : ks_store__commit(st);
+}
+
 static char *value_json(struct ks_instn *in)
 {
 	struct ks_value v;
@@ -104,20 +144,20 @@ static void test_roundtrip(void **state)
 	char *va, *va2, *vb2;
 
 	(void)state;
-	st = ks_store__open(path, &aside, &err);
+	st = ks_store__open(path, 0, &aside, &err);
 	assert_non_null(st);
 	assert_int_equal(aside, 0);
 	a = create(e, "{\"module\":\"vm\",\"stat\":\"exits\",\"persist-data\":true,"
 		      "\"decomposition\":[\"vleavereason\",\"latency\"],"
 		      "\"predicate\":{\"ne\":[\"vleavereason\",\"npf\"]}}");
 	b = create(e, "{\"module\":\"vm\",\"stat\":\"exits\",\"granularity\":5}");
-	assert_int_equal(ks_store__put_instn(st, a, NULL), 0);
-	assert_int_equal(ks_store__put_instn(st, b, NULL), 0);
+	assert_int_equal(put(st, a, NULL), 0);
+	assert_int_equal(put(st, b, NULL), 0);
 	feed(e);
-	assert_int_equal(ks_store__checkpoint(st, e), 0);
+	assert_int_equal(checkpoint(st, e), 0);
 	ks_store__close(st);
 
-	st = ks_store__open(path, &aside, &err);
+	st = ks_store__open(path, 0, &aside, &err);
 	assert_non_null(st);
 	assert_int_equal(ks_store__load(st, e2, NULL, &loaded, &skipped), 0);
 	assert_int_equal(loaded, 2);
@@ -144,7 +184,7 @@ static void test_roundtrip(void **state)
 	ks_store__close(st);
 	ks_engine__free(e2);
 	e2 = ks_engine__new();
-	st = ks_store__open(path, &aside, &err);
+	st = ks_store__open(path, 0, &aside, &err);
 	assert_int_equal(ks_store__load(st, e2, NULL, &loaded, &skipped), 0);
 	assert_int_equal(loaded, 1);
 	ks_store__close(st);
@@ -225,7 +265,7 @@ static void test_owner_roundtrip(void **state)
 {
 	struct ks_engine *e = ks_engine__new(), *e2 = ks_engine__new();
 	struct fake_owners f = { 0 };
-	struct ks_store_owners ow = { fake_limit, fake_adopt, &f };
+	struct ks_store_owners ow = { fake_limit, fake_adopt, NULL, &f };
 	struct ks_instn *a, *b, *a2, *b2;
 	struct ks_store *st;
 	struct ks_err err;
@@ -237,7 +277,7 @@ static void test_owner_roundtrip(void **state)
 
 	(void)state;
 	unlink(path);
-	st = ks_store__open(path, &aside, &err);
+	st = ks_store__open(path, 0, &aside, &err);
 	assert_non_null(st);
 	/* As the API leaves it: the engine holds the restricted predicate.
 	 * Each namespace numbers its own: both are instrumentation 1. */
@@ -248,11 +288,11 @@ static void test_owner_roundtrip(void **state)
 	assert_string_equal(a->id, "1");
 	assert_string_equal(b->id, "1");
 	saved = pred_of(a);
-	assert_int_equal(ks_store__put_instn(st, a, shown), 0);
-	assert_int_equal(ks_store__put_instn(st, b, NULL), 0);
+	assert_int_equal(put(st, a, shown), 0);
+	assert_int_equal(put(st, b, NULL), 0);
 	ks_store__close(st);
 
-	st = ks_store__open(path, &aside, &err);
+	st = ks_store__open(path, 0, &aside, &err);
 	assert_int_equal(ks_store__load(st, e2, &ow, &loaded, &skipped), 0);
 	assert_int_equal(loaded, 2);
 	assert_int_equal(skipped, 0);
@@ -325,10 +365,10 @@ static void test_orphan_keeps_free_id(void **state)
 
 	(void)state;
 	unlink(path);
-	st = ks_store__open(path, &aside, &err);
+	st = ks_store__open(path, 0, &aside, &err);
 	create(e, "{\"module\":\"vm\",\"stat\":\"exits\"}");
 	create_in(e, "acme", "{\"module\":\"vm\",\"stat\":\"exits\"}");
-	assert_int_equal(ks_store__put_instn(st, create_in(e, "acme",
+	assert_int_equal(put(st, create_in(e, "acme",
 			 "{\"module\":\"vm\",\"stat\":\"irqs\"}"), NULL), 0);
 	assert_int_equal(ks_store__load(st, e2, NULL, &loaded, &skipped), 0);
 	assert_int_equal(loaded, 1);
@@ -368,14 +408,14 @@ static void test_v1_migrated(void **state)
 		"\"stat\":\"exits\"}', 1234);", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 
-	st = ks_store__open(path, &aside, &err);
+	st = ks_store__open(path, 0, &aside, &err);
 	assert_non_null(st);
 	assert_int_equal(aside, 0);
 	assert_int_equal(ks_store__load(st, e, NULL, &loaded, &skipped), 0);
 	assert_int_equal(loaded, 1);
 	assert_int_equal(ks_engine__get(e, "7")->crtime_ms, 1234);
 	/* And it saves owners now. */
-	assert_int_equal(ks_store__put_instn(st, create_in(e, "acme",
+	assert_int_equal(put(st, create_in(e, "acme",
 			 "{\"module\":\"vm\",\"stat\":\"exits\"}"), NULL), 0);
 	ks_store__close(st);
 	assert_int_equal(user_version(), 3);
@@ -393,7 +433,7 @@ static void test_v2_migrated(void **state)
 {
 	struct ks_engine *e = ks_engine__new(), *e2 = ks_engine__new();
 	struct fake_owners f = { 0 };
-	struct ks_store_owners ow = { fake_limit, fake_adopt, &f };
+	struct ks_store_owners ow = { fake_limit, fake_adopt, NULL, &f };
 	struct ks_instn *a = create(e, "{\"module\":\"vm\",\"stat\":\"exits\","
 				       "\"decomposition\":\"latency\"}"), *a2;
 	struct ks_store *st;
@@ -435,7 +475,7 @@ static void test_v2_migrated(void **state)
 	sqlite3_close(db);
 	free(blob);
 
-	st = ks_store__open(path, &aside, &err);
+	st = ks_store__open(path, 0, &aside, &err);
 	assert_non_null(st);
 	assert_int_equal(aside, 0);
 	assert_int_equal(user_version(), 3);
@@ -481,12 +521,12 @@ static void test_corrupt_set_aside(void **state)
 	fputs("this is not a database, it is a text file of some length....",
 	      f);
 	fclose(f);
-	st = ks_store__open(path, &aside, &err);
+	st = ks_store__open(path, 0, &aside, &err);
 	assert_non_null(st);
 	assert_int_equal(aside, 1);
 	ks_store__close(st);
 	/* Now it is ours: reopening keeps it. */
-	st = ks_store__open(path, &aside, &err);
+	st = ks_store__open(path, 0, &aside, &err);
 	assert_int_equal(aside, 0);
 	ks_store__close(st);
 }
@@ -504,7 +544,7 @@ static void test_foreign_set_aside(void **state)
 	assert_int_equal(sqlite3_exec(db, "CREATE TABLE t(x); INSERT INTO t VALUES(1)",
 				      NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	st = ks_store__open(path, &aside, &err);
+	st = ks_store__open(path, 0, &aside, &err);
 	assert_non_null(st);
 	assert_int_equal(aside, 1);
 	ks_store__close(st);
@@ -538,6 +578,188 @@ static void test_dataset_blob_damage(void **state)
 	ks_engine__free(e);
 }
 
+/* The number of files in dir whose name starts with "state.db.bad-". */
+static int n_aside(void)
+{
+	char cmd[400];
+	FILE *f;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls %s | grep -c '^state\\.db\\.bad-'", dir);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%d", &n), 1);
+	pclose(f);
+	return n;
+}
+
+static void clean_dir(void)
+{
+	char cmd[400];
+
+	snprintf(cmd, sizeof(cmd), "rm -f %s/state.db*", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Expects the open of path to be refused, saying what, and nothing set
+ * aside. */
+static void refused(const char *what)
+{
+	struct ks_err err;
+	int aside = 7;
+
+	ks_err_clear(&err);
+	assert_null(ks_store__open(path, 300, &aside, &err));
+	assert_int_equal(aside, 0);
+	if (!strstr(err.msg, what))
+		fail_msg("\"%s\" does not say '%s'", err.msg, what);
+	assert_int_equal(n_aside(), 0);
+}
+
+/* A file a newer kvmscope wrote (a rollback after an upgrade) is
+ * refused, not set aside, and left as it was. */
+static void test_newer_refused(void **state)
+{
+	sqlite3 *db;
+
+	(void)state;
+	clean_dir();
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA application_id=1802923379;"
+				      "PRAGMA user_version=9;"
+				      "CREATE TABLE future (x);",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	refused("written by a newer kvmscope (schema 9");
+	assert_int_equal(user_version(), 9);
+	assert_int_equal(count_rows("SELECT count(*) FROM future"), 0);
+}
+
+/* A healthy file that another process keeps locked (an administrator's
+ * sqlite3 session) is waited for, then refused, never set aside; once
+ * the lock goes, it opens with its rows. */
+static void test_busy_refused(void **state)
+{
+	struct ks_engine *e = ks_engine__new();
+	struct ks_store *st;
+	struct ks_err err;
+	size_t loaded, skipped;
+	sqlite3 *db;
+	int aside;
+
+	(void)state;
+	clean_dir();
+	st = ks_store__open(path, 0, &aside, &err);
+	assert_non_null(st);
+	assert_int_equal(put(st, create(e, "{\"module\":\"vm\",\"stat\":"
+					"\"exits\"}"), NULL), 0);
+	ks_store__close(st);
+	/* A rollback journal, as an older file or an administrator's
+	 * sqlite3 can leave it: its readers block writers. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode=DELETE; "
+				      "BEGIN EXCLUSIVE; SELECT * FROM instn;",
+				      NULL, NULL, NULL), SQLITE_OK);
+	refused("locked by another process");
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	ks_engine__free(e);
+	e = ks_engine__new();
+	st = ks_store__open(path, 0, &aside, &err);
+	assert_non_null(st);
+	assert_int_equal(aside, 0);
+	assert_int_equal(ks_store__load(st, e, NULL, &loaded, &skipped), 0);
+	assert_int_equal(loaded, 1);
+	ks_store__close(st);
+	ks_engine__free(e);
+}
+
+/* One agent per file: a second open is refused while the first holds
+ * it, naming the holder's pid, and works once it is closed. */
+static void test_second_open_refused(void **state)
+{
+	struct ks_store *st, *st2;
+	struct ks_err err;
+	char pid[40];
+	int aside;
+
+	(void)state;
+	clean_dir();
+	st = ks_store__open(path, 0, &aside, &err);
+	assert_non_null(st);
+	snprintf(pid, sizeof(pid), "(pid %ld)", (long)getpid());
+	refused("another kvmscope agent");
+	refused(pid);
+	ks_store__close(st);
+	st2 = ks_store__open(path, 0, &aside, &err);
+	assert_non_null(st2);
+	ks_store__close(st2);
+}
+
+/* Setting aside never overwrites: with path.bad-NOW taken, a damaged
+ * file goes to path.bad-NOW.1 and both are kept. */
+static void test_aside_never_overwrites(void **state)
+{
+	char p[400], glob[400];
+	struct ks_store *st;
+	struct ks_err err;
+	long now = (long)time(NULL);
+	int aside;
+	FILE *f;
+
+	(void)state;
+	clean_dir();
+	for (long t = now; t < now + 3; t++) {
+		snprintf(p, sizeof(p), "%s.bad-%ld", path, t);
+		f = fopen(p, "w");
+		assert_non_null(f);
+		fputs("the only copy", f);
+		fclose(f);
+	}
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("this is not a database, it is a text file of some length....",
+	      f);
+	fclose(f);
+	st = ks_store__open(path, 0, &aside, &err);
+	assert_non_null(st);
+	assert_int_equal(aside, 1);
+	ks_store__close(st);
+	assert_int_equal(n_aside(), 4);
+	snprintf(glob, sizeof(glob), "grep -l 'the only copy' %s.bad-* | "
+		 "wc -l | grep -qx 3", path);
+	assert_int_equal(system(glob), 0);
+	snprintf(glob, sizeof(glob), "grep -l 'not a database' %s.bad-*.1 "
+		 ">/dev/null", path);
+	assert_int_equal(system(glob), 0);
+}
+
+/* The file is opened without following a symbolic link: a link to a
+ * good database is refused, and the target is left alone. */
+static void test_symlink_refused(void **state)
+{
+	char target[320];
+	struct ks_store *st;
+	struct ks_err err;
+	int aside;
+
+	(void)state;
+	clean_dir();
+	snprintf(target, sizeof(target), "%s/real.db", dir);
+	unlink(target);
+	assert_int_equal(symlink(target, path), 0);
+	refused("symbolic link");
+	assert_int_equal(access(target, F_OK), -1);
+	unlink(path);
+	st = ks_store__open(target, 0, &aside, &err);
+	assert_non_null(st);
+	ks_store__close(st);
+	assert_int_equal(symlink(target, path), 0);
+	refused("symbolic link");
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -549,6 +771,11 @@ int main(void)
 		cmocka_unit_test(test_corrupt_set_aside),
 		cmocka_unit_test(test_foreign_set_aside),
 		cmocka_unit_test(test_dataset_blob_damage),
+		cmocka_unit_test(test_newer_refused),
+		cmocka_unit_test(test_busy_refused),
+		cmocka_unit_test(test_second_open_refused),
+		cmocka_unit_test(test_aside_never_overwrites),
+		cmocka_unit_test(test_symlink_refused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
