@@ -861,13 +861,11 @@ static void api_unlock(void *api)
 	ks_api__unlock(api);
 }
 
-/* Opens the state file, if any, restores what it holds, and starts the
- * thread that saves. */
+/* Opens the state file, if any, and restores what it holds. */
 static int open_state(struct agent *ag)
 {
 	struct ks_store_owners ow;
 	struct ks_err err;
-	int rc;
 
 	if (!ag->o->state) {
 		if (!ag->o->no_state)
@@ -890,14 +888,23 @@ static int open_state(struct agent *ag)
 			err.param[0] ? ": " : "", err.msg);
 		return -EINVAL;
 	}
-	if ((rc = ks_state__start(ag->state, api_lock, api_unlock,
-				  ag->api))) {
-		fprintf(stderr, PROG ": cannot start the thread that saves "
-			"the state: %s\n", strerror(-rc));
-		return rc;
-	}
 	ks_api__set_change_hook(ag->api, ks_state__changed, ag->state);
 	return 0;
+}
+
+/* Starts the thread that writes the state, once the server narrowed the
+ * capabilities (which must happen while the agent has one thread);
+ * changes made before it are pending and written then. */
+static int start_saver(struct agent *ag)
+{
+	int rc;
+
+	if (!ag->state)
+		return 0;
+	if ((rc = ks_state__start(ag->state, api_lock, api_unlock, ag->api)))
+		fprintf(stderr, PROG ": cannot start the thread that saves "
+			"the state: %s\n", strerror(-rc));
+	return rc;
 }
 
 /* Everything but the server; on failure, what was made stays in ag for
@@ -983,7 +990,7 @@ int cmd_serve(int argc, char **argv)
 		goto out;
 	/* After the sources attached, before the server's thread. */
 	ks_serve_setup__plan_caps(&o.setup, ag.live);
-	if (!(srv = start_server(&o, ag.api)))
+	if (!(srv = start_server(&o, ag.api)) || start_saver(&ag))
 		goto out;
 	run(&ag, &set);
 	fprintf(stderr, PROG ": stopping\n");
