@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -257,6 +258,14 @@ static int refusal(int rc, struct ks_err *err)
 	}
 }
 
+/* Whether the file system holding path has no space left. */
+static bool full(const char *path)
+{
+	struct statvfs sv;
+
+	return !statvfs(path, &sv) && sv.f_bavail == 0;
+}
+
 /* Opens path as our database: 0 with *out, -EBADF when it is proven
  * damaged or foreign, or another negative errno (busy, full, read-only,
  * newer) that leaves the file alone; err says why. */
@@ -277,6 +286,10 @@ static int try_open(const char *path, struct wait *w, sqlite3 **out,
 	sqlite3_busy_handler(db, busy_wait, w);
 	if (!(rc = quick_check(db, err)))
 		rc = adopt(db, err);
+	/* sqlite reports a full disk met while making its -wal or -shm file
+	 * as an I/O error. */
+	if (rc == -EIO && full(path))
+		rc = -ENOSPC;
 	if (rc && !err->msg[0])
 		rc = rc == -EBADF ? ks_err_set(err, EBADF, "", "sqlite finds "
 					       "it damaged (%.80s)",

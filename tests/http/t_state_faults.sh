@@ -111,51 +111,50 @@ create() {	# PARAMS...: a create, answered 2xx
 }
 
 # ---- busy at start: waited for, never set aside ---------------------------
-S=$tmp/busy.db
-start busy1 http --listen 127.0.0.1:0 --sources none --state "$S"
-create -d module=vm -d stat=exits
-create -d module=vm -d stat=irqs
-stop busy1
-journal "$S" delete
-hold "$S" read
-when_said "$tmp/err.busy2" "is locked by another process"
-start busy2 http --listen 127.0.0.1:0 --sources none --state "$S"
-wait "$holder" || fail "the lock holder failed"
-grep -q "state $S: 2 instrumentations restored" "$tmp/err.busy2" ||
-	fail "busy2: not restored: $(cat "$tmp/err.busy2")"
-[ "$(count)" = 2 ] || fail "busy2: $(count) instrumentations"
-no_aside "$S"
-stop busy2
-# Held past the wait: the agent refuses, and the file is kept as it is.
-journal "$S" delete
-cp "$S" "$tmp/busy.orig"
-hold "$S" read
-refused busy3 "stayed locked by another process.*the file is kept" --state "$S"
-no_aside "$S"
-release
-cmp -s "$S" "$tmp/busy.orig" || fail "busy3: the file changed"
-start busy4 http --listen 127.0.0.1:0 --sources none --state "$S"
-[ "$(count)" = 2 ] || fail "busy4: $(count) instrumentations"
-stop busy4
-echo "busy: waited for, then refused; never set aside"
+part_busy() {
+	S=$tmp/busy.db
+	start busy1 http --listen 127.0.0.1:0 --sources none --state "$S"
+	create -d module=vm -d stat=exits
+	create -d module=vm -d stat=irqs
+	stop busy1
+	journal "$S" delete
+	hold "$S" read
+	when_said "$tmp/err.busy2" "is locked by another process"
+	start busy2 http --listen 127.0.0.1:0 --sources none --state "$S"
+	wait "$holder" || fail "the lock holder failed"
+	grep -q "state $S: 2 instrumentations restored" "$tmp/err.busy2" ||
+		fail "busy2: not restored: $(cat "$tmp/err.busy2")"
+	[ "$(count)" = 2 ] || fail "busy2: $(count) instrumentations"
+	no_aside "$S"
+	stop busy2
+	# Held past the wait: the agent refuses, and the file is kept as it is.
+	journal "$S" delete
+	cp "$S" "$tmp/busy.orig"
+	hold "$S" read
+	refused busy3 "stayed locked by another process.*the file is kept" --state "$S"
+	no_aside "$S"
+	release
+	cmp -s "$S" "$tmp/busy.orig" || fail "busy3: the file changed"
+	start busy4 http --listen 127.0.0.1:0 --sources none --state "$S"
+	[ "$(count)" = 2 ] || fail "busy4: $(count) instrumentations"
+	stop busy4
+	echo "busy: waited for, then refused; never set aside"
+}
 
 # ---- two agents on one file -----------------------------------------------
-S=$tmp/two.db
-start two1 http --listen 127.0.0.1:0 --sources none --state "$S"
-first=$pid
-refused two2 "another kvmscope agent (pid $first) is using it" --state "$S"
-create -d module=vm -d stat=exits
-stop two1
-start two3 http --listen 127.0.0.1:0 --sources none --state "$S"
-[ "$(count)" = 1 ] || fail "two3: $(count) instrumentations"
-stop two3
-echo "two agents: the second refused, naming pid $first"
+part_two() {
+	S=$tmp/two.db
+	start two1 http --listen 127.0.0.1:0 --sources none --state "$S"
+	first=$pid
+	refused two2 "another kvmscope agent (pid $first) is using it" --state "$S"
+	create -d module=vm -d stat=exits
+	stop two1
+	start two3 http --listen 127.0.0.1:0 --sources none --state "$S"
+	[ "$(count)" = 1 ] || fail "two3: $(count) instrumentations"
+	stop two3
+	echo "two agents: the second refused, naming pid $first"
+}
 
-# ---- saves while the file is locked ---------------------------------------
-# The agent's saves wait for the lock (in sqlite's busy wait, 1 s a try),
-# as they would for a slow disk; requests must not wait with them.  Before
-# the fix the create itself waited 2 s for the lock, under the engine
-# lock, and so did every checkpoint, stalling every GET.
 # gets N: N GETs of /ca/instrumentations, 0.1 s apart; prints the median
 # and the slowest answer's time, in ms.
 gets() {
@@ -166,79 +165,99 @@ gets() {
 	done | sort -n | awk '{ t[NR] = $1 * 1000 }
 		END { printf "%d %d\n", t[int((NR + 1) / 2)], t[NR] }'
 }
-S=$tmp/locked.db
-start lock1 http --listen 127.0.0.1:0 --sources none --state "$S" \
-	--checkpoint-interval 1
-create -d module=vm -d stat=exits -d persist-data=true		# 1
-for _ in $(seq 1 100); do
+
+# ---- saves while the file is locked ---------------------------------------
+part_locked() {
+	# The agent's saves wait for the lock (in sqlite's busy wait, 1 s a try),
+	# as they would for a slow disk; requests must not wait with them.  Before
+	# the fix the create itself waited 2 s for the lock, under the engine
+	# lock, and so did every checkpoint, stalling every GET.
+	S=$tmp/locked.db
+	start lock1 http --listen 127.0.0.1:0 --sources none --state "$S" \
+		--checkpoint-interval 1
+	create -d module=vm -d stat=exits -d persist-data=true		# 1
+	for _ in $(seq 1 100); do
+		expect 200 - GET /ca/admin/status
+		[ "$(py 'j["state"]["checkpoints"]')" -ge 1 ] && break
+		sleep 0.1
+	done
+	hold "$S" write
+	t=$(curl -s -o "$tmp/body" -w '%{http_code} %{time_total}' \
+		-X POST "$B/ca/instrumentations" -d module=vm -d stat=irqs)	# 2
+	case $t in 2??\ *) ;; *) fail "create while locked: $t" ;; esac
+	ms=$(echo "${t#* }" | awk '{ printf "%d", $1 * 1000 }')
+	read -r median slowest < <(gets 20)
 	expect 200 - GET /ca/admin/status
-	[ "$(py 'j["state"]["checkpoints"]')" -ge 1 ] && break
-	sleep 0.1
-done
-hold "$S" write
-t=$(curl -s -o "$tmp/body" -w '%{http_code} %{time_total}' \
-	-X POST "$B/ca/instrumentations" -d module=vm -d stat=irqs)	# 2
-case $t in 2??\ *) ;; *) fail "create while locked: $t" ;; esac
-ms=$(echo "${t#* }" | awk '{ printf "%d", $1 * 1000 }')
-read -r median slowest < <(gets 20)
-expect 200 - GET /ca/admin/status
-check 'j["state"]["pending"] >= 1 and j["state"]["failing"]'
-echo "while locked: create answered in $ms ms; GETs: median $median ms," \
-	"slowest $slowest ms; pending $(py 'j["state"]["pending"]')"
-[ "$ms" -lt 1500 ] || fail "the create waited $ms ms for the locked file"
-[ "$median" -lt 500 ] ||
-	fail "GETs waited (median $median ms) while saves waited for the lock"
-grep -q "failed: Device or resource busy (retried" "$tmp/err.lock1" ||
-	fail "no message that saving fails"
-release
-for _ in $(seq 1 100); do
-	expect 200 - GET /ca/admin/status
-	[ "$(py 'j["state"]["pending"] == 0 and not j["state"]["failing"]')" = true ] &&
-		break
-	sleep 0.1
-done
-check 'j["state"]["pending"] == 0 and not j["state"]["failing"]'
-grep -q "saving works again" "$tmp/err.lock1" || fail "no 'saving works again'"
-kill -KILL "$pid"
-wait "$pid" 2>/dev/null
-start lock2 http --listen 127.0.0.1:0 --sources none --state "$S"
-grep -q "state $S: 2 instrumentations restored" "$tmp/err.lock2" ||
-	fail "lock2: the create made while locked is lost: $(cat "$tmp/err.lock2")"
-# A clean stop while the file is still locked waits for it and saves.
-hold "$S" write
-create -d module=vm -d stat=exits				# 3
-( sleep 2; touch "$tmp/release" ) &
-stop lock2
-wait "$holder" || fail "the lock holder failed"
-grep -q "state saved to $S" "$tmp/err.lock2" || fail "lock2: no 'state saved'"
-start lock3 http --listen 127.0.0.1:0 --sources none --state "$S"
-[ "$(count)" = 3 ] || fail "lock3: $(count) instrumentations"
-check '[i["id"] for i in j] == ["1", "2", "3"]'
-stop lock3
-echo "locked: every acknowledged create saved"
+	check 'j["state"]["pending"] >= 1 and j["state"]["failing"]'
+	echo "while locked: create answered in $ms ms; GETs: median $median ms," \
+		"slowest $slowest ms; pending $(py 'j["state"]["pending"]')"
+	[ "$ms" -lt 1500 ] || fail "the create waited $ms ms for the locked file"
+	[ "$median" -lt 500 ] ||
+		fail "GETs waited (median $median ms) while saves waited for the lock"
+	grep -q "failed: Device or resource busy (retried" "$tmp/err.lock1" ||
+		fail "no message that saving fails"
+	release
+	for _ in $(seq 1 100); do
+		expect 200 - GET /ca/admin/status
+		[ "$(py 'j["state"]["pending"] == 0 and not j["state"]["failing"]')" = true ] &&
+			break
+		sleep 0.1
+	done
+	check 'j["state"]["pending"] == 0 and not j["state"]["failing"]'
+	grep -q "saving works again" "$tmp/err.lock1" || fail "no 'saving works again'"
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null
+	start lock2 http --listen 127.0.0.1:0 --sources none --state "$S"
+	grep -q "state $S: 2 instrumentations restored" "$tmp/err.lock2" ||
+		fail "lock2: the create made while locked is lost: $(cat "$tmp/err.lock2")"
+	# A clean stop while the file is still locked waits for it and saves.
+	hold "$S" write
+	create -d module=vm -d stat=exits				# 3
+	( sleep 2; touch "$tmp/release" ) &
+	stop lock2
+	wait "$holder" || fail "the lock holder failed"
+	grep -q "state saved to $S" "$tmp/err.lock2" || fail "lock2: no 'state saved'"
+	start lock3 http --listen 127.0.0.1:0 --sources none --state "$S"
+	[ "$(count)" = 3 ] || fail "lock3: $(count) instrumentations"
+	check '[i["id"] for i in j] == ["1", "2", "3"]'
+	stop lock3
+	echo "locked: every acknowledged create saved"
+}
 
 # ---- a newer schema is refused, not set aside ------------------------------
-S=$tmp/newer.db
-start new1 http --listen 127.0.0.1:0 --sources none --state "$S"
-create -d module=vm -d stat=exits
-stop new1
-python3 -c 'import sqlite3, sys; d = sqlite3.connect(sys.argv[1]); d.execute("PRAGMA user_version=9"); d.commit()' "$S" ||
-	fail "cannot set the schema version"
-cp "$S" "$tmp/newer.orig"
-refused new2 "written by a newer kvmscope (schema 9" --state "$S"
-no_aside "$S"
-cmp -s "$S" "$tmp/newer.orig" || fail "new2: the file changed"
-echo "newer: refused, kept"
+part_newer() {
+	S=$tmp/newer.db
+	start new1 http --listen 127.0.0.1:0 --sources none --state "$S"
+	create -d module=vm -d stat=exits
+	stop new1
+	python3 -c 'import sqlite3, sys; d = sqlite3.connect(sys.argv[1]); d.execute("PRAGMA user_version=9"); d.commit()' "$S" ||
+		fail "cannot set the schema version"
+	cp "$S" "$tmp/newer.orig"
+	refused new2 "written by a newer kvmscope (schema 9" --state "$S"
+	no_aside "$S"
+	cmp -s "$S" "$tmp/newer.orig" || fail "new2: the file changed"
+	echo "newer: refused, kept"
+}
 
 # ---- a symbolic link is refused --------------------------------------------
-cp "$tmp/newer.orig" "$tmp/target.db"
-python3 -c 'import sqlite3, sys; d = sqlite3.connect(sys.argv[1]); d.execute("PRAGMA user_version=3"); d.commit()' "$tmp/target.db"
-cp "$tmp/target.db" "$tmp/target.orig"
-ln -s "$tmp/target.db" "$tmp/link.db"
-refused link "is a symbolic link" --state "$tmp/link.db"
-cmp -s "$tmp/target.db" "$tmp/target.orig" || fail "link: the target changed"
-[ -L "$tmp/link.db" ] || fail "link: the link was replaced"
-echo "symlink: refused"
+part_symlink() {
+	start link1 http --listen 127.0.0.1:0 --sources none \
+		--state "$tmp/target.db"
+	create -d module=vm -d stat=exits
+	stop link1
+	cp "$tmp/target.db" "$tmp/target.orig"
+	ln -s "$tmp/target.db" "$tmp/link.db"
+	refused link "is a symbolic link" --state "$tmp/link.db"
+	cmp -s "$tmp/target.db" "$tmp/target.orig" || fail "link: the target changed"
+	[ -L "$tmp/link.db" ] || fail "link: the link was replaced"
+	echo "symlink: refused"
+}
+
+# Each part alone: T_STATE_PARTS="locked newer" (to show one fault on an
+# older binary); all by default.
+for part in ${T_STATE_PARTS:-busy two locked newer symlink}; do
+	"part_$part"
+done
 
 if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' "$tmp"/err.*; then
 	fail "sanitizer report"
