@@ -303,6 +303,19 @@ static int try_open(const char *path, struct wait *w, sqlite3 **out,
 	return 0;
 }
 
+/* Renames from to to unless to exists (-EEXIST): with RENAME_NOREPLACE,
+ * or, where the file system lacks it, a hard link then an unlink. */
+static int rename_new(const char *from, const char *to)
+{
+	if (!renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE))
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -errno;
+	if (link(from, to))
+		return -errno;
+	return unlink(from) ? -errno : 0;
+}
+
 /* Renames path (and its -wal, -shm) to path.bad-TIME[.N], never onto a
  * file that exists: 0 with the new name in to, or a negative errno. */
 static int set_aside(const char *path, char *to, size_t len)
@@ -316,8 +329,7 @@ static int set_aside(const char *path, char *to, size_t len)
 			snprintf(to, len, "%s.bad-%ld.%d", path, now, n);
 		else
 			snprintf(to, len, "%s.bad-%ld", path, now);
-		rc = renameat2(AT_FDCWD, path, AT_FDCWD, to,
-			       RENAME_NOREPLACE) ? -errno : 0;
+		rc = rename_new(path, to);
 	}
 	if (rc)
 		return rc;
@@ -326,7 +338,7 @@ static int set_aside(const char *path, char *to, size_t len)
 
 		snprintf(from, sizeof(from), "%s%s", path, sfx[i]);
 		snprintf(dst, sizeof(dst), "%s%s", to, sfx[i]);
-		renameat2(AT_FDCWD, from, AT_FDCWD, dst, RENAME_NOREPLACE);
+		rename_new(from, dst);
 	}
 	return 0;
 }
@@ -412,6 +424,19 @@ static int lock_file(const char *path, struct ks_err *err)
 	return fd;
 }
 
+/* Creates path, if it does not exist, readable and writable by the
+ * agent's user only, whatever the umask (sqlite would make it 0644 less
+ * the umask; its -wal and -shm files take the file's mode).  An empty
+ * file is an empty database.  Failures are sqlite's to report. */
+static void create_private(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+		      O_CLOEXEC, 0600);
+
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Fills err with "cannot use PATH: REASON; WHAT". */
 static void explain(struct ks_err *err, const char *path, const char *what)
 {
@@ -441,6 +466,7 @@ struct ks_store *ks_store__open(const char *path, unsigned wait_ms,
 		explain(err, path, "not starting");
 		return NULL;
 	}
+	create_private(path);
 	rc = try_open(path, &w, &db, err);
 	if (rc == -EBADF) {
 		fprintf(stderr, "kvmscope: state %s: %s\n", path, err->msg);
@@ -453,6 +479,7 @@ struct ks_store *ks_store__open(const char *path, unsigned wait_ms,
 				"one\n", path, to);
 			if (aside)
 				*aside = 1;
+			create_private(path);
 			rc = try_open(path, &w, &db, err);
 		}
 	}
