@@ -13,6 +13,7 @@
 #    file was moved to .bad-SECOND, an empty one was left, and the restart
 #    renamed that onto the same .bad-SECOND: the only copy was gone.)
 #  - With space again, the agent starts with every instrumentation.
+#  - On a read-only file system the agent refuses, file kept.
 # Needs root, to mount the tmpfs.
 set -u
 K=${KVMSCOPE:?}
@@ -103,8 +104,31 @@ part_refuse() {
 	echo "full: refused twice, file kept, all back with space"
 }
 
-# Each part alone: T_STATE_PARTS=refuse; both by default.
-for part in ${T_STATE_PARTS:-pending refuse}; do
+# ---- a read-only file system: refused, kept ------------------------------
+part_readonly() {
+	if [ ! -f "$S" ]; then	# run alone: a file with an instrumentation
+		start ro0 http --listen 127.0.0.1:0 --sources none --state "$S"
+		create -d module=vm -d stat=exits
+		stop ro0
+	fi
+	cp "$S" "$tmp/orig.db"
+	mount -o remount,ro "$mnt" || fail "cannot remount the tmpfs read-only"
+	timeout 20 "$K" serve --listen 127.0.0.1:0 --sources none --state "$S" \
+		>/dev/null 2>"$tmp/err.ro"
+	rc=$?
+	mount -o remount,rw "$mnt" || fail "cannot remount the tmpfs read-write"
+	[ "$rc" = 1 ] || fail "start on a read-only file system: exit $rc"
+	grep -q -- "--state: .*Read-only file system" "$tmp/err.ro" ||
+		fail "read-only: no clear message: $(cat "$tmp/err.ro")"
+	cmp -s "$S" "$tmp/orig.db" || fail "read-only: the state file changed"
+	if ls "$S".bad-* >/dev/null 2>&1; then
+		fail "set aside on a read-only file system"
+	fi
+	echo "read-only: refused, kept"
+}
+
+# Each part alone: T_STATE_PARTS=refuse; all by default.
+for part in ${T_STATE_PARTS:-pending refuse readonly}; do
 	"part_$part"
 done
 
