@@ -70,6 +70,10 @@ struct ks_state {
 	 * lock, never before it). */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	pthread_cond_t saved_cv;	/* after each write of the changes */
+	uint64_t seq;		/* changes recorded */
+	uint64_t done_seq;	/* changes up to it written */
+	uint64_t tried_seq;	/* changes up to it tried at least once */
 	struct change *pend;
 	size_t npend, cappend, inflight;
 	uint64_t ck_want_ns;	/* checkpoint requested at; 0: none */
@@ -269,6 +273,7 @@ struct ks_state *ks_state__open(const char *path, bool make_dir,
 	}
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
+	pthread_cond_init(&s->saved_cv, NULL);
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	s->e = e;
 	if (ow) {
@@ -332,6 +337,7 @@ static void enqueue(struct ks_state *s, struct change *c)
 {
 	struct change *o = pending(s, &c->k);
 
+	s->seq++;
 	if (o) {
 		bool fresh = o->params && o->fresh;
 
@@ -568,10 +574,11 @@ int ks_state__flush(struct ks_state *s)
 	struct change *batch;
 	char what[160] = "checkpoint";
 	size_t n;
-	uint64_t ck;
+	uint64_t ck, upto;
 	int rc = 0;
 
 	pthread_mutex_lock(&s->mu);
+	upto = s->seq;		/* every change so far is in the batch */
 	batch = s->pend;
 	n = s->inflight = s->npend;
 	s->pend = NULL;
@@ -588,7 +595,10 @@ int ks_state__flush(struct ks_state *s)
 		for (size_t i = 0; i < n; i++)
 			free_change(&batch[i]);
 		s->saves += n;
+		s->done_seq = upto;
 	}
+	s->tried_seq = upto;
+	pthread_cond_broadcast(&s->saved_cv);
 	free(batch);
 	pthread_mutex_unlock(&s->mu);
 	if (!rc && ck) {
@@ -609,8 +619,8 @@ int ks_state__flush(struct ks_state *s)
 	return rc;
 }
 
-/* Waits, under mu, until quit or ns from now; true if quit. */
-static bool pause_ns(struct ks_state *s, uint64_t ns)
+/* The wall-clock time ns from now. */
+static struct timespec after_ns(uint64_t ns)
 {
 	struct timespec ts;
 
@@ -621,9 +631,32 @@ static bool pause_ns(struct ks_state *s, uint64_t ns)
 		ts.tv_sec++;
 		ts.tv_nsec -= (long)NS;
 	}
+	return ts;
+}
+
+/* Waits, under mu, until quit or ns from now; true if quit. */
+static bool pause_ns(struct ks_state *s, uint64_t ns)
+{
+	struct timespec ts = after_ns(ns);
+
 	while (!s->quit && pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
 		;
 	return s->quit;
+}
+
+void ks_state__wait_saved(void *state)
+{
+	struct ks_state *s = state;
+	struct timespec ts = after_ns((uint64_t)KS_STATE_ACK_WAIT_MS *
+				      1000000);
+	uint64_t ticket;
+
+	pthread_mutex_lock(&s->mu);
+	ticket = s->seq;
+	while (s->running && !s->quit && s->tried_seq < ticket &&
+	       pthread_cond_timedwait(&s->saved_cv, &s->mu, &ts) == 0)
+		;
+	pthread_mutex_unlock(&s->mu);
 }
 
 /* The saver: writes whatever is pending; after a failure, retries once a
@@ -657,10 +690,13 @@ int ks_state__start(struct ks_state *s, void (*lock)(void *),
 	s->lock = lock;
 	s->unlock = unlock;
 	s->lock_ctx = ctx;
+	pthread_mutex_lock(&s->mu);
 	if ((rc = pthread_create(&s->thread, NULL, saver, s)))
-		return -rc;
-	s->running = true;
-	return 0;
+		rc = -rc;
+	else
+		s->running = true;
+	pthread_mutex_unlock(&s->mu);
+	return rc;
 }
 
 static void stop(struct ks_state *s)
@@ -670,9 +706,12 @@ static void stop(struct ks_state *s)
 	pthread_mutex_lock(&s->mu);
 	s->quit = true;
 	pthread_cond_signal(&s->cv);
+	pthread_cond_broadcast(&s->saved_cv);
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->thread, NULL);
+	pthread_mutex_lock(&s->mu);
 	s->running = false;
+	pthread_mutex_unlock(&s->mu);
 }
 
 int ks_state__finish(struct ks_state *s, unsigned wait_ms)
@@ -706,6 +745,7 @@ void ks_state__close(struct ks_state *s)
 	free(s->pend);
 	free(s->ids);
 	pthread_cond_destroy(&s->cv);
+	pthread_cond_destroy(&s->saved_cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }

@@ -50,6 +50,8 @@ const char *ks_state_default_path(void);
  * a clean stop for the last saves, before giving up. */
 #define KS_STATE_OPEN_WAIT_MS 10000
 #define KS_STATE_STOP_WAIT_MS 10000
+/* How long a request that changed something waits for its save. */
+#define KS_STATE_ACK_WAIT_MS 1500
 
 /* Checks that path can be the state database: not empty, not a symbolic
  * link, a directory or other non-file, a file of the agent's user that
@@ -93,6 +95,13 @@ void ks_state__close(struct ks_state *s);
  * Records the change as pending and wakes the saver. */
 void ks_state__changed(void *state, const char *owner, const char *id,
 		       const struct ks_instn *in);
+
+/* Called by the API after a request that changed something, without
+ * the engine lock: waits until the saver has tried to write every change
+ * recorded so far, for at most KS_STATE_ACK_WAIT_MS, so that an answered
+ * change is on disk (kill -9 proof) unless saving fails, in which case
+ * it stays pending and is retried.  Returns at once without the saver. */
+void ks_state__wait_saved(void *state);
 
 /* Forgets saved instrumentations that are no longer in e (reaped). */
 void ks_state__sync(struct ks_state *s, struct ks_engine *e);

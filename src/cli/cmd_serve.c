@@ -889,6 +889,7 @@ static int open_state(struct agent *ag)
 		return -EINVAL;
 	}
 	ks_api__set_change_hook(ag->api, ks_state__changed, ag->state);
+	ks_api__set_saved_hook(ag->api, ks_state__wait_saved);
 	return 0;
 }
 

@@ -145,6 +145,7 @@ void ks_api_param_error(struct ks_http_resp *resp, int rc,
 static void changed(struct ks_api *a, const char *owner, const char *id,
 		    const struct ks_instn *in)
 {
+	a->changes++;
 	if (a->change_fn)
 		a->change_fn(a->change_ctx, owner, id, in);
 }
@@ -710,6 +711,11 @@ void ks_api__set_change_hook(struct ks_api *a, ks_api_change_fn fn, void *ctx)
 	a->change_ctx = ctx;
 }
 
+void ks_api__set_saved_hook(struct ks_api *a, ks_api_saved_fn fn)
+{
+	a->saved_fn = fn;
+}
+
 void ks_api__set_metrics_hook(struct ks_api *a, ks_api_metrics_fn fn,
 			      void *ctx)
 {
@@ -786,12 +792,19 @@ void ks_api__handle(void *api, const struct ks_http_req *req,
 		ks_http_resp__error(resp, 500, "InternalError", "",
 				    "request without parameters");
 	} else {
+		size_t changes;
+
 		ks_api__lock(a);
 		a->scope = &scope;
+		a->changes = 0;
 		ks_router_dispatch(routes, sizeof(routes) / sizeof(routes[0]),
 				   a, req, resp);
 		a->scope = &ks_api_scope_none;
+		changes = a->changes;
 		ks_api__unlock(a);
+		/* Answered once saved (or its save is pending, retried). */
+		if (changes && a->saved_fn)
+			a->saved_fn(a->change_ctx);
 	}
 	ks_http_resp__header(resp, "X-API-Version", KS_API_VERSION);
 }

@@ -50,6 +50,11 @@ typedef void (*ks_api_change_fn)(void *ctx, const char *owner,
 				 const char *id, const struct ks_instn *in);
 void ks_api__set_change_hook(struct ks_api *a, ks_api_change_fn fn,
 			     void *ctx);
+/* Called (unlocked, with the change hook's ctx) after a request that
+ * changed something, before it is answered: the agent waits there,
+ * bounded, for the change to be saved. */
+typedef void (*ks_api_saved_fn)(void *ctx);
+void ks_api__set_saved_hook(struct ks_api *a, ks_api_saved_fn fn);
 
 /* GET /metrics (Prometheus' text format 0.0.4): returns the body, malloc'd,
  * and its length, or NULL on ENOMEM (called locked).  Without a hook,

@@ -25,6 +25,8 @@ struct ks_api {
 	void *status_ctx;
 	ks_api_change_fn change_fn;
 	void *change_ctx;
+	ks_api_saved_fn saved_fn;
+	size_t changes;		/* by the request being handled */
 	ks_api_metrics_fn metrics_fn;
 	void *metrics_ctx;
 	ks_api_metrics_pb_fn metrics_pb_fn;
