@@ -346,6 +346,7 @@ static void enqueue(struct ks_state *s, struct change *c)
 			/* Made and deleted before it was ever written. */
 			*o = s->pend[--s->npend];
 			free_change(c);
+			pthread_cond_signal(&s->cv);	/* for the waiters */
 			return;
 		}
 		c->fresh = c->params && fresh;
@@ -668,7 +669,7 @@ static void *saver(void *arg)
 
 	pthread_mutex_lock(&s->mu);
 	while (!s->quit) {
-		if (!s->npend && !s->ck_want_ns) {
+		if (!s->npend && !s->ck_want_ns && s->tried_seq == s->seq) {
 			pthread_cond_wait(&s->cv, &s->mu);
 			continue;
 		}
