@@ -452,10 +452,14 @@ static int print_json(const struct printer *pr, int64_t start, uint32_t dur)
 		.duration = pr->o->per_second ? pr->gran : dur,
 		.ndatapoints = pr->o->per_second ? dur / pr->gran : 1,
 		.multi = pr->o->per_second,
-		.req_start = -1, .req_duration = -1, .req_end = -1,
 	};
-	json_t *j = ks_query_value(pr->in, &q);
+	json_t *j;
 	char *s;
+
+	q.req_start = q.start;
+	q.req_duration = q.duration;
+	q.req_end = q.start + (int64_t)q.duration * q.ndatapoints;
+	j = ks_query_value(pr->in, &q);
 
 	if (!j)
 		return -ENOMEM;

@@ -16,7 +16,7 @@
 static const struct ks_typeinfo types[KS_TYPE__COUNT] = {
 	[KS_TYPE_STRING] = { "string", false, NULL, NULL, 0, 0, 0 },
 	[KS_TYPE_NUMBER] = { "number", true, NULL, NULL, 0, 0, 0 },
-	[KS_TYPE_PERCENT] = { "percent", true, "%", NULL, 0, 0, 100 },
+	[KS_TYPE_PERCENT] = { "percent", true, "percent", "%", 0, 0, 100 },
 	[KS_TYPE_SIZE] = { "size", true, "bytes", "B", 2, 0, 0 },
 	[KS_TYPE_TIME] = { "time", true, "seconds", "s", 10, -9, 0 },
 	[KS_TYPE_SUBSECOND] = { "subsecond", true, "seconds", "s", 10, -3, 0 },
@@ -64,14 +64,33 @@ static const struct ks_fieldinfo fields[KS_F__COUNT] = {
 	[KS_F_UEXITREASON] = { "uexitreason", "userspace exit reason", KS_TYPE_STRING },
 	[KS_F_PORT] = { "port", "I/O port", KS_TYPE_STRING },
 	[KS_F_GPA] = { "gpa", "guest physical address", KS_TYPE_STRING },
+	[KS_F_HOSTNAME] = { "hostname", "server hostname", KS_TYPE_STRING,
+		"hostname is the name of the host the agent runs on, the same "
+		"for every record of one agent (CA's field: it tells hosts "
+		"apart across a fleet)." },
 };
+
+static const struct ks_fieldalias aliases[] = {
+	{ "vcpuid", "vCPU identifier", KS_F_VCPU },
+	{ "zonename", "zone name", KS_F_VMUUID },
+};
+
+size_t ks_field_alias_count(void)
+{
+	return sizeof(aliases) / sizeof(aliases[0]);
+}
+
+const struct ks_fieldalias *ks_field_alias(size_t i)
+{
+	return i < ks_field_alias_count() ? &aliases[i] : NULL;
+}
 
 static const struct ks_moduleinfo modules[] = {
-	{ "vm", "Virtual Machines" },
-	{ "nic", "Network interfaces" },
+	{ "vm", "Virtual Machine" },	/* CA's labels */
+	{ "nic", "Network interface" },
 };
 
-#define ID KS_F_VM, KS_F_VMUUID, KS_F_PID
+#define ID KS_F_HOSTNAME, KS_F_VM, KS_F_VMUUID, KS_F_PID
 /* The field count is computed, so the list and its length cannot disagree. */
 #define FIELDS(...) \
 	sizeof((enum ks_field[]){ __VA_ARGS__ }) / sizeof(enum ks_field), \
@@ -173,6 +192,9 @@ int ks_field_lookup(const char *name)
 	for (int f = 0; f < KS_F__COUNT; f++)
 		if (!strcmp(fields[f].name, name))
 			return f;
+	for (size_t i = 0; i < ks_field_alias_count(); i++)
+		if (!strcmp(aliases[i].name, name))
+			return (int)aliases[i].field;
 	return -ENOENT;
 }
 

@@ -58,6 +58,7 @@ enum ks_field {
 	KS_F_UEXITREASON,	/* KVM_EXIT_* of a userspace exit */
 	KS_F_PORT,		/* I/O port, hex */
 	KS_F_GPA,		/* guest physical address, hex */
+	KS_F_HOSTNAME,		/* the host's name: set by the engine */
 	KS_F__COUNT
 };
 
@@ -110,7 +111,18 @@ const struct ks_metricinfo *ks_metric_info(enum ks_metric m);
 size_t ks_module_count(void);
 const struct ks_moduleinfo *ks_module_info(size_t i);
 
-/* Lookups by name: the id, or -ENOENT. */
+/* CA's field names that are another name of one of ours: vcpuid is our
+ * vcpu, zonename (a VM's UUID in CA's KVM, its zone) our vmuuid. */
+struct ks_fieldalias {
+	const char *name;
+	const char *label;	/* CA's */
+	enum ks_field field;
+};
+size_t ks_field_alias_count(void);
+const struct ks_fieldalias *ks_field_alias(size_t i);
+
+/* Lookups by name: the id, or -ENOENT.  A field is also found by its CA
+ * alias (ks_fieldalias). */
 int ks_field_lookup(const char *name);
 int ks_metric_lookup(const char *module, const char *stat);
 /* "vm.exits" form. */

@@ -73,6 +73,17 @@ static json_t *fields_json(void)
 					      ks_type_info(fi->type)->name,
 					      "note", fi->note));
 	}
+	/* CA's names for our fields, accepted wherever a field is. */
+	for (size_t i = 0; o && i < ks_field_alias_count(); i++) {
+		const struct ks_fieldalias *al = ks_field_alias(i);
+		const struct ks_fieldinfo *fi = ks_field_info(al->field);
+
+		json_object_set_new(o, al->name,
+				    json_pack("{s:s,s:s,s:s}", "label",
+					      al->label, "type",
+					      ks_type_info(fi->type)->name,
+					      "alias", fi->name));
+	}
 	return o;
 }
 

@@ -20,6 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "engine/symtab.h"
 
 /* A namespace's id sequence; kept when its last instrumentation goes. */
 struct seq {
@@ -36,6 +39,7 @@ struct ks_engine {
 	uint64_t now_ns;	/* 0 = no clock yet */
 	bool follow;
 	struct ks_engine_stats stats;
+	char host[256];		/* the hostname field's value */
 };
 
 struct ks_engine *ks_engine__new(void)
@@ -45,7 +49,14 @@ struct ks_engine *ks_engine__new(void)
 	if (!e)
 		return NULL;
 	e->max = KS_INSTN_MAX_DEFAULT;
+	if (gethostname(e->host, sizeof(e->host) - 1))
+		snprintf(e->host, sizeof(e->host), "localhost");
 	return e;
+}
+
+void ks_engine__set_hostname(struct ks_engine *e, const char *name)
+{
+	snprintf(e->host, sizeof(e->host), "%s", name);
 }
 
 static void instn_free(struct ks_instn *in)
@@ -304,12 +315,33 @@ size_t ks_engine__count(const struct ks_engine *e)
 	return e->n;
 }
 
-static void feed_one(struct ks_engine *e, const struct ks_record *r)
+/* r with the hostname field set, made in tmp the first time an
+ * instrumentation needs it (sources do not fill it: it is one value). */
+static const struct ks_record *with_host(const struct ks_engine *e,
+					 const struct ks_record *r,
+					 struct ks_record *tmp, bool *made)
 {
+	if (!*made) {
+		*tmp = *r;
+		ks_record_set(tmp, KS_F_HOSTNAME, ks_sym_intern(e->host));
+		*made = true;
+	}
+	return tmp;
+}
+
+static void feed_one(struct ks_engine *e, const struct ks_record *rec)
+{
+	struct ks_record tmp;
+	bool made = false;
 	struct ks_instn *in;
 	int rc;
 
-	for (in = e->bymetric[r->metric]; in; in = in->next_of_metric) {
+	for (in = e->bymetric[rec->metric]; in; in = in->next_of_metric) {
+		const struct ks_record *r = rec;
+
+		if ((in->needs >> KS_F_HOSTNAME) & 1u &&
+		    !ks_record_has(rec, KS_F_HOSTNAME))
+			r = with_host(e, rec, &tmp, &made);
 		if ((r->present & in->needs) != in->needs) {
 			e->stats.lacking++;
 			continue;
@@ -400,7 +432,8 @@ json_t *ks_instn__to_json(const struct ks_instn *in, const char *uri_base)
 		return NULL;
 	snprintf(uri, sizeof(uri), "%s/%s", uri_base, in->id);
 	snprintf(vuri, sizeof(vuri), "%s/value/raw", uri);
-	uris = json_pack("[{s:s,s:s}]", "uri", vuri, "name", "value_raw");
+	/* CA's order: the heatmap's two, then raw. */
+	uris = json_array();
 	if (uris && in->conf.numeric >= 0) {
 		char h[300], d[320];
 
@@ -411,6 +444,9 @@ json_t *ks_instn__to_json(const struct ks_instn *in, const char *uri_base)
 		json_array_append_new(uris, json_pack("{s:s,s:s}", "uri", d,
 						      "name", "details_heatmap"));
 	}
+	if (uris)
+		json_array_append_new(uris, json_pack("{s:s,s:s}", "uri", vuri,
+						      "name", "value_raw"));
 	json_object_set_new(o, "id", json_string(in->id));
 	json_object_set_new(o, "uri", json_string(uri));
 	json_object_set_new(o, "uris", uris ? uris : json_array());

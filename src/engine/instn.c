@@ -9,12 +9,11 @@
  * nothing and leaks nothing.
  *
  * Decisions beyond CA's code (ca-svc-config.js), all in the open:
- *  - Unknown parameters are rejected, all of them named; CA silently kept
- *    only the names it knew.  Routing parameters (an id in the path, a
- *    CloudAPI "action=clone") are the HTTP layer's and must be removed
- *    before calling here.
- *  - Numbers are non-negative integers: JSON integers, integral JSON reals
- *    (60.0) or strings of decimal digits; CA's parseInt() also took "60s".
+ *  - Unknown parameters are ignored, as CA ignored them (its own tests
+ *    send profile=none); on modify, properties that cannot change are
+ *    ignored too, as CA's PUT did.
+ *  - Numbers are read with CA's parseInt() (engine/jsnum.h): "10.5" is 10,
+ *    "60s" is 60, and only a value without digits is not a number.
  *  - retention-time must be at least the granularity (a shorter retention
  *    would keep no complete interval).  When retention-time is not given,
  *    the default (600, or the cloned instrumentation's) is raised to the
@@ -31,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/jsnum.h"
 #include "engine/jsonname.h"
 
 enum param {
@@ -53,8 +53,6 @@ static const struct {
 	[P_ENABLED] = { "enabled", true },
 };
 
-#define PARAM_LIST "module, stat, predicate, decomposition, granularity, " \
-		   "retention-time, idle-max, persist-data, enabled"
 
 static int param_lookup(const char *name)
 {
@@ -64,15 +62,13 @@ static int param_lookup(const char *name)
 	return -1;
 }
 
-/* Sorts the given parameters into v[], rejecting unknown names (all named
- * in the message) and, on modify, immutable ones. */
+/* Sorts the parameters this operation reads into v[]: unknown names
+ * and, on modify, immutable ones are skipped, as CA skipped them. */
 static int collect(const json_t *in, enum ks_instn_op op, const json_t **v,
 		   struct ks_err *err)
 {
-	char list[100] = "", first[64] = "";
 	const char *key;
 	json_t *val;
-	size_t len = 0, nbad = 0;
 
 	if (in && !json_is_object(in))
 		return ks_err_set(err, EINVAL, "", "parameters must be a JSON "
@@ -80,97 +76,31 @@ static int collect(const json_t *in, enum ks_instn_op op, const json_t **v,
 	json_object_foreach((json_t *)in, key, val) {
 		int p = param_lookup(key);
 
-		if (p >= 0) {
+		if (p >= 0 && (op != KS_INSTN_MODIFY || params[p].mutable))
 			v[p] = val;
-			continue;
-		}
-		if (!nbad++)
-			snprintf(first, sizeof(first), "%s", key);
-		if (len < sizeof(list))
-			len += (size_t)snprintf(list + len, sizeof(list) - len,
-						"%s\"%.32s\"", nbad > 1 ? ", " : "",
-						key);
 	}
-	if (nbad)
-		return ks_err_set(err, EINVAL, first, "unknown parameter%s %s "
-				  "(accepted: " PARAM_LIST ")",
-				  nbad > 1 ? "s" : "", list);
-	for (int p = 0; op == KS_INSTN_MODIFY && p < P__COUNT; p++)
-		if (v[p] && !params[p].mutable)
-			return ks_err_set(err, EINVAL, params[p].name, "%s is "
-					  "immutable: only retention-time, "
-					  "idle-max, persist-data and enabled "
-					  "can be modified", params[p].name);
 	return 0;
 }
 
-/* A non-negative integer from a string of decimal digits. */
-static int get_uint_text(const json_t *v, const char *name, uint64_t *out,
-			 struct ks_err *err)
-{
-	const char *s = json_string_value(v);
-	size_t len = json_string_length(v);
-	uint64_t n = 0;
-
-	if (!len)
-		return ks_err_set(err, EINVAL, name, "%s must be an integer "
-				  "(got an empty string)", name);
-	if (s[0] == '-' && len > 1 && strspn(s + 1, "0123456789") == len - 1)
-		return ks_err_set(err, EINVAL, name, "%s must not be negative "
-				  "(got \"%.32s\")", name, s);
-	for (size_t i = 0; i < len; i++) {
-		unsigned digit = (unsigned char)s[i] - '0';
-
-		if (digit > 9)
-			return ks_err_set(err, EINVAL, name, "%s must be an "
-					  "integer (got \"%.32s\")", name, s);
-		if (n > (UINT64_MAX - digit) / 10)
-			return ks_err_set(err, ERANGE, name, "%s is too large "
-					  "(got \"%.32s\")", name, s);
-		n = n * 10 + digit;
-	}
-	*out = n;
-	return 0;
-}
-
-/* A non-negative integer from an integral JSON real (60.0). */
-static int get_uint_real(const json_t *v, const char *name, uint64_t *out,
-			 struct ks_err *err)
-{
-	double d = json_real_value(v);
-
-	if (!isfinite(d) || d != floor(d))
-		return ks_err_set(err, EINVAL, name, "%s must be an integer "
-				  "(got %g)", name, d);
-	if (d < 0)
-		return ks_err_set(err, EINVAL, name, "%s must not be negative "
-				  "(got %g)", name, d);
-	if (d >= 18446744073709551616.0)
-		return ks_err_set(err, ERANGE, name, "%s is too large (got %g)",
-				  name, d);
-	*out = (uint64_t)d;
-	return 0;
-}
-
-/* A non-negative integer from a JSON integer, an integral real or a
- * string of decimal digits. */
+/* A non-negative integer read with CA's parseInt. */
 static int get_uint(const json_t *v, const char *name, uint64_t *out,
 		    struct ks_err *err)
 {
-	if (json_is_integer(v)) {
-		if (json_integer_value(v) < 0)
-			return ks_err_set(err, EINVAL, name, "%s must not be "
-					  "negative (got %lld)", name,
-					  (long long)json_integer_value(v));
-		*out = (uint64_t)json_integer_value(v);
-		return 0;
+	int64_t n;
+
+	if (!ks_js_int(v, &n)) {
+		if (json_is_string(v))
+			return ks_err_set(err, EINVAL, name, "value \"%.32s\" "
+					  "for %s not valid: not a number",
+					  json_string_value(v), name);
+		return ks_err_set(err, EINVAL, name, "%s is not a number "
+				  "(got %s)", name, ks_json_type_name(v));
 	}
-	if (json_is_real(v))
-		return get_uint_real(v, name, out, err);
-	if (json_is_string(v))
-		return get_uint_text(v, name, out, err);
-	return ks_err_set(err, EINVAL, name, "%s must be an integer (got %s)",
-			  name, ks_json_type_name(v));
+	if (n < 0)
+		return ks_err_set(err, EINVAL, name, "%s must not be negative "
+				  "(got %lld)", name, (long long)n);
+	*out = (uint64_t)n;
+	return 0;
 }
 
 /* A bound on top of get_uint, with a message naming the bound. */

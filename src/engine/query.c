@@ -16,35 +16,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/jsnum.h"
+
 int ks_param_int(const json_t *params, const char *name, int64_t min,
 		 int64_t max, int64_t *out, struct ks_err *err)
 {
 	const json_t *j = params ? json_object_get(params, name) : NULL;
-	long long v;
+	int64_t v;
 
 	if (!j || json_is_null(j))
 		return 1;
-	if (json_is_integer(j)) {
-		v = json_integer_value(j);
-	} else if (json_is_string(j)) {
-		const char *s = json_string_value(j);
-		char *end;
-
-		/* Digits only: strtoll alone would take " 5" and "+5". */
-		errno = 0;
-		v = strtoll(s, &end, 10);
-		if (!*s || *end || errno || strspn(s + (*s == '-'),
-						   "0123456789") !=
-					    strlen(s + (*s == '-')))
+	/* CA's parseInt: "10.5" is 10, "60s" is 60; only no digits fails. */
+	if (!ks_js_int(j, &v)) {
+		if (json_is_string(j))
 			return ks_err_set(err, EINVAL, name,
-					  "must be an integer, not \"%.40s\"", s);
-	} else {
-		return ks_err_set(err, EINVAL, name, "must be an integer");
+					  "value \"%.40s\" for param \"%s\" "
+					  "not valid: not a number",
+					  json_string_value(j), name);
+		return ks_err_set(err, EINVAL, name, "param \"%s\" is not "
+				  "a number", name);
 	}
 	if (v < min || v > max)
 		return ks_err_set(err, ERANGE, name,
 				  "must be between %" PRId64 " and %" PRId64
-				  ", not %lld", min, max, v);
+				  ", not %" PRId64, min, max, v);
 	*out = v;
 	return 0;
 }
@@ -94,6 +89,10 @@ static int resolve(struct ks_query *q, int have_s, int have_d, int have_e,
 				  "cannot exceed end_time (%" PRId64 ")", e);
 	if (!have_s)
 		s = have_e ? e - d : now_s - d - (int64_t)g;
+	/* CA echoes the interval as resolved, before rounding. */
+	q->req_start = s;
+	q->req_duration = d;
+	q->req_end = s + d;
 	q->start = round_down(s, g);
 	q->duration = (uint32_t)round_up(d, g);
 	return 0;
@@ -123,9 +122,12 @@ int ks_query_parse(const json_t *params, uint32_t granularity, int64_t now_s,
 	if ((v = resolve(&r, !hs, !hd, !he, now_s, granularity,
 			 default_duration, err)))
 		return (int)v;
-	if (r.start > now_s + tmo / 1000 + 1)
+	/* CA's rule: the last point must end within timeout of now (it
+	 * would wait that long for its data); later is refused. */
+	if ((r.start + (int64_t)ndp * r.duration) * 1000 > now_s * 1000 + tmo)
 		return ks_err_set(err, EINVAL, "start_time",
-				  "is in the future (now is %" PRId64 ")", now_s);
+				  "requested data point is too far in the "
+				  "future");
 	r.ndatapoints = (uint32_t)ndp;
 	r.multi = !hn;
 	r.timeout_ms = (uint32_t)tmo;
@@ -153,15 +155,15 @@ json_t *ks_query_point(const struct ks_instn *in, const struct ks_query *q,
 		      "transformations");
 	if (!o)
 		return NULL;
+	/* Each point echoes its share of the interval as asked (CA). */
 	json_object_set_new(o, "requested_start_time",
-			    q->req_start >= 0 ? json_integer(q->req_start)
-					      : json_null());
+			    json_integer(q->req_start +
+					 (int64_t)i * q->req_duration));
 	json_object_set_new(o, "requested_duration",
-			    q->req_duration >= 0 ? json_integer(q->req_duration)
-						 : json_null());
+			    json_integer(q->req_duration));
 	json_object_set_new(o, "requested_end_time",
-			    q->req_end >= 0 ? json_integer(q->req_end)
-					    : json_null());
+			    json_integer(q->req_start +
+					 ((int64_t)i + 1) * q->req_duration));
 	return o;
 }
 

@@ -55,6 +55,34 @@ static const char root_page[] =
 	"</ul>\n"
 	"</body></html>\n";
 
+/* /ca/docs: what the API is, for a person who opened the URL. */
+static const char docs_page[] =
+	"<!DOCTYPE html>\n"
+	"<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	"<title>kvmscope API</title></head>\n"
+	"<body>\n"
+	"<h1>kvmscope: Cloud Analytics API</h1>\n"
+	"<p>kvmscope speaks Cloud Analytics' HTTP API (X-API-Version "
+	KS_API_VERSION "), so CA's documentation applies; where it differs, "
+	"docs/ca-compat.md in the source says how and why.</p>\n"
+	"<ul>\n"
+	"<li><a href=\"/ca\">GET /ca</a>: modules, metrics, fields, types "
+	"and transformations</li>\n"
+	"<li><a href=\"/ca/instrumentations\">GET /ca/instrumentations</a>"
+	": instrumentations; POST to create one; GET, PUT (retention-time, "
+	"idle-max, persist-data, enabled), DELETE "
+	"/ca/instrumentations/:id; POST .../:id/clone</li>\n"
+	"<li>GET .../:id/value/raw, .../value/heatmap/image, details, "
+	"average, percentile: values (start_time, duration, end_time, "
+	"ndatapoints, timeout)</li>\n"
+	"<li><a href=\"/ca/admin/status\">GET /ca/admin/status</a>: agent "
+	"status</li>\n"
+	"</ul>\n"
+	"<p>Errors are 409 with {\"error\": {\"code\": \"ECA_INVAL\", "
+	"\"message\": ...}} for a bad request, 404 for what does not "
+	"exist.</p>\n"
+	"</body></html>\n";
+
 const struct ks_scope ks_api_scope_none = { .kind = KS_SCOPE_ANON };
 
 int64_t ks_api_now(const struct ks_api *a)
@@ -85,7 +113,7 @@ struct ks_instn *ks_api_instn(struct ks_api *a, const struct ks_route_match *m,
 	struct ks_instn *in = ks_api_find(a, m);
 
 	if (!in) {
-		ks_http_resp__error(resp, 404, "ResourceNotFound", "id",
+		ks_http_resp__error(resp, 404, NULL, "id",
 				    "no instrumentation \"%.64s\"",
 				    id ? id : "");
 		return NULL;
@@ -93,27 +121,6 @@ struct ks_instn *ks_api_instn(struct ks_api *a, const struct ks_route_match *m,
 	/* Any use counts against idle-max (CA: "accessed via the API"). */
 	in->atime_s = ks_api_now(a);
 	return in;
-}
-
-int ks_api_check_params(const json_t *params, const char *const *names,
-			size_t n, struct ks_http_resp *resp)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach((json_t *)params, key, v) {
-		size_t i = 0;
-
-		while (i < n && strcmp(names[i], key))
-			i++;
-		if (i < n)
-			continue;
-		ks_http_resp__error(resp, 400, "InvalidArgument", key,
-				    "unknown parameter \"%.64s\" for this "
-				    "resource", key);
-		return -EINVAL;
-	}
-	return 0;
 }
 
 int ks_api_check_xforms(const json_t *params, struct ks_http_resp *resp)
@@ -128,9 +135,8 @@ int ks_api_check_xforms(const json_t *params, struct ks_http_resp *resp)
 		name = json_string_value(json_array_get(x, 0));
 	else if (json_is_string(x))
 		name = json_string_value(x);
-	ks_http_resp__error(resp, 400, "InvalidArgument", "transformations",
-			    "no transformation%s%.40s%s is available for this "
-			    "instrumentation", name ? " \"" : "",
+	ks_http_resp__error(resp, 409, NULL, "transformations",
+			    "transformation%s%.40s%s does not exist", name ? " \"" : "",
 			    name ? name : "", name ? "\"" : "");
 	return -EINVAL;
 }
@@ -139,6 +145,54 @@ void ks_api_param_error(struct ks_http_resp *resp, int rc,
 			const struct ks_err *err)
 {
 	ks_http_resp__from_err(resp, rc == -ENOENT ? -EINVAL : rc, err);
+}
+
+struct ks_instn *ks_api_wait(struct ks_api *a, const struct ks_route_match *m,
+			     struct ks_instn *in, int64_t end,
+			     uint32_t timeout_ms, int64_t *delay_ms,
+			     struct ks_http_resp *resp)
+{
+	const struct ks_scope *scope = a->scope;
+	struct timespec t0, t, nap = { 0, 10 * 1000 * 1000 };
+	int64_t waited = 0;
+
+	*delay_ms = -1;
+	if (ks_api_now(a) >= end)
+		return in;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (ks_api_now(a) < end && waited <= timeout_ms) {
+		ks_api__unlock(a);
+		nanosleep(&nap, NULL);
+		ks_api__lock(a);
+		a->scope = scope;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		waited = (t.tv_sec - t0.tv_sec) * 1000 +
+			 (t.tv_nsec - t0.tv_nsec) / 1000000;
+	}
+	if (ks_api_now(a) < end)
+		*delay_ms = waited;
+	/* Deleted while we waited: answered as gone. */
+	return ks_api_instn(a, m, resp);
+}
+
+void ks_api_add_delay(json_t *v, int64_t delay_ms)
+{
+	size_t i;
+	json_t *p;
+
+	if (delay_ms < 0 || !v)
+		return;
+	if (json_is_object(v)) {
+		json_object_set_new(v, "delay", json_integer(delay_ms));
+		return;
+	}
+	json_array_foreach(v, i, p)
+		json_object_set_new(p, "delay", json_integer(delay_ms));
+}
+
+int64_t ks_api_query_end(const struct ks_query *q)
+{
+	return q->start + (int64_t)q->ndatapoints * q->duration;
 }
 
 /* Tells the agent (its change hook) what the API changed. */
@@ -185,8 +239,18 @@ static void h_web_file(void *ctx, const struct ks_http_req *req,
 
 	(void)m;
 	if (ks_static_serve(a->web_root, req->path, resp))
-		ks_http_resp__error(resp, 404, "ResourceNotFound", "",
+		ks_http_resp__error(resp, 404, NULL, "",
 				    "no resource at %.200s", req->path);
+}
+
+/* GET /ca/docs: CA served its API documentation there. */
+static void h_docs(void *ctx, const struct ks_http_req *req,
+		   const struct ks_route_match *m, struct ks_http_resp *resp)
+{
+	(void)ctx, (void)req;
+	ks_http_resp__data(resp, 200, "text/html; charset=utf-8",
+			   docs_page, sizeof(docs_page) - 1);
+	(void)m;
 }
 
 static void h_describe(void *ctx, const struct ks_http_req *req,
@@ -325,7 +389,7 @@ static void h_prom(void *ctx, const struct ks_http_req *req,
 
 	(void)m;
 	if (!a->metrics_fn) {
-		ks_http_resp__error(resp, 404, "ResourceNotFound", "",
+		ks_http_resp__error(resp, 404, NULL, "",
 				    "no resource at %.200s", req->path);
 		return;
 	}
@@ -334,7 +398,7 @@ static void h_prom(void *ctx, const struct ks_http_req *req,
 	else if (!(body = a->metrics_fn(a->metrics_ctx, &len)))
 		rc = -ENOMEM;
 	if (rc) {
-		ks_http_resp__error(resp, 500, "InternalError", err.param,
+		ks_http_resp__error(resp, 500, NULL, err.param,
 				    "%s", err.msg);
 		return;
 	}
@@ -403,7 +467,7 @@ static void create_from(struct ks_api *a, const struct ks_route_match *m,
 	}
 	if (ks_tenancy__adopt(a->tenancy, a->scope, in, shown)) {
 		ks_engine__delete_in(a->e, ns, in->id);
-		ks_http_resp__error(resp, 500, "InternalError", "",
+		ks_http_resp__error(resp, 500, NULL, "",
 				    "out of memory");
 		return;
 	}
@@ -413,7 +477,7 @@ static void create_from(struct ks_api *a, const struct ks_route_match *m,
 	if (resp->status != 201 || ks_http_resp__header(resp, "Location", uri)) {
 		/* Out of memory answering: undo, so the error is the truth. */
 		ks_engine__delete_in(a->e, ns, in->id);
-		ks_http_resp__error(resp, 500, "InternalError", "",
+		ks_http_resp__error(resp, 500, NULL, "",
 				    "out of memory");
 		return;
 	}
@@ -434,7 +498,7 @@ static void create(struct ks_api *a, const struct ks_http_req *req,
 
 	if (!p || ks_tenancy__prepare(a->tenancy, a->scope, src, p)) {
 		json_decref(p);
-		ks_http_resp__error(resp, 500, "InternalError", "",
+		ks_http_resp__error(resp, 500, NULL, "",
 				    "out of memory");
 		return;
 	}
@@ -455,14 +519,6 @@ static void create(struct ks_api *a, const struct ks_http_req *req,
 static void h_create(void *ctx, const struct ks_http_req *req,
 		     const struct ks_route_match *m, struct ks_http_resp *resp)
 {
-	const json_t *act = json_object_get(req->params, ROUTING_PARAM);
-
-	if (act) {
-		ks_http_resp__error(resp, 400, "InvalidArgument", ROUTING_PARAM,
-				    "action applies to an existing "
-				    "instrumentation, not to the collection");
-		return;
-	}
 	create(ctx, req, m, NULL, resp);
 }
 
@@ -492,7 +548,7 @@ static void h_modify(void *ctx, const struct ks_http_req *req,
 	if (!in)
 		return;
 	if (!(p = instn_params(req))) {
-		ks_http_resp__error(resp, 500, "InternalError", "",
+		ks_http_resp__error(resp, 500, NULL, "",
 				    "out of memory");
 		return;
 	}
@@ -548,14 +604,15 @@ static void h_action(void *ctx, const struct ks_http_req *req,
 {
 	const json_t *act = json_object_get(req->params, ROUTING_PARAM);
 
+	/* CA had no POST here (404); CloudAPI's action=clone is ours. */
 	if (!act) {
-		ks_http_resp__error(resp, 400, "InvalidArgument", ROUTING_PARAM,
-				    "POST on an instrumentation needs "
-				    "action=clone (or POST to .../clone)");
+		ks_http_resp__error(resp, 404, NULL, "",
+				    "no resource at %.200s for POST (clone with "
+				    "POST .../clone or action=clone)", req->path);
 		return;
 	}
 	if (!json_is_string(act) || strcmp(json_string_value(act), "clone")) {
-		ks_http_resp__error(resp, 400, "InvalidArgument", ROUTING_PARAM,
+		ks_http_resp__error(resp, 409, NULL, ROUTING_PARAM,
 				    "the only action is \"clone\"");
 		return;
 	}
@@ -598,17 +655,15 @@ static void h_value_list(void *ctx, const struct ks_http_req *req,
 static void h_raw(void *ctx, const struct ks_http_req *req,
 		  const struct ks_route_match *m, struct ks_http_resp *resp)
 {
-	static const char *const names[] = { KS_API_TIME_PARAMS };
 	struct ks_api *a = ctx;
 	struct ks_instn *in = ks_api_instn(a, m, resp);
-	int64_t now = ks_api_now(a);
+	int64_t now = ks_api_now(a), delay;
 	struct ks_query q;
 	struct ks_err err;
+	json_t *v;
 	int rc;
 
-	if (!in || ks_api_check_params(req->params, names,
-				       sizeof(names) / sizeof(names[0]), resp) ||
-	    ks_api_check_xforms(req->params, resp))
+	if (!in || ks_api_check_xforms(req->params, resp))
 		return;
 	rc = ks_query_parse(req->params, in->conf.granularity, now, 1, &q,
 			    &err);
@@ -616,8 +671,14 @@ static void h_raw(void *ctx, const struct ks_http_req *req,
 		ks_api_param_error(resp, rc, &err);
 		return;
 	}
-	in->atime_s = now;
-	ks_http_resp__json(resp, 200, ks_query_value(in, &q));
+	in = ks_api_wait(a, m, in, ks_api_query_end(&q), q.timeout_ms, &delay,
+			 resp);
+	if (!in)
+		return;
+	in->atime_s = ks_api_now(a);
+	v = ks_query_value(in, &q);
+	ks_api_add_delay(v, delay);
+	ks_http_resp__json(resp, 200, v);
 }
 
 /* ---- the table ------------------------------------------------------- */
@@ -632,6 +693,8 @@ static const struct ks_route routes[] = {
 	{ "GET", "/types", h_legacy_types, false },
 	{ "GET", "/transformations", h_legacy_xforms, false },
 	{ "GET", "/admin/status", h_status, false },
+	{ "GET", "/docs", h_docs, false },
+	{ "GET", "/docs/index.html", h_docs, false },
 	{ "GET", "/instrumentations", h_list, false },
 	{ "POST", "/instrumentations", h_create, false },
 	{ "GET", INSTN, h_get, false },
@@ -751,25 +814,16 @@ void ks_api__unlock(struct ks_api *a)
 	pthread_mutex_unlock(&a->lock);
 }
 
-/* CA's rule: "ca/" and a three-part version; absent means ca/0.1.0. */
+/* CA's rule: "ca/" and three '.'-separated parts; absent means ca/0.1.0. */
 static bool version_ok(const char *v)
 {
-	int parts = 0, digits = 0;
+	int dots = 0;
 
 	if (strncmp(v, "ca/", 3))
 		return false;
-	for (v += 3;; v++) {
-		if (*v >= '0' && *v <= '9' && digits < 9) {
-			digits++;
-			continue;
-		}
-		if (!digits || (*v != '.' && *v != '\0'))
-			return false;
-		parts++;
-		digits = 0;
-		if (!*v)
-			return parts == 3;
-	}
+	for (v += 3; *v; v++)
+		dots += *v == '.';
+	return dots == 2;
 }
 
 void ks_api__handle(void *api, const struct ks_http_req *req,
@@ -778,18 +832,20 @@ void ks_api__handle(void *api, const struct ks_http_req *req,
 	struct ks_api *a = api;
 	struct ks_scope scope;
 
-	if (ks_access_authorize(a->tokens, routes,
-				sizeof(routes) / sizeof(routes[0]), req,
-				&scope, resp)) {
+	if (req->api_version && !version_ok(req->api_version)) {
+		ks_http_resp__error(resp, 409, NULL, "X-API-Version",
+				    "invalid API version string: %.40s",
+				    req->api_version);
+	} else if (req->method && !strcmp(req->method, "OPTIONS")) {
+		/* CA: 200 on any path, for browsers' preflight (CORS). */
+		ks_http_resp__reset(resp);
+		resp->status = 200;
+	} else if (ks_access_authorize(a->tokens, routes,
+				       sizeof(routes) / sizeof(routes[0]), req,
+				       &scope, resp)) {
 		/* refused: resp says why (401, 403 or 404) */
-	} else if (req->api_version && !version_ok(req->api_version)) {
-		ks_http_resp__error(resp, 400, "InvalidArgument",
-				    "X-API-Version",
-				    "invalid API version \"%.40s\": expected "
-				    "ca/MAJOR.MINOR.MICRO, such as "
-				    KS_API_VERSION, req->api_version);
 	} else if (!req->params || !json_is_object(req->params)) {
-		ks_http_resp__error(resp, 500, "InternalError", "",
+		ks_http_resp__error(resp, 500, NULL, "",
 				    "request without parameters");
 	} else {
 		size_t changes;
@@ -807,4 +863,5 @@ void ks_api__handle(void *api, const struct ks_http_req *req,
 			a->saved_fn(a->change_ctx);
 	}
 	ks_http_resp__header(resp, "X-API-Version", KS_API_VERSION);
+	ks_http_resp__cors(resp);
 }

@@ -47,11 +47,6 @@
 #include "render/hmparams.h"
 #include "render/hmstats.h"
 
-#define HM_PARAMS \
-	KS_API_TIME_PARAMS, "width", "height", "ymin", "ymax", "nbuckets", \
-	"selected", "isolate", "exclude", "decompose_all", "hues", \
-	"coloring", "weights", "scale", "x", "y", "percentile"
-
 enum hm_kind { HM_IMAGE, HM_GRID, HM_DETAILS, HM_AVERAGE, HM_PERCENTILE };
 
 /* CA's default durations: a minute of picture, one second of statistic. */
@@ -216,10 +211,10 @@ static void render_error(struct ks_http_resp *resp, int e,
 			 const struct ks_err *err)
 {
 	if (e == ENOMEM || !e)
-		ks_http_resp__error(resp, 500, "InternalError", "",
+		ks_http_resp__error(resp, 500, NULL, "",
 				    "out of memory");
 	else if (e == ENOTSUP)
-		ks_http_resp__error(resp, 404, "ResourceNotFound", "id", "%s",
+		ks_http_resp__error(resp, 404, NULL, "id", "%s",
 				    err->msg);
 	else
 		ks_api_param_error(resp, -e, err);
@@ -261,7 +256,7 @@ static struct ks_instn *hm_begin(struct ks_api *a, const struct ks_http_req *req
 	if (!in)
 		return NULL;
 	if (!ks_arity_numeric(ks_instn_conf_arity(&in->conf))) {
-		ks_http_resp__error(resp, 404, "ResourceNotFound", "id",
+		ks_http_resp__error(resp, 404, NULL, "id",
 				    "instrumentation %s has no numeric "
 				    "decomposition, so no heatmap", in->id);
 		return NULL;
@@ -381,9 +376,8 @@ static void serve(enum hm_kind k, struct ks_api *a,
 		  const struct ks_http_req *req, const struct ks_route_match *m,
 		  struct ks_http_resp *resp)
 {
-	static const char *const names[] = { HM_PARAMS };
 	struct ks_instn *in = hm_begin(a, req, m, resp);
-	int64_t now = ks_api_now(a);
+	int64_t now = ks_api_now(a), delay;
 	struct ks_hmparams hp;
 	struct gathered g;
 	struct ks_query q;
@@ -392,9 +386,7 @@ static void serve(enum hm_kind k, struct ks_api *a,
 	json_t *o;
 	int rc, e;
 
-	if (!in || ks_api_check_params(req->params, names,
-				       sizeof(names) / sizeof(names[0]), resp) ||
-	    ks_api_check_xforms(req->params, resp))
+	if (!in || ks_api_check_xforms(req->params, resp))
 		return;
 	rc = ks_query_parse(req->params, in->conf.granularity, now,
 			    default_duration(k), &q, &err);
@@ -404,11 +396,15 @@ static void serve(enum hm_kind k, struct ks_api *a,
 	}
 	if ((uint64_t)q.ndatapoints * (q.duration / in->conf.granularity) >
 	    KS_MAX_DATAPOINTS) {
-		ks_http_resp__error(resp, 400, "InvalidArgument", "ndatapoints",
+		ks_http_resp__error(resp, 409, NULL, "ndatapoints",
 				    "ndatapoints x duration / granularity must "
 				    "be at most %d columns", KS_MAX_DATAPOINTS);
 		return;
 	}
+	if (!(in = ks_api_wait(a, m, in, ks_api_query_end(&q), q.timeout_ms,
+			       &delay, resp)))
+		return;
+	now = ks_api_now(a);
 	key = cache_key(a, k, in, &q, req->params, now);
 	if (cache_answer(a, key, now, resp)) {
 		mark_read(a, m, now);
@@ -434,6 +430,7 @@ static void serve(enum hm_kind k, struct ks_api *a,
 		render_error(resp, e, &err);
 		return;
 	}
+	ks_api_add_delay(o, delay);
 	ks_http_resp__json(resp, 200, o);
 	/* Kept only if the instrumentation still exists: one deleted while
 	 * drawing must leave nothing behind. */
@@ -444,8 +441,10 @@ static void serve(enum hm_kind k, struct ks_api *a,
 void ks_api_hm_list(void *ctx, const struct ks_http_req *req,
 		    const struct ks_route_match *m, struct ks_http_resp *resp)
 {
+	/* CA's list; the grid (our extension) is not in it, so that the
+	 * answer stays CA's. */
 	static const char *const kinds[] = { "image", "details", "average",
-					     "percentile", "grid" };
+					     "percentile" };
 	struct ks_instn *in = hm_begin(ctx, req, m, resp);
 	char uri[sizeof(m->base) + 64], buf[sizeof(uri) + 64];
 	json_t *arr;

@@ -44,11 +44,6 @@ struct ks_api {
 /* The scope outside any request: sees nothing. */
 extern const struct ks_scope ks_api_scope_none;
 
-/* The time parameters every value resource accepts. */
-#define KS_API_TIME_PARAMS \
-	"start_time", "duration", "end_time", "ndatapoints", "timeout", \
-	"transformations"
-
 /* The engine clock in seconds (the wall clock before the first tick). */
 int64_t ks_api_now(const struct ks_api *a);
 
@@ -62,10 +57,21 @@ struct ks_instn *ks_api_find(struct ks_api *a, const struct ks_route_match *m);
 struct ks_instn *ks_api_instn(struct ks_api *a, const struct ks_route_match *m,
 			      struct ks_http_resp *resp);
 
-/* Checks that every parameter is one of names[0..n); answers 400 naming
- * the first stranger and returns -EINVAL otherwise. */
-int ks_api_check_params(const json_t *params, const char *const *names,
-			size_t n, struct ks_http_resp *resp);
+/* CA's timeout: if the data of the request's last point (ending at end,
+ * see ks_api_query_end) is not complete yet, waits for it with the engine
+ * lock let go, at most timeout_ms, then takes the lock and the request's
+ * scope back.  Returns the instrumentation again (NULL, 404 answered, if
+ * it was deleted meanwhile); *delay_ms is how long it waited if it gave up
+ * (CA's "delay" member), else -1. */
+struct ks_instn *ks_api_wait(struct ks_api *a, const struct ks_route_match *m,
+			     struct ks_instn *in, int64_t end,
+			     uint32_t timeout_ms, int64_t *delay_ms,
+			     struct ks_http_resp *resp);
+/* Adds "delay" to a value object, or to each of an array's (no-op when
+ * delay_ms < 0). */
+void ks_api_add_delay(json_t *v, int64_t delay_ms);
+/* Where the request's last point ends (seconds). */
+int64_t ks_api_query_end(const struct ks_query *q);
 
 /* Checks the transformations parameter: kvmscope's metrics have no
  * transformable field yet, so only an empty list is accepted. */

@@ -128,6 +128,35 @@ static void ascii_only(char *s)
 			*s = '?';
 }
 
+/* Our former code names, still passed by some callers, and CA's. */
+static const struct {
+	const char *name, *ca;
+} code_names[] = {
+	{ "InvalidArgument", "ECA_INVAL" },
+	{ "BadRequest", "ECA_INVAL" },
+	{ "ResourceNotFound", "ECA_NOENT" },
+	{ "MethodNotAllowed", "ECA_NOENT" },
+	{ "Conflict", "ECA_EXISTS" },
+	{ "RequestEntityTooLarge", "ECA_INVAL" },
+	{ "UnsupportedMediaType", "ECA_INVAL" },
+	{ "NotAuthorized", "ECA_INVAL" },
+	{ "Forbidden", "ECA_INVAL" },
+	{ "ServiceUnavailable", "ECA_NORESOURCE" },
+	{ "InternalError", "ECA_UNKNOWN" },
+};
+
+/* CA's code for code (one of CA's, or a former name), or from status. */
+static const char *ca_code(int status, const char *code)
+{
+	if (code && !strncmp(code, "ECA_", 4))
+		return code;
+	for (size_t i = 0; code && i < sizeof(code_names) /
+				      sizeof(code_names[0]); i++)
+		if (!strcmp(code, code_names[i].name))
+			return code_names[i].ca;
+	return ks_http_code_of(status);
+}
+
 int ks_http_resp__error(struct ks_http_resp *r, int status, const char *code,
 			const char *param, const char *fmt, ...)
 {
@@ -151,21 +180,23 @@ int ks_http_resp__error(struct ks_http_resp *r, int status, const char *code,
 		ascii_only(pbuf);
 		p = json_string(pbuf);
 	}
-	o = json_pack("{s:s,s:o,s:o}", "code", code, "message", m, "param", p);
+	o = json_pack("{s:{s:s,s:o,s:o}}", "error", "code",
+		      ca_code(status, code), "message", m, "param", p);
 	return ks_http_resp__json(r, status, o);
 }
 
 int ks_http_status_of(int rc)
 {
 	switch (-rc) {
+	case EBADMSG:
+		return 400;
 	case EINVAL:
 	case ERANGE:
-		return 400;
-	case ENOENT:
-		return 404;
 	case ENOSPC:
 	case EEXIST:
 		return 409;
+	case ENOENT:
+		return 404;
 	case E2BIG:
 		return 413;
 	case ENOTSUP:
@@ -178,14 +209,13 @@ int ks_http_status_of(int rc)
 const char *ks_http_code_of(int status)
 {
 	switch (status) {
-	case 400: return "InvalidArgument";
-	case 404: return "ResourceNotFound";
-	case 405: return "MethodNotAllowed";
-	case 409: return "Conflict";
-	case 413: return "RequestEntityTooLarge";
-	case 415: return "UnsupportedMediaType";
-	case 503: return "ServiceUnavailable";
-	default: return status >= 500 ? "InternalError" : "BadRequest";
+	case 404:
+	case 405:
+		return "ECA_NOENT";
+	case 503:
+		return "ECA_NORESOURCE";
+	default:
+		return status >= 500 ? "ECA_UNKNOWN" : "ECA_INVAL";
 	}
 }
 
@@ -195,6 +225,25 @@ int ks_http_resp__from_err(struct ks_http_resp *r, int rc,
 	int status = ks_http_status_of(rc);
 	const char *msg = err && err->msg[0] ? err->msg : strerror(-rc);
 
-	return ks_http_resp__error(r, status, ks_http_code_of(status),
+	return ks_http_resp__error(r, status,
+				   rc == -EEXIST ? "ECA_EXISTS" : NULL,
 				   err ? err->param : "", "%s", msg);
+}
+
+int ks_http_resp__cors(struct ks_http_resp *r)
+{
+	int rc = 0;
+
+	if (!ks_http_resp__get_header(r, "Access-Control-Allow-Origin"))
+		rc = ks_http_resp__header(r, "Access-Control-Allow-Origin",
+					  "*");
+	if (!rc && !ks_http_resp__get_header(r,
+					     "Access-Control-Allow-Methods"))
+		rc = ks_http_resp__header(r, "Access-Control-Allow-Methods",
+					  KS_HTTP_CORS_METHODS);
+	if (!rc && !ks_http_resp__get_header(r,
+					     "Access-Control-Allow-Headers"))
+		rc = ks_http_resp__header(r, "Access-Control-Allow-Headers",
+					  KS_HTTP_CORS_HEADERS);
+	return rc;
 }

@@ -8,9 +8,13 @@
  * lets unit tests and the fuzzer drive the router and handlers directly,
  * and lets the server library be replaced without touching them.
  *
- * Every error answer has the same JSON shape, {"code", "message", "param"},
- * where param names the offending parameter ("" when none applies), so a
- * client can point at the field it got wrong.
+ * Every error answer has CA's JSON shape, {"error": {"code", "message",
+ * "param"}}: code is one of CA's (ECA_INVAL for anything the client got
+ * wrong, ECA_NOENT for what does not exist, ECA_EXISTS, ECA_NORESOURCE,
+ * ECA_UNKNOWN), and param, our addition inside CA's shape, names the
+ * offending parameter ("" when none applies), so a client can point at the
+ * field it got wrong.  Validation errors are 409 as in CA (see
+ * ks_http_status_of); docs/ca-compat.md lists the codes.
  */
 #ifndef KS_HTTP_MESSAGE_H
 #define KS_HTTP_MESSAGE_H
@@ -20,7 +24,7 @@
 
 #include "util/err.h"
 
-#define KS_HTTP_MAXHEADERS 8
+#define KS_HTTP_MAXHEADERS 12
 
 struct ks_http_req {
 	const char *method;	/* as received: "GET", "POST", ... */
@@ -47,6 +51,10 @@ struct ks_http_resp {
 
 #define KS_HTTP_JSON "application/json"
 
+/* CA's CORS headers, on every answer (ks_http_resp__cors). */
+#define KS_HTTP_CORS_METHODS "POST, GET, DELETE, PUT"
+#define KS_HTTP_CORS_HEADERS "Content-type"
+
 void ks_http_resp_init(struct ks_http_resp *r);
 void ks_http_resp_fini(struct ks_http_resp *r);
 /* Drops any previous body and headers (the status is reset to 0). */
@@ -66,7 +74,10 @@ int ks_http_resp__header(struct ks_http_resp *r, const char *name,
 const char *ks_http_resp__get_header(const struct ks_http_resp *r,
 				     const char *name);
 
-/* An error answer: {"code", "message", "param"}. */
+/* An error answer: {"error": {"code", "message", "param"}}.  code is one
+ * of CA's ("ECA_INVAL", ...), or NULL for the one that goes with status;
+ * the former names ("InvalidArgument", "ResourceNotFound", ...) are still
+ * understood and answered as CA's. */
 int ks_http_resp__error(struct ks_http_resp *r, int status, const char *code,
 			const char *param, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
@@ -75,11 +86,17 @@ int ks_http_resp__error(struct ks_http_resp *r, int status, const char *code,
  * ks_http_status_of). */
 int ks_http_resp__from_err(struct ks_http_resp *r, int rc,
 			   const struct ks_err *err);
+/* Adds CA's Access-Control-Allow-{Origin,Methods,Headers} headers unless
+ * present.  0, -E2BIG or -ENOMEM. */
+int ks_http_resp__cors(struct ks_http_resp *r);
 
-/* The HTTP status for a negative errno: EINVAL, ERANGE 400; ENOENT 404;
- * ENOSPC, EEXIST 409; E2BIG 413; ENOTSUP 415; anything else 500. */
+/* The HTTP status for a negative errno, as CA answers: EINVAL, ERANGE,
+ * ENOSPC, EEXIST 409 (CA's ECA_INVAL conflict); ENOENT 404; E2BIG 413;
+ * ENOTSUP 415; EBADMSG (a request that is not HTTP we can read, such as a
+ * malformed path) 400; anything else 500. */
 int ks_http_status_of(int rc);
-/* The error code string for an HTTP status ("InvalidArgument", ...). */
+/* CA's error code for an HTTP status: ECA_NOENT for 404, ECA_NORESOURCE
+ * for 503, ECA_UNKNOWN for other 5xx, else ECA_INVAL. */
 const char *ks_http_code_of(int status);
 
 #endif /* KS_HTTP_MESSAGE_H */

@@ -245,7 +245,7 @@ static int parse_json(json_t *into, const char *body, size_t len,
 
 	if (!o)
 		return ks_err_set(err, EINVAL, "body",
-				  "the body is not valid JSON: %s (at byte %d)",
+				  "failed to parse JSON: %s (at byte %d)",
 				  je.text, je.position);
 	if (!json_is_object(o)) {
 		json_decref(o);
@@ -290,17 +290,20 @@ int ks_params_parse_body(json_t *params, const char *ctype, const char *body,
 		strcpy(mt, body[i] == '{' ? "application/json"
 					  : "application/x-www-form-urlencoded");
 	}
+	/* CA's rules: only multipart is refused (415); a body of another
+	 * media type is not parameters and is ignored. */
+	if (!strcmp(mt, "multipart/form-data"))
+		return ks_err_set(err, ENOTSUP, "Content-Type",
+				  "multipart form data is not supported");
+	if (strcmp(mt, "application/json") &&
+	    strcmp(mt, "application/x-www-form-urlencoded"))
+		return 0;
 	if (!(b = json_object()))
 		return ks_err_set(err, ENOMEM, "", "out of memory");
 	if (!strcmp(mt, "application/json"))
 		rc = parse_json(b, body, len, err);
-	else if (!strcmp(mt, "application/x-www-form-urlencoded"))
-		rc = ks_params_parse_form(b, body, len, err);
 	else
-		rc = ks_err_set(err, ENOTSUP, "Content-Type",
-				"\"%.40s\" is not supported: send "
-				"application/json or "
-				"application/x-www-form-urlencoded", mt);
+		rc = ks_params_parse_form(b, body, len, err);
 	if (!rc && json_object_update(params, b))
 		rc = ks_err_set(err, ENOMEM, "", "out of memory");
 	if (!rc && json_object_size(params) > KS_PARAM_MAX)
@@ -320,11 +323,12 @@ int ks_params_from_target(json_t *params, const char *target, char *path,
 	int rc;
 
 	if (plen >= pathlen)
-		return ks_err_set(err, EINVAL, "path", "the path is too long");
+		return ks_err_set(err, EBADMSG, "path", "the path is too long");
 	n = ks_pct_decode(target, plen, false, path);
 	if (n < 0 || strlen(path) != (size_t)n)
-		return ks_err_set(err, EINVAL, "path",
-				  "the path has a malformed %%-escape");
+		return ks_err_set(err, EBADMSG, "path",
+				  "the path has a malformed %%-escape or a "
+				  "NUL byte");
 	if (q && (rc = ks_params_parse_form(params, q + 1, strlen(q + 1), err)))
 		return rc;
 	return ks_params_parse_body(params, ctype, body, len, err);

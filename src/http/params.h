@@ -47,18 +47,19 @@ int ks_params_parse_form(json_t *params, const char *s, size_t len,
 			 struct ks_err *err);
 
 /* Merges a request body into params according to its Content-Type
- * (ctype may be NULL: the body is then sniffed, '{' meaning JSON).
- * Returns 0; -EINVAL for a malformed body (param "body"); -ENOTSUP for a
- * media type other than JSON or a url-encoded form (param
- * "Content-Type"); -ENOMEM. */
+ * (ctype may be NULL: the body is then sniffed, '{' meaning JSON).  As in
+ * CA, a body of another media type is ignored, and multipart/form-data is
+ * refused.  Returns 0; -EINVAL for a malformed body (param "body");
+ * -ENOTSUP for multipart (param "Content-Type"); -ENOMEM. */
 int ks_params_parse_body(json_t *params, const char *ctype, const char *body,
 			 size_t len, struct ks_err *err);
 
-/* Builds what the server builds from a request, without a server (unit
- * tests, the fuzzer): decodes the path of target ("/a/b?x=1") into path
- * (pathlen bytes, NUL-terminated), adds its query string, then merges the
- * body.  Same returns as ks_params_parse_body; a path that does not decode
- * or fit gives -EINVAL (param "path"). */
+/* What the server (server.c), the unit tests and the fuzzer all build from
+ * a request, with this one parser: decodes the path of the raw request
+ * target ("/a/b?x=1") into path (pathlen bytes, NUL-terminated), adds its
+ * query string, then merges the body.  Same returns as
+ * ks_params_parse_body; a path that does not decode, holds a NUL or does
+ * not fit gives -EBADMSG (param "path", answered 400). */
 int ks_params_from_target(json_t *params, const char *target, char *path,
 			  size_t pathlen, const char *ctype, const char *body,
 			  size_t len, struct ks_err *err);

@@ -204,7 +204,7 @@ void ks_router_dispatch(const struct ks_route *routes, size_t n, void *ctx,
 
 	if (!req->method || !ks_utf8_valid(path, strlen(path)) ||
 	    path[0] != '/') {
-		ks_http_resp__error(resp, 400, "InvalidArgument", "path",
+		ks_http_resp__error(resp, 400, NULL, "path",
 				    "the path must be absolute, printable "
 				    "UTF-8");
 		return;
@@ -215,14 +215,16 @@ void ks_router_dispatch(const struct ks_route *routes, size_t n, void *ctx,
 		m.route->fn(ctx, req, &m, resp);
 		return;
 	case KS_ROUTE_BAD_METHOD:
-		ks_http_resp__error(resp, 405, "MethodNotAllowed", "method",
-				    "%.16s is not allowed on %.200s; allowed: %s",
-				    req->method, path, allow);
+		/* CA answered 404 for a method a resource does not take
+		 * (PUT on a collection included); Allow still says which. */
+		ks_http_resp__error(resp, 404, NULL, "method",
+				    "no resource at %.200s for %.16s; allowed: "
+				    "%s", path, req->method, allow);
 		ks_http_resp__header(resp, "Allow", allow);
 		return;
 	case KS_ROUTE_NOT_FOUND:
 	default:
-		ks_http_resp__error(resp, 404, "ResourceNotFound", "",
+		ks_http_resp__error(resp, 404, NULL, "",
 				    "no resource at %.200s", path);
 		return;
 	}

@@ -9,8 +9,9 @@
  * was used so handlers can build URIs in the client's own namespace.
  * Routes marked absolute (the web page at "/") match the whole path.
  *
- * Matching distinguishes "no such resource" (404) from "resource exists
- * but not with this method" (405, with the Allow list).  HEAD matches GET.
+ * Matching distinguishes "no such resource" from "resource exists but not
+ * with this method" (the Allow list); both are answered 404 as CA did,
+ * the second with an Allow header.  HEAD matches GET.
  * One trailing slash is ignored; empty segments ("//") match nothing.
  */
 #ifndef KS_HTTP_ROUTER_H
@@ -58,7 +59,7 @@ struct ks_route_match {
 enum ks_route_result {
 	KS_ROUTE_FOUND,
 	KS_ROUTE_NOT_FOUND,	/* 404 */
-	KS_ROUTE_BAD_METHOD,	/* 405: allow lists the methods */
+	KS_ROUTE_BAD_METHOD,	/* 404 too (CA), allow lists the methods */
 };
 
 /* Matches method and path against routes[0..n).  For BAD_METHOD, allow
@@ -72,8 +73,8 @@ enum ks_route_result ks_router_match(const struct ks_route *routes, size_t n,
 const char *ks_route_match__get(const struct ks_route_match *m,
 				const char *name);
 
-/* Matches and calls the handler; answers 404 or 405 (with an Allow
- * header) itself, as JSON errors. */
+/* Matches and calls the handler; answers 404 itself (with an Allow
+ * header when the path exists with other methods), as JSON errors. */
 void ks_router_dispatch(const struct ks_route *routes, size_t n, void *ctx,
 			const struct ks_http_req *req,
 			struct ks_http_resp *resp);

@@ -15,6 +15,11 @@
  * than the limit without declaring it is drained and answered 413 at the
  * end, so a client always gets an answer and memory stays bounded.
  *
+ * Requests are decoded by our own parser (params.h), from the raw target
+ * the library hands its URI log hook, not by the library's decoder: the
+ * unit tests and the fuzzer drive that same parser, so what they test is
+ * what runs.
+ *
  * TLS is the library's (GnuTLS), from PEM text in memory; the certificate
  * and key are tried on a daemon without socket or thread first, so a bad
  * pair is reported before the agent binds anything.
@@ -47,6 +52,8 @@ struct ks_http_server {
 
 /* What one request has accumulated between calls of the handler. */
 struct conn {
+	char *target;	/* the raw request target, for our own parser */
+	bool begun;	/* the headers were seen */
 	char *body;
 	size_t len, cap;
 	bool too_big;
@@ -153,55 +160,39 @@ static enum MHD_Result send_413(struct MHD_Connection *c, size_t max)
 	struct ks_http_resp r;
 
 	ks_http_resp_init(&r);
-	ks_http_resp__error(&r, 413, "RequestEntityTooLarge", "body",
+	ks_http_resp__error(&r, 413, NULL, "body",
 			    "the request body is larger than %zu bytes", max);
+	ks_http_resp__cors(&r);
 	return send_resp(c, &r);
 }
 
-struct args {
-	json_t *params;
-	struct ks_err err;
-	int rc;
-};
-
-static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind,
-			       const char *key, size_t klen, const char *value,
-			       size_t vlen)
-{
-	struct args *a = cls;
-
-	(void)kind;
-	a->rc = ks_params_add(a->params, key, klen, value ? value : "",
-			      value ? vlen : 0, &a->err);
-	return a->rc ? MHD_NO : MHD_YES;
-}
-
-/* Builds the request, runs the handler, sends its response. */
+/* Builds the request with our own parser (params.h: the one the unit
+ * tests and the fuzzer drive) from the raw target the library logged,
+ * runs the handler, sends its response. */
 static enum MHD_Result serve(struct ks_http_server *s, struct MHD_Connection *c,
-			     const char *url, const char *method,
-			     struct conn *st)
+			     const char *method, struct conn *st)
 {
-	struct args a = { .params = json_object() };
-	struct ks_http_req req = { .method = method, .path = url };
+	struct ks_http_req req = { .method = method };
 	struct ks_http_resp resp;
+	json_t *params = json_object();
+	size_t plen = st->target ? strlen(st->target) + 1 : 0;
+	char *path = plen ? malloc(plen) : NULL;
+	struct ks_err err = { "", "out of memory" };
 	const char *ctype;
+	int rc = -ENOMEM;
 
 	ks_http_resp_init(&resp);
-	if (!a.params) {
-		ks_http_resp__error(&resp, 500, "InternalError", "",
-				    "out of memory");
-		return send_resp(c, &resp);
-	}
-	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, add_arg, &a);
 	ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 					    MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (!a.rc)
-		a.rc = ks_params_parse_body(a.params, ctype, st->body, st->len,
-					    &a.err);
-	if (a.rc) {
-		ks_http_resp__from_err(&resp, a.rc, &a.err);
+	if (params && path)
+		rc = ks_params_from_target(params, st->target, path, plen,
+					   ctype, st->body, st->len, &err);
+	if (rc) {
+		ks_http_resp__from_err(&resp, rc, &err);
+		ks_http_resp__cors(&resp);
 	} else {
-		req.params = a.params;
+		req.path = path;
+		req.params = params;
 		req.api_version = MHD_lookup_connection_value(c,
 							      MHD_HEADER_KIND,
 							      "X-API-Version");
@@ -211,7 +202,8 @@ static enum MHD_Result serve(struct ks_http_server *s, struct MHD_Connection *c,
 			c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
 		s->handler(s->ctx, &req, &resp);
 	}
-	json_decref(a.params);
+	json_decref(params);
+	free(path);
 	return send_resp(c, &resp);
 }
 
@@ -264,12 +256,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	struct ks_http_server *s = cls;
 	struct conn *st = *con_cls;
 
-	(void)version;
-	if (!st) {
-		st = calloc(1, sizeof(*st));
-		if (!st)
-			return MHD_NO;
-		*con_cls = st;
+	(void)version, (void)url;
+	if (!st)
+		return MHD_NO;	/* on_uri could not allocate */
+	if (!st->begun) {
+		st->begun = true;
 		if (declared_too_big(c, s->max_body)) {
 			st->responded = true;
 			return send_413(c, s->max_body);
@@ -287,7 +278,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	st->responded = true;
 	if (st->too_big)
 		return send_413(c, s->max_body);
-	return serve(s, c, url, method, st);
+	return serve(s, c, method, st);
+}
+
+/* The library's URI log hook: the first call for a request, with the raw
+ * target (path and query string, not yet decoded).  What it returns is
+ * the request's state (con_cls). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct conn *st = calloc(1, sizeof(*st));
+
+	(void)cls, (void)c;
+	if (st && !(st->target = strdup(uri ? uri : ""))) {
+		free(st);
+		st = NULL;
+	}
+	return st;
 }
 
 static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -297,6 +303,7 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 
 	(void)cls, (void)c, (void)toe;
 	if (st) {
+		free(st->target);
 		free(st->body);
 		free(st);
 		*con_cls = NULL;
@@ -395,6 +402,7 @@ static struct MHD_Daemon *start_daemon(struct ks_http_server *s,
 			MHD_OPTION_CONNECTION_TIMEOUT, tmo,
 			MHD_OPTION_THREAD_POOL_SIZE, pool,
 			MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+			MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 			MHD_OPTION_END);
 	return MHD_start_daemon(
 		flags | MHD_USE_TLS, 0, NULL, NULL, on_request, s,
@@ -404,6 +412,7 @@ static struct MHD_Daemon *start_daemon(struct ks_http_server *s,
 		MHD_OPTION_CONNECTION_TIMEOUT, tmo,
 		MHD_OPTION_THREAD_POOL_SIZE, pool,
 		MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 		MHD_OPTION_HTTPS_MEM_CERT, c->tls_cert,
 		MHD_OPTION_HTTPS_MEM_KEY, c->tls_key,
 		MHD_OPTION_END);

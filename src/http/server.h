@@ -20,7 +20,7 @@
 #include "util/err.h"
 
 #define KS_HTTP_DEFAULT_LISTEN "127.0.0.1:23181"	/* CA's port */
-#define KS_HTTP_MAX_BODY (64 * 1024)
+#define KS_HTTP_MAX_BODY 4096	/* CA's limit; config key max-body */
 #define KS_HTTP_MAX_CONNS 64
 #define KS_HTTP_TIMEOUT_S 30
 

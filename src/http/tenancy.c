@@ -45,7 +45,7 @@ struct ks_tenancy {
 };
 
 /* Host-side fields a tenant does not get. */
-static const enum ks_field operator_fields[] = { KS_F_PID };
+static const enum ks_field operator_fields[] = { KS_F_PID, KS_F_HOSTNAME };
 
 bool ks_tenancy_field_ok(enum ks_field f)
 {

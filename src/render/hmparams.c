@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/jsnum.h"
 #include "engine/symtab.h"
 
 void ks_hmparams_init(struct ks_hmparams *p)
@@ -76,52 +77,29 @@ static bool text_number(const char *s, double *out)
 	return *end == '\0' && errno == 0 && isfinite(*out);
 }
 
-/* A JSON number or numeric text as a double. */
-static int number(const json_t *v, const char *name, double *out,
-		  struct ks_err *err)
-{
-	if (json_is_integer(v))
-		*out = (double)json_integer_value(v);
-	else if (json_is_real(v))
-		*out = json_real_value(v);
-	else if (!json_is_string(v) || !text_number(json_string_value(v), out))
-		return ks_err_set(err, EINVAL, name, "must be a number");
-	return 0;
-}
-
-/* A whole number in [min, max]; the default stays when absent. */
+/* A whole number in [min, max], read with CA's parseInt ("10.5" is 10,
+ * engine/jsnum.h); the default stays when absent. */
 static int get_uint(const json_t *obj, const char *name, uint64_t min,
 		    uint64_t max, uint64_t *out, bool *given,
 		    struct ks_err *err)
 {
 	const json_t *v;
-	double d;
+	int64_t i;
 	int rc;
 
 	if ((rc = scalar(obj, name, &v, err)) || !v)
 		return rc;
-	if (json_is_integer(v)) {
-		json_int_t i = json_integer_value(v);
-
-		if (i < 0 || (uint64_t)i < min || (uint64_t)i > max)
-			goto range;
-		*out = (uint64_t)i;
-	} else {
-		if ((rc = number(v, name, &d, err)))
-			return rc;
-		if (d != floor(d))
-			return ks_err_set(err, EINVAL, name,
-					  "must be a whole number");
-		if (d < (double)min || d > (double)max)
-			goto range;
-		*out = (uint64_t)d;
-	}
+	if (!ks_js_int(v, &i))
+		return ks_err_set(err, EINVAL, name, "must be a number");
+	if (i < 0 || (uint64_t)i < min || (uint64_t)i > max)
+		return ks_err_set(err, ERANGE, name,
+				  "must be between %llu and %llu",
+				  (unsigned long long)min,
+				  (unsigned long long)max);
+	*out = (uint64_t)i;
 	if (given)
 		*given = true;
 	return 0;
-range:
-	return ks_err_set(err, ERANGE, name, "must be between %llu and %llu",
-			  (unsigned long long)min, (unsigned long long)max);
 }
 
 static int get_u32(const json_t *obj, const char *name, uint32_t min,
@@ -397,8 +375,10 @@ static int get_probe(const json_t *obj, struct ks_hmparams *p,
 		return rc;
 	if (!v)
 		return 0;
-	if ((rc = number(v, "percentile", &p->percentile, err)))
-		return rc;
+	/* CA's parseFloat: "0.5x" is 0.5. */
+	if (!ks_js_float(v, &p->percentile))
+		return ks_err_set(err, EINVAL, "percentile",
+				  "must be a number");
 	if (!(p->percentile >= 0 && p->percentile <= 1))
 		return ks_err_set(err, ERANGE, "percentile",
 				  "must be between 0 and 1");
