@@ -3,12 +3,15 @@
  * Input: four selector bytes (method, Content-Type, X-API-Version, and a
  * path prefix that gives the fuzzer a head start into the deeper
  * resources), then the rest of the request target up to a newline, then
- * the body.  The request goes through the same steps as in the server
- * (query and body decoding, merging) into the router and handlers, over a
+ * the body.  The request goes through the very parser the server uses
+ * (ks_params_from_target: path, query and body decoding, merging) into
+ * the router and handlers, over a
  * fresh engine holding a scalar and a latency-by-reason instrumentation
  * with a few seconds of data.  Checks beyond "no crash, no leak, no UB":
- * every answer has a status; a JSON body parses; an error is a JSON object
- * with code, message and param; and an error changes no instrumentation.
+ * every answer has a status; a JSON body parses; an error is CA's
+ * {"error": {code, message, param}} with one of CA's codes; every answer
+ * of the API carries CA's CORS header; and an error changes no
+ * instrumentation.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -126,11 +129,16 @@ static void check_resp(const struct ks_http_resp *r)
 	j = json_loadb(r->body, r->len, JSON_DECODE_ANY, NULL);
 	if (!j)
 		abort();
-	if (r->status >= 400 &&
-	    (!json_is_string(json_object_get(j, "code")) ||
-	     !json_is_string(json_object_get(j, "message")) ||
-	     !json_is_string(json_object_get(j, "param"))))
-		abort();
+	if (r->status >= 400) {
+		const json_t *e = json_object_get(j, "error");
+		const char *code = json_string_value(json_object_get(e,
+								     "code"));
+
+		if (!code || strncmp(code, "ECA_", 4) ||
+		    !json_is_string(json_object_get(e, "message")) ||
+		    !json_is_string(json_object_get(e, "param")))
+			abort();
+	}
 	json_decref(j);
 }
 
@@ -163,6 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	e = make_engine();
 	if (!(a = ks_api__new(e)))
 		abort();
+	ks_api__set_max_wait(a, 0);	/* no input sleeps */
 	before = list(a);
 	ks_http_resp_init(&r);
 	req.method = PICK(methods, data[0]);
@@ -174,10 +183,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				   PICK(ctypes, data[1]),
 				   (const char *)data + 4 + used,
 				   size - 4 - used, &err);
-	if (rc)
+	if (rc) {
 		ks_http_resp__from_err(&r, rc, &err);
-	else
+	} else {
 		ks_api__handle(a, &req, &r);
+		if (!ks_http_resp__get_header(&r,
+					      "Access-Control-Allow-Origin"))
+			abort();
+	}
 	check_resp(&r);
 	after = list(a);
 	if (r.status >= 400 && strcmp(before, after))

@@ -33,12 +33,10 @@ bool ks_js_parse_int(const char *s, size_t n, int64_t *out)
 	if (i < n && (s[i] == '+' || s[i] == '-'))
 		neg = s[i++] == '-';
 	for (; i < n && isdigit((unsigned char)s[i]); i++, digits++)
-		if (v < JS_INT_CLAMP)
-			v = v * 10 + (s[i] - '0');
+		v = v <= (JS_INT_CLAMP - 9) / 10 ? v * 10 + (s[i] - '0')
+						   : JS_INT_CLAMP;
 	if (!digits)
 		return false;
-	if (v > JS_INT_CLAMP)
-		v = JS_INT_CLAMP;
 	*out = neg ? -v : v;
 	return true;
 }

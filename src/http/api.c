@@ -157,6 +157,8 @@ struct ks_instn *ks_api_wait(struct ks_api *a, const struct ks_route_match *m,
 	int64_t waited = 0;
 
 	*delay_ms = -1;
+	if (timeout_ms > a->wait_max_ms)
+		timeout_ms = a->wait_max_ms;
 	if (ks_api_now(a) >= end)
 		return in;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -726,6 +728,7 @@ struct ks_api *ks_api__new(struct ks_engine *e)
 	}
 	a->e = e;
 	a->scope = &ks_api_scope_none;
+	a->wait_max_ms = KS_TIMEOUT_MAX_MS;
 	if (!(a->tenancy = ks_tenancy__new(e))) {
 		pthread_mutex_destroy(&a->lock);
 		free(a);
@@ -802,6 +805,11 @@ int ks_api__set_web_root(struct ks_api *a, const char *dir)
 	free(a->web_root);
 	a->web_root = copy;
 	return 0;
+}
+
+void ks_api__set_max_wait(struct ks_api *a, uint32_t ms)
+{
+	a->wait_max_ms = ms;
 }
 
 void ks_api__lock(struct ks_api *a)

@@ -76,6 +76,11 @@ void ks_api__set_metrics_pb_hook(struct ks_api *a, ks_api_metrics_pb_fn fn,
  * NULL serves only a short page pointing at the API.  0 or -ENOMEM. */
 int ks_api__set_web_root(struct ks_api *a, const char *dir);
 
+/* Bounds CA's timeout parameter (how long a value request waits for the
+ * data of an interval not yet complete): default 5000 ms, CA's maximum;
+ * the fuzzer sets 0 so that no input sleeps. */
+void ks_api__set_max_wait(struct ks_api *a, uint32_t ms);
+
 void ks_api__lock(struct ks_api *a);
 void ks_api__unlock(struct ks_api *a);
 

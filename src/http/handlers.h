@@ -37,6 +37,8 @@ struct ks_api {
 	/* Finished heatmap answers (http/imgcache.h), made by the first
 	 * heatmap request (api_heatmap.c). */
 	struct ks_imgcache *imgcache;
+	/* The longest a value request waits for late data (ms). */
+	uint32_t wait_max_ms;
 	/* The scope of the request being served (set under the lock). */
 	const struct ks_scope *scope;
 };

@@ -26,6 +26,8 @@ struct fx {
 	struct ks_tokens *t;
 	struct ks_http_resp r;
 	json_t *body;
+	json_t *err;	/* body's CA error object {code, message, param}, or
+			 * NULL (borrowed from body) */
 };
 
 /* Tokens from tokens_text, cap instrumentations per tenant, the clock at
@@ -77,6 +79,7 @@ static inline int apifx_call(struct fx *f, const char *auth,
 	ks_http_resp__reset(&f->r);
 	json_decref(f->body);
 	f->body = NULL;
+	f->err = NULL;
 	req.params = json_object();
 	req.path = path;
 	if (ks_params_from_target(req.params, target, path, sizeof(path),
@@ -91,6 +94,7 @@ static inline int apifx_call(struct fx *f, const char *auth,
 	if (f->r.body && f->r.content_type &&
 	    !strcmp(f->r.content_type, KS_HTTP_JSON))
 		f->body = json_loadb(f->r.body, f->r.len, 0, NULL);
+	f->err = json_object_get(f->body, "error");
 	return f->r.status;
 }
 

@@ -131,7 +131,7 @@ static void test_authn(void **state)
 	assert_string_equal(ks_http_resp__get_header(&f->r,
 						     "WWW-Authenticate"),
 			    "Bearer realm=\"kvmscope\"");
-	assert_string_equal(str(f->body, "param"), "Authorization");
+	assert_string_equal(str(f->err, "param"), "Authorization");
 	assert_int_equal(apifx_call(f, "Bearer op-0123456789abcdeX", "GET", "/ca",
 			      NULL), 401);
 	assert_int_equal(apifx_call(f, "Basic b3A6eA==", "GET", "/ca", NULL), 401);
@@ -157,7 +157,7 @@ static void test_namespaces(void **state)
 
 	/* A tenant on the operator's routes: 403, naming its own routes. */
 	assert_int_equal(apifx_call(f, TA, "GET", "/ca", NULL), 403);
-	assert_non_null(strstr(str(f->body, "message"),
+	assert_non_null(strstr(str(f->err, "message"),
 			       "/ca/customers/acme/"));
 	assert_int_equal(apifx_call(f, TA, "GET", "/ca/instrumentations", NULL), 403);
 	assert_int_equal(apifx_call(f, TA, "GET", "/metrics", NULL), 403);
@@ -166,13 +166,13 @@ static void test_namespaces(void **state)
 	 * exist, so names cannot be probed. */
 	assert_int_equal(apifx_call(f, TA, "GET", "/ca/customers/beta/"
 			      "instrumentations", NULL), 404);
-	snprintf(msg_other, sizeof(msg_other), "%s %s", str(f->body, "code"),
-		 str(f->body, "param"));
+	snprintf(msg_other, sizeof(msg_other), "%s %s", str(f->err, "code"),
+		 str(f->err, "param"));
 	assert_false(body_has(f, "alpha"));
 	assert_int_equal(apifx_call(f, TA, "GET", "/ca/customers/zeta/"
 			      "instrumentations", NULL), 404);
-	snprintf(msg_none, sizeof(msg_none), "%s %s", str(f->body, "code"),
-		 str(f->body, "param"));
+	snprintf(msg_none, sizeof(msg_none), "%s %s", str(f->err, "code"),
+		 str(f->err, "param"));
 	assert_string_equal(msg_other, msg_none);
 	assert_int_equal(apifx_call(f, TA, "POST", "/ca/customers/beta/"
 			      "instrumentations",
@@ -320,14 +320,14 @@ static void test_profile_and_cap(void **state)
 	assert_int_equal(apifx_call(f, TA, "POST", "/ca/customers/acme/"
 			      "instrumentations",
 			      "{\"module\":\"vm\",\"stat\":\"exits\","
-			      "\"decomposition\":[\"pid\"]}"), 400);
-	assert_string_equal(str(f->body, "param"), "decomposition");
+			      "\"decomposition\":[\"pid\"]}"), 409);
+	assert_string_equal(str(f->err, "param"), "decomposition");
 	assert_int_equal(apifx_call(f, TA, "POST", "/ca/customers/acme/"
 			      "instrumentations",
 			      "{\"module\":\"vm\",\"stat\":\"exits\","
 			      "\"predicate\":{\"eq\":[\"pid\",\"200\"]}}"),
-			 400);
-	assert_string_equal(str(f->body, "param"), "predicate");
+			 409);
+	assert_string_equal(str(f->err, "param"), "predicate");
 	assert_int_equal(apifx_call(f, TA, "GET", "/ca/customers/acme", NULL), 200);
 	assert_null(json_object_get(json_object_get(f->body, "fields"), "pid"));
 	assert_false(body_has(f, "\"pid\""));
@@ -351,7 +351,7 @@ static void test_profile_and_cap(void **state)
 	assert_int_equal(apifx_call(f, TA, "POST", "/ca/customers/acme/"
 			      "instrumentations",
 			      "{\"module\":\"vm\",\"stat\":\"exits\"}"), 409);
-	assert_non_null(strstr(str(f->body, "message"), "at most 4"));
+	assert_non_null(strstr(str(f->err, "message"), "at most 4"));
 	create(f, TB, "/ca/customers/beta",
 	       "{\"module\":\"vm\",\"stat\":\"exits\"}");
 	assert_int_equal(apifx_call(f, TA, "GET", "/ca/customers/acme/"

@@ -140,12 +140,13 @@ static void test_field_list(void **state)
 
 	(void)state;
 	ks_metric_field_list(metric("vm.irqs"), buf, sizeof(buf));
-	assert_string_equal(buf, "vm, vmuuid, pid, vcpu, irqvector, subsecond");
+	assert_string_equal(buf, "hostname, vm, vmuuid, pid, vcpu, irqvector, "
+			    "subsecond");
 	/* Cut short, still a C string. */
 	memset(tiny, 'x', sizeof(tiny));
 	ks_metric_field_list(metric("vm.irqs"), tiny, sizeof(tiny));
 	assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
-	assert_string_equal(tiny, "vm, vmu");
+	assert_string_equal(tiny, "hostnam");
 }
 
 /* GET /ca says what the table says, in CA's shape. */
@@ -161,7 +162,16 @@ static void test_describe(void **state)
 	metrics = json_object_get(ca, "metrics");
 	assert_non_null(json_object_get(ca, "modules"));
 	assert_non_null(json_object_get(ca, "transformations"));
-	assert_int_equal(json_object_size(fields), KS_F__COUNT);
+	/* Every field, and CA's aliases (vcpuid, zonename) beside them. */
+	assert_int_equal(json_object_size(fields),
+			 KS_F__COUNT + ks_field_alias_count());
+	assert_string_equal(json_string_value(json_object_get(
+		json_object_get(fields, "vcpuid"), "alias")), "vcpu");
+	assert_int_equal(ks_field_lookup("zonename"), KS_F_VMUUID);
+	assert_string_equal(json_string_value(json_object_get(
+		json_object_get(types, "percent"), "unit")), "percent");
+	assert_string_equal(json_string_value(json_object_get(
+		json_object_get(types, "percent"), "abbr")), "%");
 	assert_int_equal(json_array_size(metrics), KS_M__COUNT);
 	assert_int_equal(json_integer_value(json_object_get(
 		json_object_get(types, "time"), "power")), -9);

@@ -212,6 +212,8 @@ static void test_metric_errors(void **state)
 		  KS_INSTN_CREATE, "stat", "stat must be a string");
 }
 
+/* Unknown parameters are ignored, as CA ignored them (its tests send
+ * profile=none). */
 static void test_unknown_params(void **state)
 {
 	struct ks_err err = { "", "" };
@@ -219,14 +221,13 @@ static void test_unknown_params(void **state)
 	json_t *j;
 
 	(void)state;
-	parse_bad("{" EXITS ",\"granularty\":5}", NULL, KS_INSTN_CREATE,
-		  "granularty", "unknown parameter \"granularty\" (accepted: "
-		  "module, stat,");
-	parse_bad("{" EXITS ",\"foo\":1,\"bar\":2}", NULL, KS_INSTN_CREATE,
-		  "foo", "unknown parameters \"foo\", \"bar\"");
-	/* routing parameters are the HTTP layer's to remove */
-	parse_bad("{" EXITS ",\"id\":\"3\"}", NULL, KS_INSTN_CREATE, "id",
-		  "unknown parameter \"id\"");
+	parse_ok("{" EXITS ",\"granularty\":5,\"profile\":\"none\"}", NULL,
+		 KS_INSTN_CREATE, &out);
+	assert_int_equal(out.granularity, KS_GRANULARITY_DEFAULT);
+	ks_instn_conf_fini(&out);
+	parse_ok("{" EXITS ",\"foo\":1,\"bar\":{}}", NULL, KS_INSTN_CREATE,
+		 &out);
+	ks_instn_conf_fini(&out);
 	j = json_array();
 	assert_int_equal(ks_instn_conf_parse(j, NULL, KS_INSTN_CREATE, &out,
 					     &err), -EINVAL);
@@ -260,7 +261,7 @@ static void test_decomposition_param(void **state)
 	(void)state;
 	parse_bad("{" EXITS ",\"decomposition\":\"latncy\"}", NULL,
 		  KS_INSTN_CREATE, d,
-		  "\"latncy\" is not a field of vm.exits (its fields: vm,");
+		  "\"latncy\" is not a field of vm.exits (its fields: hostname, vm,");
 	parse_bad("{" EXITS ",\"decomposition\":[\"irqvector\"]}", NULL,
 		  KS_INSTN_CREATE, d, "\"irqvector\" is not a field of vm.exits");
 	parse_bad("{" EXITS ",\"decomposition\":\"vm,vcpu\"}", NULL,
@@ -291,44 +292,58 @@ static void test_decomposition_param(void **state)
 		  KS_INSTN_CREATE, d, "is not a field of vm.exits");
 }
 
-/* Each number parameter, bad in each way a string or JSON value can be. */
+/* Each number parameter, read with CA's parseInt: only a value without a
+ * numeric prefix, or a negative one, is refused. */
 static void test_number_syntax(void **state)
 {
 	static const struct {
 		const char *value;	/* JSON text */
 		const char *want;
-	} t[] = {
-		{ "\"abc\"", "must be an integer (got \"abc\")" },
-		{ "\"60x\"", "must be an integer (got \"60x\")" },
-		{ "\" 60\"", "must be an integer" },
-		{ "\"+60\"", "must be an integer" },
-		{ "\"6e1\"", "must be an integer" },
-		{ "\"1.5\"", "must be an integer" },
-		{ "\"\"", "must be an integer (got an empty string)" },
-		{ "\"-5\"", "must not be negative (got \"-5\")" },
-		{ "-5", "must not be negative (got -5)" },
+	} bad[] = {
+		{ "\"abc\"", "value \"abc\" for " },
+		{ "\"\"", "not valid: not a number" },
+		{ "\"-5\"", " must not be negative (got -5)" },
+		{ "-5", " must not be negative (got -5)" },
 		{ "-5.0", "must not be negative" },
-		{ "1.5", "must be an integer (got 1.5)" },
-		{ "\"99999999999999999999999\"", "is too large" },
-		{ "1e300", "is too large" },
-		{ "true", "must be an integer (got a boolean)" },
-		{ "[60]", "must be an integer (got an array)" },
-		{ "null", "must be an integer (got null)" },
+		{ "true", " is not a number (got a boolean)" },
+		{ "null", " is not a number (got null)" },
+	};
+	static const struct {
+		const char *value;
+		uint32_t want;
+	} good[] = {
+		{ "\"60x\"", 60 }, { "\" 60\"", 60 }, { "\"+60\"", 60 },
+		{ "\"60e1\"", 60 }, { "\"60.5\"", 60 }, { "60.9", 60 },
+		{ "[\"60\"]", 60 },
 	};
 	static const char *const names[] = { "granularity", "retention-time",
 					      "idle-max" };
-	char text[200], want[200];
+	struct ks_instn_conf c;
+	char text[200];
 
 	(void)state;
 	for (size_t n = 0; n < 3; n++) {
-		for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			snprintf(text, sizeof(text), "{" EXITS ",\"%s\":%s}",
-				 names[n], t[i].value);
-			snprintf(want, sizeof(want), "%s %s", names[n],
-				 t[i].want);
-			parse_bad(text, NULL, KS_INSTN_CREATE, names[n], want);
+				 names[n], bad[i].value);
+			parse_bad(text, NULL, KS_INSTN_CREATE, names[n],
+				  bad[i].want);
+		}
+		for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+			snprintf(text, sizeof(text), "{" EXITS ",\"%s\":%s}",
+				 names[n], good[i].value);
+			parse_ok(text, NULL, KS_INSTN_CREATE, &c);
+			assert_int_equal(n == 0 ? c.granularity :
+					 n == 1 ? c.retention_time : c.idle_max,
+					 good[i].want);
+			ks_instn_conf_fini(&c);
 		}
 	}
+	/* CA's own case: granularity "10.5" is 10. */
+	parse_ok("{" EXITS ",\"granularity\":\"10.5\"}", NULL, KS_INSTN_CREATE,
+		 &c);
+	assert_int_equal(c.granularity, 10);
+	ks_instn_conf_fini(&c);
 }
 
 static void test_granularity_bounds(void **state)
@@ -390,7 +405,7 @@ static void test_retention_bounds(void **state)
 		  NULL, KS_INSTN_CREATE, r, "retention-time must be at least "
 		  "the granularity, 60 seconds (got 30)");
 	parse_bad("{" EXITS ",\"retention-time\":\"18446744073709551616\"}",
-		  NULL, KS_INSTN_CREATE, r, "retention-time is too large");
+		  NULL, KS_INSTN_CREATE, r, "at most 3600 seconds");
 	parse_bad("{" EXITS ",\"retention-time\":\"18446744073709551615\"}",
 		  NULL, KS_INSTN_CREATE, r, "at most 3600 seconds");
 	/* default raised to the granularity when not given */
@@ -518,18 +533,19 @@ static void test_modify(void **state)
 	/* the retention bound uses the instrumentation's granularity */
 	parse_bad("{\"retention-time\":18005}", &b, KS_INSTN_MODIFY,
 		  "retention-time", "at most 18000 seconds for granularity 5");
-	parse_bad("{\"granularity\":10}", &b, KS_INSTN_MODIFY, "granularity",
-		  "granularity is immutable");
-	parse_bad("{\"module\":\"vm\"}", &b, KS_INSTN_MODIFY, "module",
-		  "module is immutable");
-	parse_bad("{\"predicate\":{}}", &b, KS_INSTN_MODIFY, "predicate",
-		  "predicate is immutable");
-	parse_bad("{\"decomposition\":\"\"}", &b, KS_INSTN_MODIFY,
-		  "decomposition", "decomposition is immutable");
+	/* What cannot change, and unknown names, are ignored (CA's PUT). */
+	parse_ok("{\"granularity\":10,\"module\":\"nic\",\"predicate\":"
+		 "{\"eq\":[\"vm\",\"x\"]},\"decomposition\":\"\","
+		 "\"nsources\":1,\"idle-max\":31}", &b, KS_INSTN_MODIFY, &c);
+	assert_int_equal(c.granularity, 5);
+	assert_int_equal(c.metric, b.metric);
+	assert_int_equal(c.discrete, b.discrete);
+	assert_int_equal(c.numeric, b.numeric);
+	assert_true(ks_pred__trivial(c.pred) == ks_pred__trivial(b.pred));
+	assert_int_equal(c.idle_max, 31);
+	ks_instn_conf_fini(&c);
 	parse_bad("{\"enabled\":false}", &b, KS_INSTN_MODIFY, "enabled",
 		  "only accepts true");
-	parse_bad("{\"nsources\":1}", &b, KS_INSTN_MODIFY, "nsources",
-		  "unknown parameter");
 	parse_bad("{}", NULL, KS_INSTN_MODIFY, "", "no instrumentation");
 	/* in place: the old predicate is released, not leaked */
 	parse_ok("{\"idle-max\":7}", &b, KS_INSTN_MODIFY, &b);

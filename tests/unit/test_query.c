@@ -37,7 +37,9 @@ static void test_defaults(void **state)
 	assert_int_equal(q.start, 998);
 	assert_int_equal(q.duration, 1);
 	assert_false(q.multi);
-	assert_int_equal(q.req_start, -1);
+	/* CA echoes the resolved interval as requested_*. */
+	assert_int_equal(q.req_start, 998);
+	assert_int_equal(q.req_duration, 1);
 	assert_int_equal(parse("{}", 1, 1000, 60, &q, &err), 0);
 	assert_int_equal(q.start, 939);
 	assert_int_equal(q.duration, 60);
@@ -112,21 +114,58 @@ static void test_ndatapoints(void **state)
 	assert_string_equal(err.param, "ndatapoints");
 }
 
+/* CA's parseInt, and its value objects (tst/caagg/http_values.js). */
+static void test_ca_values(void **state)
+{
+	struct ks_query q;
+	struct ks_err err;
+
+	(void)state;
+	assert_int_equal(parse("{\"duration\":\"12x\",\"start_time\":\" 900\"}",
+			       1, 1000, 1, &q, &err), 0);
+	assert_int_equal(q.duration, 12);
+	assert_int_equal(q.start, 900);
+	assert_int_equal(parse("{\"duration\":1.5}", 1, 1000, 1, &q, &err), 0);
+	assert_int_equal(q.duration, 1);
+	/* start 12351, duration 8, granularity 10: the point is 12350+10,
+	 * the request echoed as asked. */
+	assert_int_equal(parse("{\"start_time\":\"12351\",\"duration\":8}",
+			       10, 20000, 1, &q, &err), 0);
+	assert_int_equal(q.start, 12350);
+	assert_int_equal(q.duration, 10);
+	assert_int_equal(q.req_start, 12351);
+	assert_int_equal(q.req_duration, 8);
+	assert_int_equal(q.req_end, 12359);
+	/* ndatapoints: each point's requested_* advance by the duration
+	 * asked for. */
+	assert_int_equal(parse("{\"start_time\":12331,\"duration\":10,"
+			       "\"ndatapoints\":3}", 10, 20000, 1, &q, &err), 0);
+	assert_int_equal(q.req_start + 2 * q.req_duration, 12351);
+	/* The future: a point ending more than timeout after now. */
+	assert_int_equal(parse("{\"start_time\":1010}", 1, 1000, 1, &q, &err),
+			 -EINVAL);
+	assert_string_equal(err.msg,
+			    "requested data point is too far in the future");
+	assert_int_equal(parse("{\"start_time\":1004}", 1, 1000, 1, &q, &err),
+			 0);
+	assert_int_equal(parse("{\"start_time\":1002,\"timeout\":1000}", 1,
+			       1000, 1, &q, &err), -EINVAL);
+	assert_int_equal(parse("{\"start_time\":1000,\"timeout\":\"1000\"}",
+			       1, 1000, 1, &q, &err), 0);
+	assert_int_equal(q.timeout_ms, 1000);
+}
+
 static void test_errors(void **state)
 {
 	static const struct { const char *json, *param; } bad[] = {
 		{ "{\"duration\":0}", "duration" },
 		{ "{\"duration\":3601}", "duration" },
-		{ "{\"duration\":\"12x\"}", "duration" },
-		{ "{\"duration\":1.5}", "duration" },
-		{ "{\"duration\":\" 5\"}", "duration" },
-		{ "{\"duration\":\"+5\"}", "duration" },
 		{ "{\"duration\":\"-\"}", "duration" },
 		{ "{\"start_time\":-5}", "start_time" },
 		{ "{\"start_time\":\"\"}", "start_time" },
 		{ "{\"start_time\":5000}", "start_time" },
 		{ "{\"timeout\":5001}", "timeout" },
-		{ "{\"end_time\":[1]}", "end_time" },
+		{ "{\"end_time\":[\"x\"]}", "end_time" },
 		/* CA's own messages: the end before the start, a duration
 		 * reaching before time 0, a span over the limit. */
 		{ "{\"start_time\":900,\"end_time\":900}", "end_time" },
@@ -156,6 +195,7 @@ int main(void)
 		cmocka_unit_test(test_two_of_three),
 		cmocka_unit_test(test_rounding),
 		cmocka_unit_test(test_ndatapoints),
+		cmocka_unit_test(test_ca_values),
 		cmocka_unit_test(test_errors),
 	};
 

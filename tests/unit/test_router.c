@@ -202,8 +202,10 @@ static void test_params_errors(void **state)
 	expect_param_err(p, ks_params_parse_body(p, "application/json",
 						 "{\"a\":1,\"a\":2}", 13, &err),
 			 -EINVAL, "body", &err, 1);
-	expect_param_err(p, ks_params_parse_body(p, "text/plain", "x", 1, &err),
-			 -ENOTSUP, "Content-Type", &err, 1);
+	/* CA: a body of another media type is not parameters: ignored. */
+	assert_int_equal(ks_params_parse_body(p, "text/plain", "x=1", 3, &err),
+			 0);
+	assert_int_equal(json_object_size(p), 1);
 	expect_param_err(p, ks_params_parse_body(p, "multipart/form-data; b=1",
 						 "x", 1, &err),
 			 -ENOTSUP, "Content-Type", &err, 1);
@@ -288,9 +290,10 @@ static int call_v(struct fx *f, const char *method, const char *target,
 				   body ? strlen(body) : 0, &err);
 	/* As the server does: a body that does not parse never reaches the
 	 * handlers. */
-	if (rc)
+	if (rc) {
 		ks_http_resp__from_err(&f->r, rc, &err);
-	else
+		ks_http_resp__cors(&f->r);
+	} else
 		ks_api__handle(f->a, &req, &f->r);
 	json_decref(req.params);
 	if (f->r.body && f->r.content_type &&
@@ -315,14 +318,30 @@ static const char *str(const json_t *o, const char *key)
 	return json_string_value(v);
 }
 
-/* Asserts f holds an error with the given status and param. */
+/* The CA error object of the answer, {code, message, param}. */
+static const json_t *err_of(const struct fx *f)
+{
+	const json_t *e = json_object_get(f->body, "error");
+
+	assert_true(json_is_object(e));
+	return e;
+}
+
+/* Asserts f holds an error in CA's shape with the given status and param:
+ * ECA_INVAL for 409, ECA_NOENT for 404. */
 static void expect_error(struct fx *f, int status, int got, const char *param)
 {
+	const json_t *e;
+
 	assert_int_equal(got, status);
 	assert_non_null(f->body);
-	assert_true(strlen(str(f->body, "code")) > 0);
-	assert_true(strlen(str(f->body, "message")) > 0);
-	assert_string_equal(str(f->body, "param"), param);
+	e = err_of(f);
+	assert_string_equal(str(e, "code"), status == 404 ? "ECA_NOENT" :
+			    "ECA_INVAL");
+	assert_true(strlen(str(e, "message")) > 0);
+	assert_string_equal(str(e, "param"), param);
+	assert_string_equal(ks_http_resp__get_header(&f->r,
+		"Access-Control-Allow-Origin"), "*");
 }
 
 static size_t ninstn(struct fx *f)
@@ -430,27 +449,21 @@ static void test_api_errors(void **state)
 		int status;
 		const char *param;
 	} bad[] = {
-		{ "POST", "/ca/instrumentations", NULL, "stat=exits", 400,
+		{ "POST", "/ca/instrumentations", NULL, "stat=exits", 409,
 		  "module" },
 		{ "POST", "/ca/instrumentations?module=vm&stat=nope", NULL, NULL,
-		  400, "stat" },
+		  409, "stat" },
 		{ "POST", "/ca/instrumentations?module=vm&stat=exits&"
-		  "granularity=7", NULL, NULL, 400, "granularity" },
+		  "granularity=7", NULL, NULL, 409, "granularity" },
 		{ "POST", "/ca/instrumentations?module=vm&stat=exits&"
-		  "decomposition=nosuch", NULL, NULL, 400, "decomposition" },
+		  "decomposition=nosuch", NULL, NULL, 409, "decomposition" },
 		{ "POST", "/ca/instrumentations", "application/json",
 		  "{\"module\":\"vm\",\"stat\":\"exits\",\"predicate\":"
-		  "{\"gt\":[\"vleavereason\",1]}}", 400, "predicate" },
-		{ "POST", "/ca/instrumentations?module=vm&stat=exits&bogus=1",
-		  NULL, NULL, 400, "bogus" },
-		{ "POST", "/ca/instrumentations?action=clone&module=vm&"
-		  "stat=exits", NULL, NULL, 400, "action" },
-		{ "POST", "/ca/instrumentations/1", NULL, NULL, 400, "action" },
+		  "{\"gt\":[\"vleavereason\",1]}}", 409, "predicate" },
+		{ "POST", "/ca/instrumentations/1", NULL, NULL, 404, "" },
 		{ "POST", "/ca/instrumentations/1?action=explode", NULL, NULL,
-		  400, "action" },
-		{ "PUT", "/ca/instrumentations/1", NULL, "module=vm", 400,
-		  "module" },
-		{ "PUT", "/ca/instrumentations/1", NULL, "retention-time=1", 400,
+		  409, "action" },
+		{ "PUT", "/ca/instrumentations/1", NULL, "retention-time=1", 409,
 		  "retention-time" },
 		{ "PUT", "/ca/instrumentations/99", NULL, "retention-time=60",
 		  404, "id" },
@@ -458,35 +471,34 @@ static void test_api_errors(void **state)
 		{ "POST", "/ca/instrumentations/99/clone", NULL, NULL, 404,
 		  "id" },
 		{ "GET", "/ca/instrumentations/1/value/raw?duration=0", NULL,
-		  NULL, 400, "duration" },
+		  NULL, 409, "duration" },
 		{ "GET", "/ca/instrumentations/1/value/raw?start_time=x", NULL,
-		  NULL, 400, "start_time" },
+		  NULL, 409, "start_time" },
 		{ "GET", "/ca/instrumentations/1/value/raw?ndatapoints=0", NULL,
-		  NULL, 400, "ndatapoints" },
+		  NULL, 409, "ndatapoints" },
 		{ "GET", "/ca/instrumentations/1/value/raw?start_time="
-		  "9999999999", NULL, NULL, 400, "start_time" },
-		{ "GET", "/ca/instrumentations/1/value/raw?frob=1", NULL, NULL,
-		  400, "frob" },
+		  "9999999999", NULL, NULL, 409, "start_time" },
 		{ "GET", "/ca/instrumentations/1/value/raw?transformations="
-		  "reversedns", NULL, NULL, 400, "transformations" },
+		  "reversedns", NULL, NULL, 409, "transformations" },
 		{ "GET", "/ca/instrumentations/1/value/heatmap/image?width=5",
-		  NULL, NULL, 400, "width" },
+		  NULL, NULL, 409, "width" },
 		{ "GET", "/ca/instrumentations/1/value/heatmap/image?"
-		  "ymin=10&ymax=5", NULL, NULL, 400, "ymax" },
+		  "ymin=10&ymax=5", NULL, NULL, 409, "ymax" },
 		{ "GET", "/ca/instrumentations/1/value/heatmap/image?"
-		  "isolate=true&exclude=true", NULL, NULL, 400, "exclude" },
+		  "isolate=true&exclude=true", NULL, NULL, 409, "exclude" },
 		{ "GET", "/ca/instrumentations/1/value/heatmap/image?"
-		  "coloring=pink", NULL, NULL, 400, "coloring" },
+		  "coloring=pink", NULL, NULL, 409, "coloring" },
 		{ "GET", "/ca/instrumentations/1/value/heatmap/percentile?"
-		  "percentile=2", NULL, NULL, 400, "percentile" },
+		  "percentile=2", NULL, NULL, 409, "percentile" },
 		{ "GET", "/ca/instrumentations/2/value/heatmap/image", NULL,
 		  NULL, 404, "id" },
 		{ "GET", "/ca/instrumentations/1/value/nothing", NULL, NULL, 404,
 		  "" },
-		{ "PATCH", "/ca/instrumentations/1", NULL, NULL, 405, "method" },
+		{ "PATCH", "/ca/instrumentations/1", NULL, NULL, 404, "method" },
+		{ "PUT", "/ca/instrumentations", NULL, NULL, 404, "method" },
 		{ "POST", "/ca/instrumentations", "application/json", "{\"mod",
-		  400, "body" },
-		{ "POST", "/ca/instrumentations", "application/json", "42", 400,
+		  409, "body" },
+		{ "POST", "/ca/instrumentations", "application/json", "42", 409,
 		  "body" },
 	};
 	struct fx *f = *state;
@@ -504,17 +516,29 @@ static void test_api_errors(void **state)
 			       bad[i].body);
 
 		if (got != bad[i].status ||
-		    strcmp(str(f->body, "param"), bad[i].param))
+		    strcmp(str(err_of(f), "param"), bad[i].param))
 			fail_msg("case %zu (%s %s): got %d %s", i,
 				 bad[i].method, bad[i].target, got, f->r.body);
 		expect_error(f, bad[i].status, got, bad[i].param);
 		assert_int_equal(ninstn(f), 2);
 		assert_string_equal(f->r.body, before);
 	}
-	expect_error(f, 400, call_v(f, "GET", "/ca", NULL, NULL, "0.1.8"),
+	expect_error(f, 409, call_v(f, "GET", "/ca", NULL, NULL, "0.1.8"),
 		     "X-API-Version");
-	expect_error(f, 400, call_v(f, "GET", "/ca", NULL, NULL, "ca/1.2"),
+	expect_error(f, 409, call_v(f, "GET", "/ca", NULL, NULL, "ca/1.2"),
 		     "X-API-Version");
+	/* What CA ignored is ignored, and changes nothing either. */
+	assert_int_equal(call(f, "GET", "/ca/instrumentations/1/value/raw?"
+			      "frob=1&profile=none", NULL, NULL), 200);
+	assert_int_equal(call(f, "PUT", "/ca/instrumentations/1", NULL,
+			      "module=nic&granularity=5"), 200);
+	assert_int_equal(json_integer_value(json_object_get(f->body,
+							    "granularity")), 1);
+	assert_string_equal(str(f->body, "module"), "vm");
+	assert_int_equal(call(f, "OPTIONS", "/no/such/thing", NULL, NULL),
+			 200);
+	assert_string_equal(ks_http_resp__get_header(&f->r,
+		"Access-Control-Allow-Methods"), "POST, GET, DELETE, PUT");
 	assert_int_equal(call_v(f, "GET", "/ca", NULL, NULL, "ca/0.1.7"), 200);
 }
 
@@ -700,10 +724,10 @@ static void test_api_heatmaps(void **state)
 		 NOW_S - 10);
 	assert_int_equal(call(f, "GET", q, NULL, NULL), 200);
 	assert_int_equal(json_array_size(f->body), 3);
-	assert_int_equal(call(f, "GET", "/ca/instrumentations/1/value/heatmap/"
-			      "image?duration=3600&ndatapoints=2", NULL, NULL),
-			 400);
-	assert_string_equal(str(f->body, "param"), "ndatapoints");
+	snprintf(q, sizeof(q), "/ca/instrumentations/1/value/heatmap/image?"
+		 "start_time=%lld&duration=3600&ndatapoints=2", NOW_S - 7300);
+	assert_int_equal(call(f, "GET", q, NULL, NULL), 409);
+	assert_string_equal(str(err_of(f), "param"), "ndatapoints");
 }
 
 /* At the engine's limit a create is a conflict, and changes nothing. */
@@ -719,8 +743,8 @@ static void test_api_limit(void **state)
 	expect_error(f, 409, call(f, "POST", "/ca/instrumentations/1/clone",
 				  NULL, NULL), "");
 	assert_int_equal(ninstn(f), 1);
-	/* 405 says what is allowed. */
-	expect_error(f, 405, call(f, "PUT", "/ca/instrumentations", NULL, NULL),
+	/* A method the resource lacks is 404 (CA); Allow says which. */
+	expect_error(f, 404, call(f, "PUT", "/ca/instrumentations", NULL, NULL),
 		     "method");
 	assert_string_equal(ks_http_resp__get_header(&f->r, "Allow"),
 			    "GET, HEAD, POST");
