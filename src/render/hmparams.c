@@ -61,22 +61,6 @@ static int scalar(const json_t *obj, const char *name, const json_t **out,
 	return 0;
 }
 
-/* Text as a finite number: decimal notation only (no hex, inf, nan or
- * surrounding blanks, which strtod alone would let through). */
-static bool text_number(const char *s, double *out)
-{
-	char *end;
-
-	if (!*s)
-		return false;
-	for (const char *c = s; *c; c++)
-		if (!isdigit((unsigned char)*c) && !strchr("+-.eE", *c))
-			return false;
-	errno = 0;
-	*out = strtod(s, &end);
-	return *end == '\0' && errno == 0 && isfinite(*out);
-}
-
 /* A whole number in [min, max], read with CA's parseInt ("10.5" is 10,
  * engine/jsnum.h); the default stays when absent. */
 static int get_uint(const json_t *obj, const char *name, uint64_t min,
@@ -249,17 +233,15 @@ out:
 	return rc;
 }
 
-/* One hue, 0..359, from a list element (number or text). */
+/* One hue, 0..359, from a list element, read with CA's parseInt. */
 static int hue(const json_t *e, size_t i, uint16_t *out, struct ks_err *err)
 {
-	double d;
+	int64_t d;
 
-	if ((json_is_string(e) && text_number(json_string_value(e), &d)) ||
-	    (json_is_number(e) && (d = json_number_value(e), true))) {
-		if (d == floor(d) && d >= 0 && d < 360) {
-			*out = (uint16_t)d;
-			return 0;
-		}
+	if ((json_is_string(e) || json_is_number(e)) && ks_js_int(e, &d) &&
+	    d >= 0 && d < 360) {
+		*out = (uint16_t)d;
+		return 0;
 	}
 	return ks_err_set(err, ERANGE, "hues",
 			  "element %zu must be a whole number of degrees, "

@@ -373,7 +373,7 @@ static void test_params_errors(void **state)
 		  "hues", -EINVAL },
 		{ "{\"hues\":\"360\"}", "hues", -ERANGE },
 		{ "{\"hues\":[-1]}", "hues", -ERANGE },
-		{ "{\"hues\":[1.5]}", "hues", -ERANGE },
+		{ "{\"hues\":[\"x\"]}", "hues", -ERANGE },
 		{ "{\"hues\":[]}", "hues", -ERANGE },
 		{ "{\"coloring\":\"log\"}", "coloring", -EINVAL },
 		{ "{\"weights\":\"weights\"}", "weights", -EINVAL },
