@@ -207,6 +207,10 @@ static int check_profile(const struct ks_instn_conf *conf,
 	if (!ks_tenancy_metric_ok(conf->metric))
 		return ks_err_set(err, EINVAL, "stat", "metric %s.%s is not "
 				  "available to tenants", mi->module, mi->stat);
+	/* CA: never expiring is for the operator. */
+	if (!conf->idle_max)
+		return ks_err_set(err, EINVAL, "idle-max", "idle-max 0 (never "
+				  "expire) is not available to tenants");
 	for (int f = 0; f < KS_F__COUNT; f++) {
 		if (!((used >> f) & 1u) || ks_tenancy_field_ok(f))
 			continue;

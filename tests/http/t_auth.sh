@@ -74,7 +74,7 @@ acme() {	# STATUS METHOD PATH [curl args...]
 
 # ---- authentication ------------------------------------------------------
 expect 401 - GET /ca
-check 'h["www-authenticate"] == "Bearer realm=\"kvmscope\"" and j["param"] == "Authorization"'
+check 'h["www-authenticate"] == "Bearer realm=\"kvmscope\"" and j["error"]["param"] == "Authorization"'
 expect 401 - GET "$CA/instrumentations"
 expect 401 - GET /metrics
 expect 401 "x$OP" GET /ca
@@ -110,7 +110,7 @@ BVM=$(py 'j["id"]')
 
 # The cap (3, from the config file) counts acme's alone.
 acme 409 POST "$CA/instrumentations" -d 'module=vm&stat=exits'
-check '"at most 3" in j["message"]'
+check '"at most 3" in j["error"]["message"]'
 expect 201 "$TB" POST "$CB/instrumentations" -d 'module=vm&stat=exits'
 BS=$(py 'j["id"]')
 # Ids that exist in beta's and the operator's namespaces but not acme's:
@@ -134,9 +134,9 @@ done
 for p in instrumentations "instrumentations/$BVM" "instrumentations/$BVM/value/raw" \
 	admin/status ""; do
 	expect 404 "$TA" GET "$CB/$p"
-	py '[j["code"], j["param"], j["message"].replace("beta", "X")]' >"$tmp/beta404"
+	py '[j["error"]["code"], j["error"]["param"], j["error"]["message"].replace("beta", "X")]' >"$tmp/beta404"
 	expect 404 "$TA" GET "/ca/customers/nosuch/$p"
-	py '[j["code"], j["param"], j["message"].replace("nosuch", "X")]' >"$tmp/none404"
+	py '[j["error"]["code"], j["error"]["param"], j["error"]["message"].replace("nosuch", "X")]' >"$tmp/none404"
 	cmp -s "$tmp/beta404" "$tmp/none404" ||
 		fail "beta's routes answer differently from a missing tenant's ($p)"
 done
@@ -160,7 +160,7 @@ for id in "$B4" 5; do
 		"/value/heatmap/average?ymax=100" \
 		"/value/heatmap/percentile?percentile=0.5"; do
 		acme 404 GET "$CA/instrumentations/$id$tail"
-		check 'j["param"] == "id"'
+		check 'j["error"]["param"] == "id"'
 	done
 	acme 404 PUT "$CA/instrumentations/$id" -d retention-time=60
 	acme 404 DELETE "$CA/instrumentations/$id"
@@ -189,11 +189,11 @@ expect 200 "$OP" GET /ca/instrumentations/4	# the operator's own 4 stays
 expect 404 "$OP" GET /ca/customers/nosuch/instrumentations
 
 # ---- the host's fields are not a tenant's -------------------------------------
-acme 400 POST "$CA/instrumentations" -d 'module=vm&stat=exits&decomposition=pid'
-check 'j["param"] == "decomposition"'
-acme 400 POST "$CA/instrumentations" "${J[@]}" \
+acme 409 POST "$CA/instrumentations" -d 'module=vm&stat=exits&decomposition=pid'
+check 'j["error"]["param"] == "decomposition"'
+acme 409 POST "$CA/instrumentations" "${J[@]}" \
 	-d '{"module":"vm","stat":"exits","predicate":{"eq":["pid","1"]}}'
-check 'j["param"] == "predicate"'
+check 'j["error"]["param"] == "predicate"'
 acme 200 GET "$CA"
 check '"pid" not in j["fields"] and all("pid" not in m["fields"] for m in j["metrics"])'
 check 'all("vm" in m["fields"] for m in j["metrics"])'
@@ -252,10 +252,10 @@ check 'h["content-type"].startswith("text/plain")'
 
 # No answer names beta's VM, errors included, except where acme's own
 # predicate is shown back to it.
-acme 400 POST "$CA/instrumentations" -d 'module=vm&stat=exits&decomposition=nosuch'
-acme 400 GET "$CA/instrumentations/$AVM/value/raw?start_time=soon"
+acme 409 POST "$CA/instrumentations" -d 'module=vm&stat=exits&decomposition=nosuch'
+acme 409 GET "$CA/instrumentations/$AVM/value/raw?start_time=soon"
 acme 404 GET "$CA/nothing"
-acme 405 PATCH "$CA/instrumentations"
+acme 404 PATCH "$CA/instrumentations"
 own="{\"eq\":\[\"vm\",\"$VB\"\]}"
 if sed "s/$own//g" "$alog" | grep -q "$VB"; then
 	sed "s/$own//g" "$alog" | grep -n "$VB" | head -5

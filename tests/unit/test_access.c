@@ -328,6 +328,11 @@ static void test_profile_and_cap(void **state)
 			      "\"predicate\":{\"eq\":[\"pid\",\"200\"]}}"),
 			 409);
 	assert_string_equal(str(f->err, "param"), "predicate");
+	assert_int_equal(apifx_call(f, TA, "POST", "/ca/customers/acme/"
+			      "instrumentations",
+			      "{\"module\":\"vm\",\"stat\":\"exits\","
+			      "\"idle-max\":0}"), 409);
+	assert_string_equal(str(f->err, "param"), "idle-max");
 	assert_int_equal(apifx_call(f, TA, "GET", "/ca/customers/acme", NULL), 200);
 	assert_null(json_object_get(json_object_get(f->body, "fields"), "pid"));
 	assert_false(body_has(f, "\"pid\""));

@@ -750,6 +750,36 @@ static void test_api_limit(void **state)
 			    "GET, HEAD, POST");
 }
 
+/* CA's timeout: the data of the interval asked for is not complete (the
+ * clock stands still here, and timeout reaches past its end), so the
+ * request waits timeout ms and says how long in "delay"; a complete
+ * interval answers at once, without it. */
+static void test_api_wait(void **state)
+{
+	struct fx *f = *state;
+	char q[160];
+	json_int_t d;
+
+	assert_int_equal(call(f, "POST", "/ca/instrumentations?module=vm&stat="
+			      "exits", NULL, NULL), 201);
+	snprintf(q, sizeof(q), "/ca/instrumentations/1/value/raw?start_time="
+		 "%lld&timeout=1200", NOW_S);
+	assert_int_equal(call(f, "GET", q, NULL, NULL), 200);
+	d = json_integer_value(json_object_get(f->body, "delay"));
+	assert_true(d > 1200 && d < 2500);
+	snprintf(q, sizeof(q), "/ca/instrumentations/1/value/raw?start_time="
+		 "%lld&timeout=150", NOW_S - 1);
+	assert_int_equal(call(f, "GET", q, NULL, NULL), 200);
+	assert_null(json_object_get(f->body, "delay"));
+	/* A heatmap waits the same way. */
+	assert_int_equal(call(f, "POST", "/ca/instrumentations?module=vm&stat="
+			      "exits&decomposition=latency", NULL, NULL), 201);
+	snprintf(q, sizeof(q), "/ca/instrumentations/2/value/heatmap/image?"
+		 "start_time=%lld&duration=1&timeout=1100", NOW_S);
+	assert_int_equal(call(f, "GET", q, NULL, NULL), 200);
+	assert_true(json_integer_value(json_object_get(f->body, "delay")) > 1100);
+}
+
 static void test_api_idle_reap(void **state)
 {
 	struct fx *f = *state;
@@ -789,6 +819,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_api_limit, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_api_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_api_idle_reap, setup,
 						teardown),
 	};
