@@ -129,7 +129,7 @@ done
 for p in /ca /ca/instrumentations /ca/admin/status /ca/metrics /metrics \
 	"/ca/instrumentations/$OVM"; do
 	acme 403 GET "$p"
-	check "'/ca/customers/acme/' in j['message']"
+	check "'/ca/customers/acme/' in j['error']['message']"
 done
 for p in instrumentations "instrumentations/$BVM" "instrumentations/$BVM/value/raw" \
 	admin/status ""; do
@@ -148,7 +148,7 @@ expect 404 "$TA" DELETE "$CB/instrumentations/$BVM"
 # answers are the same but for the id.
 for id in 4 5 999; do
 	acme 404 GET "$CA/instrumentations/$id"
-	py "[j['code'], j['param'], j['message'].replace('\"$id\"', 'ID')]" \
+	py "[j['error']['code'], j['error']['param'], j['error']['message'].replace('\"$id\"', 'ID')]" \
 		>"$tmp/404.$id"
 done
 cmp -s "$tmp/404.4" "$tmp/404.999" && cmp -s "$tmp/404.5" "$tmp/404.999" ||
