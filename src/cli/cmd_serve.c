@@ -705,6 +705,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case KS_SETUP_OPT_KEEP_CAPS:
 		case KS_SETUP_OPT_CHECK:
 		case KS_SETUP_OPT_PEERS:
+		case KS_SETUP_OPT_TLS_PRIO:
 			if (ks_serve_setup_option(&o->setup, c, optarg))
 				return 2;
 			break;

@@ -34,6 +34,8 @@ int ks_serve_setup_option(struct ks_serve_setup *s, int opt, const char *arg)
 		[KS_SETUP_OPT_TLS_KEY - KS_SETUP_OPT_CONFIG] = KS_CFG_TLS_KEY,
 		[KS_SETUP_OPT_TOKENS - KS_SETUP_OPT_CONFIG] = KS_CFG_TOKENS,
 		[KS_SETUP_OPT_PEERS - KS_SETUP_OPT_CONFIG] = KS_CFG_PEERS,
+		[KS_SETUP_OPT_TLS_PRIO - KS_SETUP_OPT_CONFIG] =
+			KS_CFG_TLS_PRIORITIES,
 	};
 	struct ks_err err;
 
@@ -51,6 +53,7 @@ int ks_serve_setup_option(struct ks_serve_setup *s, int opt, const char *arg)
 	case KS_SETUP_OPT_TLS_KEY:
 	case KS_SETUP_OPT_TOKENS:
 	case KS_SETUP_OPT_PEERS:
+	case KS_SETUP_OPT_TLS_PRIO:
 		if (!ks_config_set(&s->cli, key[opt - KS_SETUP_OPT_CONFIG], arg,
 				   &err))
 			return 0;
@@ -119,7 +122,9 @@ static int load_tls(struct ks_serve_setup *s)
 	if (ks_file_read(key, PEM_MAX, KS_FILE_NOT_WORLD, "tls-key",
 			 &s->tls_key, NULL, &err))
 		return report(s, KS_CFG_TLS_KEY, &err);
-	if (ks_http_tls_check(s->tls_cert, s->tls_key, &err))
+	if (ks_http_tls_check(s->tls_cert, s->tls_key,
+			      ks_config_str(&s->cfg, KS_CFG_TLS_PRIORITIES),
+			      &err))
 		return report(s, KS_CFG_TLS_CERT, &err);
 	s->is_tls = true;
 	return 0;
@@ -259,11 +264,16 @@ int ks_serve_setup__server(struct ks_serve_setup *s,
 	}
 	c->tls_cert = s->tls_cert;
 	c->tls_key = s->tls_key;
+	c->tls_priorities = ks_config_str(&s->cfg, KS_CFG_TLS_PRIORITIES);
 	c->max_conns = (unsigned int)ks_config_num(&s->cfg, KS_CFG_MAX_CONNS,
 						   0);
 	c->timeout_s = (unsigned int)ks_config_num(&s->cfg,
 						   KS_CFG_CONN_TIMEOUT, 0);
 	c->max_body = (size_t)ks_config_num(&s->cfg, KS_CFG_MAX_BODY, 0);
+	c->request_timeout_s = (unsigned int)ks_config_num(
+		&s->cfg, KS_CFG_REQUEST_TIMEOUT, 0);
+	c->per_addr_conns = (unsigned int)ks_config_num(
+		&s->cfg, KS_CFG_PER_ADDR_CONNS, 0);
 	c->on_bound = narrow_caps;
 	c->on_bound_ctx = s;
 	return 0;

@@ -39,6 +39,7 @@ enum {
 	KS_SETUP_OPT_KEEP_CAPS,
 	KS_SETUP_OPT_CHECK,
 	KS_SETUP_OPT_PEERS,
+	KS_SETUP_OPT_TLS_PRIO,
 };
 
 #define KS_SETUP_LONGOPTS \
@@ -48,7 +49,8 @@ enum {
 	{ "tokens", required_argument, NULL, KS_SETUP_OPT_TOKENS }, \
 	{ "keep-capabilities", no_argument, NULL, KS_SETUP_OPT_KEEP_CAPS }, \
 	{ "check-config", no_argument, NULL, KS_SETUP_OPT_CHECK }, \
-	{ "peers", required_argument, NULL, KS_SETUP_OPT_PEERS }
+	{ "peers", required_argument, NULL, KS_SETUP_OPT_PEERS }, \
+	{ "tls-priorities", required_argument, NULL, KS_SETUP_OPT_TLS_PRIO }
 
 #define KS_SETUP_USAGE \
 	"      --config FILE       settings (default " KS_CONFIG_DEFAULT_PATH \
@@ -62,6 +64,9 @@ enum {
 	"      --tls-cert FILE     serve HTTPS with this PEM certificate " \
 	"(chain) ...\n" \
 	"      --tls-key FILE      ... and its PEM private key\n" \
+	"      --tls-priorities S  GnuTLS priority string (default: TLS 1.2 " \
+	"and 1.3,\n" \
+	"                          forward-secret key exchanges only)\n" \
 	"      --keep-capabilities do not narrow capabilities after start\n" \
 	"      --check-config      check the settings and the files they name, " \
 	"then exit\n" \

@@ -220,13 +220,27 @@ static void send_instn(struct ks_api *a, struct ks_http_resp *resp,
 
 /* ---- self-description ------------------------------------------------ */
 
+/* Serves a web UI file with the engine lock released: no file I/O under
+ * the lock, so a slow or odd file never stalls the API.  The web root is
+ * fixed before the server starts; nothing shared is touched meanwhile. */
+static int serve_file(struct ks_api *a, const char *path,
+		      struct ks_http_resp *resp)
+{
+	int rc;
+
+	ks_api__unlock(a);
+	rc = ks_static_serve(a->web_root, path, resp);
+	ks_api__lock(a);
+	return rc;
+}
+
 static void h_root(void *ctx, const struct ks_http_req *req,
 		   const struct ks_route_match *m, struct ks_http_resp *resp)
 {
 	struct ks_api *a = ctx;
 
 	(void)m;
-	if (!ks_static_serve(a->web_root, req->path, resp))
+	if (!serve_file(a, req->path, resp))
 		return;
 	ks_http_resp__data(resp, 200, "text/html; charset=utf-8", root_page,
 			   sizeof(root_page) - 1);
@@ -240,7 +254,7 @@ static void h_web_file(void *ctx, const struct ks_http_req *req,
 	struct ks_api *a = ctx;
 
 	(void)m;
-	if (ks_static_serve(a->web_root, req->path, resp))
+	if (serve_file(a, req->path, resp))
 		ks_http_resp__error(resp, 404, NULL, "",
 				    "no resource at %.200s", req->path);
 }
@@ -512,6 +526,7 @@ static void create(struct ks_api *a, const struct ks_http_req *req,
 					      &shown, &err)))
 		ks_instn_conf_fini(&conf);
 	if (rc) {
+		ks_tenancy__scrub_err(a->scope, &err);
 		ks_api_param_error(resp, rc, &err);
 		return;
 	}
@@ -557,6 +572,7 @@ static void h_modify(void *ctx, const struct ks_http_req *req,
 	rc = ks_instn_conf_parse(p, &in->conf, KS_INSTN_MODIFY, &conf, &err);
 	json_decref(p);
 	if (rc) {
+		ks_tenancy__scrub_err(a->scope, &err);
 		ks_api_param_error(resp, rc, &err);
 		return;
 	}

@@ -22,7 +22,14 @@
  *
  * TLS is the library's (GnuTLS), from PEM text in memory; the certificate
  * and key are tried on a daemon without socket or thread first, so a bad
- * pair is reported before the agent binds anything.
+ * pair is reported before the agent binds anything.  GnuTLS is given a
+ * priority string that offers TLS 1.2 and 1.3 only, with forward-secret
+ * key exchanges, unless the configuration says otherwise.
+ *
+ * The connection guard (connguard.h) learns of every connection opening
+ * and closing, of each request arriving whole and of each answer sent,
+ * and enforces the request deadline; the library itself enforces the
+ * per-address limit.
  */
 #include "http/server.h"
 
@@ -38,12 +45,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "http/connguard.h"
 #include "http/params.h"
 
 #define POOL_MAX 16	/* threads: more only adds contention on the lock */
 
 struct ks_http_server {
 	struct MHD_Daemon *d;
+	struct ks_connguard *guard;
 	ks_http_handler_fn handler;
 	void *ctx;
 	size_t max_body;
@@ -115,11 +124,20 @@ int ks_http_listen_parse(const char *s, struct ks_http_listen *l,
 	return 0;
 }
 
+/* The library's messages, but not one per connection that ended before
+ * its request did: the guard ends such connections by the dozen under a
+ * slow-client attack, and a client may hang up; neither is the agent's
+ * problem, and a line each would let any client flood the log. */
 static void logger(void *cls, const char *fmt, va_list ap)
 {
+	char msg[512];
+
 	(void)cls;
-	fprintf(stderr, "kvmscope: http: ");
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (strstr(msg, "detected connection closure") ||
+	    strstr(msg, "Connection reset by peer"))
+		return;
+	fprintf(stderr, "kvmscope: http: %s", msg);
 }
 
 /* Sends resp (consumed) on c. */
@@ -155,15 +173,36 @@ static enum MHD_Result send_resp(struct MHD_Connection *c,
 	return ret;
 }
 
-static enum MHD_Result send_413(struct MHD_Connection *c, size_t max)
+/* The guard's record of c (NULL if unguarded). */
+static struct ks_connguard_conn *guarded(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* Sends r on c, telling the guard the request is in: a client that was
+ * let in (not 401/403) keeps its slot under pressure. */
+static enum MHD_Result reply(struct ks_http_server *s, struct MHD_Connection *c,
+			     struct ks_http_resp *r)
+{
+	ks_connguard__answering(s->guard, guarded(c),
+				r->status != 401 && r->status != 403);
+	return send_resp(c, r);
+}
+
+static enum MHD_Result send_413(struct ks_http_server *s,
+				struct MHD_Connection *c)
 {
 	struct ks_http_resp r;
 
 	ks_http_resp_init(&r);
 	ks_http_resp__error(&r, 413, NULL, "body",
-			    "the request body is larger than %zu bytes", max);
+			    "the request body is larger than %zu bytes",
+			    s->max_body);
 	ks_http_resp__cors(&r);
-	return send_resp(c, &r);
+	return reply(s, c, &r);
 }
 
 /* Builds the request with our own parser (params.h: the one the unit
@@ -204,7 +243,7 @@ static enum MHD_Result serve(struct ks_http_server *s, struct MHD_Connection *c,
 	}
 	json_decref(params);
 	free(path);
-	return send_resp(c, &resp);
+	return reply(s, c, &resp);
 }
 
 /* Collects n bytes of body, or notes that the limit was passed. */
@@ -263,7 +302,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		st->begun = true;
 		if (declared_too_big(c, s->max_body)) {
 			st->responded = true;
-			return send_413(c, s->max_body);
+			return send_413(s, c);
 		}
 		return MHD_YES;
 	}
@@ -276,8 +315,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	if (st->responded)
 		return MHD_YES;
 	st->responded = true;
+	/* The request is whole: its deadline stops (the handler may wait). */
+	ks_connguard__answering(s->guard, guarded(c), false);
 	if (st->too_big)
-		return send_413(c, s->max_body);
+		return send_413(s, c);
 	return serve(s, c, method, st);
 }
 
@@ -299,14 +340,35 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 		    enum MHD_RequestTerminationCode toe)
 {
+	struct ks_http_server *s = cls;
 	struct conn *st = *con_cls;
 
-	(void)cls, (void)c, (void)toe;
+	(void)toe;
+	ks_connguard__waiting(s->guard, guarded(c));
 	if (st) {
 		free(st->target);
 		free(st->body);
 		free(st);
 		*con_cls = NULL;
+	}
+}
+
+/* The library's connection hook: the guard's record of each connection
+ * lives in the connection's socket context. */
+static void on_conn(void *cls, struct MHD_Connection *c, void **sock_ctx,
+		    enum MHD_ConnectionNotificationCode code)
+{
+	struct ks_http_server *s = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(c,
+					     MHD_CONNECTION_INFO_CONNECTION_FD);
+		*sock_ctx = ci ? ks_connguard__opened(s->guard, ci->connect_fd) :
+			    NULL;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		ks_connguard__closed(s->guard, *sock_ctx);
+		*sock_ctx = NULL;
 	}
 }
 
@@ -344,7 +406,8 @@ bool ks_http_tls_supported(void)
 	return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES;
 }
 
-int ks_http_tls_check(const char *cert, const char *key, struct ks_err *err)
+int ks_http_tls_check(const char *cert, const char *key,
+		      const char *priorities, struct ks_err *err)
 {
 	struct MHD_Daemon *d;
 
@@ -358,12 +421,16 @@ int ks_http_tls_check(const char *cert, const char *key, struct ks_err *err)
 			     MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, NULL,
 			     MHD_OPTION_EXTERNAL_LOGGER, logger, NULL,
 			     MHD_OPTION_HTTPS_MEM_CERT, cert,
-			     MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
+			     MHD_OPTION_HTTPS_MEM_KEY, key,
+			     MHD_OPTION_HTTPS_PRIORITIES, priorities ?
+			     priorities : KS_HTTP_TLS_PRIORITIES,
+			     MHD_OPTION_END);
 	if (!d)
 		return ks_err_set(err, EINVAL, "--tls-cert", "TLS did not "
-				  "start with the certificate and key given "
-				  "(see the message above: a key that is not "
-				  "the certificate's, or not PEM)");
+				  "start with the certificate, key and "
+				  "priorities given (see the message above: a "
+				  "key that is not the certificate's, not PEM, "
+				  "or a tls-priorities string GnuTLS rejects)");
 	MHD_stop_daemon(d);
 	return 0;
 }
@@ -389,6 +456,8 @@ static struct MHD_Daemon *start_daemon(struct ks_http_server *s,
 			     MHD_USE_ERROR_LOG;
 	unsigned int conns = c->max_conns ? c->max_conns : KS_HTTP_MAX_CONNS;
 	unsigned int tmo = c->timeout_s ? c->timeout_s : KS_HTTP_TIMEOUT_S;
+	unsigned int per_addr = c->per_addr_conns ? c->per_addr_conns :
+				KS_HTTP_PER_ADDR_CONNS;
 	unsigned int pool = pool_size();
 
 	if (c->listen->addr.ss_family == AF_INET6)
@@ -402,6 +471,8 @@ static struct MHD_Daemon *start_daemon(struct ks_http_server *s,
 			MHD_OPTION_CONNECTION_TIMEOUT, tmo,
 			MHD_OPTION_THREAD_POOL_SIZE, pool,
 			MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+			MHD_OPTION_NOTIFY_CONNECTION, on_conn, s,
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_addr,
 			MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 			MHD_OPTION_END);
 	return MHD_start_daemon(
@@ -412,10 +483,26 @@ static struct MHD_Daemon *start_daemon(struct ks_http_server *s,
 		MHD_OPTION_CONNECTION_TIMEOUT, tmo,
 		MHD_OPTION_THREAD_POOL_SIZE, pool,
 		MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+		MHD_OPTION_NOTIFY_CONNECTION, on_conn, s,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_addr,
+		MHD_OPTION_HTTPS_PRIORITIES, c->tls_priorities ?
+		c->tls_priorities : KS_HTTP_TLS_PRIORITIES,
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 		MHD_OPTION_HTTPS_MEM_CERT, c->tls_cert,
 		MHD_OPTION_HTTPS_MEM_KEY, c->tls_key,
 		MHD_OPTION_END);
+}
+
+/* The guard: an eighth of the slots (at least one) kept for clients that
+ * were let in. */
+static struct ks_connguard *new_guard(const struct ks_http_server_conf *c)
+{
+	unsigned int conns = c->max_conns ? c->max_conns : KS_HTTP_MAX_CONNS;
+	unsigned int reserve = conns / 8 ? conns / 8 : 1;
+
+	return ks_connguard__new(conns, conns > 1 ? reserve : 0,
+				 c->request_timeout_s ? c->request_timeout_s :
+				 KS_HTTP_REQUEST_TIMEOUT_S);
 }
 
 static int check_tls(const struct ks_http_server_conf *c, struct ks_err *err)
@@ -459,8 +546,16 @@ struct ks_http_server *ks_http_server__start(const struct ks_http_server_conf *c
 		free(s);
 		return NULL;
 	}
+	/* The guard's thread starts after on_bound, like the server's. */
+	if (!(s->guard = new_guard(c))) {
+		close(fd);
+		free(s);
+		ks_err_set(err, ENOMEM, "", "out of memory");
+		return NULL;
+	}
 	if (!(s->d = start_daemon(s, c, fd))) {
 		close(fd);
+		ks_connguard__free(s->guard);
 		free(s);
 		if (c->tls_cert)
 			ks_err_set(err, EINVAL, "--tls-cert",
@@ -485,5 +580,6 @@ void ks_http_server__stop(struct ks_http_server *s)
 	if (!s)
 		return;
 	MHD_stop_daemon(s->d);
+	ks_connguard__free(s->guard);
 	free(s);
 }

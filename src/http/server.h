@@ -7,6 +7,10 @@
  * are served by a pool of the library's threads (one per CPU), so the
  * handler runs concurrently with itself: whatever it shares it must lock
  * itself (the API's engine lock).
+ *
+ * Slots are guarded (http/connguard.h): a request has a deadline from its
+ * first byte, one client address holds a bounded share of the slots, and
+ * clients that were let in keep room beside clients still silent.
  */
 #ifndef KS_HTTP_SERVER_H
 #define KS_HTTP_SERVER_H
@@ -23,6 +27,13 @@
 #define KS_HTTP_MAX_BODY 4096	/* CA's limit; config key max-body */
 #define KS_HTTP_MAX_CONNS 64
 #define KS_HTTP_TIMEOUT_S 30
+#define KS_HTTP_REQUEST_TIMEOUT_S 10	/* a whole request, from the first byte */
+#define KS_HTTP_PER_ADDR_CONNS 16	/* from one client address */
+/* GnuTLS: TLS 1.2 and 1.3 only, forward-secret key exchanges only (no
+ * static RSA), no CBC ciphers, no SHA-1 MACs. */
+#define KS_HTTP_TLS_PRIORITIES \
+	"SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-RSA:-AES-256-CBC:" \
+	"-AES-128-CBC:-CAMELLIA-256-CBC:-CAMELLIA-128-CBC:-SHA1"
 
 typedef void (*ks_http_handler_fn)(void *ctx, const struct ks_http_req *req,
 				   struct ks_http_resp *resp);
@@ -38,6 +49,11 @@ struct ks_http_server_conf {
 	size_t max_body;	/* bytes; 0: KS_HTTP_MAX_BODY */
 	unsigned int max_conns;	/* 0: KS_HTTP_MAX_CONNS */
 	unsigned int timeout_s;	/* idle connection timeout; 0: default */
+	/* A request must arrive whole within request_timeout_s of the
+	 * connection opening or of the previous answer (http/connguard.h);
+	 * 0: KS_HTTP_REQUEST_TIMEOUT_S. */
+	unsigned int request_timeout_s;
+	unsigned int per_addr_conns;	/* 0: KS_HTTP_PER_ADDR_CONNS */
 	ks_http_handler_fn handler;
 	void *ctx;
 	/* TLS: PEM text of the certificate (chain) and the private key; both
@@ -45,6 +61,7 @@ struct ks_http_server_conf {
 	 * (ks_http_tls_supported). */
 	const char *tls_cert;
 	const char *tls_key;
+	const char *tls_priorities;	/* GnuTLS's; NULL: KS_HTTP_TLS_PRIORITIES */
 	/* Called once the socket is bound and before the server's thread
 	 * starts, while the process may still be single-threaded (to drop
 	 * privileges, util/caps.h).  Non-zero (with err filled) aborts the
@@ -67,9 +84,11 @@ struct ks_http_server *ks_http_server__start(const struct ks_http_server_conf *c
 					     struct ks_err *err);
 /* True if the server library can serve TLS. */
 bool ks_http_tls_supported(void);
-/* Checks that the PEM certificate and key load together, without opening
- * a socket or a thread.  0, or -ENOTSUP/-EINVAL with err. */
-int ks_http_tls_check(const char *cert, const char *key, struct ks_err *err);
+/* Checks that the PEM certificate and key load together, and that the
+ * GnuTLS priority string (NULL: the default) parses, without opening a
+ * socket or a thread.  0, or -ENOTSUP/-EINVAL with err. */
+int ks_http_tls_check(const char *cert, const char *key,
+		      const char *priorities, struct ks_err *err);
 /* The port actually bound (useful with port 0). */
 uint16_t ks_http_server__port(const struct ks_http_server *s);
 /* Stops: closes the listener, finishes or drops connections, joins the

@@ -125,14 +125,21 @@ int ks_static_default_root(char *buf, size_t len)
 	return -ENOENT;
 }
 
-/* Reads the regular file at path, at most KS_STATIC_MAX_FILE bytes. */
+/* Reads the regular file at path, at most KS_STATIC_MAX_FILE bytes.
+ * Anything else (a FIFO, a device, a socket) is refused before it is
+ * opened, and the open itself cannot block (O_NONBLOCK: a FIFO without a
+ * writer would wait forever) nor have a device's side effects unchecked:
+ * the type is checked again on what was opened. */
 static int read_file(const char *path, char **data, size_t *len)
 {
 	struct stat st;
 	size_t got = 0;
 	char *buf;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd;
 
+	if (stat(path, &st) || !S_ISREG(st.st_mode))
+		return -ENOENT;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return -ENOENT;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {

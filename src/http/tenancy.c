@@ -56,6 +56,54 @@ bool ks_tenancy_field_ok(enum ks_field f)
 	return true;
 }
 
+/* Copies the comma-separated list [p, end) into out without the fields a
+ * tenant does not get; returns the end of what was written. */
+static char *scrub_list(const char *p, const char *end, char *out)
+{
+	char *o = out;
+
+	while (p < end) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		const char *stop = comma ? comma : end;
+		char name[64];
+		int f;
+
+		snprintf(name, sizeof(name), "%.*s", (int)(stop - p), p);
+		f = ks_field_lookup(name);
+		if (f < 0 || ks_tenancy_field_ok((enum ks_field)f)) {
+			if (o != out)
+				o += sprintf(o, ", ");
+			memcpy(o, p, (size_t)(stop - p));
+			o += stop - p;
+		}
+		p = comma ? comma + 1 : end;
+		while (p < end && *p == ' ')
+			p++;
+	}
+	return o;
+}
+
+void ks_tenancy__scrub_err(const struct ks_scope *s, struct ks_err *err)
+{
+	static const char key[] = "its fields: ";
+	char out[2 * sizeof(err->msg)], *o = out;
+	const char *p = err->msg, *at, *end;
+
+	if (s->kind != KS_SCOPE_TENANT)
+		return;
+	while ((at = strstr(p, key)) && (end = strchr(at, ')'))) {
+		at += sizeof(key) - 1;
+		memcpy(o, p, (size_t)(at - p));
+		o = scrub_list(at, end, o + (at - p));
+		p = end;
+	}
+	/* Only names are removed (and ", " put between the rest): the copy
+	 * fits twice the message, and is cut to the message's size. */
+	memcpy(o, p, strlen(p) + 1);
+	out[sizeof(err->msg) - 1] = '\0';
+	memcpy(err->msg, out, sizeof(err->msg));
+}
+
 /* Only a metric that carries the VM can be narrowed to a tenant's VMs. */
 bool ks_tenancy_metric_ok(enum ks_metric m)
 {

@@ -67,6 +67,9 @@ size_t ks_tenancy__count(struct ks_tenancy *t, const struct ks_scope *s);
  * the restricted one).  0 or -ENOMEM. */
 int ks_tenancy__prepare(struct ks_tenancy *t, const struct ks_scope *s,
 			const struct ks_instn *src, json_t *params);
+/* Removes the fields a tenant does not get from the "(its fields: ...)"
+ * lists of an engine's error message, when s is a tenant's scope. */
+void ks_tenancy__scrub_err(const struct ks_scope *s, struct ks_err *err);
 /* After parsing: checks the profile and the cap and restricts conf's
  * predicate to the tenant's VMs.  *shown receives the predicate to show
  * the scope (new reference, or NULL when nothing changes); pass it to

@@ -24,7 +24,7 @@
 
 #define MAX_VALUE 1024
 
-enum kind { K_ADDR, K_PATH, K_PEERS, K_NUM };
+enum kind { K_ADDR, K_PATH, K_PEERS, K_WORD, K_NUM };
 
 struct keyinfo {
 	const char *name;
@@ -41,6 +41,8 @@ static const struct keyinfo keys[KS_CFG__COUNT] = {
 	[KS_CFG_STATE] = { "state", K_PATH, 0, 0, "a database file" },
 	[KS_CFG_WEB_ROOT] = { "web-root", K_PATH, 0, 0, "a directory" },
 	[KS_CFG_PEERS] = { "peers", K_PEERS, 0, 0, "LABEL=URL[,LABEL=URL...]" },
+	[KS_CFG_TLS_PRIORITIES] = { "tls-priorities", K_WORD, 0, 0,
+				    "a GnuTLS priority string" },
 	[KS_CFG_MAX_INSTNS] = { "max-instrumentations", K_NUM, 1, 100000,
 				"instrumentations" },
 	[KS_CFG_TENANT_INSTNS] = { "tenant-instrumentations", K_NUM, 1, 10000,
@@ -51,6 +53,10 @@ static const struct keyinfo keys[KS_CFG__COUNT] = {
 				  "seconds" },
 	[KS_CFG_MAX_BODY] = { "max-body", K_NUM, 1024, 16 * 1024 * 1024,
 			      "bytes" },
+	[KS_CFG_REQUEST_TIMEOUT] = { "request-timeout", K_NUM, 1, 3600,
+				     "seconds" },
+	[KS_CFG_PER_ADDR_CONNS] = { "per-address-connections", K_NUM, 1, 1024,
+				    "connections" },
 };
 
 const char *ks_config_key_name(enum ks_config_key k)

@@ -35,11 +35,14 @@ enum ks_config_key {
 	KS_CFG_STATE,		/* sqlite state database */
 	KS_CFG_WEB_ROOT,	/* the web UI's files */
 	KS_CFG_PEERS,		/* other agents: LABEL=URL,... (util/peers.h) */
+	KS_CFG_TLS_PRIORITIES,	/* GnuTLS priority string */
 	KS_CFG_MAX_INSTNS,	/* instrumentations in all */
 	KS_CFG_TENANT_INSTNS,	/* instrumentations per tenant (CA: 10) */
 	KS_CFG_MAX_CONNS,	/* concurrent HTTP connections */
 	KS_CFG_CONN_TIMEOUT,	/* idle HTTP connection timeout, s */
 	KS_CFG_MAX_BODY,	/* request body bytes */
+	KS_CFG_REQUEST_TIMEOUT,	/* a whole HTTP request, s */
+	KS_CFG_PER_ADDR_CONNS,	/* HTTP connections from one address */
 	KS_CFG__COUNT
 };
 

@@ -3,8 +3,9 @@
 # here by openssl; curl trusting that certificate gets CA's API (with a
 # bearer token, over the encrypted connection), curl not trusting it and
 # plain HTTP get nothing.  A missing key, a key others can read, a key that
-# is not the certificate's and a file that is not PEM each stop the agent
-# with a clear message before it listens.
+# is not the certificate's, a file that is not PEM and a priority string
+# GnuTLS rejects each stop the agent with a clear message before it
+# listens.  TLS 1.2 and 1.3 are offered, 1.0 and 1.1 are not.
 set -u
 K=${KVMSCOPE:?}
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -46,6 +47,8 @@ refused mismatch 'TLS did not start' --tls-cert "$tmp/good.crt" --tls-key "$tmp/
 echo "not a certificate" >"$tmp/junk.crt"
 refused junk 'TLS did not start' --tls-cert "$tmp/junk.crt" --tls-key "$tmp/good.key"
 refused missing 'cannot read' --tls-cert "$tmp/none.crt" --tls-key "$tmp/good.key"
+refused badprio 'TLS did not start' --tls-cert "$tmp/good.crt" \
+	--tls-key "$tmp/good.key" --tls-priorities 'NOT-A-PRIORITY'
 
 OP=op-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 echo "$OP operator" >"$tmp/tokens"
@@ -72,6 +75,23 @@ issuer=$(curl -s -o /dev/null --cacert "$tmp/good.crt" -w '%{certs}' "$B/ca" 2>/
 	grep -m1 -i 'subject' || true)
 [ -z "$issuer" ] || echo "$issuer" | grep -q 'kvmscope test' ||
 	fail "unexpected certificate: $issuer"
+
+# Protocol versions: 1.2 and 1.3 are offered; 1.0 and 1.1 are not, even
+# to a client that would take them (SECLEVEL=0 lets OpenSSL 3 try).
+tlsv() {	# VERSION-FLAG: openssl's session report, or its error
+	timeout 10 openssl s_client -connect "127.0.0.1:$port" "$1" \
+		-CAfile "$tmp/good.crt" -cipher 'DEFAULT:@SECLEVEL=0' \
+		</dev/null 2>&1
+}
+# A session was made: "New, TLSv1.x, Cipher is NAME" (not "(NONE)").
+session() { tlsv "$1" | grep -Eq '^New, TLSv1[.0-9]*, Cipher is [A-Z]'; }
+for v in -tls1_2 -tls1_3; do
+	session $v || fail "openssl s_client $v was refused: $(tlsv $v | tail -3)"
+done
+for v in -tls1 -tls1_1; do
+	session $v && fail "openssl s_client $v got a session: TLS < 1.2 is offered"
+done
+echo "ok   TLS 1.2 and 1.3 accepted, 1.0 and 1.1 refused"
 
 # Not trusting it, or trusting another, fails; so does plain HTTP.
 curl -s -o /dev/null "$B/ca" && fail "an untrusted certificate was accepted"
