@@ -47,7 +47,8 @@ void ks_connguard__free(struct ks_connguard *g);
  * connection is then not guarded). */
 struct ks_connguard_conn *ks_connguard__opened(struct ks_connguard *g, int fd);
 /* Its request has arrived whole: the deadline stops.  trusted: it was let
- * in (not 401/403), so it is never shut down to make room. */
+ * in (not 401/403), so it is never shut down to make room (a call with
+ * false leaves an earlier true as it was). */
 void ks_connguard__answering(struct ks_connguard *g,
 			     struct ks_connguard_conn *c, bool trusted);
 /* Its answer is sent: the deadline runs again for the next request. */

@@ -194,6 +194,17 @@ check 'j["error"]["param"] == "decomposition"'
 acme 409 POST "$CA/instrumentations" "${J[@]}" \
 	-d '{"module":"vm","stat":"exits","predicate":{"eq":["pid","1"]}}'
 check 'j["error"]["param"] == "predicate"'
+# A field a metric lacks: the error lists the metric's fields, without
+# the host's (whatever the error's status and shape).
+for bad in 'decomposition=nosuch' 'predicate={"eq":["nosuch","1"]}'; do
+	req "$TA" POST "$CA/instrumentations" --data-urlencode "$bad" \
+		-d 'module=vm&stat=exits'
+	case $code in 4??) ;; *) fail "tenant $bad: status $code";; esac
+	check 'b"fields: " in body and b"vcpu" in body and b"pid" not in body'
+	req "$OP" POST /ca/instrumentations --data-urlencode "$bad" \
+		-d 'module=vm&stat=exits'
+	check 'b"fields: " in body and b"pid" in body'
+done
 acme 200 GET "$CA"
 check '"pid" not in j["fields"] and all("pid" not in m["fields"] for m in j["metrics"])'
 check 'all("vm" in m["fields"] for m in j["metrics"])'
