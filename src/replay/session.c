@@ -292,6 +292,15 @@ out:
 	return rc;
 }
 
+/* True if damage left nothing: no record came out, and the file shows
+ * it held some (a damaged region, a cut, undecodable records, or an end
+ * block counting records).  An intact empty recording is not an error. */
+static bool nothing_usable(const struct ks_recfile_stats *st)
+{
+	return !st->records && (st->corrupt || st->truncated ||
+				st->undecodable || st->end_records);
+}
+
 static int read_recfile(struct ks_replay *rp, const char *path)
 {
 	struct ks_recfile_reader *rd = ks_recfile_reader__open(path, &rp->err);
@@ -307,6 +316,9 @@ static int read_recfile(struct ks_replay *rp, const char *path)
 	rp->st.rf = *ks_recfile_reader__stats(rd);
 	rp->st.rfh = *ks_recfile_reader__header(rd);
 	ks_recfile_reader__free(rd);
+	if (!rc && nothing_usable(&rp->st.rf))
+		rc = ks_err_set(&rp->err, EIO, "", "no usable record: every "
+				"record was lost to damage");
 	return rc;
 }
 

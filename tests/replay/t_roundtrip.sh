@@ -5,7 +5,8 @@
 # with the same instrumentations (every metric, decomposed by each of its
 # fields, as tables, JSON and per-second values): the outputs must be
 # byte-identical.  Then the record file is damaged (a flipped byte, a cut)
-# and replay must say so and keep going.
+# and replay must say so, keep going while records remain, and fail when
+# damage left nothing usable.
 . "$(dirname "$0")/lib.sh"
 
 # Fields of each metric that a trace gives values to.
@@ -64,20 +65,29 @@ replay "$rec" --write-record "$SCRATCH/again.ksr"
 txt=$rec rec=$SCRATCH/again.ksr
 same "record file re-written" --metric vm.exits -d vleavereason
 
-# Damage: a flipped byte in the middle is reported, not fatal.
+# Damage: a flipped byte in the middle is reported.  The capture's
+# records fill one block, so nothing usable is left: replay must fail
+# rather than print an empty answer with status 0.
 rec=$SCRATCH/kvm-trace-qemu-l2.head3000.txt.ksr
 size=$(stat -c %s "$rec")
 cp "$rec" "$SCRATCH/bad.ksr"
 printf '\xff' | dd of="$SCRATCH/bad.ksr" bs=1 seek=$((size / 2)) \
 	conv=notrunc status=none
-replay "$SCRATCH/bad.ksr" --metric vm.exits
+if "$KVMSCOPE" replay "$SCRATCH/bad.ksr" --metric vm.exits \
+	>"$SCRATCH/out" 2>"$SCRATCH/err"; then
+	fail "a record file whose only records block is damaged replayed with status 0"
+fi
 grep -q 'damaged block at offset' "$SCRATCH/err" ||
 	fail "flipped byte not reported: $(cat "$SCRATCH/err")"
-# A cut file is reported as truncated.
+grep -q 'no usable record' "$SCRATCH/err" ||
+	fail "no 'no usable record' in: $(cat "$SCRATCH/err")"
+# A cut file (its end block lost, its records whole) is reported as
+# truncated and still replays.
 head -c $((size - 10)) "$rec" >"$SCRATCH/cut.ksr"
 replay "$SCRATCH/cut.ksr" --metric vm.exits
 grep -q 'truncated' "$SCRATCH/err" ||
 	fail "truncation not reported: $(cat "$SCRATCH/err")"
+grep -Eq '[1-9]' "$SCRATCH/out" || fail "the cut file gave no values"
 # A newer version is refused with a clear error.
 cp "$rec" "$SCRATCH/v9.ksr"
 printf '\x09' | dd of="$SCRATCH/v9.ksr" bs=1 seek=8 conv=notrunc status=none
