@@ -12,12 +12,9 @@
  * persist-data ones is checkpointed every --checkpoint-interval seconds
  * and at a clean stop.
  *
- * A replayed trace is fed paced to real time, with its timestamps moved
- * onto the wall clock, so CA's "latest complete second" defaults and a
- * browser polling the API see the trace as live data.  The shift is a whole number of seconds at normal
- * speed, so subsecond offsets (timer phases) survive it; --replay-speed
- * compresses or stretches time, and --replay-loop starts the trace again,
- * one second after its end, for as long as the agent runs.
+ * A replayed trace (src/agent/replay.h) is fed paced to real time, with
+ * its timestamps moved onto the wall clock; it may be a quiet pipe, read
+ * without blocking the loop.
  *
  * The main thread owns the replay, the ticker, the source reads and the
  * checkpoints, and waits in sigtimedwait(), so SIGINT and SIGTERM (blocked
@@ -40,6 +37,7 @@
 
 #include "agent/feed.h"
 #include "agent/live.h"
+#include "agent/replay.h"
 #include "agent/state.h"
 #include "cli/commands.h"
 #include "cli/serve_setup.h"
@@ -49,14 +47,11 @@
 #include "http/owners.h"
 #include "http/server.h"
 #include "http/static.h"
-#include "replay/kvmtrace.h"
-#include "replay/recfile.h"
-#include "replay/tracefs.h"
 #include "source/source.h"
+#include "util/clock.h"
 #include "util/peers.h"
 
 #define PROG "kvmscope serve"
-#define BATCH 512
 #define NS 1000000000LL
 #define SPEED_MAX 1e6
 
@@ -72,43 +67,13 @@ struct opts {
 	unsigned checkpoint_s;
 	const char *sources;	/* --sources LIST, or NULL for all */
 	bool guest_rip;		/* --guest-rip: samples keyed by guest RIP */
+	struct ks_replay_opts ropts;	/* --replay and its options */
 	struct ks_serve_setup setup;	/* config, tokens, TLS, caps */
 };
 
 /* Long options without a short form. */
 enum { OPT_STATE = 256, OPT_NO_STATE, OPT_CHECKPOINT, OPT_SOURCES,
        OPT_GUEST_RIP };
-
-/* A trace read one record at a time, whatever its format. */
-struct source {
-	const char *path;
-	int fd;
-	struct ks_recfile_reader *rd;	/* record file, or: */
-	struct ks_tfs_reader *tr;	/* tracefs text ... */
-	struct ks_kvmtrace *kt;		/* ... through the kvm translation */
-	struct ks_record *q;		/* records kvmtrace emitted, not taken */
-	size_t qhead, qn, qcap;
-	bool done;
-	int error;
-	char errmsg[320];
-};
-
-/* The replay: a source, and the mapping of its clock onto the wall's. */
-struct replay {
-	struct source src;
-	const struct opts *o;
-	bool started, have_next, finished;
-	struct ks_record next;
-	int64_t t0;		/* trace second of the first record, ns */
-	int64_t wall0;		/* wall second the cycle maps it to, ns */
-	int64_t last_ts;	/* latest trace ts seen */
-	uint64_t loops, records, cycle_records;
-	struct {		/* copies for the status, under the lock */
-		uint64_t records, loops;
-		bool finished;
-	} shown;
-	struct ks_record batch[BATCH];
-};
 
 /* Everything the agent runs, for the loop and the API's hooks. */
 struct agent {
@@ -120,7 +85,7 @@ struct agent {
 	struct ks_live *live;	/* the sources (all off with --replay) */
 	struct ks_state *state;	/* NULL: nothing kept */
 	struct ks_tenant_owners owners;	/* the state's tenants */
-	struct replay *rp;	/* NULL: live */
+	struct ks_replay *rp;	/* NULL: live */
 };
 
 static void usage(FILE *f)
@@ -194,228 +159,7 @@ static void usage(FILE *f)
 
 static int64_t wall_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
-}
-
-/* ---- sources --------------------------------------------------------- */
-
-static int queue_record(void *ctx, const struct ks_record *r)
-{
-	struct source *s = ctx;
-
-	if (s->qn == s->qcap) {
-		size_t cap = s->qcap ? s->qcap * 2 : 64;
-		struct ks_record *p = realloc(s->q, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		s->q = p;
-		s->qcap = cap;
-	}
-	s->q[s->qn++] = *r;
-	return 0;
-}
-
-static void source_close(struct source *s)
-{
-	ks_recfile_reader__free(s->rd);
-	ks_tfs_reader__free(s->tr);
-	ks_kvmtrace__free(s->kt);
-	if (s->fd >= 0)
-		close(s->fd);
-	free(s->q);
-	s->rd = NULL;
-	s->tr = NULL;
-	s->kt = NULL;
-	s->q = NULL;
-	s->fd = -1;
-	s->qhead = s->qn = s->qcap = 0;
-}
-
-static int source_fail(struct source *s, int rc, const char *msg)
-{
-	snprintf(s->errmsg, sizeof(s->errmsg), "%s", msg);
-	s->error = rc < 0 ? rc : -EINVAL;
-	return s->error;
-}
-
-/* Opens (or reopens, for a loop) the file, telling the formats apart by
- * the record file's magic. */
-static int source_open(struct source *s)
-{
-	unsigned char head[KS_RECFILE_MAGIC_LEN];
-	struct ks_err err = { { 0 }, { 0 } };
-	char msg[300];
-
-	s->done = false;
-	s->fd = open(s->path, O_RDONLY | O_CLOEXEC);
-	if (s->fd < 0) {
-		snprintf(msg, sizeof(msg), "cannot open '%s': %s", s->path,
-			 strerror(errno));
-		return source_fail(s, -errno, msg);
-	}
-	if (pread(s->fd, head, sizeof(head), 0) == (ssize_t)sizeof(head) &&
-	    ks_recfile_sniff(head, sizeof(head))) {
-		close(s->fd);
-		s->fd = -1;
-		if (!(s->rd = ks_recfile_reader__open(s->path, &err)))
-			return source_fail(s, -EINVAL, err.msg);
-		return 0;
-	}
-	s->tr = ks_tfs_reader__new_fd(s->fd);
-	s->kt = ks_kvmtrace__new(queue_record, s);
-	if (!s->tr || !s->kt)
-		return source_fail(s, -ENOMEM, "out of memory");
-	return 0;
-}
-
-/* Reads tracefs events until kvmtrace has emitted something, or the end. */
-static int fill_from_trace(struct source *s)
-{
-	struct ks_err err = { { 0 }, { 0 } };
-	struct ks_tfs_event ev;
-	int rc;
-
-	s->qhead = s->qn = 0;
-	while (!s->qn && !s->done) {
-		rc = ks_tfs_reader__next(s->tr, &ev, &err);
-		if (rc < 0)
-			return source_fail(s, rc, err.msg);
-		if (rc == 0) {
-			s->done = true;
-			rc = ks_kvmtrace__finish(s->kt);
-		} else {
-			rc = ks_kvmtrace__event(s->kt, &ev);
-		}
-		if (rc < 0)
-			return source_fail(s, rc, "out of memory");
-	}
-	return 0;
-}
-
-/* The next record: 1, 0 at the end, or a negative errno. */
-static int source_next(struct source *s, struct ks_record *r)
-{
-	int rc;
-
-	if (s->error)
-		return s->error;
-	if (s->rd) {
-		rc = ks_recfile_reader__next(s->rd, r);
-		return rc < 0 ? source_fail(s, rc, "read error") : rc;
-	}
-	if (s->qhead == s->qn && (rc = fill_from_trace(s)))
-		return rc;
-	if (s->qhead == s->qn)
-		return 0;
-	*r = s->q[s->qhead++];
-	return 1;
-}
-
-/* ---- pacing ---------------------------------------------------------- */
-
-/* The wall-clock time of a trace timestamp in the current cycle. */
-static int64_t wall_of(const struct replay *rp, uint64_t ts)
-{
-	double d = ((double)(int64_t)ts - (double)rp->t0) / rp->o->speed;
-
-	return rp->wall0 + (int64_t)d;
-}
-
-/* Starts the trace again, a whole second after this cycle's end, so that
- * subsecond phases line up again.  False if it cannot. */
-static bool next_cycle(struct replay *rp)
-{
-	rp->wall0 = (wall_of(rp, (uint64_t)rp->last_ts) / NS + 1) * NS;
-	rp->loops++;
-	rp->cycle_records = 0;
-	source_close(&rp->src);
-	if (source_open(&rp->src) < 0) {
-		fprintf(stderr, PROG ": cannot loop '%s': %s\n", rp->src.path,
-			rp->src.errmsg);
-		return false;
-	}
-	return true;
-}
-
-/* Reads the next record into rp->next; at the end of the trace, loops or
- * finishes. */
-static void advance(struct replay *rp, int64_t now)
-{
-	for (;;) {
-		int rc = source_next(&rp->src, &rp->next);
-
-		if (rc > 0) {
-			if (!rp->started) {
-				rp->t0 = (int64_t)rp->next.ts / NS * NS;
-				rp->wall0 = now / NS * NS;
-				rp->started = true;
-			}
-			if ((int64_t)rp->next.ts > rp->last_ts)
-				rp->last_ts = (int64_t)rp->next.ts;
-			rp->cycle_records++;
-			rp->have_next = true;
-			return;
-		}
-		rp->have_next = false;
-		if (rc < 0) {
-			fprintf(stderr, PROG ": replay of '%s' stopped: %s\n",
-				rp->src.path, rp->src.errmsg);
-			break;
-		}
-		if (!rp->o->loop || !rp->cycle_records) {
-			fprintf(stderr, PROG ": replay of '%s' finished: %llu "
-				"records\n", rp->src.path,
-				(unsigned long long)rp->records);
-			break;
-		}
-		if (!next_cycle(rp))
-			break;
-	}
-	rp->finished = true;
-}
-
-/* Feeds up to one batch of the records that are due, by the agent's one
- * feeding path; true if more are due. */
-static bool feed_due(struct replay *rp, struct ks_feed *feed,
-		     struct ks_api *api, int64_t now)
-{
-	size_t n = 0;
-
-	while (rp->have_next && n < BATCH &&
-	       wall_of(rp, rp->next.ts) <= now) {
-		struct ks_record *r = &rp->batch[n++];
-
-		*r = rp->next;
-		r->ts = (uint64_t)wall_of(rp, r->ts);
-		if (ks_record_has(r, KS_F_SUBSECOND))
-			ks_record_set_subsecond(r);
-		rp->records++;	/* before advance(), which may report it */
-		advance(rp, now);
-	}
-	ks_feed__records(feed, rp->batch, n);
-	ks_api__lock(api);
-	rp->shown.records = rp->records;
-	rp->shown.loops = rp->loops;
-	rp->shown.finished = rp->finished;
-	ks_api__unlock(api);
-	return n == BATCH;
-}
-
-/* GET /ca/admin/status: what the replay has done (called locked). */
-static void replay_status(const struct replay *rp, json_t *status)
-{
-	json_object_set_new(status, "replay",
-			    json_pack("{s:s,s:f,s:b,s:I,s:I,s:b}",
-				      "file", rp->src.path,
-				      "speed", rp->o->speed,
-				      "loop", rp->o->loop,
-				      "records", (json_int_t)rp->shown.records,
-				      "loops", (json_int_t)rp->shown.loops,
-				      "finished", rp->shown.finished));
+	return ks_clock_wall_ns();
 }
 
 /* ---- the agent ------------------------------------------------------- */
@@ -459,7 +203,7 @@ static void agent_status(void *ctx, json_t *status)
 	struct agent *ag = ctx;
 
 	if (ag->rp)
-		replay_status(ag->rp, status);
+		ks_replay__status(ag->rp, status);
 	json_object_set_new(status, "sources", ks_live__status(ag->live));
 	json_object_set_new(status, "state", ag->state ?
 			    ks_state__status(ag->state) : json_null());
@@ -501,7 +245,7 @@ static void tick(struct agent *ag, int64_t now, bool aligned)
 /* Ticks, reads sources and replays until a signal. */
 static void run(struct agent *ag, const sigset_t *set)
 {
-	struct replay *rp = ag->rp;
+	struct ks_replay *rp = ag->rp;
 	int64_t next_tick = 0, deadline;
 
 	for (;;) {
@@ -511,20 +255,19 @@ static void run(struct agent *ag, const sigset_t *set)
 		if (now >= next_tick) {
 			/* Records of the seconds before the boundary go in
 			 * before it, so a checkpoint holds them all. */
-			while (rp && rp->have_next &&
-			       feed_due(rp, &ag->feed, ag->api, next_tick - 1))
+			while (rp && ks_replay__feed_due(rp, &ag->feed, ag->api,
+							 next_tick - 1))
 				;
 			/* The first tick, at start, is not on a boundary. */
 			tick(ag, now, next_tick != 0);
 			now = wall_ns();
 			next_tick = (now / NS + 1) * NS;
 		}
-		if (rp && rp->have_next)
-			more = feed_due(rp, &ag->feed, ag->api, now);
+		if (rp)
+			more = ks_replay__feed_due(rp, &ag->feed, ag->api, now);
 		deadline = more ? now : next_tick;
-		if (!more && rp && rp->have_next &&
-		    wall_of(rp, rp->next.ts) < deadline)
-			deadline = wall_of(rp, rp->next.ts);
+		if (!more && rp)
+			deadline = ks_replay__wake(rp, now, deadline);
 		if (wait_until(set, deadline))
 			return;
 	}
@@ -724,39 +467,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	if ((c = ks_serve_setup__load(&o->setup, &o->listen, &o->web_root,
 				      &o->state, g.no_state)))
 		return c;
+	o->ropts = (struct ks_replay_opts){ o->replay, o->speed, o->loop };
 	return check_opts(o, &g);
-}
-
-static struct replay *replay_open(const struct opts *o)
-{
-	struct replay *rp = calloc(1, sizeof(*rp));
-
-	if (!rp) {
-		fprintf(stderr, PROG ": out of memory\n");
-		return NULL;
-	}
-	rp->o = o;
-	rp->src.path = o->replay;
-	rp->src.fd = -1;
-	if (source_open(&rp->src) < 0) {
-		fprintf(stderr, PROG ": %s\n", rp->src.errmsg);
-		source_close(&rp->src);
-		free(rp);
-		return NULL;
-	}
-	advance(rp, wall_ns());
-	if (!rp->have_next)
-		fprintf(stderr, PROG ": '%s' holds no kvm records to replay\n",
-			o->replay);
-	return rp;
-}
-
-static void replay_close(struct replay *rp)
-{
-	if (!rp)
-		return;
-	source_close(&rp->src);
-	free(rp);
 }
 
 /* Finds the web UI's files: --web-root must hold them; without it, the
@@ -932,7 +644,8 @@ static int agent_open(struct agent *ag, const struct opts *o)
 	ks_serve_setup__apply(&o->setup, ag->e, ag->api);
 	if (set_web_root(o, ag->api) || open_state(ag))
 		return -EINVAL;
-	if (o->replay && !(ag->rp = replay_open(o)))
+	if (o->replay && !(ag->rp = ks_replay__open(&o->ropts, PROG,
+						     wall_ns())))
 		return -EINVAL;
 	start_sources(ag);
 	ks_api__set_status_hook(ag->api, agent_status, ag);
@@ -960,7 +673,7 @@ static int agent_close(struct agent *ag, bool clean)
 		fprintf(stderr, PROG ": state saved to %s\n", ag->o->state);
 	ks_state__close(ag->state);
 	ks_live__free(ag->live);
-	replay_close(ag->rp);
+	ks_replay__free(ag->rp);
 	ks_api__free(ag->api);
 	ks_prom__free(ag->prom);
 	ks_engine__free(ag->e);

@@ -89,7 +89,9 @@ void ks_tfs_reader__free(struct ks_tfs_reader *r);
 
 /* Next event: 1 and ev filled, 0 at end of input, or a negative errno on
  * a read error (err filled, param "FILE").  Non-event lines are counted
- * in the stats and skipped. */
+ * in the stats and skipped.  On a non-blocking fd with nothing to read
+ * now, -EAGAIN: nothing is lost (a partial line is kept), and a later call
+ * goes on where this one stopped. */
 int ks_tfs_reader__next(struct ks_tfs_reader *r, struct ks_tfs_event *ev,
 			struct ks_err *err);
 const struct ks_tfs_stats *ks_tfs_reader__stats(const struct ks_tfs_reader *r);

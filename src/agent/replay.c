@@ -1,0 +1,347 @@
+/* replay.c - a recorded trace fed as if it were live (see replay.h).
+ *
+ * A source reads the trace one record at a time whatever its format: a
+ * record file is read whole by recfile.h's reader; tracefs text goes
+ * through the tracefs reader and kvmtrace's translation, whose records
+ * queue until taken.  The replay maps the source's clock onto the wall's
+ * and hands out what is due.
+ *
+ * The file is opened O_NONBLOCK, so a FIFO without a writer does not
+ * block the open, and stays so when it is not a regular file: a read with
+ * nothing to give answers -EAGAIN (tracefs.h keeps any partial line), the
+ * source says "nothing yet", and the loop looks again KS_REPLAY_POLL_NS
+ * later.  A FIFO whose writers all closed reads as the end.
+ */
+#include "agent/replay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "replay/kvmtrace.h"
+#include "replay/recfile.h"
+#include "replay/tracefs.h"
+#include "util/clock.h"
+
+#define BATCH 512
+#define NS KS_NS_PER_S
+
+/* A trace read one record at a time, whatever its format. */
+struct source {
+	const char *path;
+	int fd;
+	struct ks_recfile_reader *rd;	/* record file, or: */
+	struct ks_tfs_reader *tr;	/* tracefs text ... */
+	struct ks_kvmtrace *kt;		/* ... through the kvm translation */
+	struct ks_record *q;		/* records kvmtrace emitted, not taken */
+	size_t qhead, qn, qcap;
+	bool done;
+	bool stream;			/* a pipe or device: may be quiet */
+	bool quiet;			/* it had nothing at the last read */
+	int error;
+	char errmsg[320];
+};
+
+/* The replay: a source, and the mapping of its clock onto the wall's. */
+struct ks_replay {
+	struct source src;
+	const struct ks_replay_opts *o;
+	const char *prog;
+	bool started, have_next, finished;
+	struct ks_record next;
+	int64_t t0;		/* trace second of the first record, ns */
+	int64_t wall0;		/* wall second the cycle maps it to, ns */
+	int64_t last_ts;	/* latest trace ts seen */
+	uint64_t loops, records, cycle_records;
+	struct {		/* copies for the status, under the lock */
+		uint64_t records, loops;
+		bool finished;
+	} shown;
+	struct ks_record batch[BATCH];
+};
+
+
+static int queue_record(void *ctx, const struct ks_record *r)
+{
+	struct source *s = ctx;
+
+	if (s->qn == s->qcap) {
+		size_t cap = s->qcap ? s->qcap * 2 : 64;
+		struct ks_record *p = realloc(s->q, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		s->q = p;
+		s->qcap = cap;
+	}
+	s->q[s->qn++] = *r;
+	return 0;
+}
+
+static void source_close(struct source *s)
+{
+	ks_recfile_reader__free(s->rd);
+	ks_tfs_reader__free(s->tr);
+	ks_kvmtrace__free(s->kt);
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->q);
+	s->rd = NULL;
+	s->tr = NULL;
+	s->kt = NULL;
+	s->q = NULL;
+	s->fd = -1;
+	s->qhead = s->qn = s->qcap = 0;
+}
+
+static int source_fail(struct source *s, int rc, const char *msg)
+{
+	snprintf(s->errmsg, sizeof(s->errmsg), "%s", msg);
+	s->error = rc < 0 ? rc : -EINVAL;
+	return s->error;
+}
+
+/* Opens (or reopens, for a loop) the file, telling the formats apart by
+ * the record file's magic. */
+static int source_open(struct source *s)
+{
+	unsigned char head[KS_RECFILE_MAGIC_LEN];
+	struct ks_err err = { { 0 }, { 0 } };
+	struct stat st;
+	char msg[300];
+
+	s->done = false;
+	s->fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (s->fd < 0 || fstat(s->fd, &st)) {
+		snprintf(msg, sizeof(msg), "cannot open '%s': %s", s->path,
+			 strerror(errno));
+		return source_fail(s, -errno, msg);
+	}
+	s->stream = !S_ISREG(st.st_mode);
+	if (!s->stream && fcntl(s->fd, F_SETFL, 0) < 0) {
+		snprintf(msg, sizeof(msg), "cannot read '%s': %s", s->path,
+			 strerror(errno));
+		return source_fail(s, -errno, msg);
+	}
+	if (!s->stream && pread(s->fd, head, sizeof(head), 0) == (ssize_t)sizeof(head) &&
+	    ks_recfile_sniff(head, sizeof(head))) {
+		close(s->fd);
+		s->fd = -1;
+		if (!(s->rd = ks_recfile_reader__open(s->path, &err)))
+			return source_fail(s, -EINVAL, err.msg);
+		return 0;
+	}
+	s->tr = ks_tfs_reader__new_fd(s->fd);
+	s->kt = ks_kvmtrace__new(queue_record, s);
+	if (!s->tr || !s->kt)
+		return source_fail(s, -ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Reads tracefs events until kvmtrace has emitted something, or the end. */
+static int fill_from_trace(struct source *s)
+{
+	struct ks_err err = { { 0 }, { 0 } };
+	struct ks_tfs_event ev;
+	int rc;
+
+	s->qhead = s->qn = 0;
+	s->quiet = false;
+	while (!s->qn && !s->done) {
+		rc = ks_tfs_reader__next(s->tr, &ev, &err);
+		if (rc == -EAGAIN && s->stream) {
+			s->quiet = true;	/* nothing yet: not the end */
+			return 0;
+		}
+		if (rc < 0)
+			return source_fail(s, rc, err.msg);
+		if (rc == 0) {
+			s->done = true;
+			rc = ks_kvmtrace__finish(s->kt);
+		} else {
+			rc = ks_kvmtrace__event(s->kt, &ev);
+		}
+		if (rc < 0)
+			return source_fail(s, rc, "out of memory");
+	}
+	return 0;
+}
+
+/* The next record: 1, 0 at the end or (s->quiet) when a quiet stream has
+ * nothing yet, or a negative errno. */
+static int source_next(struct source *s, struct ks_record *r)
+{
+	int rc;
+
+	if (s->error)
+		return s->error;
+	if (s->rd) {
+		rc = ks_recfile_reader__next(s->rd, r);
+		return rc < 0 ? source_fail(s, rc, "read error") : rc;
+	}
+	if (s->qhead == s->qn && (rc = fill_from_trace(s)))
+		return rc;
+	if (s->qhead == s->qn)
+		return 0;
+	*r = s->q[s->qhead++];
+	return 1;
+}
+
+/* ---- pacing ---------------------------------------------------------- */
+
+/* The wall-clock time of a trace timestamp in the current cycle. */
+static int64_t wall_of(const struct ks_replay *rp, uint64_t ts)
+{
+	double d = ((double)(int64_t)ts - (double)rp->t0) / rp->o->speed;
+
+	return rp->wall0 + (int64_t)d;
+}
+
+/* Starts the trace again, a whole second after this cycle's end, so that
+ * subsecond phases line up again.  False if it cannot. */
+static bool next_cycle(struct ks_replay *rp)
+{
+	rp->wall0 = (wall_of(rp, (uint64_t)rp->last_ts) / NS + 1) * NS;
+	rp->loops++;
+	rp->cycle_records = 0;
+	source_close(&rp->src);
+	if (source_open(&rp->src) < 0) {
+		fprintf(stderr, "%s: cannot loop '%s': %s\n", rp->prog,
+			rp->src.path, rp->src.errmsg);
+		return false;
+	}
+	return true;
+}
+
+/* Reads the next record into rp->next; at the end of the trace, loops or
+ * finishes. */
+static void advance(struct ks_replay *rp, int64_t now)
+{
+	for (;;) {
+		int rc = source_next(&rp->src, &rp->next);
+
+		if (rc > 0) {
+			if (!rp->started) {
+				rp->t0 = (int64_t)rp->next.ts / NS * NS;
+				rp->wall0 = now / NS * NS;
+				rp->started = true;
+			}
+			if ((int64_t)rp->next.ts > rp->last_ts)
+				rp->last_ts = (int64_t)rp->next.ts;
+			rp->cycle_records++;
+			rp->have_next = true;
+			return;
+		}
+		rp->have_next = false;
+		if (rc == 0 && rp->src.quiet)
+			return;		/* read again later */
+		if (rc < 0) {
+			fprintf(stderr, "%s: replay of '%s' stopped: %s\n",
+				rp->prog, rp->src.path, rp->src.errmsg);
+			break;
+		}
+		if (!rp->o->loop || !rp->cycle_records) {
+			fprintf(stderr, "%s: replay of '%s' finished: %llu "
+				"records\n", rp->prog, rp->src.path,
+				(unsigned long long)rp->records);
+			break;
+		}
+		if (!next_cycle(rp))
+			break;
+	}
+	rp->finished = true;
+}
+
+bool ks_replay__feed_due(struct ks_replay *rp, struct ks_feed *feed,
+			 struct ks_api *api, int64_t now)
+{
+	size_t n = 0;
+
+	/* A quiet stream is read again: its next record may have come. */
+	if (!rp->have_next && !rp->finished && rp->src.quiet)
+		advance(rp, now);
+	while (rp->have_next && n < BATCH &&
+	       wall_of(rp, rp->next.ts) <= now) {
+		struct ks_record *r = &rp->batch[n++];
+
+		*r = rp->next;
+		r->ts = (uint64_t)wall_of(rp, r->ts);
+		if (ks_record_has(r, KS_F_SUBSECOND))
+			ks_record_set_subsecond(r);
+		rp->records++;	/* before advance(), which may report it */
+		advance(rp, now);
+	}
+	ks_feed__records(feed, rp->batch, n);
+	ks_api__lock(api);
+	rp->shown.records = rp->records;
+	rp->shown.loops = rp->loops;
+	rp->shown.finished = rp->finished;
+	ks_api__unlock(api);
+	return n == BATCH;
+}
+
+int64_t ks_replay__wake(const struct ks_replay *rp, int64_t now, int64_t by)
+{
+	int64_t t = by;
+
+	if (rp->have_next && wall_of(rp, rp->next.ts) < t)
+		t = wall_of(rp, rp->next.ts);
+	else if (!rp->have_next && !rp->finished && rp->src.quiet &&
+		 now + KS_REPLAY_POLL_NS < t)
+		t = now + KS_REPLAY_POLL_NS;
+	return t;
+}
+
+void ks_replay__status(const struct ks_replay *rp, json_t *status)
+{
+	json_object_set_new(status, "replay",
+			    json_pack("{s:s,s:f,s:b,s:I,s:I,s:b}",
+				      "file", rp->src.path,
+				      "speed", rp->o->speed,
+				      "loop", rp->o->loop,
+				      "records", (json_int_t)rp->shown.records,
+				      "loops", (json_int_t)rp->shown.loops,
+				      "finished", rp->shown.finished));
+}
+
+struct ks_replay *ks_replay__open(const struct ks_replay_opts *o,
+				  const char *prog, int64_t now)
+{
+	struct ks_replay *rp = calloc(1, sizeof(*rp));
+
+	if (!rp) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return NULL;
+	}
+	rp->o = o;
+	rp->prog = prog;
+	rp->src.path = o->path;
+	rp->src.fd = -1;
+	if (source_open(&rp->src) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, rp->src.errmsg);
+		source_close(&rp->src);
+		free(rp);
+		return NULL;
+	}
+	advance(rp, now);
+	if (!rp->have_next && rp->src.quiet)
+		fprintf(stderr, "%s: '%s' is quiet: its records are fed as "
+			"they come\n", prog, o->path);
+	else if (!rp->have_next)
+		fprintf(stderr, "%s: '%s' holds no kvm records to replay\n",
+			prog, o->path);
+	return rp;
+}
+
+void ks_replay__free(struct ks_replay *rp)
+{
+	if (!rp)
+		return;
+	source_close(&rp->src);
+	free(rp);
+}
+
