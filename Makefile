@@ -47,6 +47,9 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(O)/bench/%)
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=.output-fuzz/%)
 FUZZ_SECONDS ?= 20
+# The same targets with fuzz/replay_main.c instead of libFuzzer: `make
+# check` replays the kept corpora through them (tests/unit/t_fuzz_replay.sh).
+FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(O)/fuzz/%)
 
 .PHONY: all tests benches check demo fuzz fuzz-build bench deps clean \
 	headers lab lab-full
@@ -77,7 +80,12 @@ $(O)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(call say,BENCH,$@)$(CC) $(ALL_CFLAGS) $< $(LIB) -o $@ $(LDLIBS)
 
-tests: $(BIN) $(TEST_BIN)
+$(O)/fuzz/%: fuzz/%.c fuzz/replay_main.c $(LIB)
+	@mkdir -p $(@D)
+	$(call say,FUZZ,$@)$(CC) $(ALL_CFLAGS) $< fuzz/replay_main.c $(LIB) \
+		-o $@ $(LDLIBS)
+
+tests: $(BIN) $(TEST_BIN) $(FUZZ_REPLAY)
 benches: $(BIN) $(BENCH_BIN)
 
 # Every header compiles alone.

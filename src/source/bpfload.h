@@ -20,8 +20,26 @@
 /* libbpf's own messages go to stderr only when verbose. */
 void ks_bpfload_set_verbose(bool verbose);
 
+/* Why a step failed. */
+enum ks_bpfload_why {
+	KS_BPFLOAD_NOPERM,	/* the process may not: a skip, "needs root" */
+	KS_BPFLOAD_REJECTED,	/* the verifier said no to a privileged load */
+	KS_BPFLOAD_FAILED,	/* anything else */
+};
+
+/* True if the calling thread may load BPF (CAP_BPF or CAP_SYS_ADMIN
+ * effective). */
+bool ks_bpfload_privileged(void);
+/* Tells a missing privilege from a verifier rejection: EPERM always, and
+ * EACCES without the privilege, are NOPERM; EACCES at "load" with it is
+ * REJECTED. */
+enum ks_bpfload_why ks_bpfload_classify(const char *step, int e,
+					bool privileged);
 /* Fills err for a failed step ("open", "load", "attach") of a source's
- * probe; e is the negative errno.  Returns e. */
+ * probe; e is the negative errno.  Says "needs root" only when the
+ * process lacks the privilege; a verifier rejection prints libbpf's kept
+ * log (the verifier's) on stderr and says it is a kvmscope bug.
+ * Returns e. */
 int ks_bpfload_err(struct ks_err *err, const char *source, const char *step,
 		   int e);
 
