@@ -26,6 +26,7 @@
 #include "engine/catalog.h"
 #include "replay/recfile.h"
 #include "source/source.h"
+#include "util/clock.h"
 
 #define PROG "kvmscope record"
 #define BATCH 512
@@ -291,10 +292,7 @@ static int on_record(void *ctx, const struct ks_record *rec)
 
 static uint64_t wall_ns(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (uint64_t)t.tv_sec * KS_NSEC_PER_SEC + (uint64_t)t.tv_nsec;
+	return (uint64_t)ks_clock_wall_ns();
 }
 
 /* Reads every source once; a source that fails is closed and dropped. */

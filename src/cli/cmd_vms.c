@@ -21,6 +21,7 @@
 
 #include "cli/commands.h"
 #include "vm/discovery.h"
+#include "util/clock.h"
 
 #define PROG "kvmscope vms"
 
@@ -177,10 +178,7 @@ static bool has_serial(const struct seen *v, size_t n, uint64_t serial)
 
 static uint64_t wall_ms(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+	return (uint64_t)ks_clock_wall_ns() / 1000000;
 }
 
 static void event(const struct vms_opts *o, const char *what,

@@ -14,6 +14,7 @@
  * reused for something else under a client that still holds it.
  */
 #include "engine/engine.h"
+#include "util/clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -84,10 +85,7 @@ void ks_engine__set_max(struct ks_engine *e, size_t max)
 
 static int64_t wall_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return ks_clock_wall_ns() / 1000000;
 }
 
 static struct ks_dataset *dataset_for(const struct ks_instn_conf *c)

@@ -23,6 +23,7 @@
 
 #include "engine/catalog.h"
 #include "engine/symtab.h"
+#include "util/clock.h"
 
 static const uint8_t magic[KS_RECFILE_MAGIC_LEN] = {
 	0x89, 'K', 'S', 'R', '\r', '\n', 0x1a, '\n'
@@ -233,7 +234,6 @@ static int write_header(struct ks_recfile_writer *w, uint32_t flags)
 {
 	uint8_t h[HDR_FIXED + 255 + 4];
 	char host[256] = "";
-	struct timespec now;
 	size_t hn, total;
 	uint64_t ns;
 
@@ -241,8 +241,7 @@ static int write_header(struct ks_recfile_writer *w, uint32_t flags)
 		host[0] = '\0';
 	hn = strnlen(host, 255);
 	total = HDR_FIXED + hn + 4;
-	clock_gettime(CLOCK_REALTIME, &now);
-	ns = (uint64_t)now.tv_sec * KS_NSEC_PER_SEC + (uint64_t)now.tv_nsec;
+	ns = (uint64_t)ks_clock_wall_ns();
 	memcpy(h, magic, sizeof(magic));
 	h[8] = KS_RECFILE_VERSION & 0xff;
 	h[9] = KS_RECFILE_VERSION >> 8;

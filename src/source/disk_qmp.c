@@ -43,6 +43,7 @@
 #include "vm/discovery.h"
 #include "vm/qmp.h"
 #include "vm/vmrec.h"
+#include "util/clock.h"
 
 #define MAX_AGE_NS (250 * 1000000ULL)
 #define QMP_TIMEOUT_MS 300
@@ -79,10 +80,7 @@ static const enum ks_metric metrics[] = {
 
 static uint64_t mono_ns(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+	return (uint64_t)ks_clock_mono_ns();
 }
 
 static void qmp_close(struct ks_source *s)

@@ -29,6 +29,7 @@
 #include "vm/procfs.h"
 #include "vm/vmdevs.h"
 #include "vm/vmwatch.h"
+#include "util/clock.h"
 
 enum pkind { PK_OTHER, PK_VM, PK_CAND };
 
@@ -71,10 +72,7 @@ struct ks_vmdisc {
 
 static uint64_t clock_ns(clockid_t c)
 {
-	struct timespec t;
-
-	clock_gettime(c, &t);
-	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+	return (uint64_t)ks_clock_ns(c);
 }
 
 /* ---- one VM's details ---------------------------------------------------- */

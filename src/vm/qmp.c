@@ -7,6 +7,7 @@
  * input waits for more.  Replies are matched by the "id" we send.
  */
 #include "vm/qmp.h"
+#include "util/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,10 +33,7 @@ struct ks_qmp {
 
 static int64_t now_ms(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	return ks_clock_mono_ns() / 1000000;
 }
 
 /* Waits for events on the socket until deadline; 0, or -ETIMEDOUT. */
