@@ -42,16 +42,7 @@ for b in .output/tests/test_* .output-asan/tests/test_*; do
 	[ -x "$b" ] && run_unit "$b"
 done
 
-# skip_allowed TEST REASON: true if a line of tests/skip-allow.txt matches.
-skip_allowed() {
-	local t=$1 why=$2 glob re
-	while read -r glob re; do
-		case $glob in ''|'#'*) continue;; esac
-		# shellcheck disable=SC2053
-		[[ $t == $glob ]] && [[ $why =~ $re ]] && return 0
-	done < tests/skip-allow.txt
-	return 1
-}
+. scripts/skip-allowed.sh
 
 export KVMSCOPE=${KVMSCOPE:-$PWD/.output-asan/kvmscope}
 export KVMSCOPE_FAST=$PWD/.output/kvmscope
