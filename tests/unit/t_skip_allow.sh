@@ -16,6 +16,7 @@ want() {	# yes|no TEST REASON
 want yes tests/bpf/t_load.sh "needs root for BPF"
 want yes tests/bpf/t_load.sh "BPF not permitted here: kvmscope stat: bpf_exits: cannot load the BPF probe: Operation not permitted; live data needs root (CAP_BPF and CAP_PERFMON)"
 want yes tests/http/t_api.sh "curl is not installed"
+want yes tests/cli/t_check.sh "SKIP: the probes need root"
 want yes tests/bpf/t_load.sh "no tracepoint kvm/kvm_exit in this kernel (KVM not built or loaded)"
 want no tests/bpf/t_load.sh "kvmscope stat: bpf_exits: the kernel's verifier rejected the BPF probe although this process may load BPF: a kvmscope bug"
 want no tests/http/t_api.sh "no capture to replay"
