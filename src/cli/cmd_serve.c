@@ -12,7 +12,7 @@
  * persist-data ones is checkpointed every --checkpoint-interval seconds
  * and at a clean stop.
  *
- * A replayed trace (src/agent/replay.h) is fed paced to real time, with
+ * A replayed trace (src/agent/playback.h) is fed paced to real time, with
  * its timestamps moved onto the wall clock; it may be a quiet pipe, read
  * without blocking the loop.
  *
@@ -37,7 +37,7 @@
 
 #include "agent/feed.h"
 #include "agent/live.h"
-#include "agent/replay.h"
+#include "agent/playback.h"
 #include "agent/state.h"
 #include "cli/commands.h"
 #include "cli/serve_setup.h"
@@ -67,7 +67,7 @@ struct opts {
 	unsigned checkpoint_s;
 	const char *sources;	/* --sources LIST, or NULL for all */
 	bool guest_rip;		/* --guest-rip: samples keyed by guest RIP */
-	struct ks_replay_opts ropts;	/* --replay and its options */
+	struct ks_playback_opts ropts;	/* --replay and its options */
 	struct ks_serve_setup setup;	/* config, tokens, TLS, caps */
 };
 
@@ -85,7 +85,7 @@ struct agent {
 	struct ks_live *live;	/* the sources (all off with --replay) */
 	struct ks_state *state;	/* NULL: nothing kept */
 	struct ks_tenant_owners owners;	/* the state's tenants */
-	struct ks_replay *rp;	/* NULL: live */
+	struct ks_playback *rp;	/* NULL: live */
 };
 
 static void usage(FILE *f)
@@ -203,7 +203,7 @@ static void agent_status(void *ctx, json_t *status)
 	struct agent *ag = ctx;
 
 	if (ag->rp)
-		ks_replay__status(ag->rp, status);
+		ks_playback__status(ag->rp, status);
 	json_object_set_new(status, "sources", ks_live__status(ag->live));
 	json_object_set_new(status, "state", ag->state ?
 			    ks_state__status(ag->state) : json_null());
@@ -245,7 +245,7 @@ static void tick(struct agent *ag, int64_t now, bool aligned)
 /* Ticks, reads sources and replays until a signal. */
 static void run(struct agent *ag, const sigset_t *set)
 {
-	struct ks_replay *rp = ag->rp;
+	struct ks_playback *rp = ag->rp;
 	int64_t next_tick = 0, deadline;
 
 	for (;;) {
@@ -255,7 +255,7 @@ static void run(struct agent *ag, const sigset_t *set)
 		if (now >= next_tick) {
 			/* Records of the seconds before the boundary go in
 			 * before it, so a checkpoint holds them all. */
-			while (rp && ks_replay__feed_due(rp, &ag->feed, ag->api,
+			while (rp && ks_playback__feed_due(rp, &ag->feed, ag->api,
 							 next_tick - 1))
 				;
 			/* The first tick, at start, is not on a boundary. */
@@ -264,10 +264,10 @@ static void run(struct agent *ag, const sigset_t *set)
 			next_tick = (now / NS + 1) * NS;
 		}
 		if (rp)
-			more = ks_replay__feed_due(rp, &ag->feed, ag->api, now);
+			more = ks_playback__feed_due(rp, &ag->feed, ag->api, now);
 		deadline = more ? now : next_tick;
 		if (!more && rp)
-			deadline = ks_replay__wake(rp, now, deadline);
+			deadline = ks_playback__wake(rp, now, deadline);
 		if (wait_until(set, deadline))
 			return;
 	}
@@ -467,7 +467,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	if ((c = ks_serve_setup__load(&o->setup, &o->listen, &o->web_root,
 				      &o->state, g.no_state)))
 		return c;
-	o->ropts = (struct ks_replay_opts){ o->replay, o->speed, o->loop };
+	o->ropts = (struct ks_playback_opts){ o->replay, o->speed, o->loop };
 	return check_opts(o, &g);
 }
 
@@ -644,7 +644,7 @@ static int agent_open(struct agent *ag, const struct opts *o)
 	ks_serve_setup__apply(&o->setup, ag->e, ag->api);
 	if (set_web_root(o, ag->api) || open_state(ag))
 		return -EINVAL;
-	if (o->replay && !(ag->rp = ks_replay__open(&o->ropts, PROG,
+	if (o->replay && !(ag->rp = ks_playback__open(&o->ropts, PROG,
 						     wall_ns())))
 		return -EINVAL;
 	start_sources(ag);
@@ -673,7 +673,7 @@ static int agent_close(struct agent *ag, bool clean)
 		fprintf(stderr, PROG ": state saved to %s\n", ag->o->state);
 	ks_state__close(ag->state);
 	ks_live__free(ag->live);
-	ks_replay__free(ag->rp);
+	ks_playback__free(ag->rp);
 	ks_api__free(ag->api);
 	ks_prom__free(ag->prom);
 	ks_engine__free(ag->e);

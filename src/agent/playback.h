@@ -1,4 +1,4 @@
-/* replay.h - `kvmscope serve --replay FILE`: a recorded trace fed as if
+/* playback.h - `kvmscope serve --replay FILE`: a recorded trace fed as if
  * it were live.
  *
  * The trace (tracefs text, or a kvmscope record file) is fed paced to real
@@ -18,8 +18,8 @@
  * One thread (the agent's loop) drives a replay; the status hook reads a
  * copy kept under the API's lock.
  */
-#ifndef KS_AGENT_REPLAY_H
-#define KS_AGENT_REPLAY_H
+#ifndef KS_AGENT_PLAYBACK_H
+#define KS_AGENT_PLAYBACK_H
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -29,30 +29,30 @@
 #include "http/api.h"
 
 /* How often a quiet pipe is looked at again, ns. */
-#define KS_REPLAY_POLL_NS (100 * 1000 * 1000LL)
+#define KS_PLAYBACK_POLL_NS (100 * 1000 * 1000LL)
 
-struct ks_replay_opts {
+struct ks_playback_opts {
 	const char *path;
 	double speed;		/* > 0 */
 	bool loop;
 };
 
-struct ks_replay;
+struct ks_playback;
 
 /* Opens the trace (o must outlive the replay) and reads up to its first
  * record.  NULL after printing why on stderr (prefixed with prog). */
-struct ks_replay *ks_replay__open(const struct ks_replay_opts *o,
+struct ks_playback *ks_playback__open(const struct ks_playback_opts *o,
 				  const char *prog, int64_t now);
-void ks_replay__free(struct ks_replay *rp);
+void ks_playback__free(struct ks_playback *rp);
 
 /* Feeds up to one batch of the records due by now (wall ns) into feed;
  * true if more are due. */
-bool ks_replay__feed_due(struct ks_replay *rp, struct ks_feed *feed,
+bool ks_playback__feed_due(struct ks_playback *rp, struct ks_feed *feed,
 			 struct ks_api *api, int64_t now);
 /* When the replay next needs the loop, no later than by: the next
  * record's time, soon when a quiet pipe is to be read again, else by. */
-int64_t ks_replay__wake(const struct ks_replay *rp, int64_t now, int64_t by);
+int64_t ks_playback__wake(const struct ks_playback *rp, int64_t now, int64_t by);
 /* GET /ca/admin/status: what the replay has done (called locked). */
-void ks_replay__status(const struct ks_replay *rp, json_t *status);
+void ks_playback__status(const struct ks_playback *rp, json_t *status);
 
-#endif /* KS_AGENT_REPLAY_H */
+#endif /* KS_AGENT_PLAYBACK_H */

@@ -1,4 +1,4 @@
-/* replay.c - a recorded trace fed as if it were live (see replay.h).
+/* playback.c - a recorded trace fed as if it were live (see playback.h).
  *
  * A source reads the trace one record at a time whatever its format: a
  * record file is read whole by recfile.h's reader; tracefs text goes
@@ -9,10 +9,10 @@
  * The file is opened O_NONBLOCK, so a FIFO without a writer does not
  * block the open, and stays so when it is not a regular file: a read with
  * nothing to give answers -EAGAIN (tracefs.h keeps any partial line), the
- * source says "nothing yet", and the loop looks again KS_REPLAY_POLL_NS
+ * source says "nothing yet", and the loop looks again KS_PLAYBACK_POLL_NS
  * later.  A FIFO whose writers all closed reads as the end.
  */
-#include "agent/replay.h"
+#include "agent/playback.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,9 +47,9 @@ struct source {
 };
 
 /* The replay: a source, and the mapping of its clock onto the wall's. */
-struct ks_replay {
+struct ks_playback {
 	struct source src;
-	const struct ks_replay_opts *o;
+	const struct ks_playback_opts *o;
 	const char *prog;
 	bool started, have_next, finished;
 	struct ks_record next;
@@ -194,7 +194,7 @@ static int source_next(struct source *s, struct ks_record *r)
 /* ---- pacing ---------------------------------------------------------- */
 
 /* The wall-clock time of a trace timestamp in the current cycle. */
-static int64_t wall_of(const struct ks_replay *rp, uint64_t ts)
+static int64_t wall_of(const struct ks_playback *rp, uint64_t ts)
 {
 	double d = ((double)(int64_t)ts - (double)rp->t0) / rp->o->speed;
 
@@ -203,7 +203,7 @@ static int64_t wall_of(const struct ks_replay *rp, uint64_t ts)
 
 /* Starts the trace again, a whole second after this cycle's end, so that
  * subsecond phases line up again.  False if it cannot. */
-static bool next_cycle(struct ks_replay *rp)
+static bool next_cycle(struct ks_playback *rp)
 {
 	rp->wall0 = (wall_of(rp, (uint64_t)rp->last_ts) / NS + 1) * NS;
 	rp->loops++;
@@ -219,7 +219,7 @@ static bool next_cycle(struct ks_replay *rp)
 
 /* Reads the next record into rp->next; at the end of the trace, loops or
  * finishes. */
-static void advance(struct ks_replay *rp, int64_t now)
+static void advance(struct ks_playback *rp, int64_t now)
 {
 	for (;;) {
 		int rc = source_next(&rp->src, &rp->next);
@@ -256,7 +256,7 @@ static void advance(struct ks_replay *rp, int64_t now)
 	rp->finished = true;
 }
 
-bool ks_replay__feed_due(struct ks_replay *rp, struct ks_feed *feed,
+bool ks_playback__feed_due(struct ks_playback *rp, struct ks_feed *feed,
 			 struct ks_api *api, int64_t now)
 {
 	size_t n = 0;
@@ -284,19 +284,19 @@ bool ks_replay__feed_due(struct ks_replay *rp, struct ks_feed *feed,
 	return n == BATCH;
 }
 
-int64_t ks_replay__wake(const struct ks_replay *rp, int64_t now, int64_t by)
+int64_t ks_playback__wake(const struct ks_playback *rp, int64_t now, int64_t by)
 {
 	int64_t t = by;
 
 	if (rp->have_next && wall_of(rp, rp->next.ts) < t)
 		t = wall_of(rp, rp->next.ts);
 	else if (!rp->have_next && !rp->finished && rp->src.quiet &&
-		 now + KS_REPLAY_POLL_NS < t)
-		t = now + KS_REPLAY_POLL_NS;
+		 now + KS_PLAYBACK_POLL_NS < t)
+		t = now + KS_PLAYBACK_POLL_NS;
 	return t;
 }
 
-void ks_replay__status(const struct ks_replay *rp, json_t *status)
+void ks_playback__status(const struct ks_playback *rp, json_t *status)
 {
 	json_object_set_new(status, "replay",
 			    json_pack("{s:s,s:f,s:b,s:I,s:I,s:b}",
@@ -308,10 +308,10 @@ void ks_replay__status(const struct ks_replay *rp, json_t *status)
 				      "finished", rp->shown.finished));
 }
 
-struct ks_replay *ks_replay__open(const struct ks_replay_opts *o,
+struct ks_playback *ks_playback__open(const struct ks_playback_opts *o,
 				  const char *prog, int64_t now)
 {
-	struct ks_replay *rp = calloc(1, sizeof(*rp));
+	struct ks_playback *rp = calloc(1, sizeof(*rp));
 
 	if (!rp) {
 		fprintf(stderr, "%s: out of memory\n", prog);
@@ -337,7 +337,7 @@ struct ks_replay *ks_replay__open(const struct ks_replay_opts *o,
 	return rp;
 }
 
-void ks_replay__free(struct ks_replay *rp)
+void ks_playback__free(struct ks_playback *rp)
 {
 	if (!rp)
 		return;
