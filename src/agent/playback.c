@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/symtab.h"
 #include "replay/kvmtrace.h"
 #include "replay/recfile.h"
 #include "replay/tracefs.h"
@@ -217,14 +218,27 @@ static bool next_cycle(struct ks_playback *rp)
 	return true;
 }
 
+/* References on the symbols of r's discrete fields: the record read ahead
+ * may wait for its second across sweeps (engine/symtab.h). */
+static void hold_fields(const struct ks_record *r, bool hold)
+{
+	for (int f = 0; f < KS_F__COUNT; f++)
+		if (ks_record_has(r, (enum ks_field)f) &&
+		    !ks_field_numeric((enum ks_field)f))
+			(hold ? ks_sym_hold : ks_sym_put)((uint32_t)r->f[f]);
+}
+
 /* Reads the next record into rp->next; at the end of the trace, loops or
  * finishes. */
 static void advance(struct ks_playback *rp, int64_t now)
 {
+	if (rp->have_next)
+		hold_fields(&rp->next, false);
 	for (;;) {
 		int rc = source_next(&rp->src, &rp->next);
 
 		if (rc > 0) {
+			hold_fields(&rp->next, true);
 			if (!rp->started) {
 				rp->t0 = (int64_t)rp->next.ts / NS * NS;
 				rp->wall0 = now / NS * NS;

@@ -196,6 +196,25 @@ static json_t *peers_json(const struct opts *o)
 	return a;
 }
 
+/* The bounds on what guests and clients can grow, and what they refused. */
+static json_t *memory_json(const struct ks_engine *e)
+{
+	struct ks_engine_memory m = ks_engine__memory(e);
+	struct ks_sym_stats ss;
+
+	ks_sym_stats(&ss);
+	return json_pack("{s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I}}",
+		"instrumentations",
+		"bytes", (json_int_t)m.used, "budget", (json_int_t)m.budget,
+		"keys", (json_int_t)m.keys,
+		"raw_values", (json_int_t)m.raw_values,
+		"refused", (json_int_t)ks_engine__stats(e)->refused,
+		"symbols",
+		"count", (json_int_t)ss.count, "bytes", (json_int_t)ss.bytes,
+		"freed", (json_int_t)ss.freed, "dropped", (json_int_t)ss.dropped,
+		"guest_dropped", (json_int_t)ss.scope_dropped);
+}
+
 /* GET /ca/admin/status: the replay, the sources, the state, the peers
  * (locked; tenants get none of it, http/tenancy.c). */
 static void agent_status(void *ctx, json_t *status)
@@ -208,6 +227,7 @@ static void agent_status(void *ctx, json_t *status)
 	json_object_set_new(status, "state", ag->state ?
 			    ks_state__status(ag->state) : json_null());
 	json_object_set_new(status, "peers", peers_json(ag->o));
+	json_object_set_new(status, "memory", memory_json(ag->e));
 }
 
 /* The second boundary: advances the engine (reaping idle
@@ -236,6 +256,9 @@ static void tick(struct agent *ag, int64_t now, bool aligned)
 	}
 	if (aligned && !ag->rp)
 		ks_live__tick(ag->live, (uint64_t)(now / NS * NS - 1));
+	/* What the sources interned since the last boundary is fed by now:
+	 * symbols nothing holds any more can go (engine/symtab.h). */
+	ks_sym_sweep();
 	ks_api__lock(ag->api);
 	if (ag->state && ks_state__due(ag->state, (uint64_t)now))
 		ks_state__checkpoint(ag->state, ag->e, (uint64_t)now);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "agent/state.h"
+#include "engine/symtab.h"
 #include "http/access.h"
 #include "http/static.h"
 #include "http/tenancy.h"
@@ -201,6 +202,14 @@ void ks_serve_setup__apply(const struct ks_serve_setup *s,
 {
 	ks_engine__set_max(e, ks_config_num(&s->cfg, KS_CFG_MAX_INSTNS,
 					    KS_INSTN_MAX_DEFAULT));
+	ks_engine__set_memory(e, (size_t)ks_config_num(&s->cfg,
+			      KS_CFG_INSTN_MEMORY, 0) << 20,
+			      (uint32_t)ks_config_num(&s->cfg,
+			      KS_CFG_INSTN_KEYS, 0),
+			      (size_t)ks_config_num(&s->cfg, KS_CFG_RAW_VALUES,
+						    0));
+	ks_sym_set_limits((size_t)ks_config_num(&s->cfg, KS_CFG_SYMBOLS, 0),
+			  (size_t)ks_config_num(&s->cfg, KS_CFG_GUEST_KEYS, 0));
 	if (s->tokens)
 		ks_api__set_tokens(api, s->tokens,
 				   ks_config_num(&s->cfg, KS_CFG_TENANT_INSTNS,

@@ -133,7 +133,8 @@ static struct slot *slot_for(struct ks_dataset *ds, int64_t sec)
 	return s;
 }
 
-int ks_dataset__add(struct ks_dataset *ds, const struct ks_record *r)
+int ks_dataset__add_keys(struct ks_dataset *ds, const struct ks_record *r,
+			 bool new_keys)
 {
 	const struct ks_dataset_conf *c = &ds->conf;
 	int64_t sec = (int64_t)(r->ts / KS_NSEC_PER_SEC);
@@ -144,11 +145,27 @@ int ks_dataset__add(struct ks_dataset *ds, const struct ks_record *r)
 		return -ERANGE;
 	if (c->point && !point_take(s, r))
 		return 0;
-	if (c->discrete >= 0)
+	if (c->discrete >= 0) {
 		key = (uint32_t)r->f[c->discrete];
+		/* The keys are the guest's or the host's to multiply: a
+		 * slot holds at most max_keys of them. */
+		if ((!new_keys || (c->max_keys && s->v.n >= c->max_keys)) &&
+		    !ks_value__find(&s->v, key))
+			return -E2BIG;
+	}
 	if (c->numeric >= 0)
 		idx = ks_ll_index(r->f[c->numeric]);
 	return ks_value__add(&s->v, key, idx, r->value);
+}
+
+int ks_dataset__add(struct ks_dataset *ds, const struct ks_record *r)
+{
+	return ks_dataset__add_keys(ds, r, true);
+}
+
+size_t ks_dataset__cost(const struct ks_dataset_conf *conf)
+{
+	return sizeof(struct ks_dataset) + conf->nslots * sizeof(struct slot);
 }
 
 int ks_dataset__value(const struct ks_dataset *ds, int64_t start,
@@ -234,7 +251,7 @@ uint32_t ks_dataset__granularity(const struct ks_dataset *ds)
 
 size_t ks_dataset__bytes(const struct ks_dataset *ds)
 {
-	size_t b = sizeof(*ds) + ds->conf.nslots * sizeof(struct slot);
+	size_t b = ks_dataset__cost(&ds->conf);
 
 	for (uint32_t i = 0; i < ds->conf.nslots; i++)
 		b += ks_value__bytes(&ds->slots[i].v);

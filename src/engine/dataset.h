@@ -27,14 +27,22 @@ struct ks_dataset_conf {
 	uint32_t granularity;	/* seconds */
 	uint32_t nslots;	/* retention / granularity */
 	bool point;
+	uint32_t max_keys;	/* distinct keys per slot; 0: no cap */
 };
 
 struct ks_dataset *ks_dataset__new(const struct ks_dataset_conf *conf);
 void ks_dataset__free(struct ks_dataset *ds);
 
 /* Adds r (which passed the predicate and has the needed fields).
- * 0; -ERANGE when r is older than the retention; -ENOMEM. */
+ * 0; -ERANGE when r is older than the retention; -E2BIG when r's key is
+ * new to its slot and the slot has max_keys already; -ENOMEM. */
 int ks_dataset__add(struct ks_dataset *ds, const struct ks_record *r);
+/* ks_dataset__add, but with new_keys false a key new to its slot is
+ * refused (-E2BIG) whatever the cap: the engine is over its budget. */
+int ks_dataset__add_keys(struct ks_dataset *ds, const struct ks_record *r,
+			 bool new_keys);
+/* Bytes a dataset of conf costs before it holds any data. */
+size_t ks_dataset__cost(const struct ks_dataset_conf *conf);
 /* The value over [start, start + duration) seconds (out is initialised
  * here): the sum of its slots for an interval metric; for a point metric,
  * whose slots hold levels, the first slot with data, as CA answered.  0

@@ -169,12 +169,14 @@ static void get_value(struct rbuf *r, struct ks_value *v)
 			r->err = -EINVAL;
 			return;
 		}
-		sym = ks_sym_intern_n((const char *)r->p, klen);
+		/* The entry made below holds the symbol. */
+		sym = ks_sym_transient_n((const char *)r->p, klen);
 		r->p += klen;
 		r->left -= klen;
 		/* A key with a NUL inside, or given twice, is not ours. */
 		if (!sym || ks_value__find(v, sym)) {
-			r->err = !sym && errno == ENOMEM ? -ENOMEM : -EINVAL;
+			r->err = !sym && (errno == ENOMEM || errno == ENOSPC) ?
+				 -ENOMEM : -EINVAL;
 			return;
 		}
 		if (!(e = ks_value__entry(v, sym))) {

@@ -41,6 +41,8 @@ struct ks_engine {
 	bool follow;
 	struct ks_engine_stats stats;
 	char host[256];		/* the hostname field's value */
+	struct ks_engine_memory mem;
+	bool over;		/* mem.used > mem.budget */
 };
 
 struct ks_engine *ks_engine__new(void)
@@ -52,6 +54,9 @@ struct ks_engine *ks_engine__new(void)
 	e->max = KS_INSTN_MAX_DEFAULT;
 	if (gethostname(e->host, sizeof(e->host) - 1))
 		snprintf(e->host, sizeof(e->host), "localhost");
+	e->mem.budget = KS_INSTN_MEMORY_DEFAULT;
+	e->mem.keys = KS_INSTN_KEYS_DEFAULT;
+	e->mem.raw_values = KS_RAW_VALUES_DEFAULT;
 	return e;
 }
 
@@ -83,12 +88,39 @@ void ks_engine__set_max(struct ks_engine *e, size_t max)
 	e->max = max;
 }
 
+void ks_engine__set_memory(struct ks_engine *e, size_t budget, uint32_t keys,
+			   size_t raw_values)
+{
+	e->mem.budget = budget ? budget : KS_INSTN_MEMORY_DEFAULT;
+	e->mem.keys = keys ? keys : KS_INSTN_KEYS_DEFAULT;
+	e->mem.raw_values = raw_values ? raw_values : KS_RAW_VALUES_DEFAULT;
+	e->over = e->mem.used > e->mem.budget;
+}
+
+struct ks_engine_memory ks_engine__memory(const struct ks_engine *e)
+{
+	return e->mem;
+}
+
+/* Recounts the bytes of every dataset (the adds in between only grew
+ * slots by keys the caps allow). */
+static void account(struct ks_engine *e)
+{
+	size_t used = 0;
+
+	for (size_t i = 0; i < e->n; i++)
+		used += ks_dataset__bytes(e->all[i]->ds);
+	e->mem.used = used;
+	e->over = used > e->mem.budget;
+}
+
 static int64_t wall_ms(void)
 {
 	return ks_clock_wall_ns() / 1000000;
 }
 
-static struct ks_dataset *dataset_for(const struct ks_instn_conf *c)
+static struct ks_dataset_conf dataset_conf(const struct ks_engine *e,
+					   const struct ks_instn_conf *c)
 {
 	struct ks_dataset_conf dc = {
 		.arity = ks_instn_conf_arity(c),
@@ -97,11 +129,28 @@ static struct ks_dataset *dataset_for(const struct ks_instn_conf *c)
 		.granularity = c->granularity,
 		.nslots = c->retention_time / c->granularity,
 		.point = ks_metric_info(c->metric)->point,
+		.max_keys = e->mem.keys,
 	};
 
 	if (!dc.nslots)
 		dc.nslots = 1;
-	return ks_dataset__new(&dc);
+	return dc;
+}
+
+/* Refuses a dataset of cost bytes that does not fit the budget. */
+static int check_budget(struct ks_engine *e, size_t cost, struct ks_err *err)
+{
+	if (e->mem.used + cost <= e->mem.budget)
+		return 0;
+	e->stats.refused++;
+	return ks_err_set(err, ENOSPC, "retention-time", "the instrumentation "
+			  "would need %zu KiB and only %zu KiB of the %zu MiB "
+			  "memory budget of instrumentations are left: use a "
+			  "shorter retention-time or a coarser granularity, or "
+			  "delete instrumentations", (cost + 1023) / 1024,
+			  e->mem.used < e->mem.budget ?
+			  (e->mem.budget - e->mem.used) / 1024 : 0,
+			  e->mem.budget >> 20);
 }
 
 /* owner's sequence, made on first use; NULL if out of memory. */
@@ -160,13 +209,17 @@ static int instn_add(struct ks_engine *e, const char *owner,
 	struct seq *q;
 	int rc;
 
-	if ((rc = make_room(e, owner, &q, err)))
+	struct ks_dataset_conf dc = dataset_conf(e, conf);
+
+	if ((rc = make_room(e, owner, &q, err)) ||
+	    (rc = check_budget(e, ks_dataset__cost(&dc), err)))
 		return rc;
 	in = calloc(1, sizeof(*in));
-	if (!in || !(in->ds = dataset_for(conf))) {
+	if (!in || !(in->ds = ks_dataset__new(&dc))) {
 		free(in);
 		return ks_err_set(err, ENOMEM, "", "out of memory");
 	}
+	e->mem.used += ks_dataset__cost(&dc);
 	if (!id)
 		id = q->next;
 	if (id >= q->next)
@@ -242,12 +295,20 @@ int ks_engine__modify(struct ks_engine *e, struct ks_instn *in,
 		      struct ks_instn_conf *conf, struct ks_err *err)
 {
 	uint32_t nslots = conf->retention_time / in->conf.granularity;
+	struct ks_dataset_conf now = dataset_conf(e, &in->conf), then = now;
 	int rc;
 
-	(void)e;
-	if ((rc = ks_dataset__resize(in->ds, nslots ? nslots : 1)))
+	then.nslots = nslots ? nslots : 1;
+	if (then.nslots > now.nslots &&
+	    (rc = check_budget(e, ks_dataset__cost(&then) -
+				  ks_dataset__cost(&now), err)))
+		return rc;
+	if ((rc = ks_dataset__resize(in->ds, then.nslots)))
 		return ks_err_set(err, rc, "retention-time", "cannot resize: %s",
 				  strerror(-rc));
+	e->mem.used += ks_dataset__cost(&then);
+	e->mem.used -= e->mem.used < ks_dataset__cost(&now) ? e->mem.used :
+		       ks_dataset__cost(&now);
 	in->conf.retention_time = conf->retention_time;
 	in->conf.idle_max = conf->idle_max;
 	in->conf.persist_data = conf->persist_data;
@@ -270,7 +331,9 @@ static void unlink_metric(struct ks_engine *e, struct ks_instn *in)
 static void remove_at(struct ks_engine *e, size_t i)
 {
 	struct ks_instn *in = e->all[i];
+	size_t bytes = ks_dataset__bytes(in->ds);
 
+	e->mem.used -= bytes < e->mem.used ? bytes : e->mem.used;
 	unlink_metric(e, in);
 	memmove(&e->all[i], &e->all[i + 1], (e->n - i - 1) * sizeof(*e->all));
 	e->n--;
@@ -349,9 +412,13 @@ static void feed_one(struct ks_engine *e, const struct ks_record *rec)
 			e->stats.filtered++;
 			continue;
 		}
-		rc = ks_dataset__add(in->ds, r);
+		rc = ks_dataset__add_keys(in->ds, r, !e->over);
 		if (rc == -ERANGE)
 			e->stats.expired++;
+		else if (rc == -E2BIG && e->over)
+			e->stats.overbudget++;
+		else if (rc == -E2BIG)
+			e->stats.keycap++;
 		else if (rc)
 			e->stats.nomem++;
 		else {
@@ -389,6 +456,7 @@ size_t ks_engine__tick(struct ks_engine *e, uint64_t now_ns)
 
 	if (!e->follow || now_ns > e->now_ns)
 		e->now_ns = now_ns;
+	account(e);
 	if (e->follow)
 		return 0;
 	for (size_t i = 0; i < e->n;) {

@@ -31,6 +31,9 @@
 #define KS_INSTN_MAX_DEFAULT 1024
 #define KS_INSTN_OWNER_MAX 64	/* bytes of an owner's name */
 #define KS_INSTN_ID_MAX 1000000000ULL
+#define KS_INSTN_MEMORY_DEFAULT (512ULL << 20)	/* bytes, all datasets */
+#define KS_INSTN_KEYS_DEFAULT 2048	/* distinct keys per slot */
+#define KS_RAW_VALUES_DEFAULT 100000	/* numbers in a raw value answer */
 
 struct ks_instn {
 	char owner[KS_INSTN_OWNER_MAX + 1];	/* "" is the operator's */
@@ -53,6 +56,17 @@ struct ks_engine_stats {
 	uint64_t expired;	/* older than the retention */
 	uint64_t nomem;
 	uint64_t bad_metric;	/* metric id outside the catalogue */
+	uint64_t keycap;	/* a new key past the per-slot key cap */
+	uint64_t overbudget;	/* a new key while over the memory budget */
+	uint64_t refused;	/* creates refused by the memory budget */
+};
+
+/* The memory the engine answers for: instrumentations' datasets. */
+struct ks_engine_memory {
+	size_t used;		/* bytes, as of the last tick or create */
+	size_t budget;		/* bytes */
+	uint32_t keys;		/* distinct keys per slot of a dataset */
+	size_t raw_values;	/* numbers in one raw value answer */
 };
 
 struct ks_engine;
@@ -90,6 +104,16 @@ int ks_engine__delete(struct ks_engine *e, const char *id);
 struct ks_instn *ks_engine__next(struct ks_engine *e, struct ks_instn *prev);
 size_t ks_engine__count(const struct ks_engine *e);
 void ks_engine__set_max(struct ks_engine *e, size_t max);
+/* The memory budget of all datasets (bytes), the distinct keys a slot
+ * of one may hold, and the numbers a raw value answer may hold (see
+ * ks_query_value_max); 0 keeps the default.  A create whose empty dataset
+ * does not fit what is left is refused (ENOSPC); past the budget, keys
+ * new to a slot are refused and counted (overbudget).  Applies to
+ * instrumentations created afterwards. */
+void ks_engine__set_memory(struct ks_engine *e, size_t budget,
+			   uint32_t keys, size_t raw_values);
+/* The accounting; used is brought up to date by ks_engine__tick. */
+struct ks_engine_memory ks_engine__memory(const struct ks_engine *e);
 
 /* Feeds n records. */
 void ks_engine__feed(struct ks_engine *e, const struct ks_record *r, size_t n);

@@ -48,6 +48,7 @@ enum eval_op { E_EQ, E_NE, E_LT, E_LE, E_GT, E_GE, E_AND, E_OR, E_ALL,
 	       E_NONE };
 
 #define NODE_NEG 1u	/* numeric constant was negative: val is an int64 */
+#define NODE_SYM 2u	/* val is a symtab id the predicate holds */
 
 struct pnode {
 	uint8_t op;	/* enum eval_op */
@@ -309,7 +310,17 @@ static int parse_node(struct builder *b, const json_t *j, int depth)
 	return rc;
 }
 
-/* Interns the discrete constants, now that everything is valid. */
+/* Releases the constants nodes hold. */
+static void put_all(const struct pnode *node, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (node[i].flags & NODE_SYM)
+			ks_sym_put((uint32_t)node[i].val);
+}
+
+/* Interns the discrete constants, now that everything is valid, each with
+ * a reference the predicate holds until it is freed: a constant no
+ * instrumentation uses any more leaves the symbol table. */
 static int intern_all(struct builder *b)
 {
 	for (uint32_t i = 0; i < b->n; i++) {
@@ -317,11 +328,18 @@ static int intern_all(struct builder *b)
 
 		if (!b->str[i])
 			continue;
-		id = ks_sym_intern(b->str[i]);
-		if (id == KS_SYM_NONE)
-			return ks_err_set(b->err, ENOMEM, "predicate",
+		id = ks_sym_get(b->str[i]);
+		if (id == KS_SYM_NONE) {
+			put_all(b->node, i);
+			return ks_err_set(b->err, errno == ENOSPC ? ENOSPC :
+					  ENOMEM, "predicate", "%s",
+					  errno == ENOSPC ?
+					  "the symbol table is full (see "
+					  "symbols in the configuration)" :
 					  "out of memory");
+		}
 		b->node[i].val = id;
+		b->node[i].flags |= NODE_SYM;
 	}
 	return 0;
 }
@@ -372,6 +390,7 @@ struct ks_pred *ks_pred__parse(const json_t *j, enum ks_metric m,
 			p->fields = b->fields;
 			memcpy(p->node, b->node, b->n * sizeof(p->node[0]));
 		} else {
+			put_all(b->node, b->n);
 			ks_err_set(err, ENOMEM, "predicate", "out of memory");
 		}
 	}
@@ -403,6 +422,8 @@ struct ks_pred *ks_pred__parse_str(const char *s, enum ks_metric m,
 
 void ks_pred__free(struct ks_pred *p)
 {
+	if (p)
+		put_all(p->node, p->n);
 	free(p);
 }
 
@@ -417,6 +438,9 @@ struct ks_pred *ks_pred__dup(const struct ks_pred *p)
 		return NULL;
 	q->fields = p->fields;
 	memcpy(q->node, p->node, p->n * sizeof(p->node[0]));
+	for (uint32_t i = 0; i < q->n; i++)
+		if (q->node[i].flags & NODE_SYM)
+			ks_sym_hold((uint32_t)q->node[i].val);
 	return q;
 }
 

@@ -135,8 +135,9 @@ int ks_query_parse(const json_t *params, uint32_t granularity, int64_t now_s,
 	return 0;
 }
 
-json_t *ks_query_point(const struct ks_instn *in, const struct ks_query *q,
-		       uint32_t i)
+/* Point i; *cells (if given) gets the numbers its value holds. */
+static json_t *point(const struct ks_instn *in, const struct ks_query *q,
+		     uint32_t i, size_t *cells)
 {
 	int64_t start = q->start + (int64_t)i * q->duration;
 	struct ks_value v;
@@ -144,6 +145,8 @@ json_t *ks_query_point(const struct ks_instn *in, const struct ks_query *q,
 
 	if (ks_dataset__value(in->ds, start, q->duration, &v))
 		return NULL;
+	if (cells)
+		*cells = ks_value__cells(&v);
 	val = ks_value__to_json(&v);
 	ks_value_fini(&v);
 	o = json_pack("{s:o?,s:I,s:I,s:I,s:i,s:i,s:{}}",
@@ -167,20 +170,54 @@ json_t *ks_query_point(const struct ks_instn *in, const struct ks_query *q,
 	return o;
 }
 
+json_t *ks_query_point(const struct ks_instn *in, const struct ks_query *q,
+		       uint32_t i)
+{
+	return point(in, q, i, NULL);
+}
+
+static int too_big(size_t max, struct ks_err *err)
+{
+	return ks_err_set(err, EINVAL, "ndatapoints", "the answer would hold "
+			  "more than %zu values (the raw-values limit of the "
+			  "configuration): ask for fewer ndatapoints or a "
+			  "shorter duration", max);
+}
+
+int ks_query_value_max(const struct ks_instn *in, const struct ks_query *q,
+		       size_t max, json_t **out, struct ks_err *err)
+{
+	size_t total = 0, cells;
+	json_t *a, *p;
+
+	*out = NULL;
+	if (max && q->ndatapoints > max)
+		return too_big(max, err);
+	if (!(a = q->multi ? json_array() : NULL) && q->multi)
+		return ks_err_set(err, ENOMEM, "", "out of memory");
+	for (uint32_t i = 0; i < (q->multi ? q->ndatapoints : 1); i++) {
+		if (!(p = point(in, q, i, &cells)) ||
+		    (a && json_array_append_new(a, p))) {
+			json_decref(a);
+			return ks_err_set(err, ENOMEM, "", "out of memory");
+		}
+		/* Each point is built and counted before the next, so a
+		 * refused answer costs one point's memory more. */
+		total += cells;
+		if (max && total > max) {
+			json_decref(a ? a : p);
+			return too_big(max, err);
+		}
+		if (!a)
+			a = p;
+	}
+	*out = a;
+	return 0;
+}
+
 json_t *ks_query_value(const struct ks_instn *in, const struct ks_query *q)
 {
-	json_t *a;
+	json_t *v;
 
-	if (!q->multi)
-		return ks_query_point(in, q, 0);
-	a = json_array();
-	for (uint32_t i = 0; a && i < q->ndatapoints; i++) {
-		json_t *p = ks_query_point(in, q, i);
-
-		if (!p || json_array_append_new(a, p)) {
-			json_decref(a);
-			return NULL;
-		}
-	}
-	return a;
+	return ks_query_value_max(in, q, 0, &v, NULL) ? NULL : v;
 }

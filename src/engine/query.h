@@ -49,5 +49,11 @@ json_t *ks_query_point(const struct ks_instn *in, const struct ks_query *q,
 		       uint32_t i);
 /* All points: an object, or an array when q->multi.  NULL on ENOMEM. */
 json_t *ks_query_value(const struct ks_instn *in, const struct ks_query *q);
+/* ks_query_value into *out, refused with -EINVAL (err names ndatapoints)
+ * when the points would hold more than max numbers in all
+ * (ks_value__cells; 0: no limit): a raw answer's size is budgeted as
+ * heatmaps' are.  0, -EINVAL or -ENOMEM. */
+int ks_query_value_max(const struct ks_instn *in, const struct ks_query *q,
+		       size_t max, json_t **out, struct ks_err *err);
 
 #endif /* KS_ENGINE_QUERY_H */

@@ -2,7 +2,9 @@
  *
  * A value keeps a total, a whole distribution for numeric arities, and for
  * discrete arities one entry per key, found through a small open-addressing
- * index so that adding a record is a hash probe and an increment.
+ * index so that adding a record is a hash probe and an increment.  Each
+ * entry holds a reference on its key's symbol, so the strings of the keys
+ * a value shows live exactly as long as the value.
  */
 #include "engine/value.h"
 
@@ -21,8 +23,10 @@ void ks_value_init(struct ks_value *v, enum ks_arity arity)
 
 void ks_value_fini(struct ks_value *v)
 {
-	for (size_t k = 0; k < v->n; k++)
+	for (size_t k = 0; k < v->n; k++) {
 		ks_dist_fini(&v->e[k].dist);
+		ks_sym_put(v->e[k].key);
+	}
 	free(v->e);
 	free(v->slot);
 	ks_dist_fini(&v->dist);
@@ -86,6 +90,7 @@ struct ks_value_entry *ks_value__entry(struct ks_value *v, uint32_t key)
 	if ((v->n + 1) * 2 > v->nslot && reindex(v, v->nslot ? v->nslot * 2 : 16))
 		return NULL;
 	e = &v->e[v->n];
+	ks_sym_hold(key);
 	e->key = key;
 	e->count = 0;
 	ks_dist_init(&e->dist);
@@ -175,6 +180,37 @@ size_t ks_value__bytes(const struct ks_value *v)
 	for (size_t k = 0; k < v->n; k++)
 		b += ks_dist__bytes(&v->e[k].dist);
 	return b;
+}
+
+static size_t dist_cells(const struct ks_dist *d)
+{
+	size_t it = 0, n = 0;
+	uint32_t i;
+	uint64_t c;
+
+	while (ks_dist__next(d, &it, &i, &c))
+		n++;
+	return n;
+}
+
+size_t ks_value__cells(const struct ks_value *v)
+{
+	size_t n;
+
+	switch (v->arity) {
+	case KS_ARITY_SCALAR:
+		return 1;
+	case KS_ARITY_NUMERIC:
+		return dist_cells(&v->dist);
+	case KS_ARITY_DISCRETE:
+		return v->n;
+	default:
+		break;
+	}
+	n = v->n;
+	for (size_t k = 0; k < v->n; k++)
+		n += dist_cells(&v->e[k].dist);
+	return n;
 }
 
 /* JSON integers are signed: the top bucket ends at INT64_MAX, as CA's did. */

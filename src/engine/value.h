@@ -67,6 +67,9 @@ void ks_value__sort(struct ks_value *v);
 /* Compacts every distribution (for long-lived storage). */
 int ks_value__compact(struct ks_value *v);
 size_t ks_value__bytes(const struct ks_value *v);
+/* The numbers its JSON holds: 1 for a scalar, else one per key and per
+ * bucket (what a raw answer's size is budgeted in). */
+size_t ks_value__cells(const struct ks_value *v);
 
 /* CA's JSON for the value alone: a number, an object, or a range list. */
 json_t *ks_value__to_json(const struct ks_value *v);

@@ -122,8 +122,11 @@ void ks_prom__free(struct ks_prom *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++) {
 		ks_dist_fini(&p->s[i].dist);
+		for (int k = 0; k < MAXLABELS; k++)
+			ks_sym_put(p->s[i].lv[k]);
+	}
 	free(p->s);
 	free(p->slot);
 	free(p);
@@ -203,6 +206,9 @@ static struct series *series_get(struct ks_prom *p, uint16_t fam,
 	memset(s, 0, sizeof(*s));
 	s->fam = fam;
 	memcpy(s->lv, lv, sizeof(s->lv));
+	/* A series lives as long as the exporter: it holds its labels. */
+	for (int k = 0; k < MAXLABELS; k++)
+		ks_sym_hold(lv[k]);
 	p->slot[i] = (uint32_t)p->n;
 	return s;
 }
@@ -346,9 +352,47 @@ static void out_family(struct out *o, const struct ks_prom *p, uint16_t fi)
 	}
 }
 
+/* What bounds the agent's memory, and what the bounds refused. */
+struct mem_metric {
+	const char *name, *help;
+	bool gauge;
+	uint64_t v;
+};
+
+#define NMEM 8
+
+static void mem_metrics(const struct ks_engine *e, struct mem_metric *m)
+{
+	struct ks_engine_memory em = ks_engine__memory(e);
+	struct ks_sym_stats ss;
+
+	ks_sym_stats(&ss);
+	m[0] = (struct mem_metric){ "kvmscope_instrumentation_memory_bytes",
+		"Bytes held by the instrumentations' data.", true, em.used };
+	m[1] = (struct mem_metric){ "kvmscope_instrumentation_memory_budget_bytes",
+		"The instrumentations' memory budget.", true, em.budget };
+	m[2] = (struct mem_metric){ "kvmscope_instrumentations_refused_total",
+		"Creates refused by the memory budget.", false,
+		ks_engine__stats(e)->refused };
+	m[3] = (struct mem_metric){ "kvmscope_symbols",
+		"Interned field values (VM names, RIPs, constants...).", true,
+		ss.count };
+	m[4] = (struct mem_metric){ "kvmscope_symbols_bytes",
+		"Bytes held by the symbol table.", true, ss.bytes };
+	m[5] = (struct mem_metric){ "kvmscope_symbols_freed_total",
+		"Symbols freed once nothing used them.", false, ss.freed };
+	m[6] = (struct mem_metric){ "kvmscope_symbols_dropped_total",
+		"Field values not interned: the symbol table was full.", false,
+		ss.dropped };
+	m[7] = (struct mem_metric){ "kvmscope_guest_keys_dropped_total",
+		"Guest RIPs, cr3s and addresses not interned: their VM had "
+		"its cap of keys.", false, ss.scope_dropped };
+}
+
 static void out_engine(struct out *o, const struct ks_engine *e)
 {
 	const struct ks_engine_stats *st = ks_engine__stats(e);
+	struct mem_metric mm[NMEM];
 	static const char *hdr =
 		"# HELP kvmscope_records_total Records received from sources.\n"
 		"# TYPE kvmscope_records_total counter\n";
@@ -361,12 +405,21 @@ static void out_engine(struct out *o, const struct ks_engine *e)
 	outf(o, "kvmscope_records_dropped_total{reason=\"lacking_field\"} %llu\n"
 		"kvmscope_records_dropped_total{reason=\"future\"} %llu\n"
 		"kvmscope_records_dropped_total{reason=\"expired\"} %llu\n"
-		"kvmscope_records_dropped_total{reason=\"nomem\"} %llu\n",
+		"kvmscope_records_dropped_total{reason=\"nomem\"} %llu\n"
+		"kvmscope_records_dropped_total{reason=\"keycap\"} %llu\n"
+		"kvmscope_records_dropped_total{reason=\"overbudget\"} %llu\n",
 	     (unsigned long long)st->lacking, (unsigned long long)st->future,
-	     (unsigned long long)st->expired, (unsigned long long)st->nomem);
+	     (unsigned long long)st->expired, (unsigned long long)st->nomem,
+	     (unsigned long long)st->keycap,
+	     (unsigned long long)st->overbudget);
 	outf(o, "# HELP kvmscope_instrumentations Active instrumentations.\n"
 		"# TYPE kvmscope_instrumentations gauge\n"
 		"kvmscope_instrumentations %zu\n", ks_engine__count(e));
+	mem_metrics(e, mm);
+	for (size_t i = 0; i < NMEM; i++)
+		outf(o, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", mm[i].name,
+		     mm[i].help, mm[i].name, mm[i].gauge ? "gauge" : "counter",
+		     mm[i].name, (unsigned long long)mm[i].v);
 }
 
 char *ks_prom__render(const struct ks_prom *p, const struct ks_engine *e,
@@ -467,11 +520,14 @@ static void pb_engine(struct ks_pb *b, const struct ks_engine *e)
 {
 	const struct ks_engine_stats *st = ks_engine__stats(e);
 	static const char *const reason[] = {
-		"lacking_field", "future", "expired", "nomem"
+		"lacking_field", "future", "expired", "nomem", "keycap",
+		"overbudget"
 	};
 	const uint64_t dropped[] = {
-		st->lacking, st->future, st->expired, st->nomem
+		st->lacking, st->future, st->expired, st->nomem, st->keycap,
+		st->overbudget
 	};
+	struct mem_metric mm[NMEM];
 	size_t mark;
 
 	pb_counter(b, "kvmscope_records_total", "Records received from "
@@ -492,6 +548,15 @@ static void pb_engine(struct ks_pb *b, const struct ks_engine *e)
 	ks_prom_pb__value(b, KS_PROM_GAUGE, NULL, 0,
 			  (double)ks_engine__count(e));
 	ks_pb__close(b, mark);
+	mem_metrics(e, mm);
+	for (size_t i = 0; i < NMEM; i++) {
+		enum ks_prom_type t = mm[i].gauge ? KS_PROM_GAUGE :
+						    KS_PROM_COUNTER;
+
+		mark = ks_prom_pb__family(b, mm[i].name, mm[i].help, t);
+		ks_prom_pb__value(b, t, NULL, 0, (double)mm[i].v);
+		ks_pb__close(b, mark);
+	}
 }
 
 int ks_prom__render_pb(const struct ks_prom *p, const struct ks_engine *e,

@@ -373,7 +373,8 @@ static void h_status(void *ctx, const struct ks_http_req *req,
 	json_t *o;
 
 	(void)req, (void)m;
-	o = json_pack("{s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
+	o = json_pack("{s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+		      "s:I}}",
 		      "service", "kvmscope", "api_version", KS_API_VERSION,
 		      "now", (json_int_t)ks_api_now(a),
 		      "instrumentations", (json_int_t)ks_engine__count(a->e),
@@ -384,7 +385,9 @@ static void h_status(void *ctx, const struct ks_http_req *req,
 		      "lacking", (json_int_t)st->lacking,
 		      "future", (json_int_t)st->future,
 		      "expired", (json_int_t)st->expired,
-		      "nomem", (json_int_t)st->nomem);
+		      "nomem", (json_int_t)st->nomem,
+		      "keycap", (json_int_t)st->keycap,
+		      "overbudget", (json_int_t)st->overbudget);
 	if (o && a->status_fn)
 		a->status_fn(a->status_ctx, o);
 	ks_http_resp__json(resp, 200, ks_tenancy__status(a->tenancy, a->scope, o));
@@ -694,7 +697,12 @@ static void h_raw(void *ctx, const struct ks_http_req *req,
 	if (!in)
 		return;
 	in->atime_s = ks_api_now(a);
-	v = ks_query_value(in, &q);
+	rc = ks_query_value_max(in, &q, ks_engine__memory(a->e).raw_values,
+				&v, &err);
+	if (rc) {
+		ks_api_param_error(resp, rc, &err);
+		return;
+	}
 	ks_api_add_delay(v, delay);
 	ks_http_resp__json(resp, 200, v);
 }

@@ -93,6 +93,15 @@ void ks_kvmtrace__free(struct ks_kvmtrace *kt)
 {
 	if (!kt)
 		return;
+	for (size_t i = 0; i < kt->cap; i++) {
+		struct thread *th = &kt->t[i];
+
+		if (!th->used)
+			continue;
+		ks_sym_put(th->comm_sym);
+		ks_sym_put(th->pid_sym);
+		ks_sym_put(th->rip_sym);
+	}
 	free(kt->t);
 	free(kt);
 }
@@ -163,8 +172,9 @@ static int update_comm(struct thread *th, const struct ks_tfs_event *ev)
 	if (th->comm_sym && th->comm_len == n && n <= COMM_MAX &&
 	    !memcmp(th->comm, ev->comm, n))
 		return 0;
-	th->comm_sym = ks_sym_intern_n(ev->comm, n > KS_SYM_MAXLEN ?
-						   KS_SYM_MAXLEN : n);
+	ks_sym_put(th->comm_sym);
+	th->comm_sym = ks_sym_get_n(ev->comm, n > KS_SYM_MAXLEN ?
+					      KS_SYM_MAXLEN : n);
 	if (!th->comm_sym)
 		return -ENOMEM;
 	th->comm_len = (uint8_t)(n <= COMM_MAX ? n : COMM_MAX + 1);
@@ -184,7 +194,7 @@ static uint32_t dec_sym(struct ks_kvmtrace *kt, uint64_t v)
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
 	if (v < NDEC)
 		return kt->dec[v] = ks_sym_intern(buf);
-	return ks_sym_intern(buf);
+	return ks_sym_transient(buf);
 }
 
 /* Hex fields (irqvector, guestrip, port, gpa) are lowercase digits without
@@ -199,7 +209,17 @@ static uint32_t hex_sym(uint64_t v)
 		buf[--i] = digits[v & 15];
 		v >>= 4;
 	} while (v);
-	return ks_sym_intern_n(buf + i, sizeof(buf) - i);
+	return ks_sym_transient_n(buf + i, sizeof(buf) - i);
+}
+
+/* A guest-driven hex field (RIP, gpa) of process pid: capped per VM
+ * (engine/symtab.h); 0 when refused, and the field is then left out. */
+static uint32_t guest_sym(uint32_t pid, uint64_t v)
+{
+	char buf[24];
+	int n = snprintf(buf, sizeof(buf), "%llx", (unsigned long long)v);
+
+	return ks_sym_guest_n(pid, buf, (size_t)n);
 }
 
 /* The id of a reason as printed (n < KS_EXITREASON_MAXLEN bytes). */
@@ -225,7 +245,9 @@ static uint32_t reason_sym(struct ks_kvmtrace *kt, const char *s, size_t n)
 static uint32_t rip_sym(struct thread *th, uint64_t rip)
 {
 	if (!th->rip_sym || th->rip != rip) {
-		th->rip_sym = hex_sym(rip);
+		ks_sym_put(th->rip_sym);
+		th->rip_sym = guest_sym(th->pid_num, rip);
+		ks_sym_hold(th->rip_sym);
 		th->rip = rip;
 	}
 	return th->rip_sym;
@@ -345,7 +367,9 @@ static int start(struct ks_kvmtrace *kt, struct thread *th,
 			vm = leader->comm_sym;
 	}
 	if (!th->pid_sym || th->pid_num != pid) {
+		ks_sym_put(th->pid_sym);
 		th->pid_sym = dec_sym(kt, pid);
+		ks_sym_hold(th->pid_sym);
 		th->pid_num = pid;
 		if (!th->pid_sym)
 			return -ENOMEM;
@@ -405,7 +429,8 @@ static int on_kvm_exit(struct ks_kvmtrace *kt, struct thread *th,
 		return e;
 	ks_record_set(&th->pend, KS_F_VLEAVEREASON,
 		      reason_sym(kt, name, (size_t)(rip - name)));
-	ks_record_set(&th->pend, KS_F_GUESTRIP, rip_sym(th, v));
+	if (rip_sym(th, v))
+		ks_record_set(&th->pend, KS_F_GUESTRIP, th->rip_sym);
 	ks_record_set_subsecond(&th->pend);
 	if (!th->pend.f[KS_F_VLEAVEREASON] || !th->pend.f[KS_F_GUESTRIP])
 		return -ENOMEM;
@@ -483,7 +508,7 @@ static int on_apic_accept_irq(struct ks_kvmtrace *kt, struct thread *th,
 	ks_record_set(&r, KS_F_VCPU, dec_sym(kt, apicid));
 	ks_record_set(&r, KS_F_IRQVECTOR, hex_sym(vec));
 	ks_record_set(&r, KS_F_DELIVERYMODE,
-		      ks_sym_intern_n(dm, (size_t)(s.p - dm)));
+		      ks_sym_transient_n(dm, (size_t)(s.p - dm)));
 	ks_record_set_subsecond(&r);
 	return emit(kt, &r);
 }
@@ -505,7 +530,7 @@ static int on_userspace_exit(struct ks_kvmtrace *kt, struct thread *th,
 		return bad(kt, ev);
 	if ((e = start(kt, th, ev, KS_M_VM_USERSPACE_EXITS, &r)))
 		return e;
-	ks_record_set(&r, KS_F_UEXITREASON, ks_sym_intern_n(w, n));
+	ks_record_set(&r, KS_F_UEXITREASON, ks_sym_transient_n(w, n));
 	ks_record_set_subsecond(&r);
 	return emit(kt, &r);
 }
@@ -547,6 +572,7 @@ static int on_mmio(struct ks_kvmtrace *kt, struct thread *th,
 	const char *w;
 	size_t n;
 	uint64_t len, gpa;
+	uint32_t sym;
 	int e;
 
 	if (!lit(&s, "mmio "))
@@ -557,8 +583,9 @@ static int on_mmio(struct ks_kvmtrace *kt, struct thread *th,
 		return bad(kt, ev);
 	if ((e = start(kt, th, ev, KS_M_VM_MMIO_OPS, &r)))
 		return e;
-	ks_record_set(&r, KS_F_GPA, hex_sym(gpa));
-	ks_record_set(&r, KS_F_DIRECTION, ks_sym_intern_n(w, n));
+	if ((sym = guest_sym(th->pid_num, gpa)))
+		ks_record_set(&r, KS_F_GPA, sym);
+	ks_record_set(&r, KS_F_DIRECTION, ks_sym_transient_n(w, n));
 	ks_record_set(&r, KS_F_SIZE, len);
 	return emit(kt, &r);
 }

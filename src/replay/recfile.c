@@ -625,6 +625,8 @@ void ks_recfile_reader__free(struct ks_recfile_reader *rd)
 		munmap(rd->mapped, rd->len);
 	free(rd->own);
 	free(rd->mmap_);
+	for (size_t i = 0; i < rd->nsyms; i++)
+		ks_sym_put(rd->syms[i]);
 	free(rd->syms);
 	free(rd);
 }
@@ -802,6 +804,7 @@ static int set_sym(struct ks_recfile_reader *rd, uint64_t id, uint32_t sym)
 		rd->syms = p;
 		rd->nsyms = n;
 	}
+	ks_sym_put(rd->syms[id]);
 	rd->syms[id] = sym;
 	return 0;
 }
@@ -819,10 +822,13 @@ static void read_symbols(struct ks_recfile_reader *rd, struct cur *c)
 		if (c->bad || !id || id >= MAX_SYM_ID)
 			break;
 		/* A string with a NUL byte was never written by kvmscope. */
+		/* The reader holds its symbols until it is freed. */
 		sym = memchr(s, '\0', len) ? 0 :
-		      ks_sym_intern_n((const char *)s, len);
-		if (!sym || set_sym(rd, id, sym))
+		      ks_sym_get_n((const char *)s, len);
+		if (!sym || set_sym(rd, id, sym)) {
+			ks_sym_put(sym);
 			rd->st.unresolved_sym++;
+		}
 	}
 	if (c->bad)
 		problem(rd, "symbol block does not decode");

@@ -34,7 +34,7 @@ uint32_t ks_bpfrec_dec_sym(uint64_t v)
 	char buf[24];
 
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
-	return ks_sym_intern(buf);
+	return ks_sym_transient(buf);
 }
 
 uint32_t ks_bpfrec_hex_sym(uint64_t v)
@@ -42,7 +42,15 @@ uint32_t ks_bpfrec_hex_sym(uint64_t v)
 	char buf[24];
 
 	snprintf(buf, sizeof(buf), "%llx", (unsigned long long)v);
-	return ks_sym_intern(buf);
+	return ks_sym_transient(buf);
+}
+
+uint32_t ks_bpfrec_guest_sym(uint32_t tgid, uint64_t v)
+{
+	char buf[24];
+	int n = snprintf(buf, sizeof(buf), "%llx", (unsigned long long)v);
+
+	return ks_sym_guest_n(tgid, buf, (size_t)n);
 }
 
 const char *ks_bpfrec_dm_name(unsigned int dm)
@@ -192,11 +200,22 @@ static int set_access(struct ks_record *r, const struct ks_uexit_key *k)
 	const char *dir = k->kind == KS_UXK_PIO ?
 			  (k->sub ? "write" : "read") :
 			  ks_bpfrec_mmio_dir(k->sub);
-	uint32_t addr = ks_bpfrec_hex_sym(k->addr), d = ks_sym_intern(dir);
+	uint32_t addr, d = ks_sym_intern(dir);
 
-	if (!addr || !d)
+	if (!d)
 		return -ENOMEM;
-	ks_record_set(r, k->kind == KS_UXK_PIO ? KS_F_PORT : KS_F_GPA, addr);
+	/* Ports are 64K at most; guest physical addresses are the guest's
+	 * to choose, so they count against its VM's cap.  One refused
+	 * leaves the field absent (symtab counts it). */
+	if (k->kind == KS_UXK_PIO)
+		addr = ks_bpfrec_hex_sym(k->addr);
+	else
+		addr = ks_bpfrec_guest_sym(k->tgid, k->addr);
+	if (!addr && errno != ENOSPC)
+		return -ENOMEM;
+	if (addr)
+		ks_record_set(r, k->kind == KS_UXK_PIO ? KS_F_PORT : KS_F_GPA,
+			      addr);
 	ks_record_set(r, KS_F_DIRECTION, d);
 	ks_record_set(r, KS_F_SIZE, k->arg);
 	return 0;

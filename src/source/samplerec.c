@@ -54,6 +54,20 @@ static int set_sym(struct ks_record *r, enum ks_field f, uint32_t sym)
 	return 0;
 }
 
+/* A guest-driven field: one refused by its VM's key cap is left absent
+ * (the symbol table counts it), so the sample still counts wherever the
+ * field is not needed. */
+static int set_guest(struct ks_record *r, enum ks_field f, uint32_t tgid,
+		     uint64_t v)
+{
+	uint32_t sym = ks_bpfrec_guest_sym(tgid, v);
+
+	if (!sym)
+		return errno == ENOSPC ? 0 : -ENOMEM;
+	ks_record_set(r, f, sym);
+	return 0;
+}
+
 int ks_samplerec(const struct ks_sample_key *k, uint64_t count, uint64_t ts,
 		 uint64_t row_ns, struct ks_record *r)
 {
@@ -69,10 +83,10 @@ int ks_samplerec(const struct ks_sample_key *k, uint64_t count, uint64_t ts,
 			 ks_sym_intern(ks_samplerec_mode_name(k->mode)))))
 		return e;
 	if ((k->flags & KS_SMP_CR3) &&
-	    (e = set_sym(r, KS_F_VMMMUCTX, ks_bpfrec_hex_sym(k->cr3))))
+	    (e = set_guest(r, KS_F_VMMMUCTX, k->tgid, k->cr3)))
 		return e;
 	if ((k->flags & KS_SMP_RIP) &&
-	    (e = set_sym(r, KS_F_GUESTRIP, ks_bpfrec_hex_sym(k->rip))))
+	    (e = set_guest(r, KS_F_GUESTRIP, k->tgid, k->rip)))
 		return e;
 	ks_record_set(r, KS_F_SUBSECOND, k->row * (row_ns / MS_NS));
 	return 0;

@@ -22,6 +22,9 @@
 #include "engine/symtab.h"
 
 #define DISC_MAX_AGE_NS 1000000000ULL
+/* Entries of processes not seen for this many ticks are forgotten (VMs come
+ * and go; their pids and names must not stay for good). */
+#define IDLE_TICKS 64
 
 struct vmap {
 	uint32_t id;		/* KVM vcpu_id */
@@ -68,19 +71,69 @@ struct ks_vmident *ks_vmident__new(const char *procroot)
 	return vi;
 }
 
+/* Releases what e holds. */
+static void entry_fini(struct entry *e)
+{
+	ks_sym_put(e->pid_sym);
+	ks_sym_put(e->vm_sym);
+	ks_sym_put(e->uuid_sym);
+	free(e->vmap);
+}
+
 void ks_vmident__free(struct ks_vmident *vi)
 {
 	if (!vi)
 		return;
 	for (size_t i = 0; i < vi->cap; i++)
-		free(vi->t[i].vmap);
+		if (vi->t[i].tgid)
+			entry_fini(&vi->t[i]);
 	free(vi->t);
 	free(vi);
+}
+
+static size_t slot(uint32_t tgid, size_t cap)
+{
+	return (size_t)(tgid * 2654435761u) & (cap - 1);
+}
+
+/* Moves the entries of vi into a table of cap slots, forgetting those idle
+ * past IDLE_TICKS when prune is set.  0 or -ENOMEM (vi unchanged). */
+static int rehash(struct ks_vmident *vi, size_t cap, bool prune)
+{
+	struct entry *t = calloc(cap, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	vi->n = 0;
+	for (size_t i = 0; i < vi->cap; i++) {
+		struct entry *e = &vi->t[i];
+		uint64_t seen = e->tick > e->vtick ? e->tick : e->vtick;
+		size_t j;
+
+		if (!e->tgid)
+			continue;
+		if (prune && seen + IDLE_TICKS < vi->tick) {
+			entry_fini(e);
+			continue;
+		}
+		j = slot(e->tgid, cap);
+		while (t[j].tgid)
+			j = (j + 1) & (cap - 1);
+		t[j] = *e;
+		vi->n++;
+	}
+	free(vi->t);
+	vi->t = t;
+	vi->cap = cap;
+	return 0;
 }
 
 void ks_vmident__tick(struct ks_vmident *vi)
 {
 	vi->tick++;
+	/* Out of memory, the idle entries just stay until the next try. */
+	if (!(vi->tick % IDLE_TICKS))
+		(void)rehash(vi, vi->cap, true);
 	/* A failed rescan keeps the previous view: still the best map. */
 	if (vi->disc)
 		ks_vmdisc__update(vi->disc, DISC_MAX_AGE_NS);
@@ -96,56 +149,42 @@ void ks_vmident__set_discovery(struct ks_vmident *vi, struct ks_vmdisc *d,
 		ks_vmdisc__update(d, DISC_MAX_AGE_NS);
 }
 
-static size_t slot(uint32_t tgid, size_t cap)
-{
-	return (size_t)(tgid * 2654435761u) & (cap - 1);
-}
-
-static int grow(struct ks_vmident *vi)
-{
-	size_t cap = vi->cap * 2;
-	struct entry *t = calloc(cap, sizeof(*t));
-
-	if (!t)
-		return -ENOMEM;
-	for (size_t i = 0; i < vi->cap; i++) {
-		size_t j;
-
-		if (!vi->t[i].tgid)
-			continue;
-		j = slot(vi->t[i].tgid, cap);
-		while (t[j].tgid)
-			j = (j + 1) & (cap - 1);
-		t[j] = vi->t[i];
-	}
-	free(vi->t);
-	vi->t = t;
-	vi->cap = cap;
-	return 0;
-}
-
 static struct entry *lookup(struct ks_vmident *vi, uint32_t tgid)
 {
 	size_t i;
 
-	if ((vi->n + 1) * 2 > vi->cap && grow(vi))
+	if ((vi->n + 1) * 2 > vi->cap && rehash(vi, vi->cap * 2, false))
 		return NULL;
 	for (i = slot(tgid, vi->cap); vi->t[i].tgid;
 	     i = (i + 1) & (vi->cap - 1))
 		if (vi->t[i].tgid == tgid)
 			return &vi->t[i];
-	vi->t[i].tgid = tgid;
+	vi->t[i] = (struct entry){ .tgid = tgid };
 	vi->n++;
 	return &vi->t[i];
 }
 
-/* Interns s as a record value, cut to what the symbol table takes (as
- * vm/vmrec.c does, so both name a VM alike). */
-static uint32_t intern(const char *s)
+/* Sets *held to a reference on s (length n, cut to what the symbol table
+ * takes, as vm/vmrec.c does, so both name a VM alike), releasing the one
+ * it held.  0 or -ENOMEM. */
+static int hold_n(uint32_t *held, const char *s, size_t n)
 {
-	size_t n = strlen(s);
+	uint32_t id = ks_sym_get_n(s, n > KS_SYM_MAXLEN ? KS_SYM_MAXLEN : n);
 
-	return ks_sym_intern_n(s, n > KS_SYM_MAXLEN ? KS_SYM_MAXLEN : n);
+	ks_sym_put(*held);
+	*held = id;
+	return id ? 0 : -ENOMEM;
+}
+
+static int hold(uint32_t *held, const char *s)
+{
+	return hold_n(held, s, strlen(s));
+}
+
+static void drop(uint32_t *held)
+{
+	ks_sym_put(*held);
+	*held = 0;
 }
 
 /* Names e by discovery's view if it is a discovered VM.  1 if it is, 0 if
@@ -156,10 +195,10 @@ static int disc_name(struct ks_vmident *vi, struct entry *e)
 
 	if (!vi->disc || !(vm = ks_vmdisc__find(vi->disc, (pid_t)e->tgid)))
 		return 0;
-	if (!(e->vm_sym = intern(vm->name)))
+	if (hold(&e->vm_sym, vm->name))
 		return -ENOMEM;
-	e->uuid_sym = 0;
-	if (vm->uuid && !(e->uuid_sym = intern(vm->uuid)))
+	drop(&e->uuid_sym);
+	if (vm->uuid && hold(&e->uuid_sym, vm->uuid))
 		return -ENOMEM;
 	return 1;
 }
@@ -187,9 +226,8 @@ static int read_name(struct ks_vmident *vi, struct entry *e)
 		return 0;
 	/* A live process discovery does not know: a reused pid, or not a
 	 * VM; a UUID from before would name the wrong one. */
-	e->uuid_sym = 0;
-	e->vm_sym = ks_sym_intern_n(buf, (size_t)n);
-	return e->vm_sym ? 0 : -ENOMEM;
+	drop(&e->uuid_sym);
+	return hold_n(&e->vm_sym, buf, (size_t)n);
 }
 
 int ks_vmident__get(struct ks_vmident *vi, uint32_t tgid,
@@ -202,8 +240,13 @@ int ks_vmident__get(struct ks_vmident *vi, uint32_t tgid,
 		return 0;
 	if (!(e = lookup(vi, tgid)))
 		return -ENOMEM;
-	if (!e->pid_sym && !(e->pid_sym = ks_bpfrec_dec_sym(tgid)))
-		return -ENOMEM;
+	if (!e->pid_sym) {
+		char pid[16];
+
+		snprintf(pid, sizeof(pid), "%u", tgid);
+		if (hold(&e->pid_sym, pid))
+			return -ENOMEM;
+	}
 	if (e->tick != vi->tick) {
 		e->tick = vi->tick;
 		if (read_name(vi, e))
@@ -224,9 +267,7 @@ int ks_vmident__fallback(struct ks_vmident *vi, uint32_t tgid,
 		return 0;
 	if (!(e = lookup(vi, tgid)))
 		return -ENOMEM;
-	if (!e->vm_sym)
-		e->vm_sym = ks_sym_intern_n(name, n);
-	return e->vm_sym ? 0 : -ENOMEM;
+	return e->vm_sym ? 0 : hold_n(&e->vm_sym, name, n);
 }
 
 const char *ks_vmident__name(struct ks_vmident *vi, uint32_t tgid)

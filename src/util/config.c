@@ -57,6 +57,14 @@ static const struct keyinfo keys[KS_CFG__COUNT] = {
 				     "seconds" },
 	[KS_CFG_PER_ADDR_CONNS] = { "per-address-connections", K_NUM, 1, 1024,
 				    "connections" },
+	[KS_CFG_INSTN_MEMORY] = { "instrumentation-memory", K_NUM, 1,
+				  1024 * 1024, "MiB" },
+	[KS_CFG_INSTN_KEYS] = { "instrumentation-keys", K_NUM, 1, 1000000,
+				"keys" },
+	[KS_CFG_SYMBOLS] = { "symbols", K_NUM, 1024, 100000000, "symbols" },
+	[KS_CFG_GUEST_KEYS] = { "guest-keys", K_NUM, 1, 100000000, "keys" },
+	[KS_CFG_RAW_VALUES] = { "raw-values", K_NUM, 1, 100000000,
+				"values" },
 };
 
 const char *ks_config_key_name(enum ks_config_key k)

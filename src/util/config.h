@@ -43,6 +43,11 @@ enum ks_config_key {
 	KS_CFG_MAX_BODY,	/* request body bytes */
 	KS_CFG_REQUEST_TIMEOUT,	/* a whole HTTP request, s */
 	KS_CFG_PER_ADDR_CONNS,	/* HTTP connections from one address */
+	KS_CFG_INSTN_MEMORY,	/* MiB for all instrumentations' data */
+	KS_CFG_INSTN_KEYS,	/* distinct keys per slot of one */
+	KS_CFG_SYMBOLS,		/* interned field values, in all */
+	KS_CFG_GUEST_KEYS,	/* guest RIPs, cr3s, addresses per VM */
+	KS_CFG_RAW_VALUES,	/* values in one raw value answer */
 	KS_CFG__COUNT
 };
 

@@ -12,8 +12,9 @@ int ks_vmrec_str(struct ks_record *r, enum ks_field f, const char *s)
 	size_t len = strlen(s);
 	uint32_t sym;
 
-	/* A value longer than the symbol table takes is cut, not lost. */
-	sym = ks_sym_intern_n(s, len > KS_SYM_MAXLEN ? KS_SYM_MAXLEN : len);
+	/* A value longer than the symbol table takes is cut, not lost.
+	 * Only the record holds it: VMs come and go. */
+	sym = ks_sym_transient_n(s, len > KS_SYM_MAXLEN ? KS_SYM_MAXLEN : len);
 
 	if (!sym)
 		return -ENOMEM;
