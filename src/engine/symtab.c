@@ -31,8 +31,6 @@ struct sym {
 	_Atomic uint32_t refs;
 	_Atomic uint32_t epoch;	/* last interned or released in */
 	bool pinned;
-	bool scoped;		/* counts against scope's cap */
-	uint64_t scope;
 };
 
 struct freed {
@@ -40,9 +38,10 @@ struct freed {
 	uint32_t epoch;		/* freed in */
 };
 
+/* Guest keys a scope (VM) made in this epoch. */
 struct scope {
 	uint64_t scope;
-	size_t live;
+	size_t made;
 };
 
 struct key {
@@ -135,14 +134,6 @@ static struct scope *scope_add(uint64_t scope)
 	return &scopes[nscopes++];
 }
 
-static void scope_release(uint64_t scope)
-{
-	struct scope *p = scope_of(scope);
-
-	if (p && !--p->live)
-		*p = scopes[--nscopes];
-}
-
 /* A free id: the oldest freed two epochs ago, or a new one. */
 static uint32_t new_id(void)
 {
@@ -186,7 +177,7 @@ static uint32_t insert(const char *s, size_t len, uint32_t h, uint32_t *slot,
 		errno = ENOMEM;
 		return KS_SYM_NONE;
 	}
-	if (sc && sc->live >= max_scope) {
+	if (sc && sc->made >= max_scope) {
 		st.scope_dropped++;
 		errno = ENOSPC;
 		return KS_SYM_NONE;
@@ -204,10 +195,8 @@ static uint32_t insert(const char *s, size_t len, uint32_t h, uint32_t *slot,
 	atomic_init(&y->refs, mode == GET ? 1 : 0);
 	atomic_init(&y->epoch, atomic_load(&epoch));
 	y->pinned = mode == PIN;
-	y->scoped = sc != NULL;
-	y->scope = scope ? *scope : 0;
 	if (sc)
-		sc->live++;
+		sc->made++;
 	if (mode == PIN)
 		st.pinned++;
 	else
@@ -393,8 +382,6 @@ static void free_sym(uint32_t id, uint32_t now)
 	struct sym *y = &syms[id];
 
 	ks_dict__del(&dict, id, y->hash, hash_of, NULL);
-	if (y->scoped)
-		scope_release(y->scope);
 	strbytes -= strlen(y->s) + 1;
 	free(y->s);
 	y->s = NULL;
@@ -420,6 +407,7 @@ size_t ks_sym_sweep(void)
 		n++;
 	}
 	atomic_store(&epoch, now + 1);
+	nscopes = 0;	/* each VM may make its keys anew */
 	st.sweeps++;
 	pthread_rwlock_unlock(&lock);
 	return n;
@@ -459,6 +447,8 @@ void ks_sym_reset(void)
 	top = cap_syms = fq_head = fq_n = fq_cap = 0;
 	nscopes = cap_scopes = ncounted = strbytes = 0;
 	memset(&st, 0, sizeof(st));
+	max_counted = KS_SYM_MAX_DEFAULT;
+	max_scope = KS_SYM_SCOPE_MAX_DEFAULT;
 	atomic_store(&epoch, 1);
 	pthread_rwlock_unlock(&lock);
 }

@@ -21,9 +21,11 @@
  *     after its intern: records must reach the engine within one sweep
  *     period (the agent sweeps once a second, after feeding).  A freed id
  *     is reused only after two more sweeps.
- * Counted symbols are capped (ks_sym_set_limits): in all, and per scope (a
- * VM) for guest-driven keys.  An intern refused by a cap returns 0 with
- * errno ENOSPC and is counted in ks_sym_stats().
+ * Counted symbols are capped (ks_sym_set_limits): in all, and the new
+ * guest-driven keys one scope (a VM) may make in one epoch (between two
+ * sweeps: a second in the agent), so that one guest cannot fill the table
+ * and starve the others.  An intern refused by a cap returns 0 with errno
+ * ENOSPC and is counted in ks_sym_stats().
  */
 #ifndef KS_ENGINE_SYMTAB_H
 #define KS_ENGINE_SYMTAB_H
@@ -34,7 +36,7 @@
 #define KS_SYM_NONE 0u
 #define KS_SYM_MAXLEN 255
 #define KS_SYM_MAX_DEFAULT 262144u	/* counted symbols in all */
-#define KS_SYM_SCOPE_MAX_DEFAULT 16384u	/* guest-driven keys per VM */
+#define KS_SYM_SCOPE_MAX_DEFAULT 16384u	/* new guest keys per VM per epoch */
 
 struct ks_sym_stats {
 	size_t count;		/* symbols in the table, both kinds */
@@ -42,7 +44,7 @@ struct ks_sym_stats {
 	size_t bytes;		/* heap held by the table */
 	uint64_t freed;		/* counted symbols freed by sweeps */
 	uint64_t dropped;	/* interns refused by the cap in all */
-	uint64_t scope_dropped;	/* guest keys refused by the per-VM cap */
+	uint64_t scope_dropped;	/* new guest keys refused by the per-VM cap */
 	uint64_t sweeps;
 };
 
@@ -59,7 +61,7 @@ uint32_t ks_sym_transient_n(const char *s, size_t len);
 uint32_t ks_sym_transient(const char *s);
 /* ks_sym_transient_n for a guest-driven key (RIP, cr3, MMIO address) of
  * VM scope (any stable number: its pid): a new symbol is refused with
- * ENOSPC when scope already has the per-scope cap of live ones. */
+ * ENOSPC when scope made the per-scope cap of them in this epoch. */
 uint32_t ks_sym_guest_n(uint64_t scope, const char *s, size_t len);
 /* References on a counted id; no-ops on 0 and on pinned ids. */
 void ks_sym_hold(uint32_t id);
@@ -75,11 +77,12 @@ size_t ks_sym_count(void);
 uint32_t ks_sym_refs(uint32_t id);
 /* Frees the unused counted symbols (see above); returns how many. */
 size_t ks_sym_sweep(void);
-/* Caps on counted symbols: in all, and guest keys per scope (0: the
- * defaults). */
+/* Caps on counted symbols: in all, and new guest keys per scope and
+ * epoch (0: the defaults). */
 void ks_sym_set_limits(size_t max, size_t per_scope);
 void ks_sym_stats(struct ks_sym_stats *st);
-/* Frees the table (tests and exit paths, for leak checkers). */
+/* Frees the table and restores the default limits (tests and exit
+ * paths, for leak checkers). */
 void ks_sym_reset(void);
 
 #endif /* KS_ENGINE_SYMTAB_H */

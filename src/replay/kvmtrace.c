@@ -429,10 +429,13 @@ static int on_kvm_exit(struct ks_kvmtrace *kt, struct thread *th,
 		return e;
 	ks_record_set(&th->pend, KS_F_VLEAVEREASON,
 		      reason_sym(kt, name, (size_t)(rip - name)));
+	/* A RIP refused by its VM's key cap leaves the field out. */
 	if (rip_sym(th, v))
 		ks_record_set(&th->pend, KS_F_GUESTRIP, th->rip_sym);
+	else if (errno != ENOSPC)
+		return -ENOMEM;
 	ks_record_set_subsecond(&th->pend);
-	if (!th->pend.f[KS_F_VLEAVEREASON] || !th->pend.f[KS_F_GUESTRIP])
+	if (!th->pend.f[KS_F_VLEAVEREASON])
 		return -ENOMEM;
 	th->pending = true;
 	return 0;

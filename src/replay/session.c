@@ -50,6 +50,10 @@ struct ks_replay *ks_replay__new(void)
 	rp->metric = -1;
 	rp->gran = 1;
 	ks_engine__follow_records(rp->e, true);
+	/* Offline, the file bounds what is kept (and one value may hold
+	 * every RIP of it): no caps on symbols or keys per slot. */
+	ks_sym_set_limits(SIZE_MAX, SIZE_MAX);
+	ks_engine__set_memory(rp->e, SIZE_MAX, UINT32_MAX, 0);
 	return rp;
 }
 
