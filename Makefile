@@ -51,7 +51,7 @@ FUZZ_SECONDS ?= 20
 # check` replays the kept corpora through them (tests/unit/t_fuzz_replay.sh).
 FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(O)/fuzz/%)
 
-.PHONY: all tests benches check demo fuzz fuzz-build bench deps clean \
+.PHONY: all tests benches check demo fuzz fuzz-build bench soak deps clean \
 	headers lab lab-full
 
 all: $(BIN)
@@ -119,6 +119,11 @@ fuzz: deps fuzz-build
 
 bench: deps benches
 	@scripts/bench.sh
+
+# About ten minutes of guest churn, client churn and state faults; not in
+# check (SOAK_SECONDS=N to change its length).
+soak: $(BIN)
+	@scripts/soak.sh
 
 # The nested-KVM lab (tests/lab/README.md): QEMU TCG emulating AMD SVM, a
 # Debian kernel loading kvm_amd, real KVM guests inside.

@@ -6,10 +6,13 @@ repeat themselves: every kvm_exit at a new guest RIP, every kvm_mmio at a
 new guest physical address.  VMs are QEMU processes (comm NAME, pid = tid)
 named PREFIX0, PREFIX1, ... with pids from --pid; each writes --rate exits
 and --mmio MMIO accesses a second for --seconds seconds.  --seed shifts
-every address, so two runs (two generations of VMs) share none.
+every address, so two runs (two generations of VMs) share none.  With
+--churn C the VMs are replaced every C seconds by new ones (new names,
+pids and addresses): VMs coming and going.
 
 usage: guestflood.py [--vms N] [--seconds S] [--rate R] [--mmio M]
-                     [--prefix NAME] [--pid P] [--seed K] > trace.txt
+                     [--prefix NAME] [--pid P] [--seed K] [--churn C]
+                     > trace.txt
 """
 import argparse
 import sys
@@ -24,6 +27,7 @@ def main():
     ap.add_argument("--prefix", default="guest")
     ap.add_argument("--pid", type=int, default=4000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--churn", type=int, default=0)
     a = ap.parse_args()
     out = sys.stdout
     out.write("# tracer: nop\n#\n")
@@ -32,11 +36,13 @@ def main():
     t0 = 100.0
     for s in range(a.seconds):
         n = max(a.rate, a.mmio)
+        gen = s // a.churn if a.churn else 0
         for i in range(n):
             ts = t0 + s + i / n
             for v in range(a.vms):
-                comm = "%s%d" % (a.prefix, v)
-                tid = a.pid + v
+                comm = "%s%d" % (a.prefix, gen * a.vms + v) if gen else \
+                    "%s%d" % (a.prefix, v)
+                tid = a.pid + gen * a.vms + v
                 k = (s * n + i) * a.vms + v
                 who = "%16s-%-7d [000] d..1. %12.6f:" % (comm, tid, ts)
                 if i < a.rate:
