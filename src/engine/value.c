@@ -28,55 +28,48 @@ void ks_value_fini(struct ks_value *v)
 		ks_sym_put(v->e[k].key);
 	}
 	free(v->e);
-	free(v->slot);
+	ks_dict__fini(&v->idx);
 	ks_dist_fini(&v->dist);
 	ks_value_init(v, v->arity);
 }
 
-static size_t probe(const struct ks_value *v, uint32_t key)
+static uint64_t key_hash(uint32_t key)
 {
-	size_t mask = v->nslot - 1;
-	size_t i = (key * 2654435761u) & mask;
-
-	while (v->slot[i] && v->e[v->slot[i] - 1].key != key)
-		i = (i + 1) & mask;
-	return i;
+	return key * 2654435761u;
 }
 
-static int reindex(struct ks_value *v, size_t nslot)
+static uint64_t entry_hash(void *ctx, uint32_t k1)
 {
-	uint32_t *s = calloc(nslot, sizeof(*s));
+	const struct ks_value *v = ctx;
 
-	if (!s)
-		return -ENOMEM;
-	free(v->slot);
-	v->slot = s;
-	v->nslot = nslot;
-	for (size_t k = 0; k < v->n; k++)
-		v->slot[probe(v, v->e[k].key)] = (uint32_t)(k + 1);
-	return 0;
+	return key_hash(v->e[k1 - 1].key);
+}
+
+static bool entry_eq(void *ctx, uint32_t k1, const void *key)
+{
+	const struct ks_value *v = ctx;
+
+	return v->e[k1 - 1].key == *(const uint32_t *)key;
 }
 
 const struct ks_value_entry *ks_value__find(const struct ks_value *v,
 					    uint32_t key)
 {
-	size_t i;
+	uint32_t k1 = ks_dict__find(&v->idx, key_hash(key), entry_eq,
+				    (void *)v, &key);
 
-	if (!v->nslot)
-		return NULL;
-	i = probe(v, key);
-	return v->slot[i] ? &v->e[v->slot[i] - 1] : NULL;
+	return k1 ? &v->e[k1 - 1] : NULL;
 }
 
 struct ks_value_entry *ks_value__entry(struct ks_value *v, uint32_t key)
 {
 	struct ks_value_entry *e;
-	size_t i;
+	uint32_t *s;
 
-	if (v->nslot) {
-		i = probe(v, key);
-		if (v->slot[i])
-			return &v->e[v->slot[i] - 1];
+	if (v->idx.nslot) {
+		s = ks_dict__slot(&v->idx, key_hash(key), entry_eq, v, &key);
+		if (*s)
+			return &v->e[*s - 1];
 	}
 	if (v->n == v->cap) {
 		size_t cap = v->cap ? v->cap * 2 : 8;
@@ -87,7 +80,7 @@ struct ks_value_entry *ks_value__entry(struct ks_value *v, uint32_t key)
 		v->e = p;
 		v->cap = cap;
 	}
-	if ((v->n + 1) * 2 > v->nslot && reindex(v, v->nslot ? v->nslot * 2 : 16))
+	if (ks_dict__reserve(&v->idx, v->n + 1, entry_hash, v))
 		return NULL;
 	e = &v->e[v->n];
 	ks_sym_hold(key);
@@ -95,7 +88,8 @@ struct ks_value_entry *ks_value__entry(struct ks_value *v, uint32_t key)
 	e->count = 0;
 	ks_dist_init(&e->dist);
 	v->n++;
-	v->slot[probe(v, key)] = (uint32_t)v->n;
+	s = ks_dict__slot(&v->idx, key_hash(key), entry_eq, v, &key);
+	ks_dict__set(&v->idx, s, (uint32_t)v->n);
 	return e;
 }
 
@@ -154,10 +148,11 @@ void ks_value__sort(struct ks_value *v)
 		return;
 	qsort(v->e, v->n, sizeof(*v->e), cmp_entry);
 	/* Sorting cannot fail after the index exists: same slot count. */
-	for (size_t i = 0; i < v->nslot; i++)
-		v->slot[i] = 0;
+	ks_dict__clear(&v->idx);
 	for (size_t k = 0; k < v->n; k++)
-		v->slot[probe(v, v->e[k].key)] = (uint32_t)(k + 1);
+		ks_dict__set(&v->idx, ks_dict__slot(&v->idx,
+			     key_hash(v->e[k].key), entry_eq, v, &v->e[k].key),
+			     (uint32_t)(k + 1));
 }
 
 int ks_value__compact(struct ks_value *v)
@@ -175,7 +170,7 @@ int ks_value__compact(struct ks_value *v)
 size_t ks_value__bytes(const struct ks_value *v)
 {
 	size_t b = ks_dist__bytes(&v->dist) + v->cap * sizeof(*v->e) +
-		   v->nslot * sizeof(*v->slot);
+		   ks_dict__bytes(&v->idx);
 
 	for (size_t k = 0; k < v->n; k++)
 		b += ks_dist__bytes(&v->e[k].dist);

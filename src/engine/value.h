@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "engine/dist.h"
+#include "util/dict.h"
 
 enum ks_arity {
 	KS_ARITY_SCALAR,
@@ -34,8 +35,7 @@ struct ks_value {
 	struct ks_dist dist;	/* numeric arities: the whole distribution */
 	size_t n, cap;
 	struct ks_value_entry *e;
-	uint32_t *slot;		/* open-addressing index into e (key -> k+1) */
-	size_t nslot;
+	struct ks_dict idx;	/* key -> k + 1, the entry e[k] */
 };
 
 void ks_value_init(struct ks_value *v, enum ks_arity arity);
