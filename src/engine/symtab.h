@@ -63,6 +63,13 @@ uint32_t ks_sym_transient(const char *s);
  * VM scope (any stable number: its pid): a new symbol is refused with
  * ENOSPC when scope made the per-scope cap of them in this epoch. */
 uint32_t ks_sym_guest_n(uint64_t scope, const char *s, size_t len);
+/* The scope of a VM's (process pid's) keys of one kind (a field): each
+ * VM's RIPs, cr3s and addresses have their own cap, so that a flood of
+ * one kind does not starve the others. */
+static inline uint64_t ks_sym_guest_scope(uint32_t pid, unsigned int kind)
+{
+	return (uint64_t)kind << 32 | pid;
+}
 /* References on a counted id; no-ops on 0 and on pinned ids. */
 void ks_sym_hold(uint32_t id);
 void ks_sym_put(uint32_t id);

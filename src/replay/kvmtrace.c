@@ -212,14 +212,15 @@ static uint32_t hex_sym(uint64_t v)
 	return ks_sym_transient_n(buf + i, sizeof(buf) - i);
 }
 
-/* A guest-driven hex field (RIP, gpa) of process pid: capped per VM
- * (engine/symtab.h); 0 when refused, and the field is then left out. */
-static uint32_t guest_sym(uint32_t pid, uint64_t v)
+/* A guest-driven hex field f (RIP, gpa) of process pid: capped per VM
+ * and field (engine/symtab.h); 0 when refused, and the field is then
+ * left out. */
+static uint32_t guest_sym(uint32_t pid, enum ks_field f, uint64_t v)
 {
 	char buf[24];
 	int n = snprintf(buf, sizeof(buf), "%llx", (unsigned long long)v);
 
-	return ks_sym_guest_n(pid, buf, (size_t)n);
+	return ks_sym_guest_n(ks_sym_guest_scope(pid, f), buf, (size_t)n);
 }
 
 /* The id of a reason as printed (n < KS_EXITREASON_MAXLEN bytes). */
@@ -246,7 +247,7 @@ static uint32_t rip_sym(struct thread *th, uint64_t rip)
 {
 	if (!th->rip_sym || th->rip != rip) {
 		ks_sym_put(th->rip_sym);
-		th->rip_sym = guest_sym(th->pid_num, rip);
+		th->rip_sym = guest_sym(th->pid_num, KS_F_GUESTRIP, rip);
 		ks_sym_hold(th->rip_sym);
 		th->rip = rip;
 	}
@@ -586,7 +587,7 @@ static int on_mmio(struct ks_kvmtrace *kt, struct thread *th,
 		return bad(kt, ev);
 	if ((e = start(kt, th, ev, KS_M_VM_MMIO_OPS, &r)))
 		return e;
-	if ((sym = guest_sym(th->pid_num, gpa)))
+	if ((sym = guest_sym(th->pid_num, KS_F_GPA, gpa)))
 		ks_record_set(&r, KS_F_GPA, sym);
 	ks_record_set(&r, KS_F_DIRECTION, ks_sym_transient_n(w, n));
 	ks_record_set(&r, KS_F_SIZE, len);

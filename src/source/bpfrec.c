@@ -45,12 +45,12 @@ uint32_t ks_bpfrec_hex_sym(uint64_t v)
 	return ks_sym_transient(buf);
 }
 
-uint32_t ks_bpfrec_guest_sym(uint32_t tgid, uint64_t v)
+uint32_t ks_bpfrec_guest_sym(uint32_t tgid, enum ks_field f, uint64_t v)
 {
 	char buf[24];
 	int n = snprintf(buf, sizeof(buf), "%llx", (unsigned long long)v);
 
-	return ks_sym_guest_n(tgid, buf, (size_t)n);
+	return ks_sym_guest_n(ks_sym_guest_scope(tgid, f), buf, (size_t)n);
 }
 
 const char *ks_bpfrec_dm_name(unsigned int dm)
@@ -210,7 +210,7 @@ static int set_access(struct ks_record *r, const struct ks_uexit_key *k)
 	if (k->kind == KS_UXK_PIO)
 		addr = ks_bpfrec_hex_sym(k->addr);
 	else
-		addr = ks_bpfrec_guest_sym(k->tgid, k->addr);
+		addr = ks_bpfrec_guest_sym(k->tgid, KS_F_GPA, k->addr);
 	if (!addr && errno != ENOSPC)
 		return -ENOMEM;
 	if (addr)

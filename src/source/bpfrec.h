@@ -35,10 +35,10 @@ uint64_t ks_bpfrec_sum(const uint64_t *percpu, size_t ncpu);
  * writes vCPUs and vectors; 0 with errno set on ENOMEM. */
 uint32_t ks_bpfrec_dec_sym(uint64_t v);
 uint32_t ks_bpfrec_hex_sym(uint64_t v);
-/* Hex symbol of a guest-driven value (RIP, cr3, guest physical address) of
- * VMM process tgid: capped per VM (engine/symtab.h); 0 with errno ENOSPC
- * when refused by the cap. */
-uint32_t ks_bpfrec_guest_sym(uint32_t tgid, uint64_t v);
+/* Hex symbol of a guest-driven value (RIP, cr3, guest physical address:
+ * field f) of VMM process tgid: capped per VM and field
+ * (engine/symtab.h); 0 with errno ENOSPC when refused by the cap. */
+uint32_t ks_bpfrec_guest_sym(uint32_t tgid, enum ks_field f, uint64_t v);
 
 /* The kernel's name of an APIC delivery mode 0..7 ("Fixed", "ExtINT"). */
 const char *ks_bpfrec_dm_name(unsigned int dm);

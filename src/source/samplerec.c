@@ -60,7 +60,7 @@ static int set_sym(struct ks_record *r, enum ks_field f, uint32_t sym)
 static int set_guest(struct ks_record *r, enum ks_field f, uint32_t tgid,
 		     uint64_t v)
 {
-	uint32_t sym = ks_bpfrec_guest_sym(tgid, v);
+	uint32_t sym = ks_bpfrec_guest_sym(tgid, f, v);
 
 	if (!sym)
 		return errno == ENOSPC ? 0 : -ENOMEM;
