@@ -31,6 +31,10 @@ struct sym {
 	_Atomic uint32_t refs;
 	_Atomic uint32_t epoch;	/* last interned or released in */
 	bool pinned;
+	/* Ever interned for a record: it may be in one, so it waits for the
+	 * sweeps; one only ever held (a predicate's constant) goes with its
+	 * last reference. */
+	_Atomic bool transient;
 };
 
 struct freed {
@@ -104,6 +108,8 @@ static bool touch(struct sym *y, enum mode mode, bool write)
 	atomic_store(&y->epoch, atomic_load(&epoch));
 	if (mode == GET)
 		atomic_fetch_add(&y->refs, 1);
+	else
+		atomic_store(&y->transient, true);
 	return true;
 }
 
@@ -195,6 +201,7 @@ static uint32_t insert(const char *s, size_t len, uint32_t h, uint32_t *slot,
 	atomic_init(&y->refs, mode == GET ? 1 : 0);
 	atomic_init(&y->epoch, atomic_load(&epoch));
 	y->pinned = mode == PIN;
+	atomic_init(&y->transient, mode == TRANSIENT);
 	if (sc)
 		sc->made++;
 	if (mode == PIN)
@@ -298,15 +305,27 @@ void ks_sym_hold(uint32_t id)
 	pthread_rwlock_unlock(&lock);
 }
 
+static void free_sym(uint32_t id, uint32_t now);
+
 void ks_sym_put(uint32_t id)
 {
 	struct sym *y;
+	bool last = false;
 
 	pthread_rwlock_rdlock(&lock);
 	if ((y = counted(id)) && atomic_load(&y->refs)) {
 		atomic_store(&y->epoch, atomic_load(&epoch));
-		atomic_fetch_sub(&y->refs, 1);
+		last = atomic_fetch_sub(&y->refs, 1) == 1 &&
+		       !atomic_load(&y->transient);
 	}
+	pthread_rwlock_unlock(&lock);
+	if (!last)
+		return;
+	/* No record can hold it: free it now, unless it was taken again. */
+	pthread_rwlock_wrlock(&lock);
+	if ((y = counted(id)) && !atomic_load(&y->refs) &&
+	    !atomic_load(&y->transient))
+		free_sym(id, atomic_load(&epoch));
 	pthread_rwlock_unlock(&lock);
 }
 

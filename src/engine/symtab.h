@@ -15,11 +15,13 @@
  *     predicate constants, strings from files).  Whoever keeps an id
  *     beyond the record it is in holds a reference (ks_sym_hold /
  *     ks_sym_put): values hold their keys, predicates their constants,
- *     caches what they cache.  ks_sym_sweep() frees a counted symbol that
- *     nobody holds and nobody interned or released since the previous
- *     sweep, so an id put in a record stays valid until the second sweep
- *     after its intern: records must reach the engine within one sweep
- *     period (the agent sweeps once a second, after feeding).  A freed id
+ *     caches what they cache.  A symbol only ever held (a predicate's
+ *     constant) is freed with its last reference.  ks_sym_sweep() frees a
+ *     counted symbol that nobody holds and nobody interned or released
+ *     since the previous sweep, so an id put in a record stays valid until
+ *     the second sweep after its intern: records must reach the engine
+ *     within one sweep period (the agent sweeps once a second, after
+ *     feeding).  A freed id
  *     is reused only after two more sweeps.
  * Counted symbols are capped (ks_sym_set_limits): in all, and the new
  * guest-driven keys one scope (a VM) may make in one epoch (between two
