@@ -174,7 +174,6 @@ def main():
                      (seconds * 0.15, "lock"), (seconds * 0.35, "lock"),
                      (seconds * 0.45, "lockstart")])
     rss = {}
-    rss_first = None
     last_start = time.time()
     rnd = random.Random(42)
     while time.time() - t0 < seconds:
@@ -211,8 +210,6 @@ def main():
         if "start" not in rss and time.time() - last_start > 135:
             rss["start"] = agent.rss_kb()
             rss["start_at"] = int(now)
-            if rss_first is None:
-                rss_first = rss["start"]
         # Clients: churn at the instrumentation cap.
         s, b = opc.call("POST", "/ca/instrumentations",
                         constants_body(rnd.random() < 0.3))
@@ -264,7 +261,6 @@ def main():
     print("soak_seconds %d" % seconds)
     for k, v in stats.items():
         print("soak_%s %d" % (k, v))
-    print("soak_rss_first_run_kb %s (135 s in)" % rss_first)
     print("soak_rss_last_run_start_kb %s (%d s in, 135 s after its start)"
           % (rss.get("start"), rss.get("start_at", -1)))
     print("soak_rss_end_kb %d" % rss["end"])
