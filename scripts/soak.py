@@ -121,18 +121,21 @@ def main():
     opc, tac = Client(agent, op), Client(agent, ta)
     live, deleted = set(), set()
     stats = {"created": 0, "deleted": 0, "refused_cap": 0, "tenant_409": 0,
-             "raw_200": 0, "raw_400": 0, "heatmap_200": 0, "heatmap_other": 0,
+             "raw_200": 0, "raw_409": 0, "heatmap_200": 0, "heatmap_other": 0,
              "kills": 0, "restarts": 0, "lock_holds": 0, "errors": 0}
     checks = []
     lost = set()
     n = [0]
 
-    def constants_body(persist):
+    def constants_body(persist, idle_max=True):
         n[0] += 1
         pred = {"or": [{"eq": ["vleavereason", "%d-%d-%s" % (n[0], i, "c" * 140)]}
                        for i in range(200)]}
-        return json.dumps({"module": "vm", "stat": "exits", "predicate": pred,
-                           "persist-data": persist, "idle-max": 0})
+        body = {"module": "vm", "stat": "exits", "predicate": pred,
+                "persist-data": persist}
+        if idle_max:
+            body["idle-max"] = 0
+        return json.dumps(body)
 
     def verify(when):
         s, b = opc.call("GET", "/ca/instrumentations")
@@ -231,7 +234,7 @@ def main():
             else:
                 stats["errors"] += 1
         s, _ = tac.call("POST", "/ca/customers/acme/instrumentations",
-                        constants_body(False))
+                        constants_body(False, idle_max=False))
         stats["tenant_409" if s == 409 else "errors"] += 1
         if n[0] % 5 == 0:
             # The retention's every second (past raw-values once the
@@ -242,7 +245,7 @@ def main():
                       "start_time=%d&duration=1&ndatapoints=20" % (t - 30)):
                 s, _ = opc.call("GET", "/ca/instrumentations/%s/value/raw?%s"
                                 % (fixed[n[0] % 2], q))
-                stats["raw_%d" % s if s in (200, 400) else "errors"] += 1
+                stats["raw_%d" % s if s in (200, 409) else "errors"] += 1
             s, _ = opc.call("GET", "/ca/instrumentations/%s/value/heatmap/"
                             "image?start_time=%d&duration=60&ndatapoints=60&"
                             "width=1000&height=1000&nbuckets=100"

@@ -6,7 +6,8 @@
 #  - the guests' keys stay within guest-keys (new keys per VM and second)
 #    and instrumentation-keys (keys per second of an instrumentation), and
 #    what was refused is counted in /metrics and status;
-#  - a raw value over raw-values is refused with 400 naming ndatapoints;
+#  - a raw value over raw-values is refused (409, CA's ECA_INVAL) naming
+#    ndatapoints;
 #  - creates past instrumentation-memory are refused with 409, and a
 #    delete gives the room back;
 #  - a tenant at its cap sends creates with 200 new predicate constants
@@ -150,10 +151,10 @@ check 'j["memory"]["instrumentations"]["budget"] == 48 << 20'
 # ---- raw answers are budgeted ----------------------------------------------
 # The flood's seconds hold up to 500 keys each: 40 of them are over 1,200
 # (what came back in pieces just above).
-expect 400 "$OP" GET "/ca/instrumentations/$RIP/value/raw?$W&ndatapoints=40"
+expect 409 "$OP" GET "/ca/instrumentations/$RIP/value/raw?$W&ndatapoints=40"
 check '"ndatapoints" in json.dumps(j) and "raw-values" in json.dumps(j)'
 expect 200 "$OP" GET "/ca/instrumentations/$RIP/value/raw?$W&ndatapoints=2"
-expect 400 "$OP" GET "/ca/instrumentations/$RIP/value/raw?duration=1&ndatapoints=1201"
+expect 409 "$OP" GET "/ca/instrumentations/$RIP/value/raw?duration=1&ndatapoints=1201"
 
 # ---- creates are checked against the memory budget ---------------------------
 made=()
