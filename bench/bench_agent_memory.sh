@@ -23,7 +23,7 @@ OP=op-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 TA=acme-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 printf '%s operator\n%s tenant acme guest0\n' "$OP" "$TA" >"$tmp/tokens"
 chmod 600 "$tmp/tokens"
-printf 'listen = 127.0.0.1:0\ntokens = %s\ntenant-instrumentations = 1\n' \
+printf 'listen = 127.0.0.1:0\ntokens = %s\ntenant-instrumentations = 1\nmax-body = 65536\n' \
 	"$tmp/tokens" >"$tmp/conf"
 python3 "$TOP/scripts/guestflood.py" --vms 2 --seconds 60 --rate 2000 \
 	--mmio 500 >"$tmp/flood.txt"

@@ -28,6 +28,7 @@ tokens = $tmp/tokens
 tenant-instrumentations = 1
 max-instrumentations = 64
 raw-values = 100000
+max-body = 65536
 CONF
 # Three VMs at a time, replaced by new ones every 15 s, 300 s looped: every
 # exit at a new RIP, every MMIO access at a new address.

@@ -38,6 +38,7 @@ guest-keys = 1000
 instrumentation-keys = 500
 raw-values = 1200
 instrumentation-memory = 48
+max-body = 65536
 EOF
 # 2 VMs x 30 s x 2,000 exits and 500 MMIO accesses a second, all new.
 python3 "$TOP/scripts/guestflood.py" --vms 2 --seconds 30 --rate 2000 \
