@@ -72,6 +72,20 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(CLI_OBJ) $(LIB)
 	$(call say,LINK,$@)$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS)
 
+# The version (scripts/version.sh: git describe, or VERSION in a tarball),
+# rewritten only when it changes, so only version.o follows a commit.
+KS_VERSION_LINES := $(shell scripts/version.sh)
+KS_VERSION := $(word 1,$(KS_VERSION_LINES))
+KS_REVISION := $(word 2,$(KS_VERSION_LINES))
+$(O)/ks_version.h: FORCE
+	@mkdir -p $(@D)
+	@printf '#define KS_VERSION "%s"\n#define KS_REVISION "%s"\n' \
+		'$(KS_VERSION)' '$(KS_REVISION)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@
+$(O)/src/util/version.o: $(O)/ks_version.h
+.PHONY: FORCE
+FORCE:
+
 $(O)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(call say,TEST,$@)$(CC) $(ALL_CFLAGS) $< $(LIB) -o $@ $(LDLIBS) -lcmocka

@@ -14,5 +14,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_vms(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_version(int argc, char **argv);
 
 #endif /* KS_CLI_COMMANDS_H */

@@ -22,6 +22,8 @@ static const struct command commands[] = {
 	{ "vms", cmd_vms, "list the VMs on this host (pid, name, uuid, devices)" },
 	{ "record", cmd_record, "record live data from this host's VMs to a file" },
 	{ "check", cmd_check, "validate kvmscope on this host: facts, counts against KVM's, cost" },
+	{ "top", cmd_top, "VMs sorted by exit rate, exit time, irq rate or disk latency" },
+	{ "version", cmd_version, "print kvmscope's version" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -31,7 +33,8 @@ static void usage(FILE *f)
 		   "Cloud Analytics for Linux KVM hosts.\n\ncommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\nkvmscope COMMAND --help for a command's options.\n");
+	fprintf(f, "\nkvmscope COMMAND --help for a command's options;\n"
+		   "kvmscope --version for the version.\n");
 }
 
 int main(int argc, char **argv)
@@ -47,6 +50,11 @@ int main(int argc, char **argv)
 	    !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		char *v[] = { argv[1], NULL };
+
+		return cmd_version(1, v);
 	}
 	len = strlen(argv[1]);
 	for (size_t i = 0; i < NCOMMANDS; i++) {

@@ -23,6 +23,7 @@
 
 #include "engine/symtab.h"
 #include "expo/prom_pb.h"
+#include "util/version.h"
 
 #define MAXLABELS 4
 
@@ -422,11 +423,21 @@ static void out_engine(struct out *o, const struct ks_engine *e)
 		     mm[i].name, (unsigned long long)mm[i].v);
 }
 
+/* kvmscope_build_info: always 1, the build in its labels, as Prometheus'
+ * own *_build_info has it (so a query can join on version).  The values
+ * are scripts/version.sh's: no character needs escaping. */
+#define BUILD_INFO "kvmscope_build_info"
+#define BUILD_HELP "The kvmscope build: version and revision in labels."
+
 char *ks_prom__render(const struct ks_prom *p, const struct ks_engine *e,
 		      size_t *len)
 {
 	struct out o = { 0 };
 
+	outf(&o, "# HELP " BUILD_INFO " " BUILD_HELP "\n"
+		 "# TYPE " BUILD_INFO " gauge\n"
+		 BUILD_INFO "{version=\"%s\",revision=\"%s\"} 1\n",
+	     ks_version(), ks_revision());
 	for (uint16_t fi = 0; fi < NFAMILIES; fi++)
 		out_family(&o, p, fi);
 	outf(&o, "# HELP kvmscope_prom_series_dropped_total Series not created "
@@ -562,6 +573,13 @@ static void pb_engine(struct ks_pb *b, const struct ks_engine *e)
 int ks_prom__render_pb(const struct ks_prom *p, const struct ks_engine *e,
 		       struct ks_pb *b)
 {
+	const struct ks_prom_label build[] = { { "version", ks_version() },
+					       { "revision", ks_revision() } };
+	size_t mark = ks_prom_pb__family(b, BUILD_INFO, BUILD_HELP,
+					 KS_PROM_GAUGE);
+
+	ks_prom_pb__value(b, KS_PROM_GAUGE, build, 2, 1.0);
+	ks_pb__close(b, mark);
 	for (uint16_t fi = 0; fi < NFAMILIES; fi++) {
 		pb_family(b, p, fi, false);
 		if (families[fi].native_name)

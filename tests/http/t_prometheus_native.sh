@@ -72,6 +72,8 @@ query 'sum(kvmscope_vm_exits_total)' >"$tmp/q_total.json"
 query 'sum(kvmscope_vm_exit_handling_seconds_count)' >"$tmp/q_classic.json"
 query "count($H)" >"$tmp/q_series.json"
 query 'count(kvmscope_vm_exit_handling_seconds_count)' >"$tmp/q_cseries.json"
+query 'kvmscope_build_info' >"$tmp/q_build.json"
+"$K" version --json >"$tmp/version.json" || fail "kvmscope version --json"
 
 python3 - "$tmp" <<'PY' || fail "PromQL answers differ from the agent's numbers"
 import json, math, os, re, sys
@@ -108,6 +110,13 @@ assert int(one("q_total.json")) == total, (one("q_total.json"), total)
 assert int(one("q_classic.json")) == ntotal, "classic _seconds histogram"
 print("classic histogram and counters still there: %d exits, %d series" %
       (total, one("q_series.json")))
+# The build, scraped from the protobuf exposition: the binary's own.
+b = result("q_build.json")
+v = load("version.json")
+assert len(b) == 1 and b[0]["value"][1] == "1", b
+assert b[0]["metric"]["version"] == v["version"], (b, v)
+assert b[0]["metric"]["revision"] == v["revision"], (b, v)
+print("kvmscope_build_info{version=%s} scraped" % v["version"])
 
 # Bucket by bucket: the replay's buckets summed per power of two.
 def native_index(v):

@@ -11,6 +11,7 @@
 
 #include "engine/symtab.h"
 #include "expo/prom.h"
+#include "util/version.h"
 
 static struct ks_record exitrec(const char *vm, const char *vcpu,
 				const char *reason, uint64_t lat)
@@ -95,6 +96,23 @@ static void test_escaping_and_cap(void **state)
 	ks_prom__free(p);
 }
 
+/* The build, in labels of a gauge that is always 1. */
+static void test_build_info(void **state)
+{
+	struct ks_prom *p = ks_prom__new(0);
+	char *t, want[256];
+
+	(void)state;
+	t = ks_prom__render(p, NULL, NULL);
+	snprintf(want, sizeof(want), "kvmscope_build_info{version=\"%s\","
+		 "revision=\"%s\"} ", ks_version(), ks_revision());
+	assert_true(value_of(t, want) == 1);
+	assert_non_null(strstr(t, "# TYPE kvmscope_build_info gauge\n"));
+	assert_non_null(strchr(ks_version(), '.'));
+	free(t);
+	ks_prom__free(p);
+}
+
 /* Disk operations are all counted, those without a latency (QMP
  * discards, disks without kvmscope's histogram) included; the histogram
  * has only those with one. */
@@ -133,6 +151,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counters_and_histograms),
 		cmocka_unit_test(test_escaping_and_cap),
+		cmocka_unit_test(test_build_info),
 		cmocka_unit_test(test_disk_ops_without_latency),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

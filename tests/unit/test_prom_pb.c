@@ -445,7 +445,8 @@ static void test_render_pb(void **state)
 		assert_true(walk(b.buf + i, len, 1, names, sizeof(names)));
 		i += len;
 	}
-	assert_string_equal(names, "kvmscope_vm_exits_total "
+	assert_string_equal(names, "kvmscope_build_info "
+			    "kvmscope_vm_exits_total "
 			    "kvmscope_vm_exit_handling_seconds "
 			    "kvmscope_vm_exit_handling_nanoseconds "
 			    "kvmscope_prom_series_dropped_total ");
