@@ -533,7 +533,7 @@ static struct ks_http_server *start_server(struct opts *o,
 	if (ks_serve_setup__server(&o->setup, &l, &c))
 		return NULL;
 	if (!(s = ks_http_server__start(&c, &err))) {
-		fprintf(stderr, PROG ": %s\n", err.msg);
+		fprintf(stderr, PROG ": --listen %s: %s\n", o->listen, err.msg);
 		return NULL;
 	}
 	v6 = l.addr.ss_family == AF_INET6;
@@ -724,6 +724,9 @@ int cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	rc = 1;
+	/* A taken port is said at once, before the probes take seconds. */
+	if (ks_serve_setup_try_listen(o.listen))
+		goto out;
 	if (agent_open(&ag, &o))
 		goto out;
 	/* After the sources attached, before the server's thread. */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "agent/state.h"
@@ -299,4 +300,31 @@ void ks_serve_setup__fini(struct ks_serve_setup *s)
 	ks_config_fini(&s->cfg);
 	ks_config_fini(&s->cli);
 	memset(s, 0, sizeof(*s));
+}
+
+int ks_serve_setup_try_listen(const char *listen)
+{
+	struct ks_http_listen l;
+	struct ks_err err;
+	int one = 1, fd, e = 0;
+
+	if (ks_http_listen_parse(listen, &l, &err)) {
+		fprintf(stderr, "kvmscope serve: %s: %s\n", err.param, err.msg);
+		return -EINVAL;
+	}
+	/* As the server binds: SO_REUSEADDR, so this leaves no TIME_WAIT
+	 * behind, and an address only in TIME_WAIT is not refused. */
+	fd = socket(l.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+				 sizeof(one)) ||
+	    bind(fd, (const struct sockaddr *)&l.addr, l.addrlen))
+		e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (e)
+		fprintf(stderr, "kvmscope serve: cannot listen on %s: %s%s\n",
+			listen, strerror(e), e == EADDRINUSE ?
+			" (another kvmscope serve? choose another port with "
+			"--listen HOST:PORT)" : "");
+	return -e;
 }

@@ -118,4 +118,10 @@ int ks_serve_setup__server(struct ks_serve_setup *s,
 
 void ks_serve_setup__fini(struct ks_serve_setup *s);
 
+/* Binds listen ("HOST:PORT") and lets it go, so that an address in use or
+ * not ours is reported, naming it, before the probes load; the server
+ * binds it again at the end of the start.  0, or -errno with a line on
+ * stderr. */
+int ks_serve_setup_try_listen(const char *listen);
+
 #endif /* KS_CLI_SERVE_SETUP_H */

@@ -737,6 +737,7 @@ static const struct ks_route routes[] = {
 	{ "GET", HM "/average", ks_api_hm_average, false },
 	{ "GET", HM "/percentile", ks_api_hm_percentile, false },
 	{ "GET", "/metrics", h_prom, true },
+	{ "GET", "/healthz", ks_api_health, true, true },
 	{ "GET", "/:file", h_web_file, true, true },	/* last: /ca wins */
 };
 

@@ -105,4 +105,8 @@ void ks_api_hm_percentile(void *ctx, const struct ks_http_req *req,
 			  const struct ks_route_match *m,
 			  struct ks_http_resp *resp);
 
+/* GET /healthz (api_health.c): anonymous, 200 or 503. */
+void ks_api_health(void *ctx, const struct ks_http_req *req,
+		   const struct ks_route_match *m, struct ks_http_resp *resp);
+
 #endif /* KS_HTTP_HANDLERS_H */
