@@ -13,6 +13,12 @@
  * --counts prints the interval's counts instead of rates (exact totals for
  * tests), --records the sources' records themselves (for debugging the
  * probes, and for lab tests of fields the table does not show).
+ * -L times the exits too and adds `perf kvm stat report`'s table: per
+ * exit reason, the count, shares of exits and of handling time, and the
+ * minimum, mean, 99th percentile and maximum time (source/exitlat.h).
+ * --input FILE reports on a recorded trace instead, once, over the whole
+ * file.  With nothing to show it says why (no KVM guests here, no such
+ * VM) rather than print an empty table.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,8 +31,11 @@
 #include <time.h>
 
 #include "cli/commands.h"
+#include "cli/statlib.h"
 #include "engine/symtab.h"
 #include "replay/exitreason.h"
+#include "replay/input.h"
+#include "source/exitlat.h"
 #include "source/source.h"
 #include "source/vcpustat.h"
 
@@ -41,6 +50,7 @@ struct stat_opts {
 	bool latency, count_only;
 	uint32_t pid;
 	const char *name;
+	const char *input;	/* --input FILE, or NULL: live */
 	/* -x: more exit reasons, normalised (VMX lowercased). */
 	char reason[KS_VS_XMAX][KS_EXITREASON_MAXLEN];
 	size_t nreasons;
@@ -57,12 +67,16 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: kvmscope stat [-j] [-p PID] [-n NAME] [-v] [interval [count]]\n"
+"usage: kvmscope stat [-j] [-L] [-p PID] [-n NAME] [-x LIST] [-v]\n"
+"                     [interval [count]]\n"
+"       kvmscope stat --input FILE [-j] [-L] [-p PID] [-n NAME] [-x LIST]\n"
 "\n"
 "Shows statistics of the running KVM virtual machines, one line per\n"
 "virtual CPU, every interval seconds (default 1), count times (default:\n"
 "until interrupted).  All statistics are per-second rates over the\n"
-"interval, rounded to the nearest integer.  Needs root (BPF).\n"
+"interval, rounded to the nearest integer.  Needs root (BPF).  Without\n"
+"KVM guests on the host, or without the VM -p or -n asks for, it says so\n"
+"and exits (0, or 1 for a VM that is not there).\n"
 "\n"
 "  -j, --json       one JSON object per interval, one per line\n"
 "  -p, --pid PID    only the VM whose VMM (QEMU) process is PID\n"
@@ -72,7 +86,14 @@ static void usage(FILE *f)
 "                   instead of the table, and a {\"tick\": ns} line after\n"
 "                   each interval (for debugging the probes); exits are\n"
 "                   timed then (latency field), as with --latency\n"
-"  -L, --latency    time each exit too (kvm_entry hooked: costs more)\n"
+"  -L, --latency    time each exit too (kvm_entry hooked: costs more),\n"
+"                   and add a table of exits by reason, as `perf kvm stat\n"
+"                   report` has it: count, share of exits (%%), share of\n"
+"                   handling time (%%), min, avg, p99 and max time; live\n"
+"                   times are the lower bounds of 6.25%%-wide buckets\n"
+"  -i, --input FILE report once on a recorded trace instead of the host:\n"
+"                   a kvmscope record file or kvm tracefs text (\"-\":\n"
+"                   standard input), counts over the whole file\n"
 "  -C, --count-only count exits with kvm_exit alone, even with --records\n"
 "  -x, --exits LIST more columns: exits by these reasons, as the kernel\n"
 "                   names them (msr,cpuid,npf; VMX: msr_read,cpuid,...),\n"
@@ -192,6 +213,7 @@ static int parse(int argc, char **argv, struct stat_opts *o)
 		{ "latency", no_argument, NULL, 'L' },
 		{ "count-only", no_argument, NULL, 'C' },
 		{ "exits", required_argument, NULL, 'x' },
+		{ "input", required_argument, NULL, 'i' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -201,7 +223,7 @@ static int parse(int argc, char **argv, struct stat_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->interval = 1;
-	while ((c = getopt_long(argc, argv, "jp:n:crLCx:vh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jp:n:crLCx:i:vh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'j': o->json = true; break;
 		case 'v': o->verbose = true; break;
@@ -210,6 +232,7 @@ static int parse(int argc, char **argv, struct stat_opts *o)
 		case 'L': o->latency = true; break;
 		case 'C': o->count_only = true; break;
 		case 'n': o->name = optarg; break;
+		case 'i': o->input = optarg; break;
 		case 'x':
 			if (!strcmp(optarg, "list")) {
 				list_reasons();
@@ -226,6 +249,12 @@ static int parse(int argc, char **argv, struct stat_opts *o)
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
+	}
+	if (o->input && (o->records || optind < argc)) {
+		fprintf(stderr, "kvmscope stat: --input reports once on the "
+			"whole file: no %s\n", o->records ? "--records" :
+			"interval or count");
+		return 2;
 	}
 	if (optind < argc) {
 		if (parse_uint(argv[optind++], "interval", 86400, &v))
@@ -312,19 +341,123 @@ static void print_row(const struct stat_opts *o, const struct ks_vs_row *r,
 	printf(" %s\n", r->vm_sym ? ks_sym_str(r->vm_sym) : "-");
 }
 
-static int print_text(const struct stat_opts *o, const struct ks_vs_row *rows,
-		      size_t n, uint64_t dt, unsigned long report)
+/* ---- -L: exits by reason, as perf kvm stat report ---------------------- */
+
+static const char *reason_name(const struct ks_exitlat_row *r)
+{
+	return r->reason ? ks_sym_str(r->reason) : "(unknown)";
+}
+
+static double pct(double part, double whole)
+{
+	return whole > 0 ? 100.0 * part / whole : 0;
+}
+
+static void print_lat_line(const char *name, const struct ks_exitlat_row *r,
+			   const struct ks_exitlat_row *all, bool p99)
+{
+	char t[4][16];
+
+	ks_cli_fmt_ns(t[0], sizeof(t[0]), (double)r->min_ns);
+	ks_cli_fmt_ns(t[1], sizeof(t[1]), ks_exitlat_mean(r));
+	ks_cli_fmt_ns(t[2], sizeof(t[2]), ks_exitlat_quantile(r, 0.99));
+	ks_cli_fmt_ns(t[3], sizeof(t[3]), (double)r->max_ns);
+	printf("%24s %9llu %7.2f%% %7.2f%%", name,
+	       (unsigned long long)r->count,
+	       pct((double)r->count, (double)all->count),
+	       pct(r->total_ns, all->total_ns));
+	if (r->timed)
+		printf(" %9s %9s %9s %9s\n", t[0], t[1], p99 ? t[2] : "-",
+		       t[3]);
+	else
+		printf(" %9s %9s %9s %9s\n", "-", "-", "-", "-");
+}
+
+static void print_lat_text(struct ks_exitlat *lat)
+{
+	const struct ks_exitlat_row *rows;
+	struct ks_exitlat_row all;
+	size_t n = ks_exitlat__rows(lat, &rows, &all);
+
+	printf("\n%24s %9s %8s %8s %9s %9s %9s %9s\n", "VM-EXIT", "count",
+	       "count%", "time%", "min", "avg", "p99", "max");
+	for (size_t i = 0; i < n; i++)
+		print_lat_line(reason_name(&rows[i]), &rows[i], &all, true);
+	print_lat_line("total", &all, &all, false);
+	printf("\n");
+}
+
+/* Times in ns, shares in percent; min/avg/p99/max null without any. */
+static json_t *lat_json(struct ks_exitlat *lat)
+{
+	const struct ks_exitlat_row *rows;
+	struct ks_exitlat_row all;
+	size_t n = ks_exitlat__rows(lat, &rows, &all);
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++) {
+		const struct ks_exitlat_row *r = &rows[i];
+		json_t *j = json_pack("{s:s, s:I, s:I, s:f, s:f, s:f}",
+			"reason", reason_name(r), "count", (json_int_t)r->count,
+			"timed", (json_int_t)r->timed,
+			"count_pct", pct((double)r->count, (double)all.count),
+			"time_pct", pct(r->total_ns, all.total_ns),
+			"time_ns", r->total_ns);
+
+		if (j && r->timed) {
+			json_object_set_new(j, "min_ns", json_integer(
+				(json_int_t)r->min_ns));
+			json_object_set_new(j, "avg_ns", json_real(
+				ks_exitlat_mean(r)));
+			json_object_set_new(j, "p99_ns", json_real(
+				ks_exitlat_quantile(r, 0.99)));
+			json_object_set_new(j, "max_ns", json_integer(
+				(json_int_t)r->max_ns));
+		}
+		json_array_append_new(a, j);
+	}
+	return a;
+}
+
+/* In place of an empty table. */
+static void print_nothing(const struct stat_opts *o)
+{
+	if (o->pid || o->name)
+		printf("no such VM: the VM asked for made no exits%s\n",
+		       o->input ? " in the trace" : " (it has gone?)");
+	else
+		printf("no KVM guests %s\n", o->input ? "in the trace" :
+		       "on this host");
+}
+
+static size_t rows_wanted(const struct stat_opts *o,
+			  const struct ks_vs_row *rows, size_t n)
 {
 	size_t shown = 0;
 
 	for (size_t i = 0; i < n; i++)
 		shown += row_wanted(o, &rows[i]);
+	return shown;
+}
+
+static int print_text(const struct stat_opts *o, const struct ks_vs_row *rows,
+		      size_t n, uint64_t dt, unsigned long report,
+		      struct ks_exitlat *lat)
+{
+	size_t shown = rows_wanted(o, rows, n);
+
+	if (!shown) {
+		print_nothing(o);
+		return 0;
+	}
 	/* As kvmstat: a header every interval, unless there is one line. */
-	if (shown != 1 || report % HEADER_EVERY == 0)
+	if (shown != 1 || report % HEADER_EVERY == 0 || lat)
 		print_header(o);
 	for (size_t i = 0; i < n; i++)
 		if (row_wanted(o, &rows[i]))
 			print_row(o, &rows[i], dt);
+	if (lat)
+		print_lat_text(lat);
 	return 0;
 }
 
@@ -356,7 +489,8 @@ static json_t *row_json(const struct stat_opts *o, const struct ks_vs_row *r,
 }
 
 static int print_json(const struct stat_opts *o, const struct ks_vs_row *rows,
-		      size_t n, uint64_t dt, uint64_t wall, uint64_t drops)
+		      size_t n, uint64_t dt, uint64_t wall, uint64_t drops,
+		      struct ks_exitlat *lat)
 {
 	json_t *top = json_object(), *arr = json_array();
 	char *s;
@@ -374,6 +508,8 @@ static int print_json(const struct stat_opts *o, const struct ks_vs_row *rows,
 		if (row_wanted(o, &rows[i]))
 			json_array_append_new(arr, row_json(o, &rows[i], dt));
 	json_object_set_new(top, "rows", arr);
+	if (lat)
+		json_object_set_new(top, "latency", lat_json(lat));
 	s = json_dumps(top, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	json_decref(top);
 	if (!s)
@@ -436,9 +572,12 @@ static int print_counter(void *ctx, const struct ks_source_counter *c)
 }
 
 struct run {
+	const struct stat_opts *o;
 	struct ks_source *src[2];
 	struct ks_vcpustat *vs;
+	struct ks_exitlat *lat;		/* -L */
 	struct ks_source_sink print;	/* --records */
+	struct ks_source_sink tee;	/* the table, and -L's */
 	const struct ks_source_sink *sink;
 	uint64_t drops_seen;
 };
@@ -448,6 +587,58 @@ static void run_close(struct run *r)
 	for (int i = 0; i < 2; i++)
 		ks_source__close(r->src[i]);
 	ks_vcpustat__free(r->vs);
+	ks_exitlat__free(r->lat);
+}
+
+/* The per-vCPU table gets every record; -L's table those of the VMs
+ * shown (the sources already keep to -p's). */
+static int tee_record(void *ctx, const struct ks_record *rec)
+{
+	struct run *r = ctx;
+	const struct ks_source_sink *vs = ks_vcpustat__sink(r->vs);
+	const char *name = r->o->name;
+	int rc = vs->record(vs->ctx, rec);
+
+	if (rc || !r->lat)
+		return rc;
+	if (r->o->pid && (!ks_record_has(rec, KS_F_PID) ||
+			  strtoul(ks_sym_str((uint32_t)rec->f[KS_F_PID]),
+				  NULL, 10) != r->o->pid))
+		return 0;
+	if (name && (!ks_record_has(rec, KS_F_VM) ||
+		     strcmp(ks_sym_str((uint32_t)rec->f[KS_F_VM]), name)))
+		return 0;
+	return ks_exitlat__add(r->lat, rec);
+}
+
+static int tee_counter(void *ctx, const struct ks_source_counter *c)
+{
+	struct run *r = ctx;
+	const struct ks_source_sink *vs = ks_vcpustat__sink(r->vs);
+
+	return vs->counter(vs->ctx, c);
+}
+
+/* The tables, without sources (--input). */
+static int run_tables(struct run *r, const struct stat_opts *o)
+{
+	memset(r, 0, sizeof(*r));
+	r->o = o;
+	if (!(r->vs = ks_vcpustat__new()) ||
+	    (o->latency && !(r->lat = ks_exitlat__new()))) {
+		fprintf(stderr, "kvmscope stat: out of memory\n");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < o->nreasons; i++)
+		if (ks_vcpustat__add_reason(r->vs, o->reason[i])) {
+			fprintf(stderr, "kvmscope stat: out of memory\n");
+			return -ENOMEM;
+		}
+	r->tee = (struct ks_source_sink){ tee_record, tee_counter, r };
+	r->print = (struct ks_source_sink){ print_record, print_counter,
+					    (void *)o };
+	r->sink = o->records ? &r->print : &r->tee;
+	return 0;
 }
 
 static int run_open(struct run *r, const struct stat_opts *o)
@@ -457,7 +648,8 @@ static int run_open(struct run *r, const struct stat_opts *o)
 	struct ks_source_opts so;
 	struct ks_err err;
 
-	memset(r, 0, sizeof(*r));
+	if (run_tables(r, o))
+		return -ENOMEM;
 	ks_source_opts_init(&so);
 	/* The table has no latency column: kvm_exit alone, dense counters,
 	 * unless exit latency is printed or asked for. */
@@ -468,18 +660,6 @@ static int run_open(struct run *r, const struct stat_opts *o)
 	so.uexits_by_reason_only = !o->records;
 	so.pid = o->pid;
 	so.verbose = o->verbose;
-	if (!(r->vs = ks_vcpustat__new())) {
-		fprintf(stderr, "kvmscope stat: out of memory\n");
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < o->nreasons; i++)
-		if (ks_vcpustat__add_reason(r->vs, o->reason[i])) {
-			fprintf(stderr, "kvmscope stat: out of memory\n");
-			return -ENOMEM;
-		}
-	r->print = (struct ks_source_sink){ print_record, print_counter,
-					    (void *)o };
-	r->sink = o->records ? &r->print : ks_vcpustat__sink(r->vs);
 	for (int i = 0; i < 2; i++) {
 		ks_err_clear(&err);
 		r->src[i] = ks_source__open(ops[i], &so, &err);
@@ -553,18 +733,68 @@ static int loop(const struct stat_opts *o, struct run *r)
 			printf("{\"tick\":%llu,\"drops\":%lld}\n",
 			       (unsigned long long)wall, (long long)drops);
 		else if (o->json)
-			print_json(o, rows, n, t - last, wall, (uint64_t)drops);
+			print_json(o, rows, n, t - last, wall, (uint64_t)drops,
+				   r->lat);
 		else
-			print_text(o, rows, n, t - last, report);
+			print_text(o, rows, n, t - last, report, r->lat);
 		if (drops && (!o->json || o->records))
 			fprintf(stderr, "kvmscope stat: %lld events not "
 					"counted (kernel maps full)\n",
 				(long long)drops);
 		fflush(stdout);
 		ks_vcpustat__reset(r->vs, NULL);
+		if (r->lat)
+			ks_exitlat__reset(r->lat);
 		last = t;
 	}
 	return 0;
+}
+
+static int input_record(void *ctx, const struct ks_record *rec)
+{
+	struct run *r = ctx;
+
+	return r->sink->record(r->sink->ctx, rec);
+}
+
+/* --input: one report over the whole file, in counts (a trace's span is
+ * often a fraction of a second: rates would be extrapolations). */
+static int from_input(struct stat_opts *o)
+{
+	const struct ks_vs_row *rows;
+	struct ks_input_stats st;
+	struct ks_err err;
+	struct run r;
+	size_t n;
+	int rc = 1;
+
+	o->counts = true;
+	if (run_tables(&r, o))
+		goto out;
+	if (ks_input_read(o->input, input_record, &r, &st, &err)) {
+		fprintf(stderr, "kvmscope stat: %s\n", err.msg);
+		goto out;
+	}
+	fprintf(stderr, "kvmscope stat: %llu records over %.3f s of %s%s\n",
+		(unsigned long long)st.records,
+		(double)(st.last_ts - st.first_ts) / 1e9,
+		st.recfile ? "recording" : "trace",
+		st.unusable ? " (some of it not understood)" : "");
+	n = ks_vcpustat__rows(r.vs, &rows);
+	if (!rows_wanted(o, rows, n)) {
+		print_nothing(o);
+		rc = o->pid || o->name ? 1 : 0;
+		goto out;
+	}
+	if (o->json)
+		print_json(o, rows, n, st.last_ts - st.first_ts, st.last_ts,
+			   0, r.lat);
+	else
+		print_text(o, rows, n, st.last_ts - st.first_ts, 0, r.lat);
+	rc = 0;
+out:
+	run_close(&r);
+	return rc;
 }
 
 int cmd_stat(int argc, char **argv)
@@ -576,6 +806,14 @@ int cmd_stat(int argc, char **argv)
 
 	if ((rc = parse(argc, argv, &o)) >= 0)
 		return rc;
+	if (o.input)
+		return from_input(&o);
+	/* Nothing to watch: said before any probe loads. */
+	switch (ks_cli_guests("kvmscope stat", o.pid, o.name)) {
+	case KS_GUESTS_NONE: return 0;
+	case KS_GUESTS_NO_SUCH: return 1;
+	default: break;
+	}
 	if (run_open(&r, &o)) {
 		run_close(&r);
 		return 1;

@@ -1,0 +1,36 @@
+/* statlib.h - what `kvmscope stat` and `kvmscope top` share.
+ *
+ * Both report live on the host's KVM guests, or on a recorded trace
+ * (--input), and both must say so plainly when there is nothing to show
+ * rather than print empty tables: the guest check looks at the VMs
+ * discovery sees before any probe loads.  Both print exit latencies in
+ * the same human units.
+ */
+#ifndef KS_CLI_STATLIB_H
+#define KS_CLI_STATLIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What the guest check found. */
+enum ks_guests {
+	KS_GUESTS_SOME,		/* KVM guests (the one asked for, if any) */
+	KS_GUESTS_NONE,		/* no KVM guest on this host: said on stderr */
+	KS_GUESTS_NO_SUCH,	/* the VM asked for is not a KVM guest here:
+				 * said on stderr */
+	KS_GUESTS_UNKNOWN,	/* discovery failed or cannot see (not root):
+				 * the caller goes on, the probes will say */
+};
+
+/* Checks, before loading probes, that this host runs KVM guests and that
+ * the one selected by pid (0: any) or name (NULL: any) is one of them;
+ * prog prefixes the messages. */
+enum ks_guests ks_cli_guests(const char *prog, uint32_t pid,
+			     const char *name);
+
+/* ns as a person reads it, with three significant digits: "812ns",
+ * "1.07us", "557us", "3.42ms", "1.20s". */
+void ks_cli_fmt_ns(char *buf, size_t len, double ns);
+
+#endif /* KS_CLI_STATLIB_H */
