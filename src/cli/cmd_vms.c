@@ -25,8 +25,13 @@
 
 #define PROG "kvmscope vms"
 
+/* The NAME column is as wide as the longest name, between these; a longer
+ * name is cut, with "~" at the end, unless --wide (or --json). */
+#define NAME_MIN 4
+#define NAME_MAX 32
+
 struct vms_opts {
-	bool json, follow, no_watch;
+	bool json, follow, no_watch, wide;
 	unsigned long scan_stats;
 };
 
@@ -41,7 +46,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: kvmscope vms [-j] [-f] [--scan-stats N]\n"
+"usage: kvmscope vms [-j] [-w] [-f] [--scan-stats N]\n"
 "\n"
 "Lists the virtual machines running on this host: processes holding a\n"
 "KVM VM, and QEMU processes (also TCG guests, which need no /dev/kvm).\n"
@@ -52,6 +57,8 @@ static void usage(FILE *f)
 "needs root.\n"
 "\n"
 "  -j, --json          one JSON object {\"vms\": [...]}\n"
+"  -w, --wide          names in full: the NAME column is otherwise at most\n"
+"                      32 characters, a longer name cut with a final '~'\n"
 "  -f, --follow        keep watching; print a line (JSON with -j) per VM\n"
 "                      that appears or goes away, until interrupted\n"
 "      --scan-stats N  scan N times, then print the CPU time per scan\n"
@@ -118,10 +125,34 @@ static int print_json(json_t *j)
 	return 0;
 }
 
-static void print_vm_text(const struct ks_vm *vm)
+/* Prints name in a column of width w, cut with '~' if longer. */
+static void print_name(const char *name, int w)
 {
-	printf("%-8d %-20s %-7s %-36s", (int)vm->pid, vm->name,
-	       ks_vm_accel_name(vm->accel), vm->uuid ? vm->uuid : "-");
+	if ((int)strlen(name) <= w)
+		printf(" %-*s", w, name);
+	else
+		printf(" %.*s~", w - 1, name);
+}
+
+static int name_width(const struct ks_vmdisc *d, const struct vms_opts *o)
+{
+	int w = NAME_MIN;
+
+	for (size_t i = 0; i < ks_vmdisc__count(d); i++) {
+		int n = (int)strlen(ks_vmdisc__at(d, i)->name);
+
+		if (n > w)
+			w = n;
+	}
+	return !o->wide && w > NAME_MAX ? NAME_MAX : w;
+}
+
+static void print_vm_text(const struct ks_vm *vm, int w)
+{
+	printf("%-8d", (int)vm->pid);
+	print_name(vm->name, w);
+	printf(" %-7s %-36s", ks_vm_accel_name(vm->accel),
+	       vm->uuid ? vm->uuid : "-");
 	printf("  vcpus:");
 	for (size_t i = 0; i < vm->nvcpus; i++)
 		printf("%s%u=%d", i ? "," : "", vm->vcpus[i].index,
@@ -145,6 +176,7 @@ static void print_vm_text(const struct ks_vm *vm)
 
 static int list(struct ks_vmdisc *d, const struct vms_opts *o)
 {
+	int w = name_width(d, o);
 	json_t *arr;
 
 	if (o->json) {
@@ -153,10 +185,10 @@ static int list(struct ks_vmdisc *d, const struct vms_opts *o)
 			json_array_append_new(arr, vm_json(ks_vmdisc__at(d, i)));
 		return print_json(json_pack("{s:o}", "vms", arr));
 	}
-	printf("%-8s %-20s %-7s %-36s  %s\n", "PID", "NAME", "ACCEL", "UUID",
-	       "DEVICES");
+	printf("%-8s %-*s %-7s %-36s  %s\n", "PID", w, "NAME", "ACCEL",
+	       "UUID", "DEVICES");
 	for (size_t i = 0; i < ks_vmdisc__count(d); i++)
-		print_vm_text(ks_vmdisc__at(d, i));
+		print_vm_text(ks_vmdisc__at(d, i), w);
 	return 0;
 }
 
@@ -193,8 +225,9 @@ static void event(const struct vms_opts *o, const char *what,
 				     (json_int_t)wall_ms(), "event", what,
 				     "vm", j));
 	} else if (vm) {
+		/* One VM a line: its name whole, no column to keep. */
 		printf("%s ", what);
-		print_vm_text(vm);
+		print_vm_text(vm, (int)strlen(vm->name));
 	} else {
 		printf("%s %-8d %s\n", what, gone->pid, gone->name);
 	}
@@ -277,6 +310,7 @@ static int parse(int argc, char **argv, struct vms_opts *o)
 {
 	static const struct option lopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "wide", no_argument, NULL, 'w' },
 		{ "follow", no_argument, NULL, 'f' },
 		{ "scan-stats", required_argument, NULL, 'S' },
 		{ "no-watch", no_argument, NULL, 'W' },
@@ -287,9 +321,10 @@ static int parse(int argc, char **argv, struct vms_opts *o)
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	while ((c = getopt_long(argc, argv, "jfh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jwfh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'j': o->json = true; break;
+		case 'w': o->wide = true; break;
 		case 'f': o->follow = true; break;
 		case 'W': o->no_watch = true; break;
 		case 'S':
