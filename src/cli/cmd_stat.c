@@ -809,7 +809,7 @@ int cmd_stat(int argc, char **argv)
 	if (o.input)
 		return from_input(&o);
 	/* Nothing to watch: said before any probe loads. */
-	switch (ks_cli_guests("kvmscope stat", o.pid, o.name)) {
+	switch (ks_cli_guests("kvmscope stat", o.pid, o.name, true)) {
 	case KS_GUESTS_NONE: return 0;
 	case KS_GUESTS_NO_SUCH: return 1;
 	default: break;

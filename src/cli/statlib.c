@@ -42,7 +42,7 @@ static void say_no_such(const char *prog, uint32_t pid, const char *name,
 }
 
 enum ks_guests ks_cli_guests(const char *prog, uint32_t pid,
-			     const char *name)
+			     const char *name, bool kvm_only)
 {
 	struct ks_vmdisc_opts o;
 	struct ks_vmdisc *d;
@@ -61,7 +61,7 @@ enum ks_guests ks_cli_guests(const char *prog, uint32_t pid,
 	}
 	if (pid || name) {
 		vm = selected(d, pid, name);
-		if (!vm || vm->accel != KS_VM_ACCEL_KVM) {
+		if (!vm || (kvm_only && vm->accel != KS_VM_ACCEL_KVM)) {
 			say_no_such(prog, pid, name, vm);
 			g = KS_GUESTS_NO_SUCH;
 		} else {
@@ -69,11 +69,12 @@ enum ks_guests ks_cli_guests(const char *prog, uint32_t pid,
 		}
 	} else {
 		for (size_t i = 0; i < ks_vmdisc__count(d); i++)
-			if (ks_vmdisc__at(d, i)->accel == KS_VM_ACCEL_KVM)
+			if (!kvm_only ||
+			    ks_vmdisc__at(d, i)->accel == KS_VM_ACCEL_KVM)
 				g = KS_GUESTS_SOME;
 		if (g == KS_GUESTS_NONE)
-			fprintf(stderr, "%s: no KVM guests on this host\n",
-				prog);
+			fprintf(stderr, "%s: no %s on this host\n", prog,
+				kvm_only ? "KVM guests" : "VMs");
 	}
 	ks_vmdisc__free(d);
 	return g;

@@ -16,18 +16,18 @@
 /* What the guest check found. */
 enum ks_guests {
 	KS_GUESTS_SOME,		/* KVM guests (the one asked for, if any) */
-	KS_GUESTS_NONE,		/* no KVM guest on this host: said on stderr */
+	KS_GUESTS_NONE,		/* no KVM guest (no VM) on this host: said */
 	KS_GUESTS_NO_SUCH,	/* the VM asked for is not a KVM guest here:
 				 * said on stderr */
 	KS_GUESTS_UNKNOWN,	/* discovery failed or cannot see (not root):
 				 * the caller goes on, the probes will say */
 };
 
-/* Checks, before loading probes, that this host runs KVM guests and that
- * the one selected by pid (0: any) or name (NULL: any) is one of them;
- * prog prefixes the messages. */
+/* Checks, before loading probes, that this host runs KVM guests (any VM,
+ * TCG too, unless kvm_only) and that the one selected by pid (0: any) or
+ * name (NULL: any) is one of them; prog prefixes the messages. */
 enum ks_guests ks_cli_guests(const char *prog, uint32_t pid,
-			     const char *name);
+			     const char *name, bool kvm_only);
 
 /* ns as a person reads it, with three significant digits: "812ns",
  * "1.07us", "557us", "3.42ms", "1.20s". */

@@ -78,6 +78,43 @@ PY
 	echo "ok   $cap: $(wc -l <"$SCRATCH/want") exit reasons, as awk has them"
 done
 
+# top on the same traces: its rates times the span are stat's counts,
+# and each sort key orders the rows.
+for cap in $CAPTURES; do
+	f=$DATA/$cap
+	"$KVMSCOPE" stat --input "$f" --json >"$SCRATCH/stat.json" 2>/dev/null
+	for key in exits time irqs disk; do
+		"$KVMSCOPE" top --input "$f" -s $key -j >"$SCRATCH/top.$key" \
+			2>"$SCRATCH/err" || fail "top --input $cap -s $key"
+	done
+	python3 - "$SCRATCH" <<'PY' || fail "$cap: top --input disagrees with stat"
+import json, os, sys
+d = sys.argv[1]
+stat = json.load(open(os.path.join(d, "stat.json")))
+want = {}
+for r in stat["rows"]:
+    e = want.setdefault(r["pid"], [0, 0])
+    e[0] += r["exits"]
+    e[1] += r["irqs"]
+key = {"exits": "exits_per_s", "time": "exit_time_pct", "irqs": "irqs_per_s",
+       "disk": "disk_avg_ns"}
+for k, field in key.items():
+    top = json.load(open(os.path.join(d, "top." + k)))
+    assert top["sort"] == k
+    got = {v["pid"]: [round(v["exits_per_s"] * top["interval"]),
+                      round(v["irqs_per_s"] * top["interval"])]
+           for v in top["vms"]}
+    assert got == want, (k, got, want)
+    vals = [v.get(field, 0) for v in top["vms"]]
+    assert vals == sorted(vals, reverse=True), (k, vals)
+print("ok   top --input: %d VMs, counts as stat's, sorted by each key" % len(want))
+PY
+done
+"$KVMSCOPE" top --input "$DATA/kvm-trace-all-events.txt" >"$SCRATCH/top.txt" 2>&1 ||
+	fail "top --input (text)"
+grep -q '^ *PID VM  *EXITS/s  *EXIT%  *IRQS/s  *DISK/s  *DISKAVG  *DISKP99$' \
+	"$SCRATCH/top.txt" || fail "top --input: no header: $(cat "$SCRATCH/top.txt")"
+
 # A VM the trace does not have.
 if "$KVMSCOPE" stat --input "$DATA/kvm-trace-all-events.txt" -p 4000000 \
 	>"$SCRATCH/out" 2>"$SCRATCH/err"; then

@@ -93,4 +93,41 @@ else
 	[ -s "$D/out" ] && fail "stat without KVM guests printed a table"
 	echo "ok   stat on a host without KVM guests: says so, exit 0"
 fi
+# top: both VMs, live, two reports as JSON lines; a name not there.
+"$KVMSCOPE" top -n 2 -j >"$D/top.json" 2>"$D/err" || fail "top -n 2 -j: $(cat "$D/err")"
+python3 - "$D/top.json" "${PIDS[0]}" "${PIDS[1]}" "$LONG" <<'PY' || fail "top -n 2 -j"
+import json, sys
+docs = [json.loads(l) for l in open(sys.argv[1]).read().splitlines()]
+assert len(docs) == 2, docs
+for d in docs:
+    byp = {v["pid"]: v for v in d["vms"]}
+    assert int(sys.argv[2]) in byp and int(sys.argv[3]) in byp, d
+    assert byp[int(sys.argv[2])]["vm"] == sys.argv[4]
+    assert 0.5 < d["interval"] < 5, d
+    # Paused TCG guests: no exits, no interrupts.
+    assert byp[int(sys.argv[2])]["exits_per_s"] == 0
+print("ok   top -n 2 -j: both VMs in both reports")
+PY
+"$KVMSCOPE" top -n 1 --name "$LONG" -s disk >"$D/top.txt" 2>"$D/err" || fail "top --name"
+grep -q "^ *${PIDS[0]} ${LONG:0:24} " "$D/top.txt" || fail "top --name: $(cat "$D/top.txt")"
+[ "$(grep -c "^ *[0-9]" "$D/top.txt")" = 1 ] || fail "top --name shows other VMs"
+"$KVMSCOPE" top -n 1 --name "nosuch-$$" >"$D/out" 2>"$D/err"
+[ $? = 1 ] || fail "top --name (no such VM) did not exit 1"
+grep -q "no such VM" "$D/err" || fail "top --name nosuch: $(cat "$D/err")"
+echo "ok   top: live rows for real QEMU VMs, --name, no such VM"
+
+# A host without VMs, as a private PID namespace sees it (its own /proc).
+if unshare -pf --mount-proc true 2>/dev/null; then
+	unshare -pf --mount-proc "$KVMSCOPE" top -n 1 >"$D/out" 2>"$D/err"
+	rc=$?
+	[ $rc = 0 ] && grep -qx "kvmscope top: no VMs on this host" "$D/err" &&
+		[ ! -s "$D/out" ] || fail "top without VMs: rc $rc: $(cat "$D/err")"
+	unshare -pf --mount-proc "$KVMSCOPE" stat 1 1 >"$D/out" 2>"$D/err"
+	rc=$?
+	[ $rc = 0 ] && grep -qx "kvmscope stat: no KVM guests on this host" "$D/err" &&
+		[ ! -s "$D/out" ] || fail "stat without VMs: rc $rc: $(cat "$D/err")"
+	echo "ok   top and stat where no VM is seen: they say so, exit 0"
+else
+	echo "unshare -p unavailable: the VM-less host case not checked"
+fi
 echo "vms names ok"
