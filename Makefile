@@ -70,7 +70,7 @@ $(LIB): $(LIB_OBJ)
 	$(call say,AR,$@)ar rcs $@ $^
 
 $(BIN): $(CLI_OBJ) $(LIB)
-	$(call say,LINK,$@)$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS)
+	$(call say,LINK,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 # The version (scripts/version.sh: git describe, or VERSION in a tarball),
 # rewritten only when it changes, so only version.o follows a commit.
@@ -195,7 +195,8 @@ vmlinux:
 # binary in $(SBINDIR), the web UI in $(DATADIR)/kvmscope/web (the agent
 # looks in <binary>/../share/kvmscope/web), the man page (if present), the
 # systemd unit (ExecStart and config path rewritten for PREFIX) and the
-# example config, which never replaces an existing one.
+# example config, which never replaces an existing one, and bash and zsh
+# completion (contrib/completion).
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 DATADIR ?= $(PREFIX)/share
@@ -203,6 +204,10 @@ MANDIR ?= $(DATADIR)/man
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib,$(PREFIX)/lib)/systemd/system
 INSTALL ?= install
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+# Debian's zsh looks in vendor-completions for packages, site-functions
+# under /usr/local.
+ZSHCOMPDIR ?= $(if $(filter /usr,$(PREFIX)),$(DATADIR)/zsh/vendor-completions,$(DATADIR)/zsh/site-functions)
 WEB_FILES := $(filter-out web/README.md,$(wildcard web/*.*))
 
 install: $(BIN)
@@ -218,6 +223,10 @@ install: $(BIN)
 	    -e 's|/etc/kvmscope/|$(SYSCONFDIR)/kvmscope/|' \
 		contrib/systemd/kvmscope.service > $(O)/kvmscope.service
 	$(INSTALL) -m 0644 $(O)/kvmscope.service $(DESTDIR)$(UNITDIR)/
+	$(INSTALL) -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	$(INSTALL) -m 0644 contrib/completion/kvmscope.bash \
+		$(DESTDIR)$(BASHCOMPDIR)/kvmscope
+	$(INSTALL) -m 0644 contrib/completion/_kvmscope $(DESTDIR)$(ZSHCOMPDIR)/
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/kvmscope/kvmscope.conf ]; then \
 		echo "  keeping $(DESTDIR)$(SYSCONFDIR)/kvmscope/kvmscope.conf"; \
 	else \
@@ -227,9 +236,47 @@ install: $(BIN)
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/kvmscope $(DESTDIR)$(UNITDIR)/kvmscope.service \
-		$(DESTDIR)$(MANDIR)/man8/kvmscope.8
+		$(DESTDIR)$(MANDIR)/man8/kvmscope.8 \
+		$(DESTDIR)$(BASHCOMPDIR)/kvmscope $(DESTDIR)$(ZSHCOMPDIR)/_kvmscope
 	rm -rf $(DESTDIR)$(DATADIR)/kvmscope/web
 	@echo "  left $(DESTDIR)$(SYSCONFDIR)/kvmscope (your settings and tokens)"
 
 .PHONY: install uninstall
 # ---- end of install --------------------------------------------------------
+
+# ---- Debian package ----------------------------------------------------------
+# `make deb` builds $(O)/deb/kvmscope_VERSION_amd64.deb with dpkg-buildpackage
+# (debian/: debhelper, the systemd unit enabled and started on install) from
+# a copy of the tree in $(O)/deb (the files git knows, or all but build
+# outputs outside git), so nothing is written next to the tree and a
+# developer's .output is untouched.  The copy carries the version this
+# tree has (VERSION, REVISION), and its changelog gets an entry for it in
+# Debian's spelling ("0.1.0-g1a2b3c4" becomes "0.1.0+g1a2b3c4").
+DEB_DIR := $(O)/deb
+DEB_VERSION := $(subst -,+,$(KS_VERSION))
+DEB_SRC := $(DEB_DIR)/kvmscope-$(DEB_VERSION)
+
+deb:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	if git rev-parse --git-dir >/dev/null 2>&1; then \
+		git ls-files -z --cached --others --exclude-standard | \
+			xargs -0 sh -c 'for f; do [ -e "$$f" ] && echo "$$f"; done' sh | \
+			tar -cf - -T - | tar -C $(DEB_SRC) -xf -; \
+	else \
+		tar --exclude='./.output*' --exclude=./.cache --exclude=./lab-out \
+			--exclude=./demo-out --exclude=./node_modules -cf - . | \
+			tar -C $(DEB_SRC) -xf -; \
+	fi
+	echo '$(KS_VERSION)' > $(DEB_SRC)/VERSION
+	echo '$(KS_REVISION)' > $(DEB_SRC)/REVISION
+	{ printf 'kvmscope (%s) unstable; urgency=medium\n\n  * Built from %s.\n\n -- %s  %s\n\n' \
+		'$(DEB_VERSION)' '$(KS_REVISION)' \
+		'kvmscope developers <kvmscope@localhost>' "$$(date -R)"; \
+		cat debian/changelog; } > $(DEB_SRC)/debian/changelog
+	cd $(DEB_SRC) && DEB_BUILD_OPTIONS="parallel=$$(nproc) $$DEB_BUILD_OPTIONS" \
+		dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+		{ tail -30 ../build.log; exit 1; }
+	@ls $(DEB_DIR)/kvmscope_$(DEB_VERSION)_*.deb
+
+.PHONY: deb
+# ---- end of Debian package ---------------------------------------------------

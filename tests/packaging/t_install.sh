@@ -1,8 +1,8 @@
 #!/bin/bash
 # t_install.sh - packaging: `make install` into a staging DESTDIR puts the
 # binary, web UI, man page, systemd unit and example config where they
-# belong (and keeps an existing config); the installed binary finds its
-# installed web UI by itself and accepts the installed example config;
+# belong, with bash and zsh completion (and keeps an existing config);
+# the installed binary finds its installed web UI by itself and accepts the installed example config;
 # the unit passes `systemd-analyze verify` with no complaint (when
 # systemd-analyze exists), and its ExecStart names the installed binary.
 set -u
@@ -24,7 +24,8 @@ make -s -C "$TOP" install DESTDIR="$D" PREFIX=/usr >"$tmp/make.out" 2>&1 ||
 	fail "make install: $(tail -5 "$tmp/make.out")"
 for f in usr/sbin/kvmscope usr/share/kvmscope/web/index.html \
 	usr/share/kvmscope/web/app.js lib/systemd/system/kvmscope.service \
-	etc/kvmscope/kvmscope.conf; do
+	etc/kvmscope/kvmscope.conf usr/share/bash-completion/completions/kvmscope \
+	usr/share/zsh/vendor-completions/_kvmscope; do
 	[ -f "$D/$f" ] || fail "make install did not install /$f"
 done
 [ -x "$D/usr/sbin/kvmscope" ] || fail "the binary is not executable"
@@ -50,6 +51,8 @@ make -s -C "$TOP" install DESTDIR="$tmp/local" >"$tmp/make.out" 2>&1 ||
 grep -q '^ExecStart=/usr/local/sbin/kvmscope serve --config /usr/local/etc/kvmscope/kvmscope.conf$' \
 	"$tmp/local/usr/local/lib/systemd/system/kvmscope.service" ||
 	fail "PREFIX=/usr/local: unexpected ExecStart"
+[ -f "$tmp/local/usr/local/share/zsh/site-functions/_kvmscope" ] ||
+	fail "PREFIX=/usr/local: zsh completion not in site-functions"
 
 # The installed binary, run as the unit would (but on a free port),
 # serves the installed web UI without being told where it is.
