@@ -2,9 +2,10 @@
 # t_install.sh - packaging: `make install` into a staging DESTDIR puts the
 # binary, web UI, man page, systemd unit and example config where they
 # belong, with bash and zsh completion (and keeps an existing config);
-# the installed binary finds its installed web UI by itself and accepts the installed example config;
-# the unit passes `systemd-analyze verify` with no complaint (when
-# systemd-analyze exists), and its ExecStart names the installed binary.
+# the installed binary finds its installed web UI by itself and accepts
+# the installed example config; the unit passes `systemd-analyze verify`
+# with no complaint (when systemd-analyze exists), and its ExecStart names
+# the installed binary.
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 command -v curl >/dev/null || { echo "curl is not installed"; exit 77; }
