@@ -40,6 +40,7 @@
 #include "source/vcpustat.h"
 
 #define HEADER_EVERY 20
+#define PROG "kvmscope stat"
 
 struct stat_opts {
 	unsigned interval;	/* seconds */
@@ -55,14 +56,6 @@ struct stat_opts {
 	char reason[KS_VS_XMAX][KS_EXITREASON_MAXLEN];
 	size_t nreasons;
 };
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void usage(FILE *f)
 {
@@ -122,21 +115,6 @@ static void usage(FILE *f)
 "  emul   instructions emulated in the kernel (kvm_emulate_insn)\n"
 "  eptv   nested page table violations (ept_violation, npf)\n"
 "  vm     VM name (the VMM process name for now)\n");
-}
-
-static int parse_uint(const char *s, const char *what, unsigned long max,
-		      unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || *out == 0 || *out > max) {
-		fprintf(stderr, "kvmscope stat: %s '%s' must be a whole number "
-				"from 1 to %lu\n", what, s, max);
-		return -EINVAL;
-	}
-	return 0;
 }
 
 /* Whether name is an exit reason of either table. */
@@ -242,7 +220,7 @@ static int parse(int argc, char **argv, struct stat_opts *o)
 				return 2;
 			break;
 		case 'p':
-			if (parse_uint(optarg, "pid", INT_MAX, &v))
+			if (ks_cli_parse_uint(PROG, optarg, "pid", INT_MAX, &v))
 				return 2;
 			o->pid = (uint32_t)v;
 			break;
@@ -257,12 +235,14 @@ static int parse(int argc, char **argv, struct stat_opts *o)
 		return 2;
 	}
 	if (optind < argc) {
-		if (parse_uint(argv[optind++], "interval", 86400, &v))
+		if (ks_cli_parse_uint(PROG, argv[optind++], "interval", 86400,
+				      &v))
 			return 2;
 		o->interval = (unsigned)v;
 	}
 	if (optind < argc) {
-		if (parse_uint(argv[optind++], "count", ULONG_MAX / 2, &v))
+		if (ks_cli_parse_uint(PROG, argv[optind++], "count",
+				      ULONG_MAX / 2, &v))
 			return 2;
 		o->count = v;
 	}
@@ -273,14 +253,6 @@ static int parse(int argc, char **argv, struct stat_opts *o)
 		return 2;
 	}
 	return -1;
-}
-
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec t;
-
-	clock_gettime(clk, &t);
-	return (uint64_t)t.tv_sec * KS_NSEC_PER_SEC + (uint64_t)t.tv_nsec;
 }
 
 /* What a column shows: the per-second rate, or with --counts the count. */
@@ -693,35 +665,24 @@ static int64_t run_read(struct run *r, uint64_t wall)
 	return (int64_t)d;
 }
 
-static void wait_until(uint64_t mono_deadline)
-{
-	struct timespec t = {
-		.tv_sec = (time_t)(mono_deadline / KS_NSEC_PER_SEC),
-		.tv_nsec = (long)(mono_deadline % KS_NSEC_PER_SEC),
-	};
-
-	while (!stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t,
-					NULL) == EINTR)
-		;
-}
-
 static int loop(const struct stat_opts *o, struct run *r)
 {
-	uint64_t start = now_ns(CLOCK_MONOTONIC), last = start;
+	uint64_t start = ks_cli_now_ns(CLOCK_MONOTONIC), last = start;
 	const struct ks_vs_row *rows;
 	unsigned long report;
 
-	for (report = 0; !stop && (!o->count || report < o->count); report++) {
+	for (report = 0; !ks_cli_stop && (!o->count || report < o->count);
+	     report++) {
 		uint64_t t, wall;
 		int64_t drops;
 		size_t n;
 
-		wait_until(start +
+		ks_cli_wait_until(start +
 			   (report + 1) * o->interval * KS_NSEC_PER_SEC);
-		if (stop)
+		if (ks_cli_stop)
 			break;
-		t = now_ns(CLOCK_MONOTONIC);
-		wall = now_ns(CLOCK_REALTIME);
+		t = ks_cli_now_ns(CLOCK_MONOTONIC);
+		wall = ks_cli_now_ns(CLOCK_REALTIME);
 		/* Stamped with the last ns of the second that ended: the
 		 * sources count every event in its own second, and what the
 		 * second in progress has seen waits for the next read. */
@@ -799,7 +760,6 @@ out:
 
 int cmd_stat(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
 	struct stat_opts o;
 	struct run r;
 	int rc;
@@ -809,7 +769,7 @@ int cmd_stat(int argc, char **argv)
 	if (o.input)
 		return from_input(&o);
 	/* Nothing to watch: said before any probe loads. */
-	switch (ks_cli_guests("kvmscope stat", o.pid, o.name, true)) {
+	switch (ks_cli_guests(PROG, o.pid, o.name, true)) {
 	case KS_GUESTS_NONE: return 0;
 	case KS_GUESTS_NO_SUCH: return 1;
 	default: break;
@@ -818,9 +778,7 @@ int cmd_stat(int argc, char **argv)
 		run_close(&r);
 		return 1;
 	}
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	ks_cli_catch_stop();
 	rc = loop(&o, &r);
 	run_close(&r);
 	return rc;

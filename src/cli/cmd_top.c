@@ -65,14 +65,6 @@ struct top {
 	struct ks_source_sink sink;
 };
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -106,21 +98,6 @@ static void usage(FILE *f)
 "  IRQS/s    interrupts injected (kvm_inj_virq)\n"
 "  DISK/s    disk operations  DISKAVG, DISKP99  their latency\n"
 "Exit times are the lower bounds of 6.25%%-wide buckets (stat -L's).\n");
-}
-
-static int parse_num(const char *s, const char *what, unsigned long max,
-		     unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || !*out || *out > max) {
-		fprintf(stderr, PROG ": %s '%s' must be a whole number from 1 "
-			"to %lu\n", what, s, max);
-		return -EINVAL;
-	}
-	return 0;
 }
 
 static int parse_sort(const char *s, enum sort_key *k)
@@ -162,17 +139,19 @@ static int parse(int argc, char **argv, struct top_opts *o)
 				return 2;
 			break;
 		case 'd':
-			if (parse_num(optarg, "--delay", 86400, &v))
+			if (ks_cli_parse_uint(PROG, optarg, "--delay", 86400,
+					      &v))
 				return 2;
 			o->delay = (unsigned)v;
 			break;
 		case 'n':
-			if (parse_num(optarg, "--iterations", ULONG_MAX / 2,
-				      &o->iterations))
+			if (ks_cli_parse_uint(PROG, optarg, "--iterations",
+					      ULONG_MAX / 2, &o->iterations))
 				return 2;
 			break;
 		case 'p':
-			if (parse_num(optarg, "--pid", INT_MAX, &v))
+			if (ks_cli_parse_uint(PROG, optarg, "--pid", INT_MAX,
+					      &v))
 				return 2;
 			o->pid = (uint32_t)v;
 			break;
@@ -459,35 +438,21 @@ static int top_open(struct top *t)
 	return 0;
 }
 
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * KS_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 static int live(struct top *t)
 {
-	uint64_t start = now_ns(CLOCK_MONOTONIC), last = start;
+	uint64_t start = ks_cli_now_ns(CLOCK_MONOTONIC), last = start;
 	const struct top_opts *o = t->o;
 	bool redraw = !o->json && !o->iterations && isatty(STDOUT_FILENO);
-	struct timespec dl;
 
-	for (unsigned long k = 0; !stop && (!o->iterations ||
+	for (unsigned long k = 0; !ks_cli_stop && (!o->iterations ||
 					    k < o->iterations); k++) {
-		uint64_t d = start + (k + 1) * o->delay * KS_NSEC_PER_SEC, now;
-		uint64_t wall;
+		uint64_t now, wall;
 
-		dl.tv_sec = (time_t)(d / KS_NSEC_PER_SEC);
-		dl.tv_nsec = (long)(d % KS_NSEC_PER_SEC);
-		while (!stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME,
-						&dl, NULL) == EINTR)
-			;
-		if (stop)
+		ks_cli_wait_until(start + (k + 1) * o->delay * KS_NSEC_PER_SEC);
+		if (ks_cli_stop)
 			break;
-		now = now_ns(CLOCK_MONOTONIC);
-		wall = now_ns(CLOCK_REALTIME);
+		now = ks_cli_now_ns(CLOCK_MONOTONIC);
+		wall = ks_cli_now_ns(CLOCK_REALTIME);
 		wall -= wall % KS_NSEC_PER_SEC + 1;	/* as stat reads */
 		for (int i = 0; i < NSRC; i++)
 			if (t->src[i] &&
@@ -527,7 +492,6 @@ static int from_input(struct top *t)
 
 int cmd_top(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
 	struct top_opts o;
 	struct top t = { 0 };
 	int rc;
@@ -546,9 +510,7 @@ int cmd_top(int argc, char **argv)
 	case KS_GUESTS_NO_SUCH: return 1;
 	default: break;
 	}
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	ks_cli_catch_stop();
 	rc = top_open(&t) ? 1 : live(&t);
 	top_close(&t);
 	return rc;

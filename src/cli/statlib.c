@@ -1,9 +1,13 @@
 /* statlib.c - the guest check and human times of stat and top (statlib.h). */
 #include "cli/statlib.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "engine/record.h"
 
 #include "vm/discovery.h"
 
@@ -94,4 +98,56 @@ void ks_cli_fmt_ns(char *buf, size_t len, double ns)
 		snprintf(buf, len, "%.0f%s", v, u[i].unit);
 	else
 		snprintf(buf, len, "%.*f%s", v >= 10 ? 1 : 2, v, u[i].unit);
+}
+
+volatile sig_atomic_t ks_cli_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	ks_cli_stop = 1;
+}
+
+void ks_cli_catch_stop(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+uint64_t ks_cli_now_ns(clockid_t clk)
+{
+	struct timespec t;
+
+	clock_gettime(clk, &t);
+	return (uint64_t)t.tv_sec * KS_NSEC_PER_SEC + (uint64_t)t.tv_nsec;
+}
+
+void ks_cli_wait_until(uint64_t mono_deadline)
+{
+	struct timespec t = {
+		.tv_sec = (time_t)(mono_deadline / KS_NSEC_PER_SEC),
+		.tv_nsec = (long)(mono_deadline % KS_NSEC_PER_SEC),
+	};
+
+	while (!ks_cli_stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME,
+					       &t, NULL) == EINTR)
+		;
+}
+
+int ks_cli_parse_uint(const char *prog, const char *s, const char *what,
+		      unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || *out == 0 || *out > max) {
+		fprintf(stderr, "%s: %s '%s' must be a whole number from 1 to "
+			"%lu\n", prog, what, s, max);
+		return -EINVAL;
+	}
+	return 0;
 }

@@ -9,9 +9,11 @@
 #ifndef KS_CLI_STATLIB_H
 #define KS_CLI_STATLIB_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* What the guest check found. */
 enum ks_guests {
@@ -32,5 +34,18 @@ enum ks_guests ks_cli_guests(const char *prog, uint32_t pid,
 /* ns as a person reads it, with three significant digits: "812ns",
  * "1.07us", "557us", "3.42ms", "1.20s". */
 void ks_cli_fmt_ns(char *buf, size_t len, double ns);
+
+/* Set once SIGINT or SIGTERM arrived, after ks_cli_catch_stop(). */
+extern volatile sig_atomic_t ks_cli_stop;
+void ks_cli_catch_stop(void);
+
+/* Sleeps until the CLOCK_MONOTONIC deadline (ns), or a stop. */
+void ks_cli_wait_until(uint64_t mono_deadline);
+uint64_t ks_cli_now_ns(clockid_t clk);
+
+/* s as a whole number from 1 to max, or -EINVAL with a line on stderr
+ * naming prog and what. */
+int ks_cli_parse_uint(const char *prog, const char *s, const char *what,
+		      unsigned long max, unsigned long *out);
 
 #endif /* KS_CLI_STATLIB_H */

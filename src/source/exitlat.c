@@ -96,7 +96,8 @@ static int cmp_row(const void *a, const void *b)
 		      y->reason ? ks_sym_str(y->reason) : "");
 }
 
-size_t ks_exitlat__rows(struct ks_exitlat *t, const struct ks_exitlat_row **rows,
+size_t ks_exitlat__rows(struct ks_exitlat *t,
+			const struct ks_exitlat_row **rows,
 			struct ks_exitlat_row *all)
 {
 	memset(all, 0, sizeof(*all));

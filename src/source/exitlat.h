@@ -44,7 +44,8 @@ int ks_exitlat__add(struct ks_exitlat *t, const struct ks_record *r);
 /* Rows by count, most first (ties by name), as perf sorts its report;
  * valid until the next call on t.  *all gets the sums of every row
  * (reason 0). */
-size_t ks_exitlat__rows(struct ks_exitlat *t, const struct ks_exitlat_row **rows,
+size_t ks_exitlat__rows(struct ks_exitlat *t,
+			const struct ks_exitlat_row **rows,
 			struct ks_exitlat_row *all);
 
 /* Mean and q-quantile (0..1, interpolated in its bucket and kept between
