@@ -50,7 +50,7 @@ done
 dpkg-deb -I "$deb" conffiles | grep -qx /etc/kvmscope/kvmscope.conf ||
 	fail "the config is not a conffile"
 deps=$(dpkg-deb -f "$deb" Depends)
-for l in libbpf1 libjansson4 libmicrohttpd12 libpng16-16 libsqlite3-0; do
+for l in libbpf1 libjansson4 libmicrohttpd12 libsqlite3-0 zlib1g; do
 	grep -q "$l" <<<"$deps" || fail "Depends lacks $l: $deps"
 done
 dpkg-deb -I "$deb" postinst | grep -q 'deb-systemd-helper' ||
