@@ -7,7 +7,8 @@
 # with its live sources (whatever this host can run) and a token file:
 # /healthz answers without a token, 200 {"status":"ok"}, its source counts
 # are those of /ca/admin/status, and HEAD works; /ca still needs the
-# token.  What makes it unhealthy (a failing source, a stalled clock) is
+# token; /metrics has kvmscope_build_info with the binary's version.
+# What makes it unhealthy (a failing source, a stalled clock) is
 # tests/unit/test_health.c's.
 set -u
 K=${KVMSCOPE:?}
@@ -63,5 +64,12 @@ print("ok   /healthz: ok, sources %s" % sys.argv[2])
 PY
 code=$(curl -s -I -o /dev/null -w '%{http_code}' "$B/healthz")
 [ "$code" = 200 ] || fail "HEAD /healthz: $code"
+# The build, in the text exposition (the protobuf one: t_prometheus_native).
+ver=$("$K" version -j | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["version"], j["revision"])')
+read -r v r <<<"$ver"
+expect 200 op-0123456789abcdef GET /metrics
+grep -qx "kvmscope_build_info{version=\"$v\",revision=\"$r\"} 1" "$tmp/body" ||
+	fail "/metrics has no kvmscope_build_info for $v $r"
+echo "ok   /metrics: kvmscope_build_info{version=\"$v\"} 1"
 stop live
 echo "healthz ok"
