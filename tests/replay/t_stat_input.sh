@@ -126,4 +126,21 @@ if "$KVMSCOPE" stat --input "$DATA/kvm-trace-all-events.txt" 1 2>"$SCRATCH/err";
 	fail "stat --input with an interval exited 0"
 fi
 grep -q 'no interval' "$SCRATCH/err" || fail "stat --input 1: $(cat "$SCRATCH/err")"
+# Bad input: a clear line on stderr, a non-zero exit, nothing on stdout.
+bad() {	# WHAT-TO-FIND ARGS...
+	local want=$1
+	shift
+	if "$KVMSCOPE" "$@" >"$SCRATCH/out" 2>"$SCRATCH/err"; then
+		fail "kvmscope $* exited 0"
+	fi
+	grep -q "$want" "$SCRATCH/err" || fail "kvmscope $*: $(cat "$SCRATCH/err")"
+	[ -s "$SCRATCH/out" ] && fail "kvmscope $* printed on stdout"
+	return 0
+}
+bad "cannot open '/nonexistent'" stat --input /nonexistent
+bad "is not a trace" top --input /etc/passwd
+bad "is not a trace" stat -L --input /etc/passwd
+bad "one of exits, time, irqs, disk" top -s bogus
+bad "must be a whole number" top -n 0
+bad "must be a whole number" top -d x
 echo "stat --input ok"
