@@ -66,8 +66,8 @@ ks_chroot_apt "$C" install --no-install-recommends "/tmp/$(basename "$deb")" \
 [ "$(chroot "$C" dpkg-query -W -f '${Status} ${Version}' kvmscope)" = \
 	"install ok installed $ver" ] || fail "kvmscope is not installed in the chroot"
 got=$(chroot "$C" /usr/sbin/kvmscope --version) || fail "kvmscope --version in the chroot"
-[ "$got" = "$("$TOP/.output/kvmscope" --version 2>/dev/null || echo "$got")" ] ||
-	fail "the packaged version '$got' is not the tree's"
+[ "$got" = "kvmscope $("$TOP/scripts/version.sh" | head -1)" ] ||
+	fail "the packaged version '$got' is not the tree's ($("$TOP/scripts/version.sh" | head -1))"
 echo "ok   installed in a clean $(ks_chroot_release) with its dependencies: $got"
 
 # ---- start it as the unit does ---------------------------------------------
