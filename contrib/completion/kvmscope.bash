@@ -5,7 +5,7 @@
 # the commands against the binary's command table and each list of
 # options against the command's --help, so they cannot drift apart.
 
-_kvmscope_commands="replay metrics stat serve vms record top version"
+_kvmscope_commands="replay metrics stat serve vms record check top version"
 
 _kvmscope_options()
 {
@@ -17,6 +17,7 @@ _kvmscope_options()
 	serve) opts="--check-config --checkpoint-interval --config --guest-rip --help --keep-capabilities --listen --no-state --peers --replay --replay-loop --replay-speed --sources --state --tls-cert --tls-key --tokens --web-root" ;;
 	vms) opts="--follow --help --json --no-watch --scan-stats --wide" ;;
 	record) opts="--duration --guest-rip --help --metrics --output --pid --sources --verbose" ;;
+	check) opts="--duration --edge-ms --help --json --verbose" ;;
 	top) opts="--delay --help --input --iterations --json --name --pid --sort --verbose" ;;
 	version) opts="--help --json --verbose" ;;
 	esac
