@@ -11,7 +11,7 @@ _kvmscope_options()
 {
 	local opts
 	case $1 in
-	replay) opts="--decompose --granularity --heatmap-png --help --json --metric --per-second --predicate --write-record" ;;
+	replay) opts="--decompose --granularity --heatmap-png --height --help --json --log --metric --per-second --predicate --raw --width --write-record --ymax" ;;
 	metrics) opts="--json --markdown" ;;
 	stat) opts="--count-only --counts --exits --help --input --json --latency --name --pid --records --verbose" ;;
 	serve) opts="--check-config --checkpoint-interval --config --guest-rip --help --keep-capabilities --listen --no-state --peers --replay --replay-loop --replay-speed --sources --state --tls-cert --tls-key --tokens --web-root" ;;

@@ -40,9 +40,10 @@ rm -f /tmp/ks-comp.$$ /tmp/ks-comp-want.$$
 
 n=0
 for c in $cmds; do
+	# Option lines: "  -j, --json   text", "      --width N, --height N  text".
 	want=$("$K" "$c" --help 2>&1 |
-		sed -n 's/^ *\(-[a-zA-Z], *\)\{0,1\}\(--[a-z][a-z0-9-]*\).*/\2/p' |
-		sort -u | tr '\n' ' ')
+		awk '/^ +-/ { sub(/^ +/, ""); split($0, a, /   */); print a[1] }' |
+		grep -o -- '--[a-z][a-z0-9-]*' | sort -u | tr '\n' ' ')
 	b=$(sed -n "s/^	$c) opts=\"\(.*\)\" ;;\$/\1/p" "$B" | tr ' ' '\n' | sort -u | tr '\n' ' ')
 	z=$(sed -n "s/^$c) opts=(\(.*\)) ;;\$/\1/p" "$Z" | tr ' ' '\n' | sort -u | tr '\n' ' ')
 	[ -n "$want" ] || fail "$c --help lists no options"
