@@ -38,6 +38,7 @@
 #include "source/exitlat.h"
 #include "source/source.h"
 #include "source/vcpustat.h"
+#include "util/clock.h"
 
 #define HEADER_EVERY 20
 #define PROG "kvmscope stat"
@@ -667,7 +668,7 @@ static int64_t run_read(struct run *r, uint64_t wall)
 
 static int loop(const struct stat_opts *o, struct run *r)
 {
-	uint64_t start = ks_cli_now_ns(CLOCK_MONOTONIC), last = start;
+	uint64_t start = (uint64_t)ks_clock_mono_ns(), last = start;
 	const struct ks_vs_row *rows;
 	unsigned long report;
 
@@ -681,8 +682,8 @@ static int loop(const struct stat_opts *o, struct run *r)
 			   (report + 1) * o->interval * KS_NSEC_PER_SEC);
 		if (ks_cli_stop)
 			break;
-		t = ks_cli_now_ns(CLOCK_MONOTONIC);
-		wall = ks_cli_now_ns(CLOCK_REALTIME);
+		t = (uint64_t)ks_clock_mono_ns();
+		wall = (uint64_t)ks_clock_wall_ns();
 		/* Stamped with the last ns of the second that ended: the
 		 * sources count every event in its own second, and what the
 		 * second in progress has seen waits for the next read. */

@@ -29,6 +29,7 @@
 #include "engine/symtab.h"
 #include "replay/input.h"
 #include "source/source.h"
+#include "util/clock.h"
 #include "vm/discovery.h"
 
 #define PROG "kvmscope top"
@@ -440,7 +441,7 @@ static int top_open(struct top *t)
 
 static int live(struct top *t)
 {
-	uint64_t start = ks_cli_now_ns(CLOCK_MONOTONIC), last = start;
+	uint64_t start = (uint64_t)ks_clock_mono_ns(), last = start;
 	const struct top_opts *o = t->o;
 	bool redraw = !o->json && !o->iterations && isatty(STDOUT_FILENO);
 
@@ -451,8 +452,8 @@ static int live(struct top *t)
 		ks_cli_wait_until(start + (k + 1) * o->delay * KS_NSEC_PER_SEC);
 		if (ks_cli_stop)
 			break;
-		now = ks_cli_now_ns(CLOCK_MONOTONIC);
-		wall = ks_cli_now_ns(CLOCK_REALTIME);
+		now = (uint64_t)ks_clock_mono_ns();
+		wall = (uint64_t)ks_clock_wall_ns();
 		wall -= wall % KS_NSEC_PER_SEC + 1;	/* as stat reads */
 		for (int i = 0; i < NSRC; i++)
 			if (t->src[i] &&

@@ -117,14 +117,6 @@ void ks_cli_catch_stop(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-uint64_t ks_cli_now_ns(clockid_t clk)
-{
-	struct timespec t;
-
-	clock_gettime(clk, &t);
-	return (uint64_t)t.tv_sec * KS_NSEC_PER_SEC + (uint64_t)t.tv_nsec;
-}
-
 void ks_cli_wait_until(uint64_t mono_deadline)
 {
 	struct timespec t = {

@@ -41,7 +41,6 @@ void ks_cli_catch_stop(void);
 
 /* Sleeps until the CLOCK_MONOTONIC deadline (ns), or a stop. */
 void ks_cli_wait_until(uint64_t mono_deadline);
-uint64_t ks_cli_now_ns(clockid_t clk);
 
 /* s as a whole number from 1 to max, or -EINVAL with a line on stderr
  * naming prog and what. */
