@@ -33,6 +33,7 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; [ -f "$O/err" ] && tail -20 "$O/err"; exit 1; }
 
 # ---- build ------------------------------------------------------------
+tree_version=$("$TOP/scripts/version.sh" | head -1)
 make -s -C "$TOP" O="$O/build" deb >"$O/make.out" 2>&1 ||
 	fail "make deb: $(tail -20 "$O/make.out")"
 deb=$(ls "$O"/build/deb/kvmscope_*_amd64.deb 2>/dev/null | head -1)
@@ -66,8 +67,8 @@ ks_chroot_apt "$C" install --no-install-recommends "/tmp/$(basename "$deb")" \
 [ "$(chroot "$C" dpkg-query -W -f '${Status} ${Version}' kvmscope)" = \
 	"install ok installed $ver" ] || fail "kvmscope is not installed in the chroot"
 got=$(chroot "$C" /usr/sbin/kvmscope --version) || fail "kvmscope --version in the chroot"
-[ "$got" = "kvmscope $("$TOP/scripts/version.sh" | head -1)" ] ||
-	fail "the packaged version '$got' is not the tree's ($("$TOP/scripts/version.sh" | head -1))"
+[ "$got" = "kvmscope $tree_version" ] ||
+	fail "the packaged version '$got' is not the tree's ($tree_version)"
 echo "ok   installed in a clean $(ks_chroot_release) with its dependencies: $got"
 
 # ---- start it as the unit does ---------------------------------------------
