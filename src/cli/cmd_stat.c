@@ -39,6 +39,7 @@
 #include "source/source.h"
 #include "source/vcpustat.h"
 #include "util/clock.h"
+#include "util/units.h"
 
 #define HEADER_EVERY 20
 #define PROG "kvmscope stat"
@@ -331,10 +332,11 @@ static void print_lat_line(const char *name, const struct ks_exitlat_row *r,
 {
 	char t[4][16];
 
-	ks_cli_fmt_ns(t[0], sizeof(t[0]), (double)r->min_ns);
-	ks_cli_fmt_ns(t[1], sizeof(t[1]), ks_exitlat_mean(r));
-	ks_cli_fmt_ns(t[2], sizeof(t[2]), ks_exitlat_quantile(r, 0.99));
-	ks_cli_fmt_ns(t[3], sizeof(t[3]), (double)r->max_ns);
+	ks_units_fmt(t[0], sizeof(t[0]), (double)r->min_ns, KS_UNIT_NS);
+	ks_units_fmt(t[1], sizeof(t[1]), ks_exitlat_mean(r), KS_UNIT_NS);
+	ks_units_fmt(t[2], sizeof(t[2]), ks_exitlat_quantile(r, 0.99),
+		     KS_UNIT_NS);
+	ks_units_fmt(t[3], sizeof(t[3]), (double)r->max_ns, KS_UNIT_NS);
 	printf("%24s %9llu %7.2f%% %7.2f%%", name,
 	       (unsigned long long)r->count,
 	       pct((double)r->count, (double)all->count),

@@ -30,6 +30,7 @@
 #include "replay/input.h"
 #include "source/source.h"
 #include "util/clock.h"
+#include "util/units.h"
 #include "vm/discovery.h"
 
 #define PROG "kvmscope top"
@@ -324,9 +325,9 @@ static void print_text(struct top *t, uint64_t dt, bool redraw)
 		const struct top_row *r = &t->rows[i];
 		const char *vm = r->vm_sym ? ks_sym_str(r->vm_sym) : "-";
 
-		ks_cli_fmt_ns(avg, sizeof(avg), disk_avg(r));
-		ks_cli_fmt_ns(p99, sizeof(p99),
-			      ks_dist__quantile(&r->dlat, 0.99));
+		ks_units_fmt(avg, sizeof(avg), disk_avg(r), KS_UNIT_NS);
+		ks_units_fmt(p99, sizeof(p99),
+			     ks_dist__quantile(&r->dlat, 0.99), KS_UNIT_NS);
 		printf("%8u %-24.24s %9.0f %6.1f%% %9.0f %8.0f %8s %8s\n",
 		       r->pid, vm, per_s((double)r->exits, dt),
 		       per_s(r->exit_ns, dt) / 1e9 * 100,

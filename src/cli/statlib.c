@@ -84,22 +84,6 @@ enum ks_guests ks_cli_guests(const char *prog, uint32_t pid,
 	return g;
 }
 
-void ks_cli_fmt_ns(char *buf, size_t len, double ns)
-{
-	static const struct { double div; const char *unit; } u[] = {
-		{ 1e9, "s" }, { 1e6, "ms" }, { 1e3, "us" }, { 1, "ns" } };
-	size_t i = 0;
-	double v;
-
-	while (i < 3 && ns < u[i].div)
-		i++;
-	v = ns / u[i].div;
-	if (i == 3 || v >= 100)
-		snprintf(buf, len, "%.0f%s", v, u[i].unit);
-	else
-		snprintf(buf, len, "%.*f%s", v >= 10 ? 1 : 2, v, u[i].unit);
-}
-
 volatile sig_atomic_t ks_cli_stop;
 
 static void on_signal(int sig)

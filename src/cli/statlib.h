@@ -3,8 +3,8 @@
  * Both report live on the host's KVM guests, or on a recorded trace
  * (--input), and both must say so plainly when there is nothing to show
  * rather than print empty tables: the guest check looks at the VMs
- * discovery sees before any probe loads.  Both print exit latencies in
- * the same human units.
+ * discovery sees before any probe loads.  (Both print times in
+ * util/units.h's human units.)
  */
 #ifndef KS_CLI_STATLIB_H
 #define KS_CLI_STATLIB_H
@@ -30,10 +30,6 @@ enum ks_guests {
  * name (NULL: any) is one of them; prog prefixes the messages. */
 enum ks_guests ks_cli_guests(const char *prog, uint32_t pid,
 			     const char *name, bool kvm_only);
-
-/* ns as a person reads it, with three significant digits: "812ns",
- * "1.07us", "557us", "3.42ms", "1.20s". */
-void ks_cli_fmt_ns(char *buf, size_t len, double ns);
 
 /* Set once SIGINT or SIGTERM arrived, after ks_cli_catch_stop(). */
 extern volatile sig_atomic_t ks_cli_stop;
