@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/statlib.h"
 #include "engine/catalog.h"
 #include "engine/symtab.h"
 #include "source/agree.h"
@@ -45,14 +46,6 @@ struct check_opts {
 	bool json;
 	bool verbose;
 };
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void usage(FILE *f)
 {
@@ -78,23 +71,6 @@ static void usage(FILE *f)
 "debugfs, or no VM ran in the window).\n");
 }
 
-static int parse_num(const char *s, const char *what, unsigned lo,
-		     unsigned hi, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi) {
-		fprintf(stderr, PROG ": %s must be a whole number from %u to "
-			"%u, not '%s'\n", what, lo, hi, s);
-		return -EINVAL;
-	}
-	*out = (unsigned)v;
-	return 0;
-}
-
 /* -1 to go on, else the exit status. */
 static int parse(int argc, char **argv, struct check_opts *o)
 {
@@ -106,6 +82,7 @@ static int parse(int argc, char **argv, struct check_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	unsigned long v;
 	int c;
 
 	*o = (struct check_opts){ .duration = 5, .edge_ms = 100 };
@@ -113,13 +90,15 @@ static int parse(int argc, char **argv, struct check_opts *o)
 	while ((c = getopt_long(argc, argv, "d:e:jvh", longopts, NULL)) != -1)
 		switch (c) {
 		case 'd':
-			if (parse_num(optarg, "--duration", 1, 3600,
-				      &o->duration))
+			if (ks_cli_parse_uint(PROG, optarg, "--duration", 3600,
+					      &v))
 				return EXIT_USAGE;
+			o->duration = (unsigned)v;
 			break;
 		case 'e':
-			if (parse_num(optarg, "--edge-ms", 1, 500, &o->edge_ms))
+			if (ks_cli_parse_uint(PROG, optarg, "--edge-ms", 500, &v))
 				return EXIT_USAGE;
+			o->edge_ms = (unsigned)v;
 			break;
 		case 'j':
 			o->json = true;
@@ -265,11 +244,11 @@ static void sleep_until_wall(uint64_t wall_ns)
 	uint64_t now = now_ns(CLOCK_REALTIME);
 	struct timespec t;
 
-	if (stop || now >= wall_ns)
+	if (ks_cli_stop || now >= wall_ns)
 		return;
 	t.tv_sec = (time_t)((wall_ns - now) / KS_NSEC_PER_SEC);
 	t.tv_nsec = (long)((wall_ns - now) % KS_NSEC_PER_SEC);
-	while (!stop && nanosleep(&t, &t) && errno == EINTR)
+	while (!ks_cli_stop && nanosleep(&t, &t) && errno == EINTR)
 		;
 }
 
@@ -392,12 +371,12 @@ static int window_run(struct window *w, const struct check_opts *o,
 		e = window_edge(w, a, margin, &w->kc[0], &w->kc[1], &none,
 				&et[0]);
 		a += KS_NSEC_PER_SEC;
-	} while (e == 1 && et[0].tries < EDGE_TRIES && !stop);
+	} while (e == 1 && et[0].tries < EDGE_TRIES && !ks_cli_stop);
 	if (e)
 		return e < 0 ? e : -ETIME;
 	ks_agree__reset(w->agree);
 	b = et[0].edge + (uint64_t)o->duration * KS_NSEC_PER_SEC;
-	for (uint64_t t = et[0].edge + KS_NSEC_PER_SEC; t < b && !stop;
+	for (uint64_t t = et[0].edge + KS_NSEC_PER_SEC; t < b && !ks_cli_stop;
 	     t += KS_NSEC_PER_SEC)
 		if ((e = window_edge(w, t, margin, NULL, NULL,
 				     ks_agree__sink(w->agree), NULL)))
@@ -405,7 +384,7 @@ static int window_run(struct window *w, const struct check_opts *o,
 	/* A last edge read late is counted through, and the next one
 	 * tried: the window grows by that second. */
 	do {
-		if (stop)
+		if (ks_cli_stop)
 			return -EINTR;
 		e = window_edge(w, b, margin, &w->kc[2], &w->kc[3],
 				ks_agree__sink(w->agree), &et[1]);
@@ -761,7 +740,6 @@ static int judge(json_t *r, const struct ks_kvmhost *h, const struct window *w,
 
 int cmd_check(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
 	struct check_opts o;
 	struct ks_kvmhost host;
 	struct window w = { .stats_fd = -1 };
@@ -772,9 +750,7 @@ int cmd_check(int argc, char **argv)
 
 	if ((rc = parse(argc, argv, &o)) >= 0)
 		return rc;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	ks_cli_catch_stop();
 	ks_kvmhost__probe(&host, "");
 	if (geteuid() != 0)
 		snprintf(w.why, sizeof(w.why), "not root: the probes need "

@@ -16,7 +16,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 "$K" check --help > "$T/help" || fail "--help exited non-zero"
 grep -q "Exit status: 0 every compared statistic agrees" "$T/help" || fail "--help"
 "$K" check -d 0 > /dev/null 2> "$T/err"; rc=$?
-[ $rc = 2 ] && grep -q "duration must be a whole number" "$T/err" ||
+[ $rc = 2 ] && grep -q "duration .0. must be a whole number" "$T/err" ||
 	fail "-d 0: exit $rc, $(cat "$T/err")"
 "$K" check --bogus > /dev/null 2>&1; [ $? = 2 ] || fail "--bogus not refused"
 
