@@ -48,6 +48,7 @@ struct stat_opts {
 	unsigned interval;	/* seconds */
 	unsigned long count;	/* reports; 0: forever */
 	bool json, verbose, counts, records;
+	bool wait;		/* -w: run with no guest yet; rows come as VMs start */
 	/* Exits hooks: count-only (kvm_exit alone) unless latency is shown
 	 * (--records) or asked for; --count-only forces it with --records. */
 	bool latency, count_only;
@@ -93,6 +94,8 @@ static void usage(FILE *f)
 "  -x, --exits LIST more columns: exits by these reasons, as the kernel\n"
 "                   names them (msr,cpuid,npf; VMX: msr_read,cpuid,...),\n"
 "                   up to 8; -x list prints every reason name\n"
+"  -w, --wait       run even when no KVM guest runs yet: rows appear as\n"
+"                   VMs start (else stat says so and exits)\n"
 "  -v, --verbose    show the BPF loader's messages\n"
 "  -h, --help       this text\n"
 "\n"
@@ -195,6 +198,7 @@ static int parse(int argc, char **argv, struct stat_opts *o)
 		{ "exits", required_argument, NULL, 'x' },
 		{ "input", required_argument, NULL, 'i' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "wait", no_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -203,9 +207,10 @@ static int parse(int argc, char **argv, struct stat_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->interval = 1;
-	while ((c = getopt_long(argc, argv, "jp:n:crLCx:i:vh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jp:n:crLCx:i:vwh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'j': o->json = true; break;
+		case 'w': o->wait = true; break;
 		case 'v': o->verbose = true; break;
 		case 'c': o->counts = true; break;
 		case 'r': o->records = true; break;
@@ -421,6 +426,11 @@ static int print_text(const struct stat_opts *o, const struct ks_vs_row *rows,
 {
 	size_t shown = rows_wanted(o, rows, n);
 
+	if (!shown && o->wait) {	/* waiting for guests: the bare table */
+		if (report % HEADER_EVERY == 0)
+			print_header(o);
+		return 0;
+	}
 	if (!shown) {
 		print_nothing(o);
 		return 0;
@@ -771,9 +781,12 @@ int cmd_stat(int argc, char **argv)
 		return rc;
 	if (o.input)
 		return from_input(&o);
-	/* Nothing to watch: said before any probe loads. */
+	/* Nothing to watch: said before any probe loads (unless -w). */
 	switch (ks_cli_guests(PROG, o.pid, o.name, true)) {
-	case KS_GUESTS_NONE: return 0;
+	case KS_GUESTS_NONE:
+		if (!o.wait)
+			return 0;
+		break;
 	case KS_GUESTS_NO_SUCH: return 1;
 	default: break;
 	}

@@ -209,7 +209,8 @@ int ks_replay__setup(struct ks_replay *rp, const struct ks_replay_conf *c,
 
 static void flush_batch(struct ks_replay *rp)
 {
-	ks_engine__feed(rp->e, rp->batch, rp->nbatch);
+	if (rp->in && rp->nbatch)
+		ks_engine__feed(rp->e, rp->batch, rp->nbatch);
 	rp->nbatch = 0;
 }
 
@@ -291,6 +292,8 @@ static int read_tracefs(struct ks_replay *rp, int fd)
 				"an ftrace event, and it is not a kvmscope "
 				"record file");
 out:
+	/* The batch's symbols are the translator's: fed while it holds them. */
+	flush_batch(rp);
 	ks_kvmtrace__free(kt);
 	ks_tfs_reader__free(r);
 	return rc;
@@ -319,6 +322,10 @@ static int read_recfile(struct ks_replay *rp, const char *path)
 			break;
 	rp->st.rf = *ks_recfile_reader__stats(rd);
 	rp->st.rfh = *ks_recfile_reader__header(rd);
+	/* The reader holds the file's symbols: the batch goes in first, or a
+	 * symbol only the reader held is freed under records still to feed
+	 * (a short recording replayed with every key ''). */
+	flush_batch(rp);
 	ks_recfile_reader__free(rd);
 	if (!rc && nothing_usable(&rp->st.rf))
 		rc = ks_err_set(&rp->err, EIO, "", "no usable record: every "

@@ -59,7 +59,7 @@ if [ -w /proc/sys/kernel/bpf_stats_enabled ]; then
 	stats_was=$(cat /proc/sys/kernel/bpf_stats_enabled)
 	echo 1 > /proc/sys/kernel/bpf_stats_enabled
 fi
-"$K" stat 1 4 --json > "$tmp/bg.json" 2> "$tmp/bg.err" &
+"$K" stat -w 1 4 --json > "$tmp/bg.json" 2> "$tmp/bg.err" &
 spid=$!
 i=0
 # Both objects attached: 4 exits programs (stat counts exits with kvm_exit
@@ -122,7 +122,7 @@ done
 echo "ok   detached and unloaded after exit"
 
 # --- the JSON shape: one object per interval ---
-"$K" stat 1 2 --json > "$tmp/stat.json" 2> "$tmp/stat.err" || fail "stat 1 2 --json: $(cat "$tmp/stat.err")"
+"$K" stat -w 1 2 --json > "$tmp/stat.json" 2> "$tmp/stat.err" || fail "stat 1 2 --json: $(cat "$tmp/stat.err")"
 python3 - "$tmp/stat.json" <<'PY' || fail "JSON shape"
 import json, sys
 lines = open(sys.argv[1]).read().splitlines()
@@ -145,10 +145,10 @@ print("ok   JSON: %d intervals, %s rows" % (len(lines), [len(json.loads(l)["rows
 PY
 
 # --- text: kvmstat's header; records mode: JSON lines, a tick each interval ---
-"$K" stat 1 1 > "$tmp/stat.txt" || fail "stat 1 1"
+"$K" stat -w 1 1 > "$tmp/stat.txt" || fail "stat 1 1"
 head -1 "$tmp/stat.txt" | grep -Eq '^ +pid vcpu \| +exits : +haltx +irqx +irqwx +iox +mmiox \| +irqs +emul +eptv vm$' ||
 	fail "header: $(head -1 "$tmp/stat.txt")"
-"$K" stat -r 1 1 > "$tmp/rec.json" || fail "stat -r"
+"$K" stat -w -r 1 1 > "$tmp/rec.json" || fail "stat -r"
 python3 - "$tmp/rec.json" <<'PY' || fail "records mode"
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
