@@ -34,7 +34,7 @@ r=0
 : > with.txt; : > without.txt
 while [ $r -lt "$RUNS" ]; do
 	rate >> without.txt
-	$K stat -j 1 > stat.json 2> stat.err &
+	$K stat -w -j 1 > stat.json 2> stat.err &
 	sp=$!
 	i=0
 	until [ -s stat.json ]; do

@@ -20,7 +20,7 @@ K=/usr/local/bin/kvmscope
 $K stat --help 2>&1 | grep -q -- '--records' || skip "this kvmscope has no 'stat --records'"
 need_kvm
 
-$K stat --records 1 > rec.json 2> rec.err &
+$K stat -w --records 1 > rec.json 2> rec.err &
 sp=$!
 # A "tick" line is printed after each interval once both probes attached.
 i=0
@@ -31,7 +31,7 @@ until grep -q '"tick"' rec.json 2>/dev/null; do
 	sleep 0.1
 done
 mark ATTACHED
-$K stat --counts --json 1 > counts.json 2> counts.err &
+$K stat -w --counts --json 1 > counts.json 2> counts.err &
 cp=$!
 i=0
 until [ -s counts.json ]; do

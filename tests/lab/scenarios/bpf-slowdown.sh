@@ -41,9 +41,9 @@ start() {
 	case $1 in
 	kvmscope|kvmscope-lat)
 		if [ "$1" = kvmscope ]; then
-			$K stat -c -j 1 > "ks.$2.json" 2> "ks.$2.err" &
+			$K stat -w -c -j 1 > "ks.$2.json" 2> "ks.$2.err" &
 		else
-			$K stat -L -c -j 1 > "ks.$2.json" 2> "ks.$2.err" &
+			$K stat -w -L -c -j 1 > "ks.$2.json" 2> "ks.$2.err" &
 		fi
 		TP=$!
 		wait_for "ks.$2.json" '"rows"' $TP "kvmscope stat"

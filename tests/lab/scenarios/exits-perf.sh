@@ -19,9 +19,9 @@ host_chroot_tools perf
 mark CHROOT_READY
 REASONS=io,npf,cpuid,hlt,interrupt,vintr,msr,pause
 
-$K stat -c -j -x $REASONS 1 > stat.json 2> stat.err &
+$K stat -w -c -j -x $REASONS 1 > stat.json 2> stat.err &
 SP=$!
-$K stat -r 1 > records.json 2> records.err &
+$K stat -w -r 1 > records.json 2> records.err &
 RP=$!
 wait_for stat.json '"rows"' $SP "kvmscope stat"
 wait_for records.json '"tick"' $RP "kvmscope stat --records"

@@ -15,11 +15,11 @@ kvmtest -q -d 20 -n 2000 -s 10 -V 0x21 -v 0x20 -p 1000 -H 2 > kvmtest.out 2>&1 &
 kp=$!
 sleep 1
 mark STAT_START
-$K stat 1 3 --json > stat.json 2> stat.err
+$K stat -w 1 3 --json > stat.json 2> stat.err
 rc=$?
 mark STAT_DONE
 # -L: exits timed, and the table of exits by reason (perf kvm stat's).
-$K stat -L 1 2 --json > statL.json 2> statL.err
+$K stat -w -L 1 2 --json > statL.json 2> statL.err
 rcL=$?
 mark STATL_DONE
 wait $kp

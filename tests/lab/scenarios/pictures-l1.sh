@@ -78,7 +78,7 @@ sleep 1.2	# the instrumentations see a whole second before any work
 # has printed its first interval, so what follows is counted whole.
 stat_around() {
 	local i=0
-	$K stat -j -c 1 "$2" > "$1.json" 2> "$1.err" &
+	$K stat -w -j -c 1 "$2" > "$1.json" 2> "$1.err" &
 	STAT=$!
 	until [ -s "$1.json" ]; do
 		i=$((i + 1))
@@ -205,7 +205,7 @@ demo_workloads() {
 	fi
 	# Both VMs side by side once the L2 guest runs, refreshed.
 	(while :; do
-		$K stat -c 1 3 > stat-demo.tmp 2>&1 && mv stat-demo.tmp stat-demo.txt
+		$K stat -w -c 1 3 > stat-demo.tmp 2>&1 && mv stat-demo.tmp stat-demo.txt
 		sleep 30
 	done) &
 	DPIDS="$DPIDS $!"
