@@ -389,8 +389,11 @@ static json_t *lat_json(struct ks_exitlat *lat)
 				(json_int_t)r->min_ns));
 			json_object_set_new(j, "avg_ns", json_real(
 				ks_exitlat_mean(r)));
-			json_object_set_new(j, "p99_ns", json_real(
-				ks_exitlat_quantile(r, 0.99)));
+			/* Whole ns: JSON Lines print reals with 6 digits,
+			 * which could put a p99 above the max it is below. */
+			json_object_set_new(j, "p99_ns", json_integer(
+				(json_int_t)(ks_exitlat_quantile(r, 0.99) +
+					     0.5)));
 			json_object_set_new(j, "max_ns", json_integer(
 				(json_int_t)r->max_ns));
 		}
@@ -495,7 +498,7 @@ static int print_json(const struct stat_opts *o, const struct ks_vs_row *rows,
 	json_object_set_new(top, "rows", arr);
 	if (lat)
 		json_object_set_new(top, "latency", lat_json(lat));
-	s = json_dumps(top, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	s = json_dumps(top, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	json_decref(top);
 	if (!s)
 		return -ENOMEM;
