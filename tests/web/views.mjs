@@ -1,5 +1,5 @@
 // views.mjs - issue 13's web UI in chromium, as the operator and as a
-// tenant (t_ui_views.sh runs it against a replaying agent with tokens).
+// tenant (full_ui_views.sh runs it against a replaying agent with tokens).
 //
 // Every feature is checked by what a person sees and by the agent's own
 // numbers: the hover tip's count must equal the details the agent gives
