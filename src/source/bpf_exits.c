@@ -279,7 +279,8 @@ static int exits_open(struct ks_source *s, const struct ks_source_opts *o,
 		exits_close(s);
 		return ks_bpfload_err(err, "bpf_exits", "load", e);
 	}
-	x->skel->bss->realtime_off_ns = ks_bpfload_realtime_offset();
+	x->skel->bss->realtime_off_ns =
+		ks_bpfload_realtime_offset(x->skel->bss->realtime_off_ns);
 	if ((e = gens_init(x))) {
 		exits_close(s);
 		return ks_err_set(err, e, "bpf_exits", "%s", strerror(-e));
@@ -618,7 +619,8 @@ static int exits_read(struct ks_source *s, uint64_t ts,
 	int e, e2, e3, e4;
 
 	/* NTP may have stepped or slewed the wall clock since the last tick. */
-	x->skel->bss->realtime_off_ns = ks_bpfload_realtime_offset();
+	x->skel->bss->realtime_off_ns =
+		ks_bpfload_realtime_offset(x->skel->bss->realtime_off_ns);
 	ks_vmident__tick(x->vi);
 	x->s = s;
 	x->sink = sink;

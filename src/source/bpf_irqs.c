@@ -101,7 +101,8 @@ static int irqs_open(struct ks_source *s, const struct ks_source_opts *o,
 		irqs_close(s);
 		return ks_bpfload_err(err, "bpf_irqs", "load", e);
 	}
-	x->skel->bss->realtime_off_ns = ks_bpfload_realtime_offset();
+	x->skel->bss->realtime_off_ns =
+		ks_bpfload_realtime_offset(x->skel->bss->realtime_off_ns);
 	/* Without discovery, vCPUs keep KVM's vcpu_id. */
 	if ((x->disc = ks_vmdisc__shared(NULL)))
 		ks_vmident__set_discovery(x->vi, x->disc, tid_vcpu, x);
@@ -163,7 +164,8 @@ static int irqs_read(struct ks_source *s, uint64_t ts,
 	int e;
 
 	/* NTP may have stepped or slewed the wall clock since the last tick. */
-	x->skel->bss->realtime_off_ns = ks_bpfload_realtime_offset();
+	x->skel->bss->realtime_off_ns =
+		ks_bpfload_realtime_offset(x->skel->bss->realtime_off_ns);
 	ks_vmident__tick(x->vi);
 	x->s = s;
 	x->sink = sink;

@@ -384,7 +384,8 @@ static int samples_open(struct ks_source *s, const struct ks_source_opts *o,
 	configure(x, o);
 	if ((e = ks_samples__load(x->skel)))
 		return fail(s, err, "load", e);
-	x->skel->bss->realtime_off_ns = ks_bpfload_realtime_offset();
+	x->skel->bss->realtime_off_ns =
+		ks_bpfload_realtime_offset(x->skel->bss->realtime_off_ns);
 	e = ks_bpfgen__init(&x->gen, bpf_map__fd(x->skel->maps.smp_cur),
 			    bpf_map__fd(x->skel->maps.smp_gen0),
 			    bpf_map__fd(x->skel->maps.smp_gen1),
@@ -540,7 +541,8 @@ static int samples_read(struct ks_source *s, uint64_t ts,
 	struct samples_src *x = s->priv;
 	int e;
 
-	x->skel->bss->realtime_off_ns = ks_bpfload_realtime_offset();
+	x->skel->bss->realtime_off_ns =
+		ks_bpfload_realtime_offset(x->skel->bss->realtime_off_ns);
 	ks_vmident__tick(x->vi);
 	if ((e = sync_tids(x)))
 		return e;
