@@ -440,6 +440,36 @@ static json_t *stat_json(const struct window *w, uint32_t pid, int s,
 			 ks_agree_verdict_name(v));
 }
 
+/* Why KVM's readings lack pid, if they do: which reading, and the
+ * first failed read of it; NULL when all four have every statistic. */
+static const char *kvm_missing(const struct window *w, uint32_t pid,
+			       char *buf, size_t size)
+{
+	static const char *const at[4] = {
+		"before the first edge", "after the first edge",
+		"before the last edge", "after the last edge" };
+
+	for (int i = 0; i < 4; i++) {
+		const struct ks_kc_vm *vm = ks_kvmcounters__find(&w->kc[i],
+								 (pid_t)pid);
+		bool all = vm != NULL;
+
+		for (int s = 0; vm && s < KS_KC__COUNT; s++)
+			all = all && vm->have[s];
+		if (all)
+			continue;
+		snprintf(buf, size, "KVM's reading %s %s%s%s%s", at[i],
+			 vm ? "lacks a statistic" : "lacks the VM",
+			 w->kc[i].err ? " (" : "", w->kc[i].err_what,
+			 w->kc[i].err ? ": " : "");
+		if (w->kc[i].err)
+			snprintf(buf + strlen(buf), size - strlen(buf), "%s)",
+				 strerror(w->kc[i].err));
+		return buf;
+	}
+	return NULL;
+}
+
 static json_t *vcpus_json(const struct ks_agree *a, uint32_t pid)
 {
 	const struct ks_agree_vcpu *vc;
@@ -466,16 +496,18 @@ static json_t *vm_json(const struct window *w, uint32_t pid,
 		       const struct ks_agree_vm *ours, struct tally *t)
 {
 	json_t *stats = json_object();
+	char why[256];
 
 	for (int s = 0; s < KS_KC__COUNT; s++)
 		json_object_set_new(stats, ks_kc_stat_name(s),
 				    stat_json(w, pid, s, ours ? ours->ours[s] :
 					      0, t));
-	return json_pack("{s:I, s:s?, s:o, s:o}", "pid", (json_int_t)pid,
-			 "vm", ours && ours->vm_sym ?
+	return json_pack("{s:I, s:s?, s:o, s:o, s:s?}", "pid",
+			 (json_int_t)pid, "vm", ours && ours->vm_sym ?
 			 ks_sym_str(ours->vm_sym) : NULL,
 			 "exits_by_vcpu", vcpus_json(w->agree, pid),
-			 "statistics", stats);
+			 "statistics", stats, "not_compared_because",
+			 kvm_missing(w, pid, why, sizeof(why)));
 }
 
 static const struct ks_agree_vm *ours_of(const struct ks_agree_vm *vms,
@@ -631,6 +663,8 @@ static void print_vm(json_t *vm)
 				       s, "in_flight_at_edges")),
 			       str(s, "verdict"));
 	}
+	if (json_is_string(json_object_get(vm, "not_compared_because")))
+		printf("    not compared: %s\n", str(vm, "not_compared_because"));
 }
 
 static void print_text(json_t *r)

@@ -681,15 +681,21 @@ static int64_t run_read(struct run *r, uint64_t wall)
 	return (int64_t)d;
 }
 
+/* Rates are over the wall seconds a read covered: the sources count
+ * each event in its own whole second and a read takes every second that
+ * has ended, so an interval is from the end of the last second read
+ * before (at first, the sources' start) to the end of this one, not the
+ * time the loop happened to sleep, which a busy host stretches. */
 static int loop(const struct stat_opts *o, struct run *r)
 {
-	uint64_t start = (uint64_t)ks_clock_mono_ns(), last = start;
+	uint64_t start = (uint64_t)ks_clock_mono_ns();
+	uint64_t covered = (uint64_t)ks_clock_wall_ns();
 	const struct ks_vs_row *rows;
 	unsigned long report;
 
 	for (report = 0; !ks_cli_stop && (!o->count || report < o->count);
 	     report++) {
-		uint64_t t, wall;
+		uint64_t wall, dt;
 		int64_t drops;
 		size_t n;
 
@@ -697,12 +703,13 @@ static int loop(const struct stat_opts *o, struct run *r)
 			   (report + 1) * o->interval * KS_NSEC_PER_SEC);
 		if (ks_cli_stop)
 			break;
-		t = (uint64_t)ks_clock_mono_ns();
 		wall = (uint64_t)ks_clock_wall_ns();
 		/* Stamped with the last ns of the second that ended: the
 		 * sources count every event in its own second, and what the
 		 * second in progress has seen waits for the next read. */
 		wall -= wall % KS_NSEC_PER_SEC + 1;
+		dt = wall + 1 > covered ? wall + 1 - covered : 1;
+		covered = wall + 1 > covered ? wall + 1 : covered;
 		if ((drops = run_read(r, wall)) < 0)
 			return 1;
 		n = ks_vcpustat__rows(r->vs, &rows);
@@ -710,10 +717,10 @@ static int loop(const struct stat_opts *o, struct run *r)
 			printf("{\"tick\":%llu,\"drops\":%lld}\n",
 			       (unsigned long long)wall, (long long)drops);
 		else if (o->json)
-			print_json(o, rows, n, t - last, wall, (uint64_t)drops,
+			print_json(o, rows, n, dt, wall, (uint64_t)drops,
 				   r->lat);
 		else
-			print_text(o, rows, n, t - last, report, r->lat);
+			print_text(o, rows, n, dt, report, r->lat);
 		if (drops && (!o->json || o->records))
 			fprintf(stderr, "kvmscope stat: %lld events not "
 					"counted (kernel maps full)\n",
@@ -722,7 +729,6 @@ static int loop(const struct stat_opts *o, struct run *r)
 		ks_vcpustat__reset(r->vs, NULL);
 		if (r->lat)
 			ks_exitlat__reset(r->lat);
-		last = t;
 	}
 	return 0;
 }

@@ -42,21 +42,39 @@ static pid_t vm_dir_pid(const char *name)
 	return (pid_t)pid;
 }
 
-static bool read_u64(int dirfd, const char *name, uint64_t *v)
+/* The first failure of a read, kept to say why a VM went missing. */
+static void note_err(struct ks_kvmcounters *kc, int e, const char *what,
+		     const char *dir, const char *name)
+{
+	if (kc->err)
+		return;
+	kc->err = e ? e : EIO;
+	snprintf(kc->err_what, sizeof(kc->err_what), "%s %.40s%s%.40s", what,
+		 dir, *name ? "/" : "", name);
+}
+
+/* 0, or a negative errno.  A read interrupted by a signal is tried again. */
+static int read_u64(int dirfd, const char *name, uint64_t *v)
 {
 	char buf[32];
 	ssize_t n;
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
+		return -errno;
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		int e = n < 0 ? -errno : -ENODATA;
+
+		close(fd);
+		return e;
+	}
 	close(fd);
-	if (n <= 0)
-		return false;
 	buf[n] = '\0';
 	*v = strtoull(buf, NULL, 10);
-	return true;
+	return 0;
 }
 
 static struct ks_kc_vm *slot(struct ks_kvmcounters *kc, pid_t pid)
@@ -73,16 +91,21 @@ static struct ks_kc_vm *slot(struct ks_kvmcounters *kc, pid_t pid)
 	return &kc->vm[kc->n++];
 }
 
-static void read_vm(struct ks_kc_vm *vm, int dirfd)
+static void read_vm(struct ks_kvmcounters *kc, struct ks_kc_vm *vm,
+		    int dirfd, const char *dname)
 {
-	uint64_t v;
+	uint64_t v = 0;
+	int e;
 
 	vm->nvm++;
-	for (int s = 0; s < KS_KC__COUNT; s++)
-		if (read_u64(dirfd, names[s], &v)) {
-			vm->v[s] += v;
-			vm->have[s] = true;
+	for (int s = 0; s < KS_KC__COUNT; s++) {
+		if ((e = read_u64(dirfd, names[s], &v))) {
+			note_err(kc, -e, "read", dname, names[s]);
+			continue;
 		}
+		vm->v[s] += v;
+		vm->have[s] = true;
+	}
 }
 
 static int cmp_pid(const void *a, const void *b)
@@ -98,8 +121,12 @@ int ks_kvmcounters__read(struct ks_kvmcounters *kc, const char *dir)
 	struct dirent *de;
 
 	kc->n = kc->dropped = 0;
-	if (!d)
-		return -errno;
+	kc->err = 0;
+	kc->err_what[0] = '\0';
+	if (!d) {
+		note_err(kc, errno, "open", dir, "");
+		return -kc->err;
+	}
 	while ((de = readdir(d))) {
 		pid_t pid = vm_dir_pid(de->d_name);
 		struct ks_kc_vm *vm;
@@ -109,9 +136,11 @@ int ks_kvmcounters__read(struct ks_kvmcounters *kc, const char *dir)
 			continue;
 		fd = openat(dirfd(d), de->d_name,
 			    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			note_err(kc, errno, "open", de->d_name, "");
 			continue;
-		read_vm(vm, fd);
+		}
+		read_vm(kc, vm, fd, de->d_name);
 		close(fd);
 	}
 	closedir(d);

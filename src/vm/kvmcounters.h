@@ -40,6 +40,8 @@ struct ks_kc_vm {
 struct ks_kvmcounters {
 	size_t n;
 	size_t dropped;		/* VM processes past KS_KC_MAXVM */
+	int err;		/* the first failed open or read (errno) */
+	char err_what[96];	/* ... and of what: "read 134-11/exits" */
 	struct ks_kc_vm vm[KS_KC_MAXVM];
 };
 

@@ -48,6 +48,8 @@ def one(name, pid, moving):
     check(len(vms) == 1, "%s: VM pid %d in the report" % (name, pid))
     if not vms:
         return
+    if vms[0].get("not_compared_because"):
+        print("     (%s: %s)" % (name, vms[0]["not_compared_because"]))
     st = vms[0]["statistics"]
     for s, v in sorted(st.items()):
         check(v["verdict"] in ("exact", "within edges"),
