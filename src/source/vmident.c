@@ -224,10 +224,12 @@ static int read_name(struct ks_vmident *vi, struct entry *e)
 		n--;
 	if (n <= 0)
 		return 0;
-	/* A live process discovery does not know: a reused pid, or not a
-	 * VM; a UUID from before would name the wrong one. */
+	/* A live process discovery does not know (yet): named as discovery
+	 * will name it, so its first seconds and the rest are one VM; a UUID
+	 * from before would name the wrong one (a reused pid). */
 	drop(&e->uuid_sym);
-	return hold_n(&e->vm_sym, buf, (size_t)n);
+	return hold(&e->vm_sym, ks_vm_default_name(path, sizeof(path), buf,
+						   (size_t)n, (pid_t)e->tgid));
 }
 
 int ks_vmident__get(struct ks_vmident *vi, uint32_t tgid,
@@ -262,12 +264,14 @@ int ks_vmident__fallback(struct ks_vmident *vi, uint32_t tgid,
 			 const char *name, size_t n)
 {
 	struct entry *e;
+	char buf[96];
 
 	if (!tgid || !n)
 		return 0;
 	if (!(e = lookup(vi, tgid)))
 		return -ENOMEM;
-	return e->vm_sym ? 0 : hold_n(&e->vm_sym, name, n);
+	return e->vm_sym ? 0 : hold(&e->vm_sym, ks_vm_default_name(buf,
+				    sizeof(buf), name, n, (pid_t)tgid));
 }
 
 const char *ks_vmident__name(struct ks_vmident *vi, uint32_t tgid)

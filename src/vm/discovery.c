@@ -392,16 +392,23 @@ static int read_cfg(struct ks_vmdisc *d, struct entry *e, int pdir)
 	return rc;
 }
 
+const char *ks_vm_default_name(char *buf, size_t size, const char *comm,
+			       size_t n, pid_t pid)
+{
+	snprintf(buf, size, "%.*s-%d", (int)(n > 64 ? 64 : n), comm, (int)pid);
+	return buf;
+}
+
 static int set_identity(struct entry *e)
 {
-	char buf[64];
+	char buf[96];
 
 	if (e->cfg.name && *e->cfg.name) {
 		e->name = strdup(e->cfg.name);
 		e->vm.named = true;
 	} else {
-		snprintf(buf, sizeof(buf), "%s-%d", e->vm.comm, (int)e->vm.pid);
-		e->name = strdup(buf);
+		e->name = strdup(ks_vm_default_name(buf, sizeof(buf),
+				 e->vm.comm, strlen(e->vm.comm), e->vm.pid));
 	}
 	if (!e->name)
 		return -ENOMEM;

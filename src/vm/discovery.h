@@ -54,6 +54,12 @@ struct ks_vmdisc_stats {
 
 struct ks_vmdisc;
 
+/* The name of a VM whose VMM gives it none: "comm-pid" (comm is n bytes,
+ * not terminated).  Discovery and the probes' identities both use it, so
+ * a VM keeps one name whichever of them sees it first.  Returns buf. */
+const char *ks_vm_default_name(char *buf, size_t size, const char *comm,
+			       size_t n, pid_t pid);
+
 void ks_vmdisc_opts_init(struct ks_vmdisc_opts *o);
 
 /* Opens the procfs root and the change signals; does not scan yet.  NULL

@@ -80,7 +80,7 @@ for line in open(r + "/cuts.txt"):
     above = sum(c for l, h, c in dist if l > x)
     inb = sum(c for l, h, c in dist if l <= x <= h)
     ok = gt + le == total and above <= gt <= above + inb
-    split += ok and inb >= 10 and above < gt < above + inb
+    split += ok and inb >= 2 and above < gt < above + inb
     bad += not ok
     print("%s latency %d: gt %d + le %d = %d of %d; bucket [%d, %d] holds "
           "%d, %d above it" % ("ok  " if ok else "BAD ", x, gt, le, gt + le,

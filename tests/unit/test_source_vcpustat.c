@@ -310,17 +310,17 @@ static void test_vmident(void **state)
 	assert_non_null(vi);
 	assert_int_equal(ks_vmident__get(vi, 1234, &id), 0);
 	assert_string_equal(ks_sym_str(id.pid_sym), "1234");
-	assert_string_equal(ks_sym_str(id.vm_sym), "qemu-vm1");
+	assert_string_equal(ks_sym_str(id.vm_sym), "qemu-vm1-1234");
 	/* A rename shows from the next tick on, not within one. */
 	write_comm(root, 1234, "renamed");
 	assert_int_equal(ks_vmident__get(vi, 1234, &id), 0);
-	assert_string_equal(ks_sym_str(id.vm_sym), "qemu-vm1");
+	assert_string_equal(ks_sym_str(id.vm_sym), "qemu-vm1-1234");
 	ks_vmident__tick(vi);
-	assert_string_equal(ks_vmident__name(vi, 1234), "renamed");
+	assert_string_equal(ks_vmident__name(vi, 1234), "renamed-1234");
 	/* Gone: the last name is kept. */
 	remove_comm(root, 1234);
 	ks_vmident__tick(vi);
-	assert_string_equal(ks_vmident__name(vi, 1234), "renamed");
+	assert_string_equal(ks_vmident__name(vi, 1234), "renamed-1234");
 	/* Never seen and no /proc entry: a pid but no name. */
 	assert_int_equal(ks_vmident__get(vi, 99, &id), 0);
 	assert_string_equal(ks_sym_str(id.pid_sym), "99");
@@ -328,9 +328,9 @@ static void test_vmident(void **state)
 	assert_null(ks_vmident__name(vi, 99));
 	/* The probe's note names it; it never overrides /proc's name. */
 	assert_int_equal(ks_vmident__fallback(vi, 99, "short-vm-xyz", 8), 0);
-	assert_string_equal(ks_vmident__name(vi, 99), "short-vm");
+	assert_string_equal(ks_vmident__name(vi, 99), "short-vm-99");
 	assert_int_equal(ks_vmident__fallback(vi, 1234, "other", 5), 0);
-	assert_string_equal(ks_vmident__name(vi, 1234), "renamed");
+	assert_string_equal(ks_vmident__name(vi, 1234), "renamed-1234");
 	assert_int_equal(ks_vmident__fallback(vi, 0, "kthread", 7), 0);
 	/* A kernel thread (tgid 0): no identity at all. */
 	assert_int_equal(ks_vmident__get(vi, 0, &id), 0);
@@ -339,7 +339,7 @@ static void test_vmident(void **state)
 	/* Many processes: the table grows and forgets nobody. */
 	for (uint32_t p = 1; p <= 500; p++)
 		assert_int_equal(ks_vmident__get(vi, p * 7919, &id), 0);
-	assert_string_equal(ks_vmident__name(vi, 1234), "renamed");
+	assert_string_equal(ks_vmident__name(vi, 1234), "renamed-1234");
 	for (uint32_t p = 1; p <= 500; p++) {
 		char want[16];
 

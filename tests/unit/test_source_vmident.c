@@ -160,9 +160,11 @@ static void test_names_from_discovery(void **state)
 	assert_non_null(d = ks_vmdisc__new(&o, &err));
 	assert_non_null(vi = ks_vmident__new(root));
 
-	/* Without discovery: the comm, and no UUID. */
+	/* Without discovery: "comm-pid", as discovery names an unnamed VM
+	 * (so a VM seen before discovery knows it keeps one name), and no
+	 * UUID. */
 	bpf_record(vi, 100, &r);
-	assert_string_equal(field(&r, KS_F_VM), "qemu-system-x86");
+	assert_string_equal(field(&r, KS_F_VM), "qemu-system-x86-100");
 	assert_null(field(&r, KS_F_VMUUID));
 
 	/* With it: discovery's name and UUID, from the next tick on. */
@@ -180,9 +182,9 @@ static void test_names_from_discovery(void **state)
 	assert_string_equal(field(&r, KS_F_VM), "qemu-system-x86-300");
 	assert_null(field(&r, KS_F_VMUUID));
 	same_as_vmrec(vi, d, 300);
-	/* Not a VM: its comm, no UUID. */
+	/* Not a VM: comm-pid, no UUID. */
 	bpf_record(vi, 200, &r);
-	assert_string_equal(field(&r, KS_F_VM), "bash");
+	assert_string_equal(field(&r, KS_F_VM), "bash-200");
 	assert_null(field(&r, KS_F_VMUUID));
 
 	/* The VM ends: counts read afterwards keep its name and UUID. */
@@ -200,7 +202,7 @@ static void test_names_from_discovery(void **state)
 	assert_int_equal(ks_vmdisc__scan(d), 0);
 	ks_vmident__tick(vi);
 	bpf_record(vi, 100, &r);
-	assert_string_equal(field(&r, KS_F_VM), "make");
+	assert_string_equal(field(&r, KS_F_VM), "make-100");
 	assert_null(field(&r, KS_F_VMUUID));
 
 	/* ... and then by another VM: that one's identity. */

@@ -11,7 +11,7 @@
 # each burst's kvmtest output (one vCPU: kvmtest dumps its binary stats)
 # to NAME.out; the host side
 # (t_exits_modes.sh) sums each burst's seconds against KVM's stats.
-# Then latency cuts: a warm-up burst by latency finds the two busiest
+# Then latency cuts: a warm-up burst by latency finds the four busiest
 # buckets (cuts.txt), gt/le predicates at their middles watch a fifth
 # burst (five.NAME.json) and must split those buckets exactly.
 # lab-net: yes
@@ -88,7 +88,7 @@ phase four end
 grep -E '^(vcpu|TOTAL)' four.out | sed "s/^/four: /"
 # Latency predicates are exact on bucketed latencies (latency cuts): a
 # warm-up burst under a latency instrumentation shows the busiest
-# buckets; gt/le predicates at the middle of the two busiest must split
+# buckets; gt/le predicates at the middle of the four busiest must split
 # them exactly where the exits' own latencies lie.
 instn latd "module=vm&stat=exits&decomposition=latency"
 wait_mode latency
@@ -98,9 +98,11 @@ w0=$(sed -n 's/^warm start \([0-9]*\).*/\1/p' /out/phases)
 w1=$(sed -n 's/^warm end \([0-9]*\).*/\1/p' /out/phases)
 api "/ca/instrumentations/$(id_of latd)/value/raw?start_time=$w0&duration=$((w1 - w0 + 1))" > warm.json ||
 	fail "cannot read the warm-up's latencies"
-# "count lo hi" of the two busiest buckets wider than 1 ns.
+# "count lo hi" of the four busiest buckets wider than 1 ns (four: the
+# fifth burst's latencies may fall elsewhere than the warm-up's on a host
+# of another speed, and one split bucket proves the cuts).
 grep -o '\[\[[0-9]*,[0-9]*\],[0-9]*' warm.json | tr -d '[]' |
-	awk -F, '$2 > $1 + 1 { print $3, $1, $2 }' | sort -rn | head -2 > busiest.txt
+	awk -F, '$2 > $1 + 1 { print $3, $1, $2 }' | sort -rn | head -4 > busiest.txt
 [ -s busiest.txt ] || fail "no latency buckets in the warm-up: $(head -c 300 warm.json)"
 : > cuts.txt
 k=0
