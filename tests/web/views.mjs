@@ -235,6 +235,7 @@ async function analytics(page) {
 
 	// An absolute range: from/to in local time.
 	const now = (await api('/ca/admin/status')).now;
+	const terrOf = () => page.textContent('#timebar .tb-error');
 	const local = t => page.evaluate(x => {
 		const d = new Date(x * 1000), p = n => String(n).padStart(2, '0');
 		return `${d.getFullYear()}-${p(d.getMonth() + 1)}-` +
@@ -244,9 +245,15 @@ async function analytics(page) {
 	await page.fill('#timebar .tb-from', await local(now - 40));
 	await page.fill('#timebar .tb-to', await local(now - 10));
 	await page.click('#timebar .tb-apply');
+	let seen = null;
 	const ab = await until('the absolute range', async () => {
-		const d = await drawn(page);
+		const d = seen = await drawn(page);
 		return d && d.dur === 30 && d.start === now - 40 ? d : null;
+	}, 20000).catch(async e => {
+		const shown = await terrOf();
+		throw new Error(`${e.message}; drawn: ${JSON.stringify(seen)}, ` +
+			`link: ${page.url().split('#')[1]}, error shown: ` +
+			`${JSON.stringify(shown)}`);
 	});
 	check(hashOf(page).get('t') === '30' && Number(hashOf(page)
 		.get('end')) === now - 10, `an absolute range: 30 s from ` +
