@@ -568,6 +568,7 @@ struct run {
 	struct ks_source_sink tee;	/* the table, and -L's */
 	const struct ks_source_sink *sink;
 	uint64_t drops_seen;
+	uint64_t attached;	/* wall ns: the exits probe counts from here */
 };
 
 static void run_close(struct run *r)
@@ -656,6 +657,8 @@ static int run_open(struct run *r, const struct stat_opts *o)
 				err.msg);
 			return -EIO;
 		}
+		if (!i)
+			r->attached = (uint64_t)ks_clock_wall_ns();
 	}
 	return 0;
 }
@@ -684,12 +687,12 @@ static int64_t run_read(struct run *r, uint64_t wall)
 /* Rates are over the wall seconds a read covered: the sources count
  * each event in its own whole second and a read takes every second that
  * has ended, so an interval is from the end of the last second read
- * before (at first, the sources' start) to the end of this one, not the
+ * before (at first, when the exits probe was attached) to the end of this one, not the
  * time the loop happened to sleep, which a busy host stretches. */
 static int loop(const struct stat_opts *o, struct run *r)
 {
 	uint64_t start = (uint64_t)ks_clock_mono_ns();
-	uint64_t covered = (uint64_t)ks_clock_wall_ns();
+	uint64_t covered = r->attached;
 	const struct ks_vs_row *rows;
 	unsigned long report;
 
