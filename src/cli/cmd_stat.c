@@ -687,8 +687,9 @@ static int64_t run_read(struct run *r, uint64_t wall)
 /* Rates are over the wall seconds a read covered: the sources count
  * each event in its own whole second and a read takes every second that
  * has ended, so an interval is from the end of the last second read
- * before (at first, when the exits probe was attached) to the end of this one, not the
- * time the loop happened to sleep, which a busy host stretches. */
+ * before (at first, when the exits probe was attached) to the end of
+ * this one, not the time the loop happened to sleep, which a busy host
+ * stretches. */
 static int loop(const struct stat_opts *o, struct run *r)
 {
 	uint64_t start = (uint64_t)ks_clock_mono_ns();
