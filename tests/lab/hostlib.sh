@@ -104,6 +104,32 @@ api_create() {
 	rm -f "$body"
 }
 
+# ui_shoot NAME URL KEY... [-- NAME URL KEY...]...: screenshots of the
+# web UI as a person sees it (shoot.mjs: title, axes, legend naming each
+# KEY, coloured pixels), into $PICTURES/ui/NAME.png, with API_TOKEN as the
+# page's token.  UPDATE_DOCS=1 copies them to docs/pictures/ui-NAME.png,
+# which the README shows.  Returns 1 on a failed check, or when no
+# browser can be had (tests/web/deps.sh installs one from Debian).
+ui_shoot() {
+	local out a next=1
+	out=$(mktemp /tmp/ui_shoot.XXXXXX)
+	if ! bash "$TOP/tests/web/deps.sh" > "$out" 2>&1; then
+		echo "BAD  no browser for the UI's screenshots: $(tail -1 "$out")"
+		rm -f "$out"
+		return 1
+	fi
+	rm -f "$out"
+	SHOOT_TOKEN=${API_TOKEN:-} node "$LABDIR/shoot.mjs" "$PICTURES/ui" "$@" ||
+		return 1
+	[ "${UPDATE_DOCS:-0}" = 1 ] || return 0
+	for a in "$@"; do
+		[ $next = 1 ] && cp "$PICTURES/ui/$a.png" "$TOP/docs/pictures/ui-$a.png"
+		next=0
+		[ "$a" = -- ] && next=1
+	done
+	return 0
+}
+
 # save_picture NAME JSONFILE: the PNG of a heatmap image answer (CA's
 # "image" member, base64) as $PICTURES/NAME.png, checked to be a PNG.
 PICTURES=${PICTURES:-$LABOUT/pictures}

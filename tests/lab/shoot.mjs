@@ -1,9 +1,13 @@
 // shoot.mjs - screenshots of the web UI showing the seed's pictures, as a
 // person sees them: the view's title and description, the heatmap with its
 // axes and units, and the legend (t_demo.sh runs it against `make demo`'s
-// agents while every workload runs).
+// agents while every workload runs; t_pictures_l1.sh and t_picture_disk.sh
+// against their own agents, each view pinned to its phase's seconds).
 //
 //   node shoot.mjs OUTDIR NAME URL KEY... [-- NAME URL KEY...]...
+//
+// With SHOOT_TOKEN set (an agent with a token file), the page holds that
+// bearer token as the UI's own token field would keep it.
 //
 // URL is the agent's page with a share-link hash (web/viewstate.js: metric,
 // decomp, id, sel, nb, scale, lines; nothing newer), so the view opens on
@@ -92,6 +96,9 @@ try {
 		// A page each: a new hash on the same page is not a new load, and
 		// the last view's canvas would still be there to count.
 		const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+		if (process.env.SHOOT_TOKEN)
+			await page.addInitScript(t => localStorage.setItem(
+				'kvmscope.token', t), process.env.SHOOT_TOKEN);
 		try {
 			await shoot(page, dir, j.name, j.url, j.keys);
 		} catch (e) {

@@ -166,6 +166,9 @@ cp "$HG_LOG" "$PICTURES/disk-guest.log"
 cp "$W/ops.json" "$PICTURES/disk-ops.json"
 cp "$W/bytes.json" "$PICTURES/disk-bytes.json"
 save_picture disk-offsets "$W/image.json"
+# As the web UI shows it, pinned to the workload's seconds.
+ui_shoot disk-offsets "$API/#metric=vm.physio_ops&decomp=optype,offset&id=$ops&sel=read,write&nb=100&lines=none&t=$(( n < 10 ? 10 : n ))&end=$t1" \
+	read write || BAD=$((BAD + 1))
 
 python3 - "$HG_LOG" "$W/ops.json" "$W/bytes.json" "$MB" "$CYCLES" \
 	"$W/bypid.json" "$HG_PID" "$npid" <<'PY' || BAD=$((BAD + 1))
