@@ -166,8 +166,12 @@ cp "$HG_LOG" "$PICTURES/disk-guest.log"
 cp "$W/ops.json" "$PICTURES/disk-ops.json"
 cp "$W/bytes.json" "$PICTURES/disk-bytes.json"
 save_picture disk-offsets "$W/image.json"
-# As the web UI shows it, pinned to the workload's seconds.
-ui_shoot disk-offsets "$API/#metric=vm.physio_ops&decomp=optype,offset&id=$ops&sel=read,write&nb=100&lines=none&t=$(( n < 10 ? 10 : n ))&end=$t1" \
+# As the web UI shows it, pinned to the workload's seconds (the link
+# carries the instrumentation's predicate: the page reuses only one that
+# measures what the link says).
+pred=$(python3 -c 'import sys, urllib.parse
+print(urllib.parse.quote(sys.argv[1], safe=""))' "{\"eq\":[\"pid\",\"$HG_PID\"]}")
+ui_shoot disk-offsets "$API/#metric=vm.physio_ops&decomp=optype,offset&pred=$pred&id=$ops&sel=read,write&nb=100&lines=none&t=$(( n < 10 ? 10 : n ))&end=$t1" \
 	read write || BAD=$((BAD + 1))
 
 python3 - "$HG_LOG" "$W/ops.json" "$W/bytes.json" "$MB" "$CYCLES" \
