@@ -7,7 +7,9 @@
 # 77 to skip (printing why on their last line) and anything else to fail.
 # A skip counts as a failure unless tests/skip-allow.txt names the test and
 # its reason: a skip is for a capability the machine lacks, and a reason
-# nobody listed may be a failure of ours dressed as one.
+# nobody listed may be a failure of ours dressed as one.  Script tests
+# that only replay traces into their own agents run beside the ones that
+# watch the host; the nested lab's run last, alone (see the groups below).
 set -u
 cd "$(dirname "$0")/.."
 
@@ -47,18 +49,28 @@ done
 export KVMSCOPE=${KVMSCOPE:-$PWD/.output-asan/kvmscope}
 export KVMSCOPE_FAST=$PWD/.output/kvmscope
 export TOP=$PWD
-for t in tests/*/t_*.sh; do
-	[ -f "$t" ] || continue
-	out="$log/script.out"
+
+# run_script TEST DIR: runs one script test, its output in DIR/NAME.out
+# and "STATUS SECONDS [REASON]" in DIR/NAME.st.
+run_script() {
+	local t=$1 d=$2 name start limit rc
+	name=$(echo "$t" | tr / _)
 	start=$(date +%s)
 	# A test may ask for more than 900 s ("# test-timeout: N").
 	limit=$(sed -n 's/^# test-timeout: *\([0-9]*\)$/\1/p' "$t" | head -1)
-	timeout "${limit:-900}" bash "$t" >"$out" 2>&1
+	timeout "${limit:-900}" bash "$t" >"$d/$name.out" 2>&1
 	rc=$?
-	secs=$(( $(date +%s) - start ))
+	echo "$rc $(( $(date +%s) - start ))" > "$d/$name.st"
+}
+
+# report TEST DIR: counts and prints one test's result.
+report() {
+	local t=$1 d=$2 name rc secs why
+	name=$(echo "$t" | tr / _)
+	read -r rc secs < "$d/$name.st"
 	case $rc in
 	0) pass=$((pass + 1)); echo "ok   $t (${secs}s)";;
-	77) why=$(tail -1 "$out")
+	77) why=$(tail -1 "$d/$name.out")
 	    if skip_allowed "$t" "$why"; then
 		skip=$((skip + 1)); echo "SKIP $t: $why"
 	    else
@@ -66,9 +78,51 @@ for t in tests/*/t_*.sh; do
 		echo "FAIL $t: skipped for a reason tests/skip-allow.txt" \
 		     "does not allow: $why"
 	    fi;;
-	*) fail=$((fail + 1)); failed+=("$t"); echo "FAIL $t (rc $rc)"
-	   tail -40 "$out";;
+	*) fail=$((fail + 1)); failed+=("$t"); echo "FAIL $t (rc $rc, ${secs}s)"
+	   tail -40 "$d/$name.out";;
 	esac
+}
+
+# Three groups, so that 2 cores are kept busy and timing-sensitive tests
+# run alone:
+#  - alone: the nested lab (tests/lab/: QEMU TCG with real KVM inside,
+#    whose timings a second test's load would stretch), last, one at a
+#    time;
+#  - host: tests that watch this host's processes, BPF programs, QEMUs
+#    or a browser's timing (tests/bpf, source, vm, web, packaging,
+#    cli/t_check.sh, http/t_live.sh), one at a time;
+#  - beside them, at the same time: tests that only replay recorded
+#    traces into their own agents on free ports (the rest), one at a time.
+# RUN_TESTS_SERIAL=1 runs everything one at a time.
+alone=() host=() beside=()
+for t in tests/*/t_*.sh; do
+	[ -f "$t" ] || continue
+	case $t in
+	tests/lab/*) alone+=("$t");;
+	tests/bpf/*|tests/source/*|tests/vm/*|tests/web/*|tests/packaging/*|\
+	tests/cli/t_check.sh|tests/http/t_live.sh) host+=("$t");;
+	*) beside+=("$t");;
+	esac
+done
+mkdir -p "$log/host" "$log/beside" "$log/alone"
+if [ "${RUN_TESTS_SERIAL:-0}" = 1 ]; then
+	for t in "${host[@]}" "${beside[@]}"; do
+		run_script "$t" "$log/host"
+		report "$t" "$log/host"
+	done
+else
+	( for t in "${beside[@]}"; do run_script "$t" "$log/beside"; done ) &
+	bpid=$!
+	for t in "${host[@]}"; do
+		run_script "$t" "$log/host"
+		report "$t" "$log/host"
+	done
+	wait $bpid
+	for t in "${beside[@]}"; do report "$t" "$log/beside"; done
+fi
+for t in "${alone[@]}"; do
+	run_script "$t" "$log/alone"
+	report "$t" "$log/alone"
 done
 
 [ ${#failed[@]} -gt 0 ] && printf 'failed: %s\n' "${failed[*]}"
