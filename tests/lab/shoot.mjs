@@ -39,7 +39,7 @@ const COLORED = `(d) => {
 }`;
 
 async function shoot(page, dir, name, url, keys) {
-	await page.goto(url);
+	await page.goto(url, { timeout: 120000, waitUntil: 'domcontentloaded' });
 	// Until the heatmap is drawn with data and the legend names the keys:
 	// through the demo's proxy, a loaded L1 answers slowly.
 	let canvas = -1;
@@ -63,7 +63,8 @@ async function shoot(page, dir, name, url, keys) {
 	const title = await page.textContent('#view-title');
 	const legend = await page.textContent('#legend');
 	const path = `${dir}/${name}.png`;
-	const png = await page.locator('#view').screenshot({ path });
+	const png = await page.locator('#view').screenshot({ path,
+		timeout: 120000, animations: 'disabled' });
 	const shot = await page.evaluate(async ([b64, fn]) => {
 		const blob = await (await fetch('data:image/png;base64,' + b64)).blob();
 		const bm = await createImageBitmap(blob);
@@ -95,16 +96,29 @@ try {
 	for (const j of jobs) {
 		// A page each: a new hash on the same page is not a new load, and
 		// the last view's canvas would still be there to count.
-		const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-		if (process.env.SHOOT_TOKEN)
-			await page.addInitScript(t => localStorage.setItem(
-				'kvmscope.token', t), process.env.SHOOT_TOKEN);
-		try {
-			await shoot(page, dir, j.name, j.url, j.keys);
-		} catch (e) {
-			check(false, `${j.name}: ${e.message.split('\n')[0]}`);
+		// A page load or screenshot that times out or whose connection
+		// is reset (an agent in L1 under TCG on a busy host answers
+		// slowly) is tried again, twice; failed checks are not.
+		for (let attempt = 1; ; attempt++) {
+			const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+			if (process.env.SHOOT_TOKEN)
+				await page.addInitScript(t => localStorage.setItem(
+					'kvmscope.token', t), process.env.SHOOT_TOKEN);
+			try {
+				await shoot(page, dir, j.name, j.url, j.keys);
+				await page.close();
+				break;
+			} catch (e) {
+				await page.close();
+				const msg = `${j.name}: ${e.message.split('\n')[0]}`;
+				if (attempt < 3) {
+					log(`${msg} (try ${attempt}; again)`);
+					continue;
+				}
+				check(false, msg);
+				break;
+			}
 		}
-		await page.close();
 	}
 } finally {
 	await browser.close();
