@@ -39,7 +39,7 @@ const COLORED = `(d) => {
 }`;
 
 async function shoot(page, dir, name, url, keys) {
-	await page.goto(url, { timeout: 120000, waitUntil: 'domcontentloaded' });
+	await page.goto(url, { timeout: 60000, waitUntil: 'domcontentloaded' });
 	// Until the heatmap is drawn with data and the legend names the keys:
 	// through the demo's proxy, a loaded L1 answers slowly.
 	let canvas = -1;
@@ -64,7 +64,7 @@ async function shoot(page, dir, name, url, keys) {
 	const legend = await page.textContent('#legend');
 	const path = `${dir}/${name}.png`;
 	const png = await page.locator('#view').screenshot({ path,
-		timeout: 120000, animations: 'disabled' });
+		timeout: 60000, animations: 'disabled' });
 	const shot = await page.evaluate(async ([b64, fn]) => {
 		const blob = await (await fetch('data:image/png;base64,' + b64)).blob();
 		const bm = await createImageBitmap(blob);
@@ -98,7 +98,7 @@ try {
 		// the last view's canvas would still be there to count.
 		// A page load or screenshot that times out or whose connection
 		// is reset (an agent in L1 under TCG on a busy host answers
-		// slowly) is tried again, twice; failed checks are not.
+		// slowly) is tried once more; failed checks are not.
 		for (let attempt = 1; ; attempt++) {
 			const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 			if (process.env.SHOOT_TOKEN)
@@ -111,7 +111,7 @@ try {
 			} catch (e) {
 				await page.close();
 				const msg = `${j.name}: ${e.message.split('\n')[0]}`;
-				if (attempt < 3) {
+				if (attempt < 2) {
 					log(`${msg} (try ${attempt}; again)`);
 					continue;
 				}

@@ -1,4 +1,5 @@
 #!/bin/bash
+# test-timeout: 1500
 # The seed's pictures 2, 3 and 4 on real KVM, end to end: workloads in the
 # lab's L1 (scenarios/pictures-l1.sh), `kvmscope serve` in L1 with its BPF
 # sources, and this host reading CA's API through the forwarded port with
@@ -38,8 +39,10 @@ PICTURES_CLEANUP="rm -rf $W"
 # L1 is done after about 150 s and held while the host reads it; a TCG
 # hang (rare) is cut at LAB_TIMEOUT and run-l1.sh boots it once more,
 # within the budget.
-export LAB_TIMEOUT=${LAB_TIMEOUT:-330} PICTURES_BUDGET=${PICTURES_BUDGET:-720}
-pictures_boot phases=exits,irqs,cr3 hold=300
+# The hold covers the UI's screenshots too (seconds each on a quiet
+# host, minutes through a loaded L1).
+export LAB_TIMEOUT=${LAB_TIMEOUT:-480} PICTURES_BUDGET=${PICTURES_BUDGET:-720}
+pictures_boot phases=exits,irqs,cr3 hold=420
 
 raw exitsr exits "$W/exitsr.json"
 raw uexits exits "$W/uexits.json"
