@@ -392,7 +392,8 @@ static int on_exit_entry(void *ctx, const void *key, uint64_t sum)
 		x->s->st.events += sum;
 		if (!x->sink->counter)
 			return 0;
-		c = (struct ks_source_counter){ k.tgid, k.vcpu, "emul", sum };
+		c = (struct ks_source_counter){ k.tgid, k.vcpu, "emul", sum,
+						id.vm_sym };
 		return x->sink->counter(x->sink->ctx, &c);
 	}
 	e = ks_bpfrec_exit(&k, sum, x->ts, &id, &r);

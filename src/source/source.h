@@ -31,6 +31,7 @@ struct ks_source_counter {
 	uint32_t vcpu;		/* vcpu_id; KS_SOURCE_VCPU_UNKNOWN if unknown */
 	const char *name;	/* "emul" */
 	uint64_t count;
+	uint32_t vm_sym;	/* the VM's name (symtab id); 0 if unknown */
 };
 
 #define KS_SOURCE_VCPU_UNKNOWN 0xffffffffu

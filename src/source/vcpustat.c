@@ -147,6 +147,11 @@ static int on_counter(void *ctx, const struct ks_source_counter *c)
 				 -1 : (int64_t)c->vcpu);
 	if (!row)
 		return -ENOMEM;
+	/* A VM's first second can bring its counters before its exits (the
+	 * exits of a second still in progress wait for the next read): the
+	 * row is named by them too. */
+	if (c->vm_sym)
+		row->vm_sym = c->vm_sym;
 	row->n[KS_VS_EMUL] += c->count;
 	return 0;
 }

@@ -78,12 +78,11 @@ def exits():
            ut.get("KVM_EXIT_HLT")) == (2000, 125, 1), ut)
     rows = stat_rows("stat-exits", int(PH["exits"]["pid"]))
     st = {k: sum(r[k] for r in rows) for k in ("exits", "iox", "haltx", "mmiox")}
-    # kvmtest names no VM: discovery and the probes call it comm-pid.
-    # Known defect (third session's final check): the burst's first
-    # second can come before the VM is identified, a row with no VM name;
-    # its counts still belong to the burst and are summed below.
+    # kvmtest names no VM: discovery and the probes call it comm-pid,
+    # in every row, the first included (a first read that brings only
+    # the VM's counters names its row by them).
     pid = int(PH["exits"]["pid"])
-    names = {r["vm"] for r in rows} - {None}
+    names = {r["vm"] for r in rows}
     check("kvmscope stat: the burst's VM and vCPU",
           names == {"kvmtest-%d" % pid} and
           {r["vcpu"] for r in rows} == {0},

@@ -100,6 +100,28 @@ static bool alive(uint64_t pid)
 	return true;
 }
 
+/* A VM whose first read brings only its counters (its exits wait for the
+ * next read) still has a named row. */
+static void test_counter_names_row(void **state)
+{
+	struct ks_vcpustat *vs = ks_vcpustat__new();
+	const struct ks_source_sink *sink;
+	struct ks_source_counter c = { 78, 1, "emul", 4,
+				       ks_sym_intern("fresh-vm") };
+	const struct ks_vs_row *rows;
+
+	(void)state;
+	assert_non_null(vs);
+	sink = ks_vcpustat__sink(vs);
+	assert_int_equal(sink->counter(sink->ctx, &c), 0);
+	assert_int_equal(ks_vcpustat__rows(vs, &rows), 1);
+	assert_int_equal(rows[0].pid, 78);
+	assert_int_equal(rows[0].vcpu, 1);
+	assert_string_equal(ks_sym_str(rows[0].vm_sym), "fresh-vm");
+	assert_int_equal(rows[0].n[KS_VS_EMUL], 4);
+	ks_vcpustat__free(vs);
+}
+
 static void test_columns_svm(void **state)
 {
 	struct ks_vcpustat *vs = ks_vcpustat__new();
@@ -490,6 +512,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_columns_svm, teardown),
+		cmocka_unit_test_teardown(test_counter_names_row, teardown),
 		cmocka_unit_test_teardown(test_columns_vmx_and_order, teardown),
 		cmocka_unit_test_teardown(test_added_reasons, teardown),
 		cmocka_unit_test_teardown(test_reset, teardown),
