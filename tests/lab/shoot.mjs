@@ -63,8 +63,12 @@ async function shoot(page, dir, name, url, keys) {
 	const title = await page.textContent('#view-title');
 	const legend = await page.textContent('#legend');
 	const path = `${dir}/${name}.png`;
-	const png = await page.locator('#view').screenshot({ path,
-		timeout: 60000, animations: 'disabled' });
+	// The page's own clip of the view, not the locator's screenshot,
+	// which waits for the element to hold still (a view kept up to date
+	// each second through a slow L1 could keep it waiting past a minute).
+	const box = await page.locator('#view').boundingBox();
+	const png = await page.screenshot({ path, clip: box, timeout: 60000,
+		animations: 'disabled' });
 	const shot = await page.evaluate(async ([b64, fn]) => {
 		const blob = await (await fetch('data:image/png;base64,' + b64)).blob();
 		const bm = await createImageBitmap(blob);
