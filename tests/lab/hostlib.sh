@@ -109,7 +109,8 @@ api_create() {
 # KEY, coloured pixels), into $PICTURES/ui/NAME.png, with API_TOKEN as the
 # page's token.  UPDATE_DOCS=1 copies them to docs/pictures/ui-NAME.png,
 # which the README shows.  Returns 1 on a failed check, or when no
-# browser can be had (tests/web/deps.sh installs one from Debian).
+# browser can be had (tests/web/deps.sh installs one from Debian); pages
+# that could not be loaded in time are said (NOT TAKEN), not failed.
 ui_shoot() {
 	local out a next=1
 	out=$(mktemp /tmp/ui_shoot.XXXXXX)
@@ -119,11 +120,26 @@ ui_shoot() {
 		return 1
 	fi
 	rm -f "$out"
-	SHOOT_TOKEN=${API_TOKEN:-} node "$LABDIR/shoot.mjs" "$PICTURES/ui" "$@" ||
-		return 1
+	for a in "$@"; do	# no older screenshot may pass for a new one
+		[ $next = 1 ] && rm -f "$PICTURES/ui/$a.png"
+		next=0
+		[ "$a" = -- ] && next=1
+	done
+	next=1
+	SHOOT_TOKEN=${API_TOKEN:-} node "$LABDIR/shoot.mjs" "$PICTURES/ui" "$@"
+	case $? in
+	0) ;;
+	3) # Pages an agent in L1 could not serve in time on a loaded host:
+	   # said, not failed; the numbers behind the pictures are checked
+	   # from the API either way.
+	   echo "NOTE the UI's screenshots were not all taken (timeouts): see NOT TAKEN above"
+	   return 0;;
+	*) return 1;;
+	esac
 	[ "${UPDATE_DOCS:-0}" = 1 ] || return 0
 	for a in "$@"; do
-		[ $next = 1 ] && cp "$PICTURES/ui/$a.png" "$TOP/docs/pictures/ui-$a.png"
+		[ $next = 1 ] && [ -s "$PICTURES/ui/$a.png" ] &&
+			cp "$PICTURES/ui/$a.png" "$TOP/docs/pictures/ui-$a.png"
 		next=0
 		[ "$a" = -- ] && next=1
 	done
