@@ -303,6 +303,54 @@ int ks_bench_base_ret(void *ctx)
 	return KS_TP_KEEP;
 }
 
+/* The lab's baseline (bench_probe_cost --kvm): a bare per-CPU counter on
+ * each tracepoint the probe runs on per exit, for every process, attached
+ * next to the probe so that both are timed on the same events. */
+enum { KS_BASE_EXIT, KS_BASE_ENTRY, KS_BASE_UEXIT, KS_BASE_PIO, KS_BASE__N };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KS_BASE__N);
+	__type(key, __u32);
+	__type(value, __u64);
+} base_kvm SEC(".maps");
+
+static __always_inline void base_bump(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&base_kvm, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+SEC("?tp/kvm/kvm_exit")
+int ks_base_exit(void *ctx)
+{
+	base_bump(KS_BASE_EXIT);
+	return KS_TP_KEEP;
+}
+
+SEC("?tp/kvm/kvm_entry")
+int ks_base_entry(void *ctx)
+{
+	base_bump(KS_BASE_ENTRY);
+	return KS_TP_KEEP;
+}
+
+SEC("?tp/kvm/kvm_userspace_exit")
+int ks_base_uexit(void *ctx)
+{
+	base_bump(KS_BASE_UEXIT);
+	return KS_TP_KEEP;
+}
+
+SEC("?tp/kvm/kvm_pio")
+int ks_base_pio(void *ctx)
+{
+	base_bump(KS_BASE_PIO);
+	return KS_TP_KEEP;
+}
+
 /* One new MMIO address per getppid(), through ks_mmio's counting path:
  * tests/unit/test_probe_caps.c fills the capped MMIO maps with it. */
 __u64 test_seq = 0;
