@@ -404,6 +404,18 @@ static __always_inline __u32 *slot_last_of(void)
 	return bpf_map_lookup_elem(&slot_last, &zero);
 }
 
+/* Whether slot is the live slot of thread id (pid_tgid). */
+static __always_inline bool slot_owned(__u32 slot, __u64 id)
+{
+	struct ks_exit_slot *si;
+
+	if (slot >= KS_XC_SLOTS)
+		return false;
+	si = &slot_info[slot];
+	return si->used && !si->dead_ns && si->tid == (__u32)id &&
+	       si->tgid == id >> 32;
+}
+
 /* Whether slot is the live slot of thread id for (vcpu, isa).  The owner
  * fields are only rewritten once the owner is dead and user space has
  * freed the slot, so a stale hint fails here. */
@@ -412,11 +424,10 @@ static __always_inline bool slot_is(__u32 slot, __u64 id, __u32 vcpu,
 {
 	struct ks_exit_slot *si;
 
-	if (slot >= KS_XC_SLOTS)
+	if (!slot_owned(slot, id))
 		return false;
 	si = &slot_info[slot];
-	return si->used && !si->dead_ns && si->tid == (__u32)id &&
-	       si->tgid == id >> 32 && si->vcpu == vcpu && si->isa == isa;
+	return si->vcpu == vcpu && si->isa == isa;
 }
 
 /* Adds one at dense index idx of slot, in the plane of this second. */

@@ -407,6 +407,47 @@ static int on_exit_entry(void *ctx, const void *key, uint64_t sum)
 				     k.sec);
 }
 
+static int on_uexit_entry(void *ctx, const void *key, uint64_t sum)
+{
+	struct exits_src *x = ctx;
+	struct ks_uexit_key k = *(const struct ks_uexit_key *)key;
+	struct ks_ident id;
+	struct ks_record r;
+	int e;
+
+	if ((e = who(x, k.tgid, &k.vcpu, sum, &id)))
+		return e;
+	e = ks_bpfrec_uexit(&k, sum, x->ts, x->row_ns, &id, &r);
+	/* Counted without a row: the record must not claim row 0. */
+	if (!e && !x->uexit_detail)
+		r.present &= ~(1u << KS_F_SUBSECOND);
+	return ks_sechold__emit_conv(x->hold, x->s, x->sink, e, &r, sum,
+				     k.sec);
+}
+
+/* Userspace exits counted by reason alone in a slot (exits.bpf.c):
+ * the key the hash would have had, so both paths make the same records. */
+static int on_slot_uexit(struct exits_src *x, const struct ks_exit_key *ek,
+			 uint32_t idx, uint32_t n)
+{
+	struct ks_uexit_key k = {
+		.tgid = ek->tgid, .vcpu = ek->vcpu, .kind = KS_UXK_UEXIT,
+		.sec = ek->sec,
+	};
+
+	if (idx == KS_XC_IDX_URESTART)
+		k.sub = KS_UXE_RESTART;
+	else if (idx == KS_XC_IDX_UERROR)
+		k.sub = KS_UXE_ERROR;
+	else if (idx < KS_XC_IDX_URESTART)
+		k.arg = idx - KS_XC_IDX_UEXIT;
+	else {
+		x->s->st.bad += n;
+		return 0;
+	}
+	return on_uexit_entry(x, &k, n);
+}
+
 /* One count-only delta: n events of a slot's thread at dense index idx. */
 static int on_slot(void *ctx, uint32_t slot, uint32_t idx, uint32_t n)
 {
@@ -419,6 +460,8 @@ static int on_slot(void *ctx, uint32_t slot, uint32_t idx, uint32_t n)
 		.sec = (uint8_t)((x->ts / NSEC_PER_SEC) & KS_SEC_MASK),
 	};
 
+	if (idx >= KS_XC_IDX_UEXIT && idx < KS_XC_NIDX)
+		return on_slot_uexit(x, &k, idx, n);
 	if (idx == KS_XC_IDX_EMUL) {
 		k.kind = KS_EXK_EMUL;
 	} else if (idx < KS_XC_IDX_EMUL) {
@@ -460,24 +503,6 @@ static int read_planes(struct exits_src *x)
 	e = ks_xcount__read(x->xc, &x->skel->bss->xcounts, nslots(x), ended,
 			    on_slot, x);
 	return e ? e : slots_free(x);
-}
-
-static int on_uexit_entry(void *ctx, const void *key, uint64_t sum)
-{
-	struct exits_src *x = ctx;
-	struct ks_uexit_key k = *(const struct ks_uexit_key *)key;
-	struct ks_ident id;
-	struct ks_record r;
-	int e;
-
-	if ((e = who(x, k.tgid, &k.vcpu, sum, &id)))
-		return e;
-	e = ks_bpfrec_uexit(&k, sum, x->ts, x->row_ns, &id, &r);
-	/* Counted without a row: the record must not claim row 0. */
-	if (!e && !x->uexit_detail)
-		r.present &= ~(1u << KS_F_SUBSECOND);
-	return ks_sechold__emit_conv(x->hold, x->s, x->sink, e, &r, sum,
-				     k.sec);
 }
 
 /* Adds the probe's cumulative counters since the last read to s->st. */
