@@ -146,6 +146,7 @@ int ks_thread_end(void *ctx)
 	th = bpf_task_storage_get(&exit_task, t, 0, 0);
 	if (!th)
 		return KS_TP_KEEP;
+	hints_forget(bpf_get_current_pid_tgid());
 	if (th->pending)
 		count_exit(t->tgid, th, 0, false);
 	th->pending = 0;
@@ -202,14 +203,15 @@ static __always_inline bool uexit_dense(__u32 idx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct task_struct *t;
+	struct ks_slot_hint *last;
 	struct ks_exit_thread *th;
-	__u32 slot, *last;
+	__u32 slot;
 
 	if (idx >= KS_XC_NIDX || !wanted(id >> 32))
 		return false;
 	last = slot_last_of();
-	if (last && slot_owned(*last, id)) {
-		slot_add(*last, idx);
+	if (last && last->id == id) {
+		slot_add(last->slot, idx);
 		return true;
 	}
 	t = bpf_get_current_task_btf();

@@ -124,6 +124,18 @@ struct ks_exit_slot {
 	__u8 pad[2];
 };
 
+/* The slot a CPU counted in last, and for which thread and vCPU: the
+ * count path checks its event against this alone, in one per-CPU value,
+ * before anything else (exitpath.bpf.h).  id is the owner's pid_tgid, 0
+ * when void; the owner's end voids it on every CPU. */
+struct ks_slot_hint {
+	__u64 id;
+	__u32 slot;		/* < KS_XC_SLOTS when valid */
+	__u32 vcpu;
+	__u8 isa;
+	__u8 pad[7];
+};
+
 /* The dense index of an exit reason, or KS_XC_NIDX when it has none (it
  * is counted in the hash, by raw reason, instead). */
 static inline __u32 ks_exit_reason_index(__u8 isa, __u32 reason)

@@ -549,22 +549,23 @@ static int read_stats(struct ks_source *s, struct exits_src *x)
  * are counted at once and leave nothing for kvm_entry to count.
  */
 
-/* Points every CPU's slot hint nowhere (KS_XC_SLOTS fails slot_is). */
+/* Points every CPU's slot hint nowhere (id 0 names no thread). */
 static int hints_void(struct exits_src *x)
 {
 	int fd = bpf_map__fd(x->skel->maps.slot_last);
 	int ncpu = libbpf_num_possible_cpus();
-	uint32_t zero = 0, none = KS_XC_SLOTS;
-	uint64_t *v;
+	struct ks_slot_hint *v;
+	uint32_t zero = 0;
 	int e = 0;
 
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
-	/* Per-CPU values are 8-byte aligned slots, one per possible CPU. */
+	/* One 8-byte aligned value per possible CPU (24 bytes: no padding). */
+	_Static_assert(sizeof(*v) % 8 == 0, "per-CPU hint is 8-byte sized");
 	if (!(v = calloc((size_t)ncpu, sizeof(*v))))
 		return -ENOMEM;
 	for (int i = 0; i < ncpu; i++)
-		memcpy(&v[i], &none, sizeof(none));
+		v[i].slot = KS_XC_SLOTS;	/* id 0: void */
 	if (bpf_map_update_elem(fd, &zero, v, BPF_ANY))
 		e = -errno;
 	free(v);
