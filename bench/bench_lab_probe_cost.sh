@@ -12,12 +12,12 @@
 # times, so the ratios are what carries over.
 #
 # Environment: PROBECOST_N (iterations per burst, 50000), PROBECOST_ROUNDS
-# (3), PROBECOST_SKIP=1 to skip (a few minutes).
+# (4: each mode gets both attach orders twice), PROBECOST_SKIP=1 to skip (a few minutes).
 set -u
 cd "$(dirname "$0")/.."
 TOP=$PWD
 N=${PROBECOST_N:-50000}
-ROUNDS=${PROBECOST_ROUNDS:-3}
+ROUNDS=${PROBECOST_ROUNDS:-4}
 B=$TOP/.output/bench/bench_probe_cost
 skip() { echo "bench_lab_probe_cost: skipped: $*"; exit 0; }
 

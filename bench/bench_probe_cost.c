@@ -29,7 +29,10 @@
  * statistics on, and at SIGINT prints the run counts and ns per run of
  * those counters and of every program process PID (a running kvmscope)
  * holds, over the same window, with each program's ratio to the counter
- * on its hook and the agent's total per exit.
+ * on its hook and the agent's total per exit.  With "@PIDFILE" for PID
+ * the counters attach first (they run before the agent's programs on
+ * each event, not after): the window opens at SIGUSR1, when PIDFILE
+ * names the agent.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -429,16 +432,37 @@ static void kvm_report(const struct kvm_snap *a, const struct kvm_snap *b)
 	       base_all ? (double)all / (double)base_all : 0);
 }
 
+/* The agent's pid: agent itself, or with "@FILE" (the counters attach
+ * before the agent does) read from FILE at SIGUSR1. */
+static int kvm_agent_pid(const char *agent, sigset_t *set)
+{
+	int pid = 0, sig;
+	FILE *f;
+
+	if (agent[0] != '@')
+		return atoi(agent);
+	do
+		sigwait(set, &sig);
+	while (sig != SIGUSR1 && sig != SIGINT && sig != SIGTERM);
+	if (sig == SIGUSR1 && (f = fopen(agent + 1, "r"))) {
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return pid;
+}
+
 /* Attaches the bare counters to the KVM tracepoints, prints "attached",
- * and on SIGINT or SIGTERM reports the agent pid's programs against them
- * over that window, BPF statistics on throughout. */
-static int kvm_mode(int pid)
+ * and on SIGINT or SIGTERM reports the agent's programs against them over
+ * that window (from when the agent's pid is known), BPF statistics on
+ * throughout. */
+static int kvm_mode(const char *agent)
 {
 	struct bpf_link *link[NHOOK] = { 0 };
 	struct kvm_snap *a = calloc(2, sizeof(*a));
 	struct ks_exits *skel = NULL;
 	struct bpf_program *p;
-	int stats_fd, sig, e = 0;
+	int stats_fd, sig, pid, e = 0;
 	sigset_t set;
 
 	if (!a)
@@ -446,6 +470,7 @@ static int kvm_mode(int pid)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	if ((stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME)) < 0) {
 		e = -errno;
@@ -464,11 +489,21 @@ static int kvm_mode(int pid)
 	for (size_t i = 0; i < NHOOK && !e; i++)
 		if (!(link[i] = bpf_program__attach(base_prog(skel, i))))
 			e = -errno;
-	if (e || (e = kvm_snap(skel, pid, &a[0])))
+	if (e)
 		goto out;
 	printf("probe_cost attached\n");
 	fflush(stdout);
-	sigwait(&set, &sig);
+	if ((pid = kvm_agent_pid(agent, &set)) <= 0) {
+		e = -ESRCH;
+		goto out;
+	}
+	if ((e = kvm_snap(skel, pid, &a[0])))
+		goto out;
+	printf("probe_cost agent %d\n", pid);
+	fflush(stdout);
+	do
+		sigwait(&set, &sig);
+	while (sig == SIGUSR1);
 	if (!(e = kvm_snap(skel, pid, &a[1])))
 		kvm_report(&a[0], &a[1]);
 out:
@@ -489,9 +524,9 @@ int main(int argc, char **argv)
 	int stats_fd, e = 0;
 
 	if (argc == 3 && !strcmp(argv[1], "--kvm"))
-		return kvm_mode(atoi(argv[2]));
+		return kvm_mode(argv[2]);
 	if (argc != 1) {
-		fprintf(stderr, "usage: bench_probe_cost [--kvm AGENT_PID]\n");
+		fprintf(stderr, "usage: bench_probe_cost [--kvm PID|@PIDFILE]\n");
 		return 2;
 	}
 
