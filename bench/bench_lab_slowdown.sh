@@ -6,13 +6,16 @@
 # and runs scenarios/bpf-slowdown.sh there: kvmtest bursts with nothing
 # attached, with `kvmscope stat`, with `perf kvm stat record` and with a
 # bpftrace script counting the same keys, RUNS alternating rounds; prints
-# the median exits/s of each and its slowdown against none.  perf and
+# the median exits/s of each and its slowdown against none, and the
+# targets' ratios (kvmscope <= 1/3 of perf's slowdown, below bpftrace's)
+# from the same run.  perf and
 # bpftrace are Debian's linux-perf and bpftrace, installed here by name if
 # missing (the lab runs them from this host's root).  Under TCG the rates
 # are an emulated CPU's: compare the slowdowns, not the rates.
 #
-# Environment: SLOWDOWN_N (iterations per burst, 50000), SLOWDOWN_RUNS (5),
-# SLOWDOWN_SKIP=1 to skip (it takes several minutes).
+# Environment: SLOWDOWN_N (iterations per burst, 50000), SLOWDOWN_RUNS (5;
+# fewer where time is short, and the ratios say how many), SLOWDOWN_SKIP=1
+# to skip (it takes several minutes).
 set -u
 cd "$(dirname "$0")/.."
 TOP=$PWD
@@ -42,3 +45,20 @@ case $rc in
 esac
 echo "lab: $(head -1 "$res/lab-run.txt")"
 cat "$res/summary.txt"
+# The targets, from the medians of this one run: kvmscope's slowdown at
+# most a third of perf's, and below bpftrace's with the same keys (each
+# mode against its own bpftrace peer); per-round (paired) slowdowns too.
+awk -v runs="$RUNS" '
+	$2 == "median" { s[$1] = $6 + 0; p[$1] = $8 + 0 }
+	function cmp(a, b, what, lim,   r) {
+		r = s[b] > 0 ? s[a] / s[b] : 0
+		printf "%s: %s %.1f%% / %s %.1f%% = %.2f (paired %.2f), target %s: %s\n",
+			what, a, s[a], b, s[b], r, (p[b] > 0 ? p[a] / p[b] : 0),
+			lim, ((lim == "below" ? s[a] < s[b] : s[a] <= s[b] / 3) ? "met" : "NOT met")
+	}
+	END {
+		print "in L1 under TCG, medians of " runs " rounds of alternating order"
+		cmp("kvmscope", "perf", "kvmscope vs perf kvm stat record", "<= 1/3")
+		cmp("kvmscope", "bpftrace", "kvmscope vs bpftrace, same keys", "below")
+		cmp("kvmscope-lat", "bpftrace-lat", "kvmscope -L vs bpftrace timing exits", "below")
+	}' "$res/summary.txt"

@@ -21,11 +21,24 @@
  * checked: every getppid() must be counted once, with a latency, under the
  * key the programs write.  Needs root; prints why and exits 0 where it
  * cannot run (make bench goes on).
+ *
+ * `bench_probe_cost --kvm PID` is the real path, for the lab (the
+ * probe-cost scenario, bench/bench_lab_probe_cost.sh): it attaches a bare
+ * per-CPU counter to each KVM tracepoint the agent runs on per exit
+ * (kvm_exit, kvm_entry, kvm_userspace_exit, kvm_pio), turns the BPF
+ * statistics on, and at SIGINT prints the run counts and ns per run of
+ * those counters and of every program process PID (a running kvmscope)
+ * holds, over the same window, with each program's ratio to the counter
+ * on its hook and the agent's total per exit.  With "@PIDFILE" for PID
+ * the counters attach first (they run before the agent's programs on
+ * each event, not after): the window opens at SIGUSR1, when PIDFILE
+ * names the agent.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +49,7 @@
 
 #include "bpf/exits.h"
 #include "exits.skel.h"
+#include "source/bpfcost.h"
 #include "source/bpfgen.h"
 
 #define CALLS 500000		/* getppid() per measurement */
@@ -334,10 +348,187 @@ static int pin_cpu(void)
 	return sched_setaffinity(0, sizeof(set), &set);
 }
 
-int main(void)
+/* ---- --kvm PID: the real tracepoints, in the lab ------------------------ */
+
+/* The bare counters, in the order of enum KS_BASE_* in exits.bpf.c, and
+ * the agent's program on the same hook. */
+static const struct {
+	const char *hook, *prog;
+} kvm_hook[] = {
+	{ "kvm_exit", "ks_exit" },
+	{ "kvm_entry", "ks_entry" },
+	{ "kvm_userspace_exit", "ks_uexit" },
+	{ "kvm_pio", "ks_pio" },
+};
+#define NHOOK (sizeof(kvm_hook) / sizeof(kvm_hook[0]))
+
+static struct bpf_program *base_prog(struct ks_exits *skel, size_t i)
+{
+	struct bpf_program *p[NHOOK] = { skel->progs.ks_base_exit,
+					 skel->progs.ks_base_entry,
+					 skel->progs.ks_base_uexit,
+					 skel->progs.ks_base_pio };
+
+	return p[i];
+}
+
+struct kvm_snap {
+	uint64_t cnt[NHOOK], ns[NHOOK];	/* the bare counters */
+	struct ks_bpfcost agent;	/* every program of the agent */
+};
+
+static int kvm_snap(struct ks_exits *skel, int pid, struct kvm_snap *s)
+{
+	for (size_t i = 0; i < NHOOK; i++)
+		prog_stats(base_prog(skel, i), &s->cnt[i], &s->ns[i]);
+	return ks_bpfcost__read_pid(&s->agent, pid);
+}
+
+static double per_run(uint64_t ns, uint64_t cnt)
+{
+	return cnt ? (double)ns / (double)cnt : 0;
+}
+
+/* What the agent's programs cost between a and b, each against the bare
+ * counter on its hook, and all of them per VM exit. */
+static void kvm_report(const struct kvm_snap *a, const struct kvm_snap *b)
+{
+	uint64_t exits = b->cnt[0] - a->cnt[0], all = 0, base_all = 0;
+
+	for (size_t i = 0; i < NHOOK; i++) {
+		uint64_t c = b->cnt[i] - a->cnt[i], n = b->ns[i] - a->ns[i];
+
+		printf("counter %s runs %llu ns_per_run %.0f\n",
+		       kvm_hook[i].hook, (unsigned long long)c, per_run(n, c));
+	}
+	for (size_t j = 0; j < b->agent.n; j++) {
+		const struct ks_bpfcost_prog *p = &b->agent.prog[j], *q;
+		uint64_t c = p->run_cnt, n = p->run_time_ns;
+		double base = 0;
+
+		if ((q = ks_bpfcost__find(&a->agent, p->id))) {
+			c -= q->run_cnt;
+			n -= q->run_time_ns;
+		}
+		if (!c)
+			continue;
+		all += n;
+		printf("agent %s runs %llu ns_per_run %.0f", p->name,
+		       (unsigned long long)c, per_run(n, c));
+		for (size_t i = 0; i < NHOOK; i++)
+			if (!strcmp(p->name, kvm_hook[i].prog)) {
+				base = per_run(b->ns[i] - a->ns[i],
+					       b->cnt[i] - a->cnt[i]);
+				base_all += b->ns[i] - a->ns[i];
+				printf(" on %s ratio %.2f", kvm_hook[i].hook,
+				       base > 0 ? per_run(n, c) / base : 0);
+			}
+		printf("\n");
+	}
+	printf("per_exit exits %llu agent_ns %.0f counter_ns %.0f ratio %.2f "
+	       "(every agent program; counters on the same hooks)\n",
+	       (unsigned long long)exits, per_run(all, exits),
+	       per_run(base_all, exits),
+	       base_all ? (double)all / (double)base_all : 0);
+}
+
+/* The agent's pid: agent itself, or with "@FILE" (the counters attach
+ * before the agent does) read from FILE at SIGUSR1. */
+static int kvm_agent_pid(const char *agent, sigset_t *set)
+{
+	int pid = 0, sig;
+	FILE *f;
+
+	if (agent[0] != '@')
+		return atoi(agent);
+	do
+		sigwait(set, &sig);
+	while (sig != SIGUSR1 && sig != SIGINT && sig != SIGTERM);
+	if (sig == SIGUSR1 && (f = fopen(agent + 1, "r"))) {
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return pid;
+}
+
+/* Attaches the bare counters to the KVM tracepoints, prints "attached",
+ * and on SIGINT or SIGTERM reports the agent's programs against them over
+ * that window (from when the agent's pid is known), BPF statistics on
+ * throughout. */
+static int kvm_mode(const char *agent)
+{
+	struct bpf_link *link[NHOOK] = { 0 };
+	struct kvm_snap *a = calloc(2, sizeof(*a));
+	struct ks_exits *skel = NULL;
+	struct bpf_program *p;
+	int stats_fd, sig, pid, e = 0;
+	sigset_t set;
+
+	if (!a)
+		return 1;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	if ((stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME)) < 0) {
+		e = -errno;
+		goto out;
+	}
+	if (!(skel = ks_exits__open())) {
+		e = -errno;
+		goto out;
+	}
+	bpf_object__for_each_program(p, skel->obj)
+		bpf_program__set_autoload(p, false);
+	for (size_t i = 0; i < NHOOK; i++)
+		bpf_program__set_autoload(base_prog(skel, i), true);
+	if ((e = ks_exits__load(skel)))
+		goto out;
+	for (size_t i = 0; i < NHOOK && !e; i++)
+		if (!(link[i] = bpf_program__attach(base_prog(skel, i))))
+			e = -errno;
+	if (e)
+		goto out;
+	printf("probe_cost attached\n");
+	fflush(stdout);
+	if ((pid = kvm_agent_pid(agent, &set)) <= 0) {
+		e = -ESRCH;
+		goto out;
+	}
+	if ((e = kvm_snap(skel, pid, &a[0])))
+		goto out;
+	printf("probe_cost agent %d\n", pid);
+	fflush(stdout);
+	do
+		sigwait(&set, &sig);
+	while (sig == SIGUSR1);
+	if (!(e = kvm_snap(skel, pid, &a[1])))
+		kvm_report(&a[0], &a[1]);
+out:
+	if (e)
+		fprintf(stderr, "bench_probe_cost --kvm: %s\n", strerror(-e));
+	for (size_t i = 0; i < NHOOK; i++)
+		bpf_link__destroy(link[i]);
+	ks_exits__destroy(skel);
+	if (stats_fd >= 0)
+		close(stats_fd);
+	free(a);
+	return e ? 1 : 0;
+}
+
+int main(int argc, char **argv)
 {
 	struct bench b;
 	int stats_fd, e = 0;
+
+	if (argc == 3 && !strcmp(argv[1], "--kvm"))
+		return kvm_mode(argv[2]);
+	if (argc != 1) {
+		fprintf(stderr, "usage: bench_probe_cost [--kvm PID|@PIDFILE]\n");
+		return 2;
+	}
 
 	memset(&b, 0, sizeof(b));
 	if (geteuid() != 0)

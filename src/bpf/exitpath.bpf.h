@@ -20,7 +20,7 @@
  * measured before it replaced pairing for `kvmscope stat`: per-thread
  * state in task storage rather than a tid hash; counts in a dense .bss
  * array [plane][slot][reason index] read by user space without a syscall;
- * a per-CPU hint of the last slot, checked against the slot's owner, so
+ * a per-CPU hint of the last slot and its owner (thread, vCPU), so
  * the usual exit does not even look up its task storage (task storage
  * alone left it at 1.7x a bare counter, the hint brings it to 1.1x); the
  * second's plane from a BPF timer at each wall-second boundary, as a
@@ -387,28 +387,69 @@ static __always_inline __u32 slot_of(struct ks_exit_thread *th,
 	return slot;
 }
 
-/* The slot this CPU counted in last: a vCPU thread mostly exits again on
- * the CPU it last exited on, and checking that slot's owner costs less
- * than finding the thread's storage. */
+/* The slot this CPU counted in last, with its thread and vCPU: a vCPU
+ * thread mostly exits again on the CPU it last exited on, and checking
+ * this one per-CPU value costs less than finding the thread's storage, or
+ * even than reading the slot's owner in slot_info (in L1 under TCG each
+ * distinct page an event touches costs a software TLB fill).  Only the
+ * owner writes its id into a hint, and its end (ks_thread_end) voids the
+ * hints that name it on every CPU, so a hint that matches the current
+ * thread names its live slot. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct ks_slot_hint);
 } slot_last SEC(".maps");
 
-static __always_inline __u32 *slot_last_of(void)
+static __always_inline struct ks_slot_hint *slot_last_of(void)
 {
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&slot_last, &zero);
 }
 
-/* Whether slot is the live slot of thread id for (vcpu, isa).  The owner
- * fields are only rewritten once the owner is dead and user space has
- * freed the slot, so a stale hint fails here. */
-static __always_inline bool slot_is(__u32 slot, __u64 id, __u32 vcpu,
-				    __u8 isa)
+/* Records slot as this CPU's hint for thread id; the id last, so that a
+ * hint is never id with another thread's slot for longer than this. */
+static __always_inline void hint_set(struct ks_slot_hint *h, __u64 id,
+				     __u32 slot, __u32 vcpu, __u8 isa)
+{
+	h->id = 0;
+	barrier();
+	h->slot = slot;
+	h->vcpu = vcpu;
+	h->isa = isa;
+	barrier();
+	h->id = id;
+}
+
+/* Bounds the loop over CPUs in hints_forget. */
+#define KS_MAX_CPUS 8192
+
+/* bpf_loop callback: voids CPU cpu's hint if it names thread *id; stops
+ * past the last CPU. */
+static int hint_forget_cpu(__u32 cpu, void *id)
+{
+	struct ks_slot_hint *h;
+	__u32 zero = 0;
+
+	h = bpf_map_lookup_percpu_elem(&slot_last, &zero, cpu);
+	if (!h)
+		return 1;
+	if (h->id == *(__u64 *)id)
+		h->id = 0;
+	return 0;
+}
+
+/* Voids every CPU's hint that names thread id (it is ending): a loop
+ * helper, as a verified loop over every possible CPU is too long. */
+static __always_inline void hints_forget(__u64 id)
+{
+	bpf_loop(KS_MAX_CPUS, hint_forget_cpu, &id, 0);
+}
+
+/* Whether slot is the live slot of thread id (pid_tgid). */
+static __always_inline bool slot_owned(__u32 slot, __u64 id)
 {
 	struct ks_exit_slot *si;
 
@@ -416,7 +457,7 @@ static __always_inline bool slot_is(__u32 slot, __u64 id, __u32 vcpu,
 		return false;
 	si = &slot_info[slot];
 	return si->used && !si->dead_ns && si->tid == (__u32)id &&
-	       si->tgid == id >> 32 && si->vcpu == vcpu && si->isa == isa;
+	       si->tgid == id >> 32;
 }
 
 /* Adds one at dense index idx of slot, in the plane of this second. */
@@ -439,18 +480,17 @@ static __always_inline void exit_count(__u32 vcpu, __u32 reason, __u8 isa)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct task_struct *t;
 	struct ks_exit_thread *th;
-	__u32 slot, idx, *last;
+	struct ks_slot_hint *last;
+	__u32 slot, idx;
 
 	if (!wanted(id >> 32))
 		return;
 	idx = ks_exit_reason_index(isa, reason);
 	last = slot_last_of();
-	if (last) {
-		slot = *last;
-		if (slot_is(slot, id, vcpu, isa) && idx < KS_XC_IDX_EMUL) {
-			slot_add(slot, idx);
-			return;
-		}
+	if (last && last->id == id && last->vcpu == vcpu &&
+	    last->isa == isa && idx < KS_XC_IDX_EMUL) {
+		slot_add(last->slot, idx);
+		return;
 	}
 	t = bpf_get_current_task_btf();
 	th = thread_of(t);
@@ -470,7 +510,7 @@ static __always_inline void exit_count(__u32 vcpu, __u32 reason, __u8 isa)
 	th->seen = 1;
 	slot = slot_of(th, t, vcpu, isa);
 	if (slot < KS_XC_SLOTS && last)
-		*last = slot;
+		hint_set(last, id, slot, vcpu, isa);
 	if (slot >= KS_XC_SLOTS || idx >= KS_XC_IDX_EMUL)
 		count_slow(id >> 32, vcpu, reason, isa, KS_EXK_EXIT);
 	else

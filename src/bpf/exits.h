@@ -96,11 +96,18 @@ struct ks_exit_thread {
 #define KS_XC_SLOTS 512
 /* Dense reason indexes: SVM codes < 0x100 (VMX basic reasons too) as they
  * are, SVM's 0x400..0x40f (NPF, AVIC, VMGEXIT) after them, then the
- * emulation count.  Padded to a multiple of 8 for cache-line rows. */
+ * emulation count, then the exits to user space when they are counted by
+ * reason alone (no subsecond row): KVM_EXIT_* reasons below
+ * KS_XC_UEXIT_N, and a failed KVM_RUN (restart, error).  Padded to a
+ * multiple of 8 for cache-line rows. */
 #define KS_XC_SVM_HI 0x400u
 #define KS_XC_SVM_HI_N 0x10u
 #define KS_XC_IDX_EMUL 0x110u
-#define KS_XC_NIDX 0x118u
+#define KS_XC_IDX_UEXIT 0x118u
+#define KS_XC_UEXIT_N 0x40u
+#define KS_XC_IDX_URESTART (KS_XC_IDX_UEXIT + KS_XC_UEXIT_N)
+#define KS_XC_IDX_UERROR (KS_XC_IDX_URESTART + 1)
+#define KS_XC_NIDX 0x160u
 /* ks_exit_thread.slot of a thread that found none free: not retried. */
 #define KS_XC_NOSLOT 0xffffu
 
@@ -115,6 +122,18 @@ struct ks_exit_slot {
 	__u8 isa;
 	__u8 used;		/* taken by a thread */
 	__u8 pad[2];
+};
+
+/* The slot a CPU counted in last, and for which thread and vCPU: the
+ * count path checks its event against this alone, in one per-CPU value,
+ * before anything else (exitpath.bpf.h).  id is the owner's pid_tgid, 0
+ * when void; the owner's end voids it on every CPU. */
+struct ks_slot_hint {
+	__u64 id;
+	__u32 slot;		/* < KS_XC_SLOTS when valid */
+	__u32 vcpu;
+	__u8 isa;
+	__u8 pad[7];
 };
 
 /* The dense index of an exit reason, or KS_XC_NIDX when it has none (it

@@ -407,6 +407,47 @@ static int on_exit_entry(void *ctx, const void *key, uint64_t sum)
 				     k.sec);
 }
 
+static int on_uexit_entry(void *ctx, const void *key, uint64_t sum)
+{
+	struct exits_src *x = ctx;
+	struct ks_uexit_key k = *(const struct ks_uexit_key *)key;
+	struct ks_ident id;
+	struct ks_record r;
+	int e;
+
+	if ((e = who(x, k.tgid, &k.vcpu, sum, &id)))
+		return e;
+	e = ks_bpfrec_uexit(&k, sum, x->ts, x->row_ns, &id, &r);
+	/* Counted without a row: the record must not claim row 0. */
+	if (!e && !x->uexit_detail)
+		r.present &= ~(1u << KS_F_SUBSECOND);
+	return ks_sechold__emit_conv(x->hold, x->s, x->sink, e, &r, sum,
+				     k.sec);
+}
+
+/* Userspace exits counted by reason alone in a slot (exits.bpf.c):
+ * the key the hash would have had, so both paths make the same records. */
+static int on_slot_uexit(struct exits_src *x, const struct ks_exit_key *ek,
+			 uint32_t idx, uint32_t n)
+{
+	struct ks_uexit_key k = {
+		.tgid = ek->tgid, .vcpu = ek->vcpu, .kind = KS_UXK_UEXIT,
+		.sec = ek->sec,
+	};
+
+	if (idx == KS_XC_IDX_URESTART)
+		k.sub = KS_UXE_RESTART;
+	else if (idx == KS_XC_IDX_UERROR)
+		k.sub = KS_UXE_ERROR;
+	else if (idx < KS_XC_IDX_URESTART)
+		k.arg = idx - KS_XC_IDX_UEXIT;
+	else {
+		x->s->st.bad += n;
+		return 0;
+	}
+	return on_uexit_entry(x, &k, n);
+}
+
 /* One count-only delta: n events of a slot's thread at dense index idx. */
 static int on_slot(void *ctx, uint32_t slot, uint32_t idx, uint32_t n)
 {
@@ -419,6 +460,8 @@ static int on_slot(void *ctx, uint32_t slot, uint32_t idx, uint32_t n)
 		.sec = (uint8_t)((x->ts / NSEC_PER_SEC) & KS_SEC_MASK),
 	};
 
+	if (idx >= KS_XC_IDX_UEXIT && idx < KS_XC_NIDX)
+		return on_slot_uexit(x, &k, idx, n);
 	if (idx == KS_XC_IDX_EMUL) {
 		k.kind = KS_EXK_EMUL;
 	} else if (idx < KS_XC_IDX_EMUL) {
@@ -460,24 +503,6 @@ static int read_planes(struct exits_src *x)
 	e = ks_xcount__read(x->xc, &x->skel->bss->xcounts, nslots(x), ended,
 			    on_slot, x);
 	return e ? e : slots_free(x);
-}
-
-static int on_uexit_entry(void *ctx, const void *key, uint64_t sum)
-{
-	struct exits_src *x = ctx;
-	struct ks_uexit_key k = *(const struct ks_uexit_key *)key;
-	struct ks_ident id;
-	struct ks_record r;
-	int e;
-
-	if ((e = who(x, k.tgid, &k.vcpu, sum, &id)))
-		return e;
-	e = ks_bpfrec_uexit(&k, sum, x->ts, x->row_ns, &id, &r);
-	/* Counted without a row: the record must not claim row 0. */
-	if (!e && !x->uexit_detail)
-		r.present &= ~(1u << KS_F_SUBSECOND);
-	return ks_sechold__emit_conv(x->hold, x->s, x->sink, e, &r, sum,
-				     k.sec);
 }
 
 /* Adds the probe's cumulative counters since the last read to s->st. */
@@ -524,22 +549,23 @@ static int read_stats(struct ks_source *s, struct exits_src *x)
  * are counted at once and leave nothing for kvm_entry to count.
  */
 
-/* Points every CPU's slot hint nowhere (KS_XC_SLOTS fails slot_is). */
+/* Points every CPU's slot hint nowhere (id 0 names no thread). */
 static int hints_void(struct exits_src *x)
 {
 	int fd = bpf_map__fd(x->skel->maps.slot_last);
 	int ncpu = libbpf_num_possible_cpus();
-	uint32_t zero = 0, none = KS_XC_SLOTS;
-	uint64_t *v;
+	struct ks_slot_hint *v;
+	uint32_t zero = 0;
 	int e = 0;
 
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
-	/* Per-CPU values are 8-byte aligned slots, one per possible CPU. */
+	/* One 8-byte aligned value per possible CPU (24 bytes: no padding). */
+	_Static_assert(sizeof(*v) % 8 == 0, "per-CPU hint is 8-byte sized");
 	if (!(v = calloc((size_t)ncpu, sizeof(*v))))
 		return -ENOMEM;
 	for (int i = 0; i < ncpu; i++)
-		memcpy(&v[i], &none, sizeof(none));
+		v[i].slot = KS_XC_SLOTS;	/* id 0: void */
 	if (bpf_map_update_elem(fd, &zero, v, BPF_ANY))
 		e = -errno;
 	free(v);

@@ -21,14 +21,14 @@ int ks_bpfcost_enable(void)
 	return fd < 0 ? -errno : fd;
 }
 
-/* The prog_id in /proc/self/fdinfo/<name>, or 0. */
-static uint32_t fd_prog_id(const char *name)
+/* The prog_id in DIR/<name> (a process's fdinfo directory), or 0. */
+static uint32_t fd_prog_id(const char *dir, const char *name)
 {
-	char path[300], line[128];
+	char path[384], line[128];
 	unsigned long id = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", name);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (!(f = fopen(path, "re")))
 		return 0;
 	while (fgets(line, sizeof(line), f))
@@ -76,19 +76,29 @@ static int cmp_id(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-int ks_bpfcost__read(struct ks_bpfcost *c)
+int ks_bpfcost__read_pid(struct ks_bpfcost *c, int pid)
 {
-	DIR *d = opendir("/proc/self/fdinfo");
+	char dir[64];
 	struct dirent *de;
 	uint32_t id;
+	DIR *d;
 
+	if (pid > 0)
+		snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", pid);
+	else
+		snprintf(dir, sizeof(dir), "/proc/self/fdinfo");
 	c->n = 0;
-	if (!d)
+	if (!(d = opendir(dir)))
 		return -errno;
 	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' && (id = fd_prog_id(de->d_name)))
+		if (de->d_name[0] != '.' && (id = fd_prog_id(dir, de->d_name)))
 			add_prog(c, id);
 	closedir(d);
 	qsort(c->prog, c->n, sizeof(c->prog[0]), cmp_id);
 	return 0;
+}
+
+int ks_bpfcost__read(struct ks_bpfcost *c)
+{
+	return ks_bpfcost__read_pid(c, 0);
 }

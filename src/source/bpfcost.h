@@ -35,6 +35,10 @@ int ks_bpfcost_enable(void);
  * errno. */
 int ks_bpfcost__read(struct ks_bpfcost *c);
 
+/* The same for the programs process pid holds (0: this one), as a
+ * benchmark reads an agent's: needs the rights to read its fdinfo. */
+int ks_bpfcost__read_pid(struct ks_bpfcost *c, int pid);
+
 /* The program with this id in c, or NULL. */
 const struct ks_bpfcost_prog *ks_bpfcost__find(const struct ks_bpfcost *c,
 					       uint32_t id);
