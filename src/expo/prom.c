@@ -407,6 +407,19 @@ struct out {
 	int err;
 };
 
+/* Doubles the buffer.  0, or -ENOMEM (kept in o->err). */
+static int out_grow(struct out *o)
+{
+	size_t cap = o->cap ? o->cap * 2 : 65536;
+	char *b = realloc(o->buf, cap);
+
+	if (!b)
+		return o->err = -ENOMEM;
+	o->buf = b;
+	o->cap = cap;
+	return 0;
+}
+
 static void outf(struct out *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void outf(struct out *o, const char *fmt, ...)
@@ -424,32 +437,17 @@ static void outf(struct out *o, const char *fmt, ...)
 			o->len += (size_t)n;
 			return;
 		}
-		size_t cap = o->cap ? o->cap * 2 : 65536;
-		char *b = realloc(o->buf, cap);
-
-		if (!b) {
-			o->err = -ENOMEM;
+		if (out_grow(o))
 			return;
-		}
-		o->buf = b;
-		o->cap = cap;
 	}
 }
 
 /* Appends n bytes of s. */
 static void outs(struct out *o, const char *s, size_t n)
 {
-	while (!o->err && o->cap - o->len <= n) {
-		size_t cap = o->cap ? o->cap * 2 : 65536;
-		char *b = realloc(o->buf, cap);
-
-		if (!b) {
-			o->err = -ENOMEM;
+	while (!o->err && o->cap - o->len <= n)
+		if (out_grow(o))
 			return;
-		}
-		o->buf = b;
-		o->cap = cap;
-	}
 	if (o->err)
 		return;
 	memcpy(o->buf + o->len, s, n);
