@@ -20,85 +20,120 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/symtab.h"
 #include "expo/prom_pb.h"
 #include "util/version.h"
 
-#define MAXLABELS 4
+#define MAXLABELS 8
 
-struct family {
-	enum ks_metric metric;
-	const char *name;	/* without _total / _bucket suffixes */
-	const char *help;
-	bool gauge;		/* point metric: last value, not a counter */
-	int nlabels;
-	enum ks_field labels[MAXLABELS];
-	const char *label_names[MAXLABELS];
-	int hist;		/* numeric field for a histogram, or -1 */
-	const char *hist_name;
-	double hist_scale;	/* raw unit to base unit (ns -> s) */
-	int le_lo, le_hi, le_step;	/* le = 2^k raw units */
-	/* The protobuf exposition's extra family with native buckets, in the
-	 * raw unit, where power-of-two edges are exact (prom_pb.h). */
-	const char *native_name;
-};
+#define H KS_F_HOSTNAME
+#define ID H, KS_F_VM, KS_F_VMUUID
+#define LABELS(...) \
+	sizeof((enum ks_field[]){ __VA_ARGS__ }) / sizeof(enum ks_field), \
+	{ __VA_ARGS__ }
+/* A counter (or, with gauge, a point metric's gauge). */
+#define COUNTER(m, base, gauge, help, ...) \
+	{ m, base, base "_total", gauge, LABELS(__VA_ARGS__), -1, NULL, 0, \
+	  help, 0, 0, 0, 0, NULL }
+#define GAUGE(m, base, help, ...) \
+	{ m, base, base, true, LABELS(__VA_ARGS__), -1, NULL, 0, help, \
+	  0, 0, 0, 0, NULL }
+/* A histogram of a time field in ns: exported in seconds, le = 2^k - 1 ns
+ * for k = lo, lo + 2, ... hi (a factor of 4 a bucket), with a native twin
+ * in ns. */
+#define NSHIST(m, base, f, fname, help, lo, hi, ...) \
+	{ m, base, NULL, false, LABELS(__VA_ARGS__), f, \
+	  base "_" fname "_seconds", 1e-9, help, lo, hi, 2, 0, \
+	  base "_" fname "_nanoseconds" }
+/* A histogram of a byte field: le = 2^k - 1 bytes. */
+#define BYTEHIST(m, base, f, fname, help, lo, hi, step, ...) \
+	{ m, base, NULL, false, LABELS(__VA_ARGS__), f, \
+	  base "_" fname "_bytes", 1, help, lo, hi, step, 0, NULL }
+/* The subsecond field (ms into the second), in seconds: le = 64k - 1 ms,
+ * k = 1 .. 15 (1/16 s; multiples of 32 ms are log-linear edges below
+ * 1024 ms).  VM-level: one set of buckets per VM. */
+#define SUBSEC(m, base, help) \
+	{ m, base, NULL, false, LABELS(ID), KS_F_SUBSECOND, \
+	  base "_subsecond_seconds", 1e-3, help, 1, 15, 1, 64, NULL }
 
-static const struct family families[] = {
-	{ KS_M_VM_EXITS, "kvmscope_vm_exits", "VM exits.", false, 4,
-	  { KS_F_VM, KS_F_VMUUID, KS_F_VCPU, KS_F_VLEAVEREASON },
-	  { "vm", "vmuuid", "vcpu", "reason" }, -1, NULL, 0, 0, 0, 0 },
-	{ KS_M_VM_EXITS, "kvmscope_vm_exit_handling", "VM exit handling time.",
-	  false, 3, { KS_F_VM, KS_F_VMUUID, KS_F_VLEAVEREASON },
-	  { "vm", "vmuuid", "reason" }, KS_F_LATENCY,
-	  "kvmscope_vm_exit_handling_seconds", 1e-9, 8, 34, 2,
-	  "kvmscope_vm_exit_handling_nanoseconds" },
-	{ KS_M_VM_IRQS, "kvmscope_vm_irqs", "Interrupts injected into guests.",
-	  false, 4, { KS_F_VM, KS_F_VMUUID, KS_F_VCPU, KS_F_IRQVECTOR },
-	  { "vm", "vmuuid", "vcpu", "vector" }, -1, NULL, 0, 0, 0, 0 },
-	{ KS_M_VM_APIC_IRQS, "kvmscope_vm_apic_irqs",
-	  "Interrupts accepted by guest local APICs.", false, 4,
-	  { KS_F_VM, KS_F_VMUUID, KS_F_VCPU, KS_F_IRQVECTOR },
-	  { "vm", "vmuuid", "vcpu", "vector" }, -1, NULL, 0, 0, 0, 0 },
-	{ KS_M_VM_THREAD_SAMPLES, "kvmscope_vm_thread_samples",
-	  "vCPU samples at 99 Hz.", false, 4,
-	  { KS_F_VM, KS_F_VMUUID, KS_F_VCPU, KS_F_GUESTMODE },
-	  { "vm", "vmuuid", "vcpu", "mode" }, -1, NULL, 0, 0, 0, 0 },
-	/* Every operation, with or without a latency (the histogram has
-	 * only those with one). */
-	{ KS_M_VM_PHYSIO_OPS, "kvmscope_vm_disk_ops", "Guest disk operations.",
-	  false, 4, { KS_F_VM, KS_F_VMUUID, KS_F_DISK, KS_F_OPTYPE },
-	  { "vm", "vmuuid", "disk", "optype" }, -1, NULL, 0, 0, 0, 0 },
-	{ KS_M_VM_PHYSIO_OPS, "kvmscope_vm_disk_latency",
-	  "Guest disk operation latency.",
-	  false, 4, { KS_F_VM, KS_F_VMUUID, KS_F_DISK, KS_F_OPTYPE },
-	  { "vm", "vmuuid", "disk", "optype" }, KS_F_LATENCY,
-	  "kvmscope_vm_disk_latency_seconds", 1e-9, 10, 34, 2,
-	  "kvmscope_vm_disk_latency_nanoseconds" },
-	{ KS_M_VM_PHYSIO_BYTES, "kvmscope_vm_disk_bytes", "Guest disk bytes.",
-	  false, 4, { KS_F_VM, KS_F_VMUUID, KS_F_DISK, KS_F_OPTYPE },
-	  { "vm", "vmuuid", "disk", "optype" }, -1, NULL, 0, 0, 0, 0 },
-	{ KS_M_NIC_VNIC_BYTES, "kvmscope_vm_nic_bytes", "Guest NIC bytes.",
-	  false, 4, { KS_F_VM, KS_F_VMUUID, KS_F_NIC, KS_F_DIRECTION },
-	  { "vm", "vmuuid", "nic", "direction" }, -1, NULL, 0, 0, 0, 0 },
-	{ KS_M_NIC_VNIC_PACKETS, "kvmscope_vm_nic_packets",
-	  "Guest NIC packets.", false, 4,
-	  { KS_F_VM, KS_F_VMUUID, KS_F_NIC, KS_F_DIRECTION },
-	  { "vm", "vmuuid", "nic", "direction" }, -1, NULL, 0, 0, 0, 0 },
-	{ KS_M_VM_USERSPACE_EXITS, "kvmscope_vm_userspace_exits",
-	  "Exits to the VMM in user space.", false, 4,
-	  { KS_F_VM, KS_F_VMUUID, KS_F_VCPU, KS_F_UEXITREASON },
-	  { "vm", "vmuuid", "vcpu", "reason" }, -1, NULL, 0, 0, 0, 0 },
-	{ KS_M_VM_VCPUS, "kvmscope_vm_vcpus", "vCPUs of each VM.", true, 2,
-	  { KS_F_VM, KS_F_VMUUID }, { "vm", "vmuuid" }, -1, NULL, 0, 0, 0, 0 },
+static const struct ks_prom_family families[] = {
+	COUNTER(KS_M_VM_EXITS, "kvmscope_vm_exits", false, "VM exits.",
+		ID, KS_F_VCPU, KS_F_VLEAVEREASON),
+	NSHIST(KS_M_VM_EXITS, "kvmscope_vm_exits", KS_F_LATENCY, "latency",
+	       "VM exit handling time (exit to next entry).", 8, 34,
+	       ID, KS_F_VLEAVEREASON),
+	SUBSEC(KS_M_VM_EXITS, "kvmscope_vm_exits",
+	       "VM exits by offset into the wall-clock second."),
+	COUNTER(KS_M_VM_IRQS, "kvmscope_vm_irqs", false,
+		"Interrupts injected into guests.",
+		ID, KS_F_VCPU, KS_F_IRQVECTOR),
+	SUBSEC(KS_M_VM_IRQS, "kvmscope_vm_irqs",
+	       "Injected interrupts by offset into the wall-clock second."),
+	COUNTER(KS_M_VM_APIC_IRQS, "kvmscope_vm_apic_irqs", false,
+		"Interrupts accepted by guest local APICs.",
+		ID, KS_F_VCPU, KS_F_IRQVECTOR, KS_F_DELIVERYMODE),
+	COUNTER(KS_M_VM_THREAD_SAMPLES, "kvmscope_vm_thread_samples", false,
+		"vCPU samples at 99 Hz.", ID, KS_F_VCPU, KS_F_GUESTMODE),
+	SUBSEC(KS_M_VM_THREAD_SAMPLES, "kvmscope_vm_thread_samples",
+	       "vCPU samples by offset into the wall-clock second."),
+	/* Every operation, with or without a latency (the latency histogram
+	 * has only those with one). */
+	COUNTER(KS_M_VM_PHYSIO_OPS, "kvmscope_vm_physio_ops", false,
+		"Guest disk operations.", ID, KS_F_DISK, KS_F_OPTYPE),
+	NSHIST(KS_M_VM_PHYSIO_OPS, "kvmscope_vm_physio_ops", KS_F_LATENCY,
+	       "latency", "Guest disk operation latency.", 10, 34,
+	       ID, KS_F_DISK, KS_F_OPTYPE),
+	BYTEHIST(KS_M_VM_PHYSIO_OPS, "kvmscope_vm_physio_ops", KS_F_SIZE,
+		 "size", "Guest disk operation size.", 9, 23, 1,
+		 ID, KS_F_DISK, KS_F_OPTYPE),
+	BYTEHIST(KS_M_VM_PHYSIO_OPS, "kvmscope_vm_physio_ops", KS_F_OFFSET,
+		 "offset", "Guest disk operation offset into the disk.", 20,
+		 42, 2, ID, KS_F_DISK, KS_F_OPTYPE),
+	COUNTER(KS_M_VM_PHYSIO_BYTES, "kvmscope_vm_physio_bytes", false,
+		"Guest disk bytes.", ID, KS_F_DISK, KS_F_OPTYPE),
+	COUNTER(KS_M_NIC_VNIC_BYTES, "kvmscope_nic_vnic_bytes", false,
+		"Guest NIC bytes.", ID, KS_F_NIC, KS_F_DIRECTION),
+	COUNTER(KS_M_NIC_VNIC_PACKETS, "kvmscope_nic_vnic_packets", false,
+		"Guest NIC packets.", ID, KS_F_NIC, KS_F_DIRECTION),
+	COUNTER(KS_M_VM_USERSPACE_EXITS, "kvmscope_vm_userspace_exits", false,
+		"Exits to the VMM in user space.",
+		ID, KS_F_VCPU, KS_F_UEXITREASON),
+	COUNTER(KS_M_VM_PIO_OPS, "kvmscope_vm_pio_ops", false,
+		"Guest port I/O accesses.", ID, KS_F_VCPU, KS_F_DIRECTION),
+	COUNTER(KS_M_VM_MMIO_OPS, "kvmscope_vm_mmio_ops", false,
+		"Guest MMIO accesses.", ID, KS_F_VCPU, KS_F_DIRECTION),
+	GAUGE(KS_M_VM_VCPUS, "kvmscope_vm_vcpus", "vCPUs of each VM.", ID),
 };
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))
+
+size_t ks_prom__families(const struct ks_prom_family **out)
+{
+	*out = families;
+	return NFAMILIES;
+}
+
+size_t ks_prom_family__edges(const struct ks_prom_family *f, uint64_t *edge,
+			     size_t max)
+{
+	size_t n = 0;
+
+	if (f->hist < 0)
+		return 0;
+	for (int k = f->le_lo; k <= f->le_hi && n < max;
+	     k += f->le_linear ? 1 : f->le_step)
+		edge[n++] = f->le_linear ? (uint64_t)f->le_linear * (uint64_t)k :
+					   1ULL << k;
+	return n;
+}
 
 struct series {
 	uint16_t fam;
 	uint32_t lv[MAXLABELS];	/* label values, symtab ids (0 = "") */
 	uint64_t count;		/* counter, or gauge value */
 	uint64_t sum;		/* histogram: sum of raw values */
+	uint64_t last;		/* ts of its last record */
 	struct ks_dist dist;
 };
 
@@ -108,26 +143,45 @@ struct ks_prom {
 	uint32_t *slot;		/* open addressing: index + 1 */
 	size_t nslot;
 	uint64_t dropped;
+	uint64_t expired;	/* series removed: their VM was gone */
+	uint64_t grace_ns;
+	uint32_t host;		/* the hostname label's symbol (held) */
 };
 
 struct ks_prom *ks_prom__new(size_t max_series)
 {
 	struct ks_prom *p = calloc(1, sizeof(*p));
+	char host[256] = "";
 
-	if (p)
-		p->max = max_series ? max_series : KS_PROM_MAX_SERIES_DEFAULT;
+	if (!p)
+		return NULL;
+	p->max = max_series ? max_series : KS_PROM_MAX_SERIES_DEFAULT;
+	p->grace_ns = KS_PROM_GRACE_DEFAULT_S * KS_NSEC_PER_SEC;
+	/* The engine's default for CA's hostname field, so both agree. */
+	if (gethostname(host, sizeof(host) - 1))
+		snprintf(host, sizeof(host), "localhost");
+	ks_prom__set_hostname(p, host);
 	return p;
 }
+
+void ks_prom__set_hostname(struct ks_prom *p, const char *name)
+{
+	uint32_t id = ks_sym_intern(name);
+
+	ks_sym_hold(id);
+	ks_sym_put(p->host);
+	p->host = id;
+}
+
+static void series_free(struct series *s);
 
 void ks_prom__free(struct ks_prom *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->n; i++) {
-		ks_dist_fini(&p->s[i].dist);
-		for (int k = 0; k < MAXLABELS; k++)
-			ks_sym_put(p->s[i].lv[k]);
-	}
+	for (size_t i = 0; i < p->n; i++)
+		series_free(&p->s[i]);
+	ks_sym_put(p->host);
 	free(p->s);
 	free(p->slot);
 	free(p);
@@ -214,9 +268,98 @@ static struct series *series_get(struct ks_prom *p, uint16_t fam,
 	return s;
 }
 
+void ks_prom__set_grace(struct ks_prom *p, uint64_t grace_s)
+{
+	p->grace_ns = grace_s * KS_NSEC_PER_SEC;
+}
+
+uint64_t ks_prom__expired(const struct ks_prom *p)
+{
+	return p->expired;
+}
+
+/* Per VM (its vm label's symbol), the latest record of any of its
+ * series: a VM is gone when none of its series moved for the grace
+ * period (a live VM's vm.vcpus gauge moves every second). */
+struct vmlast {
+	uint32_t *vm;		/* open addressing: symbol + 1, 0: empty */
+	uint64_t *last;
+	size_t n;
+};
+
+static size_t vmlast_slot(const struct vmlast *v, uint32_t vm)
+{
+	size_t i = (vm * 0x9e3779b1u) & (v->n - 1);
+
+	while (v->vm[i] && v->vm[i] != vm + 1)
+		i = (i + 1) & (v->n - 1);
+	return i;
+}
+
+/* A series' VM: its vm label (labels[1] in every family), 0 if unknown. */
+static uint32_t series_vm(const struct series *s)
+{
+	return families[s->fam].nlabels > 1 &&
+	       families[s->fam].labels[1] == KS_F_VM ? s->lv[1] : 0;
+}
+
+static void series_free(struct series *s)
+{
+	ks_dist_fini(&s->dist);
+	for (int k = 0; k < MAXLABELS; k++)
+		ks_sym_put(s->lv[k]);
+}
+
+static void rehash(struct ks_prom *p)
+{
+	memset(p->slot, 0, p->nslot * sizeof(*p->slot));
+	for (size_t k = 0; k < p->n; k++)
+		p->slot[probe(p, p->s[k].fam, p->s[k].lv)] = (uint32_t)(k + 1);
+}
+
+size_t ks_prom__expire(struct ks_prom *p, uint64_t now_ns)
+{
+	struct vmlast v = { NULL, NULL, 64 };
+	size_t kept = 0, gone = 0;
+
+	if (!p->n || now_ns < p->grace_ns)
+		return 0;
+	while (v.n < p->n * 2)
+		v.n *= 2;
+	v.vm = calloc(v.n, sizeof(*v.vm));
+	v.last = calloc(v.n, sizeof(*v.last));
+	if (!v.vm || !v.last)
+		goto out;	/* tried again next tick */
+	for (size_t k = 0; k < p->n; k++) {
+		uint32_t vm = series_vm(&p->s[k]);
+		size_t i = vmlast_slot(&v, vm);
+
+		v.vm[i] = vm + 1;
+		if (p->s[k].last > v.last[i])
+			v.last[i] = p->s[k].last;
+	}
+	for (size_t k = 0; k < p->n; k++) {
+		uint64_t last = v.last[vmlast_slot(&v, series_vm(&p->s[k]))];
+
+		if (last + p->grace_ns < now_ns)
+			series_free(&p->s[k]);
+		else
+			p->s[kept++] = p->s[k];
+	}
+	gone = p->n - kept;
+	p->n = kept;
+	p->expired += gone;
+	if (gone)
+		rehash(p);
+out:
+	free(v.vm);
+	free(v.last);
+	return gone;
+}
+
 static void feed_family(struct ks_prom *p, uint16_t fi, const struct ks_record *r)
 {
-	const struct family *f = &families[fi];
+	const struct ks_prom_family *f = &families[fi];
 	uint32_t lv[MAXLABELS] = { 0 };
 	struct series *s;
 
@@ -225,8 +368,12 @@ static void feed_family(struct ks_prom *p, uint16_t fi, const struct ks_record *
 	for (int i = 0; i < f->nlabels; i++)
 		if (ks_record_has(r, f->labels[i]))
 			lv[i] = (uint32_t)r->f[f->labels[i]];
+		else if (f->labels[i] == KS_F_HOSTNAME)
+			lv[i] = p->host;
 	if (!(s = series_get(p, fi, lv)))
 		return;
+	if (r->ts > s->last)
+		s->last = r->ts;
 	if (f->gauge) {
 		s->count = r->value;
 		return;
@@ -247,11 +394,31 @@ void ks_prom__feed(struct ks_prom *p, const struct ks_record *r, size_t n)
 				feed_family(p, fi, &r[i]);
 }
 
+/* ---- one writer, two formats ------------------------------------------
+ *
+ * Every family is written once, through these calls, into either the
+ * text format or the protobuf one: both carry the same families, labels
+ * and values by construction.  The hostname label comes first on every
+ * family (agent-level ones too), so a fleet query can group by it. */
+
 struct out {
 	char *buf;
 	size_t len, cap;
 	int err;
 };
+
+/* Doubles the buffer.  0, or -ENOMEM (kept in o->err). */
+static int out_grow(struct out *o)
+{
+	size_t cap = o->cap ? o->cap * 2 : 65536;
+	char *b = realloc(o->buf, cap);
+
+	if (!b)
+		return o->err = -ENOMEM;
+	o->buf = b;
+	o->cap = cap;
+	return 0;
+}
 
 static void outf(struct out *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -270,87 +437,242 @@ static void outf(struct out *o, const char *fmt, ...)
 			o->len += (size_t)n;
 			return;
 		}
-		size_t cap = o->cap ? o->cap * 2 : 65536;
-		char *b = realloc(o->buf, cap);
-
-		if (!b) {
-			o->err = -ENOMEM;
+		if (out_grow(o))
 			return;
+	}
+}
+
+/* Appends n bytes of s. */
+static void outs(struct out *o, const char *s, size_t n)
+{
+	while (!o->err && o->cap - o->len <= n)
+		if (out_grow(o))
+			return;
+	if (o->err)
+		return;
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+static void outu(struct out *o, uint64_t v)
+{
+	char d[24], *p = d + sizeof(d);
+
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	outs(o, p, (size_t)(d + sizeof(d) - p));
+}
+
+#define MAXEDGES 64
+
+struct emit {
+	struct out *o;		/* text, or: */
+	struct ks_pb *b;	/* protobuf */
+	const char *name;	/* the current family */
+	const char *help;
+	enum ks_prom_type type;
+	size_t mark;
+	bool open;		/* protobuf: its MetricFamily is open */
+	/* Text: the current histogram family's le="..." labels, made once. */
+	char le[MAXEDGES][32];
+	size_t nle;
+	struct out lab;		/* scratch: one series' labels */
+};
+
+/* Starts a family.  Text writes its header at once (an empty family still
+ * says it exists); protobuf opens the message at its first sample, since
+ * Prometheus skips empty ones. */
+static void em_family(struct emit *m, const char *name, const char *help,
+		      enum ks_prom_type type)
+{
+	static const char *const tname[] = {
+		[KS_PROM_COUNTER] = "counter", [KS_PROM_GAUGE] = "gauge",
+		[KS_PROM_UNTYPED] = "untyped", [KS_PROM_HISTOGRAM] = "histogram",
+	};
+
+	m->name = name;
+	m->help = help;
+	m->type = type;
+	m->open = false;
+	m->nle = 0;
+	if (m->o)
+		outf(m->o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+		     tname[type]);
+}
+
+static void em_end(struct emit *m)
+{
+	if (m->b && m->open)
+		ks_pb__close(m->b, m->mark);
+	m->open = false;
+}
+
+static void em_open(struct emit *m)
+{
+	if (!m->open)
+		m->mark = ks_prom_pb__family(m->b, m->name, m->help, m->type);
+	m->open = true;
+}
+
+/* a="x",b="y", values escaped as the text format requires. */
+static void text_label_list(struct out *o, const struct ks_prom_label *l,
+			    size_t nl)
+{
+	for (size_t i = 0; i < nl; i++) {
+		const char *c = l[i].value, *run = c;
+
+		if (i)
+			outs(o, ",", 1);
+		outs(o, l[i].name, strlen(l[i].name));
+		outs(o, "=\"", 2);
+		for (; *c; c++) {
+			if (*c != '\\' && *c != '"' && *c != '\n')
+				continue;
+			outs(o, run, (size_t)(c - run));
+			outs(o, *c == '\n' ? "\\n" : *c == '"' ? "\\\"" :
+			     "\\\\", 2);
+			run = c + 1;
 		}
-		o->buf = b;
-		o->cap = cap;
+		outs(o, run, (size_t)(c - run));
+		outs(o, "\"", 1);
 	}
 }
 
-/* Label values escaped as the text format requires. */
-static void out_labels(struct out *o, const struct family *f,
-		       const struct series *s, const char *extra)
+/* {a="x",b="y"[,extra]}, or nothing. */
+static void text_labels(struct out *o, const struct ks_prom_label *l,
+			size_t nl, const char *extra)
 {
-	outf(o, "{");
-	for (int i = 0; i < f->nlabels; i++) {
-		outf(o, "%s%s=\"", i ? "," : "", f->label_names[i]);
-		for (const char *c = ks_sym_str(s->lv[i]); *c; c++) {
-			if (*c == '\\' || *c == '"')
-				outf(o, "\\%c", *c);
-			else if (*c == '\n')
-				outf(o, "\\n");
-			else
-				outf(o, "%c", *c);
-		}
-		outf(o, "\"");
+	if (!nl && !extra)
+		return;
+	outs(o, "{", 1);
+	text_label_list(o, l, nl);
+	if (extra) {
+		if (nl)
+			outs(o, ",", 1);
+		outs(o, extra, strlen(extra));
 	}
-	if (extra)
-		outf(o, "%s%s", f->nlabels ? "," : "", extra);
-	outf(o, "}");
+	outs(o, "}", 1);
 }
 
-static void out_hist(struct out *o, const struct family *f,
-		     const struct series *s)
+/* NAME SUFFIX{LABELS[,extra]} V\n, the labels already escaped. */
+static void text_line(struct out *o, const char *name, const char *suffix,
+		      const struct out *lab, const char *extra, uint64_t v)
 {
-	char le[64];
-
-	for (int k = f->le_lo; k <= f->le_hi; k += f->le_step) {
-		uint64_t edge = 1ULL << k;
-
-		/* Values are integers: "<= le" is "< edge" with le = edge-1. */
-		snprintf(le, sizeof(le), "le=\"%.9g\"",
-			 (double)(edge - 1) * f->hist_scale);
-		outf(o, "%s_bucket", f->hist_name);
-		out_labels(o, f, s, le);
-		outf(o, " %llu\n", (unsigned long long)ks_dist__count_below(&s->dist, edge));
+	outs(o, name, strlen(name));
+	outs(o, suffix, strlen(suffix));
+	outs(o, "{", 1);
+	outs(o, lab->buf, lab->len);
+	if (extra) {
+		if (lab->len)
+			outs(o, ",", 1);
+		outs(o, extra, strlen(extra));
 	}
-	outf(o, "%s_bucket", f->hist_name);
-	out_labels(o, f, s, "le=\"+Inf\"");
-	outf(o, " %llu\n%s_sum", (unsigned long long)s->count, f->hist_name);
-	out_labels(o, f, s, NULL);
-	outf(o, " %.9g\n%s_count", (double)s->sum * f->hist_scale, f->hist_name);
-	out_labels(o, f, s, NULL);
-	outf(o, " %llu\n", (unsigned long long)s->count);
+	outs(o, "} ", 2);
+	outu(o, v);
+	outs(o, "\n", 1);
 }
 
-static void out_family(struct out *o, const struct ks_prom *p, uint16_t fi)
+static void em_value(struct emit *m, const struct ks_prom_label *l,
+		     size_t nl, uint64_t v)
 {
-	const struct family *f = &families[fi];
-	const char *name = f->hist >= 0 ? f->hist_name : f->name;
-	const char *type = f->hist >= 0 ? "histogram" :
-			   f->gauge ? "gauge" : "counter";
+	if (m->b) {
+		em_open(m);
+		ks_prom_pb__value(m->b, m->type, l, nl, (double)v);
+		return;
+	}
+	outs(m->o, m->name, strlen(m->name));
+	text_labels(m->o, l, nl, NULL);
+	outs(m->o, " ", 1);
+	outu(m->o, v);
+	outs(m->o, "\n", 1);
+}
 
-	outf(o, "# HELP %s%s %s\n# TYPE %s%s %s\n", name,
-	     f->hist < 0 && !f->gauge ? "_total" : "", f->help, name,
-	     f->hist < 0 && !f->gauge ? "_total" : "", type);
+static void em_hist(struct emit *m, const struct ks_prom_label *l, size_t nl,
+		    const struct ks_prom_hist *h)
+{
+	struct out *o = m->o;
+	uint64_t below[MAXEDGES];
+
+	if (m->b) {
+		em_open(m);
+		ks_prom_pb__histogram(m->b, l, nl, h);
+		return;
+	}
+	/* Values are integers: "<= le" is "< edge" with le = edge-1.  The
+	 * le labels are made once per family. */
+	if (m->nle != h->nedges) {
+		for (size_t k = 0; k < h->nedges && k < MAXEDGES; k++)
+			snprintf(m->le[k], sizeof(m->le[k]), "le=\"%.9g\"",
+				 (double)(h->edges[k] - 1) * h->scale);
+		m->nle = h->nedges;
+	}
+	m->lab.len = 0;
+	text_label_list(&m->lab, l, nl);
+	ks_prom_below(h->dist, h->edges, below,
+		      h->nedges < MAXEDGES ? h->nedges : MAXEDGES);
+	for (size_t k = 0; k < h->nedges && k < MAXEDGES; k++)
+		text_line(o, m->name, "_bucket", &m->lab, m->le[k], below[k]);
+	text_line(o, m->name, "_bucket", &m->lab, "le=\"+Inf\"", h->count);
+	outs(o, m->name, strlen(m->name));
+	outs(o, "_sum{", 5);
+	outs(o, m->lab.buf, m->lab.len);
+	outf(o, "} %.9g\n", h->sum);
+	text_line(o, m->name, "_count", &m->lab, NULL, h->count);
+}
+
+/* A family of one sample, labelled with the hostname alone. */
+static void em_single(struct emit *m, const struct ks_prom *p,
+		      const char *name, const char *help,
+		      enum ks_prom_type type, uint64_t v)
+{
+	struct ks_prom_label host = { "hostname", ks_sym_str(p->host) };
+
+	em_family(m, name, help, type);
+	em_value(m, &host, 1, v);
+	em_end(m);
+}
+
+/* Family fi's series; native: its protobuf twin with native buckets in
+ * the raw unit (prom_pb.h). */
+static void em_table_family(struct emit *m, const struct ks_prom *p,
+			    uint16_t fi, bool native)
+{
+	const struct ks_prom_family *f = &families[fi];
+	struct ks_prom_label l[MAXLABELS];
+	uint64_t edges[MAXEDGES];
+	size_t ne = ks_prom_family__edges(f, edges, MAXEDGES);
+	char help[256];
+
+	snprintf(help, sizeof(help), "%s%s", f->help, native ?
+		 " In nanoseconds, with native (schema 0) buckets." : "");
+	em_family(m, native ? f->native_name : f->hist >= 0 ? f->hist_name :
+		  f->series, help, f->hist >= 0 ? KS_PROM_HISTOGRAM :
+		  f->gauge ? KS_PROM_GAUGE : KS_PROM_COUNTER);
 	for (size_t k = 0; k < p->n; k++) {
 		const struct series *s = &p->s[k];
+		struct ks_prom_hist h = {
+			&s->dist, s->count, (double)s->sum * f->hist_scale,
+			f->hist_scale, edges, ne, false
+		};
 
 		if (s->fam != fi)
 			continue;
-		if (f->hist >= 0) {
-			out_hist(o, f, s);
+		for (int i = 0; i < f->nlabels; i++)
+			l[i] = (struct ks_prom_label){
+				ks_field_info(f->labels[i])->name,
+				ks_sym_str(s->lv[i]) };
+		if (f->hist < 0) {
+			em_value(m, l, (size_t)f->nlabels, s->count);
 			continue;
 		}
-		outf(o, "%s%s", f->name, f->gauge ? "" : "_total");
-		out_labels(o, f, s, NULL);
-		outf(o, " %llu\n", (unsigned long long)s->count);
+		if (native)
+			h = (struct ks_prom_hist){ &s->dist, s->count,
+				(double)s->sum, 1.0, edges, ne, true };
+		em_hist(m, l, (size_t)f->nlabels, &h);
 	}
+	em_end(m);
 }
 
 /* What bounds the agent's memory, and what the bounds refused. */
@@ -390,144 +712,9 @@ static void mem_metrics(const struct ks_engine *e, struct mem_metric *m)
 		"its cap of keys.", false, ss.scope_dropped };
 }
 
-static void out_engine(struct out *o, const struct ks_engine *e)
-{
-	const struct ks_engine_stats *st = ks_engine__stats(e);
-	struct mem_metric mm[NMEM];
-	static const char *hdr =
-		"# HELP kvmscope_records_total Records received from sources.\n"
-		"# TYPE kvmscope_records_total counter\n";
 
-	outf(o, "%skvmscope_records_total %llu\n", hdr,
-	     (unsigned long long)st->records);
-	outf(o, "# HELP kvmscope_records_dropped_total Records not added to an "
-		"instrumentation that wanted them, by reason.\n"
-		"# TYPE kvmscope_records_dropped_total counter\n");
-	outf(o, "kvmscope_records_dropped_total{reason=\"lacking_field\"} %llu\n"
-		"kvmscope_records_dropped_total{reason=\"future\"} %llu\n"
-		"kvmscope_records_dropped_total{reason=\"expired\"} %llu\n"
-		"kvmscope_records_dropped_total{reason=\"nomem\"} %llu\n"
-		"kvmscope_records_dropped_total{reason=\"keycap\"} %llu\n"
-		"kvmscope_records_dropped_total{reason=\"overbudget\"} %llu\n",
-	     (unsigned long long)st->lacking, (unsigned long long)st->future,
-	     (unsigned long long)st->expired, (unsigned long long)st->nomem,
-	     (unsigned long long)st->keycap,
-	     (unsigned long long)st->overbudget);
-	outf(o, "# HELP kvmscope_instrumentations Active instrumentations.\n"
-		"# TYPE kvmscope_instrumentations gauge\n"
-		"kvmscope_instrumentations %zu\n", ks_engine__count(e));
-	mem_metrics(e, mm);
-	for (size_t i = 0; i < NMEM; i++)
-		outf(o, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", mm[i].name,
-		     mm[i].help, mm[i].name, mm[i].gauge ? "gauge" : "counter",
-		     mm[i].name, (unsigned long long)mm[i].v);
-}
-
-/* kvmscope_build_info: always 1, the build in its labels, as Prometheus'
- * own *_build_info has it (so a query can join on version).  The values
- * are scripts/version.sh's: no character needs escaping. */
-#define BUILD_INFO "kvmscope_build_info"
-#define BUILD_HELP "The kvmscope build: version and revision in labels."
-
-char *ks_prom__render(const struct ks_prom *p, const struct ks_engine *e,
-		      size_t *len)
-{
-	struct out o = { 0 };
-
-	outf(&o, "# HELP " BUILD_INFO " " BUILD_HELP "\n"
-		 "# TYPE " BUILD_INFO " gauge\n"
-		 BUILD_INFO "{version=\"%s\",revision=\"%s\"} 1\n",
-	     ks_version(), ks_revision());
-	for (uint16_t fi = 0; fi < NFAMILIES; fi++)
-		out_family(&o, p, fi);
-	outf(&o, "# HELP kvmscope_prom_series_dropped_total Series not created "
-		 "because of the cardinality cap.\n"
-		 "# TYPE kvmscope_prom_series_dropped_total counter\n"
-		 "kvmscope_prom_series_dropped_total %llu\n",
-	     (unsigned long long)p->dropped);
-	if (e)
-		out_engine(&o, e);
-	if (o.err) {
-		free(o.buf);
-		return NULL;
-	}
-	if (len)
-		*len = o.len;
-	return o.buf;
-}
-
-/* ---- protobuf -------------------------------------------------------- */
-
-static size_t pb_labels(const struct family *f, const struct series *s,
-			struct ks_prom_label *l)
-{
-	for (int i = 0; i < f->nlabels; i++)
-		l[i] = (struct ks_prom_label){ f->label_names[i],
-					       ks_sym_str(s->lv[i]) };
-	return (size_t)f->nlabels;
-}
-
-static void pb_series(struct ks_pb *b, const struct family *f,
-		      const struct series *s, bool native)
-{
-	struct ks_prom_label l[MAXLABELS];
-	size_t nl = pb_labels(f, s, l);
-	struct ks_prom_hist h = {
-		&s->dist, s->count, (double)s->sum * f->hist_scale,
-		f->hist_scale, f->le_lo, f->le_hi, f->le_step, false
-	};
-
-	if (f->hist < 0) {
-		ks_prom_pb__value(b, f->gauge ? KS_PROM_GAUGE : KS_PROM_COUNTER,
-				  l, nl, (double)s->count);
-		return;
-	}
-	if (native) {
-		h.sum = (double)s->sum;
-		h.scale = 1.0;
-		h.native = true;
-	}
-	ks_prom_pb__histogram(b, l, nl, &h);
-}
-
-/* One family; none when it has no series (Prometheus skips empty ones). */
-static void pb_family(struct ks_pb *b, const struct ks_prom *p, uint16_t fi,
-		      bool native)
-{
-	const struct family *f = &families[fi];
-	enum ks_prom_type type = f->hist >= 0 ? KS_PROM_HISTOGRAM :
-				 f->gauge ? KS_PROM_GAUGE : KS_PROM_COUNTER;
-	const char *base = native ? f->native_name :
-			   f->hist >= 0 ? f->hist_name : f->name;
-	char name[128], help[256];
-	size_t k = 0, mark;
-
-	while (k < p->n && p->s[k].fam != fi)
-		k++;
-	if (k == p->n)
-		return;
-	snprintf(name, sizeof(name), "%s%s", base,
-		 type == KS_PROM_COUNTER ? "_total" : "");
-	snprintf(help, sizeof(help), "%s%s", f->help, native ?
-		 " In nanoseconds, with native (schema 0) buckets." : "");
-	mark = ks_prom_pb__family(b, name, help, type);
-	for (; k < p->n; k++)
-		if (p->s[k].fam == fi)
-			pb_series(b, f, &p->s[k], native);
-	ks_pb__close(b, mark);
-}
-
-static void pb_counter(struct ks_pb *b, const char *name, const char *help,
-		       const char *label, const char *value, uint64_t v)
-{
-	struct ks_prom_label l = { label, value };
-	size_t mark = ks_prom_pb__family(b, name, help, KS_PROM_COUNTER);
-
-	ks_prom_pb__value(b, KS_PROM_COUNTER, &l, label ? 1 : 0, (double)v);
-	ks_pb__close(b, mark);
-}
-
-static void pb_engine(struct ks_pb *b, const struct ks_engine *e)
+static void em_engine(struct emit *m, const struct ks_prom *p,
+		      const struct ks_engine *e)
 {
 	const struct ks_engine_stats *st = ks_engine__stats(e);
 	static const char *const reason[] = {
@@ -538,57 +725,132 @@ static void pb_engine(struct ks_pb *b, const struct ks_engine *e)
 		st->lacking, st->future, st->expired, st->nomem, st->keycap,
 		st->overbudget
 	};
+	struct ks_prom_label l[2] = { { "hostname", ks_sym_str(p->host) },
+				      { "reason", NULL } };
 	struct mem_metric mm[NMEM];
-	size_t mark;
 
-	pb_counter(b, "kvmscope_records_total", "Records received from "
-		   "sources.", NULL, NULL, st->records);
-	mark = ks_prom_pb__family(b, "kvmscope_records_dropped_total",
-				  "Records not added to an instrumentation "
-				  "that wanted them, by reason.",
-				  KS_PROM_COUNTER);
+	em_single(m, p, "kvmscope_records_total",
+		  "Records received from sources.", KS_PROM_COUNTER,
+		  st->records);
+	em_family(m, "kvmscope_records_dropped_total", "Records not added to "
+		  "an instrumentation that wanted them, by reason.",
+		  KS_PROM_COUNTER);
 	for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++) {
-		struct ks_prom_label l = { "reason", reason[i] };
-
-		ks_prom_pb__value(b, KS_PROM_COUNTER, &l, 1,
-				  (double)dropped[i]);
+		l[1].value = reason[i];
+		em_value(m, l, 2, dropped[i]);
 	}
-	ks_pb__close(b, mark);
-	mark = ks_prom_pb__family(b, "kvmscope_instrumentations",
-				  "Active instrumentations.", KS_PROM_GAUGE);
-	ks_prom_pb__value(b, KS_PROM_GAUGE, NULL, 0,
-			  (double)ks_engine__count(e));
-	ks_pb__close(b, mark);
+	em_end(m);
+	em_single(m, p, "kvmscope_instrumentations",
+		  "Active instrumentations.", KS_PROM_GAUGE,
+		  ks_engine__count(e));
 	mem_metrics(e, mm);
-	for (size_t i = 0; i < NMEM; i++) {
-		enum ks_prom_type t = mm[i].gauge ? KS_PROM_GAUGE :
-						    KS_PROM_COUNTER;
+	for (size_t i = 0; i < NMEM; i++)
+		em_single(m, p, mm[i].name, mm[i].help, mm[i].gauge ?
+			  KS_PROM_GAUGE : KS_PROM_COUNTER, mm[i].v);
+}
 
-		mark = ks_prom_pb__family(b, mm[i].name, mm[i].help, t);
-		ks_prom_pb__value(b, t, NULL, 0, (double)mm[i].v);
-		ks_pb__close(b, mark);
+/* kvmscope_build_info: always 1, the build in its labels, as Prometheus'
+ * own *_build_info has it (so a query can join on version).  The values
+ * are scripts/version.sh's: no character needs escaping. */
+static void em_all(struct emit *m, const struct ks_prom *p,
+		   const struct ks_engine *e)
+{
+	const struct ks_prom_label build[] = {
+		{ "hostname", ks_sym_str(p->host) },
+		{ "version", ks_version() }, { "revision", ks_revision() } };
+
+	em_family(m, "kvmscope_build_info", "The kvmscope build: version and "
+		  "revision in labels.", KS_PROM_GAUGE);
+	em_value(m, build, 3, 1);
+	em_end(m);
+	for (uint16_t fi = 0; fi < NFAMILIES; fi++) {
+		em_table_family(m, p, fi, false);
+		if (m->b && families[fi].native_name)
+			em_table_family(m, p, fi, true);
 	}
+	em_single(m, p, "kvmscope_prom_series_dropped_total", "Series not "
+		  "created because of the cardinality cap.", KS_PROM_COUNTER,
+		  p->dropped);
+	em_single(m, p, "kvmscope_prom_series_expired_total", "Series no "
+		  "longer exposed: their VM sent nothing for the grace "
+		  "period (serve --series-grace).", KS_PROM_COUNTER,
+		  p->expired);
+	em_single(m, p, "kvmscope_prom_series", "Series (label sets; a "
+		  "histogram counts once) exposed by the families of VMs.",
+		  KS_PROM_GAUGE, p->n);
+	if (e)
+		em_engine(m, p, e);
+}
+
+int ks_prom__label_text(const struct ks_prom *p, char **buf, size_t *len,
+			size_t from)
+{
+	struct out o = { 0 };
+	struct ks_prom_label host = { "hostname", ks_sym_str(p->host) };
+	const char *t = *buf, *end = *buf + *len;
+
+	outf(&o, "%.*s", (int)from, t);
+	for (const char *l = t + from; l < end;) {
+		const char *nl = memchr(l, '\n', (size_t)(end - l));
+		size_t n = nl ? (size_t)(nl - l) + 1 : (size_t)(end - l);
+		size_t name = strcspn(l, "{ \n");
+
+		if (*l == '#' || name >= n || (l[name] != '{' && l[name] != ' ')) {
+			outf(&o, "%.*s", (int)n, l);
+		} else {
+			outf(&o, "%.*s", (int)name, l);
+			text_labels(&o, &host, 1, NULL);
+			if (l[name] == '{') {	/* {hostname="h",rest */
+				o.len--;
+				outf(&o, ",");
+				name++;
+			}
+			outf(&o, "%.*s", (int)(n - name), l + name);
+		}
+		l += n;
+	}
+	if (o.err) {
+		free(o.buf);
+		return o.err;
+	}
+	free(*buf);
+	*buf = o.buf;
+	*len = o.len;
+	return 0;
+}
+
+char *ks_prom__render(const struct ks_prom *p, const struct ks_engine *e,
+		      size_t *len)
+{
+	struct out o = { 0 };
+	struct emit *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->o = &o;
+	em_all(m, p, e);
+	if (m->lab.err)
+		o.err = m->lab.err;
+	free(m->lab.buf);
+	free(m);
+	if (o.err) {
+		free(o.buf);
+		return NULL;
+	}
+	if (len)
+		*len = o.len;
+	return o.buf;
 }
 
 int ks_prom__render_pb(const struct ks_prom *p, const struct ks_engine *e,
 		       struct ks_pb *b)
 {
-	const struct ks_prom_label build[] = { { "version", ks_version() },
-					       { "revision", ks_revision() } };
-	size_t mark = ks_prom_pb__family(b, BUILD_INFO, BUILD_HELP,
-					 KS_PROM_GAUGE);
+	struct emit *m = calloc(1, sizeof(*m));
 
-	ks_prom_pb__value(b, KS_PROM_GAUGE, build, 2, 1.0);
-	ks_pb__close(b, mark);
-	for (uint16_t fi = 0; fi < NFAMILIES; fi++) {
-		pb_family(b, p, fi, false);
-		if (families[fi].native_name)
-			pb_family(b, p, fi, true);
-	}
-	pb_counter(b, "kvmscope_prom_series_dropped_total", "Series not "
-		   "created because of the cardinality cap.", NULL, NULL,
-		   p->dropped);
-	if (e)
-		pb_engine(b, e);
+	if (!m)
+		return -ENOMEM;
+	m->b = b;
+	em_all(m, p, e);
+	free(m);
 	return b->err;
 }

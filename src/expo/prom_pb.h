@@ -58,7 +58,8 @@ struct ks_prom_hist {
 	uint64_t count;
 	double sum;			/* in the exposed unit */
 	double scale;			/* raw unit -> exposed unit */
-	int le_lo, le_hi, le_step;	/* classic le = (2^k - 1) * scale */
+	const uint64_t *edges;		/* classic le = (edge - 1) * scale, */
+	size_t nedges;			/* edges log-linear bucket bounds */
 	bool native;			/* schema-0 buckets (scale 1 only) */
 };
 
@@ -68,6 +69,11 @@ struct ks_prom_hist {
 #define KS_PROM_ZERO_THRESHOLD 2.938735877055719e-39	/* 2^-128 */
 void ks_prom_native0(const struct ks_dist *d,
 		     uint64_t counts[KS_PROM_NATIVE0_N]);
+
+/* below[k] = the values of d less than edge[k], for increasing edges that
+ * are log-linear bucket lower bounds (then exact): one pass over d. */
+void ks_prom_below(const struct ks_dist *d, const uint64_t *edge,
+		   uint64_t *below, size_t n);
 
 /* Opens a delimited MetricFamily with its name, help and type; write its
  * metrics, then ks_pb__close() the returned mark. */
