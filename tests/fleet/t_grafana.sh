@@ -10,26 +10,31 @@
 # heatmap format by le, every $variable defined, variables chained
 # hostname -> vm.
 #
-# Then Prometheus (Debian's) scrapes an agent replaying
-# tests/data/kvm-trace-all-events.txt in a loop, and every target of every
-# panel runs as Grafana would run it (a range query, $__rate_interval = 5s
-# for a 1 s scrape), twice: with the variables at All (.*) and drilled
-# down to one host and one VM (taken from the variables' own
-# label_values queries, the vm query run with the host substituted).
-# Each must succeed; each whose families the agent exports must return
-# data; the others' families must be declared by the agent with no series
-# (the trace has no disk or NIC records).  Heatmap targets return one
-# series per le.  Every data link, filled from the series it sits on,
-# must open the agent's UI (GET / answers the page) with a view the agent
-# accepts: the link's metric, decomposition and predicate, created as an
-# instrumentation on that agent, are answered 201, and its t and end are
-# what web/viewstate.js accepts.
+# Then Prometheus (Debian's) scrapes two agents, one replaying
+# tests/data/kvm-trace-all-events.txt (exits, interrupts) as host
+# exits-host, one tests/data/disk-qmp.ksr (a real guest's disk I/O) as
+# disk-host, both in a loop, and every target of every panel runs as
+# Grafana would run it (a range query, $__rate_interval = 5s for a 1 s
+# scrape): with the variables at All (.*), and drilled down to each host
+# and its VM (the hostname values from the variable's own label_values
+# query must be exactly the two hosts; the vm query is run with the host
+# substituted).  Each must succeed; each whose families the agents (or,
+# drilled down, that host's agent) export must return data; the others'
+# families must be declared by the agents with no series (no recording
+# here has NIC records or per-operation disk sizes).  Heatmap targets
+# return one series per le.  Every data link, filled from the series it
+# sits on, must open the agent's UI (GET / answers the page) with a view
+# the agent accepts: the link's metric, decomposition and predicate,
+# created as an instrumentation on that agent, are answered 201, and its t
+# and end are what web/viewstate.js accepts.
 set -u
 K=${KVMSCOPE:?}
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 DATA=$TOP/tests/data/kvm-trace-all-events.txt
+DISK=$TOP/tests/data/disk-qmp.ksr
 DASH=$TOP/contrib/grafana/kvmscope-fleet.json
 . "$TOP/tests/http/promlib.sh"
+. "$TOP/tests/fleet/opslib.sh"
 prom_init t_grafana
 [ -f "$DASH" ] || { echo "FAIL: no dashboard at $DASH"; exit 1; }
 
@@ -79,21 +84,18 @@ print("dashboard JSON: %d panels (%d heatmaps), variables %s" %
 PY
 
 find_prometheus
-agent_replay --replay-loop
-prom_start
-# Until exits have a positive rate in Prometheus.
-for _ in $(seq 1 100); do
-	r=$(scalar 'sum(rate(kvmscope_vm_exits_total[5s]))')
-	[ -n "$r" ] && [ "$r" != 0 ] && break
-	sleep 0.3
-done
-[ -n "$r" ] && [ "$r" != 0 ] || fail "no exit rate in Prometheus after 30 s: '$r'"
+two_agents
+prom_start --web.enable-lifecycle
+prom_scrape "127.0.0.1:$aport1" "127.0.0.1:$aport"
+wait_positive 'sum(rate(kvmscope_vm_exits_total[5s]))'
+wait_positive 'sum(rate(kvmscope_vm_physio_ops_total[5s]))'
 sleep 3
-curl -s "$A/metrics" >"$tmp/metrics.txt" || fail "GET /metrics"
+curl -s "$A1/metrics" >"$tmp/metrics.exits-host" || fail "GET /metrics"
+curl -s "$A/metrics" >"$tmp/metrics.disk-host" || fail "GET /metrics"
 
-python3 - "$DASH" "$P" "$tmp/metrics.txt" <<'PY' || fail "the dashboard's queries and links"
+python3 - "$DASH" "$P" "$tmp" "$TOP/tests/fleet" <<'PY' ||
 import json, re, sys, time, urllib.parse, urllib.request
-dash, base, metrics = sys.argv[1:]
+dash, base, tmp, lib = sys.argv[1:]
 def get(url, data=None):
     try:
         with urllib.request.urlopen(url, data=data) as f:
@@ -106,14 +108,10 @@ def api(path, **params):
     assert r.get("status") == "success", (path, params, r)
     return r["data"]
 
-declared, present = set(), set()
-for line in open(metrics):
-    if line.startswith("# TYPE "):
-        declared.add(line.split()[2])
-    elif line.strip() and not line.startswith("#"):
-        present.add(re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", line).group(0))
-def family(s):
-    return re.sub(r"_(bucket|sum|count)$", "", s)
+sys.path.insert(0, lib)
+from opslib import families, family
+fams = {h: families("%s/metrics.%s" % (tmp, h)) for h in ("exits-host", "disk-host")}
+declared = set.union(*(d for d, _ in fams.values()))
 
 d = json.load(open(dash))
 now = int(time.time())
@@ -130,18 +128,24 @@ def label_values(q, vals):
     m = re.fullmatch(r"\s*label_values\((.*),\s*(\w+)\)\s*", q)
     sel, label = subst(m.group(1), vals), m.group(2)
     return sorted({s[label] for s in api("/api/v1/series", **{"match[]": sel}) if label in s})
+def esc(v):	# as Grafana escapes a value for =~ in PromQL
+    for c in "\\.+*?()|[]{}^$":
+        v = v.replace(c, "\\\\" + c)
+    return v
 hosts = label_values(vs["hostname"]["definition"], {})
-assert hosts, "no hostname values"
-host = hosts[0]
-vms = label_values(vs["vm"]["definition"], {"hostname": re.escape(host)})
-assert vms, ("no vm values on", host)
-vm = vms[0]
+assert hosts == ["disk-host", "exits-host"], ("hostname values", hosts)
+drill = []
+for host in hosts:
+    vms = label_values(vs["vm"]["definition"], {"hostname": esc(host)})
+    assert vms, ("no vm values on", host)
+    drill.append(({"hostname": esc(host), "vm": esc(vms[0])},
+                  "%s/%s" % (host, vms[0]), fams[host][1]))
+    print("variables: vm on %s: %s" % (host, vms))
 assert label_values(vs["vm"]["definition"], {"hostname": "no-such-host"}) == [], "vm not chained"
-print("variables: hostname %s; vm on %s: %s" % (hosts, host, vms))
 
 links = 0
-for vals, what in (({"hostname": ".*", "vm": ".*"}, "All"),
-                   ({"hostname": re.escape(host), "vm": re.escape(vm)}, "%s/%s" % (host, vm))):
+allp = set.union(*(p for _, p in fams.values()))
+for vals, what, present in [({"hostname": ".*", "vm": ".*"}, "All", allp)] + drill:
     for p in d["panels"]:
         if p["type"] == "row":
             continue
@@ -152,21 +156,21 @@ for vals, what in (({"hostname": ".*", "vm": ".*"}, "All"),
             else:
                 res = api("/api/v1/query_range", query=expr, start=now - 30,
                           end=now, step=1)["result"]
-            fams = {n for n in re.findall(r"\b(kvmscope_[a-z0-9_]+|up)\b", expr)}
-            fed = all(f in present or f == "up" for f in fams)
+            used = {n for n in re.findall(r"\b(kvmscope_[a-z0-9_]+|up)\b", expr)}
+            fed = all(f in present or f == "up" for f in used)
             if fed:
                 assert res, ("no data", what, p["title"], expr)
             else:
-                missing = sorted(f for f in fams if f not in present)
+                missing = sorted(f for f in used if f not in present)
                 assert all(family(f) in declared for f in missing), \
                     ("the agent does not declare", missing, p["title"])
                 assert not res, (p["title"], "data without the families", missing)
             if p["type"] == "heatmap" and res:
                 les = [s["metric"].get("le") for s in res]
                 assert all(les) and "+Inf" in les and len(les) == len(set(les)), (p["title"], les)
-            print("%s %-10s %-52s %s" % ("ok" if res else "--", what[:10], p["title"][:52],
+            print("%s %-24s %-46s %s" % ("ok" if res else "--", what[:24], p["title"][:46],
                   "%d series" % len(res) if res else
-                  "no data: the trace has no %s records" % ", ".join(sorted(set(missing)))))
+                  "no data: no %s series here" % ", ".join(missing)))
             # Data links, filled from the first series.
             for l in p["fieldConfig"]["defaults"].get("links", []):
                 if not res:
@@ -198,6 +202,8 @@ for vals, what in (({"hostname": ".*", "vm": ".*"}, "All"),
 assert links >= 8, ("too few links checked", links)
 print("links: %d data links open a view their agent accepts" % links)
 PY
+	fail "the dashboard's queries and links"
 
+stop_agent1
 prom_stop
 echo "grafana dashboard ok"

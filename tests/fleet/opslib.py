@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-# rulesmut.py - reads a Prometheus rules file (the layout of
+# opslib.py - shared by tests/fleet/t_rules.sh and t_grafana.sh.
+#
+# Reads a Prometheus rules file (the layout of
 # contrib/prometheus/kvmscope.rules.yml: one `- record:` or `- alert:` item
 # per rule, its `expr:` on one line or as a `|` block) without a YAML
-# library, for tests/fleet/t_rules.sh and t_grafana.sh.
-#   rulesmut.py list FILE            prints "KIND NAME<TAB>EXPR" per rule
-#   rulesmut.py mutate FILE NAME EXPR  prints FILE with NAME's expr = EXPR
+# library:
+#   opslib.py list FILE              prints "KIND NAME<TAB>EXPR" per rule
+#   opslib.py mutate FILE NAME EXPR  prints FILE with NAME's expr = EXPR
+# and, imported, tells which families an agent's /metrics declares and
+# which have series (families()).
 import re, sys
 
 ITEM = re.compile(r'^(\s*)- (record|alert): (\S+)\s*$')
@@ -40,6 +44,23 @@ def rules(lines):
     return out
 
 
+def families(path):
+    """(declared, present): the families a text exposition declares with
+    # TYPE, and the series names it has samples of; family(s) maps a
+    series name to its family (a histogram's _bucket, _sum, _count)."""
+    declared, present = set(), set()
+    for line in open(path):
+        if line.startswith("# TYPE "):
+            declared.add(line.split()[2])
+        elif line.strip() and not line.startswith("#"):
+            present.add(re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", line).group(0))
+    return declared, present
+
+
+def family(series):
+    return re.sub(r"_(bucket|sum|count)$", "", series)
+
+
 def main():
     lines = open(sys.argv[2]).read().split('\n')
     rs = rules(lines)
@@ -50,11 +71,12 @@ def main():
     name, expr = sys.argv[3], sys.argv[4]
     hit = [r for r in rs if r[1] == name]
     if len(hit) != 1:
-        sys.exit('rulesmut: %d rules named %s' % (len(hit), name))
+        sys.exit('opslib: %d rules named %s' % (len(hit), name))
     _, _, a, b, _ = hit[0]
     ind = lines[a][:len(lines[a]) - len(lines[a].lstrip())]
     lines[a:b] = [ind + 'expr: ' + expr.replace("'", "''").join("''")]
     sys.stdout.write('\n'.join(lines))
 
 
-main()
+if __name__ == '__main__':
+    main()
