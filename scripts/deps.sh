@@ -8,7 +8,8 @@ PKGS="build-essential pkg-config clang llvm libjansson-dev libpng-dev zlib1g-dev
 libcmocka-dev libmicrohttpd-dev libsqlite3-dev libbpf-dev libelf-dev bpftool
 gawk python3 curl openssl wrk qemu-system-x86 qemu-utils busybox-static cpio kmod
 e2fsprogs iproute2 linux-perf bpftrace
-debhelper dpkg-dev debootstrap zsh"
+debhelper dpkg-dev debootstrap zsh
+prometheus victoria-metrics"
 
 missing=""
 for p in $PKGS; do
