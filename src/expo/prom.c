@@ -20,79 +20,113 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/symtab.h"
 #include "expo/prom_pb.h"
 #include "util/version.h"
 
-#define MAXLABELS 4
+#define MAXLABELS 8
 
-struct family {
-	enum ks_metric metric;
-	const char *name;	/* without _total / _bucket suffixes */
-	const char *help;
-	bool gauge;		/* point metric: last value, not a counter */
-	int nlabels;
-	enum ks_field labels[MAXLABELS];
-	const char *label_names[MAXLABELS];
-	int hist;		/* numeric field for a histogram, or -1 */
-	const char *hist_name;
-	double hist_scale;	/* raw unit to base unit (ns -> s) */
-	int le_lo, le_hi, le_step;	/* le = 2^k raw units */
-	/* The protobuf exposition's extra family with native buckets, in the
-	 * raw unit, where power-of-two edges are exact (prom_pb.h). */
-	const char *native_name;
-};
+#define H KS_F_HOSTNAME
+#define ID H, KS_F_VM, KS_F_VMUUID
+#define LABELS(...) \
+	sizeof((enum ks_field[]){ __VA_ARGS__ }) / sizeof(enum ks_field), \
+	{ __VA_ARGS__ }
+/* A counter (or, with gauge, a point metric's gauge). */
+#define COUNTER(m, base, gauge, help, ...) \
+	{ m, base, base "_total", gauge, LABELS(__VA_ARGS__), -1, NULL, 0, \
+	  help, 0, 0, 0, 0, NULL }
+#define GAUGE(m, base, help, ...) \
+	{ m, base, base, true, LABELS(__VA_ARGS__), -1, NULL, 0, help, \
+	  0, 0, 0, 0, NULL }
+/* A histogram of a time field in ns: exported in seconds, le = 2^k - 1 ns
+ * for k = lo, lo + 2, ... hi (a factor of 4 a bucket), with a native twin
+ * in ns. */
+#define NSHIST(m, base, f, fname, help, lo, hi, ...) \
+	{ m, base, NULL, false, LABELS(__VA_ARGS__), f, \
+	  base "_" fname "_seconds", 1e-9, help, lo, hi, 2, 0, \
+	  base "_" fname "_nanoseconds" }
+/* A histogram of a byte field: le = 2^k - 1 bytes. */
+#define BYTEHIST(m, base, f, fname, help, lo, hi, step, ...) \
+	{ m, base, NULL, false, LABELS(__VA_ARGS__), f, \
+	  base "_" fname "_bytes", 1, help, lo, hi, step, 0, NULL }
+/* The subsecond field (ms into the second), in seconds: le = 64k - 1 ms,
+ * k = 1 .. 15 (1/16 s; multiples of 32 ms are log-linear edges below
+ * 1024 ms).  VM-level: one set of buckets per VM. */
+#define SUBSEC(m, base, help) \
+	{ m, base, NULL, false, LABELS(ID), KS_F_SUBSECOND, \
+	  base "_subsecond_seconds", 1e-3, help, 1, 15, 1, 64, NULL }
 
-static const struct family families[] = {
-	{ KS_M_VM_EXITS, "kvmscope_vm_exits", "VM exits.", false, 4,
-	  { KS_F_VM, KS_F_VMUUID, KS_F_VCPU, KS_F_VLEAVEREASON },
-	  { "vm", "vmuuid", "vcpu", "reason" }, -1, NULL, 0, 0, 0, 0 },
-	{ KS_M_VM_EXITS, "kvmscope_vm_exit_handling", "VM exit handling time.",
-	  false, 3, { KS_F_VM, KS_F_VMUUID, KS_F_VLEAVEREASON },
-	  { "vm", "vmuuid", "reason" }, KS_F_LATENCY,
-	  "kvmscope_vm_exit_handling_seconds", 1e-9, 8, 34, 2,
-	  "kvmscope_vm_exit_handling_nanoseconds" },
-	{ KS_M_VM_IRQS, "kvmscope_vm_irqs", "Interrupts injected into guests.",
-	  false, 4, { KS_F_VM, KS_F_VMUUID, KS_F_VCPU, KS_F_IRQVECTOR },
-	  { "vm", "vmuuid", "vcpu", "vector" }, -1, NULL, 0, 0, 0, 0 },
-	{ KS_M_VM_APIC_IRQS, "kvmscope_vm_apic_irqs",
-	  "Interrupts accepted by guest local APICs.", false, 4,
-	  { KS_F_VM, KS_F_VMUUID, KS_F_VCPU, KS_F_IRQVECTOR },
-	  { "vm", "vmuuid", "vcpu", "vector" }, -1, NULL, 0, 0, 0, 0 },
-	{ KS_M_VM_THREAD_SAMPLES, "kvmscope_vm_thread_samples",
-	  "vCPU samples at 99 Hz.", false, 4,
-	  { KS_F_VM, KS_F_VMUUID, KS_F_VCPU, KS_F_GUESTMODE },
-	  { "vm", "vmuuid", "vcpu", "mode" }, -1, NULL, 0, 0, 0, 0 },
-	/* Every operation, with or without a latency (the histogram has
-	 * only those with one). */
-	{ KS_M_VM_PHYSIO_OPS, "kvmscope_vm_disk_ops", "Guest disk operations.",
-	  false, 4, { KS_F_VM, KS_F_VMUUID, KS_F_DISK, KS_F_OPTYPE },
-	  { "vm", "vmuuid", "disk", "optype" }, -1, NULL, 0, 0, 0, 0 },
-	{ KS_M_VM_PHYSIO_OPS, "kvmscope_vm_disk_latency",
-	  "Guest disk operation latency.",
-	  false, 4, { KS_F_VM, KS_F_VMUUID, KS_F_DISK, KS_F_OPTYPE },
-	  { "vm", "vmuuid", "disk", "optype" }, KS_F_LATENCY,
-	  "kvmscope_vm_disk_latency_seconds", 1e-9, 10, 34, 2,
-	  "kvmscope_vm_disk_latency_nanoseconds" },
-	{ KS_M_VM_PHYSIO_BYTES, "kvmscope_vm_disk_bytes", "Guest disk bytes.",
-	  false, 4, { KS_F_VM, KS_F_VMUUID, KS_F_DISK, KS_F_OPTYPE },
-	  { "vm", "vmuuid", "disk", "optype" }, -1, NULL, 0, 0, 0, 0 },
-	{ KS_M_NIC_VNIC_BYTES, "kvmscope_vm_nic_bytes", "Guest NIC bytes.",
-	  false, 4, { KS_F_VM, KS_F_VMUUID, KS_F_NIC, KS_F_DIRECTION },
-	  { "vm", "vmuuid", "nic", "direction" }, -1, NULL, 0, 0, 0, 0 },
-	{ KS_M_NIC_VNIC_PACKETS, "kvmscope_vm_nic_packets",
-	  "Guest NIC packets.", false, 4,
-	  { KS_F_VM, KS_F_VMUUID, KS_F_NIC, KS_F_DIRECTION },
-	  { "vm", "vmuuid", "nic", "direction" }, -1, NULL, 0, 0, 0, 0 },
-	{ KS_M_VM_USERSPACE_EXITS, "kvmscope_vm_userspace_exits",
-	  "Exits to the VMM in user space.", false, 4,
-	  { KS_F_VM, KS_F_VMUUID, KS_F_VCPU, KS_F_UEXITREASON },
-	  { "vm", "vmuuid", "vcpu", "reason" }, -1, NULL, 0, 0, 0, 0 },
-	{ KS_M_VM_VCPUS, "kvmscope_vm_vcpus", "vCPUs of each VM.", true, 2,
-	  { KS_F_VM, KS_F_VMUUID }, { "vm", "vmuuid" }, -1, NULL, 0, 0, 0, 0 },
+static const struct ks_prom_family families[] = {
+	COUNTER(KS_M_VM_EXITS, "kvmscope_vm_exits", false, "VM exits.",
+		ID, KS_F_VCPU, KS_F_VLEAVEREASON),
+	NSHIST(KS_M_VM_EXITS, "kvmscope_vm_exits", KS_F_LATENCY, "latency",
+	       "VM exit handling time (exit to next entry).", 8, 34,
+	       ID, KS_F_VLEAVEREASON),
+	SUBSEC(KS_M_VM_EXITS, "kvmscope_vm_exits",
+	       "VM exits by offset into the wall-clock second."),
+	COUNTER(KS_M_VM_IRQS, "kvmscope_vm_irqs", false,
+		"Interrupts injected into guests.",
+		ID, KS_F_VCPU, KS_F_IRQVECTOR),
+	SUBSEC(KS_M_VM_IRQS, "kvmscope_vm_irqs",
+	       "Injected interrupts by offset into the wall-clock second."),
+	COUNTER(KS_M_VM_APIC_IRQS, "kvmscope_vm_apic_irqs", false,
+		"Interrupts accepted by guest local APICs.",
+		ID, KS_F_VCPU, KS_F_IRQVECTOR, KS_F_DELIVERYMODE),
+	COUNTER(KS_M_VM_THREAD_SAMPLES, "kvmscope_vm_thread_samples", false,
+		"vCPU samples at 99 Hz.", ID, KS_F_VCPU, KS_F_GUESTMODE),
+	SUBSEC(KS_M_VM_THREAD_SAMPLES, "kvmscope_vm_thread_samples",
+	       "vCPU samples by offset into the wall-clock second."),
+	/* Every operation, with or without a latency (the latency histogram
+	 * has only those with one). */
+	COUNTER(KS_M_VM_PHYSIO_OPS, "kvmscope_vm_physio_ops", false,
+		"Guest disk operations.", ID, KS_F_DISK, KS_F_OPTYPE),
+	NSHIST(KS_M_VM_PHYSIO_OPS, "kvmscope_vm_physio_ops", KS_F_LATENCY,
+	       "latency", "Guest disk operation latency.", 10, 34,
+	       ID, KS_F_DISK, KS_F_OPTYPE),
+	BYTEHIST(KS_M_VM_PHYSIO_OPS, "kvmscope_vm_physio_ops", KS_F_SIZE,
+		 "size", "Guest disk operation size.", 9, 23, 1,
+		 ID, KS_F_DISK, KS_F_OPTYPE),
+	BYTEHIST(KS_M_VM_PHYSIO_OPS, "kvmscope_vm_physio_ops", KS_F_OFFSET,
+		 "offset", "Guest disk operation offset into the disk.", 20,
+		 42, 2, ID, KS_F_DISK, KS_F_OPTYPE),
+	COUNTER(KS_M_VM_PHYSIO_BYTES, "kvmscope_vm_physio_bytes", false,
+		"Guest disk bytes.", ID, KS_F_DISK, KS_F_OPTYPE),
+	COUNTER(KS_M_NIC_VNIC_BYTES, "kvmscope_nic_vnic_bytes", false,
+		"Guest NIC bytes.", ID, KS_F_NIC, KS_F_DIRECTION),
+	COUNTER(KS_M_NIC_VNIC_PACKETS, "kvmscope_nic_vnic_packets", false,
+		"Guest NIC packets.", ID, KS_F_NIC, KS_F_DIRECTION),
+	COUNTER(KS_M_VM_USERSPACE_EXITS, "kvmscope_vm_userspace_exits", false,
+		"Exits to the VMM in user space.",
+		ID, KS_F_VCPU, KS_F_UEXITREASON),
+	COUNTER(KS_M_VM_PIO_OPS, "kvmscope_vm_pio_ops", false,
+		"Guest port I/O accesses.", ID, KS_F_VCPU, KS_F_DIRECTION),
+	COUNTER(KS_M_VM_MMIO_OPS, "kvmscope_vm_mmio_ops", false,
+		"Guest MMIO accesses.", ID, KS_F_VCPU, KS_F_DIRECTION),
+	GAUGE(KS_M_VM_VCPUS, "kvmscope_vm_vcpus", "vCPUs of each VM.", ID),
 };
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))
+
+size_t ks_prom__families(const struct ks_prom_family **out)
+{
+	*out = families;
+	return NFAMILIES;
+}
+
+size_t ks_prom_family__edges(const struct ks_prom_family *f, uint64_t *edge,
+			     size_t max)
+{
+	size_t n = 0;
+
+	if (f->hist < 0)
+		return 0;
+	for (int k = f->le_lo; k <= f->le_hi && n < max;
+	     k += f->le_linear ? 1 : f->le_step)
+		edge[n++] = f->le_linear ? (uint64_t)f->le_linear * (uint64_t)k :
+					   1ULL << k;
+	return n;
+}
 
 struct series {
 	uint16_t fam;
@@ -108,15 +142,31 @@ struct ks_prom {
 	uint32_t *slot;		/* open addressing: index + 1 */
 	size_t nslot;
 	uint64_t dropped;
+	uint32_t host;		/* the hostname label's symbol (held) */
 };
 
 struct ks_prom *ks_prom__new(size_t max_series)
 {
 	struct ks_prom *p = calloc(1, sizeof(*p));
+	char host[256] = "";
 
-	if (p)
-		p->max = max_series ? max_series : KS_PROM_MAX_SERIES_DEFAULT;
+	if (!p)
+		return NULL;
+	p->max = max_series ? max_series : KS_PROM_MAX_SERIES_DEFAULT;
+	/* The engine's default for CA's hostname field, so both agree. */
+	if (gethostname(host, sizeof(host) - 1))
+		snprintf(host, sizeof(host), "localhost");
+	ks_prom__set_hostname(p, host);
 	return p;
+}
+
+void ks_prom__set_hostname(struct ks_prom *p, const char *name)
+{
+	uint32_t id = ks_sym_intern(name);
+
+	ks_sym_hold(id);
+	ks_sym_put(p->host);
+	p->host = id;
 }
 
 void ks_prom__free(struct ks_prom *p)
@@ -128,6 +178,7 @@ void ks_prom__free(struct ks_prom *p)
 		for (int k = 0; k < MAXLABELS; k++)
 			ks_sym_put(p->s[i].lv[k]);
 	}
+	ks_sym_put(p->host);
 	free(p->s);
 	free(p->slot);
 	free(p);
@@ -216,7 +267,7 @@ static struct series *series_get(struct ks_prom *p, uint16_t fam,
 
 static void feed_family(struct ks_prom *p, uint16_t fi, const struct ks_record *r)
 {
-	const struct family *f = &families[fi];
+	const struct ks_prom_family *f = &families[fi];
 	uint32_t lv[MAXLABELS] = { 0 };
 	struct series *s;
 
@@ -225,6 +276,8 @@ static void feed_family(struct ks_prom *p, uint16_t fi, const struct ks_record *
 	for (int i = 0; i < f->nlabels; i++)
 		if (ks_record_has(r, f->labels[i]))
 			lv[i] = (uint32_t)r->f[f->labels[i]];
+		else if (f->labels[i] == KS_F_HOSTNAME)
+			lv[i] = p->host;
 	if (!(s = series_get(p, fi, lv)))
 		return;
 	if (f->gauge) {
@@ -283,12 +336,12 @@ static void outf(struct out *o, const char *fmt, ...)
 }
 
 /* Label values escaped as the text format requires. */
-static void out_labels(struct out *o, const struct family *f,
+static void out_labels(struct out *o, const struct ks_prom_family *f,
 		       const struct series *s, const char *extra)
 {
 	outf(o, "{");
 	for (int i = 0; i < f->nlabels; i++) {
-		outf(o, "%s%s=\"", i ? "," : "", f->label_names[i]);
+		outf(o, "%s%s=\"", i ? "," : "", ks_field_info(f->labels[i])->name);
 		for (const char *c = ks_sym_str(s->lv[i]); *c; c++) {
 			if (*c == '\\' || *c == '"')
 				outf(o, "\\%c", *c);
@@ -304,13 +357,15 @@ static void out_labels(struct out *o, const struct family *f,
 	outf(o, "}");
 }
 
-static void out_hist(struct out *o, const struct family *f,
+static void out_hist(struct out *o, const struct ks_prom_family *f,
 		     const struct series *s)
 {
+	uint64_t edges[64];
+	size_t ne = ks_prom_family__edges(f, edges, 64);
 	char le[64];
 
-	for (int k = f->le_lo; k <= f->le_hi; k += f->le_step) {
-		uint64_t edge = 1ULL << k;
+	for (size_t k = 0; k < ne; k++) {
+		uint64_t edge = edges[k];
 
 		/* Values are integers: "<= le" is "< edge" with le = edge-1. */
 		snprintf(le, sizeof(le), "le=\"%.9g\"",
@@ -330,14 +385,12 @@ static void out_hist(struct out *o, const struct family *f,
 
 static void out_family(struct out *o, const struct ks_prom *p, uint16_t fi)
 {
-	const struct family *f = &families[fi];
-	const char *name = f->hist >= 0 ? f->hist_name : f->name;
+	const struct ks_prom_family *f = &families[fi];
+	const char *name = f->hist >= 0 ? f->hist_name : f->series;
 	const char *type = f->hist >= 0 ? "histogram" :
 			   f->gauge ? "gauge" : "counter";
 
-	outf(o, "# HELP %s%s %s\n# TYPE %s%s %s\n", name,
-	     f->hist < 0 && !f->gauge ? "_total" : "", f->help, name,
-	     f->hist < 0 && !f->gauge ? "_total" : "", type);
+	outf(o, "# HELP %s %s\n# TYPE %s %s\n", name, f->help, name, type);
 	for (size_t k = 0; k < p->n; k++) {
 		const struct series *s = &p->s[k];
 
@@ -347,7 +400,7 @@ static void out_family(struct out *o, const struct ks_prom *p, uint16_t fi)
 			out_hist(o, f, s);
 			continue;
 		}
-		outf(o, "%s%s", f->name, f->gauge ? "" : "_total");
+		outf(o, "%s", f->series);
 		out_labels(o, f, s, NULL);
 		outf(o, " %llu\n", (unsigned long long)s->count);
 	}
@@ -458,23 +511,24 @@ char *ks_prom__render(const struct ks_prom *p, const struct ks_engine *e,
 
 /* ---- protobuf -------------------------------------------------------- */
 
-static size_t pb_labels(const struct family *f, const struct series *s,
-			struct ks_prom_label *l)
+static size_t pb_labels(const struct ks_prom_family *f,
+			const struct series *s, struct ks_prom_label *l)
 {
 	for (int i = 0; i < f->nlabels; i++)
-		l[i] = (struct ks_prom_label){ f->label_names[i],
+		l[i] = (struct ks_prom_label){ ks_field_info(f->labels[i])->name,
 					       ks_sym_str(s->lv[i]) };
 	return (size_t)f->nlabels;
 }
 
-static void pb_series(struct ks_pb *b, const struct family *f,
+static void pb_series(struct ks_pb *b, const struct ks_prom_family *f,
 		      const struct series *s, bool native)
 {
 	struct ks_prom_label l[MAXLABELS];
 	size_t nl = pb_labels(f, s, l);
+	uint64_t edges[64];
 	struct ks_prom_hist h = {
 		&s->dist, s->count, (double)s->sum * f->hist_scale,
-		f->hist_scale, f->le_lo, f->le_hi, f->le_step, false
+		f->hist_scale, edges, ks_prom_family__edges(f, edges, 64), false
 	};
 
 	if (f->hist < 0) {
@@ -494,23 +548,21 @@ static void pb_series(struct ks_pb *b, const struct family *f,
 static void pb_family(struct ks_pb *b, const struct ks_prom *p, uint16_t fi,
 		      bool native)
 {
-	const struct family *f = &families[fi];
+	const struct ks_prom_family *f = &families[fi];
 	enum ks_prom_type type = f->hist >= 0 ? KS_PROM_HISTOGRAM :
 				 f->gauge ? KS_PROM_GAUGE : KS_PROM_COUNTER;
 	const char *base = native ? f->native_name :
-			   f->hist >= 0 ? f->hist_name : f->name;
-	char name[128], help[256];
+			   f->hist >= 0 ? f->hist_name : f->series;
+	char help[256];
 	size_t k = 0, mark;
 
 	while (k < p->n && p->s[k].fam != fi)
 		k++;
 	if (k == p->n)
 		return;
-	snprintf(name, sizeof(name), "%s%s", base,
-		 type == KS_PROM_COUNTER ? "_total" : "");
 	snprintf(help, sizeof(help), "%s%s", f->help, native ?
 		 " In nanoseconds, with native (schema 0) buckets." : "");
-	mark = ks_prom_pb__family(b, name, help, type);
+	mark = ks_prom_pb__family(b, base, help, type);
 	for (; k < p->n; k++)
 		if (p->s[k].fam == fi)
 			pb_series(b, f, &p->s[k], native);

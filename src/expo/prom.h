@@ -12,6 +12,7 @@
 #ifndef KS_EXPO_PROM_H
 #define KS_EXPO_PROM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,11 +21,56 @@
 #include "expo/protobuf.h"
 
 #define KS_PROM_MAX_SERIES_DEFAULT 20000
+/* Series of a VM not seen for this long stop being exposed. */
+#define KS_PROM_GRACE_DEFAULT_S 600
+
+/* One exported family: the table the agent exports with, and the one the
+ * fleet command translates CA instrumentations into PromQL with (so the
+ * two cannot disagree).  For CA metric MODULE.STAT the base name is
+ * kvmscope_MODULE_STAT; a counter is exposed as `series` (..._total, CA's
+ * value of the metric), a gauge (point metric) as `series` too.  A
+ * histogram family (hist >= 0) exposes `hist_name`_bucket/_sum/_count of
+ * numeric field hist, in the exported unit (raw * hist_scale), with `le`
+ * edges that are edges of the agent's log-linear buckets (so counts are
+ * exact); its protobuf twin `native_name` (time fields only) is in the raw
+ * unit with native schema-0 buckets.  Labels are ks_catalog field names,
+ * in order; labels[0] is always KS_F_HOSTNAME.  A metric may have several
+ * entries: its counter, and one histogram per numeric field. */
+struct ks_prom_family {
+	enum ks_metric metric;
+	const char *name;	/* base name, kvmscope_vm_exits */
+	const char *series;	/* counter/gauge name, ..._total; NULL: hist */
+	bool gauge;
+	int nlabels;		/* labels[0] is KS_F_HOSTNAME */
+	enum ks_field labels[8];
+	int hist;		/* numeric KS_F_* or -1 */
+	const char *hist_name;	/* kvmscope_vm_exits_latency_seconds */
+	double hist_scale;	/* raw unit -> exported unit (ns -> s) */
+	/* Added after the contract's fields. */
+	const char *help;
+	/* Classic edges, in raw units: values < edge are counted in
+	 * le = (edge - 1) * hist_scale (raw values are integers).  Edges are
+	 * 2^k for k = le_lo, le_lo + le_step, ... le_hi; or, when le_linear is
+	 * non-zero, le_linear * k for k = le_lo .. le_hi. */
+	int le_lo, le_hi, le_step;
+	uint32_t le_linear;
+	const char *native_name;	/* NULL: no native twin */
+};
+
+/* The table: *out and its length. */
+size_t ks_prom__families(const struct ks_prom_family **out);
+/* The classic edges of histogram family f in raw units, into edge[]
+ * (up to max); returns their number. */
+size_t ks_prom_family__edges(const struct ks_prom_family *f, uint64_t *edge,
+			     size_t max);
 
 struct ks_prom;
 
 struct ks_prom *ks_prom__new(size_t max_series);
 void ks_prom__free(struct ks_prom *p);
+/* The hostname label's value (default: gethostname(), as the engine's
+ * hostname field; the agent sets both from --hostname or config). */
+void ks_prom__set_hostname(struct ks_prom *p, const char *name);
 
 void ks_prom__feed(struct ks_prom *p, const struct ks_record *r, size_t n);
 

@@ -84,13 +84,12 @@ void ks_prom_pb__value(struct ks_pb *b, enum ks_prom_type type,
 	ks_pb__close(b, m);
 }
 
-/* Classic buckets, as the text format's: le = 2^k - 1 raw units (values
- * are integers, so "<= 2^k - 1" is "< 2^k", a log-linear edge). */
+/* Classic buckets, as the text format's: le = edge - 1 raw units (values
+ * are integers, so "<= edge - 1" is "< edge", a log-linear edge). */
 static void classic(struct ks_pb *b, const struct ks_prom_hist *h)
 {
-	for (int k = h->le_lo; h->le_step > 0 && k <= h->le_hi;
-	     k += h->le_step) {
-		uint64_t edge = 1ULL << k;
+	for (size_t k = 0; k < h->nedges; k++) {
+		uint64_t edge = h->edges[k];
 		size_t m = ks_pb__open(b, H_BUCKET);
 
 		ks_pb__uint(b, B_CUMULATIVE, ks_dist__count_below(h->dist, edge));

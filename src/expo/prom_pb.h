@@ -58,7 +58,8 @@ struct ks_prom_hist {
 	uint64_t count;
 	double sum;			/* in the exposed unit */
 	double scale;			/* raw unit -> exposed unit */
-	int le_lo, le_hi, le_step;	/* classic le = (2^k - 1) * scale */
+	const uint64_t *edges;		/* classic le = (edge - 1) * scale, */
+	size_t nedges;			/* edges log-linear bucket bounds */
 	bool native;			/* schema-0 buckets (scale 1 only) */
 };
 

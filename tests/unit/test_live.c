@@ -291,6 +291,7 @@ static void test_feed_engine_and_metrics(void **state)
 	json_t *j;
 
 	(void)state;
+	ks_prom__set_hostname(p, "h");
 	f.live = l;
 	assert_int_equal(ks_instn_conf_parse(params, NULL, KS_INSTN_CREATE, &c,
 					     &err), 0);
@@ -310,8 +311,9 @@ static void test_feed_engine_and_metrics(void **state)
 	text = ks_feed__metrics(&f, &len);
 	assert_non_null(text);
 	assert_int_equal(strlen(text), len);
-	assert_true(value_of(text, "kvmscope_vm_exits_total{vm=\"web\",vmuuid=\"\","
-				   "vcpu=\"\",reason=\"npf\"} ") == 20);
+	assert_true(value_of(text, "kvmscope_vm_exits_total{hostname=\"h\","
+				   "vm=\"web\",vmuuid=\"\",vcpu=\"\","
+				   "vleavereason=\"npf\"} ") == 20);
 	assert_true(value_of(text, "kvmscope_records_total ") == 10);
 	assert_true(value_of(text, "kvmscope_source_up{source=\"good\"} ") == 1);
 	free(text);

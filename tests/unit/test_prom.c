@@ -47,6 +47,7 @@ static void test_counters_and_histograms(void **state)
 	char *t;
 
 	(void)state;
+	ks_prom__set_hostname(p, "h");
 	r[0] = exitrec("web", "0", "io", 1000);
 	r[1] = exitrec("web", "0", "io", 1023);	/* < 2^10: first bucket */
 	r[2] = exitrec("web", "0", "io", 1024);	/* = 2^10: next bucket */
@@ -55,20 +56,20 @@ static void test_counters_and_histograms(void **state)
 	ks_prom__feed(p, r, 5);
 	t = ks_prom__render(p, NULL, NULL);
 	assert_non_null(t);
-	assert_true(value_of(t, "kvmscope_vm_exits_total{vm=\"web\",vmuuid=\"\","
-				"vcpu=\"0\",reason=\"io\"} ") == 3);
-	assert_true(value_of(t, "kvmscope_vm_exits_total{vm=\"web\",vmuuid=\"\","
-				"vcpu=\"1\",reason=\"hlt\"} ") == 2);
+	assert_true(value_of(t, "kvmscope_vm_exits_total{hostname=\"h\",vm=\"web\",vmuuid=\"\","
+				"vcpu=\"0\",vleavereason=\"io\"} ") == 3);
+	assert_true(value_of(t, "kvmscope_vm_exits_total{hostname=\"h\",vm=\"web\",vmuuid=\"\","
+				"vcpu=\"1\",vleavereason=\"hlt\"} ") == 2);
 	/* le edges are bucket edges: 1023 ns is <= 1.023e-06 s, 1024 is not. */
-	assert_true(value_of(t, "kvmscope_vm_exit_handling_seconds_bucket{vm=\"web\","
-				"vmuuid=\"\",reason=\"io\",le=\"2.55e-07\"} ") == 0);
-	assert_true(value_of(t, "kvmscope_vm_exit_handling_seconds_bucket{vm=\"web\","
-				"vmuuid=\"\",reason=\"io\",le=\"1.023e-06\"} ") == 2);
-	assert_true(value_of(t, "kvmscope_vm_exit_handling_seconds_bucket{vm=\"web\","
-				"vmuuid=\"\",reason=\"io\",le=\"+Inf\"} ") == 3);
-	assert_true(value_of(t, "kvmscope_vm_exit_handling_seconds_count{vm=\"web\","
-				"vmuuid=\"\",reason=\"hlt\"} ") == 1);
-	assert_non_null(strstr(t, "# TYPE kvmscope_vm_exit_handling_seconds histogram"));
+	assert_true(value_of(t, "kvmscope_vm_exits_latency_seconds_bucket{hostname=\"h\",vm=\"web\","
+				"vmuuid=\"\",vleavereason=\"io\",le=\"2.55e-07\"} ") == 0);
+	assert_true(value_of(t, "kvmscope_vm_exits_latency_seconds_bucket{hostname=\"h\",vm=\"web\","
+				"vmuuid=\"\",vleavereason=\"io\",le=\"1.023e-06\"} ") == 2);
+	assert_true(value_of(t, "kvmscope_vm_exits_latency_seconds_bucket{hostname=\"h\",vm=\"web\","
+				"vmuuid=\"\",vleavereason=\"io\",le=\"+Inf\"} ") == 3);
+	assert_true(value_of(t, "kvmscope_vm_exits_latency_seconds_count{hostname=\"h\",vm=\"web\","
+				"vmuuid=\"\",vleavereason=\"hlt\"} ") == 1);
+	assert_non_null(strstr(t, "# TYPE kvmscope_vm_exits_latency_seconds histogram"));
 	assert_non_null(strstr(t, "# TYPE kvmscope_vm_exits_total counter"));
 	free(t);
 	ks_prom__free(p);
@@ -81,6 +82,7 @@ static void test_escaping_and_cap(void **state)
 	char *t, vm[32];
 
 	(void)state;
+	ks_prom__set_hostname(p, "h");
 	r = exitrec("a\"b\\c\nd", "0", "io", 0);
 	ks_prom__feed(p, &r, 1);
 	for (int i = 0; i < 10; i++) {
@@ -103,6 +105,7 @@ static void test_build_info(void **state)
 	char *t, want[256];
 
 	(void)state;
+	ks_prom__set_hostname(p, "h");
 	t = ks_prom__render(p, NULL, NULL);
 	snprintf(want, sizeof(want), "kvmscope_build_info{version=\"%s\","
 		 "revision=\"%s\"} ", ks_version(), ks_revision());
@@ -123,6 +126,7 @@ static void test_disk_ops_without_latency(void **state)
 	char *t;
 
 	(void)state;
+	ks_prom__set_hostname(p, "h");
 	for (int i = 0; i < 3; i++) {
 		ks_record_init(&r[i], KS_M_VM_PHYSIO_OPS, 1, 2);
 		ks_record_set(&r[i], KS_F_VM, ks_sym_intern("db"));
@@ -134,16 +138,55 @@ static void test_disk_ops_without_latency(void **state)
 	ks_prom__feed(p, r, 3);
 	t = ks_prom__render(p, NULL, NULL);
 	assert_non_null(t);
-	assert_true(value_of(t, "kvmscope_vm_disk_ops_total{vm=\"db\","
+	assert_true(value_of(t, "kvmscope_vm_physio_ops_total{hostname=\"h\",vm=\"db\","
 				"vmuuid=\"\",disk=\"vda\",optype=\"read\"} ") == 4);
-	assert_true(value_of(t, "kvmscope_vm_disk_ops_total{vm=\"db\","
+	assert_true(value_of(t, "kvmscope_vm_physio_ops_total{hostname=\"h\",vm=\"db\","
 				"vmuuid=\"\",disk=\"vda\",optype=\"discard\"} ") == 2);
-	assert_true(value_of(t, "kvmscope_vm_disk_latency_seconds_count{vm=\"db\","
+	assert_true(value_of(t, "kvmscope_vm_physio_ops_latency_seconds_count{hostname=\"h\",vm=\"db\","
 				"vmuuid=\"\",disk=\"vda\",optype=\"read\"} ") == 2);
-	assert_null(strstr(t, "kvmscope_vm_disk_latency_seconds_count{vm=\"db\","
+	assert_null(strstr(t, "kvmscope_vm_physio_ops_latency_seconds_count{hostname=\"h\",vm=\"db\","
 				"vmuuid=\"\",disk=\"vda\",optype=\"discard\"}"));
 	free(t);
 	ks_prom__free(p);
+}
+
+/* The exported table (the fleet command's too): hostname first, names
+ * after the CA metric, and every classic edge a log-linear bucket's lower
+ * bound, so `le` counts are exact. */
+static void test_family_table(void **state)
+{
+	const struct ks_prom_family *f;
+	size_t n = ks_prom__families(&f);
+	uint64_t edge[64];
+	char base[96];
+
+	(void)state;
+	assert_true(n >= KS_M__COUNT);
+	for (size_t i = 0; i < n; i++) {
+		const struct ks_metricinfo *mi = ks_metric_info(f[i].metric);
+		size_t ne = ks_prom_family__edges(&f[i], edge, 64);
+
+		snprintf(base, sizeof(base), "kvmscope_%s_%s", mi->module,
+			 mi->stat);
+		assert_string_equal(f[i].name, base);
+		assert_true(f[i].nlabels >= 1 && f[i].nlabels <= 8);
+		assert_int_equal(f[i].labels[0], KS_F_HOSTNAME);
+		for (int k = 1; k < f[i].nlabels; k++)
+			assert_true(ks_metric_has_field(f[i].metric,
+							f[i].labels[k]));
+		if (f[i].hist < 0) {
+			assert_non_null(f[i].series);
+			assert_int_equal(ne, 0);
+			continue;
+		}
+		assert_true(ks_field_numeric((enum ks_field)f[i].hist));
+		assert_non_null(f[i].hist_name);
+		assert_true(ne >= 8);
+		for (size_t k = 0; k < ne; k++) {
+			assert_int_equal(ks_ll_lo(ks_ll_index(edge[k])), edge[k]);
+			assert_true(!k || edge[k] > edge[k - 1]);
+		}
+	}
 }
 
 int main(void)
@@ -153,6 +196,7 @@ int main(void)
 		cmocka_unit_test(test_escaping_and_cap),
 		cmocka_unit_test(test_build_info),
 		cmocka_unit_test(test_disk_ops_without_latency),
+		cmocka_unit_test(test_family_table),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 

@@ -202,7 +202,8 @@ static void test_histogram_message(void **state)
 {
 	static const uint64_t v[] = { 0, 1, 3, 8 }, c[] = { 1, 2, 1, 3 };
 	struct ks_dist d = dist_of(v, c, 4);
-	struct ks_prom_hist h = { &d, 7, 29.0, 1.0, 0, 0, 0, true };
+	struct ks_prom_hist h = { &d, 7, 29.0, 1.0, NULL, 0, true };
+	static const uint64_t edge4[] = { 4 };
 	struct ks_pb b = KS_PB_INIT;
 
 	(void)state;
@@ -223,8 +224,8 @@ static void test_histogram_message(void **state)
 	h.native = true;
 	h.scale = 0.5;
 	h.sum = 14.5;
-	h.le_lo = h.le_hi = 2;
-	h.le_step = 1;
+	h.edges = edge4;
+	h.nedges = 1;
 	ks_prom_pb__histogram(&b, NULL, 0, &h);
 	EXPECT(&b, 0x22, 0x1a, 0x3a, 0x18,
 	       0x08, 0x07,
@@ -447,8 +448,8 @@ static void test_render_pb(void **state)
 	}
 	assert_string_equal(names, "kvmscope_build_info "
 			    "kvmscope_vm_exits_total "
-			    "kvmscope_vm_exit_handling_seconds "
-			    "kvmscope_vm_exit_handling_nanoseconds "
+			    "kvmscope_vm_exits_latency_seconds "
+			    "kvmscope_vm_exits_latency_nanoseconds "
 			    "kvmscope_prom_series_dropped_total ");
 	ks_pb_fini(&b);
 	ks_prom__free(p);
