@@ -73,7 +73,11 @@ char *ks_feed__metrics(void *feed, size_t *len)
 	}
 	if (!text)
 		return NULL;
-	if (f->live && ks_live__prom(f->live, &text, &n)) {
+	size_t from = n;
+
+	if (f->live && (ks_live__prom(f->live, &text, &n) ||
+			(f->prom && ks_prom__label_text(f->prom, &text, &n,
+							from)))) {
 		free(text);
 		return NULL;
 	}
@@ -94,7 +98,8 @@ int ks_feed__metrics_pb(void *feed, char **body, size_t *len,
 
 	if (f->prom)
 		rc = ks_prom__render_pb(f->prom, f->e, &b);
-	if (!rc && f->live && (rc = ks_live__prom(f->live, &text, &n)) == 0)
+	if (!rc && f->live && (rc = ks_live__prom(f->live, &text, &n)) == 0 &&
+	    (!f->prom || !(rc = ks_prom__label_text(f->prom, &text, &n, 0))))
 		rc = ks_prom_pb__from_text(&b, text, n, err);
 	free(text);
 	if (!rc && !(*body = (char *)ks_pb__take(&b, len)))

@@ -29,6 +29,7 @@
 #include "util/clock.h"
 
 #define BATCH 512
+#define RENAMES 256	/* VM names and UUIDs renamed, remembered */
 #define NS KS_NS_PER_S
 
 /* A trace read one record at a time, whatever its format. */
@@ -63,6 +64,10 @@ struct ks_playback {
 		bool finished;
 	} shown;
 	struct ks_record batch[BATCH];
+	struct {		/* --replay-vm-prefix: renamed symbols */
+		uint32_t from, to;
+	} ren[RENAMES];
+	size_t nren;
 };
 
 
@@ -270,6 +275,33 @@ static void advance(struct ks_playback *rp, int64_t now)
 	rp->finished = true;
 }
 
+/* The symbol of vm_prefix + the name of symbol id (0 stays 0). */
+static uint32_t renamed(struct ks_playback *rp, uint32_t id)
+{
+	char name[512];
+	uint32_t to;
+
+	if (!id)
+		return 0;
+	for (size_t i = 0; i < rp->nren; i++)
+		if (rp->ren[i].from == id)
+			return rp->ren[i].to;
+	snprintf(name, sizeof(name), "%s%s", rp->o->vm_prefix,
+		 ks_sym_str(id));
+	to = ks_sym_intern(name);
+	if (rp->nren < RENAMES && to)
+		rp->ren[rp->nren++].from = id, rp->ren[rp->nren - 1].to = to;
+	return to;
+}
+
+static void rename_vm(struct ks_playback *rp, struct ks_record *r)
+{
+	if (ks_record_has(r, KS_F_VM))
+		r->f[KS_F_VM] = renamed(rp, (uint32_t)r->f[KS_F_VM]);
+	if (ks_record_has(r, KS_F_VMUUID))
+		r->f[KS_F_VMUUID] = renamed(rp, (uint32_t)r->f[KS_F_VMUUID]);
+}
+
 bool ks_playback__feed_due(struct ks_playback *rp, struct ks_feed *feed,
 			 struct ks_api *api, int64_t now)
 {
@@ -286,6 +318,8 @@ bool ks_playback__feed_due(struct ks_playback *rp, struct ks_feed *feed,
 		r->ts = (uint64_t)wall_of(rp, r->ts);
 		if (ks_record_has(r, KS_F_SUBSECOND))
 			ks_record_set_subsecond(r);
+		if (rp->o->vm_prefix)
+			rename_vm(rp, r);
 		rp->records++;	/* before advance(), which may report it */
 		advance(rp, now);
 	}

@@ -35,6 +35,10 @@ struct ks_playback_opts {
 	const char *path;
 	double speed;		/* > 0 */
 	bool loop;
+	/* NULL, or prepended to every VM name and UUID of the trace (serve
+	 * --replay-vm-prefix), so that one trace replayed by several agents
+	 * looks like different VMs to a fleet. */
+	const char *vm_prefix;
 };
 
 struct ks_playback;

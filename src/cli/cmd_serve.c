@@ -67,13 +67,14 @@ struct opts {
 	unsigned checkpoint_s;
 	const char *sources;	/* --sources LIST, or NULL for all */
 	bool guest_rip;		/* --guest-rip: samples keyed by guest RIP */
+	const char *vm_prefix;	/* --replay-vm-prefix */
 	struct ks_playback_opts ropts;	/* --replay and its options */
 	struct ks_serve_setup setup;	/* config, tokens, TLS, caps */
 };
 
 /* Long options without a short form. */
 enum { OPT_STATE = 256, OPT_NO_STATE, OPT_CHECKPOINT, OPT_SOURCES,
-       OPT_GUEST_RIP };
+       OPT_GUEST_RIP, OPT_VM_PREFIX };
 
 /* Everything the agent runs, for the loop and the API's hooks. */
 struct agent {
@@ -117,6 +118,10 @@ static void usage(FILE *f)
 		"1000000; default 1)\n"
 		"  -L, --replay-loop       start the trace again when it "
 		"ends\n"
+		"      --replay-vm-prefix P  prepend P to the trace's VM names "
+		"and UUIDs (one\n"
+		"                          trace as different VMs on several "
+		"agents)\n"
 		"  -w, --web-root DIR      serve the web UI from DIR (default: "
 		"web/ next to the\n"
 		"                          build tree, or "
@@ -242,6 +247,7 @@ static void tick(struct agent *ag, int64_t now, bool aligned)
 
 	ks_api__lock(ag->api);
 	reaped = ks_engine__tick(ag->e, (uint64_t)now);
+	ks_prom__expire(ag->prom, (uint64_t)now);
 	if (ag->state && reaped)
 		ks_state__sync(ag->state, ag->e);
 	lat = ks_feed_exit_latency_wanted(ag->e);
@@ -371,6 +377,12 @@ static int check_opts(struct opts *o, const struct given *g)
 			"--replay FILE\n");
 		return 2;
 	}
+	if (o->vm_prefix && (!o->replay || !*o->vm_prefix ||
+			     strlen(o->vm_prefix) > 64)) {
+		fprintf(stderr, PROG ": --replay-vm-prefix needs --replay FILE "
+			"and 1 to 64 characters\n");
+		return 2;
+	}
 	if (o->sources && check_sources(o->sources))
 		return 2;
 	if (o->sources && o->replay) {
@@ -410,6 +422,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		  OPT_CHECKPOINT },
 		{ "sources", required_argument, NULL, OPT_SOURCES },
 		{ "guest-rip", no_argument, NULL, OPT_GUEST_RIP },
+		{ "replay-vm-prefix", required_argument, NULL, OPT_VM_PREFIX },
 		KS_SETUP_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -464,6 +477,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_GUEST_RIP:
 			o->guest_rip = true;
 			break;
+		case OPT_VM_PREFIX:
+			o->vm_prefix = optarg;
+			break;
 		case KS_SETUP_OPT_CONFIG:
 		case KS_SETUP_OPT_TLS_CERT:
 		case KS_SETUP_OPT_TLS_KEY:
@@ -472,6 +488,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case KS_SETUP_OPT_CHECK:
 		case KS_SETUP_OPT_PEERS:
 		case KS_SETUP_OPT_TLS_PRIO:
+		case KS_SETUP_OPT_HOSTNAME:
+		case KS_SETUP_OPT_SERIES_GRACE:
 			if (ks_serve_setup_option(&o->setup, c, optarg))
 				return 2;
 			break;
@@ -490,7 +508,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	if ((c = ks_serve_setup__load(&o->setup, &o->listen, &o->web_root,
 				      &o->state, g.no_state)))
 		return c;
-	o->ropts = (struct ks_playback_opts){ o->replay, o->speed, o->loop };
+	o->ropts = (struct ks_playback_opts){ o->replay, o->speed, o->loop,
+					      o->vm_prefix };
 	return check_opts(o, &g);
 }
 
@@ -665,6 +684,11 @@ static int agent_open(struct agent *ag, const struct opts *o)
 	}
 	ag->feed = (struct ks_feed){ ag->e, ag->prom, ag->api, ag->live };
 	ks_serve_setup__apply(&o->setup, ag->e, ag->api);
+	/* One name for CA's hostname field and /metrics' hostname label. */
+	ks_prom__set_hostname(ag->prom, ks_engine__hostname(ag->e));
+	ks_prom__set_grace(ag->prom, ks_config_num(&o->setup.cfg,
+						   KS_CFG_SERIES_GRACE,
+						   KS_PROM_GRACE_DEFAULT_S));
 	if (set_web_root(o, ag->api) || open_state(ag))
 		return -EINVAL;
 	if (o->replay && !(ag->rp = ks_playback__open(&o->ropts, PROG,

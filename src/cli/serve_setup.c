@@ -38,6 +38,9 @@ int ks_serve_setup_option(struct ks_serve_setup *s, int opt, const char *arg)
 		[KS_SETUP_OPT_PEERS - KS_SETUP_OPT_CONFIG] = KS_CFG_PEERS,
 		[KS_SETUP_OPT_TLS_PRIO - KS_SETUP_OPT_CONFIG] =
 			KS_CFG_TLS_PRIORITIES,
+		[KS_SETUP_OPT_HOSTNAME - KS_SETUP_OPT_CONFIG] = KS_CFG_HOSTNAME,
+		[KS_SETUP_OPT_SERIES_GRACE - KS_SETUP_OPT_CONFIG] =
+			KS_CFG_SERIES_GRACE,
 	};
 	struct ks_err err;
 
@@ -56,6 +59,8 @@ int ks_serve_setup_option(struct ks_serve_setup *s, int opt, const char *arg)
 	case KS_SETUP_OPT_TOKENS:
 	case KS_SETUP_OPT_PEERS:
 	case KS_SETUP_OPT_TLS_PRIO:
+	case KS_SETUP_OPT_HOSTNAME:
+	case KS_SETUP_OPT_SERIES_GRACE:
 		if (!ks_config_set(&s->cli, key[opt - KS_SETUP_OPT_CONFIG], arg,
 				   &err))
 			return 0;
@@ -211,6 +216,9 @@ void ks_serve_setup__apply(const struct ks_serve_setup *s,
 						    0));
 	ks_sym_set_limits((size_t)ks_config_num(&s->cfg, KS_CFG_SYMBOLS, 0),
 			  (size_t)ks_config_num(&s->cfg, KS_CFG_GUEST_KEYS, 0));
+	if (ks_config_str(&s->cfg, KS_CFG_HOSTNAME))
+		ks_engine__set_hostname(e, ks_config_str(&s->cfg,
+							 KS_CFG_HOSTNAME));
 	if (s->tokens)
 		ks_api__set_tokens(api, s->tokens,
 				   ks_config_num(&s->cfg, KS_CFG_TENANT_INSTNS,

@@ -40,6 +40,8 @@ enum {
 	KS_SETUP_OPT_CHECK,
 	KS_SETUP_OPT_PEERS,
 	KS_SETUP_OPT_TLS_PRIO,
+	KS_SETUP_OPT_HOSTNAME,
+	KS_SETUP_OPT_SERIES_GRACE,
 };
 
 #define KS_SETUP_LONGOPTS \
@@ -50,7 +52,9 @@ enum {
 	{ "keep-capabilities", no_argument, NULL, KS_SETUP_OPT_KEEP_CAPS }, \
 	{ "check-config", no_argument, NULL, KS_SETUP_OPT_CHECK }, \
 	{ "peers", required_argument, NULL, KS_SETUP_OPT_PEERS }, \
-	{ "tls-priorities", required_argument, NULL, KS_SETUP_OPT_TLS_PRIO }
+	{ "tls-priorities", required_argument, NULL, KS_SETUP_OPT_TLS_PRIO }, \
+	{ "hostname", required_argument, NULL, KS_SETUP_OPT_HOSTNAME }, \
+	{ "series-grace", required_argument, NULL, KS_SETUP_OPT_SERIES_GRACE }
 
 #define KS_SETUP_USAGE \
 	"      --config FILE       settings (default " KS_CONFIG_DEFAULT_PATH \
@@ -73,7 +77,14 @@ enum {
 	"      --peers LIST        other hosts' agents, LABEL=URL[,LABEL=URL...]" \
 	",\n" \
 	"                          linked from this one's web UI (operators " \
-	"only)\n"
+	"only)\n" \
+	"      --hostname NAME     this host's name: CA's hostname field and " \
+	"the\n" \
+	"                          hostname label of /metrics (default: the " \
+	"host's name)\n" \
+	"      --series-grace S    /metrics stops exposing a VM's series S " \
+	"seconds\n" \
+	"                          after its last record (default 600)\n"
 
 struct ks_serve_setup {
 	const char *config_path;	/* --config, or NULL: the default */

@@ -65,6 +65,11 @@ void ks_engine__set_hostname(struct ks_engine *e, const char *name)
 	snprintf(e->host, sizeof(e->host), "%s", name);
 }
 
+const char *ks_engine__hostname(const struct ks_engine *e)
+{
+	return e->host;
+}
+
 static void instn_free(struct ks_instn *in)
 {
 	ks_dataset__free(in->ds);

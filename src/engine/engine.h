@@ -123,6 +123,7 @@ size_t ks_engine__tick(struct ks_engine *e, uint64_t now_ns);
 uint64_t ks_engine__now(const struct ks_engine *e);
 /* The value of the hostname field (CA's; default: gethostname()). */
 void ks_engine__set_hostname(struct ks_engine *e, const char *name);
+const char *ks_engine__hostname(const struct ks_engine *e);
 /* Clock follows the records (replay): the newest record time is "now". */
 void ks_engine__follow_records(struct ks_engine *e, bool on);
 const struct ks_engine_stats *ks_engine__stats(const struct ks_engine *e);

@@ -133,6 +133,7 @@ struct series {
 	uint32_t lv[MAXLABELS];	/* label values, symtab ids (0 = "") */
 	uint64_t count;		/* counter, or gauge value */
 	uint64_t sum;		/* histogram: sum of raw values */
+	uint64_t last;		/* ts of its last record */
 	struct ks_dist dist;
 };
 
@@ -142,6 +143,8 @@ struct ks_prom {
 	uint32_t *slot;		/* open addressing: index + 1 */
 	size_t nslot;
 	uint64_t dropped;
+	uint64_t expired;	/* series removed: their VM was gone */
+	uint64_t grace_ns;
 	uint32_t host;		/* the hostname label's symbol (held) */
 };
 
@@ -153,6 +156,7 @@ struct ks_prom *ks_prom__new(size_t max_series)
 	if (!p)
 		return NULL;
 	p->max = max_series ? max_series : KS_PROM_MAX_SERIES_DEFAULT;
+	p->grace_ns = KS_PROM_GRACE_DEFAULT_S * KS_NSEC_PER_SEC;
 	/* The engine's default for CA's hostname field, so both agree. */
 	if (gethostname(host, sizeof(host) - 1))
 		snprintf(host, sizeof(host), "localhost");
@@ -169,15 +173,14 @@ void ks_prom__set_hostname(struct ks_prom *p, const char *name)
 	p->host = id;
 }
 
+static void series_free(struct series *s);
+
 void ks_prom__free(struct ks_prom *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->n; i++) {
-		ks_dist_fini(&p->s[i].dist);
-		for (int k = 0; k < MAXLABELS; k++)
-			ks_sym_put(p->s[i].lv[k]);
-	}
+	for (size_t i = 0; i < p->n; i++)
+		series_free(&p->s[i]);
 	ks_sym_put(p->host);
 	free(p->s);
 	free(p->slot);
@@ -265,6 +268,95 @@ static struct series *series_get(struct ks_prom *p, uint16_t fam,
 	return s;
 }
 
+void ks_prom__set_grace(struct ks_prom *p, uint64_t grace_s)
+{
+	p->grace_ns = grace_s * KS_NSEC_PER_SEC;
+}
+
+uint64_t ks_prom__expired(const struct ks_prom *p)
+{
+	return p->expired;
+}
+
+/* Per VM (its vm label's symbol), the latest record of any of its
+ * series: a VM is gone when none of its series moved for the grace
+ * period (a live VM's vm.vcpus gauge moves every second). */
+struct vmlast {
+	uint32_t *vm;		/* open addressing: symbol + 1, 0: empty */
+	uint64_t *last;
+	size_t n;
+};
+
+static size_t vmlast_slot(const struct vmlast *v, uint32_t vm)
+{
+	size_t i = (vm * 0x9e3779b1u) & (v->n - 1);
+
+	while (v->vm[i] && v->vm[i] != vm + 1)
+		i = (i + 1) & (v->n - 1);
+	return i;
+}
+
+/* A series' VM: its vm label (labels[1] in every family), 0 if unknown. */
+static uint32_t series_vm(const struct series *s)
+{
+	return families[s->fam].nlabels > 1 &&
+	       families[s->fam].labels[1] == KS_F_VM ? s->lv[1] : 0;
+}
+
+static void series_free(struct series *s)
+{
+	ks_dist_fini(&s->dist);
+	for (int k = 0; k < MAXLABELS; k++)
+		ks_sym_put(s->lv[k]);
+}
+
+static void rehash(struct ks_prom *p)
+{
+	memset(p->slot, 0, p->nslot * sizeof(*p->slot));
+	for (size_t k = 0; k < p->n; k++)
+		p->slot[probe(p, p->s[k].fam, p->s[k].lv)] = (uint32_t)(k + 1);
+}
+
+size_t ks_prom__expire(struct ks_prom *p, uint64_t now_ns)
+{
+	struct vmlast v = { NULL, NULL, 64 };
+	size_t kept = 0, gone = 0;
+
+	if (!p->n || now_ns < p->grace_ns)
+		return 0;
+	while (v.n < p->n * 2)
+		v.n *= 2;
+	v.vm = calloc(v.n, sizeof(*v.vm));
+	v.last = calloc(v.n, sizeof(*v.last));
+	if (!v.vm || !v.last)
+		goto out;	/* tried again next tick */
+	for (size_t k = 0; k < p->n; k++) {
+		uint32_t vm = series_vm(&p->s[k]);
+		size_t i = vmlast_slot(&v, vm);
+
+		v.vm[i] = vm + 1;
+		if (p->s[k].last > v.last[i])
+			v.last[i] = p->s[k].last;
+	}
+	for (size_t k = 0; k < p->n; k++) {
+		uint64_t last = v.last[vmlast_slot(&v, series_vm(&p->s[k]))];
+
+		if (last + p->grace_ns < now_ns)
+			series_free(&p->s[k]);
+		else
+			p->s[kept++] = p->s[k];
+	}
+	gone = p->n - kept;
+	p->n = kept;
+	p->expired += gone;
+	if (gone)
+		rehash(p);
+out:
+	free(v.vm);
+	free(v.last);
+	return gone;
+}
+
 static void feed_family(struct ks_prom *p, uint16_t fi, const struct ks_record *r)
 {
 	const struct ks_prom_family *f = &families[fi];
@@ -280,6 +372,8 @@ static void feed_family(struct ks_prom *p, uint16_t fi, const struct ks_record *
 			lv[i] = p->host;
 	if (!(s = series_get(p, fi, lv)))
 		return;
+	if (r->ts > s->last)
+		s->last = r->ts;
 	if (f->gauge) {
 		s->count = r->value;
 		return;
@@ -299,6 +393,13 @@ void ks_prom__feed(struct ks_prom *p, const struct ks_record *r, size_t n)
 			if (families[fi].metric == r[i].metric)
 				feed_family(p, fi, &r[i]);
 }
+
+/* ---- one writer, two formats ------------------------------------------
+ *
+ * Every family is written once, through these calls, into either the
+ * text format or the protobuf one: both carry the same families, labels
+ * and values by construction.  The hostname label comes first on every
+ * family (agent-level ones too), so a fleet query can group by it. */
 
 struct out {
 	char *buf;
@@ -335,14 +436,57 @@ static void outf(struct out *o, const char *fmt, ...)
 	}
 }
 
-/* Label values escaped as the text format requires. */
-static void out_labels(struct out *o, const struct ks_prom_family *f,
-		       const struct series *s, const char *extra)
+struct emit {
+	struct out *o;		/* text, or: */
+	struct ks_pb *b;	/* protobuf */
+	const char *name;	/* the current family */
+	const char *help;
+	enum ks_prom_type type;
+	size_t mark;
+	bool open;		/* protobuf: its MetricFamily is open */
+};
+
+/* Starts a family.  Text writes its header at once (an empty family still
+ * says it exists); protobuf opens the message at its first sample, since
+ * Prometheus skips empty ones. */
+static void em_family(struct emit *m, const char *name, const char *help,
+		      enum ks_prom_type type)
 {
+	static const char *const tname[] = {
+		[KS_PROM_COUNTER] = "counter", [KS_PROM_GAUGE] = "gauge",
+		[KS_PROM_UNTYPED] = "untyped", [KS_PROM_HISTOGRAM] = "histogram",
+	};
+
+	*m = (struct emit){ m->o, m->b, name, help, type, 0, false };
+	if (m->o)
+		outf(m->o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+		     tname[type]);
+}
+
+static void em_end(struct emit *m)
+{
+	if (m->b && m->open)
+		ks_pb__close(m->b, m->mark);
+	m->open = false;
+}
+
+static void em_open(struct emit *m)
+{
+	if (!m->open)
+		m->mark = ks_prom_pb__family(m->b, m->name, m->help, m->type);
+	m->open = true;
+}
+
+/* {a="x",b="y"[,extra]}, values escaped as the text format requires. */
+static void text_labels(struct out *o, const struct ks_prom_label *l,
+			size_t nl, const char *extra)
+{
+	if (!nl && !extra)
+		return;
 	outf(o, "{");
-	for (int i = 0; i < f->nlabels; i++) {
-		outf(o, "%s%s=\"", i ? "," : "", ks_field_info(f->labels[i])->name);
-		for (const char *c = ks_sym_str(s->lv[i]); *c; c++) {
+	for (size_t i = 0; i < nl; i++) {
+		outf(o, "%s%s=\"", i ? "," : "", l[i].name);
+		for (const char *c = l[i].value; *c; c++) {
 			if (*c == '\\' || *c == '"')
 				outf(o, "\\%c", *c);
 			else if (*c == '\n')
@@ -353,57 +497,102 @@ static void out_labels(struct out *o, const struct ks_prom_family *f,
 		outf(o, "\"");
 	}
 	if (extra)
-		outf(o, "%s%s", f->nlabels ? "," : "", extra);
+		outf(o, "%s%s", nl ? "," : "", extra);
 	outf(o, "}");
 }
 
-static void out_hist(struct out *o, const struct ks_prom_family *f,
-		     const struct series *s)
+static void em_value(struct emit *m, const struct ks_prom_label *l,
+		     size_t nl, uint64_t v)
 {
-	uint64_t edges[64];
-	size_t ne = ks_prom_family__edges(f, edges, 64);
-	char le[64];
-
-	for (size_t k = 0; k < ne; k++) {
-		uint64_t edge = edges[k];
-
-		/* Values are integers: "<= le" is "< edge" with le = edge-1. */
-		snprintf(le, sizeof(le), "le=\"%.9g\"",
-			 (double)(edge - 1) * f->hist_scale);
-		outf(o, "%s_bucket", f->hist_name);
-		out_labels(o, f, s, le);
-		outf(o, " %llu\n", (unsigned long long)ks_dist__count_below(&s->dist, edge));
+	if (m->b) {
+		em_open(m);
+		ks_prom_pb__value(m->b, m->type, l, nl, (double)v);
+		return;
 	}
-	outf(o, "%s_bucket", f->hist_name);
-	out_labels(o, f, s, "le=\"+Inf\"");
-	outf(o, " %llu\n%s_sum", (unsigned long long)s->count, f->hist_name);
-	out_labels(o, f, s, NULL);
-	outf(o, " %.9g\n%s_count", (double)s->sum * f->hist_scale, f->hist_name);
-	out_labels(o, f, s, NULL);
-	outf(o, " %llu\n", (unsigned long long)s->count);
+	outf(m->o, "%s", m->name);
+	text_labels(m->o, l, nl, NULL);
+	outf(m->o, " %llu\n", (unsigned long long)v);
 }
 
-static void out_family(struct out *o, const struct ks_prom *p, uint16_t fi)
+static void em_hist(struct emit *m, const struct ks_prom_label *l, size_t nl,
+		    const struct ks_prom_hist *h)
+{
+	char le[64];
+
+	if (m->b) {
+		em_open(m);
+		ks_prom_pb__histogram(m->b, l, nl, h);
+		return;
+	}
+	for (size_t k = 0; k < h->nedges; k++) {
+		/* Values are integers: "<= le" is "< edge" with le = edge-1. */
+		snprintf(le, sizeof(le), "le=\"%.9g\"",
+			 (double)(h->edges[k] - 1) * h->scale);
+		outf(m->o, "%s_bucket", m->name);
+		text_labels(m->o, l, nl, le);
+		outf(m->o, " %llu\n", (unsigned long long)
+		     ks_dist__count_below(h->dist, h->edges[k]));
+	}
+	outf(m->o, "%s_bucket", m->name);
+	text_labels(m->o, l, nl, "le=\"+Inf\"");
+	outf(m->o, " %llu\n%s_sum", (unsigned long long)h->count, m->name);
+	text_labels(m->o, l, nl, NULL);
+	outf(m->o, " %.9g\n%s_count", h->sum, m->name);
+	text_labels(m->o, l, nl, NULL);
+	outf(m->o, " %llu\n", (unsigned long long)h->count);
+}
+
+/* A family of one sample, labelled with the hostname alone. */
+static void em_single(struct emit *m, const struct ks_prom *p,
+		      const char *name, const char *help,
+		      enum ks_prom_type type, uint64_t v)
+{
+	struct ks_prom_label host = { "hostname", ks_sym_str(p->host) };
+
+	em_family(m, name, help, type);
+	em_value(m, &host, 1, v);
+	em_end(m);
+}
+
+/* Family fi's series; native: its protobuf twin with native buckets in
+ * the raw unit (prom_pb.h). */
+static void em_table_family(struct emit *m, const struct ks_prom *p,
+			    uint16_t fi, bool native)
 {
 	const struct ks_prom_family *f = &families[fi];
-	const char *name = f->hist >= 0 ? f->hist_name : f->series;
-	const char *type = f->hist >= 0 ? "histogram" :
-			   f->gauge ? "gauge" : "counter";
+	struct ks_prom_label l[MAXLABELS];
+	uint64_t edges[64];
+	size_t ne = ks_prom_family__edges(f, edges, 64);
+	char help[256];
 
-	outf(o, "# HELP %s %s\n# TYPE %s %s\n", name, f->help, name, type);
+	snprintf(help, sizeof(help), "%s%s", f->help, native ?
+		 " In nanoseconds, with native (schema 0) buckets." : "");
+	em_family(m, native ? f->native_name : f->hist >= 0 ? f->hist_name :
+		  f->series, help, f->hist >= 0 ? KS_PROM_HISTOGRAM :
+		  f->gauge ? KS_PROM_GAUGE : KS_PROM_COUNTER);
 	for (size_t k = 0; k < p->n; k++) {
 		const struct series *s = &p->s[k];
+		struct ks_prom_hist h = {
+			&s->dist, s->count, (double)s->sum * f->hist_scale,
+			f->hist_scale, edges, ne, false
+		};
 
 		if (s->fam != fi)
 			continue;
-		if (f->hist >= 0) {
-			out_hist(o, f, s);
+		for (int i = 0; i < f->nlabels; i++)
+			l[i] = (struct ks_prom_label){
+				ks_field_info(f->labels[i])->name,
+				ks_sym_str(s->lv[i]) };
+		if (f->hist < 0) {
+			em_value(m, l, (size_t)f->nlabels, s->count);
 			continue;
 		}
-		outf(o, "%s", f->series);
-		out_labels(o, f, s, NULL);
-		outf(o, " %llu\n", (unsigned long long)s->count);
+		if (native)
+			h = (struct ks_prom_hist){ &s->dist, s->count,
+				(double)s->sum, 1.0, edges, ne, true };
+		em_hist(m, l, (size_t)f->nlabels, &h);
 	}
+	em_end(m);
 }
 
 /* What bounds the agent's memory, and what the bounds refused. */
@@ -443,143 +632,9 @@ static void mem_metrics(const struct ks_engine *e, struct mem_metric *m)
 		"its cap of keys.", false, ss.scope_dropped };
 }
 
-static void out_engine(struct out *o, const struct ks_engine *e)
-{
-	const struct ks_engine_stats *st = ks_engine__stats(e);
-	struct mem_metric mm[NMEM];
-	static const char *hdr =
-		"# HELP kvmscope_records_total Records received from sources.\n"
-		"# TYPE kvmscope_records_total counter\n";
 
-	outf(o, "%skvmscope_records_total %llu\n", hdr,
-	     (unsigned long long)st->records);
-	outf(o, "# HELP kvmscope_records_dropped_total Records not added to an "
-		"instrumentation that wanted them, by reason.\n"
-		"# TYPE kvmscope_records_dropped_total counter\n");
-	outf(o, "kvmscope_records_dropped_total{reason=\"lacking_field\"} %llu\n"
-		"kvmscope_records_dropped_total{reason=\"future\"} %llu\n"
-		"kvmscope_records_dropped_total{reason=\"expired\"} %llu\n"
-		"kvmscope_records_dropped_total{reason=\"nomem\"} %llu\n"
-		"kvmscope_records_dropped_total{reason=\"keycap\"} %llu\n"
-		"kvmscope_records_dropped_total{reason=\"overbudget\"} %llu\n",
-	     (unsigned long long)st->lacking, (unsigned long long)st->future,
-	     (unsigned long long)st->expired, (unsigned long long)st->nomem,
-	     (unsigned long long)st->keycap,
-	     (unsigned long long)st->overbudget);
-	outf(o, "# HELP kvmscope_instrumentations Active instrumentations.\n"
-		"# TYPE kvmscope_instrumentations gauge\n"
-		"kvmscope_instrumentations %zu\n", ks_engine__count(e));
-	mem_metrics(e, mm);
-	for (size_t i = 0; i < NMEM; i++)
-		outf(o, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", mm[i].name,
-		     mm[i].help, mm[i].name, mm[i].gauge ? "gauge" : "counter",
-		     mm[i].name, (unsigned long long)mm[i].v);
-}
-
-/* kvmscope_build_info: always 1, the build in its labels, as Prometheus'
- * own *_build_info has it (so a query can join on version).  The values
- * are scripts/version.sh's: no character needs escaping. */
-#define BUILD_INFO "kvmscope_build_info"
-#define BUILD_HELP "The kvmscope build: version and revision in labels."
-
-char *ks_prom__render(const struct ks_prom *p, const struct ks_engine *e,
-		      size_t *len)
-{
-	struct out o = { 0 };
-
-	outf(&o, "# HELP " BUILD_INFO " " BUILD_HELP "\n"
-		 "# TYPE " BUILD_INFO " gauge\n"
-		 BUILD_INFO "{version=\"%s\",revision=\"%s\"} 1\n",
-	     ks_version(), ks_revision());
-	for (uint16_t fi = 0; fi < NFAMILIES; fi++)
-		out_family(&o, p, fi);
-	outf(&o, "# HELP kvmscope_prom_series_dropped_total Series not created "
-		 "because of the cardinality cap.\n"
-		 "# TYPE kvmscope_prom_series_dropped_total counter\n"
-		 "kvmscope_prom_series_dropped_total %llu\n",
-	     (unsigned long long)p->dropped);
-	if (e)
-		out_engine(&o, e);
-	if (o.err) {
-		free(o.buf);
-		return NULL;
-	}
-	if (len)
-		*len = o.len;
-	return o.buf;
-}
-
-/* ---- protobuf -------------------------------------------------------- */
-
-static size_t pb_labels(const struct ks_prom_family *f,
-			const struct series *s, struct ks_prom_label *l)
-{
-	for (int i = 0; i < f->nlabels; i++)
-		l[i] = (struct ks_prom_label){ ks_field_info(f->labels[i])->name,
-					       ks_sym_str(s->lv[i]) };
-	return (size_t)f->nlabels;
-}
-
-static void pb_series(struct ks_pb *b, const struct ks_prom_family *f,
-		      const struct series *s, bool native)
-{
-	struct ks_prom_label l[MAXLABELS];
-	size_t nl = pb_labels(f, s, l);
-	uint64_t edges[64];
-	struct ks_prom_hist h = {
-		&s->dist, s->count, (double)s->sum * f->hist_scale,
-		f->hist_scale, edges, ks_prom_family__edges(f, edges, 64), false
-	};
-
-	if (f->hist < 0) {
-		ks_prom_pb__value(b, f->gauge ? KS_PROM_GAUGE : KS_PROM_COUNTER,
-				  l, nl, (double)s->count);
-		return;
-	}
-	if (native) {
-		h.sum = (double)s->sum;
-		h.scale = 1.0;
-		h.native = true;
-	}
-	ks_prom_pb__histogram(b, l, nl, &h);
-}
-
-/* One family; none when it has no series (Prometheus skips empty ones). */
-static void pb_family(struct ks_pb *b, const struct ks_prom *p, uint16_t fi,
-		      bool native)
-{
-	const struct ks_prom_family *f = &families[fi];
-	enum ks_prom_type type = f->hist >= 0 ? KS_PROM_HISTOGRAM :
-				 f->gauge ? KS_PROM_GAUGE : KS_PROM_COUNTER;
-	const char *base = native ? f->native_name :
-			   f->hist >= 0 ? f->hist_name : f->series;
-	char help[256];
-	size_t k = 0, mark;
-
-	while (k < p->n && p->s[k].fam != fi)
-		k++;
-	if (k == p->n)
-		return;
-	snprintf(help, sizeof(help), "%s%s", f->help, native ?
-		 " In nanoseconds, with native (schema 0) buckets." : "");
-	mark = ks_prom_pb__family(b, base, help, type);
-	for (; k < p->n; k++)
-		if (p->s[k].fam == fi)
-			pb_series(b, f, &p->s[k], native);
-	ks_pb__close(b, mark);
-}
-
-static void pb_counter(struct ks_pb *b, const char *name, const char *help,
-		       const char *label, const char *value, uint64_t v)
-{
-	struct ks_prom_label l = { label, value };
-	size_t mark = ks_prom_pb__family(b, name, help, KS_PROM_COUNTER);
-
-	ks_prom_pb__value(b, KS_PROM_COUNTER, &l, label ? 1 : 0, (double)v);
-	ks_pb__close(b, mark);
-}
-
-static void pb_engine(struct ks_pb *b, const struct ks_engine *e)
+static void em_engine(struct emit *m, const struct ks_prom *p,
+		      const struct ks_engine *e)
 {
 	const struct ks_engine_stats *st = ks_engine__stats(e);
 	static const char *const reason[] = {
@@ -590,57 +645,121 @@ static void pb_engine(struct ks_pb *b, const struct ks_engine *e)
 		st->lacking, st->future, st->expired, st->nomem, st->keycap,
 		st->overbudget
 	};
+	struct ks_prom_label l[2] = { { "hostname", ks_sym_str(p->host) },
+				      { "reason", NULL } };
 	struct mem_metric mm[NMEM];
-	size_t mark;
 
-	pb_counter(b, "kvmscope_records_total", "Records received from "
-		   "sources.", NULL, NULL, st->records);
-	mark = ks_prom_pb__family(b, "kvmscope_records_dropped_total",
-				  "Records not added to an instrumentation "
-				  "that wanted them, by reason.",
-				  KS_PROM_COUNTER);
+	em_single(m, p, "kvmscope_records_total",
+		  "Records received from sources.", KS_PROM_COUNTER,
+		  st->records);
+	em_family(m, "kvmscope_records_dropped_total", "Records not added to "
+		  "an instrumentation that wanted them, by reason.",
+		  KS_PROM_COUNTER);
 	for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++) {
-		struct ks_prom_label l = { "reason", reason[i] };
-
-		ks_prom_pb__value(b, KS_PROM_COUNTER, &l, 1,
-				  (double)dropped[i]);
+		l[1].value = reason[i];
+		em_value(m, l, 2, dropped[i]);
 	}
-	ks_pb__close(b, mark);
-	mark = ks_prom_pb__family(b, "kvmscope_instrumentations",
-				  "Active instrumentations.", KS_PROM_GAUGE);
-	ks_prom_pb__value(b, KS_PROM_GAUGE, NULL, 0,
-			  (double)ks_engine__count(e));
-	ks_pb__close(b, mark);
+	em_end(m);
+	em_single(m, p, "kvmscope_instrumentations",
+		  "Active instrumentations.", KS_PROM_GAUGE,
+		  ks_engine__count(e));
 	mem_metrics(e, mm);
-	for (size_t i = 0; i < NMEM; i++) {
-		enum ks_prom_type t = mm[i].gauge ? KS_PROM_GAUGE :
-						    KS_PROM_COUNTER;
+	for (size_t i = 0; i < NMEM; i++)
+		em_single(m, p, mm[i].name, mm[i].help, mm[i].gauge ?
+			  KS_PROM_GAUGE : KS_PROM_COUNTER, mm[i].v);
+}
 
-		mark = ks_prom_pb__family(b, mm[i].name, mm[i].help, t);
-		ks_prom_pb__value(b, t, NULL, 0, (double)mm[i].v);
-		ks_pb__close(b, mark);
+/* kvmscope_build_info: always 1, the build in its labels, as Prometheus'
+ * own *_build_info has it (so a query can join on version).  The values
+ * are scripts/version.sh's: no character needs escaping. */
+static void em_all(struct emit *m, const struct ks_prom *p,
+		   const struct ks_engine *e)
+{
+	const struct ks_prom_label build[] = {
+		{ "hostname", ks_sym_str(p->host) },
+		{ "version", ks_version() }, { "revision", ks_revision() } };
+
+	em_family(m, "kvmscope_build_info", "The kvmscope build: version and "
+		  "revision in labels.", KS_PROM_GAUGE);
+	em_value(m, build, 3, 1);
+	em_end(m);
+	for (uint16_t fi = 0; fi < NFAMILIES; fi++) {
+		em_table_family(m, p, fi, false);
+		if (m->b && families[fi].native_name)
+			em_table_family(m, p, fi, true);
 	}
+	em_single(m, p, "kvmscope_prom_series_dropped_total", "Series not "
+		  "created because of the cardinality cap.", KS_PROM_COUNTER,
+		  p->dropped);
+	em_single(m, p, "kvmscope_prom_series_expired_total", "Series no "
+		  "longer exposed: their VM sent nothing for the grace "
+		  "period (serve --series-grace).", KS_PROM_COUNTER,
+		  p->expired);
+	em_single(m, p, "kvmscope_prom_series", "Series (label sets; a "
+		  "histogram counts once) exposed by the families of VMs.",
+		  KS_PROM_GAUGE, p->n);
+	if (e)
+		em_engine(m, p, e);
+}
+
+int ks_prom__label_text(const struct ks_prom *p, char **buf, size_t *len,
+			size_t from)
+{
+	struct out o = { 0 };
+	struct ks_prom_label host = { "hostname", ks_sym_str(p->host) };
+	const char *t = *buf, *end = *buf + *len;
+
+	outf(&o, "%.*s", (int)from, t);
+	for (const char *l = t + from; l < end;) {
+		const char *nl = memchr(l, '\n', (size_t)(end - l));
+		size_t n = nl ? (size_t)(nl - l) + 1 : (size_t)(end - l);
+		size_t name = strcspn(l, "{ \n");
+
+		if (*l == '#' || name >= n || (l[name] != '{' && l[name] != ' ')) {
+			outf(&o, "%.*s", (int)n, l);
+		} else {
+			outf(&o, "%.*s", (int)name, l);
+			text_labels(&o, &host, 1, NULL);
+			if (l[name] == '{') {	/* {hostname="h",rest */
+				o.len--;
+				outf(&o, ",");
+				name++;
+			}
+			outf(&o, "%.*s", (int)(n - name), l + name);
+		}
+		l += n;
+	}
+	if (o.err) {
+		free(o.buf);
+		return o.err;
+	}
+	free(*buf);
+	*buf = o.buf;
+	*len = o.len;
+	return 0;
+}
+
+char *ks_prom__render(const struct ks_prom *p, const struct ks_engine *e,
+		      size_t *len)
+{
+	struct out o = { 0 };
+	struct emit m = { .o = &o };
+
+	em_all(&m, p, e);
+	if (o.err) {
+		free(o.buf);
+		return NULL;
+	}
+	if (len)
+		*len = o.len;
+	return o.buf;
 }
 
 int ks_prom__render_pb(const struct ks_prom *p, const struct ks_engine *e,
 		       struct ks_pb *b)
 {
-	const struct ks_prom_label build[] = { { "version", ks_version() },
-					       { "revision", ks_revision() } };
-	size_t mark = ks_prom_pb__family(b, BUILD_INFO, BUILD_HELP,
-					 KS_PROM_GAUGE);
+	struct emit m = { .b = b };
 
-	ks_prom_pb__value(b, KS_PROM_GAUGE, build, 2, 1.0);
-	ks_pb__close(b, mark);
-	for (uint16_t fi = 0; fi < NFAMILIES; fi++) {
-		pb_family(b, p, fi, false);
-		if (families[fi].native_name)
-			pb_family(b, p, fi, true);
-	}
-	pb_counter(b, "kvmscope_prom_series_dropped_total", "Series not "
-		   "created because of the cardinality cap.", NULL, NULL,
-		   p->dropped);
-	if (e)
-		pb_engine(b, e);
+	em_all(&m, p, e);
 	return b->err;
 }

@@ -85,4 +85,22 @@ int ks_prom__render_pb(const struct ks_prom *p, const struct ks_engine *e,
 		       struct ks_pb *b);
 size_t ks_prom__nseries(const struct ks_prom *p);
 
+/* Adds the hostname label, first, to every sample line of the text
+ * exposition in (*buf)[from..*len) (the lines other modules append, such
+ * as the live sources' counters), reallocating *buf.  0 or -ENOMEM (*buf
+ * unchanged). */
+int ks_prom__label_text(const struct ks_prom *p, char **buf, size_t *len,
+			size_t from);
+
+/* Series of a VM (its vm label) whose VM sent no record for grace_s
+ * seconds (default KS_PROM_GRACE_DEFAULT_S) are removed at the next
+ * ks_prom__expire(), and counted in kvmscope_prom_series_expired_total:
+ * a gone VM's series stop crowding new ones out of the cap.  A VM that
+ * comes back starts new series (Prometheus sees counters reset). */
+void ks_prom__set_grace(struct ks_prom *p, uint64_t grace_s);
+/* Removes the series of VMs gone by now_ns (the records' clock: wall ns
+ * live and in replay); returns how many. */
+size_t ks_prom__expire(struct ks_prom *p, uint64_t now_ns);
+uint64_t ks_prom__expired(const struct ks_prom *p);
+
 #endif /* KS_EXPO_PROM_H */

@@ -43,6 +43,7 @@ static const struct keyinfo keys[KS_CFG__COUNT] = {
 	[KS_CFG_PEERS] = { "peers", K_PEERS, 0, 0, "LABEL=URL[,LABEL=URL...]" },
 	[KS_CFG_TLS_PRIORITIES] = { "tls-priorities", K_WORD, 0, 0,
 				    "a GnuTLS priority string" },
+	[KS_CFG_HOSTNAME] = { "hostname", K_WORD, 0, 0, "a host name" },
 	[KS_CFG_MAX_INSTNS] = { "max-instrumentations", K_NUM, 1, 100000,
 				"instrumentations" },
 	[KS_CFG_TENANT_INSTNS] = { "tenant-instrumentations", K_NUM, 1, 10000,
@@ -65,6 +66,8 @@ static const struct keyinfo keys[KS_CFG__COUNT] = {
 	[KS_CFG_GUEST_KEYS] = { "guest-keys", K_NUM, 1, 100000000, "keys" },
 	[KS_CFG_RAW_VALUES] = { "raw-values", K_NUM, 1, 100000000,
 				"values" },
+	[KS_CFG_SERIES_GRACE] = { "series-grace", K_NUM, 1, 7 * 86400,
+				  "seconds" },
 };
 
 const char *ks_config_key_name(enum ks_config_key k)

@@ -36,6 +36,7 @@ enum ks_config_key {
 	KS_CFG_WEB_ROOT,	/* the web UI's files */
 	KS_CFG_PEERS,		/* other agents: LABEL=URL,... (util/peers.h) */
 	KS_CFG_TLS_PRIORITIES,	/* GnuTLS priority string */
+	KS_CFG_HOSTNAME,	/* CA's hostname field, /metrics' label */
 	KS_CFG_MAX_INSTNS,	/* instrumentations in all */
 	KS_CFG_TENANT_INSTNS,	/* instrumentations per tenant (CA: 10) */
 	KS_CFG_MAX_CONNS,	/* concurrent HTTP connections */
@@ -48,6 +49,7 @@ enum ks_config_key {
 	KS_CFG_SYMBOLS,		/* interned field values, in all */
 	KS_CFG_GUEST_KEYS,	/* guest RIPs, cr3s, addresses per VM */
 	KS_CFG_RAW_VALUES,	/* values in one raw value answer */
+	KS_CFG_SERIES_GRACE,	/* s before a gone VM's series expire */
 	KS_CFG__COUNT
 };
 

@@ -47,9 +47,11 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# agent_replay: the agent, replaying $DATA once; sets agent, aport and A.
+# agent_replay [ARGS...]: the agent, replaying $DATA once, with ARGS
+# added; sets agent, aport and A.
 agent_replay() {
-	"$K" serve --listen 127.0.0.1:0 --no-state --replay "$DATA" 2>"$tmp/agent.log" &
+	"$K" serve --listen 127.0.0.1:0 --no-state --replay "$DATA" "$@" \
+		2>"$tmp/agent.log" &
 	agent=$!
 	aport=
 	for _ in $(seq 1 300); do

@@ -7,7 +7,7 @@
 # asks.  A real Prometheus (Debian's package, as in t_prometheus.sh),
 # started with --enable-feature=native-histograms, scrapes it every
 # second.  After the replay and two more scrapes:
-#   histogram_count/_sum(sum(kvmscope_vm_exit_handling_nanoseconds))
+#   histogram_count/_sum(sum(kvmscope_vm_exits_latency_nanoseconds))
 #       = the exits with a latency the replay counts, and the sum of their
 #         latencies the agent's text exposition reports
 #   every native bucket of that sum = the replay's distribution summed
@@ -61,7 +61,7 @@ wait_replay
 curl -sf "$A/metrics" >"$tmp/metrics.txt" || fail "GET /metrics after the replay"
 wait_scrapes
 
-H=kvmscope_vm_exit_handling_nanoseconds
+H=kvmscope_vm_exits_latency_nanoseconds
 query "sum($H)" >"$tmp/q_hist.json"
 query "histogram_count(sum($H))" >"$tmp/q_count.json"
 query "histogram_sum(sum($H))" >"$tmp/q_sum.json"
@@ -69,9 +69,9 @@ for q in 0.5 0.9 0.99; do
 	query "histogram_quantile($q, sum($H))" >"$tmp/q_quantile_$q.json"
 done
 query 'sum(kvmscope_vm_exits_total)' >"$tmp/q_total.json"
-query 'sum(kvmscope_vm_exit_handling_seconds_count)' >"$tmp/q_classic.json"
+query 'sum(kvmscope_vm_exits_latency_seconds_count)' >"$tmp/q_classic.json"
 query "count($H)" >"$tmp/q_series.json"
-query 'count(kvmscope_vm_exit_handling_seconds_count)' >"$tmp/q_cseries.json"
+query 'count(kvmscope_vm_exits_latency_seconds_count)' >"$tmp/q_cseries.json"
 query 'kvmscope_build_info' >"$tmp/q_build.json"
 "$K" version --json >"$tmp/version.json" || fail "kvmscope version --json"
 
@@ -98,7 +98,7 @@ assert total > 0 and ntotal > 0, "the replay counted nothing"
 # The agent's own sum of latencies, from its text exposition (seconds).
 text = open(os.path.join(d, "metrics.txt")).read()
 tsum = sum(float(m) for m in re.findall(
-    r"^kvmscope_vm_exit_handling_seconds_sum\{[^}]*\} (\S+)$", text, re.M))
+    r"^kvmscope_vm_exits_latency_seconds_sum\{[^}]*\} (\S+)$", text, re.M))
 assert tsum > 0, "no _sum in the text exposition"
 
 assert one("q_count.json") == ntotal, (one("q_count.json"), ntotal)

@@ -314,8 +314,9 @@ static void test_feed_engine_and_metrics(void **state)
 	assert_true(value_of(text, "kvmscope_vm_exits_total{hostname=\"h\","
 				   "vm=\"web\",vmuuid=\"\",vcpu=\"\","
 				   "vleavereason=\"npf\"} ") == 20);
-	assert_true(value_of(text, "kvmscope_records_total ") == 10);
-	assert_true(value_of(text, "kvmscope_source_up{source=\"good\"} ") == 1);
+	assert_true(value_of(text, "kvmscope_records_total{hostname=\"h\"} ") == 10);
+	assert_true(value_of(text, "kvmscope_source_up{hostname=\"h\","
+				   "source=\"good\"} ") == 1);
 	free(text);
 	json_decref(params);
 	ks_live__free(l);

@@ -93,7 +93,7 @@ static void test_escaping_and_cap(void **state)
 	assert_int_equal(ks_prom__nseries(p), 3);
 	t = ks_prom__render(p, NULL, NULL);
 	assert_non_null(strstr(t, "vm=\"a\\\"b\\\\c\\nd\""));
-	assert_true(value_of(t, "kvmscope_prom_series_dropped_total ") == 8);
+	assert_true(value_of(t, "kvmscope_prom_series_dropped_total{hostname=\"h\"} ") == 8);
 	free(t);
 	ks_prom__free(p);
 }
@@ -107,7 +107,7 @@ static void test_build_info(void **state)
 	(void)state;
 	ks_prom__set_hostname(p, "h");
 	t = ks_prom__render(p, NULL, NULL);
-	snprintf(want, sizeof(want), "kvmscope_build_info{version=\"%s\","
+	snprintf(want, sizeof(want), "kvmscope_build_info{hostname=\"h\",version=\"%s\","
 		 "revision=\"%s\"} ", ks_version(), ks_revision());
 	assert_true(value_of(t, want) == 1);
 	assert_non_null(strstr(t, "# TYPE kvmscope_build_info gauge\n"));

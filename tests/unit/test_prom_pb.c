@@ -450,7 +450,9 @@ static void test_render_pb(void **state)
 			    "kvmscope_vm_exits_total "
 			    "kvmscope_vm_exits_latency_seconds "
 			    "kvmscope_vm_exits_latency_nanoseconds "
-			    "kvmscope_prom_series_dropped_total ");
+			    "kvmscope_prom_series_dropped_total "
+			    "kvmscope_prom_series_expired_total "
+			    "kvmscope_prom_series ");
 	ks_pb_fini(&b);
 	ks_prom__free(p);
 }
