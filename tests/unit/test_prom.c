@@ -189,6 +189,75 @@ static void test_family_table(void **state)
 	}
 }
 
+/* A gone VM's series expire after the grace and free their room under
+ * the cap for a new VM; a VM that keeps sending (on any of its series)
+ * keeps all of them. */
+static void test_expiry_frees_the_cap(void **state)
+{
+	struct ks_prom *p = ks_prom__new(4);
+	struct ks_record r[2];
+	char *t;
+
+	(void)state;
+	ks_prom__set_hostname(p, "h");
+	ks_prom__set_grace(p, 10);
+	r[0] = exitrec("old", "0", "io", 0);
+	r[1] = exitrec("old", "0", "hlt", 0);
+	r[0].ts = r[1].ts = 1 * KS_NSEC_PER_SEC;
+	ks_prom__feed(p, r, 2);
+	r[0] = exitrec("live", "0", "io", 0);
+	r[1] = exitrec("live", "0", "hlt", 0);
+	r[0].ts = r[1].ts = 2 * KS_NSEC_PER_SEC;
+	ks_prom__feed(p, r, 2);
+	assert_int_equal(ks_prom__nseries(p), 4);
+	/* The live VM sends on one series only, at 9 s and 20 s. */
+	r[0].ts = 9 * KS_NSEC_PER_SEC;
+	ks_prom__feed(p, r, 1);
+	r[0] = exitrec("new", "0", "io", 0);
+	r[0].ts = 9 * KS_NSEC_PER_SEC;
+	ks_prom__feed(p, r, 1);		/* over the cap: dropped */
+	assert_int_equal(ks_prom__expire(p, 11 * KS_NSEC_PER_SEC), 0);
+	r[0] = exitrec("live", "0", "io", 0);
+	r[0].ts = 20 * KS_NSEC_PER_SEC;
+	ks_prom__feed(p, r, 1);
+	assert_int_equal(ks_prom__expire(p, 12 * KS_NSEC_PER_SEC), 2);
+	assert_int_equal(ks_prom__nseries(p), 2);
+	r[0] = exitrec("new", "0", "io", 0);
+	r[0].ts = 21 * KS_NSEC_PER_SEC;
+	ks_prom__feed(p, r, 1);
+	assert_int_equal(ks_prom__nseries(p), 3);
+	t = ks_prom__render(p, NULL, NULL);
+	assert_null(strstr(t, "vm=\"old\""));
+	assert_true(value_of(t, "kvmscope_vm_exits_total{hostname=\"h\",vm=\"live\","
+				"vmuuid=\"\",vcpu=\"0\",vleavereason=\"hlt\"} ") == 1);
+	assert_true(value_of(t, "kvmscope_vm_exits_total{hostname=\"h\",vm=\"new\","
+				"vmuuid=\"\",vcpu=\"0\",vleavereason=\"io\"} ") == 1);
+	assert_true(value_of(t, "kvmscope_prom_series_expired_total{hostname=\"h\"} ") == 2);
+	assert_true(value_of(t, "kvmscope_prom_series_dropped_total{hostname=\"h\"} ") == 1);
+	assert_true(value_of(t, "kvmscope_prom_series{hostname=\"h\"} ") == 3);
+	free(t);
+	ks_prom__free(p);
+}
+
+/* Other modules' text lines get the hostname label first. */
+static void test_label_text(void **state)
+{
+	struct ks_prom *p = ks_prom__new(0);
+	char *t = strdup("keep\n# HELP a b\n# TYPE a counter\na 1\n"
+			 "b{source=\"x\"} 2\n");
+	size_t n = strlen(t);
+
+	(void)state;
+	ks_prom__set_hostname(p, "h\"1");
+	assert_int_equal(ks_prom__label_text(p, &t, &n, 5), 0);
+	assert_string_equal(t, "keep\n# HELP a b\n# TYPE a counter\n"
+			    "a{hostname=\"h\\\"1\"} 1\n"
+			    "b{hostname=\"h\\\"1\",source=\"x\"} 2\n");
+	assert_int_equal(n, strlen(t));
+	free(t);
+	ks_prom__free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +266,8 @@ int main(void)
 		cmocka_unit_test(test_build_info),
 		cmocka_unit_test(test_disk_ops_without_latency),
 		cmocka_unit_test(test_family_table),
+		cmocka_unit_test(test_expiry_frees_the_cap),
+		cmocka_unit_test(test_label_text),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
