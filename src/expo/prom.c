@@ -436,6 +436,39 @@ static void outf(struct out *o, const char *fmt, ...)
 	}
 }
 
+/* Appends n bytes of s. */
+static void outs(struct out *o, const char *s, size_t n)
+{
+	while (!o->err && o->cap - o->len <= n) {
+		size_t cap = o->cap ? o->cap * 2 : 65536;
+		char *b = realloc(o->buf, cap);
+
+		if (!b) {
+			o->err = -ENOMEM;
+			return;
+		}
+		o->buf = b;
+		o->cap = cap;
+	}
+	if (o->err)
+		return;
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+static void outu(struct out *o, uint64_t v)
+{
+	char d[24], *p = d + sizeof(d);
+
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	outs(o, p, (size_t)(d + sizeof(d) - p));
+}
+
+#define MAXEDGES 64
+
 struct emit {
 	struct out *o;		/* text, or: */
 	struct ks_pb *b;	/* protobuf */
@@ -444,6 +477,10 @@ struct emit {
 	enum ks_prom_type type;
 	size_t mark;
 	bool open;		/* protobuf: its MetricFamily is open */
+	/* Text: the current histogram family's le="..." labels, made once. */
+	char le[MAXEDGES][32];
+	size_t nle;
+	struct out lab;		/* scratch: one series' labels */
 };
 
 /* Starts a family.  Text writes its header at once (an empty family still
@@ -457,7 +494,11 @@ static void em_family(struct emit *m, const char *name, const char *help,
 		[KS_PROM_UNTYPED] = "untyped", [KS_PROM_HISTOGRAM] = "histogram",
 	};
 
-	*m = (struct emit){ m->o, m->b, name, help, type, 0, false };
+	m->name = name;
+	m->help = help;
+	m->type = type;
+	m->open = false;
+	m->nle = 0;
 	if (m->o)
 		outf(m->o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
 		     tname[type]);
@@ -477,28 +518,62 @@ static void em_open(struct emit *m)
 	m->open = true;
 }
 
-/* {a="x",b="y"[,extra]}, values escaped as the text format requires. */
+/* a="x",b="y", values escaped as the text format requires. */
+static void text_label_list(struct out *o, const struct ks_prom_label *l,
+			    size_t nl)
+{
+	for (size_t i = 0; i < nl; i++) {
+		const char *c = l[i].value, *run = c;
+
+		if (i)
+			outs(o, ",", 1);
+		outs(o, l[i].name, strlen(l[i].name));
+		outs(o, "=\"", 2);
+		for (; *c; c++) {
+			if (*c != '\\' && *c != '"' && *c != '\n')
+				continue;
+			outs(o, run, (size_t)(c - run));
+			outs(o, *c == '\n' ? "\\n" : *c == '"' ? "\\\"" :
+			     "\\\\", 2);
+			run = c + 1;
+		}
+		outs(o, run, (size_t)(c - run));
+		outs(o, "\"", 1);
+	}
+}
+
+/* {a="x",b="y"[,extra]}, or nothing. */
 static void text_labels(struct out *o, const struct ks_prom_label *l,
 			size_t nl, const char *extra)
 {
 	if (!nl && !extra)
 		return;
-	outf(o, "{");
-	for (size_t i = 0; i < nl; i++) {
-		outf(o, "%s%s=\"", i ? "," : "", l[i].name);
-		for (const char *c = l[i].value; *c; c++) {
-			if (*c == '\\' || *c == '"')
-				outf(o, "\\%c", *c);
-			else if (*c == '\n')
-				outf(o, "\\n");
-			else
-				outf(o, "%c", *c);
-		}
-		outf(o, "\"");
+	outs(o, "{", 1);
+	text_label_list(o, l, nl);
+	if (extra) {
+		if (nl)
+			outs(o, ",", 1);
+		outs(o, extra, strlen(extra));
 	}
-	if (extra)
-		outf(o, "%s%s", nl ? "," : "", extra);
-	outf(o, "}");
+	outs(o, "}", 1);
+}
+
+/* NAME SUFFIX{LABELS[,extra]} V\n, the labels already escaped. */
+static void text_line(struct out *o, const char *name, const char *suffix,
+		      const struct out *lab, const char *extra, uint64_t v)
+{
+	outs(o, name, strlen(name));
+	outs(o, suffix, strlen(suffix));
+	outs(o, "{", 1);
+	outs(o, lab->buf, lab->len);
+	if (extra) {
+		if (lab->len)
+			outs(o, ",", 1);
+		outs(o, extra, strlen(extra));
+	}
+	outs(o, "} ", 2);
+	outu(o, v);
+	outs(o, "\n", 1);
 }
 
 static void em_value(struct emit *m, const struct ks_prom_label *l,
@@ -509,37 +584,44 @@ static void em_value(struct emit *m, const struct ks_prom_label *l,
 		ks_prom_pb__value(m->b, m->type, l, nl, (double)v);
 		return;
 	}
-	outf(m->o, "%s", m->name);
+	outs(m->o, m->name, strlen(m->name));
 	text_labels(m->o, l, nl, NULL);
-	outf(m->o, " %llu\n", (unsigned long long)v);
+	outs(m->o, " ", 1);
+	outu(m->o, v);
+	outs(m->o, "\n", 1);
 }
 
 static void em_hist(struct emit *m, const struct ks_prom_label *l, size_t nl,
 		    const struct ks_prom_hist *h)
 {
-	char le[64];
+	struct out *o = m->o;
+	uint64_t below[MAXEDGES];
 
 	if (m->b) {
 		em_open(m);
 		ks_prom_pb__histogram(m->b, l, nl, h);
 		return;
 	}
-	for (size_t k = 0; k < h->nedges; k++) {
-		/* Values are integers: "<= le" is "< edge" with le = edge-1. */
-		snprintf(le, sizeof(le), "le=\"%.9g\"",
-			 (double)(h->edges[k] - 1) * h->scale);
-		outf(m->o, "%s_bucket", m->name);
-		text_labels(m->o, l, nl, le);
-		outf(m->o, " %llu\n", (unsigned long long)
-		     ks_dist__count_below(h->dist, h->edges[k]));
+	/* Values are integers: "<= le" is "< edge" with le = edge-1.  The
+	 * le labels are made once per family. */
+	if (m->nle != h->nedges) {
+		for (size_t k = 0; k < h->nedges && k < MAXEDGES; k++)
+			snprintf(m->le[k], sizeof(m->le[k]), "le=\"%.9g\"",
+				 (double)(h->edges[k] - 1) * h->scale);
+		m->nle = h->nedges;
 	}
-	outf(m->o, "%s_bucket", m->name);
-	text_labels(m->o, l, nl, "le=\"+Inf\"");
-	outf(m->o, " %llu\n%s_sum", (unsigned long long)h->count, m->name);
-	text_labels(m->o, l, nl, NULL);
-	outf(m->o, " %.9g\n%s_count", h->sum, m->name);
-	text_labels(m->o, l, nl, NULL);
-	outf(m->o, " %llu\n", (unsigned long long)h->count);
+	m->lab.len = 0;
+	text_label_list(&m->lab, l, nl);
+	ks_prom_below(h->dist, h->edges, below,
+		      h->nedges < MAXEDGES ? h->nedges : MAXEDGES);
+	for (size_t k = 0; k < h->nedges && k < MAXEDGES; k++)
+		text_line(o, m->name, "_bucket", &m->lab, m->le[k], below[k]);
+	text_line(o, m->name, "_bucket", &m->lab, "le=\"+Inf\"", h->count);
+	outs(o, m->name, strlen(m->name));
+	outs(o, "_sum{", 5);
+	outs(o, m->lab.buf, m->lab.len);
+	outf(o, "} %.9g\n", h->sum);
+	text_line(o, m->name, "_count", &m->lab, NULL, h->count);
 }
 
 /* A family of one sample, labelled with the hostname alone. */
@@ -561,8 +643,8 @@ static void em_table_family(struct emit *m, const struct ks_prom *p,
 {
 	const struct ks_prom_family *f = &families[fi];
 	struct ks_prom_label l[MAXLABELS];
-	uint64_t edges[64];
-	size_t ne = ks_prom_family__edges(f, edges, 64);
+	uint64_t edges[MAXEDGES];
+	size_t ne = ks_prom_family__edges(f, edges, MAXEDGES);
 	char help[256];
 
 	snprintf(help, sizeof(help), "%s%s", f->help, native ?
@@ -743,9 +825,16 @@ char *ks_prom__render(const struct ks_prom *p, const struct ks_engine *e,
 		      size_t *len)
 {
 	struct out o = { 0 };
-	struct emit m = { .o = &o };
+	struct emit *m = calloc(1, sizeof(*m));
 
-	em_all(&m, p, e);
+	if (!m)
+		return NULL;
+	m->o = &o;
+	em_all(m, p, e);
+	if (m->lab.err)
+		o.err = m->lab.err;
+	free(m->lab.buf);
+	free(m);
 	if (o.err) {
 		free(o.buf);
 		return NULL;
@@ -758,8 +847,12 @@ char *ks_prom__render(const struct ks_prom *p, const struct ks_engine *e,
 int ks_prom__render_pb(const struct ks_prom *p, const struct ks_engine *e,
 		       struct ks_pb *b)
 {
-	struct emit m = { .b = b };
+	struct emit *m = calloc(1, sizeof(*m));
 
-	em_all(&m, p, e);
+	if (!m)
+		return -ENOMEM;
+	m->b = b;
+	em_all(m, p, e);
+	free(m);
 	return b->err;
 }

@@ -49,6 +49,24 @@ void ks_prom_native0(const struct ks_dist *d,
 	}
 }
 
+void ks_prom_below(const struct ks_dist *d, const uint64_t *edge,
+		   uint64_t *below, size_t n)
+{
+	size_t it = 0, k = 0;
+	uint64_t c, cum = 0;
+	uint32_t i;
+
+	while (ks_dist__next(d, &it, &i, &c)) {
+		uint64_t lo = ks_ll_lo(i);
+
+		while (k < n && edge[k] <= lo)
+			below[k++] = cum;
+		cum += c;
+	}
+	while (k < n)
+		below[k++] = cum;
+}
+
 size_t ks_prom_pb__family(struct ks_pb *b, const char *name,
 			  const char *help, enum ks_prom_type type)
 {
@@ -88,11 +106,15 @@ void ks_prom_pb__value(struct ks_pb *b, enum ks_prom_type type,
  * are integers, so "<= edge - 1" is "< edge", a log-linear edge). */
 static void classic(struct ks_pb *b, const struct ks_prom_hist *h)
 {
-	for (size_t k = 0; k < h->nedges; k++) {
+	uint64_t below[64];
+	size_t n = h->nedges < 64 ? h->nedges : 64;
+
+	ks_prom_below(h->dist, h->edges, below, n);
+	for (size_t k = 0; k < n; k++) {
 		uint64_t edge = h->edges[k];
 		size_t m = ks_pb__open(b, H_BUCKET);
 
-		ks_pb__uint(b, B_CUMULATIVE, ks_dist__count_below(h->dist, edge));
+		ks_pb__uint(b, B_CUMULATIVE, below[k]);
 		ks_pb__double(b, B_UPPER, (double)(edge - 1) * h->scale);
 		ks_pb__close(b, m);
 	}

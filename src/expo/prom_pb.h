@@ -70,6 +70,11 @@ struct ks_prom_hist {
 void ks_prom_native0(const struct ks_dist *d,
 		     uint64_t counts[KS_PROM_NATIVE0_N]);
 
+/* below[k] = the values of d less than edge[k], for increasing edges that
+ * are log-linear bucket lower bounds (then exact): one pass over d. */
+void ks_prom_below(const struct ks_dist *d, const uint64_t *edge,
+		   uint64_t *below, size_t n);
+
 /* Opens a delimited MetricFamily with its name, help and type; write its
  * metrics, then ks_pb__close() the returned mark. */
 size_t ks_prom_pb__family(struct ks_pb *b, const char *name,
