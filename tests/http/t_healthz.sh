@@ -68,7 +68,7 @@ code=$(curl -s -I -o /dev/null -w '%{http_code}' "$B/healthz")
 ver=$("$K" version -j | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["version"], j["revision"])')
 read -r v r <<<"$ver"
 expect 200 op-0123456789abcdef GET /metrics
-grep -qx "kvmscope_build_info{version=\"$v\",revision=\"$r\"} 1" "$tmp/body" ||
+grep -qx "kvmscope_build_info{hostname=\"$(hostname)\",version=\"$v\",revision=\"$r\"} 1" "$tmp/body" ||
 	fail "/metrics has no kvmscope_build_info for $v $r"
 echo "ok   /metrics: kvmscope_build_info{version=\"$v\"} 1"
 stop live

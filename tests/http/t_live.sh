@@ -115,7 +115,7 @@ PY
 ctype=$(curl -s -o "$tmp/metrics" -w '%{content_type}' "$A/metrics") ||
 	fail "GET /metrics"
 [ "$ctype" = "text/plain; version=0.0.4" ] || fail "Content-Type '$ctype'"
-grep -Eq '^kvmscope_records_total [0-9]+$' "$tmp/metrics" ||
+grep -Eq '^kvmscope_records_total\{hostname="[^"]*"\} [0-9]+$' "$tmp/metrics" ||
 	fail "no kvmscope_records_total"
 st=$(curl -sf "$A/ca/admin/status")
 python3 - "$st" "$tmp/metrics" <<'PY' || fail "source lines in /metrics"
@@ -123,12 +123,12 @@ import json, re, sys
 st = json.loads(sys.argv[1])
 text = open(sys.argv[2]).read()
 for s in st["sources"]:
-    m = re.search(r'^kvmscope_source_up\{source="%s"\} (\d+)$' % s["name"], text, re.M)
+    m = re.search(r'^kvmscope_source_up\{hostname="[^"]*",source="%s"\} (\d+)$' % s["name"], text, re.M)
     assert m and int(m.group(1)) == (s["status"] == "running"), s["name"]
     for fam in ("reads", "records", "events", "read_errors"):
-        assert re.search(r'^kvmscope_source_%s_total\{source="%s"\} \d+$' %
+        assert re.search(r'^kvmscope_source_%s_total\{hostname="[^"]*",source="%s"\} \d+$' %
                          (fam, s["name"]), text, re.M), (fam, s["name"])
-    assert re.search(r'^kvmscope_source_lost_total\{source="%s",reason="kernel_full"\} \d+$'
+    assert re.search(r'^kvmscope_source_lost_total\{hostname="[^"]*",source="%s",reason="kernel_full"\} \d+$'
                      % s["name"], text, re.M), s["name"]
 PY
 
@@ -164,7 +164,7 @@ text, name = open(sys.argv[2]).read(), sys.argv[3]
 want = {"KVM_EXIT_IO": 700, "KVM_EXIT_MMIO": 30, "KVM_EXIT_HLT": 1}
 assert v.get(name) == sum(want.values()), ("instrumentation", v, name)
 prom = {}
-for m in re.finditer(r'^kvmscope_vm_userspace_exits_total\{vm="%s",[^}]*reason="(\w+)"\} (\d+)$'
+for m in re.finditer(r'^kvmscope_vm_userspace_exits_total\{hostname="[^"]*",vm="%s",[^}]*uexitreason="(\w+)"\} (\d+)$'
                      % name, text, re.M):
     prom[m.group(1)] = prom.get(m.group(1), 0) + int(m.group(2))
 assert prom == want, ("/metrics", prom, want)

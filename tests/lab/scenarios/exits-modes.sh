@@ -126,7 +126,7 @@ done
 wait_mode count-only
 sleep 1.2
 api /metrics | grep 'kvmscope_source_latency_mode' > metrics.txt
-grep -q 'latency_mode{source="bpf_exits"} 0' metrics.txt ||
+grep -Eq 'latency_mode\{hostname="[^"]*",source="bpf_exits"\} 0' metrics.txt ||
 	fail "/metrics lacks the exits mode: $(cat metrics.txt)"
 s=$(cat t0)
 n=$(( $(date +%s) - s ))
