@@ -173,7 +173,7 @@ static int plan_of(const struct ks_instn_conf *c, struct plan *p,
 	return 0;
 }
 
-int ks_fleet__check(void *fleet, const char *owner,
+int ks_fleet__check(void *fleet, const char *base, const char *owner,
 		    const struct ks_instn_conf *c, struct ks_err *err)
 {
 	struct ks_fleet *f = fleet;
@@ -181,11 +181,12 @@ int ks_fleet__check(void *fleet, const char *owner,
 	json_t *r;
 	int rc;
 
-	if (owner && owner[0])
-		return ks_err_set(err, EACCES, "", "the fleet answers "
+	if ((owner && owner[0]) || strncmp(base, "/ca/customers/", 14) == 0)
+		return ks_err_set(err, EACCES, "tenant", "the fleet answers "
 				  "operators only: no tenant labels are "
-				  "configured, so tenant %s has no fleet "
-				  "instrumentations", owner);
+				  "configured, so a tenant (%s) has no fleet "
+				  "instrumentations", owner && owner[0] ? owner :
+				  base + 14);
 	if (c->granularity < f->scrape_s)
 		return ks_err_set(err, EINVAL, "granularity", "granularity %u "
 				  "is under the scrape interval (%u s): the "
@@ -294,14 +295,19 @@ static void emit(struct batch *b, const struct ks_record *proto,
 	}
 }
 
-static int cmp_le(const void *a, const void *b)
-{
-	double x = json_number_value(json_object_get(*(json_t *const *)a,
-						     "_le"));
-	double y = json_number_value(json_object_get(*(json_t *const *)b,
-						     "_le"));
+/* A bucket series, its le and its group key (labels but le). */
+struct bucket {
+	json_t *s;
+	double le;
+	char *key;
+};
 
-	return x < y ? -1 : x > y;
+static int cmp_bucket(const void *a, const void *b)
+{
+	const struct bucket *x = a, *y = b;
+	int o = strcmp(x->key, y->key);
+
+	return o ? o : x->le < y->le ? -1 : x->le > y->le;
 }
 
 /* The group key of a bucket series: its labels but le. */
@@ -331,73 +337,49 @@ static void hist_records(const struct plan *p, enum ks_metric m, int numeric,
 			 struct batch *b)
 {
 	size_t ns = json_array_size(res), i, j;
-	json_t **s = calloc(ns ? ns : 1, sizeof(*s));
+	struct bucket *s = calloc(ns ? ns : 1, sizeof(*s));
 	double *cur = calloc(n ? n : 1, sizeof(double));
 	double *prev = calloc(n ? n : 1, sizeof(double));
 	double *d = calloc(n ? n : 1, sizeof(double));
+	double last_edge = 0;
 
 	if (!s || !cur || !prev || !d)
 		goto out;
 	for (i = 0; i < ns; i++) {
-		json_t *e = json_array_get(res, i);
-		const char *le = json_string_value(json_object_get(
-			json_object_get(e, "metric"), "le"));
+		json_t *lab = json_object_get(json_array_get(res, i), "metric");
+		const char *le = json_string_value(json_object_get(lab, "le"));
 
-		s[i] = e;
-		json_object_set_new(e, "_le", json_real(le ? strtod(le, NULL) :
-							      NAN));
-		json_object_set_new(e, "_key", json_string(""));
+		s[i].s = json_array_get(res, i);
+		s[i].le = le ? strtod(le, NULL) : NAN;
+		if (!(s[i].key = group_key(lab)))
+			goto out;
 	}
+	/* Each group's buckets adjacent, by le. */
+	qsort(s, ns, sizeof(*s), cmp_bucket);
 	for (i = 0; i < ns; i++) {
-		char *k = group_key(json_object_get(s[i], "metric"));
-
-		json_object_set_new(s[i], "_key", json_string(k ? k : ""));
-		free(k);
-	}
-	/* Sort by key, then le, so each group's buckets are adjacent. */
-	for (i = 1; i < ns; i++)
-		for (j = i; j > 0; j--) {
-			const char *a = json_string_value(
-				json_object_get(s[j - 1], "_key"));
-			const char *c = json_string_value(
-				json_object_get(s[j], "_key"));
-			int o = strcmp(a, c);
-			json_t *t;
-
-			if (o < 0 || (o == 0 && cmp_le(&s[j - 1], &s[j]) <= 0))
-				break;
-			t = s[j];
-			s[j] = s[j - 1];
-			s[j - 1] = t;
-		}
-	for (i = 0; i < ns; i++) {
-		const json_t *lab = json_object_get(s[i], "metric");
-		double le = json_number_value(json_object_get(s[i], "_le"));
-		bool first = i == 0 || strcmp(
-			json_string_value(json_object_get(s[i], "_key")),
-			json_string_value(json_object_get(s[i - 1], "_key")));
-		static double last_edge;
 		struct ks_record proto;
 		uint64_t at;
 
-		if (first) {
+		if (i == 0 || strcmp(s[i].key, s[i - 1].key)) {
 			memset(prev, 0, n * sizeof(double));
 			last_edge = 0;
 		}
-		increases(json_object_get(s[i], "values"), start, g, n, cur);
+		if (isnan(s[i].le))
+			continue;
+		increases(json_object_get(s[i].s, "values"), start, g, n, cur);
 		for (j = 0; j < n; j++)
 			d[j] = cur[j] - prev[j];
 		memcpy(prev, cur, n * sizeof(double));
-		if (isnan(le))
-			continue;
-		at = isinf(le) ? (uint64_t)llround(last_edge) + 1 :
-			(uint64_t)llround(le / p->fam->hist_scale);
-		if (!isinf(le))
-			last_edge = le / p->fam->hist_scale;
-		if (labelled(p, m, lab, &proto))
+		at = isinf(s[i].le) ? (uint64_t)llround(last_edge) + 1 :
+			(uint64_t)llround(s[i].le / p->fam->hist_scale);
+		if (!isinf(s[i].le))
+			last_edge = s[i].le / p->fam->hist_scale;
+		if (labelled(p, m, json_object_get(s[i].s, "metric"), &proto))
 			emit(b, &proto, start, g, n, d, numeric, at);
 	}
 out:
+	for (i = 0; s && i < ns; i++)
+		free(s[i].key);
 	free(s);
 	free(cur);
 	free(prev);

@@ -49,7 +49,7 @@ void ks_fleet__free(struct ks_fleet *f);
 
 /* The API's create check (http/api.h ks_api_check_fn): 0, or a negative
  * errno with err naming the field; -EACCES for a tenant. */
-int ks_fleet__check(void *fleet, const char *owner,
+int ks_fleet__check(void *fleet, const char *base, const char *owner,
 		    const struct ks_instn_conf *c, struct ks_err *err);
 
 /* Fetches the windows that are due for every instrumentation and feeds

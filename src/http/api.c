@@ -478,7 +478,7 @@ static void create_from(struct ks_api *a, const struct ks_route_match *m,
 	int rc;
 
 	if (ns && a->check_fn &&
-	    (rc = a->check_fn(a->check_ctx, ns, conf, &err))) {
+	    (rc = a->check_fn(a->check_ctx, m->base, ns, conf, &err))) {
 		json_decref(shown);
 		ks_instn_conf_fini(conf);
 		if (rc == -EACCES || rc == -EHOSTUNREACH ||

@@ -36,9 +36,9 @@ TRACES=("$TOP/tests/data/kvm-trace-all-events.txt"
 NAGENTS=8
 . "$TOP/tests/http/promlib.sh"
 prom_init t_fleet
-pids=()
+pids=() apids=()
 fleet_cleanup() {
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do { kill -KILL "$p" && wait "$p"; } 2>/dev/null; done
 	prom_cleanup
 }
 trap fleet_cleanup EXIT
@@ -51,7 +51,7 @@ VM=$(command -v victoria-metrics) || {
 		{ echo "VictoriaMetrics is not installed and apt-get could not fetch it"; exit 77; }
 }
 echo "prometheus: $("$PROM" --version 2>&1 | head -1)"
-echo "victoria-metrics: $("$VM" -version 2>&1 | head -1)"
+echo "victoria-metrics: $VM"
 
 # The agents' own values: each trace through `kvmscope replay`.
 for i in 0 1 2; do
@@ -64,26 +64,9 @@ for i in 0 1 2; do
 		>"$tmp/own_lat_$i.json" 2>/dev/null || fail "replay $t"
 done
 
-# The agents, half a second apart.
-t_begin=$(date +%s)
+# The agents' ports, chosen first so the scrapers run before they start.
 ports=()
-for n in $(seq 1 $NAGENTS); do
-	"$KF" serve --listen 127.0.0.1:0 --no-state --hostname "host$n" \
-		--replay "${TRACES[$(( (n - 1) % 3 ))]}" 2>"$tmp/agent$n.log" &
-	pids+=($!)
-	sleep 0.5
-done
-for n in $(seq 1 $NAGENTS); do
-	p=
-	for _ in $(seq 1 100); do
-		p=$(sed -n 's|^kvmscope: listening on http://127\.0\.0\.1:\([0-9]*\)/$|\1|p' \
-			"$tmp/agent$n.log")
-		[ -n "$p" ] && break
-		sleep 0.1
-	done
-	[ -n "$p" ] || fail "agent $n did not start"
-	ports+=("$p")
-done
+for n in $(seq 1 $NAGENTS); do ports+=("$(free_port)"); done
 targets=$(printf "'127.0.0.1:%s'," "${ports[@]}")
 cat >"$tmp/scrape.yml" <<YML
 global:
@@ -94,11 +77,26 @@ scrape_configs:
     static_configs:
       - targets: [${targets%,}]
 YML
-# Prometheus (promlib's prom_start wants one agent; started here).
-aport=${ports[0]}
-cp "$tmp/scrape.yml" "$tmp/prometheus.yml"
-prom_start
-PURL=$P
+# Prometheus (promlib's prom_start scrapes one agent; this, all of them).
+PURL=
+for _ in 1 2 3; do
+	pport=$(free_port)
+	"$PROM" --config.file="$tmp/scrape.yml" --storage.tsdb.path="$tmp/data" \
+		--web.listen-address="127.0.0.1:$pport" --log.level=warn \
+		>"$tmp/prometheus.log" 2>&1 &
+	prom=$!
+	for _ in $(seq 1 150); do
+		curl -sf "http://127.0.0.1:$pport/-/ready" >/dev/null 2>&1 && break
+		kill -0 "$prom" 2>/dev/null || break
+		sleep 0.2
+	done
+	curl -sf "http://127.0.0.1:$pport/-/ready" >/dev/null 2>&1 &&
+		{ PURL=http://127.0.0.1:$pport; break; }
+	kill -TERM "$prom" 2>/dev/null
+	wait "$prom" 2>/dev/null
+	prom=
+done
+[ -n "$PURL" ] || fail "Prometheus did not start"
 vport=$(free_port)
 "$VM" -promscrape.config="$tmp/scrape.yml" -storageDataPath="$tmp/vmdata" \
 	-httpListenAddr="127.0.0.1:$vport" -search.latencyOffset=1s \
@@ -110,6 +108,23 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 curl -sf "$VURL/health" >/dev/null || fail "VictoriaMetrics did not start"
+
+# The agents, half a second apart, while both scrape every second.
+t_begin=$(date +%s)
+for n in $(seq 1 $NAGENTS); do
+	"$KF" serve --listen "127.0.0.1:${ports[$((n - 1))]}" --no-state --hostname "host$n" \
+		--replay "${TRACES[$(( (n - 1) % 3 ))]}" 2>"$tmp/agent$n.log" &
+	pids+=($!)
+	apids+=($!)
+	sleep 0.5
+done
+for n in $(seq 1 $NAGENTS); do
+	for _ in $(seq 1 100); do
+		grep -q '^kvmscope: listening on' "$tmp/agent$n.log" && break
+		sleep 0.1
+	done
+	grep -q '^kvmscope: listening on' "$tmp/agent$n.log" || fail "agent $n did not start"
+done
 
 # Every replay finished, then 3 more seconds of scrapes by both.
 for n in $(seq 1 $NAGENTS); do
@@ -191,9 +206,10 @@ check_backend() {	# NAME URL
 		curl -sf "$F$(cat "$tmp/$i.uri")/value/raw?start_time=$start&duration=1&ndatapoints=$n" \
 			>"$tmp/$name.$i.json" || fail "$name: value of $i"
 	done
-	curl -sf -o "$tmp/$name.png" "$F$(cat "$tmp/lat.uri")/value/heatmap/image?start_time=$start&duration=$n&width=600&height=300" ||
+	curl -sf -o "$tmp/$name.img.json" "$F$(cat "$tmp/lat.uri")/value/heatmap/image?start_time=$start&duration=$n&width=600&height=300" ||
 		fail "$name: heatmap image"
-	[ "$(head -c 4 "$tmp/$name.png" | tail -c 3)" = PNG ] || fail "$name: the heatmap is not a PNG"
+	python3 -c 'import base64,json,sys; sys.exit(base64.b64decode(json.load(open(sys.argv[1]))["image"])[:4] != b"\x89PNG")' \
+		"$tmp/$name.img.json" || fail "$name: the heatmap image is not a PNG"
 	# The raw samples of every agent's series, for the per-window sums.
 	curl -s "$url/api/v1/query_range" --data-urlencode 'query=kvmscope_vm_exits_total' \
 		--data-urlencode "start=$((start - 1))" --data-urlencode "end=$((start + n))" \
@@ -294,8 +310,8 @@ PY
 
 check_backend prometheus "$PURL"
 # One agent stops: stale, and nothing else changes.
-kill -INT "${pids[$((NAGENTS - 1))]}"
-wait "${pids[$((NAGENTS - 1))]}"
+kill -INT "${apids[$((NAGENTS - 1))]}"
+wait "${apids[$((NAGENTS - 1))]}"
 sleep 4
 curl -sf "$F/ca/admin/status" >"$tmp/status.json" || fail "status"
 python3 - "$tmp/status.json" "$NAGENTS" <<'PY' || fail "the stopped agent is not stale: $(cat "$tmp/status.json")"
