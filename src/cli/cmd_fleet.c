@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,7 +191,22 @@ static struct ks_http_server *start_server(const struct opts *o,
 	return s;
 }
 
-/* Polls once a second, on the second, until a signal. */
+static pthread_t main_thread;
+
+/* After a create (in the server's thread, locked): wake the poller so a
+ * new instrumentation's history is fetched now, not on the next second. */
+static void on_change(void *ctx, const char *owner, const char *id,
+		      const struct ks_instn *in)
+{
+	(void)ctx;
+	(void)owner;
+	(void)id;
+	if (in)
+		pthread_kill(main_thread, SIGUSR1);
+}
+
+/* Polls once a second, on the second, and after each create, until
+ * SIGINT or SIGTERM. */
 static void run(struct ks_fleet *f, struct ks_api *api, struct ks_engine *e,
 		const sigset_t *set)
 {
@@ -228,7 +244,9 @@ int cmd_fleet(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	main_thread = pthread_self();
 	signal(SIGPIPE, SIG_IGN);
 	rc = 1;
 	if (!(f = ks_fleet__new(&o.fc, &err))) {
@@ -242,6 +260,7 @@ int cmd_fleet(int argc, char **argv)
 	ks_engine__set_hostname(e, "fleet");
 	ks_api__set_check_hook(api, ks_fleet__check, f);
 	ks_api__set_status_hook(api, ks_fleet__status, f);
+	ks_api__set_change_hook(api, on_change, NULL);
 	if (set_web_root(&o, api) || !(srv = start_server(&o, api)))
 		goto out;
 	fprintf(stderr, "kvmscope: fleet of %s\n", o.fc.prometheus);
