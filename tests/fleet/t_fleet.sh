@@ -72,8 +72,8 @@ ss = [socket.socket() for _ in range(int(sys.argv[1]))]
 for s in ss:
     s.bind(("127.0.0.1", 0))
 for s in ss:
-    print(s.getsockname()[1])' $((NAGENTS + 3)))
-pport=${ports[$NAGENTS]} vport=${ports[$((NAGENTS + 1))]} dead=${ports[$((NAGENTS + 2))]}
+    print(s.getsockname()[1])' $((NAGENTS + 2)))
+vport=${ports[$NAGENTS]} dead=${ports[$((NAGENTS + 1))]}
 ports=("${ports[@]:0:$NAGENTS}")
 targets=$(printf "'127.0.0.1:%s'," "${ports[@]}")
 cat >"$tmp/scrape.yml" <<YML
@@ -85,26 +85,9 @@ scrape_configs:
     static_configs:
       - targets: [${targets%,}]
 YML
-# Prometheus (promlib's prom_start scrapes one agent; this, all of them).
-PURL=
-for _ in 1 2 3; do
-	"$PROM" --config.file="$tmp/scrape.yml" --storage.tsdb.path="$tmp/data" \
-		--web.listen-address="127.0.0.1:$pport" --log.level=warn \
-		>"$tmp/prometheus.log" 2>&1 &
-	prom=$!
-	for _ in $(seq 1 150); do
-		curl -sf "http://127.0.0.1:$pport/-/ready" >/dev/null 2>&1 && break
-		kill -0 "$prom" 2>/dev/null || break
-		sleep 0.2
-	done
-	curl -sf "http://127.0.0.1:$pport/-/ready" >/dev/null 2>&1 &&
-		{ PURL=http://127.0.0.1:$pport; break; }
-	kill -TERM "$prom" 2>/dev/null
-	wait "$prom" 2>/dev/null
-	prom=
-	pport=$(free_port)
-done
-[ -n "$PURL" ] || fail "Prometheus did not start"
+# Prometheus, scraping every agent.
+PROM_YML=$tmp/scrape.yml prom_start
+PURL=$P
 "$VM" -promscrape.config="$tmp/scrape.yml" -storageDataPath="$tmp/vmdata" \
 	-httpListenAddr="127.0.0.1:$vport" -search.latencyOffset=1s \
 	-search.disableCache -loggerLevel=ERROR >"$tmp/vm.log" 2>&1 &
