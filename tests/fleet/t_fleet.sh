@@ -4,7 +4,7 @@
 # of the agents' own.
 #
 # Eight agents (`kvmscope serve --replay`, --hostname host1..host8) replay
-# the three real tracefs captures of tests/data in turn, started half a
+# the three real tracefs captures of tests/data in turn, started a
 # second apart so their data span several scrape windows.  Debian's
 # Prometheus 2.42 and Debian's VictoriaMetrics (single node, its own
 # scraper) both scrape them every second.  Then, for each of the two in
@@ -99,14 +99,14 @@ for _ in $(seq 1 100); do
 done
 curl -sf "$VURL/health" >/dev/null || fail "VictoriaMetrics did not start"
 
-# The agents, half a second apart, while both scrape every second.
+# The agents, a second apart, while both scrape every second.
 t_begin=$(date +%s)
 for n in $(seq 1 $NAGENTS); do
 	"$KF" serve --listen "127.0.0.1:${ports[$((n - 1))]}" --no-state --hostname "host$n" \
 		--replay "${TRACES[$(( (n - 1) % 3 ))]}" 2>"$tmp/agent$n.log" &
 	pids+=($!)
 	apids+=($!)
-	sleep 0.5
+	sleep 1
 done
 for n in $(seq 1 $NAGENTS); do
 	for _ in $(seq 1 100); do
