@@ -21,7 +21,7 @@ endif
 
 CC ?= cc
 CLANG ?= clang
-PKGS := jansson libpng zlib libmicrohttpd sqlite3 libbpf
+PKGS := jansson libpng zlib libmicrohttpd sqlite3 libbpf libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

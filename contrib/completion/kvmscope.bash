@@ -5,7 +5,7 @@
 # the commands against the binary's command table and each list of
 # options against the command's --help, so they cannot drift apart.
 
-_kvmscope_commands="replay metrics stat serve vms record check top version"
+_kvmscope_commands="replay metrics stat serve vms record check top fleet version"
 
 _kvmscope_options()
 {
@@ -19,6 +19,7 @@ _kvmscope_options()
 	record) opts="--duration --guest-rip --help --metrics --output --pid --sources --verbose" ;;
 	check) opts="--duration --edge-ms --help --json --verbose" ;;
 	top) opts="--delay --help --input --iterations --json --name --pid --sort --verbose" ;;
+	fleet) opts="--agents --help --lag --listen --prometheus --scrape-interval --timeout --web-root" ;;
 	version) opts="--help --json --verbose" ;;
 	esac
 	echo "$opts"

@@ -11,6 +11,7 @@ int cmd_replay(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_fleet(int argc, char **argv);
 int cmd_vms(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_check(int argc, char **argv);

@@ -23,6 +23,7 @@ static const struct command commands[] = {
 	{ "record", cmd_record, "record live data from this host's VMs to a file" },
 	{ "check", cmd_check, "validate kvmscope on this host: facts, counts against KVM's, cost" },
 	{ "top", cmd_top, "VMs sorted by exit rate, exit time, irq rate or disk latency" },
+	{ "fleet", cmd_fleet, "serve Cloud Analytics' HTTP API over a fleet, from Prometheus" },
 	{ "version", cmd_version, "print kvmscope's version" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

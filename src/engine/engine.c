@@ -395,41 +395,66 @@ static const struct ks_record *with_host(const struct ks_engine *e,
 	return tmp;
 }
 
+/* Adds rec to in if it carries what in needs and passes its predicate;
+ * counts the outcome. */
+static void add_one(struct ks_engine *e, struct ks_instn *in,
+		    const struct ks_record *rec, struct ks_record *tmp,
+		    bool *made)
+{
+	const struct ks_record *r = rec;
+	int rc;
+
+	if ((in->needs >> KS_F_HOSTNAME) & 1u &&
+	    !ks_record_has(rec, KS_F_HOSTNAME))
+		r = with_host(e, rec, tmp, made);
+	if ((r->present & in->needs) != in->needs) {
+		e->stats.lacking++;
+		return;
+	}
+	if (!ks_pred__trivial(in->conf.pred) &&
+	    !ks_pred__eval(in->conf.pred, r)) {
+		e->stats.filtered++;
+		return;
+	}
+	rc = ks_dataset__add_keys(in->ds, r, !e->over);
+	if (rc == -ERANGE)
+		e->stats.expired++;
+	else if (rc == -E2BIG && e->over)
+		e->stats.overbudget++;
+	else if (rc == -E2BIG)
+		e->stats.keycap++;
+	else if (rc)
+		e->stats.nomem++;
+	else {
+		e->stats.added++;
+		in->nrecords++;
+	}
+}
+
 static void feed_one(struct ks_engine *e, const struct ks_record *rec)
 {
 	struct ks_record tmp;
 	bool made = false;
 	struct ks_instn *in;
-	int rc;
 
-	for (in = e->bymetric[rec->metric]; in; in = in->next_of_metric) {
-		const struct ks_record *r = rec;
+	for (in = e->bymetric[rec->metric]; in; in = in->next_of_metric)
+		add_one(e, in, rec, &tmp, &made);
+}
 
-		if ((in->needs >> KS_F_HOSTNAME) & 1u &&
-		    !ks_record_has(rec, KS_F_HOSTNAME))
-			r = with_host(e, rec, &tmp, &made);
-		if ((r->present & in->needs) != in->needs) {
-			e->stats.lacking++;
+void ks_engine__feed_instn(struct ks_engine *e, struct ks_instn *in,
+			   const struct ks_record *r, size_t n)
+{
+	struct ks_record tmp;
+
+	for (size_t i = 0; i < n; i++, r++) {
+		bool made = false;
+
+		e->stats.records++;
+		if (r->metric != in->conf.metric) {
+			e->stats.bad_metric++;
 			continue;
 		}
-		if (!ks_pred__trivial(in->conf.pred) &&
-		    !ks_pred__eval(in->conf.pred, r)) {
-			e->stats.filtered++;
-			continue;
-		}
-		rc = ks_dataset__add_keys(in->ds, r, !e->over);
-		if (rc == -ERANGE)
-			e->stats.expired++;
-		else if (rc == -E2BIG && e->over)
-			e->stats.overbudget++;
-		else if (rc == -E2BIG)
-			e->stats.keycap++;
-		else if (rc)
-			e->stats.nomem++;
-		else {
-			e->stats.added++;
-			in->nrecords++;
-		}
+		add_one(e, in, r, &tmp, &made);
 	}
 }
 

@@ -117,6 +117,11 @@ struct ks_engine_memory ks_engine__memory(const struct ks_engine *e);
 
 /* Feeds n records. */
 void ks_engine__feed(struct ks_engine *e, const struct ks_record *r, size_t n);
+/* Feeds n records to one instrumentation only (a source that answers
+ * per instrumentation, the fleet's); no clock check: the caller's records
+ * are of windows already past. */
+void ks_engine__feed_instn(struct ks_engine *e, struct ks_instn *in,
+			   const struct ks_record *r, size_t n);
 /* Advances the clock (ns); deletes instrumentations idle past idle-max.
  * Returns the number reaped. */
 size_t ks_engine__tick(struct ks_engine *e, uint64_t now_ns);

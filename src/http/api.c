@@ -477,6 +477,19 @@ static void create_from(struct ks_api *a, const struct ks_route_match *m,
 	char uri[sizeof(m->base) + 64];
 	int rc;
 
+	if (ns && a->check_fn &&
+	    (rc = a->check_fn(a->check_ctx, m->base, ns, conf, &err))) {
+		json_decref(shown);
+		ks_instn_conf_fini(conf);
+		if (rc == -EACCES || rc == -EHOSTUNREACH ||
+		    rc == -ETIMEDOUT || rc == -EIO)
+			ks_http_resp__error(resp, rc == -EACCES ? 403 :
+					    rc == -ETIMEDOUT ? 504 : 502,
+					    NULL, err.param, "%s", err.msg);
+		else
+			ks_api_param_error(resp, rc, &err);
+		return;
+	}
 	if ((rc = ns ? ks_engine__create_in(a->e, ns, conf, &in, &err) :
 		  ks_err_set(&err, EPERM, "", "not allowed"))) {
 		json_decref(shown);
@@ -805,6 +818,12 @@ void ks_api__set_change_hook(struct ks_api *a, ks_api_change_fn fn, void *ctx)
 void ks_api__set_saved_hook(struct ks_api *a, ks_api_saved_fn fn)
 {
 	a->saved_fn = fn;
+}
+
+void ks_api__set_check_hook(struct ks_api *a, ks_api_check_fn fn, void *ctx)
+{
+	a->check_fn = fn;
+	a->check_ctx = ctx;
 }
 
 void ks_api__set_metrics_hook(struct ks_api *a, ks_api_metrics_fn fn,

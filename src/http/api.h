@@ -81,6 +81,19 @@ int ks_api__set_web_root(struct ks_api *a, const char *dir);
  * the fuzzer sets 0 so that no input sleeps. */
 void ks_api__set_max_wait(struct ks_api *a, uint32_t ms);
 
+/* Asked (locked) before an instrumentation is created or cloned under
+ * base (the route's, "/ca" or "/ca/customers/NAME") in namespace owner
+ * ("" the operator's): 0 lets it be, a negative errno
+ * refuses it with err (-EACCES answers 403; -EHOSTUNREACH and -EIO, an
+ * upstream that failed, 502; -ETIMEDOUT 504; others as parameter errors).
+ * `kvmscope fleet` refuses there what Prometheus' labels cannot answer. */
+typedef int (*ks_api_check_fn)(void *ctx, const char *base,
+			       const char *owner,
+			       const struct ks_instn_conf *c,
+			       struct ks_err *err);
+void ks_api__set_check_hook(struct ks_api *a, ks_api_check_fn fn,
+			    void *ctx);
+
 void ks_api__lock(struct ks_api *a);
 void ks_api__unlock(struct ks_api *a);
 

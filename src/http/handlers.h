@@ -26,6 +26,8 @@ struct ks_api {
 	ks_api_change_fn change_fn;
 	void *change_ctx;
 	ks_api_saved_fn saved_fn;
+	ks_api_check_fn check_fn;
+	void *check_ctx;
 	size_t changes;		/* by the request being handled */
 	ks_api_metrics_fn metrics_fn;
 	void *metrics_ctx;

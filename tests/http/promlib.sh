@@ -66,8 +66,10 @@ agent_replay() {
 }
 
 # prom_start [ARGS...]: Prometheus on a free loopback port (three tries),
-# scraping the agent every second, with ARGS added; sets prom and P.
+# scraping the agent every second (or as $PROM_YML, a file, says), with
+# ARGS added; sets prom and P.
 prom_start() {
+	[ -n "${PROM_YML:-}" ] && cp "$PROM_YML" "$tmp/prometheus.yml" ||
 	cat >"$tmp/prometheus.yml" <<YML
 global:
   scrape_interval: 1s
@@ -100,7 +102,7 @@ YML
 		prom=
 	done
 	[ -n "$P" ] || fail "Prometheus did not start"
-	echo "agent $A, prometheus $P"
+	echo "agent ${A:-(several)}, prometheus $P"
 }
 
 # query PROMQL: prints the API's JSON answer (status checked later).
