@@ -77,7 +77,10 @@ for t in 1 2 3 4 5; do
 	echo "$tok tenant tenant$t qemu-system-x86,kvmtest" >>"$tmp/tokens"
 done
 
-fill=$(awk -v s="$SPEED" -v h="$HOUR" 'BEGIN { printf "%.1f", (h + 10) / s }')
+# The warp lasts an hour of agent time plus a minute of real time for
+# the creates; the hour is counted from the last create (polled below).
+fill=$(awk -v s="$SPEED" -v h="$HOUR" 'BEGIN { printf "%.1f", (h + 30) / s + 60 }')
+started=$(date +%s)
 LD_PRELOAD=$tmp/timewarp.so TIMEWARP_SPEED=$SPEED TIMEWARP_FOR=$fill \
 	"$K" serve --listen 127.0.0.1:0 --no-state --tokens "$tmp/tokens" \
 	--replay "$tmp/host.txt" --replay-loop 2>"$tmp/err" &
@@ -121,8 +124,17 @@ read -r tok1 u1 < <(grep 'latency' "$tmp/heatmap.base" | head -1; head -1 "$tmp/
 rss1=$(kb VmRSS)
 t_created=$(curl -sf -H "Authorization: Bearer $tok1" "$B$u1/value/raw" |
 	sed -n 's/.*"end_time":\([0-9]*\).*/\1/p')
-sleep "$fill"
-sleep 2	# a couple of real seconds past the warp
+agent_now() {
+	curl -sf -H "Authorization: Bearer $tok1" "$B$u1/value/raw" |
+		sed -n 's/.*"end_time":\([0-9]*\).*/\1/p'
+}
+until [ "$(agent_now)" -ge $((t_created + HOUR + 5)) ] 2>/dev/null; do
+	[ $(( $(date +%s) - started )) -lt 900 ] ||
+		{ echo "bench_http_load: the hour did not fill in 15 minutes" >&2; exit 1; }
+	sleep 1
+done
+# Past the warp, with a couple of real seconds to spare.
+sleep "$(awk -v f="$fill" -v s="$started" -v n="$(date +%s)" 'BEGIN { d = s + f + 2 - n; printf "%.0f", (d > 0 ? d : 0) }')"
 
 # ---- memory, the hour held ----------------------------------------------------------------
 rss2=$(kb VmRSS)
@@ -134,12 +146,12 @@ echo "agent: $ninst instrumentations (5 tenants x 10; $nhm numeric), retention $
 echo "agent_hour_rss_kb $rss2 (VmRSS holding the hour; $rss1 after the creates, $rss0 at start)"
 echo "agent_hour_hwm_kb $hwm (VmHWM)"
 case $first in
-*'"value":{}'*|*'"value":0'*|'')
+*'"value":{}'*|*'"value":[]'*|*'"value":0,'*|'')
 	echo "bench_http_load: the hour's oldest seconds are empty ($first)" >&2
 	held=no;;
 *)	held=yes;;
 esac
-echo "agent_hour: an hour held: $held (second $((now - HOUR + 5)) of $((now - t_created)) agent seconds since the creates); RSS $((rss2 / 1024)) MB, peak $((hwm / 1024)) MB"
+echo "agent_hour: an hour held: $held (second $((now - HOUR + 5)) not empty; $((now - t_created)) agent seconds since the creates); RSS $((rss2 / 1024)) MB, peak $((hwm / 1024)) MB"
 [ $held = yes ] || exit 1
 
 # ---- paths: the hour's heatmaps ----------------------------------------------------------
