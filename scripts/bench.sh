@@ -7,7 +7,9 @@
 # benchmark that cannot run here (no root, no lab) says so and exits 0.
 # One that fails does not stop the others, but is named at the end and
 # makes the exit status 1, so a broken benchmark is never mistaken for a
-# slow one.
+# slow one.  Each prints its target or ratio lines ("target ...", "ratio
+# ...", "...: target ... met / NOT met"); they are repeated at the end, one
+# place to read the run against the README's "Measured" table.
 set -u
 cd "$(dirname "$0")/.."
 export KVMSCOPE_FAST=$PWD/.output/kvmscope TOP=$PWD
@@ -24,13 +26,17 @@ if [ ${#bins[@]} -eq 0 ]; then
 fi
 
 failed=()
+log=$(mktemp /tmp/kvmscope-bench.XXXXXX)
+trap 'rm -f "$log"' EXIT
 run() {	# NAME COMMAND...
 	local name=$1 start rc
 	shift
 	echo "== $name"
 	start=$(date +%s)
-	"$@"
-	rc=$?
+	"$@" 2>&1 | tee "$log.one"
+	rc=${PIPESTATUS[0]}
+	grep -iE 'target|ratio' "$log.one" | sed "s|^|$name: |" >>"$log"
+	rm -f "$log.one"
 	if [ $rc -ne 0 ]; then
 		echo "FAILED: $name (status $rc)"
 		failed+=("$name")
@@ -45,6 +51,8 @@ for s in "${scripts[@]}"; do
 	run "${s##*/}" bash "$s"
 done
 
+echo "== summary: targets and ratios"
+cat "$log"
 n=$(( ${#bins[@]} + ${#scripts[@]} ))
 if [ ${#failed[@]} -gt 0 ]; then
 	echo "bench.sh: $n benchmarks, ${#failed[@]} failed: ${failed[*]}"

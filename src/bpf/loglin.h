@@ -34,6 +34,11 @@ typedef uint32_t ks_ll_u32;
 /* floor(log2(v)) for v > 0, by a shift cascade. */
 static inline ks_ll_u32 ks_ll_log2(ks_ll_u64 v)
 {
+#ifndef __BPF__
+	/* User space has the instruction; only BPF needs the cascade.
+	 * v | 1 keeps log2(0) == 0, as the cascade gives. */
+	return 63u - (ks_ll_u32)__builtin_clzll(v | 1);
+#else
 	ks_ll_u32 r = 0, s;
 
 	s = (v > 0xffffffffULL) << 5; v >>= s; r |= s;
@@ -43,6 +48,7 @@ static inline ks_ll_u32 ks_ll_log2(ks_ll_u64 v)
 	s = (v > 0x3ULL) << 1; v >>= s; r |= s;
 	r |= (ks_ll_u32)(v >> 1);
 	return r;
+#endif
 }
 
 /* Bucket index of value v: 0 .. KS_LL_NBUCKETS-1. */

@@ -80,7 +80,7 @@ static int cover(struct ks_dist *d, uint32_t idx)
 	return 0;
 }
 
-int ks_dist__add_idx(struct ks_dist *d, uint32_t idx, uint64_t count)
+int ks_dist__add_idx_slow(struct ks_dist *d, uint32_t idx, uint64_t count)
 {
 	int err;
 

@@ -32,8 +32,22 @@ static inline void ks_dist_init(struct ks_dist *d)
 
 void ks_dist_fini(struct ks_dist *d);
 
-/* Adds count to bucket idx (value v).  0 or -ENOMEM (d unchanged). */
-int ks_dist__add_idx(struct ks_dist *d, uint32_t idx, uint64_t count);
+/* ks_dist__add_idx past its fast path: a sparse distribution, or a
+ * bucket outside the dense window. */
+int ks_dist__add_idx_slow(struct ks_dist *d, uint32_t idx, uint64_t count);
+
+/* Adds count to bucket idx (value v).  0 or -ENOMEM (d unchanged).
+ * Inline for the case of nearly every record: a dense window already
+ * covering idx (unsigned wrap makes idx < lo fail the test too). */
+static inline int ks_dist__add_idx(struct ks_dist *d, uint32_t idx,
+				   uint64_t count)
+{
+	if (!d->sparse && idx - (uint32_t)d->lo < d->n) {
+		d->counts[idx - d->lo] += count;
+		return 0;
+	}
+	return ks_dist__add_idx_slow(d, idx, count);
+}
 static inline int ks_dist__add(struct ks_dist *d, uint64_t v, uint64_t count)
 {
 	return ks_dist__add_idx(d, ks_ll_index(v), count);

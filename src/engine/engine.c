@@ -463,6 +463,10 @@ void ks_engine__feed(struct ks_engine *e, const struct ks_record *r, size_t n)
 	uint64_t limit = e->now_ns + KS_FUTURE_SLACK_S * KS_NSEC_PER_SEC;
 
 	for (size_t i = 0; i < n; i++, r++) {
+		/* Records arrive in big batches that are not in cache: ask
+		 * for the fields' lines of a record a few ahead now. */
+		__builtin_prefetch((const char *)(r + 4));
+		__builtin_prefetch((const char *)(r + 4) + 64);
 		e->stats.records++;
 		if (r->metric >= KS_M__COUNT) {
 			e->stats.bad_metric++;

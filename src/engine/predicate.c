@@ -49,6 +49,7 @@ enum eval_op { E_EQ, E_NE, E_LT, E_LE, E_GT, E_GE, E_AND, E_OR, E_ALL,
 
 #define NODE_NEG 1u	/* numeric constant was negative: val is an int64 */
 #define NODE_SYM 2u	/* val is a symtab id the predicate holds */
+#define NODE_ANYEQ 4u	/* an or of eq leaves on one field: field set */
 
 struct pnode {
 	uint8_t op;	/* enum eval_op */
@@ -237,6 +238,23 @@ static int parse_leaf(struct builder *b, struct pnode *nd, const json_t *arg)
 	return parse_discrete_leaf(b, nd, json_array_get(arg, 1), fname);
 }
 
+/* An or whose children are all eq leaves on one field (a VM among a
+ * list, say) is marked, so that eval reads the field once and compares
+ * it in a tight loop instead of walking leaf by leaf. */
+static void mark_anyeq(struct pnode *n, uint32_t i)
+{
+	struct pnode *nd = &n[i];
+
+	if (nd->op != E_OR)
+		return;
+	for (uint32_t c = i + 1; c < nd->end; c++)
+		if (n[c].op != E_EQ || n[c].end != c + 1 ||
+		    n[c].field != n[i + 1].field)
+			return;
+	nd->field = n[i + 1].field;
+	nd->flags |= NODE_ANYEQ;
+}
+
 static int parse_compound(struct builder *b, uint32_t self, const json_t *arg,
 			  int depth)
 {
@@ -255,6 +273,8 @@ static int parse_compound(struct builder *b, uint32_t self, const json_t *arg,
 		path_pop(b, len);
 	}
 	b->node[self].end = b->n;
+	if (!rc)
+		mark_anyeq(b->node, self);
 	return rc;
 }
 
@@ -464,26 +484,49 @@ static inline bool eval_leaf(const struct pnode *nd, const struct ks_record *r)
 	}
 }
 
-/* Children of node i run from i + 1 to its end, each child's own end
- * giving the next sibling; depth is bounded by KS_PRED_MAXDEPTH. */
+/* An or of eq leaves on one field (NODE_ANYEQ): one read, a tight loop. */
+static inline bool eval_anyeq(const struct pnode *n, uint32_t i,
+			      const struct ks_record *r)
+{
+	const struct pnode *nd = &n[i];
+	uint64_t v = r->f[nd->field];
+
+	if (!((r->present >> nd->field) & 1u))
+		return false;
+	for (uint32_t c = i + 1; c < nd->end; c++)
+		if (n[c].val == v)
+			return true;
+	return false;
+}
+
+static bool eval_at(const struct pnode *n, uint32_t i,
+		    const struct ks_record *r);
+
+/* Node i of any kind; leaves and field sets inline, and/or by a call. */
+static inline bool eval_node(const struct pnode *n, uint32_t i,
+			     const struct ks_record *r)
+{
+	const struct pnode *nd = &n[i];
+
+	if (nd->op != E_AND && nd->op != E_OR)
+		return eval_leaf(nd, r);
+	if (nd->flags & NODE_ANYEQ)
+		return eval_anyeq(n, i, r);
+	return eval_at(n, i, r);
+}
+
+/* Children of and/or node i run from i + 1 to its end, each child's own
+ * end giving the next sibling; depth is bounded by KS_PRED_MAXDEPTH. */
 static bool eval_at(const struct pnode *n, uint32_t i,
 		    const struct ks_record *r)
 {
 	const struct pnode *nd = &n[i];
-	bool want;
-
-	if (nd->op != E_AND && nd->op != E_OR)
-		return eval_leaf(nd, r);
 	/* and stops at the first false child, or at the first true one */
-	want = nd->op == E_OR;
-	for (uint32_t c = i + 1; c < nd->end; c = n[c].end) {
-		const struct pnode *cn = &n[c];
-		bool v = (cn->op == E_AND || cn->op == E_OR) ?
-			 eval_at(n, c, r) : eval_leaf(cn, r);
+	bool want = nd->op == E_OR;
 
-		if (v == want)
+	for (uint32_t c = i + 1; c < nd->end; c = n[c].end)
+		if (eval_node(n, c, r) == want)
 			return want;
-	}
 	return !want;
 }
 
@@ -491,7 +534,7 @@ bool ks_pred__eval(const struct ks_pred *p, const struct ks_record *r)
 {
 	if (!p || !p->n)
 		return true;
-	return eval_at(p->node, 0, r);
+	return eval_node(p->node, 0, r);
 }
 
 bool ks_pred__trivial(const struct ks_pred *p)

@@ -260,6 +260,48 @@ static void test_compound(void **state)
 	ks_pred__free(p);
 }
 
+/* An or of eq leaves on one field is evaluated as a set: same answers as
+ * leaf by leaf, an absent field false, and an or that mixes fields, or
+ * holds a constant leaf (a negative eq), still walked leaf by leaf. */
+static void test_anyeq_set(void **state)
+{
+	const char *set = "{\"or\":[{\"eq\":[\"vm\",\"a\"]},"
+			  "{\"eq\":[\"vm\",\"b\"]},{\"eq\":[\"vm\",\"c\"]}]}";
+	const char *mixed = "{\"or\":[{\"eq\":[\"vm\",\"a\"]},"
+			    "{\"eq\":[\"vcpu\",\"1\"]}]}";
+	const char *neg = "{\"or\":[{\"eq\":[\"latency\",-1]},"
+			  "{\"eq\":[\"latency\",7]}]}";
+	struct ks_record r;
+
+	(void)state;
+	rec_init(&r, KS_M_VM_EXITS);
+	assert_false(eval_str(set, KS_M_VM_EXITS, &r));	/* no vm */
+	ks_record_set(&r, KS_F_VM, ks_sym_intern("c"));
+	assert_true(eval_str(set, KS_M_VM_EXITS, &r));
+	ks_record_set(&r, KS_F_VM, ks_sym_intern("a"));
+	assert_true(eval_str(set, KS_M_VM_EXITS, &r));
+	ks_record_set(&r, KS_F_VM, ks_sym_intern("d"));
+	assert_false(eval_str(set, KS_M_VM_EXITS, &r));
+	assert_false(eval_str(mixed, KS_M_VM_EXITS, &r));
+	ks_record_set(&r, KS_F_VCPU, ks_sym_intern("1"));
+	assert_true(eval_str(mixed, KS_M_VM_EXITS, &r));
+	ks_record_set(&r, KS_F_LATENCY, 7);
+	assert_true(eval_str(neg, KS_M_VM_EXITS, &r));
+	ks_record_set(&r, KS_F_LATENCY, UINT64_MAX);
+	assert_false(eval_str(neg, KS_M_VM_EXITS, &r));
+	/* to_json still gives the predicate as written */
+	{
+		struct ks_pred *p = parse_ok(set, KS_M_VM_EXITS);
+		json_t *j = ks_pred__to_json(p);
+		char *txt = json_dumps(j, JSON_COMPACT);
+
+		assert_string_equal(txt, set);
+		free(txt);
+		json_decref(j);
+		ks_pred__free(p);
+	}
+}
+
 /* A record lacking a field the predicate reads: never a crash, and a leaf
  * on the missing field is false (even ne). */
 static void test_absent_field(void **state)
@@ -644,6 +686,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_trivial),
 		cmocka_unit_test(test_discrete_eq_ne),
+		cmocka_unit_test(test_anyeq_set),
 		cmocka_unit_test(test_numeric_edges),
 		cmocka_unit_test(test_negative_constants),
 		cmocka_unit_test(test_integral_reals),
