@@ -1,8 +1,8 @@
 /* vmident.c - tgid -> (pid, name) symbols and vcpu_id -> vCPU index,
  * cached per tick.
  *
- * An open-addressing table keyed by tgid; an entry remembers the tick its
- * name was last read, so each VMM process costs one discovery lookup (a
+ * Entries sit in an array indexed by tgid through a util/dict index; an
+ * entry remembers the tick its name was last read, so each VMM process costs one discovery lookup (a
  * binary search) or one small read of /proc/PID/comm per tick however
  * many records it produces.  It also holds
  * the process's vcpu_id -> index pairs, a short array (a VM has a few to a
@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "engine/symtab.h"
+#include "util/dict.h"
 
 #define DISC_MAX_AGE_NS 1000000000ULL
 /* Entries of processes not seen for this many ticks are forgotten (VMs come
@@ -32,7 +33,7 @@ struct vmap {
 };
 
 struct entry {
-	uint32_t tgid;		/* 0: free slot */
+	uint32_t tgid;
 	uint32_t pid_sym;
 	uint32_t vm_sym;
 	uint32_t uuid_sym;	/* 0: no UUID known */
@@ -45,8 +46,9 @@ struct entry {
 
 struct ks_vmident {
 	char root[PATH_MAX / 2];
-	struct entry *t;
-	size_t cap, n;		/* cap is a power of two */
+	struct entry *e;	/* e[id - 1] for the ids of ix */
+	size_t n, cap;
+	struct ks_dict ix;	/* tgid -> id */
 	uint64_t tick;		/* starts at 1, so a new entry is stale */
 	struct ks_vmdisc *disc;	/* NULL: vcpu_ids are not mapped */
 	ks_vmident_tid_fn tid_vcpu;
@@ -61,12 +63,7 @@ struct ks_vmident *ks_vmident__new(const char *procroot)
 		return NULL;
 	snprintf(vi->root, sizeof(vi->root), "%s",
 		 procroot ? procroot : "/proc");
-	vi->cap = 64;
-	vi->t = calloc(vi->cap, sizeof(*vi->t));
-	if (!vi->t) {
-		free(vi);
-		return NULL;
-	}
+	vi->ix = (struct ks_dict)KS_DICT_INIT;
 	vi->tick = 1;
 	return vi;
 }
@@ -84,56 +81,62 @@ void ks_vmident__free(struct ks_vmident *vi)
 {
 	if (!vi)
 		return;
-	for (size_t i = 0; i < vi->cap; i++)
-		if (vi->t[i].tgid)
-			entry_fini(&vi->t[i]);
-	free(vi->t);
+	for (size_t i = 0; i < vi->n; i++)
+		entry_fini(&vi->e[i]);
+	free(vi->e);
+	ks_dict__fini(&vi->ix);
 	free(vi);
 }
 
-static size_t slot(uint32_t tgid, size_t cap)
+static uint64_t tgid_hash(uint32_t tgid)
 {
-	return (size_t)(tgid * 2654435761u) & (cap - 1);
+	return ks_dict_hash_u64(tgid);
 }
 
-/* Moves the entries of vi into a table of cap slots, forgetting those idle
- * past IDLE_TICKS when prune is set.  0 or -ENOMEM (vi unchanged). */
-static int rehash(struct ks_vmident *vi, size_t cap, bool prune)
+static uint64_t id_hash(void *ctx, uint32_t id)
 {
-	struct entry *t = calloc(cap, sizeof(*t));
+	const struct ks_vmident *vi = ctx;
 
-	if (!t)
-		return -ENOMEM;
-	vi->n = 0;
-	for (size_t i = 0; i < vi->cap; i++) {
-		struct entry *e = &vi->t[i];
+	return tgid_hash(vi->e[id - 1].tgid);
+}
+
+static bool id_eq(void *ctx, uint32_t id, const void *key)
+{
+	const struct ks_vmident *vi = ctx;
+
+	return vi->e[id - 1].tgid == *(const uint32_t *)key;
+}
+
+/* Forgets the entries idle past IDLE_TICKS, packing the rest and indexing
+ * them anew (the index keeps its slots, so this cannot fail). */
+static void prune(struct ks_vmident *vi)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < vi->n; i++) {
+		struct entry *e = &vi->e[i];
 		uint64_t seen = e->tick > e->vtick ? e->tick : e->vtick;
-		size_t j;
 
-		if (!e->tgid)
-			continue;
-		if (prune && seen + IDLE_TICKS < vi->tick) {
+		if (seen + IDLE_TICKS < vi->tick)
 			entry_fini(e);
-			continue;
-		}
-		j = slot(e->tgid, cap);
-		while (t[j].tgid)
-			j = (j + 1) & (cap - 1);
-		t[j] = *e;
-		vi->n++;
+		else
+			vi->e[keep++] = *e;
 	}
-	free(vi->t);
-	vi->t = t;
-	vi->cap = cap;
-	return 0;
+	if (keep == vi->n)
+		return;
+	vi->n = keep;
+	ks_dict__clear(&vi->ix);
+	for (size_t i = 0; i < keep; i++)
+		ks_dict__set(&vi->ix, ks_dict__slot(&vi->ix,
+			     tgid_hash(vi->e[i].tgid), id_eq, vi,
+			     &vi->e[i].tgid), (uint32_t)(i + 1));
 }
 
 void ks_vmident__tick(struct ks_vmident *vi)
 {
 	vi->tick++;
-	/* Out of memory, the idle entries just stay until the next try. */
 	if (!(vi->tick % IDLE_TICKS))
-		(void)rehash(vi, vi->cap, true);
+		prune(vi);
 	/* A failed rescan keeps the previous view: still the best map. */
 	if (vi->disc)
 		ks_vmdisc__update(vi->disc, DISC_MAX_AGE_NS);
@@ -149,19 +152,30 @@ void ks_vmident__set_discovery(struct ks_vmident *vi, struct ks_vmdisc *d,
 		ks_vmdisc__update(d, DISC_MAX_AGE_NS);
 }
 
+/* tgid's entry, made if new; NULL when out of memory.  Adding an entry
+ * may move the others. */
 static struct entry *lookup(struct ks_vmident *vi, uint32_t tgid)
 {
-	size_t i;
+	uint32_t id = ks_dict__find(&vi->ix, tgid_hash(tgid), id_eq, vi,
+				    &tgid);
 
-	if ((vi->n + 1) * 2 > vi->cap && rehash(vi, vi->cap * 2, false))
+	if (id)
+		return &vi->e[id - 1];
+	if (vi->n == vi->cap) {
+		size_t cap = vi->cap ? vi->cap * 2 : 64;
+		struct entry *p = realloc(vi->e, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		vi->e = p;
+		vi->cap = cap;
+	}
+	if (ks_dict__reserve(&vi->ix, vi->n + 1, id_hash, vi))
 		return NULL;
-	for (i = slot(tgid, vi->cap); vi->t[i].tgid;
-	     i = (i + 1) & (vi->cap - 1))
-		if (vi->t[i].tgid == tgid)
-			return &vi->t[i];
-	vi->t[i] = (struct entry){ .tgid = tgid };
-	vi->n++;
-	return &vi->t[i];
+	vi->e[vi->n] = (struct entry){ .tgid = tgid };
+	ks_dict__set(&vi->ix, ks_dict__slot(&vi->ix, tgid_hash(tgid), id_eq,
+					    vi, &tgid), (uint32_t)++vi->n);
+	return &vi->e[vi->n - 1];
 }
 
 /* Sets *held to a reference on s (length n, cut to what the symbol table

@@ -7,7 +7,9 @@
  * a UUID, an unnamed one, a shell - and checks that a BPF record of each
  * carries exactly the fields vmrec writes for that VM, and none for the
  * shell but its comm; that the name and UUID outlive the VM's exit; and
- * that a reused pid loses the old UUID instead of inheriting it.
+ * that a reused pid loses the old UUID instead of inheriting it.  Also
+ * that processes not seen for a while are forgotten while busy ones keep
+ * their names, across the table's growth and pruning.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -222,10 +224,50 @@ static void test_names_from_discovery(void **state)
 	ks_sym_reset();
 }
 
+/* Names known only from a fallback (no /proc entry) last while their
+ * process is seen, and go once it has been idle for long. */
+static void test_idle_forgotten(void **state)
+{
+	char root[] = "/tmp/ks-vmididle-XXXXXX";
+	char want[300][64];
+	struct ks_vmident *vi;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	assert_non_null(vi = ks_vmident__new(root));
+	for (uint32_t t = 1; t <= 300; t++) {
+		char comm[32];
+
+		snprintf(comm, sizeof(comm), "qemu-%u", t);
+		assert_int_equal(ks_vmident__fallback(vi, t, comm,
+						      strlen(comm)), 0);
+		assert_non_null(ks_vmident__name(vi, t));
+		snprintf(want[t - 1], sizeof(want[0]), "%s",
+			 ks_vmident__name(vi, t));
+	}
+	for (int i = 0; i < 200; i++) {
+		ks_vmident__tick(vi);
+		for (uint32_t t = 2; t <= 300; t += 2)
+			assert_string_equal(ks_vmident__name(vi, t),
+					    want[t - 1]);
+	}
+	for (uint32_t t = 1; t <= 300; t++) {
+		if (t % 2)
+			assert_null(ks_vmident__name(vi, t));
+		else
+			assert_string_equal(ks_vmident__name(vi, t),
+					    want[t - 1]);
+	}
+	ks_vmident__free(vi);
+	rm_rf(root);
+	ks_sym_reset();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_from_discovery),
+		cmocka_unit_test(test_idle_forgotten),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
