@@ -2,8 +2,8 @@
  *
  * The translator keeps one small state per thread: its comm (and the
  * interned id for it), the vCPU it last printed, and the exit waiting for
- * its kvm_entry.  Threads live in an open-addressing table keyed by tid,
- * so an event costs a probe, a short field scan and an intern of the few
+ * its kvm_entry.  Threads live in an array indexed by tid through a
+ * util/dict index, so an event costs a probe, a short field scan and an intern of the few
  * strings it carries.  Field texts are read with hand-written scanners, one
  * per event, each accepting the layouts Linux 5.10 to 6.18 print (see the
  * format files in lab/captures/formats*).
@@ -18,13 +18,13 @@
 
 #include "engine/symtab.h"
 #include "replay/exitreason.h"
+#include "util/dict.h"
 
 #define COMM_MAX 32
 #define NDEC 256
 
 struct thread {
 	uint32_t tid;
-	bool used;
 	bool has_vcpu;
 	bool pending;		/* pend holds an exit waiting for its entry */
 	uint8_t comm_len;	/* COMM_MAX + 1: too long to cache */
@@ -50,8 +50,9 @@ struct reason {
 struct ks_kvmtrace {
 	ks_kvmtrace_emit_fn emit;
 	void *ctx;
-	struct thread *t;
-	size_t nt, cap;		/* used entries, slots (power of two) */
+	struct thread *t;	/* t[id - 1] for the ids of ix */
+	size_t nt, cap;
+	struct ks_dict ix;	/* tid -> id */
 	uint32_t dec[NDEC];	/* ids of "0".."255", 0 until interned */
 	struct reason reasons[NREASON];
 	struct ks_kvmtrace_stats st;
@@ -78,12 +79,7 @@ struct ks_kvmtrace *ks_kvmtrace__new(ks_kvmtrace_emit_fn emit, void *ctx)
 
 	if (!kt)
 		return NULL;
-	kt->cap = 64;
-	kt->t = calloc(kt->cap, sizeof(*kt->t));
-	if (!kt->t) {
-		free(kt);
-		return NULL;
-	}
+	kt->ix = (struct ks_dict)KS_DICT_INIT;
 	kt->emit = emit;
 	kt->ctx = ctx;
 	return kt;
@@ -93,16 +89,15 @@ void ks_kvmtrace__free(struct ks_kvmtrace *kt)
 {
 	if (!kt)
 		return;
-	for (size_t i = 0; i < kt->cap; i++) {
+	for (size_t i = 0; i < kt->nt; i++) {
 		struct thread *th = &kt->t[i];
 
-		if (!th->used)
-			continue;
 		ks_sym_put(th->comm_sym);
 		ks_sym_put(th->pid_sym);
 		ks_sym_put(th->rip_sym);
 	}
 	free(kt->t);
+	ks_dict__fini(&kt->ix);
 	free(kt);
 }
 
@@ -113,55 +108,58 @@ const struct ks_kvmtrace_stats *ks_kvmtrace__stats(const struct ks_kvmtrace *kt)
 
 /* ---- the thread table ---- */
 
-static size_t slot_of(const struct ks_kvmtrace *kt, uint32_t tid)
+static uint64_t tid_hash(uint32_t tid)
 {
-	size_t mask = kt->cap - 1;
-	size_t i = (tid * 2654435761u) & mask;
-
-	while (kt->t[i].used && kt->t[i].tid != tid)
-		i = (i + 1) & mask;
-	return i;
+	return ks_dict_hash_u64(tid);
 }
 
-static int grow(struct ks_kvmtrace *kt)
+static uint64_t id_hash(void *ctx, uint32_t id)
 {
-	struct thread *old = kt->t;
-	size_t oldcap = kt->cap;
+	const struct ks_kvmtrace *kt = ctx;
 
-	kt->t = calloc(oldcap * 2, sizeof(*kt->t));
-	if (!kt->t) {
-		kt->t = old;
-		return -ENOMEM;
-	}
-	kt->cap = oldcap * 2;
-	for (size_t i = 0; i < oldcap; i++)
-		if (old[i].used)
-			kt->t[slot_of(kt, old[i].tid)] = old[i];
-	free(old);
-	return 0;
+	return tid_hash(kt->t[id - 1].tid);
+}
+
+static bool id_eq(void *ctx, uint32_t id, const void *key)
+{
+	const struct ks_kvmtrace *kt = ctx;
+
+	return kt->t[id - 1].tid == *(const uint32_t *)key;
 }
 
 static struct thread *find(const struct ks_kvmtrace *kt, uint32_t tid)
 {
-	size_t i = slot_of(kt, tid);
+	uint32_t id = ks_dict__find(&kt->ix, tid_hash(tid), id_eq,
+				    (void *)kt, &tid);
 
-	return kt->t[i].used ? &kt->t[i] : NULL;
+	return id ? &kt->t[id - 1] : NULL;
 }
 
+/* tid's state, made if new; NULL when out of memory.  Adding a thread
+ * may move the others. */
 static struct thread *get(struct ks_kvmtrace *kt, uint32_t tid)
 {
-	size_t i;
+	struct thread *th = find(kt, tid);
 
-	if ((kt->nt + 1) * 2 > kt->cap && grow(kt))
-		return NULL;
-	i = slot_of(kt, tid);
-	if (!kt->t[i].used) {
-		memset(&kt->t[i], 0, sizeof(kt->t[i]));
-		kt->t[i].used = true;
-		kt->t[i].tid = tid;
-		kt->nt++;
+	if (th)
+		return th;
+	if (kt->nt == kt->cap) {
+		size_t cap = kt->cap ? kt->cap * 2 : 32;
+		struct thread *p = realloc(kt->t, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		kt->t = p;
+		kt->cap = cap;
 	}
-	return &kt->t[i];
+	if (ks_dict__reserve(&kt->ix, kt->nt + 1, id_hash, kt))
+		return NULL;
+	th = &kt->t[kt->nt];
+	memset(th, 0, sizeof(*th));
+	th->tid = tid;
+	ks_dict__set(&kt->ix, ks_dict__slot(&kt->ix, tid_hash(tid), id_eq, kt,
+					    &tid), (uint32_t)++kt->nt);
+	return th;
 }
 
 /* Keeps th's comm id current; a thread may rename itself. */
@@ -646,8 +644,8 @@ int ks_kvmtrace__finish(struct ks_kvmtrace *kt)
 {
 	int e;
 
-	for (size_t i = 0; i < kt->cap; i++)
-		if (kt->t[i].used && (e = flush_pending(kt, &kt->t[i])))
+	for (size_t i = 0; i < kt->nt; i++)
+		if ((e = flush_pending(kt, &kt->t[i])))
 			return e;
 	return 0;
 }
