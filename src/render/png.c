@@ -27,43 +27,71 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "util/dict.h"
+
 #define PNG_MAX_SIDE 100000
 #define PAL_MAX 256
-#define PAL_SLOTS 1024		/* open addressing, kept under 1/4 full */
 
 enum { FILTER_NONE = 0, FILTER_SUB = 1, FILTER_UP = 2 };
 enum { COLOR_RGB = 2, COLOR_INDEXED = 3 };
 
-/* The image's colours, if there are few enough for a palette. */
+/* The image's colours, if there are few enough for a palette: colour
+ * col[i] is palette entry i, found by a util/dict index of ids i + 1. */
 struct palette {
-	uint32_t slot[PAL_SLOTS];	/* colour + 1 (0: empty) */
-	uint8_t index[PAL_SLOTS];
+	uint32_t col[PAL_MAX];
 	uint8_t rgb[PAL_MAX * 3];
 	unsigned int n;
+	struct ks_dict ix;
 };
 
-static unsigned int color_hash(uint32_t c)
+static uint64_t color_hash(uint32_t c)
 {
-	return (c * 2654435761u) >> 22;	/* the top 10 bits: PAL_SLOTS */
+	return ks_dict_hash_u64(c);
+}
+
+static uint64_t id_hash(void *p, uint32_t id)
+{
+	return color_hash(((const struct palette *)p)->col[id - 1]);
+}
+
+static bool id_eq(void *p, uint32_t id, const void *c)
+{
+	return ((const struct palette *)p)->col[id - 1] == *(const uint32_t *)c;
+}
+
+/* An empty palette with room for every entry, or NULL. */
+static struct palette *palette_new(void)
+{
+	struct palette *p = calloc(1, sizeof(*p));
+
+	if (p && ks_dict__reserve(&p->ix, PAL_MAX, id_hash, p)) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void palette_free(struct palette *p)
+{
+	if (p)
+		ks_dict__fini(&p->ix);
+	free(p);
 }
 
 /* The index of colour c, added if new; -1 when the palette is full. */
 static int palette_index(struct palette *p, uint32_t c)
 {
-	unsigned int h = color_hash(c);
+	uint32_t *s = ks_dict__slot(&p->ix, color_hash(c), id_eq, p, &c);
 
-	while (p->slot[h]) {
-		if (p->slot[h] == c + 1)
-			return p->index[h];
-		h = (h + 1) % PAL_SLOTS;
-	}
+	if (*s)
+		return (int)*s - 1;
 	if (p->n == PAL_MAX)
 		return -1;
-	p->slot[h] = c + 1;
-	p->index[h] = (uint8_t)p->n;
+	p->col[p->n] = c;
 	p->rgb[p->n * 3] = (uint8_t)(c >> 16);
 	p->rgb[p->n * 3 + 1] = (uint8_t)(c >> 8);
 	p->rgb[p->n * 3 + 2] = (uint8_t)c;
+	ks_dict__set(&p->ix, s, p->n + 1);
 	return p->n++;
 }
 
@@ -308,14 +336,14 @@ int ks_png_encode_rgb(const uint8_t *rgb, uint32_t width, uint32_t height,
 	*len = 0;
 	if (!width || !height || width > PNG_MAX_SIDE || height > PNG_MAX_SIDE)
 		return -EINVAL;
-	if (!(l.pal = calloc(1, sizeof(*l.pal))))
+	if (!(l.pal = palette_new()))
 		return -ENOMEM;
 	if (!collect_palette(l.pal, rgb, width, height)) {
-		free(l.pal);
+		palette_free(l.pal);
 		l.pal = NULL;
 	}
 	rc = write_file(&f, &l);
-	free(l.pal);
+	palette_free(l.pal);
 	if (rc) {
 		free(f.p);
 		return rc;
