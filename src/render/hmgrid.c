@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "engine/symtab.h"
+#include "util/dict.h"
 
 int ks_hm_input__check(const struct ks_hm_input *in, struct ks_err *err)
 {
@@ -263,60 +264,37 @@ void ks_hm_geom_fini(struct ks_hm_geom *g)
 	ks_hm_cols_fini(&g->cols);
 }
 
-/* A small open-addressing map from symtab id to index + 1 (0 = empty). */
-struct keyix {
-	uint32_t *key, *val;
-	size_t mask, n;
+/* Sets of symtab ids: the ids sit in an array the caller keeps, indexed
+ * by a util/dict whose ids are positions + 1 in it. */
+static uint64_t key_hash(uint32_t key)
+{
+	return ks_dict_hash_u64(key);
+}
+
+static uint64_t id_hash(void *keys, uint32_t id)
+{
+	return key_hash(((const uint32_t *)keys)[id - 1]);
+}
+
+static bool id_eq(void *keys, uint32_t id, const void *key)
+{
+	return ((const uint32_t *)keys)[id - 1] == *(const uint32_t *)key;
+}
+
+/* Position of key in keys (indexed by ix), or -1. */
+static inline long key_pos(const struct ks_dict *ix, const uint32_t *keys,
+			   uint32_t key)
+{
+	return (long)ks_dict__find(ix, key_hash(key), id_eq, (void *)keys,
+				   &key) - 1;
+}
+
+/* The keys present, in the order first met. */
+struct keyset {
+	uint32_t *key;
+	size_t n, cap;
+	struct ks_dict ix;
 };
-
-static void keyix_fini(struct keyix *k)
-{
-	free(k->key);
-	free(k->val);
-}
-
-static int keyix_alloc(struct keyix *k, size_t want)
-{
-	size_t size = 16;
-
-	while (size < want * 2)
-		size *= 2;
-	k->key = malloc(size * sizeof(*k->key));
-	k->val = calloc(size, sizeof(*k->val));
-	k->mask = size - 1;
-	k->n = 0;
-	if (k->key && k->val)
-		return 0;
-	keyix_fini(k);
-	return -ENOMEM;
-}
-
-static inline size_t keyix_slot(const struct keyix *k, uint32_t key)
-{
-	size_t i = (key * 2654435761u) & k->mask;
-
-	while (k->val[i] && k->key[i] != key)
-		i = (i + 1) & k->mask;
-	return i;
-}
-
-/* Index of key, or -1. */
-static inline long keyix_get(const struct keyix *k, uint32_t key)
-{
-	size_t i = keyix_slot(k, key);
-
-	return k->val[i] ? (long)k->val[i] - 1 : -1;
-}
-
-static void keyix_put(struct keyix *k, uint32_t key, uint32_t idx)
-{
-	size_t i = keyix_slot(k, key);
-
-	if (!k->val[i])
-		k->n++;
-	k->key[i] = key;
-	k->val[i] = idx + 1;
-}
 
 static int cmp_sym(const void *a, const void *b)
 {
@@ -324,35 +302,35 @@ static int cmp_sym(const void *a, const void *b)
 		      ks_sym_str(*(const uint32_t *)b));
 }
 
-/* Adds key to the set, growing it to stay at most half full. */
-static int set_add(struct keyix *k, uint32_t key)
+/* Adds key to the set if new. */
+static int set_add(struct keyset *k, uint32_t key)
 {
-	struct keyix big;
-
-	if (keyix_get(k, key) >= 0)
+	if (key_pos(&k->ix, k->key, key) >= 0)
 		return 0;
-	if ((k->n + 1) * 2 > k->mask + 1) {
-		if (keyix_alloc(&big, k->mask + 1))
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 16;
+		uint32_t *p = realloc(k->key, cap * sizeof(*p));
+
+		if (!p)
 			return -ENOMEM;
-		for (size_t i = 0; i <= k->mask; i++)
-			if (k->val[i])
-				keyix_put(&big, k->key[i], 0);
-		keyix_fini(k);
-		*k = big;
+		k->key = p;
+		k->cap = cap;
 	}
-	keyix_put(k, key, 0);
+	if (ks_dict__reserve(&k->ix, k->n + 1, id_hash, k->key))
+		return -ENOMEM;
+	k->key[k->n] = key;
+	ks_dict__set(&k->ix, ks_dict__slot(&k->ix, key_hash(key), id_eq,
+					   k->key, &key), (uint32_t)++k->n);
 	return 0;
 }
 
 int ks_hm_present(const struct ks_hm_input *in, size_t s0, size_t s1,
 		  uint32_t **keys, size_t *n)
 {
-	struct keyix set;
+	struct keyset set = { NULL, 0, 0, KS_DICT_INIT };
 
 	*keys = NULL;
 	*n = 0;
-	if (keyix_alloc(&set, 8))
-		return -ENOMEM;
 	for (size_t s = s0; s < s1 && s < in->ncols; s++) {
 		const struct ks_value *v = in->cols[s];
 
@@ -362,21 +340,20 @@ int ks_hm_present(const struct ks_hm_input *in, size_t s0, size_t s1,
 			if (!e->count && ks_dist__empty(&e->dist))
 				continue;
 			if (set_add(&set, e->key)) {
-				keyix_fini(&set);
+				free(set.key);
+				ks_dict__fini(&set.ix);
 				return -ENOMEM;
 			}
 		}
 	}
-	if (set.n && !(*keys = malloc(set.n * sizeof(**keys)))) {
-		keyix_fini(&set);
-		return -ENOMEM;
+	ks_dict__fini(&set.ix);
+	if (!set.n) {
+		free(set.key);
+		return 0;
 	}
-	for (size_t i = 0; i <= set.mask; i++)
-		if (set.val[i])
-			(*keys)[(*n)++] = set.key[i];
-	keyix_fini(&set);
-	if (*n)
-		qsort(*keys, *n, sizeof(**keys), cmp_sym);
+	qsort(set.key, set.n, sizeof(*set.key), cmp_sym);
+	*keys = set.key;
+	*n = set.n;
 	return 0;
 }
 
@@ -540,7 +517,7 @@ static void spread_rest(uint64_t *tmp, const struct ks_dist *total,
 struct bctx {
 	const struct ks_hm_plan *plan;
 	struct spans *spans;
-	struct keyix ix;
+	struct ks_dict ix;	/* plan->keys -> position + 1 */
 	uint64_t *tmp;		/* remainder in progress, if keys deduct */
 	size_t mstride;		/* cells per map */
 };
@@ -605,7 +582,7 @@ static void deduct_keys(struct bctx *b, const struct ks_value *v,
 	load(b->tmp, &v->dist);
 	for (size_t k = 0; k < v->n; k++) {
 		const struct ks_value_entry *e = &v->e[k];
-		long m = keyix_get(&b->ix, e->key);
+		long m = key_pos(&b->ix, b->plan->keys, e->key);
 
 		if (m < 0)
 			continue;
@@ -635,7 +612,7 @@ static void bucketize_one(struct bctx *b, const struct ks_value *v,
 	}
 	for (size_t k = 0; k < v->n; k++) {
 		const struct ks_value_entry *e = &v->e[k];
-		long m = keyix_get(&b->ix, e->key);
+		long m = key_pos(&b->ix, b->plan->keys, e->key);
 
 		if (m < 0 && plan->remainder)
 			spread_dist(&e->dist, b->spans, rem);
@@ -649,14 +626,25 @@ int ks_hm_bucketize(const struct ks_hm_input *in, const struct ks_hm_cols *cols,
 		    const struct ks_hm_rows *rows, const struct ks_hm_plan *plan,
 		    double *cells)
 {
-	struct bctx b = { plan, NULL, { 0 }, NULL, cols->n * rows->n };
+	struct bctx b = { plan, NULL, KS_DICT_INIT, NULL, cols->n * rows->n };
+	void *keys = (void *)plan->keys;
 	int rc = -ENOMEM;
 
-	if (keyix_alloc(&b.ix, plan->nkeys))
+	if (ks_dict__reserve(&b.ix, plan->nkeys, id_hash, keys))
 		return -ENOMEM;
-	for (size_t k = 0; k < plan->nkeys; k++)
-		if (plan->keys[k] != KS_HM_NOKEY)
-			keyix_put(&b.ix, plan->keys[k], (uint32_t)k);
+	for (size_t k = 0; k < plan->nkeys; k++) {
+		uint32_t *s;
+
+		if (plan->keys[k] == KS_HM_NOKEY)
+			continue;
+		/* A key listed twice maps to its last place. */
+		s = ks_dict__slot(&b.ix, key_hash(plan->keys[k]), id_eq, keys,
+				  &plan->keys[k]);
+		if (*s)
+			*s = (uint32_t)(k + 1);
+		else
+			ks_dict__set(&b.ix, s, (uint32_t)(k + 1));
+	}
 	if (!(b.spans = malloc(sizeof(*b.spans))))
 		goto out;
 	if (plan->remainder && plan->nkeys &&
@@ -675,6 +663,6 @@ int ks_hm_bucketize(const struct ks_hm_input *in, const struct ks_hm_cols *cols,
 out:
 	free(b.spans);
 	free(b.tmp);
-	keyix_fini(&b.ix);
+	ks_dict__fini(&b.ix);
 	return rc;
 }
