@@ -33,7 +33,7 @@
 #include "cli/commands.h"
 #include "cli/statlib.h"
 #include "engine/symtab.h"
-#include "replay/exitreason.h"
+#include "kvm/exitreason.h"
 #include "replay/input.h"
 #include "source/exitlat.h"
 #include "source/source.h"

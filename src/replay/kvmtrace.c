@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "engine/symtab.h"
-#include "replay/exitreason.h"
+#include "kvm/exitreason.h"
 #include "util/dict.h"
 
 #define COMM_MAX 32

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "engine/symtab.h"
-#include "replay/uexitreason.h"
+#include "kvm/uexitreason.h"
 
 struct ks_agree {
 	struct ks_source_sink sink;

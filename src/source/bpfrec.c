@@ -15,8 +15,8 @@
 
 #include "bpf/loglin.h"
 #include "engine/symtab.h"
-#include "replay/exitreason.h"
-#include "replay/uexitreason.h"
+#include "kvm/exitreason.h"
+#include "kvm/uexitreason.h"
 
 #define MS_NS 1000000ULL
 

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "engine/symtab.h"
-#include "replay/uexitreason.h"
+#include "kvm/uexitreason.h"
 
 #define MAX_NAMES 2
 

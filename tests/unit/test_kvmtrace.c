@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "engine/symtab.h"
-#include "replay/exitreason.h"
+#include "kvm/exitreason.h"
 #include "replay/kvmtrace.h"
 
 /* ---- exit reasons ---- */

@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #include "engine/symtab.h"
-#include "replay/uexitreason.h"
+#include "kvm/uexitreason.h"
 #include "source/agree.h"
 #include "vm/kvmcounters.h"
 

@@ -17,7 +17,7 @@
 
 #include "bpf/loglin.h"
 #include "engine/symtab.h"
-#include "replay/exitreason.h"
+#include "kvm/exitreason.h"
 #include "source/bpfrec.h"
 #include "source/sechold.h"
 #include "source/source.h"

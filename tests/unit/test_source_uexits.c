@@ -23,8 +23,8 @@
 
 #include "bpf/uexits.h"
 #include "engine/symtab.h"
+#include "kvm/uexitreason.h"
 #include "replay/kvmtrace.h"
-#include "replay/uexitreason.h"
 #include "source/bpfrec.h"
 #include "source/sechold.h"
 

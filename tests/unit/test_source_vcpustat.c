@@ -23,7 +23,7 @@
 #include "bpf/uexits.h"
 
 #include "engine/symtab.h"
-#include "replay/exitreason.h"
+#include "kvm/exitreason.h"
 #include "source/bpfrec.h"
 #include "source/vcpustat.h"
 #include "source/vmident.h"

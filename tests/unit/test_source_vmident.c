@@ -24,7 +24,7 @@
 #include <cmocka.h>
 
 #include "engine/symtab.h"
-#include "replay/exitreason.h"
+#include "kvm/exitreason.h"
 #include "source/bpfrec.h"
 #include "source/vmident.h"
 #include "vm/discovery.h"

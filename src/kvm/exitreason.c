@@ -7,7 +7,7 @@
  * format files of Linux 6.1 and 6.18 show them), because users compare
  * kvmscope's keys with what perf, trace-cmd and bpftrace print.
  */
-#include "replay/exitreason.h"
+#include "kvm/exitreason.h"
 
 #include <errno.h>
 #include <stdbool.h>

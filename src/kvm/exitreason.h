@@ -11,8 +11,8 @@
  *   - a code missing from the table is printed as the kernel does, "0x7b".
  * The tables are the union of those in Linux 6.1 and 6.18.
  */
-#ifndef KS_REPLAY_EXITREASON_H
-#define KS_REPLAY_EXITREASON_H
+#ifndef KS_KVM_EXITREASON_H
+#define KS_KVM_EXITREASON_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -55,4 +55,4 @@ uint32_t ks_exitreason_sym(enum ks_isa isa, uint32_t code);
 int ks_exitreason_entry(enum ks_isa isa, size_t i, uint32_t *code,
 			const char **name);
 
-#endif /* KS_REPLAY_EXITREASON_H */
+#endif /* KS_KVM_EXITREASON_H */

@@ -11,8 +11,8 @@
  * (replay/kvmtrace.c, which keeps the printed word) and perf or bpftrace
  * show.
  */
-#ifndef KS_REPLAY_UEXITREASON_H
-#define KS_REPLAY_UEXITREASON_H
+#ifndef KS_KVM_UEXITREASON_H
+#define KS_KVM_UEXITREASON_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -47,4 +47,4 @@ uint32_t ks_uexitreason_sym(uint32_t reason, int32_t err);
  * -ENOENT past the end. */
 int ks_uexitreason_entry(size_t i, uint32_t *code, const char **name);
 
-#endif /* KS_REPLAY_UEXITREASON_H */
+#endif /* KS_KVM_UEXITREASON_H */

@@ -6,7 +6,7 @@
  * missing from the tracepoint's table in every kernel kvmscope supports,
  * and so are printed as hex, here as there.
  */
-#include "replay/uexitreason.h"
+#include "kvm/uexitreason.h"
 
 #include <errno.h>
 #include <stdio.h>
