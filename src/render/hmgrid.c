@@ -307,16 +307,8 @@ static int set_add(struct keyset *k, uint32_t key)
 {
 	if (key_pos(&k->ix, k->key, key) >= 0)
 		return 0;
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? k->cap * 2 : 16;
-		uint32_t *p = realloc(k->key, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		k->key = p;
-		k->cap = cap;
-	}
-	if (ks_dict__reserve(&k->ix, k->n + 1, id_hash, k->key))
+	if (ks_dict__room(&k->ix, &k->key, &k->cap, k->n, sizeof(*k->key),
+			  id_hash, k->key))
 		return -ENOMEM;
 	k->key[k->n] = key;
 	ks_dict__set(&k->ix, ks_dict__slot(&k->ix, key_hash(key), id_eq,

@@ -143,16 +143,8 @@ static struct thread *get(struct ks_kvmtrace *kt, uint32_t tid)
 
 	if (th)
 		return th;
-	if (kt->nt == kt->cap) {
-		size_t cap = kt->cap ? kt->cap * 2 : 32;
-		struct thread *p = realloc(kt->t, cap * sizeof(*p));
-
-		if (!p)
-			return NULL;
-		kt->t = p;
-		kt->cap = cap;
-	}
-	if (ks_dict__reserve(&kt->ix, kt->nt + 1, id_hash, kt))
+	if (ks_dict__room(&kt->ix, &kt->t, &kt->cap, kt->nt, sizeof(*kt->t),
+			  id_hash, kt))
 		return NULL;
 	th = &kt->t[kt->nt];
 	memset(th, 0, sizeof(*th));

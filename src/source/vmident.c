@@ -161,16 +161,8 @@ static struct entry *lookup(struct ks_vmident *vi, uint32_t tgid)
 
 	if (id)
 		return &vi->e[id - 1];
-	if (vi->n == vi->cap) {
-		size_t cap = vi->cap ? vi->cap * 2 : 64;
-		struct entry *p = realloc(vi->e, cap * sizeof(*p));
-
-		if (!p)
-			return NULL;
-		vi->e = p;
-		vi->cap = cap;
-	}
-	if (ks_dict__reserve(&vi->ix, vi->n + 1, id_hash, vi))
+	if (ks_dict__room(&vi->ix, &vi->e, &vi->cap, vi->n, sizeof(*vi->e),
+			  id_hash, vi))
 		return NULL;
 	vi->e[vi->n] = (struct entry){ .tgid = tgid };
 	ks_dict__set(&vi->ix, ks_dict__slot(&vi->ix, tgid_hash(tgid), id_eq,

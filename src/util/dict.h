@@ -50,6 +50,12 @@ static inline uint32_t ks_dict__find(const struct ks_dict *d, uint64_t h,
  * -ENOMEM (the index unchanged). */
 int ks_dict__reserve(struct ks_dict *d, size_t n, ks_dict_hash_fn hash,
 		     void *ctx);
+/* Room for one more id when n are held: the index reserved for n + 1 and
+ * the owner's array *arrp (of *cap elements of size esz; arrp points to
+ * the owner's pointer) grown to hold n + 1 (doubling, 16 at first).  0 or
+ * -ENOMEM (both still as usable as before). */
+int ks_dict__room(struct ks_dict *d, void *arrp, size_t *cap, size_t n,
+		  size_t esz, ks_dict_hash_fn hash, void *ctx);
 /* Stores id in the empty slot s found by ks_dict__slot. */
 static inline void ks_dict__set(struct ks_dict *d, uint32_t *s, uint32_t id)
 {
