@@ -3,7 +3,7 @@
  * Field values are written exactly as the trace reader (replay/kvmtrace.c)
  * writes them, so live and replayed data decompose into the same keys:
  * vCPUs in decimal, vectors in lowercase hex without "0x", exit reasons by
- * the kernel's table names (replay/exitreason.h), delivery modes by the
+ * the kernel's table names (kvm/exitreason.h), delivery modes by the
  * names kvm_apic_accept_irq prints, userspace exits, port and MMIO
  * directions as kvm_userspace_exit, kvm_pio and kvm_mmio print them.
  */
