@@ -502,6 +502,20 @@ class View {
 		history.replaceState(null, '', this.hash());
 	}
 
+	// This view on host name's own agent (fleet drill-down): the share
+	// link, minus the id, filtered to that host; null off a fleet.
+	hostLink(name) {
+		const agent = hostAgent(name);
+		if (!agent)
+			return null;
+		const eq = { eq: ['hostname', name] };
+		const p = this.spec.predicate || {};
+		const predicate = !Object.keys(p).length ? eq :
+			predHost(p) === name ? p : { and: [p, eq] };
+		return agent.replace(/\/*$/, '/') + encodeHash({ ...this.spec,
+			predicate }, this.opts, null, this.defaults, time);
+	}
+
 	async share() {
 		const url = location.href;
 		try {
@@ -823,16 +837,25 @@ class View {
 		const table = el('table', { class: 'counts' },
 			...rows.map(([k, n]) => {
 				const hue = this.hueOf(this.img, k);
+				const link = this.discrete === 'hostname' ?
+					this.hostLink(k) : null;
 				return el('tr', { 'data-key': k },
 					el('td', {}, el('i', { class: 'swatch', style:
 						hue === null ? '' :
 							`background:${hueColor(hue)}` }),
-					el('span', { text: k })),
+					link ? el('a', { href: link, class: 'host-link',
+						title: `this view on ${k}'s agent`,
+						text: k }) : el('span', { text: k })),
 					el('td', { class: 'num', text: String(n) }),
 					el('td', { class: 'bar' }, el('span', { style:
 						`width:${Math.max(2, n / max * 100)}%` })));
 			}));
+		const pinned = predHost(this.spec.predicate);
+		const pinLink = pinned ? this.hostLink(pinned) : null;
 		box.replaceChildren(
+			pinLink ? el('p', {}, el('a', { href: pinLink,
+				class: 'host-link', text: `Open on ${pinned}'s agent` })) :
+				'',
 			el('div', { class: 'details-head' },
 				el('b', { text: fmtClock(d.bucket_time) }),
 				el('span', { text: ` · ${fieldLabel(this.numeric)} ` +
@@ -963,6 +986,50 @@ async function statusTick() {
 	$('#agent-text').textContent = bits.join(' · ');
 	$('#agent').classList.remove('down');
 	showPeers(s.peers || []);
+	showHosts(s.fleet ? s.fleet.hosts || [] : null);
+}
+
+// A fleet's hosts (kvmscope fleet): how many report, which are stale, each
+// a link to its own agent.  An agent's status has no fleet: nothing shown.
+let hostsShown = '';
+function showHosts(hosts) {
+	const key = JSON.stringify(hosts);
+	if (key === hostsShown)
+		return;
+	hostsShown = key;
+	$('#hosts-card').hidden = !hosts;
+	if (!hosts)
+		return;
+	const stale = hosts.filter(h => !h.reporting).length;
+	$('#hosts-count').textContent =
+		`${hosts.length - stale} reporting · ${stale} stale`;
+	$('#hosts').replaceChildren(...hosts.map(h => el('li', {
+		class: h.reporting ? 'host' : 'host stale',
+		'data-host': h.hostname }, h.agent ?
+		el('a', { href: h.agent, title: h.agent, text: h.hostname }) :
+		el('span', { text: h.hostname }),
+	h.reporting ? '' : el('span', { class: 'muted', text: ' stale' }))));
+}
+
+// The agent's URL of a fleet's host, or null (an agent, an unknown host).
+function hostAgent(name) {
+	const hosts = agentStatus && agentStatus.fleet &&
+		agentStatus.fleet.hosts || [];
+	const h = hosts.find(x => x.hostname === name);
+	return h && h.agent ? h.agent : null;
+}
+
+// The host a predicate pins, {"eq":["hostname",NAME]} alone or in an
+// "and", or null.
+function predHost(pred) {
+	if (pred && Array.isArray(pred.eq) && pred.eq[0] === 'hostname')
+		return String(pred.eq[1]);
+	for (const p of (pred && pred.and) || []) {
+		const h = predHost(p);
+		if (h)
+			return h;
+	}
+	return null;
 }
 
 // The other hosts' agents (serve --peers), as links; operators only: a
