@@ -36,6 +36,7 @@ TRACES=("$TOP/tests/data/kvm-trace-all-events.txt"
 NAGENTS=8
 . "$TOP/tests/http/promlib.sh"
 prom_init t_fleet
+. "$TOP/tests/fleet/fleetlib.sh"
 pids=() apids=()
 fleet_cleanup() {
 	for p in "${pids[@]}"; do { kill -KILL "$p" && wait "$p"; } 2>/dev/null; done
@@ -65,26 +66,10 @@ for i in 0 1 2; do
 done
 
 # The agents' ports, chosen first so the scrapers run before they start.
-# (Python starts slowly on a loaded machine: one call for every port.)
-mapfile -t ports < <(python3 -c '
-import socket, sys
-ss = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in ss:
-    s.bind(("127.0.0.1", 0))
-for s in ss:
-    print(s.getsockname()[1])' $((NAGENTS + 2)))
+mapfile -t ports < <(free_ports $((NAGENTS + 2)))
 vport=${ports[$NAGENTS]} dead=${ports[$((NAGENTS + 1))]}
 ports=("${ports[@]:0:$NAGENTS}")
-targets=$(printf "'127.0.0.1:%s'," "${ports[@]}")
-cat >"$tmp/scrape.yml" <<YML
-global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: kvmscope
-    static_configs:
-      - targets: [${targets%,}]
-YML
+scrape_yml "$tmp/scrape.yml" "${ports[@]}"
 # Prometheus, scraping every agent.
 PROM_YML=$tmp/scrape.yml prom_start
 PURL=$P
@@ -108,13 +93,7 @@ for n in $(seq 1 $NAGENTS); do
 	apids+=($!)
 	sleep 1
 done
-for n in $(seq 1 $NAGENTS); do
-	for _ in $(seq 1 100); do
-		grep -q '^kvmscope: listening on' "$tmp/agent$n.log" && break
-		sleep 0.1
-	done
-	grep -q '^kvmscope: listening on' "$tmp/agent$n.log" || fail "agent $n did not start"
-done
+agents_wait $NAGENTS
 
 # Every replay finished, then 4 more seconds of scrapes by both, which
 # must hold every host.
@@ -139,29 +118,6 @@ for u in (purl, vurl):
 PY
 t_end=$(( $(date +%s) - 3 ))
 
-# fleet_start URL: a fleet on a free port; sets fleet, F.
-fleet_start() {
-	"$K" fleet --prometheus "$1" --listen 127.0.0.1:0 --scrape-interval 1 \
-		--timeout 3000 2>"$tmp/fleet.log" &
-	fleet=$!
-	pids+=($fleet)
-	F=
-	for _ in $(seq 1 100); do
-		F=$(sed -n 's|^kvmscope: listening on \(http://127\.0\.0\.1:[0-9]*\)/$|\1|p' \
-			"$tmp/fleet.log")
-		[ -n "$F" ] && break
-		kill -0 "$fleet" 2>/dev/null || fail "the fleet exited: $(cat "$tmp/fleet.log")"
-		sleep 0.1
-	done
-	[ -n "$F" ] || fail "the fleet did not start"
-}
-fleet_stop() {
-	kill -INT "$fleet"
-	wait "$fleet"
-	[ $? -eq 0 ] || fail "the fleet exited with an error"
-	grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' "$tmp/fleet.log" &&
-		fail "sanitizer report: $(cat "$tmp/fleet.log")"
-}
 # create NAME JSON: POST an instrumentation; its URI in $tmp/NAME.uri.
 create() {
 	code=$(curl -s -o "$tmp/$1.create" -w '%{http_code}' -m 10 \

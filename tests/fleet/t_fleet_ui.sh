@@ -20,7 +20,8 @@ NAGENTS=8
 cd "$TOP" || exit 1
 . "$TOP/tests/http/promlib.sh"
 prom_init t_fleet_ui
-pids=() apids=()
+. "$TOP/tests/fleet/fleetlib.sh"
+pids=()
 fleet_ui_cleanup() {
 	for p in "${pids[@]}"; do { kill -KILL "$p" && wait "$p"; } 2>/dev/null; done
 	prom_cleanup
@@ -32,23 +33,8 @@ bash tests/web/deps.sh >/dev/null 2>&1 ||
 command -v node >/dev/null || { echo "node is not installed"; exit 77; }
 find_prometheus
 
-mapfile -t ports < <(python3 -c '
-import socket, sys
-ss = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in ss:
-    s.bind(("127.0.0.1", 0))
-for s in ss:
-    print(s.getsockname()[1])' $NAGENTS)
-targets=$(printf "'127.0.0.1:%s'," "${ports[@]}")
-cat >"$tmp/scrape.yml" <<YML
-global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: kvmscope
-    static_configs:
-      - targets: [${targets%,}]
-YML
+mapfile -t ports < <(free_ports $NAGENTS)
+scrape_yml "$tmp/scrape.yml" "${ports[@]}"
 PROM_YML=$tmp/scrape.yml prom_start
 
 agent_pids={
@@ -60,33 +46,14 @@ for n in $(seq 1 $NAGENTS); do
 	agent_pids+="\"host$n\":$!,"
 done
 agent_pids="${agent_pids%,}}"
-for n in $(seq 1 $NAGENTS); do
-	for _ in $(seq 1 100); do
-		grep -q '^kvmscope: listening on' "$tmp/agent$n.log" && break
-		sleep 0.1
-	done
-	grep -q '^kvmscope: listening on' "$tmp/agent$n.log" || fail "agent $n did not start"
-done
+agents_wait $NAGENTS
 
-"$K" fleet --prometheus "$P" --listen 127.0.0.1:0 --scrape-interval 1 \
-	--timeout 3000 --web-root "$TOP/web" 2>"$tmp/fleet.log" &
-fleet=$!
-pids+=($fleet)
-F=
-for _ in $(seq 1 100); do
-	F=$(sed -n 's|^kvmscope: listening on \(http://127\.0\.0\.1:[0-9]*\)/$|\1|p' \
-		"$tmp/fleet.log")
-	[ -n "$F" ] && break
-	kill -0 "$fleet" 2>/dev/null || fail "the fleet exited: $(cat "$tmp/fleet.log")"
-	sleep 0.1
-done
-[ -n "$F" ] || fail "the fleet did not start"
+fleet_start "$P" --web-root "$TOP/web"
 
 BASE=$F/ SHOTS=$tmp/shots AGENT_PIDS=$agent_pids NAGENTS=$NAGENTS \
 	timeout 90 node tests/web/fleet_ui.mjs 2>"$tmp/node.log"
 rc=$?
-grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' "$tmp/fleet.log" &&
-	fail "sanitizer report: $(cat "$tmp/fleet.log")"
 [ "$rc" -eq 77 ] && exit 77
 [ "$rc" -eq 0 ] || fail "fleet_ui.mjs failed ($rc)"
+fleet_stop
 echo "PASS: t_fleet_ui ($NAGENTS agents through Prometheus, in chromium)"

@@ -1,0 +1,70 @@
+# fleetlib.sh - shared by the fleet tests (t_fleet.sh, t_fleet_ui.sh):
+# free ports, the scrape config of the agents, waiting for them, and a
+# fleet on a free port.  Source it after promlib.sh's prom_init (it uses
+# K, tmp, fail and the array pids).
+
+# free_ports N: N free loopback ports, one a line (one Python for all:
+# Python starts slowly on a loaded machine).
+free_ports() {
+	python3 -c '
+import socket, sys
+ss = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in ss:
+    s.bind(("127.0.0.1", 0))
+for s in ss:
+    print(s.getsockname()[1])' "$1"
+}
+
+# scrape_yml FILE PORT...: every agent scraped each second.
+scrape_yml() {
+	local f=$1 targets
+	shift
+	targets=$(printf "'127.0.0.1:%s'," "$@")
+	cat >"$f" <<YML
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: kvmscope
+    static_configs:
+      - targets: [${targets%,}]
+YML
+}
+
+# agents_wait N: agents 1..N (logs $tmp/agentI.log) listen.
+agents_wait() {
+	local n
+	for n in $(seq 1 "$1"); do
+		for _ in $(seq 1 100); do
+			grep -q '^kvmscope: listening on' "$tmp/agent$n.log" && break
+			sleep 0.1
+		done
+		grep -q '^kvmscope: listening on' "$tmp/agent$n.log" ||
+			fail "agent $n did not start"
+	done
+}
+
+# fleet_start URL [ARGS...]: a fleet on a free port; sets fleet, F.
+fleet_start() {
+	"$K" fleet --prometheus "$1" --listen 127.0.0.1:0 --scrape-interval 1 \
+		--timeout 3000 "${@:2}" 2>"$tmp/fleet.log" &
+	fleet=$!
+	pids+=($fleet)
+	F=
+	for _ in $(seq 1 100); do
+		F=$(sed -n 's|^kvmscope: listening on \(http://127\.0\.0\.1:[0-9]*\)/$|\1|p' \
+			"$tmp/fleet.log")
+		[ -n "$F" ] && break
+		kill -0 "$fleet" 2>/dev/null || fail "the fleet exited: $(cat "$tmp/fleet.log")"
+		sleep 0.1
+	done
+	[ -n "$F" ] || fail "the fleet did not start"
+}
+
+fleet_stop() {
+	kill -INT "$fleet"
+	wait "$fleet"
+	[ $? -eq 0 ] || fail "the fleet exited with an error"
+	grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' "$tmp/fleet.log" &&
+		fail "sanitizer report: $(cat "$tmp/fleet.log")"
+}
