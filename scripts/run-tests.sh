@@ -90,7 +90,7 @@ report() {
 #    time;
 #  - host: tests that watch this host's processes, BPF programs, QEMUs
 #    or a browser's timing (tests/bpf, source, vm, web, packaging,
-#    cli/t_check.sh, http/t_live.sh), one at a time;
+#    cli/t_check.sh, http/t_live.sh, fleet/t_fleet_ui.sh), one at a time;
 #  - beside them, at the same time: tests that only replay recorded
 #    traces into their own agents on free ports (the rest), one at a time.
 # RUN_TESTS_SERIAL=1 runs everything one at a time.
@@ -100,7 +100,8 @@ for t in tests/*/t_*.sh; do
 	case $t in
 	tests/lab/*) alone+=("$t");;
 	tests/bpf/*|tests/source/*|tests/vm/*|tests/web/*|tests/packaging/*|\
-	tests/cli/t_check.sh|tests/http/t_live.sh) host+=("$t");;
+	tests/cli/t_check.sh|tests/http/t_live.sh|tests/fleet/t_fleet_ui.sh)
+		host+=("$t");;
 	*) beside+=("$t");;
 	esac
 done

@@ -7,6 +7,9 @@
 # had, so callers can turn that into a skip.
 set -u
 cd "$(dirname "$0")/../.."
+# Tests run two at a time (scripts/run-tests.sh): one install at a time.
+exec 9> /tmp/kvmscope-webdeps.lock
+flock -w 900 9 || { echo "deps.sh: another install held the lock for 15 minutes" >&2; exit 1; }
 
 if [ ! -x /usr/bin/chromium ]; then
 	if [ "$(id -u)" -ne 0 ]; then
