@@ -233,7 +233,13 @@ async function analytics(page) {
 	await page.click('#timebar .tb-pause');
 	check(!hashOf(page).has('end'), 'resume: the link follows now again');
 
-	// An absolute range: from/to in local time.
+	// An absolute range: from/to in local time, within what the agent
+	// keeps: the instrumentation must be 60 s old (a fast host gets here
+	// 12 s after creating it, and the range would be refused as older).
+	const born = (await api(`/ca/instrumentations/${hashOf(page).get('id')}`))
+		.crtime / 1000;
+	await until("60 s of data kept", async () =>
+		(await api("/ca/admin/status")).now >= born + 60, 80000);
 	const now = (await api('/ca/admin/status')).now;
 	const terrOf = () => page.textContent('#timebar .tb-error');
 	const local = t => page.evaluate(x => {
