@@ -102,6 +102,8 @@ for t in tests/*/t_*.sh; do
 	tests/bpf/*|tests/source/*|tests/vm/*|tests/web/*|tests/packaging/*|\
 	tests/cli/t_check.sh|tests/http/t_live.sh|tests/fleet/t_fleet_ui.sh)
 		host+=("$t");;
+	# Replay-only, but long: it evens the two lanes (about 10 min each).
+	tests/http/t_auth.sh) host+=("$t");;
 	*) beside+=("$t");;
 	esac
 done
