@@ -42,6 +42,7 @@
 #include <linux/kvm.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -176,6 +177,8 @@ struct vcpu {
 	double work_start, work_sum, last_wake, cycle_sum;
 	uint64_t works, wakes, cycles_before;
 	double switch_wall, resume_wall;	/* -R, on the wall clock */
+	volatile double run_since;	/* in KVM_RUN since, 0: not in it */
+	uint64_t kicks;			/* watchdog kicks out of KVM_RUN */
 };
 
 enum step { GO, STOP };
@@ -670,16 +673,21 @@ static void *vcpu_main(void *arg)
 	if (o.period_ms)
 		v->next_tick = next_phase(v->start);
 	for (;;) {
+		int rc;
+
 		inject_pending(v);
-		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+		v->run_since = now();
+		rc = ioctl(v->fd, KVM_RUN, 0);
+		v->run_since = 0;
+		if (rc < 0) {
 			if (errno != EINTR)
 				die("KVM_RUN");
 			v->intr++;
-			continue;
+		} else {
+			v->exits++;
+			if (handle_exit(v) == STOP)
+				break;
 		}
-		v->exits++;
-		if (handle_exit(v) == STOP)
-			break;
 		if (timed()) {
 			double t = now();
 
@@ -689,6 +697,41 @@ static void *vcpu_main(void *arg)
 		}
 	}
 	v->secs = now() - v->start;
+	return NULL;
+}
+
+/* The watchdog: a timed run checks its clock after each exit, so a
+ * guest that stopped exiting to user space (an interrupt lost between
+ * the userspace irqchip and a halted guest) would keep KVM_RUN, and the
+ * run, going for good.  A vCPU 2 s in KVM_RUN is kicked out with a
+ * signal (EINTR, counted in intr), at most every 0.5 s; a normal run
+ * exits to user space far more often and is never kicked. */
+static void on_kick(int sig)
+{
+	(void)sig;
+}
+
+struct watch {
+	struct vcpu *vs;
+	int n;
+};
+
+static void *watchdog(void *arg)
+{
+	const struct watch *w = arg;
+	struct timespec half = { 0, 500000000L };
+
+	for (;;) {
+		nanosleep(&half, NULL);
+		for (int i = 0; i < w->n; i++) {
+			double since = w->vs[i].run_since;
+
+			if (since > 0 && now() - since > 2.0) {
+				w->vs[i].kicks++;
+				pthread_kill(w->vs[i].th, SIGUSR1);
+			}
+		}
+	}
 	return NULL;
 }
 
@@ -881,10 +924,25 @@ int main(int argc, char **argv)
 		if ((errno = pthread_create(&vs[i].th, NULL, vcpu_main,
 					    &vs[i])))
 			die("pthread_create");
+	if (timed()) {
+		static struct watch w;
+		struct sigaction sa = { .sa_handler = on_kick };
+		pthread_t wt;
+
+		sigaction(SIGUSR1, &sa, NULL);
+		w = (struct watch){ vs, o.vcpus };
+		if ((errno = pthread_create(&wt, NULL, watchdog, &w)))
+			die("pthread_create");
+		pthread_detach(wt);
+	}
 	for (int i = 0; i < o.vcpus; i++)
 		pthread_join(vs[i].th, NULL);
-	for (int i = 0; i < o.vcpus; i++)
+	for (int i = 0; i < o.vcpus; i++) {
 		print_vcpu(&vs[i]);
+		if (vs[i].kicks)
+			printf("vcpu%d watchdog kicks=%llu (KVM_RUN over 2 s)\n",
+			       vs[i].idx, (unsigned long long)vs[i].kicks);
+	}
 	print_total(vs, now() - t0);
 	if (!o.no_stats) {
 		dump_debugfs();
