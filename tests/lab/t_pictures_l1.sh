@@ -24,9 +24,7 @@
 # The numbers are checked by pictures_check.py.
 #
 # The heatmaps are saved in lab-out/pictures/: exits-latency.png,
-# irqs-subsecond.png, samples-cr3.png, with the values behind them, and
-# the web UI's screenshots of the same views in lab-out/pictures/ui/
-# (UPDATE_DOCS=1: docs/pictures/ui-*.png).
+# irqs-subsecond.png, samples-cr3.png, with the values behind them.
 set -u
 . "$(dirname "$0")/hostlib.sh"
 . "$(dirname "$0")/picturelib.sh"
@@ -55,20 +53,11 @@ image samples cr3 samples-cr3 "ymin=0&ymax=1000&nbuckets=50&decompose_all=true"
 for f in exitsr uexits irqs samples; do cp "$W/$f.json" "$PICTURES/l1-$f.json"; done
 cp "$PR/stat-exits.json" "$PR/exits.out" "$PR/irqs.out" "$PR/cr3.out" "$PR/phases" "$PICTURES/"
 
-# The pictures as the web UI shows them, each view pinned to its phase's
-# seconds (share link t= and end=), through the forwarded port.
-ph() { awk -v p="$1" -v k="$2" '$1 == p && $2 == k { print $3 }' "$PR/phases"; }
-iid() { awk -v n="$1" '$1 == n { print $2 }' "$PR/instn"; }
-pin() {	# PHASE: the share link's range over it, at least 10 s
-	local s e
-	s=$(($(ph "$1" start) - 1)) e=$(($(ph "$1" end) + 2))
-	echo "t=$(( e - s < 10 ? 10 : e - s ))&end=$e"
-}
-ui_shoot \
-	exits-latency "$API/#metric=vm.exits&decomp=vleavereason,latency&id=$(iid exits)&scale=log&$(pin exits)" -- \
-	irqs-subsecond "$API/#metric=vm.irqs&decomp=irqvector,subsecond&id=$(iid irqs)&sel=20,21&nb=100&lines=none&$(pin irqs)" 20 21 -- \
-	samples-cr3 "$API/#metric=vm.thread_samples&decomp=vmmmuctx,subsecond&id=$(iid samples)&sel=4000,5000&lines=none&$(pin cr3)" 4000 5000 ||
-	BAD=$((BAD + 1))
+# The web UI's screenshots of these views are taken by t_demo.sh (of
+# make demo's agents, through its proxy): here, through L1's forwarded
+# port, the exits view did not show within two minutes in the final
+# check and the screenshots outlasted L1's hold, whose reboot rewrote the
+# phases this test checks.
 pictures_stop
 
 python3 "$LABDIR/pictures_check.py" "$W" "$PR" || BAD=$((BAD + 1))
