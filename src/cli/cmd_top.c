@@ -32,6 +32,7 @@
 #include "util/clock.h"
 #include "util/units.h"
 #include "vm/discovery.h"
+#include "util/dict.h"
 
 #define PROG "kvmscope top"
 #define NSRC 4
@@ -185,14 +186,8 @@ static struct top_row *row_of(struct top *t, uint32_t pid, uint32_t vm_sym)
 				t->rows[i].vm_sym = vm_sym;
 			return &t->rows[i];
 		}
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? 2 * t->cap : 16;
-
-		if (!(r = realloc(t->rows, cap * sizeof(*r))))
-			return NULL;
-		t->rows = r;
-		t->cap = cap;
-	}
+	if (ks_array_room(&t->rows, &t->cap, t->n, sizeof(*r)))
+		return NULL;
 	r = &t->rows[t->n++];
 	memset(r, 0, sizeof(*r));
 	ks_dist_init(&r->dlat);

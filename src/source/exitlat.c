@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine/symtab.h"
+#include "util/dict.h"
 
 struct ks_exitlat {
 	struct ks_exitlat_row *rows;
@@ -44,14 +45,8 @@ static struct ks_exitlat_row *row_of(struct ks_exitlat *t, uint32_t reason)
 	for (size_t i = 0; i < t->n; i++)
 		if (t->rows[i].reason == reason)
 			return &t->rows[i];
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? 2 * t->cap : 16;
-
-		if (!(r = realloc(t->rows, cap * sizeof(*r))))
-			return NULL;
-		t->rows = r;
-		t->cap = cap;
-	}
+	if (ks_array_room(&t->rows, &t->cap, t->n, sizeof(*r)))
+		return NULL;
 	r = &t->rows[t->n++];
 	memset(r, 0, sizeof(*r));
 	ks_dist_init(&r->dist);

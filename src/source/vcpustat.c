@@ -13,6 +13,7 @@
 
 #include "engine/symtab.h"
 #include "kvm/uexitreason.h"
+#include "util/dict.h"
 
 #define MAX_NAMES 2
 
@@ -64,15 +65,8 @@ static struct ks_vs_row *row_of(struct ks_vcpustat *vs, uint64_t pid,
 	for (size_t i = 0; i < vs->n; i++)
 		if (vs->rows[i].pid == pid && vs->rows[i].vcpu == vcpu)
 			return &vs->rows[i];
-	if (vs->n == vs->cap) {
-		size_t cap = vs->cap ? 2 * vs->cap : 16;
-
-		r = realloc(vs->rows, cap * sizeof(*r));
-		if (!r)
-			return NULL;
-		vs->rows = r;
-		vs->cap = cap;
-	}
+	if (ks_array_room(&vs->rows, &vs->cap, vs->n, sizeof(*r)))
+		return NULL;
 	r = &vs->rows[vs->n++];
 	memset(r, 0, sizeof(*r));
 	r->pid = pid;

@@ -40,15 +40,11 @@ int ks_dict__reserve(struct ks_dict *d, size_t n, ks_dict_hash_fn hash,
 	return 0;
 }
 
-int ks_dict__room(struct ks_dict *d, void *arrp, size_t *cap, size_t n,
-		  size_t esz, ks_dict_hash_fn hash, void *ctx)
+int ks_array_room(void *arrp, size_t *cap, size_t n, size_t esz)
 {
 	size_t want = *cap ? *cap * 2 : 16;
 	void *arr, *p;
 
-	/* The index first: rehashing reads the keys where they are now. */
-	if (ks_dict__reserve(d, n + 1, hash, ctx))
-		return -ENOMEM;
 	if (n < *cap)
 		return 0;
 	memcpy(&arr, arrp, sizeof(arr));
@@ -57,6 +53,15 @@ int ks_dict__room(struct ks_dict *d, void *arrp, size_t *cap, size_t n,
 	memcpy(arrp, &p, sizeof(p));
 	*cap = want;
 	return 0;
+}
+
+int ks_dict__room(struct ks_dict *d, void *arrp, size_t *cap, size_t n,
+		  size_t esz, ks_dict_hash_fn hash, void *ctx)
+{
+	/* The index first: rehashing reads the keys where they are now. */
+	if (ks_dict__reserve(d, n + 1, hash, ctx))
+		return -ENOMEM;
+	return ks_array_room(arrp, cap, n, esz);
 }
 
 void ks_dict__del(struct ks_dict *d, uint32_t id, uint64_t h,

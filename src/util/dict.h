@@ -50,6 +50,11 @@ static inline uint32_t ks_dict__find(const struct ks_dict *d, uint64_t h,
  * -ENOMEM (the index unchanged). */
 int ks_dict__reserve(struct ks_dict *d, size_t n, ks_dict_hash_fn hash,
 		     void *ctx);
+/* Room for one more element in an owner's array *arrp (arrp points to the
+ * owner's pointer; *cap elements of size esz, n of them used): grown to
+ * hold n + 1, doubling, 16 at first.  0 or -ENOMEM (the array as it was).
+ * The tables that need no index (a few rows found by a scan) use it too. */
+int ks_array_room(void *arrp, size_t *cap, size_t n, size_t esz);
 /* Room for one more id when n are held: the index reserved for n + 1 and
  * the owner's array *arrp (of *cap elements of size esz; arrp points to
  * the owner's pointer) grown to hold n + 1 (doubling, 16 at first).  0 or
