@@ -9,6 +9,7 @@
  * agent without tokens it listens only on loopback.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
@@ -83,6 +84,31 @@ static int parse_uint(const char *arg, const char *name, unsigned max,
 	return 0;
 }
 
+/* Whether u starts as an http:// or https:// URL. */
+static bool http_url(const char *u, size_t len)
+{
+	return (len > 7 && !strncmp(u, "http://", 7)) ||
+	       (len > 8 && !strncmp(u, "https://", 8));
+}
+
+/* --agents HOSTNAME=URL[,...]: 0, or 2 after saying which entry is bad. */
+static int check_agents(const char *map)
+{
+	for (const char *p = map; p;) {
+		const char *end = strchr(p, ','), *eq = strchr(p, '=');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (!eq || eq >= p + len || eq == p ||
+		    !http_url(eq + 1, len - (size_t)(eq - p) - 1)) {
+			fprintf(stderr, PROG ": --agents: '%.*s' is not "
+				"HOSTNAME=http://HOST:PORT\n", (int)len, p);
+			return 2;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
 /* 0, 1 for --help, or an exit status. */
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -121,7 +147,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				       &o->fc.timeout_ms))
 				return 2;
 			break;
-		case 'a': o->fc.agents = optarg; break;
+		case 'a':
+			if (check_agents(optarg))
+				return 2;
+			o->fc.agents = optarg;
+			break;
 		case 'w': o->web_root = optarg; break;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return 2;
@@ -136,8 +166,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		fprintf(stderr, PROG ": --prometheus URL is required\n");
 		return 2;
 	}
-	if (strncmp(o->fc.prometheus, "http://", 7) &&
-	    strncmp(o->fc.prometheus, "https://", 8)) {
+	if (!http_url(o->fc.prometheus, strlen(o->fc.prometheus))) {
 		fprintf(stderr, PROG ": --prometheus: '%s' is not an http:// "
 			"or https:// URL\n", o->fc.prometheus);
 		return 2;

@@ -38,6 +38,20 @@ NAGENTS=8
 prom_init t_fleet
 . "$TOP/tests/fleet/fleetlib.sh"
 pids=() apids=()
+
+# Bad command lines: exit 2 with a sentence naming the option, nothing
+# started.
+for bad in "--prometheus ftp://x" "--prometheus http://127.0.0.1:1 --agents garbage" \
+	"--prometheus http://127.0.0.1:1 --agents h1=http://a:1,h2" \
+	"--prometheus http://127.0.0.1:1 --scrape-interval 0"; do
+	# shellcheck disable=SC2086
+	"$KF" fleet $bad --listen 127.0.0.1:0 > "$tmp/bad.out" 2> "$tmp/bad.err"
+	rc=$?
+	opt=$(echo "$bad" | awk '{ print $(NF - 1) }')
+	[ $rc = 2 ] && grep -q -- "$opt" "$tmp/bad.err" ||
+		fail "fleet $bad: exit $rc, '$(cat "$tmp/bad.err")'"
+done
+echo "bad command lines refused, each naming its option"
 fleet_cleanup() {
 	for p in "${pids[@]}"; do { kill -KILL "$p" && wait "$p"; } 2>/dev/null; done
 	prom_cleanup
