@@ -14,10 +14,12 @@
 #
 # Timed, BENCH_FLEET_REPS times each, in one run:
 #   fleet: POST an instrumentation (vm.exits by latency, granularity 15,
-#     retention 3600) to a fresh `kvmscope fleet`, wait until its value
-#     holds the hour (the fleet fetches and differences it), then GET its
-#     600x300 heatmap image over the hour; the latency is from the POST to
-#     the image;
+#     retention 7200, so its backfill covers the whole hour however long the
+#     bench has run) to a fresh `kvmscope fleet`, wait until its value over
+#     the hour holds every exit the data put there (computed from the
+#     generator, so a partial hour fails the bench), then GET its 600x300
+#     heatmap image over the hour; the latency is from the POST to the
+#     image;
 #   grafana: the query a Grafana heatmap panel sends for the same data,
 #     sum by (le) (increase(..._bucket[60s])) as query_range, step 15.
 # Prints p50 and p99 of each, their ratio, and the 500 ms target's.
@@ -38,10 +40,16 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; do
 	--decompose vleavereason --decompose latency --json >"$tmp/pass.json" 2>/dev/null ||
 	{ echo "bench_fleet: replay failed" >&2; exit 1; }
 end=$(( ($(date +%s) - 60) / 15 * 15 ))
-python3 - "$tmp/pass.json" "$end" >"$tmp/data.om" <<'PY'
+python3 - "$tmp/pass.json" "$end" "$tmp/want" >"$tmp/data.om" <<'PY'
 import json, sys
 value = json.load(open(sys.argv[1]))["value"]
 end = int(sys.argv[2])
+# The exits in the windows [end - 3585, end): sample s (time end - 3600 +
+# 15 s) adds (1 + (h + s) % 4) passes; the window starting at sample s
+# holds sample s + 1's, for s = 1 .. 239.
+npass = sum(c for b in value.values() for _, c in b)
+want = sum((1 + (h + s) % 4) * npass for h in range(1, 9) for s in range(2, 241))
+open(sys.argv[3], "w").write("%d\n" % want)
 edges = [2 ** k for k in range(8, 35)]
 les = ["%.9g" % ((e - 1) * 1e-9) for e in edges] + ["+Inf"]
 print("# TYPE kvmscope_vm_exits_latency_seconds histogram")
@@ -86,9 +94,10 @@ pids+=($!)
 F=http://127.0.0.1:${ports[1]}
 for _ in $(seq 1 100); do curl -sf "$F/ca" >/dev/null && break; sleep 0.1; done
 
-python3 - "$P" "$F" "$end" "$REPS" <<'PY'
+python3 - "$P" "$F" "$end" "$REPS" "$(cat "$tmp/want")" <<'PY'
 import json, sys, time, urllib.parse, urllib.request
 P, F, end, reps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+want = int(sys.argv[5])
 start = end - 3600 + 15
 def req(url, data=None):
     r = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
@@ -100,29 +109,28 @@ def pct(xs, p):
 q = urllib.parse.urlencode({"query": "sum by (le) (increase(kvmscope_vm_exits_latency_seconds_bucket[60s]))",
                             "start": start, "end": end, "step": 15})
 graf, fleet = [], []
-want = None
 for i in range(reps):
     t0 = time.monotonic()
     r = req(P + "/api/v1/query_range?" + q)
     graf.append(time.monotonic() - t0)
     assert r["status"] == "success" and r["data"]["result"], r
     body = json.dumps({"module": "vm", "stat": "exits", "decomposition": ["latency"],
-                       "granularity": 15, "retention-time": 3600}).encode()
+                       "granularity": 15, "retention-time": 7200}).encode()
     t0 = time.monotonic()
     uri = req(F + "/ca/instrumentations", body)["uri"]
     while True:
         v = req("%s%s/value/raw?start_time=%d&duration=%d" % (F, uri, start, end - start))
         n = sum(c for _, c in v["value"])
         if n:
-            break
+            break	# one query feeds the whole backfill at once
+        if time.monotonic() - t0 > 60:
+            sys.exit("bench_fleet: no value after 60 s")
         time.sleep(0.005)
     img = req("%s%s/value/heatmap/image?start_time=%d&duration=%d&width=600&height=300"
               % (F, uri, start, end - start))
     fleet.append(time.monotonic() - t0)
     assert img["image"]
-    if want is None:
-        want = n
-    assert n == want, (n, want)
+    assert n == want, "fleet holds %d exits of the hour, the data %d" % (n, want)
     urllib.request.urlopen(urllib.request.Request(F + uri, method="DELETE"), timeout=10).read()
 fp50, fp99, gp50, gp99 = pct(fleet, 50), pct(fleet, 99), pct(graf, 50), pct(graf, 99)
 print("fleet_heatmap_records %d (8 hosts, 1 h, granularity 15 s, 600x300)" % want)
