@@ -20,11 +20,15 @@
 #include "engine/record.h"
 #include "engine/symtab.h"
 #include "expo/prom.h"
+#include "fleet/carry.h"
 #include "fleet/promql.h"
 
 #define QUERY_MAX 1024
 #define POINTS_MAX 10000	/* windows per query_range (Prometheus: 11000) */
 #define GROUP_MAX 12		/* labels a plan groups by, le included */
+/* A series unseen this long is forgotten by the carry: its agent has most
+ * likely restarted, and its counters start again from 0. */
+#define KS_FLEET_CARRY_AGE 3600
 
 struct plan {
 	const struct ks_prom_family *fam;
@@ -40,6 +44,7 @@ struct cursor {
 	int64_t crtime_ms;
 	int64_t next;		/* start of the first window not fed, s */
 	bool used;		/* seen by the current poll */
+	struct ks_carry *carry;	/* each series' last value (carry.h) */
 };
 
 struct ks_fleet {
@@ -51,6 +56,9 @@ struct ks_fleet {
 	char error[512];	/* the last poll's error, "" if none */
 	json_t *hosts;		/* the last host census */
 	int64_t hosts_at;
+	size_t carried;		/* series whose last value is carried */
+	uint64_t carry_dropped;	/* series past KS_CARRY_MAX, not carried */
+	uint64_t gone_dropped;	/* of those, by instrumentations gone */
 };
 
 struct ks_fleet *ks_fleet__new(const struct ks_fleet_conf *c,
@@ -74,6 +82,8 @@ void ks_fleet__free(struct ks_fleet *f)
 {
 	if (!f)
 		return;
+	for (size_t i = 0; i < f->ncur; i++)
+		ks_carry__free(f->cur[i].carry);
 	ks_promql__free(f->pq);
 	json_decref(f->hosts);
 	free(f->agents);
@@ -204,11 +214,15 @@ int ks_fleet__check(void *fleet, const char *base, const char *owner,
 /* ---- differencing ---------------------------------------------------- */
 
 /* The increase of a series in each of n windows (start + i*g, one step
- * each), from its values at the n + 1 step times; NaN where absent. */
+ * each), from its values at the n + 1 step times, differenced against the
+ * value the carry remembers for key from the call before; the carry then
+ * holds the last value of this call (carry.h). */
 static void increases(const json_t *values, int64_t start, unsigned g,
-		      size_t n, double *d)
+		      size_t n, double *d, struct ks_carry *carry,
+		      const char *key)
 {
-	double last = NAN;
+	double last;
+	bool seen = false;
 	size_t i, k = 0;
 	const json_t *v;
 	double *at = calloc(n + 1, sizeof(*at));
@@ -224,17 +238,16 @@ static void increases(const json_t *values, int64_t start, unsigned g,
 		const char *s = json_string_value(json_array_get(v, 1));
 		int64_t idx = ((int64_t)llround(t) - start) / (int64_t)g;
 
-		if (s && idx >= 0 && (size_t)idx <= n)
+		if (s && idx >= 0 && (size_t)idx <= n) {
 			at[idx] = strtod(s, NULL);
+			seen = true;
+		}
 	}
-	for (i = 0; i <= n; i++) {
-		if (isnan(at[i]))
-			continue;	/* a gap: the next sample tells */
-		if (i > 0)
-			d[i - 1] = isnan(last) || at[i] < last ?
-				   at[i] : at[i] - last;
-		last = at[i];
-	}
+	last = ks_carry_increases(at, n, ks_carry__last(carry, key), d);
+	/* Only a series seen now is remembered as of now, so one gone for
+	 * good ages out of the carry. */
+	if (seen && !isnan(last))
+		ks_carry__set(carry, key, last, start + (int64_t)(n * g));
 	free(at);
 }
 
@@ -295,11 +308,12 @@ static void emit(struct batch *b, const struct ks_record *proto,
 	}
 }
 
-/* A bucket series, its le and its group key (labels but le). */
+/* A bucket series, its le, its group key (labels but le) and its own
+ * key (all its labels). */
 struct bucket {
 	json_t *s;
 	double le;
-	char *key;
+	char *key, *skey;
 };
 
 static int cmp_bucket(const void *a, const void *b)
@@ -310,8 +324,8 @@ static int cmp_bucket(const void *a, const void *b)
 	return o ? o : x->le < y->le ? -1 : x->le > y->le;
 }
 
-/* The group key of a bucket series: its labels but le. */
-static char *group_key(const json_t *labels)
+/* A series' key: its labels (but le when !with_le). */
+static char *series_key(const json_t *labels, bool with_le)
 {
 	const char *k;
 	json_t *v;
@@ -322,7 +336,7 @@ static char *group_key(const json_t *labels)
 	if (!m)
 		return NULL;
 	json_object_foreach((json_t *)labels, k, v)
-		if (strcmp(k, "le"))
+		if (with_le || strcmp(k, "le"))
 			fprintf(m, "%s=%s\x1f", k, json_string_value(v));
 	fclose(m);
 	return s;
@@ -334,7 +348,7 @@ static char *group_key(const json_t *labels)
  * finite edge). */
 static void hist_records(const struct plan *p, enum ks_metric m, int numeric,
 			 json_t *res, int64_t start, unsigned g, size_t n,
-			 struct batch *b)
+			 struct ks_carry *carry, struct batch *b)
 {
 	size_t ns = json_array_size(res), i, j;
 	struct bucket *s = calloc(ns ? ns : 1, sizeof(*s));
@@ -351,7 +365,8 @@ static void hist_records(const struct plan *p, enum ks_metric m, int numeric,
 
 		s[i].s = json_array_get(res, i);
 		s[i].le = le ? strtod(le, NULL) : NAN;
-		if (!(s[i].key = group_key(lab)))
+		if (!(s[i].key = series_key(lab, false)) ||
+		    !(s[i].skey = series_key(lab, true)))
 			goto out;
 	}
 	/* Each group's buckets adjacent, by le. */
@@ -366,7 +381,8 @@ static void hist_records(const struct plan *p, enum ks_metric m, int numeric,
 		}
 		if (isnan(s[i].le))
 			continue;
-		increases(json_object_get(s[i].s, "values"), start, g, n, cur);
+		increases(json_object_get(s[i].s, "values"), start, g, n, cur,
+			  carry, s[i].skey);
 		for (j = 0; j < n; j++)
 			d[j] = cur[j] - prev[j];
 		memcpy(prev, cur, n * sizeof(double));
@@ -378,8 +394,10 @@ static void hist_records(const struct plan *p, enum ks_metric m, int numeric,
 			emit(b, &proto, start, g, n, d, numeric, at);
 	}
 out:
-	for (i = 0; s && i < ns; i++)
+	for (i = 0; s && i < ns; i++) {
 		free(s[i].key);
+		free(s[i].skey);
+	}
 	free(s);
 	free(cur);
 	free(prev);
@@ -388,7 +406,7 @@ out:
 
 static void counter_records(const struct plan *p, enum ks_metric m,
 			    json_t *res, int64_t start, unsigned g, size_t n,
-			    struct batch *b)
+			    struct ks_carry *carry, struct batch *b)
 {
 	double *d = calloc(n ? n : 1, sizeof(double));
 	size_t i;
@@ -398,10 +416,14 @@ static void counter_records(const struct plan *p, enum ks_metric m,
 		return;
 	json_array_foreach(res, i, e) {
 		struct ks_record proto;
+		char *key;
 
-		if (!labelled(p, m, json_object_get(e, "metric"), &proto))
+		if (!labelled(p, m, json_object_get(e, "metric"), &proto) ||
+		    !(key = series_key(json_object_get(e, "metric"), true)))
 			continue;
-		increases(json_object_get(e, "values"), start, g, n, d);
+		increases(json_object_get(e, "values"), start, g, n, d, carry,
+			  key);
+		free(key);
 		emit(b, &proto, start, g, n, d, -1, 0);
 	}
 	free(d);
@@ -428,8 +450,11 @@ static struct cursor *cursor_of(struct ks_fleet *f, const struct ks_instn *in)
 		f->cur = nc;
 		f->capcur = cap;
 	}
-	c = &f->cur[f->ncur++];
+	c = &f->cur[f->ncur];
 	memset(c, 0, sizeof(*c));
+	if (!(c->carry = ks_carry__new()))
+		return NULL;
+	f->ncur++;
 	snprintf(c->owner, sizeof(c->owner), "%s", in->owner);
 	snprintf(c->id, sizeof(c->id), "%s", in->id);
 	c->crtime_ms = in->crtime_ms;
@@ -444,6 +469,7 @@ struct job {
 	int numeric;
 	unsigned g;
 	int64_t start, end;	/* windows [start, end) */
+	struct ks_carry *carry;	/* the cursor's: lives through the poll */
 	struct plan plan;
 };
 
@@ -479,6 +505,7 @@ static size_t plan_jobs(struct ks_fleet *f, struct ks_engine *e, int64_t now,
 		j->numeric = in->conf.numeric;
 		j->g = g;
 		j->start = c->next;
+		j->carry = c->carry;
 		j->end = ready;
 		if ((j->end - j->start) / g > POINTS_MAX)
 			j->end = j->start + (int64_t)POINTS_MAX * g;
@@ -486,10 +513,13 @@ static size_t plan_jobs(struct ks_fleet *f, struct ks_engine *e, int64_t now,
 	}
 	/* Forget the cursors of instrumentations that are gone. */
 	for (size_t i = 0; i < f->ncur;)
-		if (!f->cur[i].used)
+		if (!f->cur[i].used) {
+			f->gone_dropped += ks_carry__dropped(f->cur[i].carry);
+			ks_carry__free(f->cur[i].carry);
 			f->cur[i] = f->cur[--f->ncur];
-		else
+		} else {
 			i++;
+		}
 	*out = jobs;
 	return n;
 }
@@ -506,10 +536,11 @@ static int run_job(struct ks_fleet *f, const struct job *j, struct batch *b,
 		return -EIO;
 	if (j->plan.hist)
 		hist_records(&j->plan, j->metric, j->numeric, res, j->start,
-			     j->g, n, b);
+			     j->g, n, j->carry, b);
 	else
 		counter_records(&j->plan, j->metric, res, j->start, j->g, n,
-				b);
+				j->carry, b);
+	ks_carry__expire(j->carry, j->end - KS_FLEET_CARRY_AGE);
 	json_decref(res);
 	return 0;
 }
@@ -558,6 +589,12 @@ void ks_fleet__poll(struct ks_fleet *f, struct ks_api *api,
 	ks_sym_sweep();
 	ks_api__lock(api);
 	snprintf(f->error, sizeof(f->error), "%s", err.msg);
+	f->carried = 0;
+	f->carry_dropped = f->gone_dropped;
+	for (size_t i = 0; i < f->ncur; i++) {
+		f->carried += ks_carry__count(f->cur[i].carry);
+		f->carry_dropped += ks_carry__dropped(f->cur[i].carry);
+	}
 	if (hosts) {
 		json_decref(f->hosts);
 		f->hosts = hosts;
@@ -652,9 +689,12 @@ void ks_fleet__status(void *fleet, json_t *status)
 {
 	struct ks_fleet *f = fleet;
 
-	json_object_set_new(status, "fleet", json_pack("{s:s,s:i,s:s?,s:O}",
+	json_object_set_new(status, "fleet", json_pack(
+		"{s:s,s:i,s:s?,s:O,s:I,s:I}",
 		"prometheus", ks_promql__url(f->pq),
 		"scrape_interval", (int)f->scrape_s,
 		"error", f->error[0] ? f->error : NULL,
-		"hosts", f->hosts));
+		"hosts", f->hosts,
+		"carried_series", (json_int_t)f->carried,
+		"carry_dropped", (json_int_t)f->carry_dropped));
 }

@@ -9,7 +9,8 @@
  * window that Prometheus holds whole (its end at least `lag` seconds ago)
  * is fetched once with query_range (step = granularity), each series is
  * differenced here (exact counter increases: a reset counts from 0, a
- * series born inside the range from 0, a gap changes nothing), and the
+ * series born inside the range from 0, a gap changes nothing, even one
+ * at the step where a poll's range starts: fleet/carry.h), and the
  * increases are fed to that one instrumentation as weighted records,
  * histogram buckets at their upper edge.  Raw values, heatmaps, details,
  * averages and percentiles then come from the engine's own code.
