@@ -837,15 +837,11 @@ class View {
 		const table = el('table', { class: 'counts' },
 			...rows.map(([k, n]) => {
 				const hue = this.hueOf(this.img, k);
-				const link = this.discrete === 'hostname' ?
-					this.hostLink(k) : null;
 				return el('tr', { 'data-key': k },
 					el('td', {}, el('i', { class: 'swatch', style:
 						hue === null ? '' :
 							`background:${hueColor(hue)}` }),
-					link ? el('a', { href: link, class: 'host-link',
-						title: `this view on ${k}'s agent`,
-						text: k }) : el('span', { text: k })),
+					this.keyLabel(k, k)),
 					el('td', { class: 'num', text: String(n) }),
 					el('td', { class: 'bar' }, el('span', { style:
 						`width:${Math.max(2, n / max * 100)}%` })));
@@ -938,6 +934,17 @@ class View {
 		$('#linechart').dataset.drawn = String(times[times.length - 1]);
 	}
 
+	// A key's label: on a fleet, a hostname key links to this view on
+	// that host's agent (a click there opens it, not hides the series).
+	keyLabel(key, label) {
+		const link = this.discrete === 'hostname' ? this.hostLink(key) :
+			null;
+		return link ? el('a', { href: link, class: 'host-link',
+			title: `this view on ${key}'s agent`, text: label,
+			onclick: ev => ev.stopPropagation() }) :
+			el('span', { text: label });
+	}
+
 	drawChartLegend(series, from) {
 		const u = this.unit;
 		const rows = series.map(s => {
@@ -958,7 +965,7 @@ class View {
 				} },
 			el('td', {}, el('i', { class: 'swatch',
 				style: `background:${s.color}` }),
-			el('span', { text: s.label })),
+			this.keyLabel(s.key, s.label)),
 			el('td', { class: 'num', text: u.format(now) }),
 			el('td', { class: 'num', text: u.format(mean) }),
 			el('td', { class: 'num', text: u.format(max) }));

@@ -51,7 +51,7 @@ agents_wait $NAGENTS
 fleet_start "$P" --web-root "$TOP/web"
 
 BASE=$F/ SHOTS=$tmp/shots AGENT_PIDS=$agent_pids NAGENTS=$NAGENTS \
-	timeout 90 node tests/web/fleet_ui.mjs 2>"$tmp/node.log"
+	timeout 150 node tests/web/fleet_ui.mjs 2>"$tmp/node.log"
 rc=$?
 [ "$rc" -eq 77 ] && exit 77
 [ "$rc" -eq 0 ] || fail "fleet_ui.mjs failed ($rc)"

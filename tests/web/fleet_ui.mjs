@@ -3,7 +3,8 @@
 //
 // Checks the Hosts card (every host a link to its agent, the reporting
 // and stale counts), the drill-down from a hostname key of a heatmap
-// cell's details to that host's agent with the same view in the hash, and
+// cell's details (and from a key of the line chart's legend) to that
+// host's agent with the same view in the hash, and
 // that stopping an agent marks its host stale.  Exits 0 on success, 1 on a
 // failed check, 77 if the browser cannot be started.
 import { mkdirSync } from 'node:fs';
@@ -96,6 +97,38 @@ async function run(browser, errors) {
 		there.get('decomp') === 'hostname,latency',
 	`${name0}'s agent opened vm.exits by hostname, latency`);
 	await p2.close();
+
+	// ---- the line chart's legend (no numeric decomposition) links too ----
+	await page.goto(BASE);
+	await page.waitForSelector('body[data-ready]', { timeout: 15000 });
+	await page.selectOption('#metric', 'vm.exits');
+	await page.selectOption('#decomp-discrete', 'hostname');
+	await page.selectOption('#decomp-numeric', '');
+	await page.click('#create');
+	let legend = [];
+	await until('hostname keys linked in the line chart legend', async () => {
+		legend = await page.$$eval('#lc-legend tr[data-key] a.host-link',
+			as => as.map(a => [a.closest('tr').dataset.key,
+				a.getAttribute('href')]));
+		return legend.length > 0;
+	}, 30000);
+	for (const [name, href] of legend) {
+		const i = href.indexOf('#');
+		const q = new URLSearchParams(href.slice(i + 1));
+		check(i > 0 && href.slice(0, i).replace(/\/$/, '') ===
+			agentOf[name].replace(/\/$/, '') &&
+			q.get('decomp') === 'hostname' &&
+			JSON.stringify(JSON.parse(q.get('pred'))) ===
+				JSON.stringify({ eq: ['hostname', name] }),
+		`${name}'s legend key opens the view on its agent: ${href}`);
+	}
+	// A click on the link is not a click on the row (which hides it).
+	const hiddenBefore = await page.$$eval('#lc-legend tr.off', r => r.length);
+	await page.click(`#lc-legend tr[data-key="${legend[0][0]}"] a.host-link`,
+		{ modifiers: ['Control'] });
+	await new Promise(r => setTimeout(r, 500));
+	check(await page.$$eval('#lc-legend tr.off', r => r.length) ===
+		hiddenBefore, 'a legend link does not hide its series');
 
 	// ---- an agent stops: its host is stale ----
 	const last = `host${N}`;
