@@ -2,8 +2,8 @@
  *
  * A table says, per metric, which Prometheus family it feeds, which record
  * fields become labels, and which numeric field (if any) becomes a
- * histogram.  Series are found by hashing (family, label values); counts
- * only ever grow, as Prometheus counters must.
+ * histogram.  Series are found through util/dict by (family, label
+ * values); counts only ever grow, as Prometheus counters must.
  *
  * The same series are written in two formats: the text format, and the
  * protobuf format of prom_pb.h.  The protobuf one has every text family
@@ -24,6 +24,7 @@
 
 #include "engine/symtab.h"
 #include "expo/prom_pb.h"
+#include "util/dict.h"
 #include "util/version.h"
 
 #define MAXLABELS 8
@@ -140,8 +141,7 @@ struct series {
 struct ks_prom {
 	struct series *s;
 	size_t n, cap, max;
-	uint32_t *slot;		/* open addressing: index + 1 */
-	size_t nslot;
+	struct ks_dict idx;	/* (family, labels) -> index in s + 1 */
 	uint64_t dropped;
 	uint64_t expired;	/* series removed: their VM was gone */
 	uint64_t grace_ns;
@@ -183,7 +183,7 @@ void ks_prom__free(struct ks_prom *p)
 		series_free(&p->s[i]);
 	ks_sym_put(p->host);
 	free(p->s);
-	free(p->slot);
+	ks_dict__fini(&p->idx);
 	free(p);
 }
 
@@ -192,7 +192,7 @@ size_t ks_prom__nseries(const struct ks_prom *p)
 	return p->n;
 }
 
-static uint32_t hash(uint16_t fam, const uint32_t *lv)
+static uint64_t hash(uint16_t fam, const uint32_t *lv)
 {
 	uint32_t h = fam * 0x9e3779b1u;
 
@@ -201,70 +201,53 @@ static uint32_t hash(uint16_t fam, const uint32_t *lv)
 	return h ^ (h >> 15);
 }
 
-static size_t probe(const struct ks_prom *p, uint16_t fam, const uint32_t *lv)
+/* A series' key as looked up: its family and label values. */
+struct series_key {
+	uint16_t fam;
+	const uint32_t *lv;
+};
+
+static uint64_t id_hash(void *ctx, uint32_t id)
 {
-	size_t mask = p->nslot - 1, i = hash(fam, lv) & mask;
+	const struct series *s = &((struct ks_prom *)ctx)->s[id - 1];
 
-	for (;; i = (i + 1) & mask) {
-		const struct series *s;
-
-		if (!p->slot[i])
-			return i;
-		s = &p->s[p->slot[i] - 1];
-		if (s->fam == fam && !memcmp(s->lv, lv, sizeof(s->lv)))
-			return i;
-	}
+	return hash(s->fam, s->lv);
 }
 
-static int grow(struct ks_prom *p)
+static bool id_eq(void *ctx, uint32_t id, const void *key)
 {
-	size_t n = p->nslot ? p->nslot * 2 : 256;
-	uint32_t *old = p->slot;
+	const struct series *s = &((struct ks_prom *)ctx)->s[id - 1];
+	const struct series_key *k = key;
 
-	p->slot = calloc(n, sizeof(*p->slot));
-	if (!p->slot) {
-		p->slot = old;
-		return -ENOMEM;
-	}
-	p->nslot = n;
-	for (size_t k = 0; k < p->n; k++)
-		p->slot[probe(p, p->s[k].fam, p->s[k].lv)] = (uint32_t)(k + 1);
-	free(old);
-	return 0;
+	return s->fam == k->fam && !memcmp(s->lv, k->lv, sizeof(s->lv));
 }
 
 static struct series *series_get(struct ks_prom *p, uint16_t fam,
 				 const uint32_t *lv)
 {
+	struct series_key k = { fam, lv };
+	uint64_t h = hash(fam, lv);
+	uint32_t id = ks_dict__find(&p->idx, h, id_eq, p, &k);
 	struct series *s;
-	size_t i;
 
-	if ((p->n + 1) * 2 > p->nslot && grow(p))
-		return NULL;
-	i = probe(p, fam, lv);
-	if (p->slot[i])
-		return &p->s[p->slot[i] - 1];
+	if (id)
+		return &p->s[id - 1];
 	if (p->n >= p->max) {
 		p->dropped++;
 		return NULL;
 	}
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 64;
-		struct series *ns = realloc(p->s, cap * sizeof(*ns));
-
-		if (!ns)
-			return NULL;
-		p->s = ns;
-		p->cap = cap;
-	}
-	s = &p->s[p->n++];
+	if (ks_dict__room(&p->idx, &p->s, &p->cap, p->n, sizeof(*p->s),
+			  id_hash, p))
+		return NULL;
+	s = &p->s[p->n];
 	memset(s, 0, sizeof(*s));
 	s->fam = fam;
 	memcpy(s->lv, lv, sizeof(s->lv));
 	/* A series lives as long as the exporter: it holds its labels. */
-	for (int k = 0; k < MAXLABELS; k++)
-		ks_sym_hold(lv[k]);
-	p->slot[i] = (uint32_t)p->n;
+	for (int i = 0; i < MAXLABELS; i++)
+		ks_sym_hold(lv[i]);
+	ks_dict__set(&p->idx, ks_dict__slot(&p->idx, h, id_eq, p, &k),
+		     (uint32_t)++p->n);
 	return s;
 }
 
@@ -282,18 +265,39 @@ uint64_t ks_prom__expired(const struct ks_prom *p)
  * series: a VM is gone when none of its series moved for the grace
  * period (a live VM's vm.vcpus gauge moves every second). */
 struct vmlast {
-	uint32_t *vm;		/* open addressing: symbol + 1, 0: empty */
-	uint64_t *last;
-	size_t n;
+	struct ks_dict idx;	/* vm -> index in row + 1 */
+	struct vmrow {
+		uint32_t vm;
+		uint64_t last;
+	} *row;
+	size_t n, cap;
 };
 
-static size_t vmlast_slot(const struct vmlast *v, uint32_t vm)
+static uint64_t vm_hash(void *ctx, uint32_t id)
 {
-	size_t i = (vm * 0x9e3779b1u) & (v->n - 1);
+	return ks_dict_hash_u64(((struct vmlast *)ctx)->row[id - 1].vm);
+}
 
-	while (v->vm[i] && v->vm[i] != vm + 1)
-		i = (i + 1) & (v->n - 1);
-	return i;
+static bool vm_eq(void *ctx, uint32_t id, const void *key)
+{
+	return ((struct vmlast *)ctx)->row[id - 1].vm == *(const uint32_t *)key;
+}
+
+/* vm's row, added (last 0) if new; NULL without memory. */
+static struct vmrow *vmlast_row(struct vmlast *v, uint32_t vm)
+{
+	uint64_t h = ks_dict_hash_u64(vm);
+	uint32_t id = ks_dict__find(&v->idx, h, vm_eq, v, &vm);
+
+	if (id)
+		return &v->row[id - 1];
+	if (ks_dict__room(&v->idx, &v->row, &v->cap, v->n, sizeof(*v->row),
+			  vm_hash, v))
+		return NULL;
+	v->row[v->n] = (struct vmrow){ vm, 0 };
+	ks_dict__set(&v->idx, ks_dict__slot(&v->idx, h, vm_eq, v, &vm),
+		     (uint32_t)++v->n);
+	return &v->row[v->n - 1];
 }
 
 /* A series' VM: its vm label (labels[1] in every family), 0 if unknown. */
@@ -310,36 +314,23 @@ static void series_free(struct series *s)
 		ks_sym_put(s->lv[k]);
 }
 
-static void rehash(struct ks_prom *p)
-{
-	memset(p->slot, 0, p->nslot * sizeof(*p->slot));
-	for (size_t k = 0; k < p->n; k++)
-		p->slot[probe(p, p->s[k].fam, p->s[k].lv)] = (uint32_t)(k + 1);
-}
-
 size_t ks_prom__expire(struct ks_prom *p, uint64_t now_ns)
 {
-	struct vmlast v = { NULL, NULL, 64 };
+	struct vmlast v = { KS_DICT_INIT, NULL, 0, 0 };
 	size_t kept = 0, gone = 0;
 
 	if (!p->n || now_ns < p->grace_ns)
 		return 0;
-	while (v.n < p->n * 2)
-		v.n *= 2;
-	v.vm = calloc(v.n, sizeof(*v.vm));
-	v.last = calloc(v.n, sizeof(*v.last));
-	if (!v.vm || !v.last)
-		goto out;	/* tried again next tick */
 	for (size_t k = 0; k < p->n; k++) {
-		uint32_t vm = series_vm(&p->s[k]);
-		size_t i = vmlast_slot(&v, vm);
+		struct vmrow *r = vmlast_row(&v, series_vm(&p->s[k]));
 
-		v.vm[i] = vm + 1;
-		if (p->s[k].last > v.last[i])
-			v.last[i] = p->s[k].last;
+		if (!r)
+			goto out;	/* tried again next tick */
+		if (p->s[k].last > r->last)
+			r->last = p->s[k].last;
 	}
 	for (size_t k = 0; k < p->n; k++) {
-		uint64_t last = v.last[vmlast_slot(&v, series_vm(&p->s[k]))];
+		uint64_t last = vmlast_row(&v, series_vm(&p->s[k]))->last;
 
 		if (last + p->grace_ns < now_ns)
 			series_free(&p->s[k]);
@@ -350,10 +341,10 @@ size_t ks_prom__expire(struct ks_prom *p, uint64_t now_ns)
 	p->n = kept;
 	p->expired += gone;
 	if (gone)
-		rehash(p);
+		ks_dict__renumber(&p->idx, p->n, id_hash, p);
 out:
-	free(v.vm);
-	free(v.last);
+	ks_dict__fini(&v.idx);
+	free(v.row);
 	return gone;
 }
 

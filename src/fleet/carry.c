@@ -1,7 +1,7 @@
 /* carry.c - counter increases carried across range queries (see carry.h).
  *
  * The series keys live in an array the carry owns, indexed by util/dict
- * (ids are array positions + 1).  Expiry compacts the array and rebuilds
+ * (ids are array positions + 1).  Expiry compacts the array and renumbers
  * the index: it runs once per poll at most, and the few thousand series
  * of an instrumentation rehash in microseconds.
  */
@@ -109,15 +109,7 @@ void ks_carry__expire(struct ks_carry *c, int64_t before)
 	if (kept == c->n)
 		return;
 	c->n = kept;
-	ks_dict__clear(&c->idx);
-	for (size_t i = 0; i < c->n; i++) {
-		const char *k = c->e[i].key;
-		uint32_t *s = ks_dict__slot(&c->idx,
-					    ks_dict_hash_bytes(k, strlen(k)),
-					    eq_id, c, k);
-
-		ks_dict__set(&c->idx, s, (uint32_t)(i + 1));
-	}
+	ks_dict__renumber(&c->idx, c->n, hash_id, c);
 }
 
 size_t ks_carry__count(const struct ks_carry *c)

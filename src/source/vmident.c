@@ -125,11 +125,7 @@ static void prune(struct ks_vmident *vi)
 	if (keep == vi->n)
 		return;
 	vi->n = keep;
-	ks_dict__clear(&vi->ix);
-	for (size_t i = 0; i < keep; i++)
-		ks_dict__set(&vi->ix, ks_dict__slot(&vi->ix,
-			     tgid_hash(vi->e[i].tgid), id_eq, vi,
-			     &vi->e[i].tgid), (uint32_t)(i + 1));
+	ks_dict__renumber(&vi->ix, keep, id_hash, vi);
 }
 
 void ks_vmident__tick(struct ks_vmident *vi)

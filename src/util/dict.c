@@ -95,6 +95,22 @@ void ks_dict__clear(struct ks_dict *d)
 	d->n = 0;
 }
 
+void ks_dict__renumber(struct ks_dict *d, size_t n, ks_dict_hash_fn hash,
+		       void *ctx)
+{
+	size_t mask = d->nslot - 1;
+
+	ks_dict__clear(d);
+	for (size_t id = 1; id <= n; id++) {
+		size_t j = hash(ctx, (uint32_t)id) & mask;
+
+		while (d->slot[j])
+			j = (j + 1) & mask;
+		d->slot[j] = (uint32_t)id;
+	}
+	d->n = n;
+}
+
 void ks_dict__fini(struct ks_dict *d)
 {
 	free(d->slot);

@@ -72,6 +72,11 @@ void ks_dict__del(struct ks_dict *d, uint32_t id, uint64_t h,
 		  ks_dict_hash_fn hash, void *ctx);
 /* Empties the index, keeping its slots. */
 void ks_dict__clear(struct ks_dict *d);
+/* Indexes ids 1..n anew, each where hash(ctx, id) puts it: after the
+ * owner compacted or reordered its array (whose keys are distinct).  The
+ * index must have held at least n ids before (it has the slots). */
+void ks_dict__renumber(struct ks_dict *d, size_t n, ks_dict_hash_fn hash,
+		       void *ctx);
 void ks_dict__fini(struct ks_dict *d);
 size_t ks_dict__bytes(const struct ks_dict *d);
 

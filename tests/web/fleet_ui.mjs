@@ -32,6 +32,26 @@ const hostsCard = page => page.evaluate(() => ({
 		href: li.querySelector('a') ? li.querySelector('a')
 			.getAttribute('href') : null })) }));
 
+// [hostname key, href] of every host link in the rows under sel.
+const hostLinks = (page, sel) => page.$$eval(`${sel} tr[data-key] a.host-link`,
+	as => as.map(a => [a.closest('tr').dataset.key, a.getAttribute('href')]));
+
+// Each link opens vm.exits by decomp on its host's agent: the share hash
+// without an id, filtered to that host.
+function checkHostLinks(links, agentOf, decomp, what) {
+	for (const [name, href] of links) {
+		const i = href.indexOf('#');
+		const q = new URLSearchParams(href.slice(i + 1));
+		check(i > 0 && href.slice(0, i).replace(/\/$/, '') ===
+			agentOf[name].replace(/\/$/, '') &&
+			q.get('metric') === 'vm.exits' &&
+			q.get('decomp') === decomp && !q.has('id') &&
+			JSON.stringify(JSON.parse(q.get('pred'))) ===
+				JSON.stringify({ eq: ['hostname', name] }),
+		`${name}'s ${what} opens the view on its agent: ${href}`);
+	}
+}
+
 async function run(browser, errors) {
 	const page = await (await browser.newContext({ viewport: { width: 1440,
 		height: 1000 } })).newPage();
@@ -67,22 +87,10 @@ async function run(browser, errors) {
 	const box = await page.locator('#heatmap .hm-overlay').boundingBox();
 	await page.mouse.click(box.x + st.x + 0.5, box.y + st.y + 0.5);
 	await page.waitForSelector('#details a.host-link', { timeout: 10000 });
-	const links = await page.$$eval('#details tr[data-key] a.host-link',
-		as => as.map(a => [a.closest('tr').dataset.key,
-			a.getAttribute('href')]));
+	const links = await hostLinks(page, '#details');
 	check(links.length > 0, `the cell's hostname keys are links ` +
 		`(${links.map(l => l[0]).join(', ')})`);
-	for (const [name, href] of links) {
-		const i = href.indexOf('#');
-		const q = new URLSearchParams(href.slice(i + 1));
-		check(i > 0 && href.slice(0, i).replace(/\/$/, '') ===
-			agentOf[name].replace(/\/$/, '') &&
-			q.get('metric') === 'vm.exits' &&
-			q.get('decomp') === 'hostname,latency' && !q.has('id') &&
-			JSON.stringify(JSON.parse(q.get('pred'))) ===
-				JSON.stringify({ eq: ['hostname', name] }),
-		`${name}'s key opens the view on its agent: ${href}`);
-	}
+	checkHostLinks(links, agentOf, 'hostname,latency', 'key');
 	// The link opens there: the agent's page restores the view.
 	const [name0, href0] = links[0];
 	const p2 = await page.context().newPage();
@@ -106,22 +114,9 @@ async function run(browser, errors) {
 	await page.selectOption('#decomp-numeric', '');
 	await page.click('#create');
 	let legend = [];
-	await until('hostname keys linked in the line chart legend', async () => {
-		legend = await page.$$eval('#lc-legend tr[data-key] a.host-link',
-			as => as.map(a => [a.closest('tr').dataset.key,
-				a.getAttribute('href')]));
-		return legend.length > 0;
-	}, 30000);
-	for (const [name, href] of legend) {
-		const i = href.indexOf('#');
-		const q = new URLSearchParams(href.slice(i + 1));
-		check(i > 0 && href.slice(0, i).replace(/\/$/, '') ===
-			agentOf[name].replace(/\/$/, '') &&
-			q.get('decomp') === 'hostname' &&
-			JSON.stringify(JSON.parse(q.get('pred'))) ===
-				JSON.stringify({ eq: ['hostname', name] }),
-		`${name}'s legend key opens the view on its agent: ${href}`);
-	}
+	await until('hostname keys linked in the line chart legend', async () =>
+		(legend = await hostLinks(page, '#lc-legend')).length > 0, 30000);
+	checkHostLinks(legend, agentOf, 'hostname', 'legend key');
 	// A click on the link is not a click on the row (which hides it).
 	const hiddenBefore = await page.$$eval('#lc-legend tr.off', r => r.length);
 	await page.click(`#lc-legend tr[data-key="${legend[0][0]}"] a.host-link`,
