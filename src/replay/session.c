@@ -270,7 +270,7 @@ static int sink(void *ctx, const struct ks_record *r)
 
 static int read_tracefs(struct ks_replay *rp, int fd)
 {
-	struct ks_tfs_reader *r = ks_tfs_reader__new_map(fd);
+	struct ks_tfs_reader *r = ks_tfs_reader__new_fd(fd);
 	struct ks_kvmtrace *kt = ks_kvmtrace__new(sink, rp);
 	struct ks_tfs_event ev;
 	int rc = -ENOMEM;

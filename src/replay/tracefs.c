@@ -15,11 +15,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#define CHUNK (1u << 20)
+/* Reads of 256 KiB: the chunk stays in the L2 cache while it is parsed.
+ * Mapping the file instead was three times slower in CPU time on the
+ * bench host (a page walk per first touch, the data fetched from memory
+ * twice), and larger reads measured no better. */
+#define CHUNK (1u << 18)
 
 static inline bool is_digit(char c)
 {
@@ -320,7 +322,6 @@ struct ks_tfs_reader {
 	int fd;			/* -1 for a memory reader */
 	char *own;		/* the buffer of an fd reader */
 	const char *buf;
-	void *mapped;		/* the mapping of a new_map reader */
 	size_t cap, pos, fill;
 	bool eof;
 	bool skipping;		/* inside an over-long line */
@@ -359,34 +360,10 @@ struct ks_tfs_reader *ks_tfs_reader__new_mem(const void *buf, size_t len)
 	return r;
 }
 
-struct ks_tfs_reader *ks_tfs_reader__new_map(int fd)
-{
-	struct ks_tfs_reader *r;
-	struct stat sb;
-	void *m;
-
-	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) || sb.st_size <= 0 ||
-	    (uint64_t)sb.st_size > SIZE_MAX)
-		return ks_tfs_reader__new_fd(fd);
-	m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (m == MAP_FAILED)
-		return ks_tfs_reader__new_fd(fd);
-	madvise(m, (size_t)sb.st_size, MADV_SEQUENTIAL);
-	r = ks_tfs_reader__new_mem(m, (size_t)sb.st_size);
-	if (!r) {
-		munmap(m, (size_t)sb.st_size);
-		return NULL;
-	}
-	r->mapped = m;
-	return r;
-}
-
 void ks_tfs_reader__free(struct ks_tfs_reader *r)
 {
 	if (!r)
 		return;
-	if (r->mapped)
-		munmap(r->mapped, r->cap);
 	free(r->own);
 	free(r);
 }
