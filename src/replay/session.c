@@ -280,6 +280,9 @@ static int read_tracefs(struct ks_replay *rp, int fd)
 		goto out;
 	}
 	rp->st.tracefs = true;
+	/* A record file keeps every field; the instrumentation reads its own. */
+	if (rp->in && !rp->w)
+		ks_kvmtrace__want(kt, rp->needs);
 	while ((rc = ks_tfs_reader__next(r, &ev, &rp->err)) > 0)
 		if ((rc = ks_kvmtrace__event(kt, &ev)))
 			break;
