@@ -250,26 +250,12 @@ static const char *find_cpu(const char *start, const char *end,
 	return NULL;
 }
 
-/* After the cpu column: [FLAGS] TS: NAME: FIELDS. */
-static bool parse_rest(const char *p, const char *end, struct ks_tfs_event *ev)
+/* After the timestamp's ':': NAME: FIELDS. */
+static bool parse_name(const char *p, const char *end, struct ks_tfs_event *ev)
 {
-	const char *tok, *after;
+	const char *tok;
 
 	p = skip_space(p, end);
-	after = parse_ts(p, end, &ev->ts);
-	if (!after) {
-		/* Not a timestamp: a flags word ("d..1.", "....") first. */
-		tok = p;
-		while (p < end && !is_space(*p))
-			p++;
-		if (p == tok || p - tok > 8)
-			return false;
-		p = skip_space(p, end);
-		after = parse_ts(p, end, &ev->ts);
-		if (!after)
-			return false;
-	}
-	p = skip_space(after, end);
 	tok = p;
 	while (p < end && is_ident(*p))
 		p++;
@@ -289,6 +275,110 @@ static bool parse_rest(const char *p, const char *end, struct ks_tfs_event *ev)
 	ev->fields = p;
 	ev->fields_len = (size_t)(end - p);
 	return true;
+}
+
+/* After the cpu column: [FLAGS] TS: NAME: FIELDS.  *ts_at is set to where
+ * the timestamp starts. */
+static bool parse_rest(const char *p, const char *end, struct ks_tfs_event *ev,
+		       const char **ts_at)
+{
+	const char *tok, *after;
+
+	p = skip_space(p, end);
+	after = parse_ts(p, end, &ev->ts);
+	if (!after) {
+		/* Not a timestamp: a flags word ("d..1.", "....") first. */
+		tok = p;
+		while (p < end && !is_space(*p))
+			p++;
+		if (p == tok || p - tok > 8)
+			return false;
+		p = skip_space(p, end);
+		after = parse_ts(p, end, &ev->ts);
+		if (!after)
+			return false;
+	}
+	*ts_at = p;
+	return parse_name(after, end, ev);
+}
+
+/* ---- the prefix cache ----
+ *
+ * Every test the scan makes before the timestamp (the header and notice
+ * shapes, the "[CPU]" column and the task before it, the flags word)
+ * reads only the bytes before the timestamp, and those repeat: one
+ * thread on one CPU prints the same prefix line after line.  A line that
+ * starts with the very bytes of an earlier event's prefix therefore has
+ * that event's task and cpu, and only its timestamp, name and fields are
+ * read.  The prefixes are kept in a small table hashed on the first
+ * PREFIX_MIN bytes (all of them inside the prefix). */
+#define NPREFIX 16
+#define PREFIX_MIN 24
+#define PREFIX_MAX 80
+
+struct ks_tfs_prefix {
+	uint8_t len;		/* bytes before the timestamp; 0: empty */
+	uint8_t comm_off, comm_len;
+	bool has_tgid;
+	uint32_t tid, tgid, cpu;
+	char text[PREFIX_MAX];
+};
+
+static unsigned int prefix_slot(const char *line)
+{
+	uint64_t h = load8(line) ^ (load8(line + 8) << 21 | load8(line + 8) >> 43) ^
+		     (load8(line + 16) << 42 | load8(line + 16) >> 22);
+
+	return (unsigned int)((h * 0x9e3779b97f4a7c15ULL) >> 60);
+}
+
+/* Keeps the prefix of the event just parsed from line. */
+static void prefix_keep(struct ks_tfs_prefix *pc, const char *line,
+			const char *ts_at, const struct ks_tfs_event *ev)
+{
+	size_t n = (size_t)(ts_at - line);
+	struct ks_tfs_prefix *e;
+
+	if (n < PREFIX_MIN || n > PREFIX_MAX)
+		return;
+	e = &pc[prefix_slot(line)];
+	e->len = (uint8_t)n;
+	e->comm_off = (uint8_t)(ev->comm - line);
+	e->comm_len = (uint8_t)ev->comm_len;
+	e->has_tgid = ev->has_tgid;
+	e->tid = ev->tid;
+	e->tgid = ev->tgid;
+	e->cpu = ev->cpu;
+	memcpy(e->text, line, n);
+}
+
+/* The line [line, end) read through a kept prefix: KS_TFS_EVENT, or
+ * KS_TFS_MALFORMED where the full scan would find the same, or -1 when
+ * no prefix matches or the timestamp does not parse (the full scan then
+ * decides: what follows may be read another way). */
+static int prefix_parse(const struct ks_tfs_prefix *pc, const char *line,
+			const char *end, struct ks_tfs_event *ev)
+{
+	const struct ks_tfs_prefix *e;
+	const char *after;
+
+	if (end - line <= PREFIX_MIN)
+		return -1;
+	e = &pc[prefix_slot(line)];
+	if (!e->len || end - line <= e->len || memcmp(line, e->text, e->len))
+		return -1;
+	after = parse_ts(line + e->len, end, &ev->ts);
+	if (!after)
+		return -1;
+	if (!parse_name(after, end, ev))
+		return KS_TFS_MALFORMED;
+	ev->comm = line + e->comm_off;
+	ev->comm_len = e->comm_len;
+	ev->has_tgid = e->has_tgid;
+	ev->tid = e->tid;
+	ev->tgid = e->tgid;
+	ev->cpu = e->cpu;
+	return KS_TFS_EVENT;
 }
 
 static enum ks_tfs_line parse_lost(const char *p, const char *end,
@@ -322,17 +412,21 @@ static bool cpu_empty(const char *p, const char *end)
 }
 
 /* nul_check: whether the line may hold a NUL byte (the reader knows when
- * its whole buffer has none, and skips the extra pass). */
+ * its whole buffer has none, and skips the extra pass).  pc: the reader's
+ * prefix cache, or NULL. */
 static enum ks_tfs_line parse_line(const char *line, size_t len,
 				   struct ks_tfs_event *ev, uint64_t *lost,
-				   bool nul_check)
+				   bool nul_check, struct ks_tfs_prefix *pc)
 {
 	const char *end = line + len;
-	const char *p = skip_space(line, end);
-	const char *after;
+	const char *p, *after, *ts_at;
+	int k;
 
-	while (end > p && (is_space(end[-1]) || end[-1] == '\r'))
+	while (end > line && (is_space(end[-1]) || end[-1] == '\r'))
 		end--;
+	if (pc && !nul_check && (k = prefix_parse(pc, line, end, ev)) >= 0)
+		return (enum ks_tfs_line)k;
+	p = skip_space(line, end);
 	if (p == end || *p == '#')
 		return KS_TFS_HEADER;
 	/* Text has no NUL bytes; a line with one would hand out strings
@@ -344,15 +438,17 @@ static enum ks_tfs_line parse_line(const char *line, size_t len,
 	if (end - p >= 4 && !memcmp(p, "CPU:", 4))
 		return parse_lost(p, end, lost);
 	after = find_cpu(p, end, ev);
-	if (!after || !parse_rest(after, end, ev))
+	if (!after || !parse_rest(after, end, ev, &ts_at))
 		return KS_TFS_MALFORMED;
+	if (pc)
+		prefix_keep(pc, line, ts_at, ev);
 	return KS_TFS_EVENT;
 }
 
 enum ks_tfs_line ks_tfs_parse_line(const char *line, size_t len,
 				   struct ks_tfs_event *ev, uint64_t *lost)
 {
-	return parse_line(line, len, ev, lost, true);
+	return parse_line(line, len, ev, lost, true, NULL);
 }
 
 struct ks_tfs_reader {
@@ -364,6 +460,7 @@ struct ks_tfs_reader {
 	bool skipping;		/* inside an over-long line */
 	bool has_nul;		/* the buffer holds a NUL byte somewhere */
 	struct ks_tfs_stats st;
+	struct ks_tfs_prefix prefix[NPREFIX];
 };
 
 struct ks_tfs_reader *ks_tfs_reader__new_fd(int fd)
@@ -508,7 +605,7 @@ int ks_tfs_reader__next(struct ks_tfs_reader *r, struct ks_tfs_event *ev,
 			count_bad(r);	/* the tail of an over-long line */
 			continue;
 		}
-		switch (parse_line(line, len, ev, &lost, r->has_nul)) {
+		switch (parse_line(line, len, ev, &lost, r->has_nul, r->prefix)) {
 		case KS_TFS_EVENT:
 			r->st.events++;
 			ev->lineno = r->st.lines;
