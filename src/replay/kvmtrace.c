@@ -297,13 +297,15 @@ static void spaces(struct scan *s)
 
 static bool dec(struct scan *s, uint64_t *v)
 {
-	const char *b = s->p;
+	const char *b = s->p, *p = b;
+	const char *lim = s->end - b > 19 ? b + 19 : s->end;
 	uint64_t x = 0;
 
-	while (s->p < s->end && *s->p >= '0' && *s->p <= '9' && s->p - b < 19)
-		x = x * 10 + (uint64_t)(*s->p++ - '0');
+	while (p < lim && (unsigned char)(*p - '0') < 10)
+		x = x * 10 + (uint64_t)(*p++ - '0');
+	s->p = p;
 	*v = x;
-	return s->p > b && (s->p == s->end || *s->p < '0' || *s->p > '9');
+	return p > b && (p == s->end || (unsigned char)(*p - '0') >= 10);
 }
 
 /* Digit values + 1, 0 for a byte that is no hex digit. */
@@ -313,24 +315,22 @@ static const uint8_t hexval1[256] = {
 	['A'] = 11, 12, 13, 14, 15, 16,
 };
 
-static int hexval(char c)
-{
-	return hexval1[(unsigned char)c] - 1;
-}
-
-/* Hex digits (no prefix), at most 16. */
+/* Hex digits (no prefix), at most 16.  Every exit has a RIP of up to 16
+ * digits: the loop is kept to a load and a shift a digit. */
 static bool hex(struct scan *s, uint64_t *v)
 {
-	const char *b = s->p;
+	const char *b = s->p, *p = b;
+	const char *lim = s->end - b > 17 ? b + 17 : s->end;
 	uint64_t x = 0;
-	int d;
+	unsigned int d;
 
-	while (s->p < s->end && (d = hexval(*s->p)) >= 0 && s->p - b < 17) {
-		x = (x << 4) | (uint64_t)d;
-		s->p++;
+	while (p < lim && (d = hexval1[(unsigned char)*p])) {
+		x = (x << 4) | (d - 1);
+		p++;
 	}
+	s->p = p;
 	*v = x;
-	return s->p > b && s->p - b <= 16;
+	return p > b && p - b <= 16;
 }
 
 /* The " rip 0x" after an exit reason (which may contain spaces). */
