@@ -342,10 +342,10 @@ static bool parse_name(const char *p, const char *end, struct ks_tfs_event *ev)
 	return true;
 }
 
-/* After the cpu column: [FLAGS] TS: NAME: FIELDS.  *ts_at is set to where
- * the timestamp starts. */
+/* After the cpu column: [FLAGS] TS: NAME: FIELDS.  ts[0] is set to where
+ * the timestamp starts, ts[1] to just past its ':'. */
 static bool parse_rest(const char *p, const char *end, struct ks_tfs_event *ev,
-		       const char **ts_at)
+		       const char *ts[2])
 {
 	const char *tok, *after;
 
@@ -363,7 +363,8 @@ static bool parse_rest(const char *p, const char *end, struct ks_tfs_event *ev,
 		if (!after)
 			return false;
 	}
-	*ts_at = p;
+	ts[0] = p;
+	ts[1] = after;
 	return parse_name(after, end, ev);
 }
 
@@ -387,6 +388,13 @@ struct ks_tfs_prefix {
 	bool has_tgid;
 	uint32_t tid, tgid, cpu;
 	char text[PREFIX_MAX];
+	/* The text from the timestamp's ':' to the name's (" kvm_exit:",
+	 * " kvm:kvm_exit:"), 16 bytes at most, in two words and their masks:
+	 * the event name too is read the same way line after line. */
+	uint8_t name_n;		/* 0: none kept */
+	uint8_t name_off, name_len;
+	bool name_sys;		/* "system:name:", which reads no further */
+	uint64_t name_w[2], name_m[2];
 };
 
 static unsigned int prefix_slot(const char *line)
@@ -397,9 +405,52 @@ static unsigned int prefix_slot(const char *line)
 	return (unsigned int)((h * 0x9e3779b97f4a7c15ULL) >> 60);
 }
 
+/* Keeps the text [after, the ':' after ev's name) in e, when short. */
+static void prefix_keep_name(struct ks_tfs_prefix *e, const char *after,
+			     const struct ks_tfs_event *ev)
+{
+	const char *colon = ev->name + ev->name_len;
+	size_t n = (size_t)(colon + 1 - after);
+	char w[16] = { 0 };
+
+	e->name_n = 0;
+	if (!WORDS_LE || n > sizeof(w))
+		return;
+	memcpy(w, after, n);
+	memcpy(e->name_w, w, sizeof(w));
+	memset(w, 0, sizeof(w));
+	memset(w, 0xff, n);
+	memcpy(e->name_m, w, sizeof(w));
+	e->name_n = (uint8_t)n;
+	e->name_off = (uint8_t)(ev->name - after);
+	e->name_len = (uint8_t)ev->name_len;
+	e->name_sys = ev->name > after && ev->name[-1] == ':';
+}
+
+/* The name and fields after the timestamp (after: past its ':') through
+ * e's kept name text, else by the full scan. */
+static bool prefix_name(const struct ks_tfs_prefix *e, const char *after,
+			const char *end, struct ks_tfs_event *ev)
+{
+	const char *p = after + e->name_n;
+
+	if (!e->name_n || end - after < 17 ||
+	    ((load8(after) ^ e->name_w[0]) & e->name_m[0]) ||
+	    ((load8(after + 8) ^ e->name_w[1]) & e->name_m[1]) ||
+	    (!e->name_sys && is_ident(*p)))
+		return parse_name(after, end, ev);
+	ev->name = after + e->name_off;
+	ev->name_len = e->name_len;
+	p = skip_space(p, end);
+	ev->fields = p;
+	ev->fields_len = (size_t)(end - p);
+	return true;
+}
+
 /* Keeps the prefix of the event just parsed from line. */
 static void prefix_keep(struct ks_tfs_prefix *pc, const char *line,
-			const char *ts_at, const struct ks_tfs_event *ev)
+			const char *ts_at, const char *after,
+			const struct ks_tfs_event *ev)
 {
 	size_t n = (size_t)(ts_at - line);
 	struct ks_tfs_prefix *e;
@@ -415,6 +466,7 @@ static void prefix_keep(struct ks_tfs_prefix *pc, const char *line,
 	e->tgid = ev->tgid;
 	e->cpu = ev->cpu;
 	memcpy(e->text, line, n);
+	prefix_keep_name(e, after, ev);
 }
 
 /* The line [line, end) read through a kept prefix: KS_TFS_EVENT, or
@@ -435,7 +487,7 @@ static int prefix_parse(const struct ks_tfs_prefix *pc, const char *line,
 	after = parse_ts(line + e->len, end, &ev->ts);
 	if (!after)
 		return -1;
-	if (!parse_name(after, end, ev))
+	if (!prefix_name(e, after, end, ev))
 		return KS_TFS_MALFORMED;
 	ev->comm = line + e->comm_off;
 	ev->comm_len = e->comm_len;
@@ -484,7 +536,7 @@ static enum ks_tfs_line parse_line(const char *line, size_t len,
 				   bool nul_check, struct ks_tfs_prefix *pc)
 {
 	const char *end = line + len;
-	const char *p, *after, *ts_at;
+	const char *p, *after, *ts[2];
 	int k;
 
 	while (end > line && (is_space(end[-1]) || end[-1] == '\r'))
@@ -503,10 +555,10 @@ static enum ks_tfs_line parse_line(const char *line, size_t len,
 	if (end - p >= 4 && !memcmp(p, "CPU:", 4))
 		return parse_lost(p, end, lost);
 	after = find_cpu(p, end, ev);
-	if (!after || !parse_rest(after, end, ev, &ts_at))
+	if (!after || !parse_rest(after, end, ev, ts))
 		return KS_TFS_MALFORMED;
 	if (pc)
-		prefix_keep(pc, line, ts_at, ev);
+		prefix_keep(pc, line, ts[0], ts[1], ev);
 	return KS_TFS_EVENT;
 }
 
