@@ -18,6 +18,7 @@
 
 #include "engine/symtab.h"
 #include "kvm/exitreason.h"
+#include "util/bytes.h"
 #include "util/dict.h"
 
 #define COMM_MAX 32
@@ -180,7 +181,7 @@ static int update_comm(struct thread *th, const struct ks_tfs_event *ev)
 	size_t n = ev->comm_len;
 
 	if (th->comm_sym && th->comm_len == n && n <= COMM_MAX &&
-	    !memcmp(th->comm, ev->comm, n))
+	    ks_bytes_eq(th->comm, ev->comm, n))
 		return 0;
 	ks_sym_put(th->comm_sym);
 	th->comm_sym = ks_sym_get_n(ev->comm, n > KS_SYM_MAXLEN ?
@@ -242,17 +243,23 @@ static uint32_t guest_sym(uint32_t pid, enum ks_field f, uint64_t v)
 			      (size_t)(buf + 16 - p));
 }
 
-/* The id of a reason as printed (n < KS_EXITREASON_MAXLEN bytes). */
+/* The id of a reason as printed (1 <= n < KS_EXITREASON_MAXLEN bytes),
+ * followed by at least 7 more bytes (its " rip 0x"): the hash reads the
+ * first and last 8 bytes of it as words, a byte loop being most of an
+ * exit's translation. */
 static uint32_t reason_sym(struct ks_kvmtrace *kt, const char *s, size_t n)
 {
 	char name[KS_EXITREASON_MAXLEN];
-	uint32_t h = 2166136261u;
+	uint64_t w = ks_load8(s), h;
 	struct reason *c;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	c = &kt->reasons[h % NREASON];
-	if (c->sym && c->len == n && !memcmp(c->text, s, n))
+	if (n < 8)
+		w &= ~0ULL >> (8 * (8 - n));	/* the reason's bytes only */
+	else
+		w ^= ks_load8(s + n - 8) * 0xff51afd7ed558ccdULL;
+	h = (w ^ n) * 0x9e3779b97f4a7c15ULL;
+	c = &kt->reasons[h >> 58];
+	if (c->sym && c->len == n && ks_bytes_eq(c->text, s, n))
 		return c->sym;
 	ks_exitreason_normalize(s, n, name, sizeof(name));
 	c->sym = ks_sym_intern(name);

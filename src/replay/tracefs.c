@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/bytes.h"
+
 /* Reads of 256 KiB: the chunk stays in the L2 cache while it is parsed.
  * Mapping the file instead was three times slower in CPU time on the
  * bench host (a page walk per first touch, the data fetched from memory
@@ -55,13 +57,7 @@ static inline bool is_ident(char c)
 #define SPACES8 0x2020202020202020ULL
 #define WORDS_LE (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
 
-static inline uint64_t load8(const char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
+#define load8 ks_load8
 
 /* The first byte at or after p that is not a blank (or end). */
 static const char *skip_space(const char *p, const char *end)
@@ -482,7 +478,8 @@ static int prefix_parse(const struct ks_tfs_prefix *pc, const char *line,
 	if (end - line <= PREFIX_MIN)
 		return -1;
 	e = &pc[prefix_slot(line)];
-	if (!e->len || end - line <= e->len || memcmp(line, e->text, e->len))
+	if (!e->len || end - line <= e->len ||
+	    !ks_bytes_eq(line, e->text, e->len))
 		return -1;
 	after = parse_ts(line + e->len, end, &ev->ts);
 	if (!after)
