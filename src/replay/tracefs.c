@@ -55,7 +55,7 @@ static inline bool is_ident(char c)
  * 5 and more around the flags) are skipped 8 bytes at a time: a byte
  * loop there was a third of the line scan. */
 #define SPACES8 0x2020202020202020ULL
-#define WORDS_LE (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+#define WORDS_LE KS_WORDS_LE
 
 #define load8 ks_load8
 
@@ -110,29 +110,6 @@ static const char *parse_u32(const char *p, const char *end, uint32_t *v)
 	return p;
 }
 
-/* How many of the 8 bytes x (as loaded, little-endian) are decimal
- * digits before the first that is not.  A byte is a digit when its high
- * nibble is 3 and adding 6 keeps it so; a carry out of a byte >= 0xfa
- * only reaches bytes after that non-digit. */
-static inline int swar_ndigits(uint64_t x)
-{
-	uint64_t t = ((x & 0xf0f0f0f0f0f0f0f0ULL) |
-		      (((x + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL) >>
-		       4)) ^ 0x3333333333333333ULL;
-
-	return t ? __builtin_ctzll(t) / 8 : 8;
-}
-
-/* The value of the first n (1..8) digits of x: shifted to the top so the
- * bytes after them drop out, then pairs, quads and halves combined. */
-static inline uint64_t swar_value(uint64_t x, int n)
-{
-	x = (x - 0x3030303030303030ULL) << (8 * (8 - n));
-	x = (x * 10 + (x >> 8)) & 0x00ff00ff00ff00ffULL;
-	x = (x * 100 + (x >> 16)) & 0x0000ffff0000ffffULL;
-	return (x * 10000 + (x >> 32)) & 0xffffffffULL;
-}
-
 static const uint64_t ts_scale[10] = {
 	1000000000ULL, 100000000ULL, 10000000ULL, 1000000ULL,
 	100000ULL, 10000ULL, 1000ULL, 100ULL, 10ULL, 1ULL,
@@ -152,16 +129,16 @@ static const char *parse_ts(const char *p, const char *end, uint64_t *ns)
 
 	if (!WORDS_LE || end - p < 17)
 		return parse_ts_bytes(p, end, ns);
-	n = swar_ndigits(load8(p));
+	n = ks_swar_ndigits(load8(p));
 	if (!n || n == 8)
 		return n ? parse_ts_bytes(p, end, ns) : NULL;
-	secs = swar_value(load8(p), n);
+	secs = ks_swar_digits_value(load8(p), n);
 	p += n;
 	if (*p == '.') {
-		nfrac = swar_ndigits(load8(++p));
+		nfrac = ks_swar_ndigits(load8(++p));
 		if (!nfrac || nfrac == 8)
 			return nfrac ? parse_ts_bytes(p - n - 1, end, ns) : NULL;
-		frac = swar_value(load8(p), nfrac);
+		frac = ks_swar_digits_value(load8(p), nfrac);
 		p += nfrac;
 	}
 	if (*p != ':')
