@@ -360,14 +360,18 @@ static bool hex(struct scan *s, uint64_t *v)
 	return p > b && p - b <= 16;
 }
 
-/* The " rip 0x" after an exit reason (which may contain spaces). */
+/* The " rip 0x" after an exit reason (which may contain spaces), within
+ * the KS_EXITREASON_MAXLEN bytes a reason may take: one found further on
+ * would be refused anyway.  A byte loop: reasons are a word or two, and a
+ * memchr call a word cost more. */
 static const char *find_rip(const char *p, const char *end)
 {
-	while (p < end && (p = memchr(p, ' ', (size_t)(end - p)))) {
-		if (end - p >= 7 && !memcmp(p, " rip 0x", 7))
+	const char *lim = end - p > KS_EXITREASON_MAXLEN + 7 ?
+			  p + KS_EXITREASON_MAXLEN + 7 : end;
+
+	for (; p < lim; p++)
+		if (*p == ' ' && end - p >= 7 && !memcmp(p, " rip 0x", 7))
 			return p;
-		p++;
-	}
 	return NULL;
 }
 

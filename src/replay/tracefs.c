@@ -7,8 +7,10 @@
  * right: an optional flags word, the timestamp ending in ':', the event
  * name ending in ':' (perhaps "system:name"), and the field text.
  *
- * The reader hands out lines from a large buffer refilled with read(2), so
- * the cost per line is a memchr for the newline plus the scan itself.
+ * The reader hands out lines from a buffer refilled with read(2), so the
+ * cost per line is a memchr for the newline plus the scan itself, and it
+ * keeps the prefixes of recent events (below) so that a line from the same
+ * thread, CPU and flags as an earlier one is read from its timestamp on.
  */
 #include "replay/tracefs.h"
 
