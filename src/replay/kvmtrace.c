@@ -404,11 +404,12 @@ static int emit(struct ks_kvmtrace *kt, const struct ks_record *r)
 	return kt->emit(kt->ctx, r);
 }
 
-/* Zeroes the fields r holds: all others are zero already (a record starts
- * zeroed), and the whole array is 192 bytes to clear once per exit. */
-static void clear_fields(struct ks_record *r)
+/* Zeroes the fields r holds but those in keep, which the caller sets
+ * again: all others are zero already (a record starts zeroed), and the
+ * whole array is 192 bytes to clear once per exit. */
+static void clear_fields(struct ks_record *r, uint32_t keep)
 {
-	for (uint32_t m = r->present; m; m &= m - 1)
+	for (uint32_t m = r->present & ~keep; m; m &= m - 1)
 		r->f[__builtin_ctz(m)] = 0;
 }
 
@@ -435,7 +436,8 @@ static int start(struct ks_kvmtrace *kt, struct thread *th,
 		if (!th->pid_sym)
 			return -ENOMEM;
 	}
-	clear_fields(r);
+	clear_fields(r, 1u << KS_F_VM | 1u << KS_F_PID |
+			(th->has_vcpu ? 1u << KS_F_VCPU : 0));
 	ks_record_init(r, m, ev->ts, 1);
 	ks_record_set(r, KS_F_VM, vm);
 	ks_record_set(r, KS_F_PID, th->pid_sym);
