@@ -258,7 +258,7 @@ static uint32_t reason_sym(struct ks_kvmtrace *kt, const char *s, size_t n)
 	else
 		w ^= ks_load8(s + n - 8) * 0xff51afd7ed558ccdULL;
 	h = (w ^ n) * 0x9e3779b97f4a7c15ULL;
-	c = &kt->reasons[h >> 58];
+	c = &kt->reasons[(h >> 32) % NREASON];
 	if (c->sym && c->len == n && ks_bytes_eq(c->text, s, n))
 		return c->sym;
 	ks_exitreason_normalize(s, n, name, sizeof(name));
