@@ -4,9 +4,11 @@
  * records.  Besides "no crash, no leak, no UB", it checks what must hold
  * for any input: every line is classified exactly once (events + headers
  * + malformed + LOST notices = lines), every string an event hands out
- * lies inside the input, and every record has a known metric and the
- * identity fields.
+ * lies inside the input, every record has a known metric and the
+ * identity fields, and each event is what ks_tfs_parse_line() makes of its
+ * line alone (the reader's prefix cache must not change an answer).
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,43 @@ static const uint8_t *lo, *hi;
 static void inside(const char *s, size_t n)
 {
 	if (n && ((const uint8_t *)s < lo || (const uint8_t *)s + n > hi))
+		abort();
+}
+
+/* The line numbered lineno (1-based) of the input: its start and length. */
+static const char *nth_line(uint64_t lineno, size_t *len)
+{
+	const uint8_t *p = lo, *nl;
+
+	while (--lineno && p < hi) {
+		nl = memchr(p, '\n', (size_t)(hi - p));
+		p = nl ? nl + 1 : hi;
+	}
+	nl = memchr(p, '\n', (size_t)(hi - p));
+	*len = (size_t)((nl ? nl : hi) - p);
+	return (const char *)p;
+}
+
+static bool same(const char *a, size_t an, const char *b, size_t bn)
+{
+	return an == bn && !memcmp(a, b, an);
+}
+
+/* ev against its line parsed alone. */
+static void check_alone(const struct ks_tfs_event *ev)
+{
+	struct ks_tfs_event one;
+	uint64_t lost;
+	size_t len;
+	const char *line = nth_line(ev->lineno, &len);
+
+	if (ks_tfs_parse_line(line, len, &one, &lost) != KS_TFS_EVENT ||
+	    !same(ev->comm, ev->comm_len, one.comm, one.comm_len) ||
+	    ev->tid != one.tid || ev->has_tgid != one.has_tgid ||
+	    (ev->has_tgid && ev->tgid != one.tgid) || ev->cpu != one.cpu ||
+	    ev->ts != one.ts || !same(ev->name, ev->name_len, one.name,
+				      one.name_len) ||
+	    !same(ev->fields, ev->fields_len, one.fields, one.fields_len))
 		abort();
 }
 
@@ -53,6 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		inside(ev.fields, ev.fields_len);
 		if (!ev.name_len)
 			abort();
+		check_alone(&ev);
 		if (ks_kvmtrace__event(kt, &ev))
 			abort();
 	}

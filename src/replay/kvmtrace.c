@@ -18,10 +18,12 @@
 
 #include "engine/symtab.h"
 #include "kvm/exitreason.h"
+#include "util/bytes.h"
 #include "util/dict.h"
 
 #define COMM_MAX 32
 #define NDEC 256
+#define NRECENT 16
 
 struct thread {
 	uint32_t tid;
@@ -53,8 +55,11 @@ struct ks_kvmtrace {
 	struct thread *t;	/* t[id - 1] for the ids of ix */
 	size_t nt, cap;
 	struct ks_dict ix;	/* tid -> id */
+	uint32_t recent[NRECENT];	/* ids by tid % NRECENT, 0 = none: the
+					 * few busy vCPU threads skip the dict */
 	uint32_t dec[NDEC];	/* ids of "0".."255", 0 until interned */
 	struct reason reasons[NREASON];
+	uint32_t want;		/* fields the receiver reads */
 	struct ks_kvmtrace_stats st;
 };
 
@@ -82,7 +87,18 @@ struct ks_kvmtrace *ks_kvmtrace__new(ks_kvmtrace_emit_fn emit, void *ctx)
 	kt->ix = (struct ks_dict)KS_DICT_INIT;
 	kt->emit = emit;
 	kt->ctx = ctx;
+	kt->want = UINT32_MAX;
 	return kt;
+}
+
+void ks_kvmtrace__want(struct ks_kvmtrace *kt, uint32_t fields)
+{
+	kt->want = fields;
+}
+
+static bool wanted(const struct ks_kvmtrace *kt, enum ks_field f)
+{
+	return kt->want >> f & 1u;
 }
 
 void ks_kvmtrace__free(struct ks_kvmtrace *kt)
@@ -129,9 +145,11 @@ static bool id_eq(void *ctx, uint32_t id, const void *key)
 
 static struct thread *find(const struct ks_kvmtrace *kt, uint32_t tid)
 {
-	uint32_t id = ks_dict__find(&kt->ix, tid_hash(tid), id_eq,
-				    (void *)kt, &tid);
+	uint32_t id = kt->recent[tid % NRECENT];
 
+	if (id && kt->t[id - 1].tid == tid)
+		return &kt->t[id - 1];
+	id = ks_dict__find(&kt->ix, tid_hash(tid), id_eq, (void *)kt, &tid);
 	return id ? &kt->t[id - 1] : NULL;
 }
 
@@ -141,8 +159,10 @@ static struct thread *get(struct ks_kvmtrace *kt, uint32_t tid)
 {
 	struct thread *th = find(kt, tid);
 
-	if (th)
+	if (th) {
+		kt->recent[tid % NRECENT] = (uint32_t)(th - kt->t) + 1;
 		return th;
+	}
 	if (ks_dict__room(&kt->ix, &kt->t, &kt->cap, kt->nt, sizeof(*kt->t),
 			  id_hash, kt))
 		return NULL;
@@ -151,6 +171,7 @@ static struct thread *get(struct ks_kvmtrace *kt, uint32_t tid)
 	th->tid = tid;
 	ks_dict__set(&kt->ix, ks_dict__slot(&kt->ix, tid_hash(tid), id_eq, kt,
 					    &tid), (uint32_t)++kt->nt);
+	kt->recent[tid % NRECENT] = (uint32_t)kt->nt;
 	return th;
 }
 
@@ -160,7 +181,7 @@ static int update_comm(struct thread *th, const struct ks_tfs_event *ev)
 	size_t n = ev->comm_len;
 
 	if (th->comm_sym && th->comm_len == n && n <= COMM_MAX &&
-	    !memcmp(th->comm, ev->comm, n))
+	    ks_bytes_eq(th->comm, ev->comm, n))
 		return 0;
 	ks_sym_put(th->comm_sym);
 	th->comm_sym = ks_sym_get_n(ev->comm, n > KS_SYM_MAXLEN ?
@@ -188,18 +209,26 @@ static uint32_t dec_sym(struct ks_kvmtrace *kt, uint64_t v)
 }
 
 /* Hex fields (irqvector, guestrip, port, gpa) are lowercase digits without
- * "0x" or leading zeros: "20", "fb", "ffffffff8ba592ea". */
-static uint32_t hex_sym(uint64_t v)
+ * "0x" or leading zeros: "20", "fb", "ffffffff8ba592ea".  Writes v at the
+ * end of buf and returns where it starts (no printf: one runs per exit). */
+static const char *fmt_hex(char buf[16], uint64_t v)
 {
 	static const char digits[] = "0123456789abcdef";
-	char buf[17];
-	size_t i = sizeof(buf);
+	char *p = buf + 16;
 
 	do {
-		buf[--i] = digits[v & 15];
+		*--p = digits[v & 15];
 		v >>= 4;
 	} while (v);
-	return ks_sym_transient_n(buf + i, sizeof(buf) - i);
+	return p;
+}
+
+static uint32_t hex_sym(uint64_t v)
+{
+	char buf[16];
+	const char *p = fmt_hex(buf, v);
+
+	return ks_sym_transient_n(p, (size_t)(buf + 16 - p));
 }
 
 /* A guest-driven hex field f (RIP, gpa) of process pid: capped per VM
@@ -207,23 +236,30 @@ static uint32_t hex_sym(uint64_t v)
  * left out. */
 static uint32_t guest_sym(uint32_t pid, enum ks_field f, uint64_t v)
 {
-	char buf[24];
-	int n = snprintf(buf, sizeof(buf), "%llx", (unsigned long long)v);
+	char buf[16];
+	const char *p = fmt_hex(buf, v);
 
-	return ks_sym_guest_n(ks_sym_guest_scope(pid, f), buf, (size_t)n);
+	return ks_sym_guest_n(ks_sym_guest_scope(pid, f), p,
+			      (size_t)(buf + 16 - p));
 }
 
-/* The id of a reason as printed (n < KS_EXITREASON_MAXLEN bytes). */
+/* The id of a reason as printed (1 <= n < KS_EXITREASON_MAXLEN bytes),
+ * followed by at least 7 more bytes (its " rip 0x"): the hash reads the
+ * first and last 8 bytes of it as words, a byte loop being most of an
+ * exit's translation. */
 static uint32_t reason_sym(struct ks_kvmtrace *kt, const char *s, size_t n)
 {
 	char name[KS_EXITREASON_MAXLEN];
-	uint32_t h = 2166136261u;
+	uint64_t w = ks_load8(s), h;
 	struct reason *c;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	c = &kt->reasons[h % NREASON];
-	if (c->sym && c->len == n && !memcmp(c->text, s, n))
+	if (n < 8)
+		w &= ~0ULL >> (8 * (8 - n));	/* the reason's bytes only */
+	else
+		w ^= ks_load8(s + n - 8) * 0xff51afd7ed558ccdULL;
+	h = (w ^ n) * 0x9e3779b97f4a7c15ULL;
+	c = &kt->reasons[(h >> 32) % NREASON];
+	if (c->sym && c->len == n && ks_bytes_eq(c->text, s, n))
 		return c->sym;
 	ks_exitreason_normalize(s, n, name, sizeof(name));
 	c->sym = ks_sym_intern(name);
@@ -268,49 +304,74 @@ static void spaces(struct scan *s)
 
 static bool dec(struct scan *s, uint64_t *v)
 {
-	const char *b = s->p;
+	const char *b = s->p, *p = b;
+	const char *lim = s->end - b > 19 ? b + 19 : s->end;
 	uint64_t x = 0;
 
-	while (s->p < s->end && *s->p >= '0' && *s->p <= '9' && s->p - b < 19)
-		x = x * 10 + (uint64_t)(*s->p++ - '0');
+	while (p < lim && (unsigned char)(*p - '0') < 10)
+		x = x * 10 + (uint64_t)(*p++ - '0');
+	s->p = p;
 	*v = x;
-	return s->p > b && (s->p == s->end || *s->p < '0' || *s->p > '9');
+	return p > b && (p == s->end || (unsigned char)(*p - '0') >= 10);
 }
 
-static int hexval(char c)
+/* Digit values + 1, 0 for a byte that is no hex digit. */
+static const uint8_t hexval1[256] = {
+	['0'] = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+	['a'] = 11, 12, 13, 14, 15, 16,
+	['A'] = 11, 12, 13, 14, 15, 16,
+};
+
+/* Hex digits (no prefix), at most 16, 8 at a time where 17 bytes are
+ * left (every exit has a RIP of up to 16 digits; a loop's branch a digit
+ * was mispredicted on their varying length). */
+static bool hex_words(struct scan *s, uint64_t *v)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	const char *p = s->p;
+	int n = ks_swar_nhex(ks_load8(p)), m;
+	uint64_t x = n ? ks_swar_hex_value(ks_load8(p), n) : 0;
+
+	if (n == 8 && (m = ks_swar_nhex(ks_load8(p + 8)))) {
+		if (m == 8 && hexval1[(unsigned char)p[16]])
+			return false;	/* a 17th digit */
+		x = x << (4 * m) | ks_swar_hex_value(ks_load8(p + 8), m);
+		n += m;
+	}
+	s->p = p + n;
+	*v = x;
+	return n > 0;
 }
 
-/* Hex digits (no prefix), at most 16. */
 static bool hex(struct scan *s, uint64_t *v)
 {
-	const char *b = s->p;
+	const char *b = s->p, *p = b;
+	const char *lim = s->end - b > 17 ? b + 17 : s->end;
 	uint64_t x = 0;
-	int d;
+	unsigned int d;
 
-	while (s->p < s->end && (d = hexval(*s->p)) >= 0 && s->p - b < 17) {
-		x = (x << 4) | (uint64_t)d;
-		s->p++;
-	}
-	*v = x;
-	return s->p > b && s->p - b <= 16;
-}
-
-/* The " rip 0x" after an exit reason (which may contain spaces). */
-static const char *find_rip(const char *p, const char *end)
-{
-	while (p < end && (p = memchr(p, ' ', (size_t)(end - p)))) {
-		if (end - p >= 7 && !memcmp(p, " rip 0x", 7))
-			return p;
+	if (KS_WORDS_LE && s->end - b >= 17)
+		return hex_words(s, v);
+	while (p < lim && (d = hexval1[(unsigned char)*p])) {
+		x = (x << 4) | (d - 1);
 		p++;
 	}
+	s->p = p;
+	*v = x;
+	return p > b && p - b <= 16;
+}
+
+/* The " rip 0x" after an exit reason (which may contain spaces), within
+ * the KS_EXITREASON_MAXLEN bytes a reason may take: one found further on
+ * would be refused anyway.  A byte loop: reasons are a word or two, and a
+ * memchr call a word cost more. */
+static const char *find_rip(const char *p, const char *end)
+{
+	const char *lim = end - p > KS_EXITREASON_MAXLEN + 7 ?
+			  p + KS_EXITREASON_MAXLEN + 7 : end;
+
+	for (; p < lim; p++)
+		if (*p == ' ' && end - p >= 7 && !memcmp(p, " rip 0x", 7))
+			return p;
 	return NULL;
 }
 
@@ -343,7 +404,17 @@ static int emit(struct ks_kvmtrace *kt, const struct ks_record *r)
 	return kt->emit(kt->ctx, r);
 }
 
-/* Starts r with the identity fields: vm, pid, and the thread's vCPU. */
+/* Zeroes the fields r holds but those in keep, which the caller sets
+ * again: all others are zero already (a record starts zeroed), and the
+ * whole array is 192 bytes to clear once per exit. */
+static void clear_fields(struct ks_record *r, uint32_t keep)
+{
+	for (uint32_t m = r->present & ~keep; m; m &= m - 1)
+		r->f[__builtin_ctz(m)] = 0;
+}
+
+/* Starts r, zeroed or used before, with the identity fields: vm, pid, and
+ * the thread's vCPU. */
 static int start(struct ks_kvmtrace *kt, struct thread *th,
 		 const struct ks_tfs_event *ev, enum ks_metric m,
 		 struct ks_record *r)
@@ -365,8 +436,9 @@ static int start(struct ks_kvmtrace *kt, struct thread *th,
 		if (!th->pid_sym)
 			return -ENOMEM;
 	}
+	clear_fields(r, 1u << KS_F_VM | 1u << KS_F_PID |
+			(th->has_vcpu ? 1u << KS_F_VCPU : 0));
 	ks_record_init(r, m, ev->ts, 1);
-	memset(r->f, 0, sizeof(r->f));
 	ks_record_set(r, KS_F_VM, vm);
 	ks_record_set(r, KS_F_PID, th->pid_sym);
 	if (th->has_vcpu)
@@ -421,7 +493,9 @@ static int on_kvm_exit(struct ks_kvmtrace *kt, struct thread *th,
 	ks_record_set(&th->pend, KS_F_VLEAVEREASON,
 		      reason_sym(kt, name, (size_t)(rip - name)));
 	/* A RIP refused by its VM's key cap leaves the field out. */
-	if (rip_sym(th, v))
+	if (!wanted(kt, KS_F_GUESTRIP))
+		;
+	else if (rip_sym(th, v))
 		ks_record_set(&th->pend, KS_F_GUESTRIP, th->rip_sym);
 	else if (errno != ENOSPC)
 		return -ENOMEM;
@@ -457,7 +531,7 @@ static int on_inj_virq(struct ks_kvmtrace *kt, struct thread *th,
 		       const struct ks_tfs_event *ev)
 {
 	struct scan s = { ev->fields, ev->fields + ev->fields_len };
-	struct ks_record r;
+	struct ks_record r = { 0 };
 	const char *w;
 	size_t n;
 	uint64_t v;
@@ -484,7 +558,7 @@ static int on_apic_accept_irq(struct ks_kvmtrace *kt, struct thread *th,
 			      const struct ks_tfs_event *ev)
 {
 	struct scan s = { ev->fields, ev->fields + ev->fields_len };
-	struct ks_record r;
+	struct ks_record r = { 0 };
 	uint64_t apicid, vec;
 	const char *dm;
 	int e;
@@ -512,7 +586,7 @@ static int on_userspace_exit(struct ks_kvmtrace *kt, struct thread *th,
 			     const struct ks_tfs_event *ev)
 {
 	struct scan s = { ev->fields, ev->fields + ev->fields_len };
-	struct ks_record r;
+	struct ks_record r = { 0 };
 	const char *w;
 	size_t n;
 	int e;
@@ -534,7 +608,7 @@ static int on_pio(struct ks_kvmtrace *kt, struct thread *th,
 		  const struct ks_tfs_event *ev)
 {
 	struct scan s = { ev->fields, ev->fields + ev->fields_len };
-	struct ks_record r;
+	struct ks_record r = { 0 };
 	const char *dir;
 	uint64_t port, size;
 	int e;
@@ -562,7 +636,7 @@ static int on_mmio(struct ks_kvmtrace *kt, struct thread *th,
 		   const struct ks_tfs_event *ev)
 {
 	struct scan s = { ev->fields, ev->fields + ev->fields_len };
-	struct ks_record r;
+	struct ks_record r = { 0 };
 	const char *w;
 	size_t n;
 	uint64_t len, gpa;
@@ -577,18 +651,28 @@ static int on_mmio(struct ks_kvmtrace *kt, struct thread *th,
 		return bad(kt, ev);
 	if ((e = start(kt, th, ev, KS_M_VM_MMIO_OPS, &r)))
 		return e;
-	if ((sym = guest_sym(th->pid_num, KS_F_GPA, gpa)))
+	if (wanted(kt, KS_F_GPA) &&
+	    (sym = guest_sym(th->pid_num, KS_F_GPA, gpa)))
 		ks_record_set(&r, KS_F_GPA, sym);
 	ks_record_set(&r, KS_F_DIRECTION, ks_sym_transient_n(w, n));
 	ks_record_set(&r, KS_F_SIZE, len);
 	return emit(kt, &r);
 }
 
+/* Whether the n bytes at s are the C string w (n is strlen(w) here). */
+#define NAME_IS(s, n, w) ((n) == sizeof(w) - 1 && !memcmp(s, w, sizeof(w) - 1))
+
+/* kvm_exit first: a trace is mostly exits and entries, and a constant
+ * length lets the compiler compare without a call. */
 static int kind_of(const char *n, size_t len)
 {
+	if (NAME_IS(n, len, "kvm_exit"))
+		return KS_KT_EXIT;
+	if (NAME_IS(n, len, "kvm_entry"))
+		return KS_KT_ENTRY;
 	if (len < 7 || memcmp(n, "kvm_", 4))
 		return -1;
-	for (int k = 0; k < KS_KT__COUNT; k++)
+	for (int k = KS_KT_INJ_VIRQ; k < KS_KT__COUNT; k++)
 		if (strlen(event_names[k]) == len &&
 		    !memcmp(event_names[k] + 4, n + 4, len - 4))
 			return k;

@@ -33,6 +33,7 @@ struct ks_replay {
 	uint32_t needs;
 	bool any;
 	int64_t first_slot, last_slot;	/* seconds */
+	uint64_t span_lo, span_hi;	/* ns: [first_slot, last_slot + gran) */
 	struct ks_replay_stats st;
 	struct ks_err err;	/* set by the sink, which cannot return it */
 };
@@ -218,8 +219,12 @@ static void flush_batch(struct ks_replay *rp)
  * points than the retention keeps. */
 static int track_span(struct ks_replay *rp, const struct ks_record *r)
 {
-	int64_t slot = (int64_t)(r->ts / KS_NSEC_PER_SEC), need;
+	int64_t slot, need;
 
+	/* Most records fall inside the span already: no division then. */
+	if (rp->any && r->ts >= rp->span_lo && r->ts < rp->span_hi)
+		return 0;
+	slot = (int64_t)(r->ts / KS_NSEC_PER_SEC);
 	slot -= slot % rp->gran;
 	if (!rp->any) {
 		rp->first_slot = rp->last_slot = slot;
@@ -229,6 +234,8 @@ static int track_span(struct ks_replay *rp, const struct ks_record *r)
 		rp->first_slot = slot;
 	if (slot > rp->last_slot)
 		rp->last_slot = slot;
+	rp->span_lo = (uint64_t)rp->first_slot * KS_NSEC_PER_SEC;
+	rp->span_hi = (uint64_t)(rp->last_slot + rp->gran) * KS_NSEC_PER_SEC;
 	if ((rp->last_slot - rp->first_slot) / rp->gran < KS_MAX_DATAPOINTS)
 		return 0;
 	/* The smallest granularity (a multiple of 5) that fits what was
@@ -270,7 +277,7 @@ static int sink(void *ctx, const struct ks_record *r)
 
 static int read_tracefs(struct ks_replay *rp, int fd)
 {
-	struct ks_tfs_reader *r = ks_tfs_reader__new_map(fd);
+	struct ks_tfs_reader *r = ks_tfs_reader__new_fd(fd);
 	struct ks_kvmtrace *kt = ks_kvmtrace__new(sink, rp);
 	struct ks_tfs_event ev;
 	int rc = -ENOMEM;
@@ -280,6 +287,9 @@ static int read_tracefs(struct ks_replay *rp, int fd)
 		goto out;
 	}
 	rp->st.tracefs = true;
+	/* A record file keeps every field; the instrumentation reads its own. */
+	if (rp->in && !rp->w)
+		ks_kvmtrace__want(kt, rp->needs);
 	while ((rc = ks_tfs_reader__next(r, &ev, &rp->err)) > 0)
 		if ((rc = ks_kvmtrace__event(kt, &ev)))
 			break;

@@ -80,9 +80,6 @@ struct ks_tfs_reader;
 
 /* Reads from fd (not closed by the reader). */
 struct ks_tfs_reader *ks_tfs_reader__new_fd(int fd);
-/* Reads a regular file through a private read-only mapping (no copy into
- * a buffer: a third faster on large traces), anything else as new_fd. */
-struct ks_tfs_reader *ks_tfs_reader__new_map(int fd);
 /* Reads from a memory buffer (not copied; must outlive the reader). */
 struct ks_tfs_reader *ks_tfs_reader__new_mem(const void *buf, size_t len);
 void ks_tfs_reader__free(struct ks_tfs_reader *r);

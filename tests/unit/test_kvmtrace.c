@@ -551,6 +551,86 @@ static void test_many_threads(void **state)
 	ks_kvmtrace__free(kt);
 }
 
+/* RIPs of every length, read 8 hex digits at a time where the line goes
+ * on (and byte by byte at its end), in either case; a 17th digit is bad
+ * wherever it is.  Reasons of many lengths share the reason cache. */
+static void test_rip_and_reason_forms(void **state)
+{
+	static const struct {
+		const char *rip, *tail, *reason, *want, *want_reason;
+	} c[] = {
+		{ "1", " info1 0x0 info2 0x0 intr_info 0x0", "io", "1", "io" },
+		{ "ffffffff8ba592ea", " info1 0x0 info2 0x0", "hlt",
+		  "ffffffff8ba592ea", "hlt" },
+		{ "FFFFFFFF8BA592EA", " info1 0x0 info2 0x0", "EPT_VIOLATION",
+		  "ffffffff8ba592ea", "ept_violation" },
+		{ "123456789", " info1 0x0 info2 0x0 intr", "npf", "123456789",
+		  "npf" },
+		{ "12345678", " x", "msr", "12345678", "msr" },
+		{ "0000000000000010", "", "cpuid", "10", "cpuid" },
+		{ "abcdef0123456789", "", "read_cr0", "abcdef0123456789",
+		  "read_cr0" },
+		{ "fff0", "", "EXTERNAL_INTERRUPT", "fff0",
+		  "external_interrupt" },
+	};
+	struct sink s = { .n = 0 };
+	struct ks_kvmtrace *kt = ks_kvmtrace__new(collect, &s);
+	char line[256];
+	size_t n = sizeof(c) / sizeof(c[0]);
+
+	(void)state;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(line, sizeof(line), "a-1 [000] 1.%06zu: kvm_exit: vcpu 0 "
+			 "reason %s rip 0x%s%s", i, c[i].reason, c[i].rip,
+			 c[i].tail);
+		assert_int_equal(feed(kt, line, i + 1), 0);
+	}
+	assert_int_equal(ks_kvmtrace__finish(kt), 0);
+	assert_int_equal(s.n, n);
+	assert_int_equal(ks_kvmtrace__stats(kt)->bad, 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_sym(&s.r[i], KS_F_GUESTRIP, c[i].want);
+		assert_sym(&s.r[i], KS_F_VLEAVEREASON, c[i].want_reason);
+	}
+	/* 17 digits, followed by more text or not, and a non-digit. */
+	feed(kt, "a-1 [000] 2.0: kvm_exit: vcpu 0 reason io rip "
+		 "0x11112222333344445 info1 0x0 info2 0x0", 20);
+	feed(kt, "a-1 [000] 2.0: kvm_exit: vcpu 0 reason io rip "
+		 "0xg111222233334444 info1 0x0 info2 0x0", 21);
+	assert_int_equal(ks_kvmtrace__stats(kt)->bad, 2);
+	ks_kvmtrace__free(kt);
+}
+
+/* A receiver that reads no guest address gets records without them, and
+ * everything else as before. */
+static void test_want_fields(void **state)
+{
+	struct sink s = { .n = 0 };
+	struct ks_kvmtrace *kt = ks_kvmtrace__new(collect, &s);
+
+	(void)state;
+	ks_kvmtrace__want(kt, 1u << KS_F_VLEAVEREASON);
+	feed(kt, "vm-7 [000] 1.5: kvm_exit: vcpu 2 reason io rip 0xfff0", 1);
+	feed(kt, "vm-7 [000] 1.6: kvm_entry: vcpu 2", 2);
+	feed(kt, "vm-7 [000] 1.7: kvm_mmio: mmio read len 4 gpa 0xfee000f0 "
+		 "val 0x0", 3);
+	assert_int_equal(s.n, 2);
+	assert_sym(&s.r[0], KS_F_VLEAVEREASON, "io");
+	assert_sym(&s.r[0], KS_F_VM, "vm");
+	assert_sym(&s.r[0], KS_F_PID, "7");
+	assert_sym(&s.r[0], KS_F_VCPU, "2");
+	assert_int_equal(s.r[0].f[KS_F_LATENCY], 100000000);
+	assert_sym(&s.r[0], KS_F_GUESTRIP, NULL);
+	assert_sym(&s.r[1], KS_F_GPA, NULL);
+	assert_sym(&s.r[1], KS_F_DIRECTION, "read");
+	/* Wanted again: the fields come back. */
+	ks_kvmtrace__want(kt, UINT32_MAX);
+	feed(kt, "vm-7 [000] 1.8: kvm_exit: vcpu 2 reason io rip 0xfff1", 4);
+	assert_int_equal(ks_kvmtrace__finish(kt), 0);
+	assert_sym(&s.r[2], KS_F_GUESTRIP, "fff1");
+	ks_kvmtrace__free(kt);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -571,6 +651,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_bad_fields, teardown),
 		cmocka_unit_test_teardown(test_emit_error, teardown),
 		cmocka_unit_test_teardown(test_many_threads, teardown),
+		cmocka_unit_test_teardown(test_rip_and_reason_forms, teardown),
+		cmocka_unit_test_teardown(test_want_fields, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,9 @@
  * trace-cmd report, nanosecond timestamps, perf's system:name) is parsed
  * from a literal line and every field is checked; malformed lines must be
  * classified as such, never as events; the reader must count lines, keep
- * the line numbers of malformed ones, and survive an over-long line.
+ * the line numbers of malformed ones, and survive an over-long line.  The
+ * reader's prefix cache must give the answer of each line parsed alone,
+ * for crafted near-misses and for mutations of a real capture.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -383,6 +385,197 @@ static void test_real_capture(void **state)
 	assert_int_equal(events, 7501);
 }
 
+/* ---- the reader's prefix cache ---- */
+
+struct want {
+	enum ks_tfs_line kind;
+	struct ks_tfs_event ev;
+	const char *line;
+};
+
+static void assert_same_event(const struct ks_tfs_event *a,
+			      const struct ks_tfs_event *b, const char *line)
+{
+	if (a->comm_len != b->comm_len || memcmp(a->comm, b->comm, a->comm_len) ||
+	    a->tid != b->tid || a->has_tgid != b->has_tgid ||
+	    (a->has_tgid && a->tgid != b->tgid) || a->cpu != b->cpu ||
+	    a->ts != b->ts || a->name_len != b->name_len ||
+	    memcmp(a->name, b->name, a->name_len) ||
+	    a->fields_len != b->fields_len ||
+	    memcmp(a->fields, b->fields, a->fields_len))
+		fail_msg("the reader and the line parser differ on: %s", line);
+}
+
+/* Reads buf (n lines at line[i]) with a memory reader and checks every
+ * event and count against ks_tfs_parse_line() of each line alone. */
+static void check_reader_same(const char *buf, size_t len,
+			      const char *const *line, size_t n)
+{
+	struct ks_tfs_reader *r = ks_tfs_reader__new_mem(buf, len);
+	struct want *w = calloc(n, sizeof(*w));
+	const struct ks_tfs_stats *st;
+	struct ks_tfs_event ev;
+	struct ks_err err;
+	uint64_t malformed = 0, headers = 0, events = 0, seen = 0;
+	int rc;
+
+	assert_non_null(r);
+	assert_non_null(w);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t lost;
+
+		w[i].line = line[i];
+		w[i].kind = ks_tfs_parse_line(line[i], strlen(line[i]),
+					      &w[i].ev, &lost);
+		malformed += w[i].kind == KS_TFS_MALFORMED;
+		headers += w[i].kind == KS_TFS_HEADER;
+		events += w[i].kind == KS_TFS_EVENT;
+	}
+	while ((rc = ks_tfs_reader__next(r, &ev, &err)) > 0) {
+		const struct want *x;
+
+		assert_true(ev.lineno >= 1 && ev.lineno <= n);
+		x = &w[ev.lineno - 1];
+		if (x->kind != KS_TFS_EVENT)
+			fail_msg("the reader found an event in: %s", x->line);
+		assert_same_event(&ev, &x->ev, x->line);
+		seen++;
+	}
+	assert_int_equal(rc, 0);
+	st = ks_tfs_reader__stats(r);
+	assert_int_equal(seen, events);
+	assert_int_equal(st->events, events);
+	assert_int_equal(st->malformed, malformed);
+	assert_int_equal(st->headers, headers);
+	ks_tfs_reader__free(r);
+	free(w);
+}
+
+/* Joins lines with newlines into a new buffer. */
+static char *join(const char *const *line, size_t n, size_t *len)
+{
+	size_t total = 0;
+	char *buf, *p;
+
+	for (size_t i = 0; i < n; i++)
+		total += strlen(line[i]) + 1;
+	p = buf = malloc(total + 1);
+	assert_non_null(buf);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = strlen(line[i]);
+
+		memcpy(p, line[i], k);
+		p += k;
+		*p++ = '\n';
+	}
+	*p = '\0';
+	*len = total;
+	return buf;
+}
+
+#define P "         kvmtest-335     [000] .....     "
+#define T "qemu-system-x86-145   [001]  "
+
+/* Lines that start with the bytes of an earlier event's prefix (or its
+ * name) but go on otherwise: the cache must give the full scan's answer,
+ * falling back to it where the rest reads another way. */
+static void test_prefix_cache_crafted(void **state)
+{
+	static const char *const lines[] = {
+		P "100.000500: kvm_exit: vcpu 0 reason io rip 0x1",
+		P "100.000501: kvm_exit: vcpu 0 reason io rip 0x2",
+		P "100.000502: kvm_exitx: vcpu 0",
+		P "100.000503: kvm_exit:x vcpu",
+		P "100.000504: kvm_exit:x: vcpu",
+		P "100.000505: kvm_entry: vcpu 0, rip 0x1",
+		P "100.000506:kvm_exit: vcpu 0 reason io rip 0x3",
+		P "100.000507: kvm:kvm_exit: vcpu 0",
+		P "100.000508: kvm:kvm_exit: vcpu 1 and more text after it",
+		P "100.000509: kvm:kvm_exit:",
+		P "100.000510: kvm_exit:",
+		P "1.2: kvm_exit: short",
+		P "100.00050800001: kvm_exit: eleven fraction digits here",
+		P "12345678.1: kvm_exit: eight digits of seconds here",
+		P "1234567890.123456789: kvm_exit: ten digits of seconds",
+		P "12345678901.1: kvm_exit: eleven digits of seconds",
+		P "100.: kvm_exit: no fraction digits after the dot",
+		P "100.5 kvm_exit: no colon after the timestamp",
+		P "abc: kvm_exit: not a timestamp at all, this",
+		P "7",
+		P,
+		P "100.1: kvm_exit: trailing blanks   \r",
+		P "100.000511: kvm_apic_accept_irq: apicid 0 vec 3 (Fixed|edge)",
+		P "100.000512: kvm_apic_accept_irq: apicid 1 vec 4 (Fixed|edge)",
+		P "100.000513:   kvm_exit:   many blanks around the name",
+		"         kvmtest-335     [000] d..1.     100.6: kvm_exit: flags",
+		"         kvmtest-335     [001] .....     100.7: kvm_exit: cpu 1",
+		T "6.600017: kvm_exit: vcpu 0 reason io rip 0x1",
+		T "6.600018: kvm_exit: vcpu 0 reason io rip 0x2",
+		T "6.600019 6.7: kvm_exit: a flags word that looks like time",
+		T "6.600020 6.8 kvm_exit: neither",
+		"qemu-system-x86-2030 (   2030) [000] .... 1.05: kvm_set_irq: gsi",
+		"qemu-system-x86-2030 (   2030) [000] .... 1.06: kvm_set_irq: gsi",
+		"qemu-system-x86-2030 (   2031) [000] .... 1.07: kvm_set_irq: gsi",
+		"qemu-system-x86 145 [001] 6.600017: kvm:kvm_exit: vcpu 0 perf",
+		"qemu-system-x86 145 [001] 6.600018: kvm:kvm_exit: vcpu 0 perf",
+		"qemu-system-x86 145/146 [001] 6.600019: kvm:kvm_exit: vcpu 0",
+		"   a [1] b-12       [003] .....   100.1: kvm_exit: bracket comm",
+		"   a [1] b-12       [003] .....   100.2: kvm_exit: bracket comm",
+		"# a header line that is long enough to hash as a prefix....",
+		"CPU:1 [LOST 3 EVENTS] and a long tail so it is hashable too",
+		"cpus=2",
+		"",
+	};
+
+	size_t n = sizeof(lines) / sizeof(lines[0]), len;
+	char *buf = join(lines, n, &len);
+
+	(void)state;
+	check_reader_same(buf, len, lines, n);
+	free(buf);
+}
+
+/* The real capture, then each of its first lines with one byte changed
+ * (to a separator, digit, letter or high byte), interleaved with the
+ * originals so that the cache holds their prefixes. */
+static void test_prefix_cache_mutated(void **state)
+{
+	static const char subst[] = " :.[]()-/\t\r09afAFz_\x80\xff";
+	FILE *f = fopen("tests/data/kvm-trace-all-events.txt", "r");
+	enum { NORIG = 2000, NMUT = 4 };
+	char **lines = calloc(NORIG * (NMUT + 1), sizeof(*lines));
+	uint32_t seed = 12345;
+	size_t n = 0, len;
+	char line[1024], *buf;
+
+	(void)state;
+	if (!f)
+		skip();
+	assert_non_null(lines);
+	for (size_t k = 0; k < NORIG && fgets(line, sizeof(line), f); k++) {
+		size_t l;
+
+		line[strcspn(line, "\n")] = '\0';
+		l = strlen(line);
+		lines[n++] = strdup(line);
+		for (int m = 0; m < NMUT && l; m++) {
+			char *c = strdup(line);
+
+			seed = seed * 1103515245u + 12345u;
+			c[(seed >> 8) % (l < 90 ? l : 90)] =
+				subst[(seed >> 20) % (sizeof(subst) - 1)];
+			lines[n++] = c;
+		}
+	}
+	fclose(f);
+	buf = join((const char *const *)lines, n, &len);
+	check_reader_same(buf, len, (const char *const *)lines, n);
+	free(buf);
+	for (size_t i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,6 +588,8 @@ int main(void)
 		cmocka_unit_test(test_reader_mem),
 		cmocka_unit_test(test_reader_fd_long_line),
 		cmocka_unit_test(test_real_capture),
+		cmocka_unit_test(test_prefix_cache_crafted),
+		cmocka_unit_test(test_prefix_cache_mutated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
