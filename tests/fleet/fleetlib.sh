@@ -1,6 +1,7 @@
-# fleetlib.sh - shared by the fleet tests (t_fleet.sh, t_fleet_ui.sh):
-# free ports, the scrape config of the agents, waiting for them, and a
-# fleet on a free port.  Source it after promlib.sh's prom_init (it uses
+# fleetlib.sh - shared by the fleet tests (t_fleet.sh, t_fleet_ui.sh,
+# t_fleet_tenant.sh): free ports, the scrape config of the agents, the
+# agents' own values, waiting for them, a fleet on a free port, and
+# cleaning up.  Source it after promlib.sh's prom_init (it uses
 # K, tmp, fail and the array pids).
 
 # free_ports N: N free loopback ports, one a line (one Python for all:
@@ -29,6 +30,23 @@ scrape_configs:
     static_configs:
       - targets: [${targets%,}]
 YML
+}
+
+# fleet_cleanup: kills what the test started (pids), then Prometheus.
+fleet_cleanup() {
+	for p in "${pids[@]}"; do { kill -KILL "$p" && wait "$p"; } 2>/dev/null; done
+	prom_cleanup
+}
+
+# own_values I TRACE: an agent's own vm.exits of TRACE, by `kvmscope
+# replay`, in $tmp/own_{reason,vm,lat}_I.json (by vleavereason, vm,
+# latency).
+own_values() {
+	local d
+	for d in reason:vleavereason vm:vm lat:latency; do
+		"$KF" replay "$2" --metric vm.exits --decompose "${d#*:}" --json \
+			>"$tmp/own_${d%%:*}_$1.json" 2>/dev/null || fail "replay $2"
+	done
 }
 
 # agents_wait N: agents 1..N (logs $tmp/agentI.log) listen.

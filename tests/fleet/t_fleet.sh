@@ -52,10 +52,6 @@ for bad in "--prometheus ftp://x" "--prometheus http://127.0.0.1:1 --agents garb
 		fail "fleet $bad: exit $rc, '$(cat "$tmp/bad.err")'"
 done
 echo "bad command lines refused, each naming its option"
-fleet_cleanup() {
-	for p in "${pids[@]}"; do { kill -KILL "$p" && wait "$p"; } 2>/dev/null; done
-	prom_cleanup
-}
 trap fleet_cleanup EXIT
 
 find_prometheus
@@ -70,13 +66,7 @@ echo "victoria-metrics: $VM"
 
 # The agents' own values: each trace through `kvmscope replay`.
 for i in 0 1 2; do
-	t=${TRACES[$i]}
-	"$KF" replay "$t" --metric vm.exits --decompose vleavereason --json \
-		>"$tmp/own_reason_$i.json" 2>/dev/null || fail "replay $t"
-	"$KF" replay "$t" --metric vm.exits --decompose vm --json \
-		>"$tmp/own_vm_$i.json" 2>/dev/null || fail "replay $t"
-	"$KF" replay "$t" --metric vm.exits --decompose latency --json \
-		>"$tmp/own_lat_$i.json" 2>/dev/null || fail "replay $t"
+	own_values $i "${TRACES[$i]}"
 done
 
 # The agents' ports, chosen first so the scrapers run before they start.

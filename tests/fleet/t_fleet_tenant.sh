@@ -39,10 +39,6 @@ NAGENTS=4
 prom_init t_fleet_tenant
 . "$TOP/tests/fleet/fleetlib.sh"
 pids=()
-fleet_cleanup() {
-	for p in "${pids[@]}"; do { kill -KILL "$p" && wait "$p"; } 2>/dev/null; done
-	prom_cleanup
-}
 trap fleet_cleanup EXIT
 find_prometheus
 
@@ -81,11 +77,7 @@ echo "bad command lines refused, each naming the cause"
 
 # The agents' own values, per trace.
 for i in 0 1 2; do
-	t=${TRACES[$i]}
-	"$KF" replay "$t" --metric vm.exits --decompose vleavereason --json \
-		>"$tmp/own_reason_$i.json" 2>/dev/null || fail "replay $t"
-	"$KF" replay "$t" --metric vm.exits --decompose latency --json \
-		>"$tmp/own_lat_$i.json" 2>/dev/null || fail "replay $t"
+	own_values $i "${TRACES[$i]}"
 done
 
 mapfile -t ports < <(free_ports $NAGENTS)
