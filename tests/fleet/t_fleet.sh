@@ -24,7 +24,8 @@
 # field, a field Prometheus does not carry, a numeric predicate,
 # granularity under the scrape interval, a tenant: 403), and a fleet whose
 # Prometheus is unreachable answers a create with 502 JSON naming it, in
-# bounded time.
+# bounded time; a stalled one (SIGSTOP) leaves creates and the status
+# answered (the create check does no network I/O under the API's lock).
 set -u
 K=${KVMSCOPE:?}
 KF=${KVMSCOPE_FAST:-$K}
@@ -291,4 +292,21 @@ fleet_stop
 fleet_start "http://127.0.0.1:$dead"
 bad 502 "127.0.0.1:$dead" "$F/ca/instrumentations" '{"module":"vm","stat":"exits"}'
 fleet_stop
+
+# A stalled Prometheus (stopped: its socket still accepts) stalls the
+# poller, not the API: while the poller's request waits out a 10-minute
+# --timeout, a create is answered (the check asks no network) and so is
+# the status.
+fleet_start "$PURL" --timeout 600000
+kill -STOP "$prom"
+sleep 2
+code=$(curl -s -o "$tmp/stall.json" -w '%{http_code}' -m 20 \
+	-H 'Content-Type: application/json' -d '{"module":"vm","stat":"exits"}' \
+	"$F/ca/instrumentations")
+scode=$(curl -s -o /dev/null -w '%{http_code}' -m 20 "$F/ca/admin/status")
+kill -CONT "$prom"
+[ "$code" = 201 ] && [ "$scode" = 200 ] ||
+	fail "with Prometheus stalled: create $code, status $scode: $(cat "$tmp/stall.json")"
+fleet_stop
+echo "a stalled Prometheus stalls the poller, not the API"
 echo "PASS: t_fleet ($NAGENTS agents; Prometheus and VictoriaMetrics)"
