@@ -49,6 +49,31 @@ own_values() {
 	done
 }
 
+# find_victoria: VictoriaMetrics from PATH, else Debian's package
+# unpacked into $tmp; sets VM, or exits 77.
+find_victoria() {
+	VM=$(command -v victoria-metrics) && return 0
+	VM=$tmp/vmpkg/usr/bin/victoria-metrics
+	(cd "$tmp" && apt-get download victoria-metrics >"$tmp/apt-vm.log" 2>&1) &&
+		dpkg-deb -x "$tmp"/victoria-metrics_*.deb "$tmp/vmpkg" ||
+		{ echo "VictoriaMetrics is not installed and apt-get could not fetch it"; exit 77; }
+}
+
+# vm_start YML PORT: VictoriaMetrics (single node, its own scraper) on
+# PORT, scraping as YML says; sets VURL.
+vm_start() {
+	"$VM" -promscrape.config="$1" -storageDataPath="$tmp/vmdata" \
+		-httpListenAddr="127.0.0.1:$2" -search.latencyOffset=1s \
+		-search.disableCache -loggerLevel=ERROR >"$tmp/vm.log" 2>&1 &
+	pids+=($!)
+	VURL=http://127.0.0.1:$2
+	for _ in $(seq 1 100); do
+		curl -sf "$VURL/health" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	curl -sf "$VURL/health" >/dev/null || fail "VictoriaMetrics did not start"
+}
+
 # agents_wait N: agents 1..N (logs $tmp/agentI.log) listen.
 agents_wait() {
 	local n

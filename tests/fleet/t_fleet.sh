@@ -56,12 +56,7 @@ echo "bad command lines refused, each naming its option"
 trap fleet_cleanup EXIT
 
 find_prometheus
-VM=$(command -v victoria-metrics) || {
-	VM=$tmp/vmpkg/usr/bin/victoria-metrics
-	(cd "$tmp" && apt-get download victoria-metrics >"$tmp/apt-vm.log" 2>&1) &&
-		dpkg-deb -x "$tmp"/victoria-metrics_*.deb "$tmp/vmpkg" ||
-		{ echo "VictoriaMetrics is not installed and apt-get could not fetch it"; exit 77; }
-}
+find_victoria
 echo "prometheus: $("$PROM" --version 2>&1 | head -1)"
 echo "victoria-metrics: $VM"
 
@@ -78,16 +73,7 @@ scrape_yml "$tmp/scrape.yml" "${ports[@]}"
 # Prometheus, scraping every agent.
 PROM_YML=$tmp/scrape.yml prom_start
 PURL=$P
-"$VM" -promscrape.config="$tmp/scrape.yml" -storageDataPath="$tmp/vmdata" \
-	-httpListenAddr="127.0.0.1:$vport" -search.latencyOffset=1s \
-	-search.disableCache -loggerLevel=ERROR >"$tmp/vm.log" 2>&1 &
-pids+=($!)
-VURL=http://127.0.0.1:$vport
-for _ in $(seq 1 100); do
-	curl -sf "$VURL/health" >/dev/null 2>&1 && break
-	sleep 0.1
-done
-curl -sf "$VURL/health" >/dev/null || fail "VictoriaMetrics did not start"
+vm_start "$tmp/scrape.yml" "$vport"
 
 # The agents, a second apart, while both scrape every second.
 t_begin=$(date +%s)

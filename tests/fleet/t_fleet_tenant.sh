@@ -8,7 +8,8 @@
 # b-qemu-system-x86 are tenant acme's (on host1 and host2), c-qemu-...
 # is tenant globex's (host3), d-kvmtest nobody's (host4); they start 2 s
 # apart, so each one's data lie in windows of their own.  A real
-# Prometheus scrapes them every second with the operator's token.  Then:
+# Prometheus and a real VictoriaMetrics scrape them every second with the
+# operator's token.  Then, for each of the two in turn:
 #   - each agent's /metrics puts tenant="acme" (or globex) on exactly the
 #     series of that tenant's VMs, and no tenant label on d-kvmtest's;
 #   - `kvmscope fleet --tokens FILE --tenant-label tenant`, asked with
@@ -41,6 +42,7 @@ prom_init t_fleet_tenant
 pids=()
 trap fleet_cleanup EXIT
 find_prometheus
+find_victoria
 
 OP=operator-token-0123456789abcdef
 ACME=acme-token-0123456789abcdef
@@ -80,7 +82,9 @@ for i in 0 1 2; do
 	own_values $i "${TRACES[$i]}"
 done
 
-mapfile -t ports < <(free_ports $NAGENTS)
+mapfile -t ports < <(free_ports $((NAGENTS + 1)))
+vport=${ports[$NAGENTS]}
+ports=("${ports[@]:0:$NAGENTS}")
 targets=$(printf "'127.0.0.1:%s'," "${ports[@]}")
 cat >"$tmp/scrape.yml" <<YML
 global:
@@ -94,6 +98,7 @@ scrape_configs:
       - targets: [${targets%,}]
 YML
 PROM_YML=$tmp/scrape.yml prom_start
+vm_start "$tmp/scrape.yml" "$vport"
 t_begin=$(date +%s)
 for n in $(seq 1 $NAGENTS); do
 	"$KF" serve --listen "127.0.0.1:${ports[$((n - 1))]}" --no-state \
@@ -107,9 +112,9 @@ agents_wait $NAGENTS
 
 # Every replay finished, 4 more seconds of scrapes; each agent's /metrics
 # labels its tenant's series, and only those.
-python3 - "$P" "$OP" "${ports[@]}" <<'PY' || fail "the replays did not finish, or the tenant labels are wrong"
+python3 - "$P" "$VURL" "$OP" "${ports[@]}" <<'PY' || fail "the replays did not finish, the tenant labels are wrong, or a scraper lacks a host"
 import json, re, sys, time, urllib.parse, urllib.request
-purl, op, ports = sys.argv[1], sys.argv[2], sys.argv[3:]
+purl, vurl, op, ports = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 owner = {"a-kvmtest": "acme", "b-qemu-system-x86": "acme",
          "c-qemu-system-x86": "globex", "d-kvmtest": None}
 def get(u, raw=False):
@@ -135,9 +140,10 @@ for p in ports:
     assert seen, "no VM series at %s" % p
 time.sleep(4)
 q = urllib.parse.quote("count(count by (hostname) (kvmscope_records_total))")
-with urllib.request.urlopen("%s/api/v1/query?query=%s" % (purl, q), timeout=5) as f:
-    r = json.load(f)["data"]["result"]
-assert r and r[0]["value"][1] == str(len(ports)), r
+for u in (purl, vurl):
+    with urllib.request.urlopen("%s/api/v1/query?query=%s" % (u, q), timeout=5) as f:
+        r = json.load(f)["data"]["result"]
+    assert r and r[0]["value"][1] == str(len(ports)), (u, r)
 PY
 t_end=$(( $(date +%s) - 3 ))
 start=$((t_begin - 2)) n=$((t_end - t_begin + 2))
@@ -165,43 +171,45 @@ bad() {
 		fail "$4 $5: the error does not name $2: $(cat "$tmp/req.json")"
 }
 
-fleet_start "$P" --tokens "$tmp/tokens" --tenant-label tenant
 C=/ca/customers
-for who in op:"$OP":/ca acme:"$ACME":$C/acme globex:"$GLOBEX":$C/globex; do
-	IFS=: read -r name tok base <<<"$who"
-	create "$name.vm" "$tok" "$base" '{"module":"vm","stat":"exits","decomposition":["vm"]}'
-	create "$name.reason" "$tok" "$base" '{"module":"vm","stat":"exits","decomposition":["vleavereason"]}'
-	create "$name.lat" "$tok" "$base" '{"module":"vm","stat":"exits","decomposition":["latency"]}'
-done
-create acme.other "$ACME" $C/acme '{"module":"vm","stat":"exits","predicate":{"or":[{"eq":["vm","c-qemu-system-x86"]},{"eq":["vm","d-kvmtest"]}]}}'
-create globex.other "$GLOBEX" $C/globex '{"module":"vm","stat":"exits","predicate":{"eq":["vm","a-kvmtest"]}}'
-# Refusals, each a JSON error naming its cause.
-bad 409 hostname "$ACME" POST "$F$C/acme/instrumentations" '{"module":"vm","stat":"exits","decomposition":["hostname"]}'
-bad 409 hostname "$GLOBEX" POST "$F$C/globex/instrumentations" '{"module":"vm","stat":"exits","predicate":{"eq":["hostname","host3"]}}'
-bad 401 token wrong-token-0123456789abcdef POST "$F$C/acme/instrumentations" '{"module":"vm","stat":"exits"}'
-bad 404 "" "$ACME" GET "$F$C/globex/instrumentations"
-bad 403 "" "$ACME" GET "$F/ca/instrumentations"
-for _ in $(seq 1 50); do
-	now=$(curl -s -H "Authorization: Bearer $OP" "$F/ca/admin/status" |
-		grep -o '"now":[0-9]*' | cut -d: -f2)
-	[ "${now:-0}" -ge $((t_end + 5)) ] && break
-	sleep 0.2
-done
-for i in op acme globex; do
-	tok=$OP; [ $i = acme ] && tok=$ACME; [ $i = globex ] && tok=$GLOBEX
-	for k in vm reason lat other; do
-		[ -f "$tmp/$i.$k.uri" ] || continue
-		code=$(req "$tok" GET "$F$(cat "$tmp/$i.$k.uri")/value/raw?start_time=$start&duration=1&ndatapoints=$n")
-		[ "$code" = 200 ] || fail "value of $i.$k: $code $(cat "$tmp/req.json")"
-		cp "$tmp/req.json" "$tmp/$i.$k.json"
+check_backend() {	# NAME URL
+	local name=$1 url=$2 who sc tok base i k
+	fleet_start "$url" --tokens "$tmp/tokens" --tenant-label tenant
+	for who in op:"$OP":/ca acme:"$ACME":$C/acme globex:"$GLOBEX":$C/globex; do
+		IFS=: read -r sc tok base <<<"$who"
+		create "$sc.vm" "$tok" "$base" '{"module":"vm","stat":"exits","decomposition":["vm"]}'
+		create "$sc.reason" "$tok" "$base" '{"module":"vm","stat":"exits","decomposition":["vleavereason"]}'
+		create "$sc.lat" "$tok" "$base" '{"module":"vm","stat":"exits","decomposition":["latency"]}'
 	done
-done
-curl -s "$P/api/v1/query_range" --data-urlencode 'query=kvmscope_vm_exits_total' \
-	--data-urlencode "start=$((start - 1))" --data-urlencode "end=$((start + n))" \
-	--data-urlencode step=1 >"$tmp/samples.json"
-python3 - "$tmp" "$start" "$n" <<'PY' || fail "a scope's values are not its VMs' sums"
+	create acme.other "$ACME" $C/acme '{"module":"vm","stat":"exits","predicate":{"or":[{"eq":["vm","c-qemu-system-x86"]},{"eq":["vm","d-kvmtest"]}]}}'
+	create globex.other "$GLOBEX" $C/globex '{"module":"vm","stat":"exits","predicate":{"eq":["vm","a-kvmtest"]}}'
+	# Refusals, each a JSON error naming its cause.
+	bad 409 hostname "$ACME" POST "$F$C/acme/instrumentations" '{"module":"vm","stat":"exits","decomposition":["hostname"]}'
+	bad 409 hostname "$GLOBEX" POST "$F$C/globex/instrumentations" '{"module":"vm","stat":"exits","predicate":{"eq":["hostname","host3"]}}'
+	bad 401 token wrong-token-0123456789abcdef POST "$F$C/acme/instrumentations" '{"module":"vm","stat":"exits"}'
+	bad 404 "" "$ACME" GET "$F$C/globex/instrumentations"
+	bad 403 "" "$ACME" GET "$F/ca/instrumentations"
+	for _ in $(seq 1 50); do
+		now=$(curl -s -H "Authorization: Bearer $OP" "$F/ca/admin/status" |
+			grep -o '"now":[0-9]*' | cut -d: -f2)
+		[ "${now:-0}" -ge $((t_end + 5)) ] && break
+		sleep 0.2
+	done
+	for i in op acme globex; do
+		tok=$OP; [ $i = acme ] && tok=$ACME; [ $i = globex ] && tok=$GLOBEX
+		for k in vm reason lat other; do
+			[ -f "$tmp/$i.$k.uri" ] || continue
+			code=$(req "$tok" GET "$F$(cat "$tmp/$i.$k.uri")/value/raw?start_time=$start&duration=1&ndatapoints=$n")
+			[ "$code" = 200 ] || fail "value of $i.$k: $code $(cat "$tmp/req.json")"
+			cp "$tmp/req.json" "$tmp/$name.$i.$k.json"
+		done
+	done
+	curl -s "$url/api/v1/query_range" --data-urlencode 'query=kvmscope_vm_exits_total' \
+		--data-urlencode "start=$((start - 1))" --data-urlencode "end=$((start + n))" \
+		--data-urlencode step=1 >"$tmp/$name.samples.json"
+	python3 - "$tmp" "$name" "$start" "$n" <<'PY' || fail "$name: a scope's values are not its VMs' sums"
 import json, os, sys
-d, start, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+d, name, start, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 def load(f):
     with open(os.path.join(d, f)) as fh:
         return json.load(fh)
@@ -209,7 +217,7 @@ def load(f):
 vms = {"a-kvmtest": (0, "acme"), "b-qemu-system-x86": (1, "acme"),
        "c-qemu-system-x86": (2, "globex"), "d-kvmtest": (0, None)}
 scopes = {"op": None, "acme": "acme", "globex": "globex"}
-samples = load("samples.json")
+samples = load(name + ".samples.json")
 assert samples["status"] == "success", samples
 # Per-window increases of each scope's series: the operator's all, a
 # tenant's those labelled with it (the agents label, the test checks).
@@ -236,7 +244,7 @@ for s in samples["data"]["result"]:
 own = [load("own_reason_%d.json" % t)["value"] for t in range(3)]
 ownlat = [sum(c for _, c in load("own_lat_%d.json" % t)["value"]) for t in range(3)]
 for sc, tn in scopes.items():
-    got_vm, got_reason, got_lat = (load("%s.%s.json" % (sc, k)) for k in ("vm", "reason", "lat"))
+    got_vm, got_reason, got_lat = (load("%s.%s.%s.json" % (name, sc, k)) for k in ("vm", "reason", "lat"))
     assert len(got_vm) == n and len(got_reason) == n, (sc, len(got_vm), n)
     nonempty = 0
     for i in range(n):
@@ -268,13 +276,16 @@ for sc, tn in scopes.items():
     assert tot_vm == want_vm, (sc, tot_vm, want_vm)
     assert tot_reason == want_reason, (sc, tot_reason, want_reason)
     assert tot_lat == want_lat and want_lat > 0, (sc, tot_lat, want_lat)
-    print("%s: exits by vm %s, latency count %d" % (sc, tot_vm, tot_lat))
+    print("%s, %s: exits by vm %s, latency count %d" % (name, sc, tot_vm, tot_lat))
 for sc in ("acme", "globex"):
-    other = load("%s.other.json" % sc)
+    other = load("%s.%s.other.json" % (name, sc))
     assert len(other) == n and all(p["value"] == 0 for p in other), (sc, other)
-print("a tenant's predicate on others' VMs: nothing")
+print("%s: a tenant's predicate on others' VMs: nothing" % name)
 PY
-fleet_stop
+	fleet_stop
+}
+check_backend prometheus "$P"
+check_backend victoria-metrics "$VURL"
 
 # Without the tenant label: the operator is answered, tenants get 403.
 fleet_start "$P" --tokens "$tmp/tokens"
@@ -282,4 +293,4 @@ create op2 "$OP" /ca '{"module":"vm","stat":"exits","decomposition":["vm"]}'
 bad 403 "tenant label" "$ACME" POST "$F$C/acme/instrumentations" '{"module":"vm","stat":"exits"}'
 bad 403 "tenant label" "$OP" POST "$F$C/globex/instrumentations" '{"module":"vm","stat":"exits"}'
 fleet_stop
-echo "PASS: t_fleet_tenant ($NAGENTS agents, tenants acme and globex; Prometheus)"
+echo "PASS: t_fleet_tenant ($NAGENTS agents, tenants acme and globex; Prometheus and VictoriaMetrics)"
