@@ -89,6 +89,9 @@ agents_wait() {
 
 # fleet_start URL [ARGS...]: a fleet on a free port; sets fleet, F.
 fleet_start() {
+	# Emptied here, not by the redirection below, which runs in the
+	# background: the loop must not read the last fleet's address.
+	: >"$tmp/fleet.log"
 	"$K" fleet --prometheus "$1" --listen 127.0.0.1:0 --scrape-interval 1 \
 		--timeout 3000 "${@:2}" 2>"$tmp/fleet.log" &
 	fleet=$!
