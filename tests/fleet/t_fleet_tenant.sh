@@ -20,7 +20,8 @@
 #     replay`) for the asker's VMs only; the latency heatmap's cells sum
 #     to the own latency counts of those VMs; a tenant's predicate on
 #     another tenant's VM (and on the unowned one) yields nothing;
-#     hostname is refused to tenants (409 naming it); a wrong token gets
+#     hostname is refused to tenants (409 naming it), and a tenant's
+#     status lists no hosts (the operator's does); a wrong token gets
 #     401, a tenant's token on another tenant's routes 404 and on the
 #     operator's 403;
 #   - the same fleet without --tenant-label answers the operator and
@@ -189,6 +190,13 @@ check_backend() {	# NAME URL
 	bad 401 token wrong-token-0123456789abcdef POST "$F$C/acme/instrumentations" '{"module":"vm","stat":"exits"}'
 	bad 404 "" "$ACME" GET "$F$C/globex/instrumentations"
 	bad 403 "" "$ACME" GET "$F/ca/instrumentations"
+	# A tenant's status: no host list, no host name.
+	code=$(req "$ACME" GET "$F$C/acme/admin/status")
+	[ "$code" = 200 ] && ! grep -q '"fleet"\|host[0-9]' "$tmp/req.json" ||
+		fail "$name: a tenant's status: $code $(cat "$tmp/req.json")"
+	code=$(req "$OP" GET "$F/ca/admin/status")
+	[ "$code" = 200 ] && grep -q '"fleet"' "$tmp/req.json" && grep -q host3 "$tmp/req.json" ||
+		fail "$name: the operator's status: $code $(cat "$tmp/req.json")"
 	for _ in $(seq 1 50); do
 		now=$(curl -s -H "Authorization: Bearer $OP" "$F/ca/admin/status" |
 			grep -o '"now":[0-9]*' | cut -d: -f2)
