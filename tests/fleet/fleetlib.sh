@@ -107,6 +107,17 @@ fleet_start() {
 	[ -n "$F" ] || fail "the fleet did not start"
 }
 
+# fleet_wait_clock T [CURL_ARGS...]: until the fleet's clock (its
+# status' now) reaches T, at most 10 s; CURL_ARGS, such as a token header.
+fleet_wait_clock() {
+	local now
+	for _ in $(seq 1 50); do
+		now=$(curl -s "${@:2}" "$F/ca/admin/status" | grep -o '"now":[0-9]*' | cut -d: -f2)
+		[ "${now:-0}" -ge "$1" ] && return 0
+		sleep 0.2
+	done
+}
+
 fleet_stop() {
 	kill -INT "$fleet"
 	wait "$fleet"

@@ -137,11 +137,7 @@ check_backend() {	# NAME URL
 	create lat '{"module":"vm","stat":"exits","decomposition":["latency"]}'
 	# The fleet fetches windows 3 s (2 scrapes + 1) after they end.
 	local start=$((t_begin - 2)) n=$((t_end - t_begin + 2))
-	for _ in $(seq 1 50); do
-		now=$(curl -s "$F/ca/admin/status" | grep -o '"now":[0-9]*' | cut -d: -f2)
-		[ "$now" -ge $((t_end + 5)) ] && break
-		sleep 0.2
-	done
+	fleet_wait_clock $((t_end + 5))
 	for i in host reason pred lat; do
 		curl -sf "$F$(cat "$tmp/$i.uri")/value/raw?start_time=$start&duration=1&ndatapoints=$n" \
 			>"$tmp/$name.$i.json" || fail "$name: value of $i"

@@ -197,12 +197,8 @@ check_backend() {	# NAME URL
 	code=$(req "$OP" GET "$F/ca/admin/status")
 	[ "$code" = 200 ] && grep -q '"fleet"' "$tmp/req.json" && grep -q host3 "$tmp/req.json" ||
 		fail "$name: the operator's status: $code $(cat "$tmp/req.json")"
-	for _ in $(seq 1 50); do
-		now=$(curl -s -H "Authorization: Bearer $OP" "$F/ca/admin/status" |
-			grep -o '"now":[0-9]*' | cut -d: -f2)
-		[ "${now:-0}" -ge $((t_end + 5)) ] && break
-		sleep 0.2
-	done
+	# The fleet fetches windows 3 s (2 scrapes + 1) after they end.
+	fleet_wait_clock $((t_end + 5)) -H "Authorization: Bearer $OP"
 	for i in op acme globex; do
 		tok=$OP; [ $i = acme ] && tok=$ACME; [ $i = globex ] && tok=$GLOBEX
 		for k in vm reason lat other; do
