@@ -14,12 +14,12 @@ _kvmscope_options()
 	replay) opts="--decompose --granularity --heatmap-png --height --help --json --log --metric --per-second --predicate --raw --width --write-record --ymax" ;;
 	metrics) opts="--json --markdown" ;;
 	stat) opts="--count-only --counts --exits --help --input --json --latency --name --pid --records --verbose --wait" ;;
-	serve) opts="--check-config --checkpoint-interval --config --guest-rip --help --hostname --keep-capabilities --listen --no-state --peers --replay --replay-loop --replay-speed --replay-vm-prefix --series-grace --sources --state --tls-cert --tls-key --tls-priorities --tokens --web-root" ;;
+	serve) opts="--check-config --checkpoint-interval --config --guest-rip --help --hostname --keep-capabilities --listen --no-state --peers --replay --replay-loop --replay-speed --replay-vm-prefix --series-grace --sources --state --tenant-label --tls-cert --tls-key --tls-priorities --tokens --web-root" ;;
 	vms) opts="--follow --help --json --no-watch --scan-stats --wide" ;;
 	record) opts="--duration --guest-rip --help --metrics --output --pid --sources --verbose" ;;
 	check) opts="--duration --edge-ms --help --json --verbose" ;;
 	top) opts="--delay --help --input --iterations --json --name --pid --sort --verbose" ;;
-	fleet) opts="--agents --help --lag --listen --prometheus --scrape-interval --timeout --web-root" ;;
+	fleet) opts="--agents --help --lag --listen --prometheus --scrape-interval --tenant-label --timeout --tokens --web-root" ;;
 	version) opts="--help --json --verbose" ;;
 	esac
 	echo "$opts"

@@ -5,8 +5,12 @@
  * HTTP API exactly as the agent does (same routes under /ca, same value
  * objects, same web UI), makes the fleet source (fleet/fleet.h) the API's
  * create check and status member, and polls it once a second until
- * SIGINT or SIGTERM.  It has no access control of its own, so like the
- * agent without tokens it listens only on loopback.
+ * SIGINT or SIGTERM.  Its access control is the agent's: without a token
+ * file (--tokens, http/tokens.h) it listens only on loopback; with one,
+ * tokens decide each request's scope, and tenants get fleet
+ * instrumentations only when --tenant-label names the label the agents
+ * put on their VMs' series (fleet/fleet.h).  The first poll runs before
+ * the API serves, so a create is checked against a known Prometheus.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -26,7 +30,10 @@
 #include "http/access.h"
 #include "http/api.h"
 #include "http/server.h"
+#include "expo/prom.h"
 #include "http/static.h"
+#include "http/tenancy.h"
+#include "http/tokens.h"
 #include "util/clock.h"
 
 #define PROG "kvmscope fleet"
@@ -35,6 +42,7 @@
 struct opts {
 	const char *listen;
 	const char *web_root;
+	const char *tokens;	/* the token file, or NULL */
 	struct ks_fleet_conf fc;
 };
 
@@ -64,6 +72,18 @@ static void usage(FILE *f)
 		"                          (default http://INSTANCE of the "
 		"scrape target)\n"
 		"      --web-root DIR      the web UI's files\n"
+		"      --tokens FILE       bearer tokens, as kvmscope serve's "
+		"(\"TOKEN operator\",\n"
+		"                          \"TOKEN tenant NAME VM[,VM...]\"); "
+		"needed to listen\n"
+		"                          on anything but loopback\n"
+		"      --tenant-label L    the label the agents put on tenants' "
+		"series\n"
+		"                          (serve --tenant-label L): tenants' "
+		"instrumentations\n"
+		"                          see only series with L=\"TENANT\"; "
+		"without it,\n"
+		"                          tenants get 403\n"
 		"  -h, --help              this help\n");
 }
 
@@ -109,6 +129,26 @@ static int check_agents(const char *map)
 	return 0;
 }
 
+/* --tenant-label: a label name the agents can use, and tenants to
+ * answer (--tokens).  0, or 2 after saying why. */
+static int check_tenant_label(const struct opts *o)
+{
+	struct ks_err err;
+
+	if (!o->fc.tenant_label)
+		return 0;
+	if (ks_prom_label_check(o->fc.tenant_label, "--tenant-label", &err)) {
+		fprintf(stderr, PROG ": %s\n", err.msg);
+		return 2;
+	}
+	if (!o->tokens) {
+		fprintf(stderr, PROG ": --tenant-label needs --tokens FILE: "
+			"tenants are known by their tokens\n");
+		return 2;
+	}
+	return 0;
+}
+
 /* 0, 1 for --help, or an exit status. */
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -120,6 +160,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "agents", required_argument, NULL, 'a' },
 		{ "web-root", required_argument, NULL, 'w' },
+		{ "tokens", required_argument, NULL, 'k' },
+		{ "tenant-label", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -153,6 +195,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->fc.agents = optarg;
 			break;
 		case 'w': o->web_root = optarg; break;
+		case 'k': o->tokens = optarg; break;
+		case 't': o->fc.tenant_label = optarg; break;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return 2;
 		}
@@ -171,7 +215,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			"or https:// URL\n", o->fc.prometheus);
 		return 2;
 	}
-	return 0;
+	return check_tenant_label(o);
 }
 
 static int set_web_root(const struct opts *o, struct ks_api *api)
@@ -192,7 +236,7 @@ static int set_web_root(const struct opts *o, struct ks_api *api)
 }
 
 static struct ks_http_server *start_server(const struct opts *o,
-					   struct ks_api *api)
+					   struct ks_api *api, bool tokens)
 {
 	struct ks_http_listen l;
 	struct ks_http_server_conf c = { .listen = &l,
@@ -205,12 +249,14 @@ static struct ks_http_server *start_server(const struct opts *o,
 		fprintf(stderr, PROG ": %s: %s\n", err.param, err.msg);
 		return NULL;
 	}
-	if (!ks_access_is_loopback((const struct sockaddr *)&l.addr)) {
-		fprintf(stderr, PROG ": --listen %s: the fleet has no access "
-			"control: listen on loopback (behind a proxy)\n",
-			o->listen);
+	if (ks_access_check_listen((const struct sockaddr *)&l.addr, l.host,
+				   tokens, &err)) {
+		fprintf(stderr, PROG ": %s: %s\n", err.param, err.msg);
 		return NULL;
 	}
+	if (tokens && !ks_access_is_loopback((const struct sockaddr *)&l.addr))
+		fprintf(stderr, PROG ": warning: bearer tokens will cross the "
+			"network in clear text: put a TLS proxy in front\n");
 	if (!(s = ks_http_server__start(&c, &err))) {
 		fprintf(stderr, PROG ": --listen %s: %s\n", o->listen, err.msg);
 		return NULL;
@@ -263,6 +309,7 @@ int cmd_fleet(int argc, char **argv)
 	struct ks_engine *e = NULL;
 	struct ks_api *api = NULL;
 	struct ks_fleet *f = NULL;
+	struct ks_tokens *tokens = NULL;
 	struct ks_err err;
 	struct opts o;
 	sigset_t set;
@@ -278,6 +325,10 @@ int cmd_fleet(int argc, char **argv)
 	main_thread = pthread_self();
 	signal(SIGPIPE, SIG_IGN);
 	rc = 1;
+	if (o.tokens && !(tokens = ks_tokens__load(o.tokens, &err))) {
+		fprintf(stderr, PROG ": %s: %s\n", err.param, err.msg);
+		goto out;
+	}
 	if (!(f = ks_fleet__new(&o.fc, &err))) {
 		fprintf(stderr, PROG ": %s\n", err.msg);
 		goto out;
@@ -290,7 +341,13 @@ int cmd_fleet(int argc, char **argv)
 	ks_api__set_check_hook(api, ks_fleet__check, f);
 	ks_api__set_status_hook(api, ks_fleet__status, f);
 	ks_api__set_change_hook(api, on_change, NULL);
-	if (set_web_root(&o, api) || !(srv = start_server(&o, api)))
+	if (tokens)
+		ks_api__set_tokens(api, tokens, KS_TENANT_INSTNS_DEFAULT);
+	if (set_web_root(&o, api))
+		goto out;
+	/* Prometheus' reachability known before the first create. */
+	ks_fleet__poll(f, api, e, ks_clock_wall_ns() / NS);
+	if (!(srv = start_server(&o, api, tokens != NULL)))
 		goto out;
 	fprintf(stderr, "kvmscope: fleet of %s\n", o.fc.prometheus);
 	run(f, api, e, &set);
@@ -301,6 +358,7 @@ out:
 	ks_api__free(api);
 	ks_engine__free(e);
 	ks_fleet__free(f);
+	ks_tokens__free(tokens);
 	ks_sym_reset();
 	return rc;
 }

@@ -490,6 +490,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case KS_SETUP_OPT_TLS_PRIO:
 		case KS_SETUP_OPT_HOSTNAME:
 		case KS_SETUP_OPT_SERIES_GRACE:
+		case KS_SETUP_OPT_TENANT_LABEL:
 			if (ks_serve_setup_option(&o->setup, c, optarg))
 				return 2;
 			break;
@@ -686,6 +687,7 @@ static int agent_open(struct agent *ag, const struct opts *o)
 	ks_serve_setup__apply(&o->setup, ag->e, ag->api);
 	/* One name for CA's hostname field and /metrics' hostname label. */
 	ks_prom__set_hostname(ag->prom, ks_engine__hostname(ag->e));
+	ks_serve_setup__prom(&o->setup, ag->prom);
 	ks_prom__set_grace(ag->prom, ks_config_num(&o->setup.cfg,
 						   KS_CFG_SERIES_GRACE,
 						   KS_PROM_GRACE_DEFAULT_S));

@@ -41,6 +41,8 @@ int ks_serve_setup_option(struct ks_serve_setup *s, int opt, const char *arg)
 		[KS_SETUP_OPT_HOSTNAME - KS_SETUP_OPT_CONFIG] = KS_CFG_HOSTNAME,
 		[KS_SETUP_OPT_SERIES_GRACE - KS_SETUP_OPT_CONFIG] =
 			KS_CFG_SERIES_GRACE,
+		[KS_SETUP_OPT_TENANT_LABEL - KS_SETUP_OPT_CONFIG] =
+			KS_CFG_TENANT_LABEL,
 	};
 	struct ks_err err;
 
@@ -61,6 +63,7 @@ int ks_serve_setup_option(struct ks_serve_setup *s, int opt, const char *arg)
 	case KS_SETUP_OPT_TLS_PRIO:
 	case KS_SETUP_OPT_HOSTNAME:
 	case KS_SETUP_OPT_SERIES_GRACE:
+	case KS_SETUP_OPT_TENANT_LABEL:
 		if (!ks_config_set(&s->cli, key[opt - KS_SETUP_OPT_CONFIG], arg,
 				   &err))
 			return 0;
@@ -137,6 +140,32 @@ static int load_tls(struct ks_serve_setup *s)
 	return 0;
 }
 
+/* tenant-label: a free label name, tenants to label with (the token
+ * file's), and no VM that two tenants list (a series has one label). */
+static int check_tenant_label(struct ks_serve_setup *s)
+{
+	const char *label = ks_config_str(&s->cfg, KS_CFG_TENANT_LABEL), *vm;
+	const struct ks_tenant *a, *b;
+	struct ks_err err;
+
+	if (!label)
+		return 0;
+	if (ks_prom_label_check(label, "tenant-label", &err))
+		return report(s, KS_CFG_TENANT_LABEL, &err);
+	if (!s->tokens) {
+		ks_err_set(&err, EINVAL, "", "the tenant label needs a token "
+			   "file (tokens): its tenants own the VMs labelled");
+		return report(s, KS_CFG_TENANT_LABEL, &err);
+	}
+	if ((vm = ks_tokens__shared_vm(s->tokens, &a, &b))) {
+		ks_err_set(&err, EINVAL, "", "VM \"%.128s\" is listed by "
+			   "tenants %s and %s: a series carries one tenant "
+			   "label", vm, a->name, b->name);
+		return report(s, KS_CFG_TENANT_LABEL, &err);
+	}
+	return 0;
+}
+
 /* The address parses, and is loopback unless there are tokens. */
 static int check_listen(struct ks_serve_setup *s, const char *listen)
 {
@@ -192,7 +221,8 @@ int ks_serve_setup__load(struct ks_serve_setup *s, const char **listen,
 	tokens = ks_config_str(&s->cfg, KS_CFG_TOKENS);
 	if (tokens && !(s->tokens = ks_tokens__load(tokens, &err)))
 		return report(s, KS_CFG_TOKENS, &err);
-	if ((rc = load_tls(s)) || (rc = check_listen(s, *listen)))
+	if ((rc = check_tenant_label(s)) || (rc = load_tls(s)) ||
+	    (rc = check_listen(s, *listen)))
 		return rc;
 	if (s->check_only) {
 		printf("kvmscope serve: the configuration is valid (%s%s)\n",
@@ -201,6 +231,21 @@ int ks_serve_setup__load(struct ks_serve_setup *s, const char **listen,
 		return 1;
 	}
 	return 0;
+}
+
+static const char *vm_tenant(void *ctx, const char *vm, const char *vmuuid)
+{
+	const struct ks_tenant *tn = ks_tokens__owner(ctx, vm, vmuuid);
+
+	return tn ? tn->name : NULL;
+}
+
+void ks_serve_setup__prom(const struct ks_serve_setup *s, struct ks_prom *p)
+{
+	const char *label = ks_config_str(&s->cfg, KS_CFG_TENANT_LABEL);
+
+	if (label && s->tokens)
+		ks_prom__set_tenants(p, label, vm_tenant, s->tokens);
 }
 
 void ks_serve_setup__apply(const struct ks_serve_setup *s,

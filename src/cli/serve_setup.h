@@ -25,6 +25,7 @@
 
 #include "agent/live.h"
 #include "engine/engine.h"
+#include "expo/prom.h"
 #include "http/api.h"
 #include "http/server.h"
 #include "http/tokens.h"
@@ -42,6 +43,7 @@ enum {
 	KS_SETUP_OPT_TLS_PRIO,
 	KS_SETUP_OPT_HOSTNAME,
 	KS_SETUP_OPT_SERIES_GRACE,
+	KS_SETUP_OPT_TENANT_LABEL,
 };
 
 #define KS_SETUP_LONGOPTS \
@@ -54,7 +56,8 @@ enum {
 	{ "peers", required_argument, NULL, KS_SETUP_OPT_PEERS }, \
 	{ "tls-priorities", required_argument, NULL, KS_SETUP_OPT_TLS_PRIO }, \
 	{ "hostname", required_argument, NULL, KS_SETUP_OPT_HOSTNAME }, \
-	{ "series-grace", required_argument, NULL, KS_SETUP_OPT_SERIES_GRACE }
+	{ "series-grace", required_argument, NULL, KS_SETUP_OPT_SERIES_GRACE }, \
+	{ "tenant-label", required_argument, NULL, KS_SETUP_OPT_TENANT_LABEL }
 
 #define KS_SETUP_USAGE \
 	"      --config FILE       settings (default " KS_CONFIG_DEFAULT_PATH \
@@ -84,7 +87,12 @@ enum {
 	"host's name)\n" \
 	"      --series-grace S    /metrics stops exposing a VM's series S " \
 	"seconds\n" \
-	"                          after its last record (default 600)\n"
+	"                          after its last record (default 600)\n" \
+	"      --tenant-label L    /metrics labels each series of a VM that " \
+	"a token\n" \
+	"                          file's tenant lists with L=\"TENANT\" (for " \
+	"kvmscope\n" \
+	"                          fleet --tenant-label L)\n"
 
 struct ks_serve_setup {
 	const char *config_path;	/* --config, or NULL: the default */
@@ -112,6 +120,11 @@ int ks_serve_setup_option(struct ks_serve_setup *s, int opt, const char *arg);
 int ks_serve_setup__load(struct ks_serve_setup *s, const char **listen,
 			 const char **web_root, const char **state,
 			 bool no_state);
+
+/* The tenant label (tenant-label, checked at load) onto the exporter:
+ * the token file's tenants own their listed VMs' series.  s must outlive
+ * p. */
+void ks_serve_setup__prom(const struct ks_serve_setup *s, struct ks_prom *p);
 
 /* Limits and access control onto the engine and API. */
 void ks_serve_setup__apply(const struct ks_serve_setup *s,

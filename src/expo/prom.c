@@ -135,6 +135,7 @@ struct series {
 	uint64_t count;		/* counter, or gauge value */
 	uint64_t sum;		/* histogram: sum of raw values */
 	uint64_t last;		/* ts of its last record */
+	const char *tenant;	/* its VM's owner (the fn's string), or NULL */
 	struct ks_dist dist;
 };
 
@@ -146,6 +147,9 @@ struct ks_prom {
 	uint64_t expired;	/* series removed: their VM was gone */
 	uint64_t grace_ns;
 	uint32_t host;		/* the hostname label's symbol (held) */
+	const char *tenant_label;	/* NULL: no tenant label */
+	ks_prom_tenant_fn tenant_fn;
+	void *tenant_ctx;
 };
 
 struct ks_prom *ks_prom__new(size_t max_series)
@@ -171,6 +175,57 @@ void ks_prom__set_hostname(struct ks_prom *p, const char *name)
 	ks_sym_hold(id);
 	ks_sym_put(p->host);
 	p->host = id;
+}
+
+void ks_prom__set_tenants(struct ks_prom *p, const char *label,
+			  ks_prom_tenant_fn fn, void *ctx)
+{
+	p->tenant_label = label;
+	p->tenant_fn = fn;
+	p->tenant_ctx = ctx;
+}
+
+int ks_prom_label_check(const char *name, const char *param,
+			struct ks_err *err)
+{
+	static const char *const taken[] = { "le", "job", "instance" };
+	size_t n = strlen(name);
+
+	if (!n || n > 64 || strspn(name, "abcdefghijklmnopqrstuvwxyz"
+				   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != n ||
+	    (name[0] >= '0' && name[0] <= '9') || !strncmp(name, "__", 2))
+		return ks_err_set(err, EINVAL, param, "%s: \"%.64s\" is not a "
+				  "Prometheus label name (a letter or _, then "
+				  "letters, digits or _, at most 64; not "
+				  "__...)", param, name);
+	for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++)
+		if (!strcmp(name, taken[i]))
+			return ks_err_set(err, EINVAL, param, "%s: label %s "
+					  "is taken (%s)", param, name,
+					  i ? "the scraper sets it" :
+					  "histogram buckets");
+	if (ks_field_lookup(name) >= 0)
+		return ks_err_set(err, EINVAL, param, "%s: label %s is a "
+				  "field's, which series carry already",
+				  param, name);
+	return 0;
+}
+
+/* The owner of a new series' VM, by its vm and vmuuid labels. */
+static const char *series_tenant(const struct ks_prom *p, uint16_t fam,
+				 const uint32_t *lv)
+{
+	const struct ks_prom_family *f = &families[fam];
+	const char *vm = NULL, *uuid = "";
+
+	if (!p->tenant_fn)
+		return NULL;
+	for (int i = 0; i < f->nlabels; i++)
+		if (f->labels[i] == KS_F_VM)
+			vm = ks_sym_str(lv[i]);
+		else if (f->labels[i] == KS_F_VMUUID)
+			uuid = ks_sym_str(lv[i]);
+	return vm ? p->tenant_fn(p->tenant_ctx, vm, uuid) : NULL;
 }
 
 static void series_free(struct series *s);
@@ -243,6 +298,7 @@ static struct series *series_get(struct ks_prom *p, uint16_t fam,
 	memset(s, 0, sizeof(*s));
 	s->fam = fam;
 	memcpy(s->lv, lv, sizeof(s->lv));
+	s->tenant = series_tenant(p, fam, lv);
 	/* A series lives as long as the exporter: it holds its labels. */
 	for (int i = 0; i < MAXLABELS; i++)
 		ks_sym_hold(lv[i]);
@@ -631,9 +687,9 @@ static void em_table_family(struct emit *m, const struct ks_prom *p,
 			    uint16_t fi, bool native)
 {
 	const struct ks_prom_family *f = &families[fi];
-	struct ks_prom_label l[MAXLABELS];
+	struct ks_prom_label l[MAXLABELS + 1];
 	uint64_t edges[MAXEDGES];
-	size_t ne = ks_prom_family__edges(f, edges, MAXEDGES);
+	size_t ne = ks_prom_family__edges(f, edges, MAXEDGES), nl;
 	char help[256];
 
 	snprintf(help, sizeof(help), "%s%s", f->help, native ?
@@ -650,18 +706,22 @@ static void em_table_family(struct emit *m, const struct ks_prom *p,
 
 		if (s->fam != fi)
 			continue;
-		for (int i = 0; i < f->nlabels; i++)
+		nl = (size_t)f->nlabels;
+		for (size_t i = 0; i < nl; i++)
 			l[i] = (struct ks_prom_label){
 				ks_field_info(f->labels[i])->name,
 				ks_sym_str(s->lv[i]) };
+		if (s->tenant)
+			l[nl++] = (struct ks_prom_label){ p->tenant_label,
+							  s->tenant };
 		if (f->hist < 0) {
-			em_value(m, l, (size_t)f->nlabels, s->count);
+			em_value(m, l, nl, s->count);
 			continue;
 		}
 		if (native)
 			h = (struct ks_prom_hist){ &s->dist, s->count,
 				(double)s->sum, 1.0, edges, ne, true };
-		em_hist(m, l, (size_t)f->nlabels, &h);
+		em_hist(m, l, nl, &h);
 	}
 	em_end(m);
 }

@@ -19,6 +19,7 @@
 #include "engine/engine.h"
 #include "engine/record.h"
 #include "expo/protobuf.h"
+#include "util/err.h"
 
 #define KS_PROM_MAX_SERIES_DEFAULT 20000
 /* Series of a VM not seen for this long stop being exposed. */
@@ -71,6 +72,25 @@ void ks_prom__free(struct ks_prom *p);
 /* The hostname label's value (default: gethostname(), as the engine's
  * hostname field; the agent sets both from --hostname or config). */
 void ks_prom__set_hostname(struct ks_prom *p, const char *name);
+
+/* Who owns a VM (its vm and vmuuid label values): the tenant's name, or
+ * NULL for none.  The string must outlive the exporter. */
+typedef const char *(*ks_prom_tenant_fn)(void *ctx, const char *vm,
+					 const char *vmuuid);
+/* Every series of a VM that fn says a tenant owns carries the label
+ * `label` = that tenant, after the family's own labels (asked once, when
+ * the series is made: a VM's owner does not change while the agent runs).
+ * The fleet restricts a tenant's PromQL to it (fleet/fleet.h).  label
+ * must have passed ks_prom_label_check() and outlive p; set it before the
+ * first feed. */
+void ks_prom__set_tenants(struct ks_prom *p, const char *label,
+			  ks_prom_tenant_fn fn, void *ctx);
+/* 0 if name can be the tenant label: a Prometheus label name
+ * ([a-zA-Z_][a-zA-Z0-9_]*, at most 64, not __reserved) that no exported
+ * family uses (no catalog field name, nor le, job or instance, which the
+ * scraper sets).  -EINVAL with err (param) naming why. */
+int ks_prom_label_check(const char *name, const char *param,
+			struct ks_err *err);
 
 void ks_prom__feed(struct ks_prom *p, const struct ks_record *r, size_t n);
 

@@ -53,7 +53,10 @@ struct ks_fleet {
 	char *agents;
 	struct cursor *cur;
 	size_t ncur, capcur;
+	char *tenant_label;	/* NULL: operators only */
 	char error[512];	/* the last poll's error, "" if none */
+	int down;		/* -errno: the last poll did not reach it */
+	char down_msg[512];	/* and why */
 	json_t *hosts;		/* the last host census */
 	int64_t hosts_at;
 	size_t carried;		/* series whose last value is carried */
@@ -68,6 +71,8 @@ struct ks_fleet *ks_fleet__new(const struct ks_fleet_conf *c,
 
 	if (!f || !(f->pq = ks_promql__new(c->prometheus, c->timeout_ms)) ||
 	    (c->agents && !(f->agents = strdup(c->agents))) ||
+	    (c->tenant_label &&
+	     !(f->tenant_label = strdup(c->tenant_label))) ||
 	    !(f->hosts = json_array())) {
 		ks_fleet__free(f);
 		ks_err_set(err, ENOMEM, "", "out of memory");
@@ -87,6 +92,7 @@ void ks_fleet__free(struct ks_fleet *f)
 	ks_promql__free(f->pq);
 	json_decref(f->hosts);
 	free(f->agents);
+	free(f->tenant_label);
 	free(f->cur);
 	free(f);
 }
@@ -130,8 +136,10 @@ static const char *fname(int f)
 	return ks_field_info((enum ks_field)f)->name;
 }
 
-static int plan_of(const struct ks_instn_conf *c, struct plan *p,
-		   struct ks_err *err)
+/* Tenant names are letters, digits and -._ (http/tokens.h): nothing to
+ * escape in a PromQL string. */
+static int plan_of(const struct ks_instn_conf *c, const char *owner,
+		   const char *label, struct plan *p, struct ks_err *err)
 {
 	const struct ks_metricinfo *mi = ks_metric_info(c->metric);
 	uint32_t need = ks_instn_conf_fields(c), pf = ks_pred__fields(c->pred);
@@ -176,10 +184,29 @@ static int plan_of(const struct ks_instn_conf *c, struct plan *p,
 		off += (size_t)snprintf(p->query + off, sizeof(p->query) - off,
 					"%s%s", i ? "," : "",
 					fname(p->labels[i]));
-	snprintf(p->query + off, sizeof(p->query) - off, "%s) (%s%s)",
-		 p->hist ? ",le" : "",
-		 p->hist ? p->fam->hist_name : p->fam->series,
-		 p->hist ? "_bucket" : "");
+	off += (size_t)snprintf(p->query + off, sizeof(p->query) - off,
+				"%s) (%s%s", p->hist ? ",le" : "",
+				p->hist ? p->fam->hist_name : p->fam->series,
+				p->hist ? "_bucket" : "");
+	if (owner && owner[0])
+		off += (size_t)snprintf(p->query + off, sizeof(p->query) - off,
+					"{%s=\"%s\"}", label ? label : "",
+					owner);
+	snprintf(p->query + off, sizeof(p->query) - off, ")");
+	return 0;
+}
+
+int ks_fleet_query(const struct ks_instn_conf *c, const char *owner,
+		   const char *label, char *q, size_t n, struct ks_err *err)
+{
+	struct plan p;
+	int rc;
+
+	if (owner && owner[0] && !label)
+		return ks_err_set(err, EACCES, "tenant", "no tenant label");
+	if ((rc = plan_of(c, owner, label, &p, err)))
+		return rc;
+	snprintf(q, n, "%s", p.query);
 	return 0;
 }
 
@@ -187,27 +214,30 @@ int ks_fleet__check(void *fleet, const char *base, const char *owner,
 		    const struct ks_instn_conf *c, struct ks_err *err)
 {
 	struct ks_fleet *f = fleet;
+	bool tenant = owner && owner[0];
 	struct plan p;
-	json_t *r;
 	int rc;
 
-	if ((owner && owner[0]) || strncmp(base, "/ca/customers/", 14) == 0)
+	if ((tenant && !f->tenant_label) || (!tenant &&
+	    strncmp(base, "/ca/customers/", 14) == 0))
 		return ks_err_set(err, EACCES, "tenant", "the fleet answers "
-				  "operators only: no tenant labels are "
-				  "configured, so a tenant (%s) has no fleet "
-				  "instrumentations", owner && owner[0] ? owner :
+				  "operators only: no tenant label is "
+				  "configured (kvmscope fleet --tenant-label "
+				  "and --tokens), so a tenant (%s) has no fleet "
+				  "instrumentations", tenant ? owner :
 				  base + 14);
 	if (c->granularity < f->scrape_s)
 		return ks_err_set(err, EINVAL, "granularity", "granularity %u "
 				  "is under the scrape interval (%u s): the "
 				  "fleet's finest window is one scrape",
 				  c->granularity, f->scrape_s);
-	if ((rc = plan_of(c, &p, err)))
+	if ((rc = plan_of(c, owner, f->tenant_label, &p, err)))
 		return rc;
-	/* Say now, not with every value, that Prometheus cannot answer. */
-	if (!(r = ks_promql__instant(f->pq, "vector(1)", 0, err)))
-		return ks_promql__errno(f->pq);
-	json_decref(r);
+	/* Say now, not with every value, that Prometheus cannot answer; as
+	 * the last poll found it, since this runs under the API's lock. */
+	if (f->down)
+		return ks_err_set(err, -f->down, "prometheus", "%s",
+				  f->down_msg);
 	return 0;
 }
 
@@ -496,7 +526,8 @@ static size_t plan_jobs(struct ks_fleet *f, struct ks_engine *e, int64_t now,
 			c->next = (now - (int64_t)in->conf.retention_time) /
 				  g * g + g;
 		if (c->next + (int64_t)g > ready || !in->conf.enabled ||
-		    plan_of(&in->conf, &j->plan, NULL))
+		    plan_of(&in->conf, in->owner, f->tenant_label, &j->plan,
+			    NULL))
 			continue;
 		snprintf(j->owner, sizeof(j->owner), "%s", in->owner);
 		snprintf(j->id, sizeof(j->id), "%s", in->id);
@@ -559,6 +590,13 @@ static void feed_job(struct ks_fleet *f, struct ks_engine *e,
 
 static json_t *census(struct ks_fleet *f, int64_t now, struct ks_err *err);
 
+/* rc if it says Prometheus could not be reached (not a query's error,
+ * which is that instrumentation's), else 0. */
+static int unreachable(int rc)
+{
+	return rc == -EHOSTUNREACH || rc == -ETIMEDOUT ? rc : 0;
+}
+
 void ks_fleet__poll(struct ks_fleet *f, struct ks_api *api,
 		    struct ks_engine *e, int64_t now)
 {
@@ -566,6 +604,7 @@ void ks_fleet__poll(struct ks_fleet *f, struct ks_api *api,
 	struct ks_err err;
 	size_t n;
 	json_t *hosts = NULL;
+	bool asked;
 
 	ks_err_clear(&err);
 	ks_api__lock(api);
@@ -584,8 +623,11 @@ void ks_fleet__poll(struct ks_fleet *f, struct ks_api *api,
 		free(b.r);
 	}
 	free(jobs);
-	if (!err.msg[0] && now - f->hosts_at >= (int64_t)f->scrape_s)
+	asked = n > 0;
+	if (!err.msg[0] && now - f->hosts_at >= (int64_t)f->scrape_s) {
 		hosts = census(f, now, &err);
+		asked = true;
+	}
 	ks_sym_sweep();
 	ks_api__lock(api);
 	snprintf(f->error, sizeof(f->error), "%s", err.msg);
@@ -595,6 +637,9 @@ void ks_fleet__poll(struct ks_fleet *f, struct ks_api *api,
 		f->carried += ks_carry__count(f->cur[i].carry);
 		f->carry_dropped += ks_carry__dropped(f->cur[i].carry);
 	}
+	if (asked && (f->down = unreachable(err.msg[0] ?
+					    ks_promql__errno(f->pq) : 0)))
+		snprintf(f->down_msg, sizeof(f->down_msg), "%s", err.msg);
 	if (hosts) {
 		json_decref(f->hosts);
 		f->hosts = hosts;

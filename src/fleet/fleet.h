@@ -19,8 +19,18 @@
  * field named: a field the family does not carry (guestrip, pid, ...), a
  * numeric predicate (histogram buckets cannot be cut at an arbitrary
  * value), vcpu with a numeric decomposition (histograms are VM-level),
- * point metrics, granularity under the scrape interval, tenants (no tenant
- * labels are exported: 403).
+ * point metrics, granularity under the scrape interval.
+ *
+ * Tenants: the agents label each series of a tenant's VM with the tenant
+ * (`serve --tenant-label L`, expo/prom.h).  With the same label given
+ * here, a tenant's instrumentation (engine owner = the tenant's name) is
+ * planned with {L="TENANT"} in its selector, so Prometheus returns only
+ * that tenant's series; the operator's are unrestricted.  Without it, a
+ * tenant's create is refused with 403 naming the cause.
+ *
+ * The create check never waits on the network (it runs under the API's
+ * lock): Prometheus' reachability is the last poll's, and the first poll
+ * runs before the API serves.
  */
 #ifndef KS_FLEET_FLEET_H
 #define KS_FLEET_FLEET_H
@@ -40,6 +50,7 @@ struct ks_fleet_conf {
 	unsigned scrape_s;	/* the scrape interval of the agents */
 	unsigned lag_s;		/* a window is fetched once this old */
 	const char *agents;	/* HOSTNAME=URL[,...], or NULL: from up */
+	const char *tenant_label;	/* the agents' tenant label, or NULL */
 };
 
 struct ks_fleet;
@@ -49,7 +60,9 @@ struct ks_fleet *ks_fleet__new(const struct ks_fleet_conf *c,
 void ks_fleet__free(struct ks_fleet *f);
 
 /* The API's create check (http/api.h ks_api_check_fn): 0, or a negative
- * errno with err naming the field; -EACCES for a tenant. */
+ * errno with err naming the field; -EACCES for a tenant without a tenant
+ * label configured; -EHOSTUNREACH or -ETIMEDOUT when the last poll could
+ * not reach Prometheus.  No network I/O. */
 int ks_fleet__check(void *fleet, const char *base, const char *owner,
 		    const struct ks_instn_conf *c, struct ks_err *err);
 
@@ -63,5 +76,11 @@ void ks_fleet__poll(struct ks_fleet *f, struct ks_api *api,
  * and each host: reporting or stale, its last sample, its agent's URL
  * (called locked). */
 void ks_fleet__status(void *fleet, json_t *status);
+
+/* The PromQL the fleet asks for instrumentation c in namespace owner (""
+ * the operator's; a tenant's is restricted to {label="owner"}), into q.
+ * 0, or a negative errno with err naming what Prometheus cannot answer. */
+int ks_fleet_query(const struct ks_instn_conf *c, const char *owner,
+		   const char *label, char *q, size_t n, struct ks_err *err);
 
 #endif /* KS_FLEET_FLEET_H */

@@ -1,8 +1,8 @@
 /* promql.c - Prometheus' HTTP query API over libcurl (see promql.h).
  *
  * One easy handle per client, reused so connections are kept alive; the
- * client is used by one thread at a time (the fleet's poller, or a request
- * under the API lock, never both: the caller serialises).  A request is a
+ * client is used by one thread at a time (the fleet's poller: the create
+ * check asks it nothing, since it runs under the API lock).  A request is a
  * GET with URL-encoded parameters; its answer is read into a bounded
  * buffer, then parsed.  Prometheus answers errors as JSON with status
  * "error" and a message, which is passed on as the cause.

@@ -189,6 +189,39 @@ static bool has_vm(const struct ks_tenant *t, const char *vm)
 	return false;
 }
 
+const struct ks_tenant *ks_tokens__owner(const struct ks_tokens *t,
+					 const char *vm, const char *vmuuid)
+{
+	for (size_t i = 0; t && i < t->ntenants; i++)
+		for (size_t k = 0; k < t->tenants[i]->nvms; k++) {
+			const char *e = t->tenants[i]->vms[k];
+			const char *v = ks_tokens_is_uuid(e) ? vmuuid : vm;
+
+			if (v && !strcmp(e, v))
+				return t->tenants[i];
+		}
+	return NULL;
+}
+
+const char *ks_tokens__shared_vm(const struct ks_tokens *t,
+				 const struct ks_tenant **a,
+				 const struct ks_tenant **b)
+{
+	for (size_t i = 0; t && i < t->ntenants; i++)
+		for (size_t j = i + 1; j < t->ntenants; j++)
+			for (size_t k = 0; k < t->tenants[i]->nvms; k++) {
+				if (!has_vm(t->tenants[j],
+					    t->tenants[i]->vms[k]))
+					continue;
+				if (a)
+					*a = t->tenants[i];
+				if (b)
+					*b = t->tenants[j];
+				return t->tenants[i]->vms[k];
+			}
+	return NULL;
+}
+
 /* Same VMs, as sets. */
 static bool same_vms(const struct ks_tenant *a, const struct ks_tenant *b)
 {

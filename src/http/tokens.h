@@ -71,6 +71,17 @@ const struct ks_token *ks_tokens__find(const struct ks_tokens *t,
 const struct ks_tenant *ks_tokens__tenant(const struct ks_tokens *t,
 					  const char *name);
 
+/* The tenant that lists this VM, as tenancy.h restricts: an entry
+ * written as a UUID matches vmuuid, any other entry the name vm.  The
+ * first in the file's order; NULL if none. */
+const struct ks_tenant *ks_tokens__owner(const struct ks_tokens *t,
+					 const char *vm, const char *vmuuid);
+/* An entry that two tenants both list (*a and *b, when non-NULL, get
+ * them), or NULL: such a VM cannot carry one tenant label. */
+const char *ks_tokens__shared_vm(const struct ks_tokens *t,
+				 const struct ks_tenant **a,
+				 const struct ks_tenant **b);
+
 /* True if s has the form of a UUID (matched against the vmuuid field). */
 bool ks_tokens_is_uuid(const char *s);
 

@@ -44,6 +44,8 @@ static const struct keyinfo keys[KS_CFG__COUNT] = {
 	[KS_CFG_TLS_PRIORITIES] = { "tls-priorities", K_WORD, 0, 0,
 				    "a GnuTLS priority string" },
 	[KS_CFG_HOSTNAME] = { "hostname", K_WORD, 0, 0, "a host name" },
+	[KS_CFG_TENANT_LABEL] = { "tenant-label", K_WORD, 0, 0,
+				  "a Prometheus label name" },
 	[KS_CFG_MAX_INSTNS] = { "max-instrumentations", K_NUM, 1, 100000,
 				"instrumentations" },
 	[KS_CFG_TENANT_INSTNS] = { "tenant-instrumentations", K_NUM, 1, 10000,

@@ -37,6 +37,7 @@ enum ks_config_key {
 	KS_CFG_PEERS,		/* other agents: LABEL=URL,... (util/peers.h) */
 	KS_CFG_TLS_PRIORITIES,	/* GnuTLS priority string */
 	KS_CFG_HOSTNAME,	/* CA's hostname field, /metrics' label */
+	KS_CFG_TENANT_LABEL,	/* /metrics' label naming a VM's tenant */
 	KS_CFG_MAX_INSTNS,	/* instrumentations in all */
 	KS_CFG_TENANT_INSTNS,	/* instrumentations per tenant (CA: 10) */
 	KS_CFG_MAX_CONNS,	/* concurrent HTTP connections */

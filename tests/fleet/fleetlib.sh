@@ -1,6 +1,7 @@
-# fleetlib.sh - shared by the fleet tests (t_fleet.sh, t_fleet_ui.sh):
-# free ports, the scrape config of the agents, waiting for them, and a
-# fleet on a free port.  Source it after promlib.sh's prom_init (it uses
+# fleetlib.sh - shared by the fleet tests (t_fleet.sh, t_fleet_ui.sh,
+# t_fleet_tenant.sh): free ports, the scrape config of the agents, the
+# agents' own values, waiting for them, a fleet on a free port, and
+# cleaning up.  Source it after promlib.sh's prom_init (it uses
 # K, tmp, fail and the array pids).
 
 # free_ports N: N free loopback ports, one a line (one Python for all:
@@ -31,6 +32,48 @@ scrape_configs:
 YML
 }
 
+# fleet_cleanup: kills what the test started (pids), then Prometheus.
+fleet_cleanup() {
+	for p in "${pids[@]}"; do { kill -KILL "$p" && wait "$p"; } 2>/dev/null; done
+	prom_cleanup
+}
+
+# own_values I TRACE: an agent's own vm.exits of TRACE, by `kvmscope
+# replay`, in $tmp/own_{reason,vm,lat}_I.json (by vleavereason, vm,
+# latency).
+own_values() {
+	local d
+	for d in reason:vleavereason vm:vm lat:latency; do
+		"$KF" replay "$2" --metric vm.exits --decompose "${d#*:}" --json \
+			>"$tmp/own_${d%%:*}_$1.json" 2>/dev/null || fail "replay $2"
+	done
+}
+
+# find_victoria: VictoriaMetrics from PATH, else Debian's package
+# unpacked into $tmp; sets VM, or exits 77.
+find_victoria() {
+	VM=$(command -v victoria-metrics) && return 0
+	VM=$tmp/vmpkg/usr/bin/victoria-metrics
+	(cd "$tmp" && apt-get download victoria-metrics >"$tmp/apt-vm.log" 2>&1) &&
+		dpkg-deb -x "$tmp"/victoria-metrics_*.deb "$tmp/vmpkg" ||
+		{ echo "VictoriaMetrics is not installed and apt-get could not fetch it"; exit 77; }
+}
+
+# vm_start YML PORT: VictoriaMetrics (single node, its own scraper) on
+# PORT, scraping as YML says; sets VURL.
+vm_start() {
+	"$VM" -promscrape.config="$1" -storageDataPath="$tmp/vmdata" \
+		-httpListenAddr="127.0.0.1:$2" -search.latencyOffset=1s \
+		-search.disableCache -loggerLevel=ERROR >"$tmp/vm.log" 2>&1 &
+	pids+=($!)
+	VURL=http://127.0.0.1:$2
+	for _ in $(seq 1 100); do
+		curl -sf "$VURL/health" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	curl -sf "$VURL/health" >/dev/null || fail "VictoriaMetrics did not start"
+}
+
 # agents_wait N: agents 1..N (logs $tmp/agentI.log) listen.
 agents_wait() {
 	local n
@@ -46,6 +89,9 @@ agents_wait() {
 
 # fleet_start URL [ARGS...]: a fleet on a free port; sets fleet, F.
 fleet_start() {
+	# Emptied here, not by the redirection below, which runs in the
+	# background: the loop must not read the last fleet's address.
+	: >"$tmp/fleet.log"
 	"$K" fleet --prometheus "$1" --listen 127.0.0.1:0 --scrape-interval 1 \
 		--timeout 3000 "${@:2}" 2>"$tmp/fleet.log" &
 	fleet=$!
@@ -59,6 +105,17 @@ fleet_start() {
 		sleep 0.1
 	done
 	[ -n "$F" ] || fail "the fleet did not start"
+}
+
+# fleet_wait_clock T [CURL_ARGS...]: until the fleet's clock (its
+# status' now) reaches T, at most 10 s; CURL_ARGS, such as a token header.
+fleet_wait_clock() {
+	local now
+	for _ in $(seq 1 50); do
+		now=$(curl -s "${@:2}" "$F/ca/admin/status" | grep -o '"now":[0-9]*' | cut -d: -f2)
+		[ "${now:-0}" -ge "$1" ] && return 0
+		sleep 0.2
+	done
 }
 
 fleet_stop() {

@@ -24,7 +24,8 @@
 # field, a field Prometheus does not carry, a numeric predicate,
 # granularity under the scrape interval, a tenant: 403), and a fleet whose
 # Prometheus is unreachable answers a create with 502 JSON naming it, in
-# bounded time.
+# bounded time; a stalled one (SIGSTOP) leaves creates and the status
+# answered (the create check does no network I/O under the API's lock).
 set -u
 K=${KVMSCOPE:?}
 KF=${KVMSCOPE_FAST:-$K}
@@ -52,31 +53,16 @@ for bad in "--prometheus ftp://x" "--prometheus http://127.0.0.1:1 --agents garb
 		fail "fleet $bad: exit $rc, '$(cat "$tmp/bad.err")'"
 done
 echo "bad command lines refused, each naming its option"
-fleet_cleanup() {
-	for p in "${pids[@]}"; do { kill -KILL "$p" && wait "$p"; } 2>/dev/null; done
-	prom_cleanup
-}
 trap fleet_cleanup EXIT
 
 find_prometheus
-VM=$(command -v victoria-metrics) || {
-	VM=$tmp/vmpkg/usr/bin/victoria-metrics
-	(cd "$tmp" && apt-get download victoria-metrics >"$tmp/apt-vm.log" 2>&1) &&
-		dpkg-deb -x "$tmp"/victoria-metrics_*.deb "$tmp/vmpkg" ||
-		{ echo "VictoriaMetrics is not installed and apt-get could not fetch it"; exit 77; }
-}
+find_victoria
 echo "prometheus: $("$PROM" --version 2>&1 | head -1)"
 echo "victoria-metrics: $VM"
 
 # The agents' own values: each trace through `kvmscope replay`.
 for i in 0 1 2; do
-	t=${TRACES[$i]}
-	"$KF" replay "$t" --metric vm.exits --decompose vleavereason --json \
-		>"$tmp/own_reason_$i.json" 2>/dev/null || fail "replay $t"
-	"$KF" replay "$t" --metric vm.exits --decompose vm --json \
-		>"$tmp/own_vm_$i.json" 2>/dev/null || fail "replay $t"
-	"$KF" replay "$t" --metric vm.exits --decompose latency --json \
-		>"$tmp/own_lat_$i.json" 2>/dev/null || fail "replay $t"
+	own_values $i "${TRACES[$i]}"
 done
 
 # The agents' ports, chosen first so the scrapers run before they start.
@@ -87,16 +73,7 @@ scrape_yml "$tmp/scrape.yml" "${ports[@]}"
 # Prometheus, scraping every agent.
 PROM_YML=$tmp/scrape.yml prom_start
 PURL=$P
-"$VM" -promscrape.config="$tmp/scrape.yml" -storageDataPath="$tmp/vmdata" \
-	-httpListenAddr="127.0.0.1:$vport" -search.latencyOffset=1s \
-	-search.disableCache -loggerLevel=ERROR >"$tmp/vm.log" 2>&1 &
-pids+=($!)
-VURL=http://127.0.0.1:$vport
-for _ in $(seq 1 100); do
-	curl -sf "$VURL/health" >/dev/null 2>&1 && break
-	sleep 0.1
-done
-curl -sf "$VURL/health" >/dev/null || fail "VictoriaMetrics did not start"
+vm_start "$tmp/scrape.yml" "$vport"
 
 # The agents, a second apart, while both scrape every second.
 t_begin=$(date +%s)
@@ -160,11 +137,7 @@ check_backend() {	# NAME URL
 	create lat '{"module":"vm","stat":"exits","decomposition":["latency"]}'
 	# The fleet fetches windows 3 s (2 scrapes + 1) after they end.
 	local start=$((t_begin - 2)) n=$((t_end - t_begin + 2))
-	for _ in $(seq 1 50); do
-		now=$(curl -s "$F/ca/admin/status" | grep -o '"now":[0-9]*' | cut -d: -f2)
-		[ "$now" -ge $((t_end + 5)) ] && break
-		sleep 0.2
-	done
+	fleet_wait_clock $((t_end + 5))
 	for i in host reason pred lat; do
 		curl -sf "$F$(cat "$tmp/$i.uri")/value/raw?start_time=$start&duration=1&ndatapoints=$n" \
 			>"$tmp/$name.$i.json" || fail "$name: value of $i"
@@ -301,4 +274,22 @@ fleet_stop
 fleet_start "http://127.0.0.1:$dead"
 bad 502 "127.0.0.1:$dead" "$F/ca/instrumentations" '{"module":"vm","stat":"exits"}'
 fleet_stop
+
+# A stalled Prometheus (stopped: its socket still accepts) stalls the
+# poller, not the API: while the poller's request waits out a 10-minute
+# --timeout, a create is answered (the check asks no network) and so is
+# the status.
+fleet_start "$PURL" --timeout 600000
+kill -STOP "$prom"
+sleep 2
+code=$(curl -s -o "$tmp/stall.json" -w '%{http_code} in %{time_total} s' -m 20 \
+	-H 'Content-Type: application/json' -d '{"module":"vm","stat":"exits"}' \
+	"$F/ca/instrumentations")
+scode=$(curl -s -o /dev/null -w '%{http_code} in %{time_total} s' -m 20 "$F/ca/admin/status")
+alive=$(kill -0 "$fleet" 2>/dev/null && echo running || echo gone)
+kill -CONT "$prom"
+[ "${code%% *}" = 201 ] && [ "${scode%% *}" = 200 ] ||
+	fail "with Prometheus stalled: create $code, status $scode (fleet $alive): $(cat "$tmp/stall.json" 2>/dev/null)"
+fleet_stop
+echo "a stalled Prometheus stalls the poller, not the API"
 echo "PASS: t_fleet ($NAGENTS agents; Prometheus and VictoriaMetrics)"

@@ -1,5 +1,6 @@
 /* test_prom.c - Prometheus exposition: counters, exact histogram edges,
  * label escaping, and the cardinality cap. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -73,6 +74,69 @@ static void test_counters_and_histograms(void **state)
 	assert_non_null(strstr(t, "# TYPE kvmscope_vm_exits_total counter"));
 	free(t);
 	ks_prom__free(p);
+}
+
+static const char *owner_of(void *ctx, const char *vm, const char *uuid)
+{
+	(void)ctx;
+	return !strcmp(vm, "web") || !strcmp(uuid, "u-db") ? "acme" : NULL;
+}
+
+/* The tenant label: on every series of an owned VM (by name or uuid),
+ * last, counters and histograms, text and protobuf; on nothing else. */
+static void test_tenant_label(void **state)
+{
+	struct ks_prom *p = ks_prom__new(0);
+	struct ks_record r[3];
+	struct ks_pb b = KS_PB_INIT;
+	char *t;
+
+	(void)state;
+	ks_prom__set_hostname(p, "h");
+	ks_prom__set_tenants(p, "tenant", owner_of, NULL);
+	r[0] = exitrec("web", "0", "io", 1000);
+	r[1] = exitrec("db", "0", "io", 1000);
+	ks_record_set(&r[1], KS_F_VMUUID, ks_sym_intern("u-db"));
+	r[2] = exitrec("other", "0", "io", 1000);
+	ks_prom__feed(p, r, 3);
+	t = ks_prom__render(p, NULL, NULL);
+	assert_non_null(t);
+	assert_true(value_of(t, "kvmscope_vm_exits_total{hostname=\"h\",vm=\"web\",vmuuid=\"\","
+				"vcpu=\"0\",vleavereason=\"io\",tenant=\"acme\"} ") == 1);
+	assert_true(value_of(t, "kvmscope_vm_exits_total{hostname=\"h\",vm=\"db\",vmuuid=\"u-db\","
+				"vcpu=\"0\",vleavereason=\"io\",tenant=\"acme\"} ") == 1);
+	assert_true(value_of(t, "kvmscope_vm_exits_total{hostname=\"h\",vm=\"other\",vmuuid=\"\","
+				"vcpu=\"0\",vleavereason=\"io\"} ") == 1);
+	assert_true(value_of(t, "kvmscope_vm_exits_latency_seconds_bucket{hostname=\"h\",vm=\"web\","
+				"vmuuid=\"\",vleavereason=\"io\",tenant=\"acme\",le=\"+Inf\"} ") == 1);
+	/* Not the unowned VM's series, nor the engine's. */
+	assert_null(strstr(t, "vm=\"other\",vmuuid=\"\",vcpu=\"0\",vleavereason=\"io\",tenant"));
+	assert_null(strstr(t, "kvmscope_records_total{hostname=\"h\",tenant"));
+	free(t);
+	assert_int_equal(ks_prom__render_pb(p, NULL, &b), 0);
+	assert_non_null(memmem(b.buf, b.len, "tenant", 6));
+	assert_non_null(memmem(b.buf, b.len, "acme", 4));
+	ks_pb_fini(&b);
+	ks_prom__free(p);
+}
+
+static void test_label_check(void **state)
+{
+	static const char *const bad[] = {
+		"", "9x", "a-b", "__x", "le", "job", "instance", "vm", "hostname",
+		"vmuuid", "latency",
+		"x2345678901234567890123456789012345678901234567890123456789012345",
+	};
+	struct ks_err err;
+
+	(void)state;
+	assert_int_equal(ks_prom_label_check("tenant", "--tenant-label", &err), 0);
+	assert_int_equal(ks_prom_label_check("_owner9", "--tenant-label", &err), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(ks_prom_label_check(bad[i], "--tenant-label",
+						     &err), -EINVAL);
+		assert_string_equal(err.param, "--tenant-label");
+	}
 }
 
 static void test_escaping_and_cap(void **state)
@@ -263,6 +327,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counters_and_histograms),
 		cmocka_unit_test(test_escaping_and_cap),
+		cmocka_unit_test(test_tenant_label),
+		cmocka_unit_test(test_label_check),
 		cmocka_unit_test(test_build_info),
 		cmocka_unit_test(test_disk_ops_without_latency),
 		cmocka_unit_test(test_family_table),

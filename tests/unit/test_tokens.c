@@ -65,6 +65,37 @@ static void test_parse(void **state)
 	ks_tokens__free(t);
 }
 
+/* The owner of a VM, as the tenant label and tenancy see it: names match
+ * vm, UUID entries vmuuid; a VM two tenants list is found. */
+static void test_owner(void **state)
+{
+	struct ks_err err;
+	struct ks_tokens *t;
+	const struct ks_tenant *a, *b;
+
+	(void)state;
+	t = ks_tokens__parse(OP " operator\n"
+			     TA " tenant acme web1,db-2\n"
+			     TB " tenant beta " UUID "\n", "tokens", &err);
+	assert_non_null(t);
+	assert_string_equal(ks_tokens__owner(t, "web1", "")->name, "acme");
+	assert_string_equal(ks_tokens__owner(t, "db-2", UUID)->name, "acme");
+	assert_string_equal(ks_tokens__owner(t, "x", UUID)->name, "beta");
+	/* A name is not a uuid, nor the other way round. */
+	assert_null(ks_tokens__owner(t, UUID, "web1"));
+	assert_null(ks_tokens__owner(t, "web", NULL));
+	assert_null(ks_tokens__owner(NULL, "web1", ""));
+	assert_null(ks_tokens__shared_vm(t, &a, &b));
+	ks_tokens__free(t);
+	t = ks_tokens__parse(TA " tenant acme web1,db-2\n"
+			     TB " tenant beta web3,db-2\n", "tokens", &err);
+	assert_non_null(t);
+	assert_string_equal(ks_tokens__shared_vm(t, &a, &b), "db-2");
+	assert_string_equal(a->name, "acme");
+	assert_string_equal(b->name, "beta");
+	ks_tokens__free(t);
+}
+
 static void test_uuid(void **state)
 {
 	(void)state;
@@ -178,6 +209,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_uuid),
+		cmocka_unit_test(test_owner),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_too_many_vms),
 		cmocka_unit_test(test_load_mode),
