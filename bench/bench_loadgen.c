@@ -61,6 +61,9 @@ static char **reqs;
 static size_t *reqlen, nreq;
 static int64_t *lat;
 static size_t nlat, errors;
+/* Answers by status class (0: no answer: a failed connection, a closed
+ * one, or none by the drain), printed so that errors have a cause. */
+static size_t nstatus[6];
 
 static void load_paths(const char *file, const char *host, int port)
 {
@@ -140,6 +143,7 @@ static void parse_header(struct conn *c, const char *buf)
 static void finish(struct conn *c, int64_t t)
 {
 	lat[nlat++] = t - c->due;
+	nstatus[c->status >= 100 && c->status < 600 ? c->status / 100 : 0]++;
 	if (c->status < 200 || c->status > 299)
 		errors++;
 	c->busy = false;
@@ -207,6 +211,7 @@ int main(int argc, char **argv)
 				c->fd = dial(&sa);
 				if (c->fd < 0) {
 					errors++;
+					nstatus[0]++;
 					lat[nlat++] = t - (t0 + (int64_t)sent * period);
 					sent++;
 					continue;
@@ -222,10 +227,10 @@ int main(int argc, char **argv)
 			c->due = t0 + (int64_t)sent * period;
 			c->got = c->need = c->hdr = c->hlen = 0;
 			c->status = 0;
-			if (!send_all(c->fd, reqs[sent % nreq], reqlen[sent % nreq])) {
-				errors++;
+			/* A failed send is a failed request: finish counts it
+			 * (status 0), once. */
+			if (!send_all(c->fd, reqs[sent % nreq], reqlen[sent % nreq]))
 				finish(c, t);
-			}
 			sent++;
 		}
 		for (size_t k = 0; k < nconn; k++)
@@ -282,5 +287,8 @@ int main(int argc, char **argv)
 	printf("RESULT %zu %zu %zu %.3f %.3f %.3f %.3f %.3f\n", sent, nlat,
 	       errors, pct(0.50), pct(0.99), pct(0.999),
 	       nlat ? lat[nlat - 1] / 1e6 : 0, (now_ns() - t0) / 1e9);
+	printf("STATUS none %zu 1xx %zu 2xx %zu 3xx %zu 4xx %zu 5xx %zu\n",
+	       nstatus[0], nstatus[1], nstatus[2], nstatus[3], nstatus[4],
+	       nstatus[5]);
 	return 0;
 }
