@@ -27,6 +27,9 @@ struct ks_dataset {
 	 * one second, and this skips three divisions per record. */
 	int64_t last_sec;
 	struct slot *last_slot;
+	/* Changes to the data of any slot but the newest: a late record, a
+	 * restored slot, a clear (see ks_dataset__past_changes). */
+	uint64_t past_changes;
 };
 
 static void slots_init(struct slot *s, uint32_t n, enum ks_arity a)
@@ -145,6 +148,8 @@ int add_rec(struct ks_dataset *ds, const struct ks_record *r, bool new_keys)
 
 	if (sec != ds->last_sec && !(s = slot_for(ds, sec)))
 		return -ERANGE;
+	/* No branch: most records are of the newest second. */
+	ds->past_changes += s->t != ds->newest;
 	if (c->point && !point_take(s, r))
 		return 0;
 	if (c->discrete >= 0) {
@@ -324,6 +329,7 @@ int ks_dataset__put_slot(struct ks_dataset *ds, int64_t t,
 	s = slot_for(ds, t);
 	if (!s)
 		return 0;	/* older than the retention: nothing to keep */
+	ds->past_changes++;
 	return ks_value__merge(&s->v, v);
 }
 
@@ -337,4 +343,10 @@ void ks_dataset__clear(struct ks_dataset *ds)
 	ds->newest = -1;
 	ds->last_sec = -1;
 	ds->last_slot = NULL;
+	ds->past_changes++;
+}
+
+uint64_t ks_dataset__past_changes(const struct ks_dataset *ds)
+{
+	return ds->past_changes;
 }

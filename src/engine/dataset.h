@@ -76,6 +76,12 @@ enum ks_arity ks_dataset__arity(const struct ks_dataset *ds);
  * by returning 0, or -ENOMEM / -EINVAL (unaligned). */
 int ks_dataset__put_slot(struct ks_dataset *ds, int64_t t,
 			 const struct ks_value *v);
+/* A count that moves whenever the data of a slot other than the newest
+ * changes (a record for an older second, a restored slot, a clear): with
+ * ks_dataset__newest it tells whether an interval that ends before the
+ * newest slot still holds what it held, so a drawing of it can be kept
+ * while the newest second fills. */
+uint64_t ks_dataset__past_changes(const struct ks_dataset *ds);
 /* Drops all data. */
 void ks_dataset__clear(struct ks_dataset *ds);
 
