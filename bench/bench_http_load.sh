@@ -7,9 +7,10 @@
 # ten instrumentations of vm.exits of mixed arities (scalar, discrete,
 # numeric, discrete + numeric), retention-time 3600: 50 in all, CA's
 # capacity of one aggregator, at CA's limit of 10 per customer.  They are
-# made with idle-max 0: the warped hour passes while the bench reads only
-# one of them, and CA's default idle-max (an hour) reaped the other 49
-# before the runs, whose requests then timed 404 pages.
+# made with idle-max a week (the most; 0, never, is the operator's): the
+# warped hour passes while the bench reads only one of them, and CA's
+# default idle-max (an hour) reaped the other 49 before the runs, whose
+# requests then timed 404 pages.
 #
 # An hour of data, sooner: the agent runs under bench/timewarp.c, an
 # LD_PRELOAD shim whose clocks run BENCH_HOUR_SPEED times faster (default
@@ -41,7 +42,8 @@ SECS=${BENCH_HTTP_SECONDS:-10}
 RATE=500
 HOUR=3600
 TARGET_P99_MS=20
-CONNS=48	# below the agent's connection cap (http/connguard.h)
+CONNS=16	# the agent's per-address limit (KS_HTTP_PER_ADDR_CONNS, http/server.h):
+	# the generator is one address, and past 16 its connections were refused
 
 command -v curl >/dev/null || { echo "bench_http_load: no curl" >&2; exit 1; }
 [ -x "$K" ] || { echo "bench_http_load: no binary at $K (run make)" >&2; exit 1; }
@@ -109,11 +111,11 @@ decomps=('' 'vleavereason' 'vcpu' 'vm' 'latency' 'vm,latency'
 : >"$tmp/heatmap.base"
 while read -r tok _ name _; do
 	for d in "${decomps[@]}"; do
-		id=$(curl -sf -H "Authorization: Bearer $tok" \
+		made=$(curl -s -H "Authorization: Bearer $tok" \
 			"$B/ca/customers/$name/instrumentations" \
-			-d "module=vm&stat=exits&decomposition=$d&retention-time=$HOUR&idle-max=0" |
-			sed -n 's/.*"id":"\([0-9]*\)".*/\1/p')
-		[ -n "$id" ] || { echo "bench_http_load: create failed" >&2; exit 1; }
+			-d "module=vm&stat=exits&decomposition=$d&retention-time=$HOUR&idle-max=604800")
+		id=$(echo "$made" | sed -n 's/.*"id":"\([0-9]*\)".*/\1/p')
+		[ -n "$id" ] || { echo "bench_http_load: create failed: $made" >&2; exit 1; }
 		u=/ca/customers/$name/instrumentations/$id
 		echo "$tok $u/value/raw" >>"$tmp/raw.paths"
 		case $d in
