@@ -24,9 +24,9 @@
  * drawing it.  The key holds everything the bytes depend on: the kind of
  * resource, the request's scope (tenant), the instrumentation (namespace,
  * id, creation time, dataset, the configuration a modify can change) and
- * its data generation (the newest and oldest slot, the changes to slots
- * before the newest, and, only if the interval takes in the newest slot,
- * the records added so far), the engine second, the resolved interval and
+ * its data generation (the oldest slot, the changes to slots before the
+ * newest, and, only if the interval takes in the newest slot, the records
+ * added so far), the engine second, the resolved interval and
  * every parameter as sent.  So a cached answer is served only where
  * drawing again would give the same bytes; the second advancing empties
  * the cache.  A live view (CA's default interval ends a second before
@@ -323,8 +323,11 @@ static char *cache_key(struct ks_api *a, enum hm_kind k,
 	int64_t newest = ks_dataset__newest(in->ds);
 	int64_t end = q->start + (int64_t)q->duration * q->ndatapoints;
 	/* The data drawn: an interval that ends before the newest slot
-	 * changes only with the past changes; one that takes in the newest
-	 * slot with every record added. */
+	 * changes only with the past changes (and the oldest slot, recycled);
+	 * one that takes in the newest slot with every record added.  The
+	 * newest slot's second is not in the key: its moving past the
+	 * interval's end changes nothing drawn, and its moving inside it
+	 * adds a record. */
 	uint64_t gen = end > newest ? in->nrecords : 0;
 	int n;
 
@@ -332,7 +335,7 @@ static char *cache_key(struct ks_api *a, enum hm_kind k,
 		return NULL;
 	scope_key(a->scope, scope, sizeof(scope));
 	n = asprintf(&key, "%d|%s|%s/%s|%lld|%p|%d.%d.%d|%u.%u.%d|"
-		     "%llu.%llu.%lld.%lld|%lld|%lld+%u*%u%c|%lld.%lld.%lld|%s",
+		     "%llu.%llu.%lld|%lld|%lld+%u*%u%c|%lld.%lld.%lld|%s",
 		     (int)k, scope, in->owner, in->id,
 		     (long long)in->crtime_ms, (void *)in->ds,
 		     (int)in->conf.metric, in->conf.discrete,
@@ -340,7 +343,6 @@ static char *cache_key(struct ks_api *a, enum hm_kind k,
 		     in->conf.retention_time, (int)in->conf.enabled,
 		     (unsigned long long)gen,
 		     (unsigned long long)ks_dataset__past_changes(in->ds),
-		     (long long)newest,
 		     (long long)ks_dataset__oldest(in->ds), (long long)now,
 		     (long long)q->start, q->duration, q->ndatapoints,
 		     q->multi ? 'm' : 's', (long long)q->req_start,
