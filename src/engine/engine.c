@@ -27,6 +27,11 @@
 
 /* Records the feed path works on at once (see feed_chunk). */
 #define FEED_CHUNK KS_PRED_BATCH
+/* Records ahead of the one looked at whose first lines feed_chunk asks
+ * for: far enough that they are in by the time it gets there. */
+#ifndef FEED_AHEAD
+#define FEED_AHEAD 16
+#endif
 /* feed_chunk keeps the metrics of a chunk as bits of a uint32_t. */
 _Static_assert(KS_M__COUNT <= 32, "metrics fit a 32-bit mask");
 
@@ -533,8 +538,8 @@ static void feed_chunk(struct ks_engine *e, const struct ks_record *r,
 	for (size_t i = 0; i < n; i++, r++) {
 		/* Records arrive in big batches that are not in cache: ask
 		 * for the fields' lines of a record a few ahead now. */
-		__builtin_prefetch((const char *)(r + 8));
-		__builtin_prefetch((const char *)(r + 8) + 64);
+		__builtin_prefetch((const char *)(r + FEED_AHEAD));
+		__builtin_prefetch((const char *)(r + FEED_AHEAD) + 64);
 		if (!take(e, r, limit))
 			continue;
 		ok[m++] = r;

@@ -83,7 +83,8 @@ const struct ks_value_entry *ks_value__find(const struct ks_value *v,
 					    uint32_t key);
 /* Adds one observation: count to the total (and key), and for numeric
  * arities count into bucket idx.  0 or -ENOMEM. */
-static inline int ks_value__add(struct ks_value *v, uint32_t key,
+static inline __attribute__((always_inline))
+int ks_value__add(struct ks_value *v, uint32_t key,
 				uint32_t idx, uint64_t count)
 {
 	bool numeric = ks_arity_numeric(v->arity);
