@@ -26,7 +26,10 @@
 #include "engine/symtab.h"
 
 /* Records the feed path works on at once (see feed_chunk). */
+#ifndef FEED_CHUNK
 #define FEED_CHUNK KS_PRED_BATCH
+#endif
+_Static_assert(FEED_CHUNK <= KS_PRED_BATCH, "a chunk is one predicate batch");
 /* Records ahead of the one looked at whose first lines feed_chunk asks
  * for: far enough that they are in by the time it gets there. */
 #ifndef FEED_AHEAD

@@ -265,16 +265,25 @@ static void image_uri(char *buf, size_t len, const char *base,
 		 "duration=60%s", base, id, extra);
 }
 
+/* An instrumentation with a second of data, the clock past it, and the
+ * URI of its default (live) image in uri; its id. */
+static const char *first_view(struct fx *f, char *uri, size_t len)
+{
+	const char *id = create(f, OP, "/ca");
+
+	feed(f, "alpha", NOW_S - 3, 50, 1000);
+	tick(f, NOW_S + 1);
+	image_uri(uri, len, "/ca", id, "");
+	return id;
+}
+
 static void test_api_hit_and_second(void **state)
 {
 	struct fx *f = *state;
 	struct answer a, b, c, d;
 	char uri[256], ia[8192], ib[8192];
-	const char *id = create(f, OP, "/ca");
 
-	feed(f, "alpha", NOW_S - 3, 50, 1000);
-	tick(f, NOW_S + 1);
-	image_uri(uri, sizeof(uri), "/ca", id, "");
+	first_view(f, uri, sizeof(uri));
 	a = get(f, OP, uri);
 	assert_int_equal(a.status, 200);
 	assert_false(a.hit);
@@ -307,11 +316,8 @@ static void test_api_data_in_same_second(void **state)
 	struct fx *f = *state;
 	struct answer a, b, c;
 	char uri[256], ia[8192], ib[8192];
-	const char *id = create(f, OP, "/ca");
 
-	feed(f, "alpha", NOW_S - 3, 50, 1000);
-	tick(f, NOW_S + 1);
-	image_uri(uri, sizeof(uri), "/ca", id, "");
+	first_view(f, uri, sizeof(uri));
 	a = get(f, OP, uri);
 	b = get(f, OP, uri);
 	assert_true(b.hit);
@@ -336,12 +342,9 @@ static void test_api_newest_second_filling(void **state)
 	struct fx *f = *state;
 	struct answer a, b, c, d;
 	char uri[256], ia[8192], ib[8192];
-	const char *id = create(f, OP, "/ca");
+	const char *id = first_view(f, uri, sizeof(uri));
 
-	feed(f, "alpha", NOW_S - 3, 50, 1000);
-	tick(f, NOW_S + 1);
 	feed(f, "alpha", NOW_S + 1, 10, 2000);
-	image_uri(uri, sizeof(uri), "/ca", id, "");
 	a = get(f, OP, uri);
 	assert_int_equal(a.status, 200);
 	assert_false(a.hit);
