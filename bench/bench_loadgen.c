@@ -15,8 +15,10 @@
  * PATHS holds "TOKEN PATH" lines, sent in rotation with the token as a
  * bearer.  Prints one line:
  *   RESULT sent done errors p50_ms p99_ms p999_ms max_ms duration_s
- * where errors are non-2xx answers, failed connections and requests still
- * unanswered 5 s after the end (counted with the latency they had then).
+ * where errors are non-2xx answers, failed connections, and requests still
+ * unanswered or not yet sent (all connections busy) 5 s after the end,
+ * counted with the latency they had then.  A second line gives the
+ * answers by status class.
  * Run with no arguments, it says so and exits 0 (make bench runs every
  * compiled bench; this one is driven by bench_http_load.sh).
  */
@@ -61,6 +63,9 @@ static char **reqs;
 static size_t *reqlen, nreq;
 static int64_t *lat;
 static size_t nlat, errors;
+/* Answers by status class (0: no answer: a failed connection, a closed
+ * one, or none by the drain), printed so that errors have a cause. */
+static size_t nstatus[6];
 
 static void load_paths(const char *file, const char *host, int port)
 {
@@ -140,6 +145,7 @@ static void parse_header(struct conn *c, const char *buf)
 static void finish(struct conn *c, int64_t t)
 {
 	lat[nlat++] = t - c->due;
+	nstatus[c->status >= 100 && c->status < 600 ? c->status / 100 : 0]++;
 	if (c->status < 200 || c->status > 299)
 		errors++;
 	c->busy = false;
@@ -166,7 +172,8 @@ int main(int argc, char **argv)
 	struct conn *conns;
 	static char buf[RBUF];
 	int64_t t0, end, period;
-	size_t sent = 0, total, maxconn, nconn = 0;
+	size_t sent = 0, total, maxconn, nconn = 0, unanswered = 0, unsent = 0;
+	bool starved;
 	int ep;
 
 	if (argc < 6) {
@@ -195,6 +202,7 @@ int main(int argc, char **argv)
 		size_t busy = 0;
 		int n;
 
+		starved = false;
 		/* Everything due by now goes out, on idle connections. */
 		while (sent < total && t0 + (int64_t)sent * period <= t) {
 			struct conn *c = NULL;
@@ -202,11 +210,21 @@ int main(int argc, char **argv)
 			for (size_t k = 0; k < nconn && !c; k++)
 				if (!conns[k].busy && conns[k].fd >= 0)
 					c = &conns[k];
+			/* A slot whose redial failed is dialled again. */
+			for (size_t k = 0; k < nconn && !c; k++)
+				if (conns[k].fd < 0 &&
+				    (conns[k].fd = dial(&sa)) >= 0) {
+					c = &conns[k];
+					ev.events = EPOLLIN;
+					ev.data.ptr = c;
+					epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+				}
 			if (!c && nconn < maxconn) {
 				c = &conns[nconn];
 				c->fd = dial(&sa);
 				if (c->fd < 0) {
 					errors++;
+					nstatus[0]++;
 					lat[nlat++] = t - (t0 + (int64_t)sent * period);
 					sent++;
 					continue;
@@ -216,31 +234,48 @@ int main(int argc, char **argv)
 				epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
 				nconn++;
 			}
-			if (!c)
-				break;	/* all busy: it waits, its clock running */
+			if (!c) {
+				/* All busy: it waits, its clock running. */
+				starved = true;
+				break;
+			}
 			c->busy = true;
 			c->due = t0 + (int64_t)sent * period;
 			c->got = c->need = c->hdr = c->hlen = 0;
 			c->status = 0;
-			if (!send_all(c->fd, reqs[sent % nreq], reqlen[sent % nreq])) {
-				errors++;
+			/* A failed send is a failed request: finish counts it
+			 * (status 0), once. */
+			if (!send_all(c->fd, reqs[sent % nreq], reqlen[sent % nreq]))
 				finish(c, t);
-			}
 			sent++;
 		}
 		for (size_t k = 0; k < nconn; k++)
 			busy += conns[k].busy;
 		if (sent == total && !busy)
 			break;
-		if (sent == total && t > end + DRAIN_NS) {
+		if (t > end + DRAIN_NS) {
+			/* Past the drain every request is settled: those in
+			 * flight, and those never sent for want of a free
+			 * connection, fail with the latency they have now
+			 * (else a server that stops answering holds the
+			 * generator forever). */
 			for (size_t k = 0; k < nconn; k++)
 				if (conns[k].busy) {
 					conns[k].status = 0;
 					finish(&conns[k], t);
+					unanswered++;
 				}
+			for (; sent < total; sent++) {
+				lat[nlat++] = t - (t0 + (int64_t)sent * period);
+				nstatus[0]++;
+				errors++;
+				unsent++;
+			}
 			break;
 		}
-		wait_ms = sent < total ?
+		/* Starved, the next event is an answer: waiting for it,
+		 * not spinning, leaves the CPU to the server. */
+		wait_ms = sent < total && !starved ?
 			  (t0 + (int64_t)sent * period - t) / 1000000 : 10;
 		n = epoll_wait(ep, evs, 64, (int)(wait_ms < 0 ? 0 : wait_ms));
 		t = now_ns();
@@ -282,5 +317,9 @@ int main(int argc, char **argv)
 	printf("RESULT %zu %zu %zu %.3f %.3f %.3f %.3f %.3f\n", sent, nlat,
 	       errors, pct(0.50), pct(0.99), pct(0.999),
 	       nlat ? lat[nlat - 1] / 1e6 : 0, (now_ns() - t0) / 1e9);
+	printf("STATUS none %zu 1xx %zu 2xx %zu 3xx %zu 4xx %zu 5xx %zu "
+	       "(unanswered at the end %zu, never sent %zu)\n",
+	       nstatus[0], nstatus[1], nstatus[2], nstatus[3], nstatus[4],
+	       nstatus[5], unanswered, unsent);
 	return 0;
 }

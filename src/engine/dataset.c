@@ -27,6 +27,9 @@ struct ks_dataset {
 	 * one second, and this skips three divisions per record. */
 	int64_t last_sec;
 	struct slot *last_slot;
+	/* Changes to the data of any slot but the newest: a late record, a
+	 * restored slot, a clear (see ks_dataset__past_changes). */
+	uint64_t past_changes;
 };
 
 static void slots_init(struct slot *s, uint32_t n, enum ks_arity a)
@@ -133,8 +136,10 @@ static struct slot *slot_for(struct ks_dataset *ds, int64_t sec)
 	return s;
 }
 
-int ks_dataset__add_keys(struct ks_dataset *ds, const struct ks_record *r,
-			 bool new_keys)
+/* One record into its slot: the body of add_keys and add_many, inline in
+ * both so the batch loop makes no call per record. */
+static inline __attribute__((always_inline))
+int add_rec(struct ks_dataset *ds, const struct ks_record *r, bool new_keys)
 {
 	const struct ks_dataset_conf *c = &ds->conf;
 	int64_t sec = (int64_t)(r->ts / KS_NSEC_PER_SEC);
@@ -143,6 +148,8 @@ int ks_dataset__add_keys(struct ks_dataset *ds, const struct ks_record *r,
 
 	if (sec != ds->last_sec && !(s = slot_for(ds, sec)))
 		return -ERANGE;
+	/* No branch: most records are of the newest second. */
+	ds->past_changes += s->t != ds->newest;
 	if (c->point && !point_take(s, r))
 		return 0;
 	if (c->discrete >= 0) {
@@ -156,6 +163,30 @@ int ks_dataset__add_keys(struct ks_dataset *ds, const struct ks_record *r,
 	if (c->numeric >= 0)
 		idx = ks_ll_index(r->f[c->numeric]);
 	return ks_value__add(&s->v, key, idx, r->value);
+}
+
+int ks_dataset__add_keys(struct ks_dataset *ds, const struct ks_record *r,
+			 bool new_keys)
+{
+	return add_rec(ds, r, new_keys);
+}
+
+void ks_dataset__add_many(struct ks_dataset *ds,
+			  const struct ks_record *const *r, size_t n,
+			  bool new_keys, struct ks_dataset_tally *t)
+{
+	for (size_t k = 0; k < n; k++) {
+		int rc = add_rec(ds, r[k], new_keys);
+
+		if (!rc)
+			t->added++;
+		else if (rc == -ERANGE)
+			t->expired++;
+		else if (rc == -E2BIG)
+			t->refused++;
+		else
+			t->nomem++;
+	}
 }
 
 int ks_dataset__add(struct ks_dataset *ds, const struct ks_record *r)
@@ -298,6 +329,7 @@ int ks_dataset__put_slot(struct ks_dataset *ds, int64_t t,
 	s = slot_for(ds, t);
 	if (!s)
 		return 0;	/* older than the retention: nothing to keep */
+	ds->past_changes++;
 	return ks_value__merge(&s->v, v);
 }
 
@@ -311,4 +343,10 @@ void ks_dataset__clear(struct ks_dataset *ds)
 	ds->newest = -1;
 	ds->last_sec = -1;
 	ds->last_slot = NULL;
+	ds->past_changes++;
+}
+
+uint64_t ks_dataset__past_changes(const struct ks_dataset *ds)
+{
+	return ds->past_changes;
 }

@@ -41,6 +41,18 @@ int ks_dataset__add(struct ks_dataset *ds, const struct ks_record *r);
  * refused (-E2BIG) whatever the cap: the engine is over its budget. */
 int ks_dataset__add_keys(struct ks_dataset *ds, const struct ks_record *r,
 			 bool new_keys);
+/* What ks_dataset__add_many did with the records, by outcome (counts
+ * added to). */
+struct ks_dataset_tally {
+	uint64_t added;
+	uint64_t expired;	/* -ERANGE */
+	uint64_t refused;	/* -E2BIG */
+	uint64_t nomem;		/* -ENOMEM */
+};
+/* ks_dataset__add_keys of r[0] .. r[n-1] in order, counted in t. */
+void ks_dataset__add_many(struct ks_dataset *ds,
+			  const struct ks_record *const *r, size_t n,
+			  bool new_keys, struct ks_dataset_tally *t);
 /* Bytes a dataset of conf costs before it holds any data. */
 size_t ks_dataset__cost(const struct ks_dataset_conf *conf);
 /* The value over [start, start + duration) seconds (out is initialised
@@ -64,6 +76,12 @@ enum ks_arity ks_dataset__arity(const struct ks_dataset *ds);
  * by returning 0, or -ENOMEM / -EINVAL (unaligned). */
 int ks_dataset__put_slot(struct ks_dataset *ds, int64_t t,
 			 const struct ks_value *v);
+/* A count that moves whenever the data of a slot other than the newest
+ * changes (a record for an older second, a restored slot, a clear): with
+ * ks_dataset__newest it tells whether an interval that ends before the
+ * newest slot still holds what it held, so a drawing of it can be kept
+ * while the newest second fills. */
+uint64_t ks_dataset__past_changes(const struct ks_dataset *ds);
 /* Drops all data. */
 void ks_dataset__clear(struct ks_dataset *ds);
 

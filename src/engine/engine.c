@@ -25,6 +25,19 @@
 
 #include "engine/symtab.h"
 
+/* Records the feed path works on at once (see feed_chunk). */
+#ifndef FEED_CHUNK
+#define FEED_CHUNK KS_PRED_BATCH
+#endif
+_Static_assert(FEED_CHUNK <= KS_PRED_BATCH, "a chunk is one predicate batch");
+/* Records ahead of the one looked at whose first lines feed_chunk asks
+ * for: far enough that they are in by the time it gets there. */
+#ifndef FEED_AHEAD
+#define FEED_AHEAD 16
+#endif
+/* feed_chunk keeps the metrics of a chunk as bits of a uint32_t. */
+_Static_assert(KS_M__COUNT <= 32, "metrics fit a 32-bit mask");
+
 /* A namespace's id sequence; kept when its last instrumentation goes. */
 struct seq {
 	char owner[KS_INSTN_OWNER_MAX + 1];
@@ -431,14 +444,125 @@ static void add_one(struct ks_engine *e, struct ks_instn *in,
 	}
 }
 
-static void feed_one(struct ks_engine *e, const struct ks_record *rec)
+/* Counts what ks_dataset__add_many did for in. */
+static void tally(struct ks_engine *e, struct ks_instn *in,
+		  const struct ks_dataset_tally *t)
 {
-	struct ks_record tmp;
-	bool made = false;
-	struct ks_instn *in;
+	e->stats.added += t->added;
+	in->nrecords += t->added;
+	e->stats.expired += t->expired;
+	if (e->over)
+		e->stats.overbudget += t->refused;
+	else
+		e->stats.keycap += t->refused;
+	e->stats.nomem += t->nomem;
+}
 
-	for (in = e->bymetric[rec->metric]; in; in = in->next_of_metric)
-		add_one(e, in, rec, &tmp, &made);
+/* The records of in's metric (n <= FEED_CHUNK) into in, a step at a time
+ * over the whole batch: those with the fields in needs, those its
+ * predicate passes, then the adds.  Each step is a tight loop the branch
+ * predictor learns, where going record by record through the three
+ * instrumentations of a metric mixed their outcomes.  Lists are narrowed
+ * without branches: every record is written, the count moves on a pass. */
+static void feed_batch(struct ks_engine *e, struct ks_instn *in,
+		       const struct ks_record *const *r, size_t n)
+{
+	const struct ks_record *keep[FEED_CHUNK];
+	uint8_t pass[FEED_CHUNK];
+	struct ks_dataset_tally t = { 0 };
+	size_t m = 0, j = 0;
+
+	if ((in->needs >> KS_F_HOSTNAME) & 1u) {
+		/* Rare: the hostname is filled in a copy, record by record. */
+		for (size_t k = 0; k < n; k++) {
+			struct ks_record tmp;
+			bool made = false;
+
+			add_one(e, in, r[k], &tmp, &made);
+		}
+		return;
+	}
+	for (size_t k = 0; k < n; k++) {
+		keep[m] = r[k];
+		m += (r[k]->present & in->needs) == in->needs;
+	}
+	e->stats.lacking += n - m;
+	if (!ks_pred__trivial(in->conf.pred)) {
+		ks_pred__eval_batch(in->conf.pred, keep, m, pass);
+		for (size_t k = 0; k < m; k++) {
+			keep[j] = keep[k];
+			j += pass[k];
+		}
+		e->stats.filtered += m - j;
+		m = j;
+	}
+	ks_dataset__add_many(in->ds, keep, m, !e->over, &t);
+	tally(e, in, &t);
+}
+
+/* Records of one metric to each of its instrumentations. */
+static void feed_metric(struct ks_engine *e, unsigned metric,
+			const struct ks_record *const *r, size_t n)
+{
+	for (struct ks_instn *in = e->bymetric[metric]; in;
+	     in = in->next_of_metric)
+		feed_batch(e, in, r, n);
+}
+
+/* Whether r is taken (counted in the statistics if not). */
+static bool take(struct ks_engine *e, const struct ks_record *r,
+		 uint64_t limit)
+{
+	e->stats.records++;
+	if (r->metric >= KS_M__COUNT) {
+		e->stats.bad_metric++;
+		return false;
+	}
+	if (e->follow) {
+		if (r->ts > e->now_ns)
+			e->now_ns = r->ts;
+	} else if (e->now_ns && r->ts > limit) {
+		e->stats.future++;
+		return false;
+	}
+	return true;
+}
+
+/* Up to FEED_CHUNK records: those taken are listed, then handed on a
+ * metric at a time (sources feed one metric per batch, mostly). */
+static void feed_chunk(struct ks_engine *e, const struct ks_record *r,
+		       size_t n)
+{
+	uint64_t limit = e->now_ns + KS_FUTURE_SLACK_S * KS_NSEC_PER_SEC;
+	const struct ks_record *ok[FEED_CHUNK], *one[FEED_CHUNK];
+	uint32_t metrics = 0;
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++, r++) {
+		/* Records arrive in big batches that are not in cache: ask
+		 * for the fields' lines of a record a few ahead now. */
+		__builtin_prefetch((const char *)(r + FEED_AHEAD));
+		__builtin_prefetch((const char *)(r + FEED_AHEAD) + 64);
+		if (!take(e, r, limit))
+			continue;
+		ok[m++] = r;
+		metrics |= 1u << r->metric;
+	}
+	if (!(metrics & (metrics - 1))) {
+		if (m)
+			feed_metric(e, (unsigned)__builtin_ctz(metrics), ok, m);
+		return;
+	}
+	for (unsigned mt = 0; mt < KS_M__COUNT; mt++) {
+		size_t k = 0;
+
+		if (!((metrics >> mt) & 1u) || !e->bymetric[mt])
+			continue;
+		for (size_t i = 0; i < m; i++)
+			if (ok[i]->metric == mt)
+				one[k++] = ok[i];
+		feed_metric(e, mt, one, k);
+	}
 }
 
 void ks_engine__feed_instn(struct ks_engine *e, struct ks_instn *in,
@@ -460,27 +584,8 @@ void ks_engine__feed_instn(struct ks_engine *e, struct ks_instn *in,
 
 void ks_engine__feed(struct ks_engine *e, const struct ks_record *r, size_t n)
 {
-	uint64_t limit = e->now_ns + KS_FUTURE_SLACK_S * KS_NSEC_PER_SEC;
-
-	for (size_t i = 0; i < n; i++, r++) {
-		/* Records arrive in big batches that are not in cache: ask
-		 * for the fields' lines of a record a few ahead now. */
-		__builtin_prefetch((const char *)(r + 4));
-		__builtin_prefetch((const char *)(r + 4) + 64);
-		e->stats.records++;
-		if (r->metric >= KS_M__COUNT) {
-			e->stats.bad_metric++;
-			continue;
-		}
-		if (e->follow) {
-			if (r->ts > e->now_ns)
-				e->now_ns = r->ts;
-		} else if (e->now_ns && r->ts > limit) {
-			e->stats.future++;
-			continue;
-		}
-		feed_one(e, r);
-	}
+	for (size_t i = 0; i < n; i += FEED_CHUNK)
+		feed_chunk(e, r + i, n - i < FEED_CHUNK ? n - i : FEED_CHUNK);
 }
 
 size_t ks_engine__tick(struct ks_engine *e, uint64_t now_ns)

@@ -530,6 +530,97 @@ static bool eval_at(const struct pnode *n, uint32_t i,
 	return !want;
 }
 
+/* Batch evaluation: node by node over all the records, not record by
+ * record over the nodes.  A node's operator is chosen once per batch and
+ * each inner loop is a straight compare of every record, with no branch on
+ * the records' values (a predicate's outcome is as random as the data, and
+ * every mispredicted short-circuit cost more than the compares it saved). */
+#define LEAF_LOOP(expr) \
+	for (size_t k = 0; k < n; k++) { \
+		uint64_t v = r[k]->f[f]; \
+		(void)v; \
+		out[k] = (uint8_t)(((r[k]->present >> f) & 1u) & (expr)); \
+	} \
+	break
+
+static void leaf_batch(const struct pnode *nd, const struct ks_record *const *r,
+		       size_t n, uint8_t *out)
+{
+	const unsigned f = nd->field;
+	const uint64_t c = nd->val;
+
+	switch (nd->op) {
+	case E_EQ: LEAF_LOOP(v == c);
+	case E_NE: LEAF_LOOP(v != c);
+	case E_LT: LEAF_LOOP(v < c);
+	case E_LE: LEAF_LOOP(v <= c);
+	case E_GT: LEAF_LOOP(v > c);
+	case E_GE: LEAF_LOOP(v >= c);
+	case E_ALL: LEAF_LOOP(1);
+	default: memset(out, 0, n); break;
+	}
+}
+
+#undef LEAF_LOOP
+
+static void anyeq_batch(const struct pnode *n, uint32_t i,
+			const struct ks_record *const *r, size_t cnt,
+			uint8_t *out)
+{
+	const unsigned f = n[i].field;
+
+	for (size_t k = 0; k < cnt; k++) {
+		uint64_t v = r[k]->f[f];
+		unsigned hit = 0;
+
+		for (uint32_t c = i + 1; c < n[i].end; c++)
+			hit |= n[c].val == v;
+		out[k] = (uint8_t)(((r[k]->present >> f) & 1u) & hit);
+	}
+}
+
+/* out[k] = node i on r[k]; cnt <= KS_PRED_BATCH.  An and/or node folds
+ * its children in with & or |; the recursion is bounded by the depth. */
+static void node_batch(const struct pnode *n, uint32_t i,
+		       const struct ks_record *const *r, size_t cnt,
+		       uint8_t *out)
+{
+	uint8_t tmp[KS_PRED_BATCH];
+	uint32_t c = i + 1;
+
+	if (n[i].op != E_AND && n[i].op != E_OR) {
+		leaf_batch(&n[i], r, cnt, out);
+		return;
+	}
+	if (n[i].flags & NODE_ANYEQ) {
+		anyeq_batch(n, i, r, cnt, out);
+		return;
+	}
+	node_batch(n, c, r, cnt, out);
+	for (c = n[c].end; c < n[i].end; c = n[c].end) {
+		node_batch(n, c, r, cnt, tmp);
+		if (n[i].op == E_AND)
+			for (size_t k = 0; k < cnt; k++)
+				out[k] &= tmp[k];
+		else
+			for (size_t k = 0; k < cnt; k++)
+				out[k] |= tmp[k];
+	}
+}
+
+void ks_pred__eval_batch(const struct ks_pred *p,
+			 const struct ks_record *const *r, size_t n,
+			 uint8_t *pass)
+{
+	if (!p || !p->n) {
+		memset(pass, 1, n);
+		return;
+	}
+	for (size_t off = 0; off < n; off += KS_PRED_BATCH)
+		node_batch(p->node, 0, r + off, n - off < KS_PRED_BATCH ?
+			   n - off : KS_PRED_BATCH, pass + off);
+}
+
 bool ks_pred__eval(const struct ks_pred *p, const struct ks_record *r)
 {
 	if (!p || !p->n)

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "engine/catalog.h"
@@ -21,6 +22,7 @@
 
 #define KS_PRED_MAXDEPTH 16
 #define KS_PRED_MAXNODES 256
+#define KS_PRED_BATCH 256	/* records a batch evaluation works on at once */
 
 struct ks_pred;
 
@@ -36,6 +38,12 @@ void ks_pred__free(struct ks_pred *p);
 struct ks_pred *ks_pred__dup(const struct ks_pred *p);
 
 bool ks_pred__eval(const struct ks_pred *p, const struct ks_record *r);
+/* pass[k] = ks_pred__eval(p, r[k]) for k < n (1 or 0): the same answers,
+ * computed a node at a time over the whole batch, without branches on
+ * the records' values.  The engine's feed path uses it. */
+void ks_pred__eval_batch(const struct ks_pred *p,
+			 const struct ks_record *const *r, size_t n,
+			 uint8_t *pass);
 /* True for the empty predicate. */
 bool ks_pred__trivial(const struct ks_pred *p);
 /* Bit mask (1u << field) of fields the predicate reads. */

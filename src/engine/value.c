@@ -33,16 +33,11 @@ void ks_value_fini(struct ks_value *v)
 	ks_value_init(v, v->arity);
 }
 
-static uint64_t key_hash(uint32_t key)
-{
-	return key * 2654435761u;
-}
-
 static uint64_t entry_hash(void *ctx, uint32_t k1)
 {
 	const struct ks_value *v = ctx;
 
-	return key_hash(v->e[k1 - 1].key);
+	return ks_value_key_hash(v->e[k1 - 1].key);
 }
 
 static bool entry_eq(void *ctx, uint32_t k1, const void *key)
@@ -55,7 +50,7 @@ static bool entry_eq(void *ctx, uint32_t k1, const void *key)
 const struct ks_value_entry *ks_value__find(const struct ks_value *v,
 					    uint32_t key)
 {
-	uint32_t k1 = ks_dict__find(&v->idx, key_hash(key), entry_eq,
+	uint32_t k1 = ks_dict__find(&v->idx, ks_value_key_hash(key), entry_eq,
 				    (void *)v, &key);
 
 	return k1 ? &v->e[k1 - 1] : NULL;
@@ -66,11 +61,8 @@ struct ks_value_entry *ks_value__entry(struct ks_value *v, uint32_t key)
 	struct ks_value_entry *e;
 	uint32_t *s;
 
-	if (v->idx.nslot) {
-		s = ks_dict__slot(&v->idx, key_hash(key), entry_eq, v, &key);
-		if (*s)
-			return &v->e[*s - 1];
-	}
+	if ((e = ks_value__lookup(v, key)))
+		return e;
 	if (v->n == v->cap) {
 		size_t cap = v->cap ? v->cap * 2 : 8;
 		struct ks_value_entry *p = realloc(v->e, cap * sizeof(*p));
@@ -88,30 +80,9 @@ struct ks_value_entry *ks_value__entry(struct ks_value *v, uint32_t key)
 	e->count = 0;
 	ks_dist_init(&e->dist);
 	v->n++;
-	s = ks_dict__slot(&v->idx, key_hash(key), entry_eq, v, &key);
+	s = ks_dict__slot(&v->idx, ks_value_key_hash(key), entry_eq, v, &key);
 	ks_dict__set(&v->idx, s, (uint32_t)v->n);
 	return e;
-}
-
-int ks_value__add(struct ks_value *v, uint32_t key, uint32_t idx,
-		  uint64_t count)
-{
-	bool numeric = ks_arity_numeric(v->arity);
-	int err;
-
-	if (ks_arity_discrete(v->arity)) {
-		struct ks_value_entry *e = ks_value__entry(v, key);
-
-		if (!e)
-			return -ENOMEM;
-		if (numeric && (err = ks_dist__add_idx(&e->dist, idx, count)))
-			return err;
-		e->count += count;
-	}
-	if (numeric && (err = ks_dist__add_idx(&v->dist, idx, count)))
-		return err;
-	v->total += count;
-	return 0;
 }
 
 int ks_value__merge(struct ks_value *v, const struct ks_value *src)
@@ -151,7 +122,7 @@ void ks_value__sort(struct ks_value *v)
 	ks_dict__clear(&v->idx);
 	for (size_t k = 0; k < v->n; k++)
 		ks_dict__set(&v->idx, ks_dict__slot(&v->idx,
-			     key_hash(v->e[k].key), entry_eq, v, &v->e[k].key),
+			     ks_value_key_hash(v->e[k].key), entry_eq, v, &v->e[k].key),
 			     (uint32_t)(k + 1));
 }
 

@@ -8,6 +8,7 @@
 #ifndef KS_ENGINE_VALUE_H
 #define KS_ENGINE_VALUE_H
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -51,15 +52,58 @@ static inline bool ks_arity_numeric(enum ks_arity a)
 	return a == KS_ARITY_NUMERIC || a == KS_ARITY_DISCRETE_NUMERIC;
 }
 
+/* The hash of a key in a value's index. */
+static inline uint64_t ks_value_key_hash(uint32_t key)
+{
+	return key * 2654435761u;
+}
+
 /* The entry for key, created if absent; NULL on ENOMEM. */
 struct ks_value_entry *ks_value__entry(struct ks_value *v, uint32_t key);
+/* The entry for key if v has one, else NULL: the probe every record
+ * makes, inline (the index is ks_dict's, read without its callbacks). */
+static inline struct ks_value_entry *ks_value__lookup(struct ks_value *v,
+						      uint32_t key)
+{
+	size_t mask = v->idx.nslot - 1;
+
+	if (!v->idx.nslot)
+		return NULL;
+	for (size_t i = ks_value_key_hash(key) & mask;; i = (i + 1) & mask) {
+		uint32_t id = v->idx.slot[i];
+
+		if (!id)
+			return NULL;
+		if (v->e[id - 1].key == key)
+			return &v->e[id - 1];
+	}
+}
 /* The entry for key, or NULL. */
 const struct ks_value_entry *ks_value__find(const struct ks_value *v,
 					    uint32_t key);
 /* Adds one observation: count to the total (and key), and for numeric
  * arities count into bucket idx.  0 or -ENOMEM. */
-int ks_value__add(struct ks_value *v, uint32_t key, uint32_t idx,
-		  uint64_t count);
+static inline __attribute__((always_inline))
+int ks_value__add(struct ks_value *v, uint32_t key,
+				uint32_t idx, uint64_t count)
+{
+	bool numeric = ks_arity_numeric(v->arity);
+	int err;
+
+	if (ks_arity_discrete(v->arity)) {
+		struct ks_value_entry *e = ks_value__lookup(v, key);
+
+		if (!e && !(e = ks_value__entry(v, key)))
+			return -ENOMEM;
+		if (numeric && (err = ks_dist__add_idx(&e->dist, idx, count)))
+			return err;
+		e->count += count;
+	}
+	if (numeric && (err = ks_dist__add_idx(&v->dist, idx, count)))
+		return err;
+	v->total += count;
+	return 0;
+}
 /* v += src (same arity).  0 or -ENOMEM. */
 int ks_value__merge(struct ks_value *v, const struct ks_value *src);
 /* Orders the entries by key string. */

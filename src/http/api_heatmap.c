@@ -24,10 +24,15 @@
  * drawing it.  The key holds everything the bytes depend on: the kind of
  * resource, the request's scope (tenant), the instrumentation (namespace,
  * id, creation time, dataset, the configuration a modify can change) and
- * its data generation (records added so far, newest and oldest slot), the
- * engine second, the resolved interval and every parameter as sent.  So a
- * cached answer is served only where drawing again would give the same
- * bytes; the second advancing empties the cache.  Answers say whether
+ * its data generation (the oldest slot, the changes to slots before the
+ * newest, and, only if the interval takes in the newest slot, the records
+ * added so far), the engine second, the resolved interval and
+ * every parameter as sent.  So a cached answer is served only where
+ * drawing again would give the same bytes; the second advancing empties
+ * the cache.  A live view (CA's default interval ends a second before
+ * now) is so drawn once a second, however fast records arrive: keyed on
+ * every record added, as it was, it was drawn again for nearly every
+ * request while a source fed.  Answers say whether
  * they came from it in an X-Kvmscope-Cache header (hit or miss).
  */
 #include <errno.h>
@@ -315,20 +320,29 @@ static char *cache_key(struct ks_api *a, enum hm_kind k,
 {
 	char *p = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS), *key;
 	char scope[KS_TENANT_NAME_MAX + 32];
+	int64_t newest = ks_dataset__newest(in->ds);
+	int64_t end = q->start + (int64_t)q->duration * q->ndatapoints;
+	/* The data drawn: an interval that ends before the newest slot
+	 * changes only with the past changes (and the oldest slot, recycled);
+	 * one that takes in the newest slot with every record added.  The
+	 * newest slot's second is not in the key: its moving past the
+	 * interval's end changes nothing drawn, and its moving inside it
+	 * adds a record. */
+	uint64_t gen = end > newest ? in->nrecords : 0;
 	int n;
 
 	if (!p)
 		return NULL;
 	scope_key(a->scope, scope, sizeof(scope));
 	n = asprintf(&key, "%d|%s|%s/%s|%lld|%p|%d.%d.%d|%u.%u.%d|"
-		     "%llu.%lld.%lld|%lld|%lld+%u*%u%c|%lld.%lld.%lld|%s",
+		     "%llu.%llu.%lld|%lld|%lld+%u*%u%c|%lld.%lld.%lld|%s",
 		     (int)k, scope, in->owner, in->id,
 		     (long long)in->crtime_ms, (void *)in->ds,
 		     (int)in->conf.metric, in->conf.discrete,
 		     in->conf.numeric, in->conf.granularity,
 		     in->conf.retention_time, (int)in->conf.enabled,
-		     (unsigned long long)in->nrecords,
-		     (long long)ks_dataset__newest(in->ds),
+		     (unsigned long long)gen,
+		     (unsigned long long)ks_dataset__past_changes(in->ds),
 		     (long long)ks_dataset__oldest(in->ds), (long long)now,
 		     (long long)q->start, q->duration, q->ndatapoints,
 		     q->multi ? 'm' : 's', (long long)q->req_start,

@@ -216,6 +216,82 @@ static void test_future_and_idle(void **state)
 	ks_engine__free(e);
 }
 
+/* The count of key in in's value at second 5, decomposed. */
+static uint64_t key_count(struct ks_instn *in, const char *key)
+{
+	struct ks_value v;
+	const struct ks_value_entry *x;
+	uint64_t n;
+
+	assert_int_equal(ks_dataset__value(in->ds, 5, 1, &v), 0);
+	x = ks_value__find(&v, ks_sym_intern(key));
+	n = x ? x->count : 0;
+	ks_value_fini(&v);
+	return n;
+}
+
+/* One feed of more records than the engine works on at once, two metrics
+ * interleaved: every instrumentation gets exactly its records, whatever
+ * chunk or metric group they were handled in, and the hostname (which no
+ * record carries) is filled in for those that need it. */
+static void test_mixed_batch(void **state)
+{
+	enum { N = 700 };
+	static struct ks_record r[N];
+	struct ks_engine *e = ks_engine__new();
+	struct ks_instn *all, *gt, *host, *irq;
+	uint64_t want_all = 0, want_io = 0, want_hlt = 0, want_irq = 0,
+		 want_host = 0, lacking = 0, filtered = 0;
+	char pred[400];
+
+	(void)state;
+	ks_engine__set_hostname(e, "hostA");
+	all = create(e, "{\"module\":\"vm\",\"stat\":\"exits\"}");
+	gt = create(e, "{\"module\":\"vm\",\"stat\":\"exits\","
+		       "\"decomposition\":\"vleavereason\","
+		       "\"predicate\":{\"gt\":[\"latency\",300]}}");
+	snprintf(pred, sizeof(pred), "{\"module\":\"vm\",\"stat\":\"exits\","
+		 "\"decomposition\":\"hostname\",\"predicate\":{\"and\":["
+		 "{\"eq\":[\"hostname\",\"hostA\"]},"
+		 "{\"ne\":[\"vleavereason\",\"hlt\"]}]}}");
+	host = create(e, pred);
+	irq = create(e, "{\"module\":\"vm\",\"stat\":\"irqs\"}");
+	for (int i = 0; i < N; i++) {
+		bool io = i % 2;
+
+		if (i % 3 == 2) {
+			ks_record_init(&r[i], KS_M_VM_IRQS, 5 * NS + i, 1);
+			ks_record_set(&r[i], KS_F_VCPU, ks_sym_intern("1"));
+			want_irq++;
+			continue;
+		}
+		r[i] = exitrec(5 * NS + i, io ? "io" : "hlt",
+			       i % 7 ? (uint64_t)i : 0);
+		want_all++;
+		if (!(i % 7))
+			lacking++;
+		else if (i > 300)
+			io ? want_io++ : want_hlt++;
+		else
+			filtered++;
+		want_host += io;	/* host's predicate */
+		filtered += !io;
+	}
+	ks_engine__feed(e, r, N);
+	assert_int_equal(total(all, 5, 1), want_all);
+	assert_int_equal(key_count(gt, "io"), want_io);
+	assert_int_equal(key_count(gt, "hlt"), want_hlt);
+	assert_int_equal(total(gt, 5, 1), want_io + want_hlt);
+	assert_int_equal(key_count(host, "hostA"), want_host);
+	assert_int_equal(total(irq, 5, 1), want_irq);
+	assert_int_equal(ks_engine__stats(e)->records, N);
+	assert_int_equal(ks_engine__stats(e)->lacking, lacking);
+	assert_int_equal(ks_engine__stats(e)->filtered, filtered);
+	assert_int_equal(ks_engine__stats(e)->added, want_all +
+			 want_io + want_hlt + want_host + want_irq);
+	ks_engine__free(e);
+}
+
 /* A record of a metric outside the catalogue is counted, not lost. */
 static void test_bad_metric_counted(void **state)
 {
@@ -295,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_lifecycle),
 		cmocka_unit_test(test_ids_per_namespace),
 		cmocka_unit_test(test_future_and_idle),
+		cmocka_unit_test(test_mixed_batch),
 		cmocka_unit_test(test_bad_metric_counted),
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_value_points),

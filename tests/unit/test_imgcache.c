@@ -265,16 +265,25 @@ static void image_uri(char *buf, size_t len, const char *base,
 		 "duration=60%s", base, id, extra);
 }
 
+/* An instrumentation with a second of data, the clock past it, and the
+ * URI of its default (live) image in uri; its id. */
+static const char *first_view(struct fx *f, char *uri, size_t len)
+{
+	const char *id = create(f, OP, "/ca");
+
+	feed(f, "alpha", NOW_S - 3, 50, 1000);
+	tick(f, NOW_S + 1);
+	image_uri(uri, len, "/ca", id, "");
+	return id;
+}
+
 static void test_api_hit_and_second(void **state)
 {
 	struct fx *f = *state;
 	struct answer a, b, c, d;
 	char uri[256], ia[8192], ib[8192];
-	const char *id = create(f, OP, "/ca");
 
-	feed(f, "alpha", NOW_S - 3, 50, 1000);
-	tick(f, NOW_S + 1);
-	image_uri(uri, sizeof(uri), "/ca", id, "");
+	first_view(f, uri, sizeof(uri));
 	a = get(f, OP, uri);
 	assert_int_equal(a.status, 200);
 	assert_false(a.hit);
@@ -307,11 +316,8 @@ static void test_api_data_in_same_second(void **state)
 	struct fx *f = *state;
 	struct answer a, b, c;
 	char uri[256], ia[8192], ib[8192];
-	const char *id = create(f, OP, "/ca");
 
-	feed(f, "alpha", NOW_S - 3, 50, 1000);
-	tick(f, NOW_S + 1);
-	image_uri(uri, sizeof(uri), "/ca", id, "");
+	first_view(f, uri, sizeof(uri));
 	a = get(f, OP, uri);
 	b = get(f, OP, uri);
 	assert_true(b.hit);
@@ -322,6 +328,51 @@ static void test_api_data_in_same_second(void **state)
 	assert_false(c.hit);
 	assert_string_not_equal(image_of(&b, ia, sizeof(ia)),
 				image_of(&c, ib, sizeof(ib)));
+	answer_fini(&a);
+	answer_fini(&b);
+	answer_fini(&c);
+}
+
+/* Records of the second in progress, which CA's default interval (ending a
+ * second before now) does not draw, keep the picture: the live view is
+ * drawn once a second, not once per record.  A late record inside the
+ * interval still draws it again. */
+static void test_api_newest_second_filling(void **state)
+{
+	struct fx *f = *state;
+	struct answer a, b, c, d;
+	char uri[256], ia[8192], ib[8192];
+	const char *id = first_view(f, uri, sizeof(uri));
+
+	feed(f, "alpha", NOW_S + 1, 10, 2000);
+	a = get(f, OP, uri);
+	assert_int_equal(a.status, 200);
+	assert_false(a.hit);
+	feed(f, "alpha", NOW_S + 1, 300, 700000);
+	b = get(f, OP, uri);
+	assert_true(b.hit);
+	assert_true(same(&a, &b));
+	feed(f, "alpha", NOW_S - 2, 200, 500000);
+	c = get(f, OP, uri);
+	assert_false(c.hit);
+	assert_string_not_equal(image_of(&b, ia, sizeof(ia)),
+				image_of(&c, ib, sizeof(ib)));
+	/* An interval that takes in the newest second is drawn again for
+	 * every record of it. */
+	snprintf(uri, sizeof(uri), "/ca/instrumentations/%s/value/heatmap/"
+		 "image?start_time=%lld&duration=60", id, NOW_S - 58);
+	answer_fini(&a);
+	answer_fini(&b);
+	a = get(f, OP, uri);
+	assert_int_equal(a.status, 200);
+	b = get(f, OP, uri);
+	assert_true(b.hit);
+	feed(f, "alpha", NOW_S + 1, 300, 900000);
+	d = get(f, OP, uri);
+	assert_false(d.hit);
+	assert_string_not_equal(image_of(&b, ia, sizeof(ia)),
+				image_of(&d, ib, sizeof(ib)));
+	answer_fini(&d);
 	answer_fini(&a);
 	answer_fini(&b);
 	answer_fini(&c);
@@ -451,6 +502,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_api_hit_and_second, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_api_data_in_same_second,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_api_newest_second_filling,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_api_params, setup,
 						teardown),

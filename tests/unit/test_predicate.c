@@ -643,7 +643,9 @@ static void test_random_roundtrip(void **state)
 		json_t *j = gen(m, 1, &budget), *j2, *j3;
 		struct ks_pred *p, *p2;
 		struct ks_err err = { "", "" };
-		struct ks_record r;
+		struct ks_record rs[20];
+		const struct ks_record *rp[20];
+		uint8_t pass[20];
 
 		p = ks_pred__parse(j, m, &err);
 		if (!p)
@@ -656,12 +658,17 @@ static void test_random_roundtrip(void **state)
 		j3 = ks_pred__to_json(p2);
 		assert_true(json_equal(j2, j3));
 		for (int k = 0; k < 20; k++) {
-			bool want;
+			gen_record(&rs[k], m);
+			rp[k] = &rs[k];
+		}
+		/* the batch form answers as eval does, record by record */
+		ks_pred__eval_batch(p, rp, 20, pass);
+		for (int k = 0; k < 20; k++) {
+			bool want = ref_eval(j, &rs[k]);
 
-			gen_record(&r, m);
-			want = ref_eval(j, &r);
-			assert_int_equal(ks_pred__eval(p, &r), want);
-			assert_int_equal(ks_pred__eval(p2, &r), want);
+			assert_int_equal(ks_pred__eval(p, &rs[k]), want);
+			assert_int_equal(ks_pred__eval(p2, &rs[k]), want);
+			assert_int_equal(pass[k], want);
 			want ? checked_true++ : checked_false++;
 		}
 		json_decref(j);
