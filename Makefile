@@ -21,8 +21,10 @@ endif
 
 CC ?= cc
 CLANG ?= clang
-PKGS := jansson libpng zlib libmicrohttpd sqlite3 libbpf libcurl
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKGS := jansson libpng zlib libmicrohttpd sqlite3 libbpf
+# libcurl's headers only: src/fleet/promql.c loads the library when a
+# fleet starts, so no other command maps it and what it pulls in.
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libcurl 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \

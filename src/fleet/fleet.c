@@ -69,8 +69,12 @@ struct ks_fleet *ks_fleet__new(const struct ks_fleet_conf *c,
 {
 	struct ks_fleet *f = calloc(1, sizeof(*f));
 
-	if (!f || !(f->pq = ks_promql__new(c->prometheus, c->timeout_ms)) ||
-	    (c->agents && !(f->agents = strdup(c->agents))) ||
+	if (f && !(f->pq = ks_promql__new(c->prometheus, c->timeout_ms,
+					   err))) {
+		ks_fleet__free(f);
+		return NULL;
+	}
+	if (!f || (c->agents && !(f->agents = strdup(c->agents))) ||
 	    (c->tenant_label &&
 	     !(f->tenant_label = strdup(c->tenant_label))) ||
 	    !(f->hosts = json_array())) {

@@ -22,8 +22,11 @@
 
 struct ks_promql;
 
-/* url is copied; timeout_ms bounds each request (connect included). */
-struct ks_promql *ks_promql__new(const char *url, unsigned timeout_ms);
+/* url is copied; timeout_ms bounds each request (connect included).
+ * NULL with err set when libcurl cannot be loaded (ENOSYS, naming it) or
+ * memory runs out. */
+struct ks_promql *ks_promql__new(const char *url, unsigned timeout_ms,
+				 struct ks_err *err);
 void ks_promql__free(struct ks_promql *p);
 const char *ks_promql__url(const struct ks_promql *p);
 
