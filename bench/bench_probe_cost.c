@@ -56,13 +56,14 @@
 #define REPS 7
 #define TP "/sys/kernel/tracing/events/syscalls/sys_enter_getppid"
 
-enum cfg { CFG_NONE, CFG_BASE, CFG_BASE2, CFG_PROBE, CFG_COUNT, CFG__COUNT };
+enum cfg { CFG_NONE, CFG_BASE, CFG_BASE2, CFG_PROBE, CFG_COUNT, CFG_CLOCK,
+	   CFG__COUNT };
 static const char *const cfg_name[CFG__COUNT] = { "none", "baseline",
 						   "baseline2", "probe",
-						   "count" };
+						   "count", "clock" };
 
 /* The bench programs, in this order. */
-enum { P_EXIT, P_ENTRY, P_BASE, P_BASE_RET, P_COUNT, NPROG };
+enum { P_EXIT, P_ENTRY, P_BASE, P_BASE_RET, P_COUNT, P_CLOCK, NPROG };
 
 struct bench {
 	struct ks_exits *skel;
@@ -114,7 +115,8 @@ static struct bpf_program *prog_of(struct bench *b, int i)
 					 b->skel->progs.ks_bench_entry,
 					 b->skel->progs.ks_bench_base,
 					 b->skel->progs.ks_bench_base_ret,
-					 b->skel->progs.ks_bench_count };
+					 b->skel->progs.ks_bench_count,
+					 b->skel->progs.ks_bench_clock };
 
 	return p[i];
 }
@@ -165,6 +167,7 @@ static const int cfg_progs[CFG__COUNT][3] = {
 	[CFG_BASE2] = { P_BASE, P_BASE_RET, -1 },
 	[CFG_PROBE] = { P_EXIT, P_ENTRY, -1 },
 	[CFG_COUNT] = { P_COUNT, -1 },
+	[CFG_CLOCK] = { P_CLOCK, -1 },
 };
 
 /* One measurement of configuration c. */
@@ -200,6 +203,8 @@ static int measure(struct bench *b, enum cfg c, int rep)
 		b->calls_base += 2 * CALLS;
 	} else if (c == CFG_COUNT) {
 		b->calls_count += CALLS;
+	} else if (c == CFG_CLOCK) {
+		b->calls_base += CALLS;
 	}
 	ev = first >= 0 ? cnt1[first] - cnt0[first] : 0;
 	b->wall[c][rep] = (double)(t1 - t0) / CALLS;
@@ -251,11 +256,47 @@ static uint64_t count_mode_total(struct bench *b)
 	return n;
 }
 
+/* The latency-mode exits of this thread in its latency slot's io row
+ * (exits.h, ks_lat_slot), both planes, every bucket: all timed. */
+static int lat_mode_total(struct bench *b, uint64_t *n)
+{
+	const struct ks_exits__bss *bss = b->skel->bss;
+	uint32_t io = ks_exit_reason_index(2, 0x7b);
+	struct ks_lat_slot *ls;
+	int e = 0;
+
+	*n = 0;
+	if (!(ls = malloc(sizeof(*ls))))
+		return -ENOMEM;
+	for (uint32_t s = 0; s < KS_LH_SLOTS && !e; s++) {
+		if (!bss->slot_info[s].used ||
+		    bss->slot_info[s].tid != (uint32_t)gettid())
+			continue;
+		if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.lat_slots),
+					&s, ls)) {
+			e = -errno;
+			break;
+		}
+		for (int r = 0; r < KS_LH_ROWS; r++) {
+			if (!ls->row_idx[r])
+				continue;
+			if (ls->row_idx[r] != io + 1)
+				fprintf(stderr, "bench_probe_cost: unexpected "
+					"latency row\n");
+			for (int p = 0; p < 2; p++)
+				for (int k = 0; k < KS_LH_NB; k++)
+					*n += ls->h[p][r][k];
+		}
+	}
+	free(ls);
+	return e;
+}
+
 /* Every getppid() under the probe counted once, with its latency, and
  * every hook of the baselines bumped their counter. */
 static int check_counts(struct bench *b)
 {
-	uint64_t bumped = 0;
+	uint64_t bumped = 0, dense = 0;
 	struct ks_bpfgen g;
 	int e;
 
@@ -270,13 +311,18 @@ static int check_counts(struct bench *b)
 			bpf_map__fd(b->skel->maps.bench_base), 0, g.ncpu,
 			&bumped);
 	ks_bpfgen__fini(&g);
+	if (!e)
+		e = lat_mode_total(b, &dense);
 	if (e)
 		return e;
-	printf("probe_events_counted %llu of %llu calls, %llu with latency; "
+	b->counted += dense;
+	b->with_lat += dense;
+	printf("probe_events_counted %llu of %llu calls, %llu with latency "
+	       "(%llu in the latency slot's histogram, the rest in the hash); "
 	       "count mode %llu of %llu; baseline bumps %llu of %llu\n",
 	       (unsigned long long)b->counted,
 	       (unsigned long long)b->calls_probe,
-	       (unsigned long long)b->with_lat,
+	       (unsigned long long)b->with_lat, (unsigned long long)dense,
 	       (unsigned long long)count_mode_total(b),
 	       (unsigned long long)b->calls_count, (unsigned long long)bumped,
 	       (unsigned long long)b->calls_base);
@@ -307,7 +353,7 @@ static void print_host(void)
 
 static void report(struct bench *b)
 {
-	double w[CFG__COUNT], probe, base, base2, count;
+	double w[CFG__COUNT], probe, base, base2, count, clock;
 
 	for (int c = 0; c < CFG__COUNT; c++)
 		w[c] = median(b->wall[c], REPS);
@@ -328,6 +374,10 @@ static void report(struct bench *b)
 	       count);
 	printf("count_ratio %.2f (target <= 1.5)\n",
 	       base > 0 ? count / base : 0);
+	clock = median(b->bpf[CFG_CLOCK], REPS);
+	printf("clock_ns_per_event %.1f (the counter plus one "
+	       "bpf_ktime_get_ns: the floor of a timed hook)\n", clock);
+	printf("clock_ratio %.2f\n", base > 0 ? clock / base : 0);
 	printf("plane_timed %u flips %llu late_max_ns %llu\n",
 	       b->skel->bss->plane_timed,
 	       (unsigned long long)b->skel->bss->plane_flips,
@@ -535,7 +585,7 @@ int main(int argc, char **argv)
 		return skip("needs root (BPF)");
 	if (access(TP, F_OK))
 		return skip("no syscall tracepoints (" TP ")");
-	libbpf_set_print(NULL);
+	if (!getenv("BENCH_VERBOSE")) libbpf_set_print(NULL);
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	if (stats_fd < 0)
 		return skip("cannot enable BPF run-time statistics");
