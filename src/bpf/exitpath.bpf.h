@@ -29,6 +29,16 @@
  * the generation hash with their raw key, counted (KS_EXS_SLOW), never
  * lost.
  *
+ * Latency mode (exit_begin, exit_end) was rebuilt the same way: where it
+ * paired each exit in task storage and counted it in the hash (4.7-5.4x
+ * the counter on the stand-in; 5.2x on kvm_exit, 8.3x on kvm_entry in
+ * the lab), the thread's slot now also holds the pending exit and one
+ * histogram row per reason (exits.h, ks_lat_slot), found through a
+ * second per-CPU hint; what is left per hook is the clock read that the
+ * latency needs (bench_probe_cost's "clock" line: a counter plus one
+ * bpf_ktime_get_ns is 1.5-1.7x the counter on the build host, whose
+ * kvm-clock read costs about as much as the counter).
+ *
  * Only the BPF target sees the body: `make headers` compiles every header
  * in src/ for user space, where this one is empty.
  */

@@ -7,13 +7,15 @@
  * twice across a flip).  Count-only (`kvmscope stat`, the agent while no
  * instrumentation wants latency): ks_exit counts the exit in the thread's
  * dense slot, in the plane of the wall second, and kvm_entry is not
- * hooked at all - 1.1x a bare per-CPU counter, where pairing costs 4.9x
- * (bench/bench_probe_cost.c, numbers in exitpath.bpf.h).  With latency
- * (ks_exit + ks_entry): ks_exit stores the exit in per-thread task
+ * hooked at all - 1.1x a bare per-CPU counter (bench/bench_probe_cost.c,
+ * numbers in exitpath.bpf.h).  With latency (ks_exit + ks_entry): ks_exit
+ * stores the exit as pending in the thread's latency slot (found through
+ * a per-CPU hint, as count mode finds its slot), else in its task
  * storage; the next kvm:kvm_entry of the same thread closes it and counts
- * it once (exitpath.bpf.h).  An exit that is never closed (the vCPU thread ends, as after a final HLT to
- * user space, or exits twice without an entry) is counted without a
- * bucket, so every exit is counted exactly once.  kvm:kvm_emulate_insn
+ * it once, in the slot's per-reason histogram or else in the hash
+ * (exitpath.bpf.h).  An exit that is never closed (the vCPU thread ends,
+ * as after a final HLT to user space, or exits twice without an entry)
+ * is counted without a bucket, so every exit is counted exactly once.  kvm:kvm_emulate_insn
  * adds kvmstat's per-vCPU emulation count to the same map.
  *
  * The exits KVM hands to the VMM are counted here too (uexits.h), because

@@ -17,10 +17,12 @@
  *
  * Two modes.  With latency (the default; the agent while an
  * instrumentation decomposes or filters exits by it) kvm_exit and
- * kvm_entry pair each exit in per-thread task storage and count it in the
- * generation hash, keyed by the exit's wall-second low bits, and records
- * of a second still in progress wait in a sechold until the read that
- * ends it; userspace exits, port I/O and MMIO go the same way.
+ * kvm_entry pair each exit in the thread's slot and count it in the
+ * slot's per-reason latency histograms (the lat_slots map, mapped here
+ * and read with the count planes, xcount.h); what they cannot hold goes
+ * to the generation hash, keyed by the exit's wall-second low bits, and
+ * records of a second still in progress wait in a sechold until the read
+ * that ends it; userspace exits, port I/O and MMIO go the same way.
  * Count-only (exits_count_only, `kvmscope stat`, the agent otherwise)
  * hooks kvm_exit alone and counts into dense per-thread slots read
  * straight from the mapped .bss (xcount.h): 1.1x the cost of a bare

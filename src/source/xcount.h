@@ -8,7 +8,9 @@
  * arithmetic wraps, so overflow is harmless), reading the plane of a
  * second only once that second has ended.  A slot whose thread died is
  * final once the second after its death has been read: then its counters
- * and snapshots are zeroed and it can be handed back to the probe.  Pure
+ * and snapshots are zeroed and it can be handed back to the probe.
+ * Latency mode's per-slot histograms (exits.h, ks_lat_slot) have the same
+ * two planes and are read in the same pass, seconds and slots.  Pure
  * code on plain memory, so the bookkeeping is unit-tested without BPF.
  */
 #ifndef KS_SOURCE_XCOUNT_H
