@@ -566,12 +566,15 @@ static __always_inline bool lat_add(struct ks_lat_slot *ls, __u64 lat,
 	if (nlat_cuts[v] && ks_latcut_side(lat_cuts[v], nlat_cuts[v],
 					   ks_ll_lo((__u32)b + KS_LH_B0), lat))
 		return false;
-	r = lat_row(ls, ks_exit_reason_index(ls->pend.isa, ls->pend.reason));
+	/* The row's index, 0-based, made and checked in the register used
+	 * (6.1's verifier rejects r - 1 folded into the access offset). */
+	r = (__u64)lat_row(ls, ks_exit_reason_index(ls->pend.isa,
+						     ls->pend.reason)) - 1;
 	barrier_var(r);
 	barrier_var(b);
-	if (r < 1 || r > KS_LH_ROWS || b >= KS_LH_NB)
+	if (r >= KS_LH_ROWS || b >= KS_LH_NB)
 		return false;
-	ls->h[sec & 1][r - 1][b] += 1;
+	ls->h[sec & 1][r][b] += 1;
 	return true;
 }
 
