@@ -52,7 +52,9 @@
 #include "source/bpfcost.h"
 #include "source/bpfgen.h"
 
-#define CALLS 500000		/* getppid() per measurement */
+/* getppid() per measurement; BENCH_PROBE_CALLS sets fewer (an emulated
+ * CPU in the lab runs a hundredth of them in the same time). */
+static long calls = 500000;
 #define REPS 7
 #define TP "/sys/kernel/tracing/events/syscalls/sys_enter_getppid"
 
@@ -184,7 +186,7 @@ static int measure(struct bench *b, enum cfg c, int rep)
 	for (int i = 0; i < NPROG; i++)
 		prog_stats(prog_of(b, i), &cnt0[i], &ns0[i]);
 	t0 = now_ns();
-	run_calls(CALLS);
+	run_calls(calls);
 	t1 = now_ns();
 	for (int i = 0; i < NPROG; i++) {
 		prog_stats(prog_of(b, i), &cnt1[i], &ns1[i]);
@@ -192,22 +194,22 @@ static int measure(struct bench *b, enum cfg c, int rep)
 	}
 	detach_all(b);
 	if (c == CFG_PROBE) {
-		b->calls_probe += CALLS;
+		b->calls_probe += (uint64_t)calls;
 		for (int i = 0; i < 2; i++)
 			b->half[i][rep] = cnt1[i] > cnt0[i] ?
 				(double)(ns1[i] - ns0[i]) /
 				(double)(cnt1[i] - cnt0[i]) : 0;
 	} else if (c == CFG_BASE) {
-		b->calls_base += CALLS;
+		b->calls_base += (uint64_t)calls;
 	} else if (c == CFG_BASE2) {
-		b->calls_base += 2 * CALLS;
+		b->calls_base += 2 * (uint64_t)calls;
 	} else if (c == CFG_COUNT) {
-		b->calls_count += CALLS;
+		b->calls_count += (uint64_t)calls;
 	} else if (c == CFG_CLOCK) {
-		b->calls_base += CALLS;
+		b->calls_base += (uint64_t)calls;
 	}
 	ev = first >= 0 ? cnt1[first] - cnt0[first] : 0;
-	b->wall[c][rep] = (double)(t1 - t0) / CALLS;
+	b->wall[c][rep] = (double)(t1 - t0) / (double)calls;
 	b->bpf[c][rep] = ev ? (double)ns / (double)ev : 0;
 	return 0;
 }
@@ -361,7 +363,7 @@ static void report(struct bench *b)
 	base = median(b->bpf[CFG_BASE], REPS);
 	base2 = median(b->bpf[CFG_BASE2], REPS);
 	print_host();
-	printf("calls %d x %d reps per configuration, medians\n", CALLS, REPS);
+	printf("calls %ld x %d reps per configuration, medians\n", calls, REPS);
 	printf("probe_ns_per_event %.1f\n", probe);
 	printf("  of which kvm_exit's program %.1f, kvm_entry's %.1f\n",
 	       median(b->half[0], REPS), median(b->half[1], REPS));
@@ -595,7 +597,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pin_cpu();
-	run_calls(CALLS / 10);	/* warm caches and frequency */
+	if (getenv("BENCH_PROBE_CALLS"))
+		calls = strtol(getenv("BENCH_PROBE_CALLS"), NULL, 10);
+	if (calls < 1000 || calls > 100000000) {
+		fprintf(stderr, "bench_probe_cost: BENCH_PROBE_CALLS must be "
+				"1000..100000000\n");
+		return 2;
+	}
+	run_calls(calls / 10);	/* warm caches and frequency */
 	/* Alternate the configurations so drift spreads over all three. */
 	for (int r = 0; r < REPS && !e; r++)
 		for (int i = 0; i < CFG__COUNT && !e; i++)

@@ -512,6 +512,21 @@ static __always_inline struct ks_lat_slot *lhint_slot(struct ks_slot_hint *h,
 	return lat_slot_of(h->lslot);
 }
 
+/* Both hooks' start: the current thread's id (pid_tgid), the CPU's hint
+ * and the latency slot it names for the thread on vcpu (NULL if none);
+ * false for a process not wanted. */
+static __always_inline bool lat_hinted(__u32 vcpu, __u64 *id,
+				       struct ks_slot_hint **h,
+				       struct ks_lat_slot **ls)
+{
+	*id = bpf_get_current_pid_tgid();
+	if (!wanted(*id >> 32))
+		return false;
+	*h = slot_last_of();
+	*ls = lhint_slot(*h, *id, vcpu);
+	return true;
+}
+
 /* Counts ls's pending exit in the hash, with or without its latency. */
 static __always_inline void pend_count_hash(__u32 tgid, struct ks_lat_slot *ls,
 					    __u32 vcpu, __u64 lat, bool has_lat)
@@ -669,14 +684,12 @@ static __always_inline void exit_begin_slow(__u64 id, struct ks_slot_hint *h,
  * kernels): the thread's last entry names it then. */
 static __always_inline void exit_begin(__u32 vcpu, __u32 reason, __u8 isa)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct ks_slot_hint *h;
 	struct ks_lat_slot *ls;
+	__u64 id;
 
-	if (!wanted(id >> 32))
+	if (!lat_hinted(vcpu, &id, &h, &ls))
 		return;
-	h = slot_last_of();
-	ls = lhint_slot(h, id, vcpu);
 	if (ls)
 		pend_begin(id >> 32, ls, vcpu, reason, isa);
 	else
@@ -721,19 +734,18 @@ static __always_inline void exit_end_slow(__u64 id, struct ks_slot_hint *h,
  * pending, if any, is counted with its handling time. */
 static __always_inline void exit_end(__u32 vcpu)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct ks_slot_hint *h;
 	struct ks_lat_slot *ls;
+	__u64 id;
 
-	if (!wanted(id >> 32))
+	if (!lat_hinted(vcpu, &id, &h, &ls))
 		return;
-	h = slot_last_of();
-	ls = lhint_slot(h, id, vcpu);
 	if (ls)
 		pend_end(id >> 32, ls, vcpu);
 	else
 		exit_end_slow(id, h, vcpu);
 }
+
 /* kvm_exit's work in count-only mode: one exit of vcpu for reason, counted
  * in the thread's slot; no kvm_entry needed.  vcpu must be known (the
  * loader keeps latency mode on kernels whose kvm_exit lacks it). */
