@@ -52,17 +52,20 @@
 #include "source/bpfcost.h"
 #include "source/bpfgen.h"
 
-#define CALLS 500000		/* getppid() per measurement */
+/* getppid() per measurement; BENCH_PROBE_CALLS sets fewer (an emulated
+ * CPU in the lab runs a hundredth of them in the same time). */
+static long calls = 500000;
 #define REPS 7
 #define TP "/sys/kernel/tracing/events/syscalls/sys_enter_getppid"
 
-enum cfg { CFG_NONE, CFG_BASE, CFG_BASE2, CFG_PROBE, CFG_COUNT, CFG__COUNT };
+enum cfg { CFG_NONE, CFG_BASE, CFG_BASE2, CFG_PROBE, CFG_COUNT, CFG_CLOCK,
+	   CFG__COUNT };
 static const char *const cfg_name[CFG__COUNT] = { "none", "baseline",
 						   "baseline2", "probe",
-						   "count" };
+						   "count", "clock" };
 
 /* The bench programs, in this order. */
-enum { P_EXIT, P_ENTRY, P_BASE, P_BASE_RET, P_COUNT, NPROG };
+enum { P_EXIT, P_ENTRY, P_BASE, P_BASE_RET, P_COUNT, P_CLOCK, NPROG };
 
 struct bench {
 	struct ks_exits *skel;
@@ -114,7 +117,8 @@ static struct bpf_program *prog_of(struct bench *b, int i)
 					 b->skel->progs.ks_bench_entry,
 					 b->skel->progs.ks_bench_base,
 					 b->skel->progs.ks_bench_base_ret,
-					 b->skel->progs.ks_bench_count };
+					 b->skel->progs.ks_bench_count,
+					 b->skel->progs.ks_bench_clock };
 
 	return p[i];
 }
@@ -165,6 +169,7 @@ static const int cfg_progs[CFG__COUNT][3] = {
 	[CFG_BASE2] = { P_BASE, P_BASE_RET, -1 },
 	[CFG_PROBE] = { P_EXIT, P_ENTRY, -1 },
 	[CFG_COUNT] = { P_COUNT, -1 },
+	[CFG_CLOCK] = { P_CLOCK, -1 },
 };
 
 /* One measurement of configuration c. */
@@ -181,7 +186,7 @@ static int measure(struct bench *b, enum cfg c, int rep)
 	for (int i = 0; i < NPROG; i++)
 		prog_stats(prog_of(b, i), &cnt0[i], &ns0[i]);
 	t0 = now_ns();
-	run_calls(CALLS);
+	run_calls(calls);
 	t1 = now_ns();
 	for (int i = 0; i < NPROG; i++) {
 		prog_stats(prog_of(b, i), &cnt1[i], &ns1[i]);
@@ -189,20 +194,22 @@ static int measure(struct bench *b, enum cfg c, int rep)
 	}
 	detach_all(b);
 	if (c == CFG_PROBE) {
-		b->calls_probe += CALLS;
+		b->calls_probe += (uint64_t)calls;
 		for (int i = 0; i < 2; i++)
 			b->half[i][rep] = cnt1[i] > cnt0[i] ?
 				(double)(ns1[i] - ns0[i]) /
 				(double)(cnt1[i] - cnt0[i]) : 0;
 	} else if (c == CFG_BASE) {
-		b->calls_base += CALLS;
+		b->calls_base += (uint64_t)calls;
 	} else if (c == CFG_BASE2) {
-		b->calls_base += 2 * CALLS;
+		b->calls_base += 2 * (uint64_t)calls;
 	} else if (c == CFG_COUNT) {
-		b->calls_count += CALLS;
+		b->calls_count += (uint64_t)calls;
+	} else if (c == CFG_CLOCK) {
+		b->calls_base += (uint64_t)calls;
 	}
 	ev = first >= 0 ? cnt1[first] - cnt0[first] : 0;
-	b->wall[c][rep] = (double)(t1 - t0) / CALLS;
+	b->wall[c][rep] = (double)(t1 - t0) / (double)calls;
 	b->bpf[c][rep] = ev ? (double)ns / (double)ev : 0;
 	return 0;
 }
@@ -251,11 +258,47 @@ static uint64_t count_mode_total(struct bench *b)
 	return n;
 }
 
+/* The latency-mode exits of this thread in its latency slot's io row
+ * (exits.h, ks_lat_slot), both planes, every bucket: all timed. */
+static int lat_mode_total(struct bench *b, uint64_t *n)
+{
+	const struct ks_exits__bss *bss = b->skel->bss;
+	uint32_t io = ks_exit_reason_index(2, 0x7b);
+	struct ks_lat_slot *ls;
+	int e = 0;
+
+	*n = 0;
+	if (!(ls = malloc(sizeof(*ls))))
+		return -ENOMEM;
+	for (uint32_t s = 0; s < KS_LH_SLOTS && !e; s++) {
+		if (!bss->slot_info[s].used ||
+		    bss->slot_info[s].tid != (uint32_t)gettid())
+			continue;
+		if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.lat_slots),
+					&s, ls)) {
+			e = -errno;
+			break;
+		}
+		for (int r = 0; r < KS_LH_ROWS; r++) {
+			if (!ls->row_idx[r])
+				continue;
+			if (ls->row_idx[r] != io + 1)
+				fprintf(stderr, "bench_probe_cost: unexpected "
+					"latency row\n");
+			for (int p = 0; p < 2; p++)
+				for (int k = 0; k < KS_LH_NB; k++)
+					*n += ls->h[p][r][k];
+		}
+	}
+	free(ls);
+	return e;
+}
+
 /* Every getppid() under the probe counted once, with its latency, and
  * every hook of the baselines bumped their counter. */
 static int check_counts(struct bench *b)
 {
-	uint64_t bumped = 0;
+	uint64_t bumped = 0, dense = 0;
 	struct ks_bpfgen g;
 	int e;
 
@@ -270,13 +313,18 @@ static int check_counts(struct bench *b)
 			bpf_map__fd(b->skel->maps.bench_base), 0, g.ncpu,
 			&bumped);
 	ks_bpfgen__fini(&g);
+	if (!e)
+		e = lat_mode_total(b, &dense);
 	if (e)
 		return e;
-	printf("probe_events_counted %llu of %llu calls, %llu with latency; "
+	b->counted += dense;
+	b->with_lat += dense;
+	printf("probe_events_counted %llu of %llu calls, %llu with latency "
+	       "(%llu in the latency slot's histogram, the rest in the hash); "
 	       "count mode %llu of %llu; baseline bumps %llu of %llu\n",
 	       (unsigned long long)b->counted,
 	       (unsigned long long)b->calls_probe,
-	       (unsigned long long)b->with_lat,
+	       (unsigned long long)b->with_lat, (unsigned long long)dense,
 	       (unsigned long long)count_mode_total(b),
 	       (unsigned long long)b->calls_count, (unsigned long long)bumped,
 	       (unsigned long long)b->calls_base);
@@ -307,7 +355,7 @@ static void print_host(void)
 
 static void report(struct bench *b)
 {
-	double w[CFG__COUNT], probe, base, base2, count;
+	double w[CFG__COUNT], probe, base, base2, count, clock;
 
 	for (int c = 0; c < CFG__COUNT; c++)
 		w[c] = median(b->wall[c], REPS);
@@ -315,7 +363,7 @@ static void report(struct bench *b)
 	base = median(b->bpf[CFG_BASE], REPS);
 	base2 = median(b->bpf[CFG_BASE2], REPS);
 	print_host();
-	printf("calls %d x %d reps per configuration, medians\n", CALLS, REPS);
+	printf("calls %ld x %d reps per configuration, medians\n", calls, REPS);
 	printf("probe_ns_per_event %.1f\n", probe);
 	printf("  of which kvm_exit's program %.1f, kvm_entry's %.1f\n",
 	       median(b->half[0], REPS), median(b->half[1], REPS));
@@ -328,6 +376,10 @@ static void report(struct bench *b)
 	       count);
 	printf("count_ratio %.2f (target <= 1.5)\n",
 	       base > 0 ? count / base : 0);
+	clock = median(b->bpf[CFG_CLOCK], REPS);
+	printf("clock_ns_per_event %.1f (the counter plus one "
+	       "bpf_ktime_get_ns: the floor of a timed hook)\n", clock);
+	printf("clock_ratio %.2f\n", base > 0 ? clock / base : 0);
 	printf("plane_timed %u flips %llu late_max_ns %llu\n",
 	       b->skel->bss->plane_timed,
 	       (unsigned long long)b->skel->bss->plane_flips,
@@ -535,7 +587,7 @@ int main(int argc, char **argv)
 		return skip("needs root (BPF)");
 	if (access(TP, F_OK))
 		return skip("no syscall tracepoints (" TP ")");
-	libbpf_set_print(NULL);
+	if (!getenv("BENCH_VERBOSE")) libbpf_set_print(NULL);
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	if (stats_fd < 0)
 		return skip("cannot enable BPF run-time statistics");
@@ -545,7 +597,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pin_cpu();
-	run_calls(CALLS / 10);	/* warm caches and frequency */
+	if (getenv("BENCH_PROBE_CALLS"))
+		calls = strtol(getenv("BENCH_PROBE_CALLS"), NULL, 10);
+	if (calls < 1000 || calls > 100000000) {
+		fprintf(stderr, "bench_probe_cost: BENCH_PROBE_CALLS must be "
+				"1000..100000000\n");
+		return 2;
+	}
+	run_calls(calls / 10);	/* warm caches and frequency */
 	/* Alternate the configurations so drift spreads over all three. */
 	for (int r = 0; r < REPS && !e; r++)
 		for (int i = 0; i < CFG__COUNT && !e; i++)

@@ -134,6 +134,48 @@ struct ks_slot_hint {
 	__u32 vcpu;
 	__u8 isa;
 	__u8 pad[7];
+	/* Latency mode's hint, apart so that count mode's argument across
+	 * a mode flip (source/bpf_exits.c) is untouched: the thread lid's
+	 * latency slot (< KS_LH_SLOTS) and vCPU; lid 0 when void. */
+	__u64 lid;
+	__u32 lslot;
+	__u32 lvcpu;
+};
+
+/* ---- latency mode's dense histograms ------------------------------------ */
+
+/* Threads whose count slot is below KS_LH_SLOTS also time their exits in
+ * the slot's ks_lat_slot (the lat_slots map, mapped into user space):
+ * the exit pending its entry, and per reason a log-linear histogram of
+ * the exit->entry time, in the plane of the exit's wall second.  Up to
+ * KS_LH_ROWS reasons per thread get a row, taken at first sight; buckets
+ * KS_LH_B0 .. KS_LH_B0 + KS_LH_NB - 1 (128 ns to 8.4 ms) are dense.
+ * Whatever does not fit (more threads or reasons, a time outside the
+ * window, an exit whose entry came in a later second, a bucket a latency
+ * cut falls in) goes to the generation hash, as before: exact either way. */
+#define KS_LH_SLOTS 128
+#define KS_LH_ROWS 8
+#define KS_LH_B0 64		/* ks_ll_index(128) */
+#define KS_LH_NB 256
+
+/* The exit a thread with a latency slot has pending (only that thread
+ * writes it). */
+struct ks_lat_pend {
+	__u64 ts;		/* kvm_exit time, ns (CLOCK_MONOTONIC) */
+	__u32 reason;
+	__u8 isa;
+	__u8 sec;		/* wall second & KS_SEC_MASK of the exit */
+	__u8 pending;
+	__u8 pad;
+};
+
+struct ks_lat_slot {
+	__u32 h[2][KS_LH_ROWS][KS_LH_NB];	/* [plane][row][bucket - B0] */
+	/* Dense reason index + 1 of each row, 0 while free: the reader's
+	 * map from rows to reasons; row_of is the probe's way back. */
+	__u16 row_idx[KS_LH_ROWS];
+	__u8 row_of[0x110];		/* KS_XC_IDX_EMUL: row + 1, or 0 */
+	struct ks_lat_pend pend;
 };
 
 /* The dense index of an exit reason, or KS_XC_NIDX when it has none (it

@@ -17,10 +17,12 @@
  *
  * Two modes.  With latency (the default; the agent while an
  * instrumentation decomposes or filters exits by it) kvm_exit and
- * kvm_entry pair each exit in per-thread task storage and count it in the
- * generation hash, keyed by the exit's wall-second low bits, and records
- * of a second still in progress wait in a sechold until the read that
- * ends it; userspace exits, port I/O and MMIO go the same way.
+ * kvm_entry pair each exit in the thread's slot and count it in the
+ * slot's per-reason latency histograms (the lat_slots map, mapped here
+ * and read with the count planes, xcount.h); what they cannot hold goes
+ * to the generation hash, keyed by the exit's wall-second low bits, and
+ * records of a second still in progress wait in a sechold until the read
+ * that ends it; userspace exits, port I/O and MMIO go the same way.
  * Count-only (exits_count_only, `kvmscope stat`, the agent otherwise)
  * hooks kvm_exit alone and counts into dense per-thread slots read
  * straight from the mapped .bss (xcount.h): 1.1x the cost of a bare
@@ -42,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,6 +75,8 @@ struct exits_src {
 	unsigned int entry_grace;	/* reads before kvm_entry detaches */
 	int entry_pfd;			/* kvm_entry's perf event, or -1 */
 	struct ks_xcount *xc;		/* count-only planes' snapshots */
+	struct ks_lat_slot *lslots;	/* the lat_slots map, mapped */
+	size_t lslots_len;
 	struct ks_sechold *hold;	/* hash records of a later second */
 	bool uexit_detail;		/* subsecond rows, port and MMIO */
 	/* Latency cuts: the probe's two sets as last written (cutv the one
@@ -101,6 +106,8 @@ static void exits_close(struct ks_source *s)
 	if (x->hold)
 		s->st.drops += ks_sechold__free(x->hold);
 	free(x->xc);
+	if (x->lslots)
+		munmap(x->lslots, x->lslots_len);
 	ks_exits__destroy(x->skel);
 	if (x->entry_pfd >= 0)
 		close(x->entry_pfd);
@@ -224,6 +231,28 @@ static int gens_init(struct exits_src *x)
 			k->maps.mmio_gen1, sizeof(struct ks_uexit_key));
 }
 
+/* Maps latency mode's histograms (exits.h, ks_lat_slot) into x->lslots. */
+static int lat_map(struct exits_src *x)
+{
+	const struct bpf_map *m = x->skel->maps.lat_slots;
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t len = (size_t)bpf_map__max_entries(m) *
+		     ((bpf_map__value_size(m) + 7) & ~7u);
+	void *p;
+
+	if (pg <= 0 || bpf_map__value_size(m) != sizeof(struct ks_lat_slot) ||
+	    bpf_map__max_entries(m) != KS_LH_SLOTS)
+		return -EINVAL;
+	len = (len + (size_t)pg - 1) & ~((size_t)pg - 1);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 bpf_map__fd(m), 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	x->lslots = p;
+	x->lslots_len = len;
+	return 0;
+}
+
 /* Slots the probe has handed out so far. */
 static uint32_t nslots(struct exits_src *x)
 {
@@ -246,6 +275,9 @@ static int64_t tid_vcpu(void *ctx, uint32_t tid)
 				       -1 : (int64_t)si[i].vcpu;
 	return -1;
 }
+
+static int on_lat(void *ctx, uint32_t slot, uint32_t idx, uint32_t bucket,
+		  uint32_t n);
 
 static int exits_open(struct ks_source *s, const struct ks_source_opts *o,
 		      struct ks_err *err)
@@ -281,7 +313,7 @@ static int exits_open(struct ks_source *s, const struct ks_source_opts *o,
 	}
 	x->skel->bss->realtime_off_ns =
 		ks_bpfload_realtime_offset(x->skel->bss->realtime_off_ns);
-	if ((e = gens_init(x))) {
+	if ((e = gens_init(x)) || (e = lat_map(x))) {
 		exits_close(s);
 		return ks_err_set(err, e, "bpf_exits", "%s", strerror(-e));
 	}
@@ -291,6 +323,7 @@ static int exits_open(struct ks_source *s, const struct ks_source_opts *o,
 		return ks_err_set(err, ENOMEM, "bpf_exits", "out of memory");
 	}
 	ks_xcount__init(x->xc);
+	ks_xcount__set_lat(x->xc, x->lslots, on_lat);
 	plane_timer_start(s, x);
 	lat_only_check(s, x);
 	x->entry_pfd = entry_event_open();
@@ -471,6 +504,27 @@ static int on_slot(void *ctx, uint32_t slot, uint32_t idx, uint32_t n)
 		x->s->st.bad += n;
 		return 0;
 	}
+	return on_exit_entry(x, &k, n);
+}
+
+/* One delta of a latency histogram: n exits of a slot's thread for dense
+ * reason index idx, in bucket, made into the key the hash would have. */
+static int on_lat(void *ctx, uint32_t slot, uint32_t idx, uint32_t bucket,
+		  uint32_t n)
+{
+	struct exits_src *x = ctx;
+	const volatile struct ks_exit_slot *si = &x->skel->bss->slot_info[slot];
+	struct ks_exit_key k = {
+		.tgid = si->tgid, .vcpu = si->vcpu, .isa = si->isa,
+		.bucket = (uint16_t)bucket, .kind = KS_EXK_EXIT,
+		.sec = (uint8_t)((x->ts / NSEC_PER_SEC) & KS_SEC_MASK),
+	};
+
+	if (idx >= KS_XC_IDX_EMUL || bucket >= KS_LL_NBUCKETS) {
+		x->s->st.bad += n;
+		return 0;
+	}
+	k.reason = ks_exit_index_reason(idx);
 	return on_exit_entry(x, &k, n);
 }
 

@@ -40,6 +40,47 @@ static int read_plane(struct ks_xcount *x, const volatile ks_xplanes_t *c,
 	return e;
 }
 
+/* Deltas of one plane of the latency histograms, as read_plane. */
+static int read_lat_plane(struct ks_xcount *x, uint32_t plane,
+			  uint32_t nslots, void *ctx)
+{
+	int e = 0, r;
+
+	for (uint32_t s = 0; s < nslots && s < KS_LH_SLOTS; s++) {
+		volatile struct ks_lat_slot *ls = &x->lat[s];
+
+		for (uint32_t row = 0; row < KS_LH_ROWS; row++) {
+			/* Set before its row is first counted in. */
+			uint32_t idx = __atomic_load_n(&ls->row_idx[row],
+						       __ATOMIC_ACQUIRE);
+			uint32_t *snap = x->lsnap[s][plane][row];
+
+			if (!idx)
+				continue;
+			for (uint32_t b = 0; b < KS_LH_NB; b++) {
+				uint32_t now = __atomic_load_n(
+					&ls->h[plane][row][b], __ATOMIC_RELAXED);
+				uint32_t d = now - snap[b];
+
+				if (!d)
+					continue;
+				snap[b] = now;
+				if ((r = x->lat_fn(ctx, s, idx - 1, KS_LH_B0 + b,
+						   d)) && !e)
+					e = r;
+			}
+		}
+	}
+	return e;
+}
+
+void ks_xcount__set_lat(struct ks_xcount *x, volatile struct ks_lat_slot *lat,
+			ks_xlat_fn fn)
+{
+	x->lat = lat;
+	x->lat_fn = fn;
+}
+
 void ks_xcount__start(struct ks_xcount *x, int64_t sec)
 {
 	if (x->done_sec < 0)
@@ -67,6 +108,9 @@ int ks_xcount__read(struct ks_xcount *x, const volatile ks_xplanes_t *counts,
 		if ((r = read_plane(x, counts, (uint32_t)(sec & 1), nslots,
 				    fn, ctx)) && !e)
 			e = r;
+		if (x->lat && (r = read_lat_plane(x, (uint32_t)(sec & 1),
+						  nslots, ctx)) && !e)
+			e = r;
 	}
 	if (ended_sec > x->done_sec)
 		x->done_sec = ended_sec;
@@ -90,4 +134,8 @@ void ks_xcount__forget(struct ks_xcount *x, volatile ks_xplanes_t *counts,
 			(*counts)[p][slot][i] = 0;
 			x->snap[p][slot][i] = 0;
 		}
+	if (x->lat && slot < KS_LH_SLOTS) {
+		memset((void *)&x->lat[slot], 0, sizeof(x->lat[slot]));
+		memset(x->lsnap[slot], 0, sizeof(x->lsnap[slot]));
+	}
 }

@@ -8,7 +8,9 @@
  * arithmetic wraps, so overflow is harmless), reading the plane of a
  * second only once that second has ended.  A slot whose thread died is
  * final once the second after its death has been read: then its counters
- * and snapshots are zeroed and it can be handed back to the probe.  Pure
+ * and snapshots are zeroed and it can be handed back to the probe.
+ * Latency mode's per-slot histograms (exits.h, ks_lat_slot) have the same
+ * two planes and are read in the same pass, seconds and slots.  Pure
  * code on plain memory, so the bookkeeping is unit-tested without BPF.
  */
 #ifndef KS_SOURCE_XCOUNT_H
@@ -21,10 +23,20 @@
 
 typedef uint32_t ks_xplanes_t[2][KS_XC_SLOTS][KS_XC_NIDX];
 
+/* Called for each nonzero delta of a latency histogram: n exits of slot
+ * for dense reason index idx, in log-linear bucket bucket. */
+typedef int (*ks_xlat_fn)(void *ctx, uint32_t slot, uint32_t idx,
+			  uint32_t bucket, uint32_t n);
+
 struct ks_xcount {
 	ks_xplanes_t snap;	/* each plane as last read */
 	int64_t done_sec;	/* last wall second read; -1: none yet */
 	uint64_t late;		/* seconds read after their plane reopened */
+	/* Latency mode's histograms (exits.h, ks_lat_slot), read with the
+	 * same planes and seconds when set (ks_xcount__set_lat). */
+	volatile struct ks_lat_slot *lat;
+	ks_xlat_fn lat_fn;
+	uint32_t lsnap[KS_LH_SLOTS][2][KS_LH_ROWS][KS_LH_NB];
 };
 
 /* Called for each nonzero delta: n events of slot at dense index idx. */
@@ -32,6 +44,11 @@ typedef int (*ks_xcount_fn)(void *ctx, uint32_t slot, uint32_t idx,
 			    uint32_t n);
 
 void ks_xcount__init(struct ks_xcount *x);
+
+/* Reads the probe's KS_LH_SLOTS latency slots at lat too, from now on,
+ * calling fn (with the read's ctx) per histogram delta. */
+void ks_xcount__set_lat(struct ks_xcount *x, volatile struct ks_lat_slot *lat,
+			ks_xlat_fn fn);
 
 /* Counting starts in wall-clock second sec (call it before the probe is
  * attached).  The first read then covers every second from sec on: a
@@ -54,7 +71,8 @@ int ks_xcount__read(struct ks_xcount *x, const volatile ks_xplanes_t *counts,
  * had its last second read, once the seconds up to done_sec are. */
 bool ks_xcount_slot_final(uint64_t dead_ns, int64_t done_sec);
 
-/* Zeroes slot's counters (no writer may remain) and its snapshots. */
+/* Zeroes slot's counters and latency slot (no writer may remain) and
+ * their snapshots. */
 void ks_xcount__forget(struct ks_xcount *x, volatile ks_xplanes_t *counts,
 		       uint32_t slot);
 

@@ -250,6 +250,87 @@ static void test_slot_finalisation(void **state)
 	free(x);
 }
 
+struct lgot {
+	uint64_t n[KS_LH_NB];	/* slot 1, reason 0x7b, by bucket - B0 */
+	uint64_t calls, other;
+};
+
+static int on_lat(void *ctx, uint32_t slot, uint32_t idx, uint32_t bucket,
+		  uint32_t n)
+{
+	struct lgot *g = ctx;
+
+	assert_true(bucket >= KS_LH_B0 && bucket < KS_LH_B0 + KS_LH_NB);
+	g->calls++;
+	if (slot == 1 && idx == 0x7b)
+		g->n[bucket - KS_LH_B0] += n;
+	else
+		g->other += n;
+	return 0;
+}
+
+/* Latency mode's histograms are read with the count planes: only rows
+ * that name a reason, only the ended second's plane, as deltas; a freed
+ * slot is zeroed, rows and pending exit included, and its next owner
+ * counts from zero. */
+static void test_latency_histograms(void **state)
+{
+	struct ks_xcount *x = malloc(sizeof(*x));
+	ks_xplanes_t *c = planes();
+	struct ks_lat_slot *ls = calloc(KS_LH_SLOTS, sizeof(*ls));
+	struct lgot g = { 0 };
+
+	(void)state;
+	assert_non_null(x);
+	assert_non_null(ls);
+	ks_xcount__init(x);
+	ks_xcount__set_lat(x, ls, on_lat);
+	ls[1].row_idx[2] = 0x7b + 1;
+	ls[1].row_of[0x7b] = 3;
+	ls[1].h[0][2][10] = 5;		/* second 100 */
+	ls[1].h[1][2][11] = 2;		/* second 101, in progress */
+	ls[1].h[0][5][1] = 9;		/* a row naming no reason */
+	ls[1].pend.pending = 1;
+	ks_xcount__read(x, (const volatile ks_xplanes_t *)c, 2, 100, on_delta,
+			&g);
+	assert_int_equal(g.n[10], 5);
+	assert_int_equal(g.n[11], 0);
+	assert_int_equal(g.other, 0);
+	ls[1].h[0][2][10] += 1;		/* second 102 */
+	memset(&g, 0, sizeof(g));
+	ks_xcount__read(x, (const volatile ks_xplanes_t *)c, 2, 101, on_delta,
+			&g);
+	assert_int_equal(g.n[11], 2);
+	assert_int_equal(g.calls, 1);
+	memset(&g, 0, sizeof(g));
+	ks_xcount__read(x, (const volatile ks_xplanes_t *)c, 2, 102, on_delta,
+			&g);
+	assert_int_equal(g.n[10], 1);
+	assert_int_equal(g.calls, 1);
+	/* Slots at or past nslots are not read. */
+	ls[3].row_idx[0] = 1;
+	ls[3].h[1][0][0] = 4;
+	memset(&g, 0, sizeof(g));
+	ks_xcount__read(x, (const volatile ks_xplanes_t *)c, 2, 103, on_delta,
+			&g);
+	assert_int_equal(g.calls, 0);
+	ks_xcount__forget(x, (volatile ks_xplanes_t *)c, 1);
+	assert_int_equal(ls[1].row_idx[2], 0);
+	assert_int_equal(ls[1].row_of[0x7b], 0);
+	assert_int_equal(ls[1].h[0][2][10], 0);
+	assert_int_equal(ls[1].pend.pending, 0);
+	ls[1].row_idx[0] = 0x7b + 1;
+	ls[1].h[0][0][10] = 1;
+	memset(&g, 0, sizeof(g));
+	ks_xcount__read(x, (const volatile ks_xplanes_t *)c, 2, 104, on_delta,
+			&g);
+	assert_int_equal(g.n[10], 1);
+	assert_int_equal(g.calls, 1);
+	free(ls);
+	free(c);
+	free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +341,7 @@ int main(void)
 		cmocka_unit_test(test_late_read_loses_nothing),
 		cmocka_unit_test(test_callback_error_still_reads_all),
 		cmocka_unit_test(test_slot_finalisation),
+		cmocka_unit_test(test_latency_histograms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

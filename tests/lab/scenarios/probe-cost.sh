@@ -89,7 +89,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b <= 0) p
 med() { sort -n | awk '{ v[NR] = $1 } END { if (!NR) { print "-"; exit }
 	m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m }'; }
 {
-	echo "in L1 under TCG ($(uname -r)): kvmtest -n $N -i 64, 2 vCPU L1, $ROUNDS rounds per mode, BPF statistics (run_time_ns/run_cnt), medians; ratio: same run, either attach order"
+	echo "in L1 under TCG ($(uname -r), clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)): kvmtest -n $N -i 64, 2 vCPU L1, $ROUNDS rounds per mode, BPF statistics (run_time_ns/run_cnt), medians; ratio: same run, either attach order"
 	# The agent's other programs (no counter beside them), ns per run.
 	for m in count lat; do
 		awk -v m=$m '$1 == m && $3 == "-" { print $4 }' costs.txt | sort -u |
