@@ -12,7 +12,7 @@
 # fails does not stop the next; /out/uname is L1's `uname -r`.  The exit
 # status is 1 if any failed, else 77 if any skipped (its reason last),
 # else 0.
-# lab-timeout: 720
+# lab-timeout: 480
 . /lab/l1lib.sh
 need_kvm
 uname -r > /out/uname
