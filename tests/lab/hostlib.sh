@@ -5,7 +5,10 @@
 # turns the outcome into the test protocol: a lab that cannot be had here
 # (no qemu, no kernel package, no mirror) or a scenario that skips exits
 # 77 with the reason as the last line; anything else that is not a pass
-# fails the test.  The rest are small readers for kvmtest's key=value
+# fails the test.  With LAB_DONE=1 it boots nothing and reads the
+# scenario's folder under LAB_OUT, left by a boot that ran several
+# scenarios (t_kernel612.sh), so a test checks the same results either
+# way.  The rest are small readers for kvmtest's key=value
 # output and tracefs text, and a check helper that counts failures.
 LABDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=${TOP:-$(cd "$LABDIR/../.." && pwd)}
@@ -25,9 +28,11 @@ lab_lock() {
 	export LAB_LOCK_HELD=1
 }
 
-# lab_run SCENARIO BUDGET_S [ARG...]; sets LAB_WALL (seconds).
-lab_run() {
-	local s=$1 budget=$2 log t0 rc why
+# lab_boot SCENARIO BUDGET_S [ARG...]: boots it under the lock within
+# the budget; returns the scenario's status (124 or 137: past the
+# budget), sets LAB_WALL (seconds) and LAB_WHY (a skip's reason).
+lab_boot() {
+	local s=$1 budget=$2 log t0 rc
 	shift 2
 	lab_lock
 	log=$(mktemp /tmp/lab-run.XXXXXX)
@@ -36,12 +41,46 @@ lab_run() {
 	rc=${PIPESTATUS[0]}
 	LAB_WALL=$(( $(date +%s) - t0 ))
 	echo "lab: scenario $s: status $rc in ${LAB_WALL}s (budget ${budget}s)"
-	why=$(grep -a -E 'cannot build the lab:|^SKIP:' "$log" | tail -1 | sed 's/^SKIP: //')
+	LAB_WHY=$(grep -a -E 'cannot build the lab:|^SKIP:' "$log" | tail -1 | sed 's/^SKIP: //')
 	rm -f "$log"
+	return "$rc"
+}
+
+# lab_done SCENARIO [ARG...]: with LAB_DONE=1 the scenario has already
+# run, in a boot that ran several (scenarios/live-probes.sh), and left
+# its folder under LAB_OUT as a boot of its own would; returns its status
+# and sets LAB_WHY.  The arguments it ran with must be the ones asked for.
+lab_done() {
+	local s=$1 d=$LABOUT/$1 rc
+	shift
+	[ -z "${LAB_KVMOPTS:-}" ] ||
+		lab_fail "LAB_KVMOPTS=$LAB_KVMOPTS needs a boot of its own, not the shared one"
+	[ -f "$d/status" ] || lab_fail "scenario $s did not run in the shared boot (no $d/status)"
+	[ "$(cat "$d/args")" = "$(printf '%s\n' "$@")" ] ||
+		lab_fail "scenario $s ran with arguments '$(cat "$d/args")', not '$*'"
+	cat "$d/scenario.log"
+	rc=$(cat "$d/status")
+	LAB_WALL=0
+	echo "lab: scenario $s (in a shared boot): status $rc"
+	LAB_WHY=$(grep -a '^SKIP:' "$d/scenario.log" | tail -1 | sed 's/^SKIP: //')
+	return "$rc"
+}
+
+# lab_run SCENARIO BUDGET_S [ARG...]: boots it (or, with LAB_DONE=1,
+# reads its results from a shared boot) and maps the outcome onto the
+# test protocol; sets LAB_WALL (seconds).
+lab_run() {
+	local s=$1 rc
+	if [ "${LAB_DONE:-0}" = 1 ]; then
+		lab_done "$s" "${@:3}"
+	else
+		lab_boot "$@"
+	fi
+	rc=$?
 	case $rc in
 	0) ;;
-	77) lab_skip "lab scenario $s: ${why:-unavailable here}";;
-	124|137) lab_fail "lab scenario $s ran past its ${budget}s budget";;
+	77) lab_skip "lab scenario $s: ${LAB_WHY:-unavailable here}";;
+	124|137) lab_fail "lab scenario $s ran past its ${2}s budget";;
 	*) lab_fail "lab scenario $s failed with status $rc";;
 	esac
 }

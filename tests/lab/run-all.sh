@@ -35,7 +35,7 @@ for t in "$LAB"/t_*.sh; do
 	s=$(date +%s)
 	bash "$t" > "$log/out" 2>&1
 	report "$n" $? $(( $(date +%s) - s )) "$log/out"
-	covered="$covered $(grep -o -E 'lab_run [a-z0-9-]+|run-l1.sh" [a-z0-9-]+' "$t" | awk '{ print $2 }')"
+	covered="$covered $(grep -o -E 'lab_(run|boot) [a-z0-9-]+|run-l1.sh" [a-z0-9-]+' "$t" | awk '{ print $2 }')"
 done
 if [ $FULL = 1 ]; then
 	# Tests too long for make check's 10-minute lab budget.
@@ -45,10 +45,10 @@ if [ $FULL = 1 ]; then
 		s=$(date +%s)
 		bash "$t" > "$log/out" 2>&1
 		report "$n" $? $(( $(date +%s) - s )) "$log/out"
-		covered="$covered $(grep -o -E 'lab_run [a-z0-9-]+|run-l1.sh" [a-z0-9-]+' "$t" | awk '{ print $2 }')"
+		covered="$covered $(grep -o -E 'lab_(run|boot) [a-z0-9-]+|run-l1.sh" [a-z0-9-]+' "$t" | awk '{ print $2 }')"
 	done
 	# Scenarios the tests' helpers boot (picturelib.sh: pictures-l1).
-	covered="$covered $(cat "$LAB"/*lib.sh | grep -o -E 'lab_run [a-z0-9-]+|run-l1.sh" [a-z0-9-]+' | awk '{ print $2 }')"
+	covered="$covered $(cat "$LAB"/*lib.sh | grep -o -E 'lab_(run|boot) [a-z0-9-]+|run-l1.sh" [a-z0-9-]+' | awk '{ print $2 }')"
 	for f in "$LAB"/scenarios/*.sh; do
 		sc=$(basename "$f" .sh)
 		case " $(echo $covered) " in *" $sc "*) continue;; esac

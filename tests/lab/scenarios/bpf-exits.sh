@@ -62,35 +62,38 @@ mark STAT_DONE
 cat rec.err
 echo "records: $(grep -c '"metric"' rec.json), ticks: $(grep -c '"tick"' rec.json)"
 
+# rec.json as one line per record in /tmp (not read again over 9p):
+# "VALUE k=v k=v ... " with every key (metric, fields, counter), and
+# "lat" for a record with a latency.  One pass: sum reads it ~40 times,
+# and busybox awk matching regexes on each JSON line cost a second each.
+awk '/"pid":/ {
+	line = " "; v = 0; s = $0
+	while (match(s, /"[a-z_]+":("[^"]*"|[0-9]+)/)) {
+		kv = substr(s, RSTART + 1, RLENGTH - 1)
+		s = substr(s, RSTART + RLENGTH)
+		k = substr(kv, 1, index(kv, "\"") - 1)
+		x = substr(kv, length(k) + 3)
+		gsub(/"/, "", x)
+		if (k == "value") v = x
+		else if (k == "latency") line = line "lat "
+		else line = line k "=" x " "
+	}
+	print v line
+}' rec.json > /tmp/rec.kv
+
 # sum PID [KEY=VALUE...] [-nolat]: the sum of "value" over the records
 # (and counters) of PID matching every KEY=VALUE; -nolat keeps only those
 # without a latency field.
 sum() {
-	awk -v pid="$1" -v conds="$(shift; echo "$*")" '
-	function val(k) {
-		if (match($0, "\"" k "\":\"[^\"]*\""))
-			return substr($0, RSTART + length(k) + 4, RLENGTH - length(k) - 5)
-		if (match($0, "\"" k "\":[0-9]+"))
-			return substr($0, RSTART + length(k) + 3, RLENGTH - length(k) - 3)
-		return ""
-	}
+	awk -v conds="pid=$*" '
 	BEGIN { n = split(conds, c, " ") }
 	{
-		if (val("pid") != pid)
-			next
-		for (i = 1; i <= n; i++) {
-			if (c[i] == "-nolat") {
-				if (index($0, "\"latency\":"))
-					next
-				continue
-			}
-			split(c[i], kv, "=")
-			if (val(kv[1]) != kv[2])
+		for (i = 1; i <= n; i++)
+			if (c[i] == "-nolat" ? index($0, " lat ") : !index($0, " " c[i] " "))
 				next
-		}
-		s += val("value")
+		s += $1
 	}
-	END { print s + 0 }' rec.json
+	END { print s + 0 }' /tmp/rec.kv
 }
 bin() { awk -v k="$2" '$1 == "binstats" && $2 == "vcpu0" && $3 == k { print $4 }' "$1"; }
 pid_of() { sed -n 's/^pid=\([0-9]*\) .*/\1/p' "$1"; }
