@@ -101,8 +101,9 @@ static const struct ks_metricinfo metrics[KS_M__COUNT] = {
 		false, "tracepoints kvm:kvm_exit and kvm:kvm_entry",
 		"counts only: kvm_exit alone, 75-85 ns of BPF per exit (1.07-1.26x "
 		"a per-CPU counter); with latency asked for: kvm_exit + "
-		"kvm_entry, 333-371 ns (bench_probe_cost, 2026-11-26; man "
-		"kvmscope OVERHEAD)",
+		"kvm_entry, 279-295 ns (bench_probe_cost, 2026-12-07; 333-371 "
+		"ns before it counted into the thread's slot; man kvmscope "
+		"OVERHEAD)",
 		FIELDS(ID, KS_F_VCPU, KS_F_VLEAVEREASON, KS_F_LATENCY, KS_F_SUBSECOND,
 		       KS_F_GUESTRIP) },
 	[KS_M_VM_IRQS] = { "vm", "irqs", "interrupts injected", "interrupts",
