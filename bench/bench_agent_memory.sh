@@ -38,7 +38,7 @@ done
 [ -n "$port" ] || { echo "bench_agent_memory: the agent did not start" >&2; cat "$tmp/err" >&2; exit 1; }
 
 python3 - "$port" "$OP" "$TA" "$SECS" "$pid" <<'PY'
-import http.client, json, os, sys, time
+import http.client, json, os, re, sys, time
 port, op, ta, secs, pid = int(sys.argv[1]), sys.argv[2], sys.argv[3], \
     int(sys.argv[4]), sys.argv[5]
 c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -89,7 +89,9 @@ while time.time() < t_end:
         call("GET", "/ca/instrumentations/%s/value/raw?duration=1&ndatapoints=30" % i, op)
 end = rss()
 s, m = call("GET", "/metrics", op)
-metrics = dict(l.rsplit(" ", 1) for l in m.decode().splitlines()
+# Every family carries the hostname label: keyed here without it.
+metrics = dict(re.sub(r'hostname="[^"]*",?', "", l).replace("{}", "")
+               .rsplit(" ", 1) for l in m.decode().splitlines()
                if l and not l.startswith("#"))
 print("agent_memory_seconds %d" % secs)
 print("agent_memory_creates %d (each 200 new constants, one refused and "
