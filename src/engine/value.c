@@ -119,11 +119,7 @@ void ks_value__sort(struct ks_value *v)
 		return;
 	qsort(v->e, v->n, sizeof(*v->e), cmp_entry);
 	/* Sorting cannot fail after the index exists: same slot count. */
-	ks_dict__clear(&v->idx);
-	for (size_t k = 0; k < v->n; k++)
-		ks_dict__set(&v->idx, ks_dict__slot(&v->idx,
-			     ks_value_key_hash(v->e[k].key), entry_eq, v, &v->e[k].key),
-			     (uint32_t)(k + 1));
+	ks_dict__renumber(&v->idx, v->n, entry_hash, v);
 }
 
 int ks_value__compact(struct ks_value *v)
