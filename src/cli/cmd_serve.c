@@ -1,29 +1,20 @@
 /* cmd_serve.c - `kvmscope serve`: the agent, serving CA's HTTP API.
  *
- * Starts the HTTP server (src/http/) over one engine and keeps the engine
- * ticking once a second, which advances its clock and reaps idle
- * instrumentations.  Its data comes from the live sources (src/agent/
- * live.h: every source of the registry that can run here, read at each
- * whole wall-clock second), or, with --replay FILE, from a recorded trace
- * (tracefs text or a kvmscope record file) standing in for them.  Either
- * way records take one path (src/agent/feed.h) into the engine and the
- * Prometheus aggregator behind GET /metrics.  With a state file (--state,
- * src/agent/state.h) instrumentations survive restarts, and the data of
- * persist-data ones is checkpointed every --checkpoint-interval seconds
- * and at a clean stop.
+ * The options and the server; the agent itself (the engine, the live
+ * sources or a replayed trace, the state file, the once-a-second tick) is
+ * src/agent/agent.c, and the configuration file, tokens, TLS and
+ * capabilities src/cli/serve_setup.c.  Data come from the live sources
+ * (every source of the registry that can run here), or, with --replay
+ * FILE, from a recorded trace (tracefs text or a kvmscope record file)
+ * standing in for them.  With a state file (--state) instrumentations
+ * survive restarts, and the data of persist-data ones is checkpointed
+ * every --checkpoint-interval seconds and at a clean stop.
  *
- * A replayed trace (src/agent/playback.h) is fed paced to real time, with
- * its timestamps moved onto the wall clock; it may be a quiet pipe, read
- * without blocking the loop.
- *
- * The main thread owns the replay, the ticker, the source reads and the
- * checkpoints, and waits in sigtimedwait(), so SIGINT and SIGTERM (blocked
- * in every thread, the server's included) end the agent cleanly: the
- * server is stopped first, a last checkpoint saved, then everything is
- * freed.
+ * SIGINT and SIGTERM are blocked before any thread starts, so every
+ * thread inherits the mask and the agent's loop takes them: the server
+ * is stopped first, a last checkpoint saved, then everything is freed.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -32,62 +23,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "agent/feed.h"
-#include "agent/live.h"
-#include "agent/playback.h"
-#include "agent/state.h"
+#include "agent/agent.h"
 #include "cli/commands.h"
 #include "cli/serve_setup.h"
-#include "engine/engine.h"
-#include "engine/symtab.h"
 #include "http/api.h"
-#include "http/owners.h"
 #include "http/server.h"
 #include "http/static.h"
 #include "source/source.h"
-#include "util/clock.h"
-#include "util/peers.h"
 
 #define PROG "kvmscope serve"
-#define NS 1000000000LL
 #define SPEED_MAX 1e6
 
 struct opts {
 	const char *listen;
-	const char *replay;
 	const char *web_root;
-	double speed;
-	bool loop;
-	const char *state;	/* NULL: none */
-	bool state_default;	/* state is the service default */
-	bool no_state;		/* --no-state */
-	unsigned checkpoint_s;
-	const char *sources;	/* --sources LIST, or NULL for all */
-	bool guest_rip;		/* --guest-rip: samples keyed by guest RIP */
-	const char *vm_prefix;	/* --replay-vm-prefix */
-	struct ks_playback_opts ropts;	/* --replay and its options */
+	struct ks_agent_conf ac;	/* state, sources, --replay and its
+					 * options, peers */
 	struct ks_serve_setup setup;	/* config, tokens, TLS, caps */
 };
 
 /* Long options without a short form. */
 enum { OPT_STATE = 256, OPT_NO_STATE, OPT_CHECKPOINT, OPT_SOURCES,
        OPT_GUEST_RIP, OPT_VM_PREFIX };
-
-/* Everything the agent runs, for the loop and the API's hooks. */
-struct agent {
-	const struct opts *o;
-	struct ks_engine *e;
-	struct ks_api *api;
-	struct ks_prom *prom;
-	struct ks_feed feed;	/* records -> engine + prom */
-	struct ks_live *live;	/* the sources (all off with --replay) */
-	struct ks_state *state;	/* NULL: nothing kept */
-	struct ks_tenant_owners owners;	/* the state's tenants */
-	struct ks_playback *rp;	/* NULL: live */
-};
 
 static void usage(FILE *f)
 {
@@ -162,190 +120,6 @@ static void usage(FILE *f)
 		"checkpoint).\n");
 }
 
-static int64_t wall_ns(void)
-{
-	return ks_clock_wall_ns();
-}
-
-/* ---- the agent ------------------------------------------------------- */
-
-/* Waits until deadline (ns) or a signal; true if SIGINT/SIGTERM came. */
-static bool wait_until(const sigset_t *set, int64_t deadline)
-{
-	int64_t d = deadline - wall_ns();
-	struct timespec ts;
-	int sig;
-
-	if (d < 0)
-		d = 0;
-	if (d > NS)
-		d = NS;
-	ts.tv_sec = d / NS;
-	ts.tv_nsec = d % NS;
-	sig = sigtimedwait(set, NULL, &ts);
-	return sig == SIGINT || sig == SIGTERM;
-}
-
-/* The other agents to link to (checked when the settings were read). */
-static json_t *peers_json(const struct opts *o)
-{
-	const char *list = ks_config_str(&o->setup.cfg, KS_CFG_PEERS);
-	struct ks_peer p[KS_PEERS_MAX];
-	json_t *a = json_array();
-	size_t n = 0;
-
-	if (list && !ks_peers_parse(list, "peers", p, KS_PEERS_MAX, &n, NULL))
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, json_pack("{s:s,s:s}",
-				"label", p[i].label, "url", p[i].url));
-	return a;
-}
-
-/* The bounds on what guests and clients can grow, and what they refused. */
-static json_t *memory_json(const struct ks_engine *e)
-{
-	struct ks_engine_memory m = ks_engine__memory(e);
-	struct ks_sym_stats ss;
-
-	ks_sym_stats(&ss);
-	return json_pack("{s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I}}",
-		"instrumentations",
-		"bytes", (json_int_t)m.used, "budget", (json_int_t)m.budget,
-		"keys", (json_int_t)m.keys,
-		"raw_values", (json_int_t)m.raw_values,
-		"refused", (json_int_t)ks_engine__stats(e)->refused,
-		"symbols",
-		"count", (json_int_t)ss.count, "bytes", (json_int_t)ss.bytes,
-		"freed", (json_int_t)ss.freed, "dropped", (json_int_t)ss.dropped,
-		"guest_dropped", (json_int_t)ss.scope_dropped);
-}
-
-/* GET /ca/admin/status: the replay, the sources, the state, the peers
- * (locked; tenants get none of it, http/tenancy.c). */
-static void agent_status(void *ctx, json_t *status)
-{
-	struct agent *ag = ctx;
-
-	if (ag->rp)
-		ks_playback__status(ag->rp, status);
-	json_object_set_new(status, "sources", ks_live__status(ag->live));
-	json_object_set_new(status, "state", ag->state ?
-			    ks_state__status(ag->state) : json_null());
-	json_object_set_new(status, "peers", peers_json(ag->o));
-	json_object_set_new(status, "memory", memory_json(ag->e));
-}
-
-/* The second boundary: advances the engine (reaping idle
- * instrumentations, which the state forgets too), reads the live sources
- * if this is an aligned tick, and asks for a checkpoint when due (the
- * state's thread writes it, outside the lock). */
-static void tick(struct agent *ag, int64_t now, bool aligned)
-{
-	size_t reaped;
-	struct ks_latcuts cuts;
-	bool lat;
-
-	ks_api__lock(ag->api);
-	reaped = ks_engine__tick(ag->e, (uint64_t)now);
-	ks_prom__expire(ag->prom, (uint64_t)now);
-	if (ag->state && reaped)
-		ks_state__sync(ag->state, ag->e);
-	lat = ks_feed_exit_latency_wanted(ag->e);
-	ks_feed_exit_latency_cuts(ag->e, &cuts);
-	ks_api__unlock(ag->api);
-	/* Exits are timed only while an instrumentation uses latency.  What
-	 * the sources counted since the last boundary belongs to the second
-	 * that just ended. */
-	if (!ag->rp) {
-		ks_live__set_latency(ag->live, lat);
-		ks_live__set_cuts(ag->live, &cuts);
-	}
-	if (aligned && !ag->rp)
-		ks_live__tick(ag->live, (uint64_t)(now / NS * NS - 1));
-	/* What the sources interned since the last boundary is fed by now:
-	 * symbols nothing holds any more can go (engine/symtab.h). */
-	ks_sym_sweep();
-	ks_api__lock(ag->api);
-	if (ag->state && ks_state__due(ag->state, (uint64_t)now))
-		ks_state__checkpoint(ag->state, ag->e, (uint64_t)now);
-	ks_api__unlock(ag->api);
-}
-
-/* Ticks, reads sources and replays until a signal. */
-static void run(struct agent *ag, const sigset_t *set)
-{
-	struct ks_playback *rp = ag->rp;
-	int64_t next_tick = 0, deadline;
-
-	for (;;) {
-		int64_t now = wall_ns();
-		bool more = false;
-
-		if (now >= next_tick) {
-			/* Records of the seconds before the boundary go in
-			 * before it, so a checkpoint holds them all. */
-			while (rp && ks_playback__feed_due(rp, &ag->feed, ag->api,
-							 next_tick - 1))
-				;
-			/* The first tick, at start, is not on a boundary. */
-			tick(ag, now, next_tick != 0);
-			now = wall_ns();
-			next_tick = (now / NS + 1) * NS;
-		}
-		if (rp)
-			more = ks_playback__feed_due(rp, &ag->feed, ag->api, now);
-		deadline = more ? now : next_tick;
-		if (!more && rp)
-			deadline = ks_playback__wake(rp, now, deadline);
-		if (wait_until(set, deadline))
-			return;
-	}
-}
-
-/* Whether the name is in the comma-separated list. */
-static bool listed(const char *list, const char *name)
-{
-	size_t len = strlen(name);
-	const char *p = list;
-
-	for (;;) {
-		if (!strncmp(p, name, len) && (p[len] == ',' || !p[len]))
-			return true;
-		if (!(p = strchr(p, ',')))
-			return false;
-		p++;
-	}
-}
-
-/* Checks --sources: every item is a source, "all" or "none". */
-static int check_sources(const char *list)
-{
-	char *copy, *tok, *save;
-	int rc = 0;
-
-	if (strspn(list, ",") == strlen(list)) {
-		fprintf(stderr, PROG ": --sources needs a list of sources (or "
-			"all, none)\n");
-		return -EINVAL;
-	}
-	if (!(copy = strdup(list)))
-		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok && !rc;
-	     tok = strtok_r(NULL, ",", &save)) {
-		if (ks_source_find(tok) || !strcmp(tok, "all") ||
-		    !strcmp(tok, "none"))
-			continue;
-		fprintf(stderr, PROG ": --sources: no source '%s'; the "
-			"sources are:", tok);
-		for (size_t i = 0; i < ks_source_count(); i++)
-			fprintf(stderr, " %s", ks_source_at(i)->name);
-		fprintf(stderr, " (or all, none)\n");
-		rc = -EINVAL;
-	}
-	free(copy);
-	return rc;
-}
-
 /* Options whose combinations are checked after parsing. */
 struct given {
 	bool speed, no_state, checkpoint;
@@ -369,42 +143,57 @@ static int parse_interval(const char *arg, unsigned *out)
 	return 0;
 }
 
+static int parse_speed(const char *arg, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(arg, &end);
+	if (errno || end == arg || *end || !isfinite(*out) || *out < 0.01 ||
+	    *out > SPEED_MAX) {
+		fprintf(stderr, PROG ": --replay-speed must be a number from "
+			"0.01 to 1000000, not '%s'\n", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Checks what only makes sense together, and picks the state file. */
 static int check_opts(struct opts *o, const struct given *g)
 {
-	if ((g->speed || o->loop) && !o->replay) {
+	if ((g->speed || o->ac.replay.loop) && !o->ac.replay.path) {
 		fprintf(stderr, PROG ": --replay-speed and --replay-loop need "
 			"--replay FILE\n");
 		return 2;
 	}
-	if (o->vm_prefix && (!o->replay || !*o->vm_prefix ||
-			     strlen(o->vm_prefix) > 64)) {
+	if (o->ac.replay.vm_prefix && (!o->ac.replay.path || !*o->ac.replay.vm_prefix ||
+			     strlen(o->ac.replay.vm_prefix) > 64)) {
 		fprintf(stderr, PROG ": --replay-vm-prefix needs --replay FILE "
 			"and 1 to 64 characters\n");
 		return 2;
 	}
-	if (o->sources && check_sources(o->sources))
+	if (o->ac.sources && ks_agent_check_sources(o->ac.sources))
 		return 2;
-	if (o->sources && o->replay) {
+	if (o->ac.sources && o->ac.replay.path) {
 		fprintf(stderr, PROG ": --sources chooses live sources; it does "
 			"not go with --replay\n");
 		return 2;
 	}
-	if (o->state && g->no_state) {
+	if (o->ac.state && g->no_state) {
 		fprintf(stderr, PROG ": --state and --no-state contradict each "
 			"other\n");
 		return 2;
 	}
-	o->no_state = g->no_state;
-	if (!o->state && !g->no_state && (o->state = ks_state_default_path()))
-		o->state_default = true;
-	if (g->checkpoint && !o->state) {
+	o->ac.no_state = g->no_state;
+	if (!o->ac.state && !g->no_state && (o->ac.state = ks_state_default_path()))
+		o->ac.state_default = true;
+	if (g->checkpoint && !o->ac.state) {
 		fprintf(stderr, PROG ": --checkpoint-interval needs a state "
 			"file (--state FILE)\n");
 		return 2;
 	}
 	if (!g->checkpoint)
-		o->checkpoint_s = KS_STATE_CHECKPOINT_DEFAULT_S;
+		o->ac.checkpoint_s = KS_STATE_CHECKPOINT_DEFAULT_S;
 	return 0;
 }
 
@@ -428,11 +217,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct given g = { false, false, false };
-	char *end;
 	int c;
 
 	/* listen stays NULL unless given: the config file may set it. */
-	*o = (struct opts){ .speed = 1 };
+	*o = (struct opts){ .ac.replay.speed = 1 };
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "l:r:s:Lw:h", lopts, NULL)) != -1) {
 		switch (c) {
@@ -440,45 +228,38 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->listen = optarg;
 			break;
 		case 'r':
-			o->replay = optarg;
+			o->ac.replay.path = optarg;
 			break;
 		case 's':
-			errno = 0;
-			o->speed = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !isfinite(o->speed) ||
-			    o->speed < 0.01 || o->speed > SPEED_MAX) {
-				fprintf(stderr, PROG ": --replay-speed must be a "
-					"number from 0.01 to 1000000, not '%s'\n",
-					optarg);
+			if (parse_speed(optarg, &o->ac.replay.speed))
 				return 2;
-			}
 			g.speed = true;
 			break;
 		case 'L':
-			o->loop = true;
+			o->ac.replay.loop = true;
 			break;
 		case 'w':
 			o->web_root = optarg;
 			break;
 		case OPT_STATE:
-			o->state = optarg;
+			o->ac.state = optarg;
 			break;
 		case OPT_NO_STATE:
 			g.no_state = true;
 			break;
 		case OPT_CHECKPOINT:
-			if (parse_interval(optarg, &o->checkpoint_s))
+			if (parse_interval(optarg, &o->ac.checkpoint_s))
 				return 2;
 			g.checkpoint = true;
 			break;
 		case OPT_SOURCES:
-			o->sources = optarg;
+			o->ac.sources = optarg;
 			break;
 		case OPT_GUEST_RIP:
-			o->guest_rip = true;
+			o->ac.guest_rip = true;
 			break;
 		case OPT_VM_PREFIX:
-			o->vm_prefix = optarg;
+			o->ac.replay.vm_prefix = optarg;
 			break;
 		case KS_SETUP_OPT_CONFIG:
 		case KS_SETUP_OPT_TLS_CERT:
@@ -507,10 +288,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		return 2;
 	}
 	if ((c = ks_serve_setup__load(&o->setup, &o->listen, &o->web_root,
-				      &o->state, g.no_state)))
+				      &o->ac.state, g.no_state)))
 		return c;
-	o->ropts = (struct ks_playback_opts){ o->replay, o->speed, o->loop,
-					      o->vm_prefix };
+	o->ac.peers = ks_config_str(&o->setup.cfg, KS_CFG_PEERS);
 	return check_opts(o, &g);
 }
 
@@ -564,126 +344,10 @@ static struct ks_http_server *start_server(struct opts *o,
 	return s;
 }
 
-/* Turns off the sources that --sources (checked) does not name. */
-static void choose_sources(struct ks_live *live, const char *list)
+/* The command's settings onto the agent's engine, API and aggregator,
+ * and the web UI's files. */
+static int configure(struct ks_agent *ag, const struct opts *o)
 {
-	if (!list || listed(list, "all"))
-		return;
-	for (size_t i = 0; i < ks_source_count(); i++)
-		if (!listed(list, ks_source_at(i)->name))
-			ks_live__off(live, i, "not chosen (--sources)");
-}
-
-/* Opens the live sources, or with --replay marks them all off. */
-static void start_sources(struct agent *ag)
-{
-	struct ks_source_opts so;
-	char why[PATH_MAX + 32];
-	size_t n;
-
-	if (ag->rp) {
-		snprintf(why, sizeof(why), "replaying %s (--replay)",
-			 ag->o->replay);
-		for (size_t i = 0; i < ks_source_count(); i++)
-			ks_live__off(ag->live, i, why);
-		return;
-	}
-	choose_sources(ag->live, ag->o->sources);
-	ks_source_opts_init(&so);
-	so.guest_rip = ag->o->guest_rip;
-	/* Exits start timed only if a restored instrumentation wants it;
-	 * each tick switches as instrumentations come and go. */
-	ks_api__lock(ag->api);
-	so.exits_count_only = !ks_feed_exit_latency_wanted(ag->e);
-	ks_api__unlock(ag->api);
-	n = ks_live__start(ag->live, &so);
-	if (!n)
-		fprintf(stderr, PROG ": no live sources %s: serving an engine "
-			"without data; use --replay FILE to feed a trace\n",
-			ag->o->sources ? "chosen (--sources)" :
-			"can run here (see above)");
-	else
-		fprintf(stderr, PROG ": %zu live source%s running\n", n,
-			n == 1 ? "" : "s");
-}
-
-static void api_lock(void *api)
-{
-	ks_api__lock(api);
-}
-
-static void api_unlock(void *api)
-{
-	ks_api__unlock(api);
-}
-
-/* Opens the state file, if any, and restores what it holds. */
-static int open_state(struct agent *ag)
-{
-	struct ks_store_owners ow;
-	struct ks_err err;
-
-	if (!ag->o->state) {
-		if (!ag->o->no_state)
-			fprintf(stderr, PROG ": no state file (--state FILE): "
-				"instrumentations will not survive a "
-				"restart\n");
-		return 0;
-	}
-	/* Restored instrumentations' idle time starts now. */
-	ks_engine__tick(ag->e, (uint64_t)wall_ns());
-	ks_err_clear(&err);
-	ag->owners = (struct ks_tenant_owners){ ks_api__tenancy(ag->api),
-						ks_api__tokens(ag->api) };
-	ag->state = ks_state__open(ag->o->state, ag->o->state_default,
-				   ag->o->checkpoint_s, ag->e,
-				   ks_tenant_owners__hooks(&ag->owners, &ow),
-				   &err);
-	if (!ag->state) {
-		fprintf(stderr, PROG ": %s%s%s\n", err.param,
-			err.param[0] ? ": " : "", err.msg);
-		return -EINVAL;
-	}
-	ks_api__set_change_hook(ag->api, ks_state__changed, ag->state);
-	ks_api__set_saved_hook(ag->api, ks_state__wait_saved);
-	return 0;
-}
-
-/* Starts the thread that writes the state, once the server narrowed the
- * capabilities (which must happen while the agent has one thread);
- * changes made before it are pending and written then. */
-static int start_saver(struct agent *ag)
-{
-	int rc;
-
-	if (!ag->state)
-		return 0;
-	if ((rc = ks_state__start(ag->state, api_lock, api_unlock, ag->api)))
-		fprintf(stderr, PROG ": cannot start the thread that saves "
-			"the state: %s\n", strerror(-rc));
-	return rc;
-}
-
-/* Everything but the server; on failure, what was made stays in ag for
- * agent_close(). */
-static int agent_open(struct agent *ag, const struct opts *o)
-{
-	const struct ks_source_ops *ops[64];
-	size_t nops = ks_source_count();
-
-	ag->o = o;
-	if (nops > sizeof(ops) / sizeof(ops[0]))
-		nops = sizeof(ops) / sizeof(ops[0]);
-	for (size_t i = 0; i < nops; i++)
-		ops[i] = ks_source_at(i);
-	if (!(ag->e = ks_engine__new()) || !(ag->api = ks_api__new(ag->e)) ||
-	    !(ag->prom = ks_prom__new(0)) ||
-	    !(ag->live = ks_live__new(ops, nops, ks_feed__records,
-				      &ag->feed))) {
-		fprintf(stderr, PROG ": out of memory\n");
-		return -ENOMEM;
-	}
-	ag->feed = (struct ks_feed){ ag->e, ag->prom, ag->api, ag->live };
 	ks_serve_setup__apply(&o->setup, ag->e, ag->api);
 	/* One name for CA's hostname field and /metrics' hostname label. */
 	ks_prom__set_hostname(ag->prom, ks_engine__hostname(ag->e));
@@ -691,49 +355,13 @@ static int agent_open(struct agent *ag, const struct opts *o)
 	ks_prom__set_grace(ag->prom, ks_config_num(&o->setup.cfg,
 						   KS_CFG_SERIES_GRACE,
 						   KS_PROM_GRACE_DEFAULT_S));
-	if (set_web_root(o, ag->api) || open_state(ag))
-		return -EINVAL;
-	if (o->replay && !(ag->rp = ks_playback__open(&o->ropts, PROG,
-						     wall_ns())))
-		return -EINVAL;
-	start_sources(ag);
-	ks_api__set_status_hook(ag->api, agent_status, ag);
-	ks_api__set_metrics_hook(ag->api, ks_feed__metrics, &ag->feed);
-	ks_api__set_metrics_pb_hook(ag->api, ks_feed__metrics_pb, &ag->feed);
-	return 0;
-}
-
-/* Saves what is pending and, at a clean stop, a last checkpoint (the
- * server is stopped), then frees everything.  -EIO when a clean stop
- * could not save everything (said on stderr). */
-static int agent_close(struct agent *ag, bool clean)
-{
-	int rc = 0;
-
-	if (ag->state && clean) {
-		ks_api__lock(ag->api);
-		ks_state__checkpoint(ag->state, ag->e, (uint64_t)wall_ns());
-		ks_api__unlock(ag->api);
-	}
-	if (ag->state && ks_state__finish(ag->state, clean ?
-					  KS_STATE_STOP_WAIT_MS : 0))
-		rc = -EIO;
-	else if (ag->state && clean)
-		fprintf(stderr, PROG ": state saved to %s\n", ag->o->state);
-	ks_state__close(ag->state);
-	ks_live__free(ag->live);
-	ks_playback__free(ag->rp);
-	ks_api__free(ag->api);
-	ks_prom__free(ag->prom);
-	ks_engine__free(ag->e);
-	ks_sym_reset();
-	return clean ? rc : 0;
+	return set_web_root(o, ag->api);
 }
 
 int cmd_serve(int argc, char **argv)
 {
 	struct ks_http_server *srv = NULL;
-	struct agent ag = { 0 };
+	struct ks_agent ag = { 0 };
 	struct opts o;
 	sigset_t set;
 	int rc = parse_opts(argc, argv, &o);
@@ -743,7 +371,7 @@ int cmd_serve(int argc, char **argv)
 		return rc == 1 ? 0 : rc;
 	}
 	/* Blocked before any thread starts, so every thread inherits the
-	 * mask and the signals wait for sigtimedwait() in run(). */
+	 * mask and the signals wait for sigtimedwait() in the agent's loop. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
@@ -753,18 +381,19 @@ int cmd_serve(int argc, char **argv)
 	/* A taken port is said at once, before the probes take seconds. */
 	if (ks_serve_setup_try_listen(o.listen))
 		goto out;
-	if (agent_open(&ag, &o))
+	if (ks_agent__open(&ag, &o.ac) || configure(&ag, &o) ||
+	    ks_agent__start(&ag))
 		goto out;
 	/* After the sources attached, before the server's thread. */
 	ks_serve_setup__plan_caps(&o.setup, ag.live);
-	if (!(srv = start_server(&o, ag.api)) || start_saver(&ag))
+	if (!(srv = start_server(&o, ag.api)) || ks_agent__start_saver(&ag))
 		goto out;
-	run(&ag, &set);
+	ks_agent__run(&ag, &set);
 	fprintf(stderr, PROG ": stopping\n");
 	rc = 0;
 out:
 	ks_http_server__stop(srv);
-	if (agent_close(&ag, rc == 0))
+	if (ks_agent__close(&ag, rc == 0))
 		rc = 1;
 	ks_serve_setup__fini(&o.setup);
 	return rc;
