@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <getopt.h>
-#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@
 #include <time.h>
 
 #include "cli/commands.h"
+#include "cli/httpfront.h"
 #include "engine/engine.h"
 #include "engine/symtab.h"
 #include "fleet/fleet.h"
@@ -31,7 +31,6 @@
 #include "http/api.h"
 #include "http/server.h"
 #include "expo/prom.h"
-#include "http/static.h"
 #include "http/tenancy.h"
 #include "http/tokens.h"
 #include "util/clock.h"
@@ -154,15 +153,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
 		{ "prometheus", required_argument, NULL, 'p' },
-		{ "listen", required_argument, NULL, 'l' },
 		{ "scrape-interval", required_argument, NULL, 's' },
 		{ "lag", required_argument, NULL, 'L' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "agents", required_argument, NULL, 'a' },
-		{ "web-root", required_argument, NULL, 'w' },
-		{ "tokens", required_argument, NULL, 'k' },
-		{ "tenant-label", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
+		KS_FRONT_LONGOPTS,
 		{ 0 }
 	};
 	int c;
@@ -195,8 +190,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->fc.agents = optarg;
 			break;
 		case 'w': o->web_root = optarg; break;
-		case 'k': o->tokens = optarg; break;
-		case 't': o->fc.tenant_label = optarg; break;
+		case KS_FRONT_OPT_TOKENS: o->tokens = optarg; break;
+		case KS_FRONT_OPT_TENANT_LABEL:
+			o->fc.tenant_label = optarg;
+			break;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return 2;
 		}
@@ -218,52 +215,22 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return check_tenant_label(o);
 }
 
-static int set_web_root(const struct opts *o, struct ks_api *api)
+/* The token file's rule: without one, loopback only. */
+static int prepare_server(void *tokens, const struct ks_http_listen *l,
+			  struct ks_http_server_conf *c)
 {
-	char root[PATH_MAX];
 	struct ks_err err;
 
-	if (o->web_root) {
-		if (ks_static_check_root(o->web_root, "--web-root", root,
-					 sizeof(root), &err)) {
-			fprintf(stderr, PROG ": %s: %s\n", err.param, err.msg);
-			return -EINVAL;
-		}
-	} else if (ks_static_default_root(root, sizeof(root))) {
-		return 0;
-	}
-	return ks_api__set_web_root(api, root);
-}
-
-static struct ks_http_server *start_server(const struct opts *o,
-					   struct ks_api *api, bool tokens)
-{
-	struct ks_http_listen l;
-	struct ks_http_server_conf c = { .listen = &l,
-					 .handler = ks_api__handle,
-					 .ctx = api };
-	struct ks_http_server *s;
-	struct ks_err err;
-
-	if (ks_http_listen_parse(o->listen, &l, &err)) {
+	(void)c;
+	if (ks_access_check_listen((const struct sockaddr *)&l->addr, l->host,
+				   tokens != NULL, &err)) {
 		fprintf(stderr, PROG ": %s: %s\n", err.param, err.msg);
-		return NULL;
+		return -EINVAL;
 	}
-	if (ks_access_check_listen((const struct sockaddr *)&l.addr, l.host,
-				   tokens, &err)) {
-		fprintf(stderr, PROG ": %s: %s\n", err.param, err.msg);
-		return NULL;
-	}
-	if (tokens && !ks_access_is_loopback((const struct sockaddr *)&l.addr))
+	if (tokens && !ks_access_is_loopback((const struct sockaddr *)&l->addr))
 		fprintf(stderr, PROG ": warning: bearer tokens will cross the "
 			"network in clear text: put a TLS proxy in front\n");
-	if (!(s = ks_http_server__start(&c, &err))) {
-		fprintf(stderr, PROG ": --listen %s: %s\n", o->listen, err.msg);
-		return NULL;
-	}
-	fprintf(stderr, "kvmscope: listening on http://%s:%u/\n", l.host,
-		(unsigned int)ks_http_server__port(s));
-	return s;
+	return 0;
 }
 
 static pthread_t main_thread;
@@ -343,11 +310,12 @@ int cmd_fleet(int argc, char **argv)
 	ks_api__set_change_hook(api, on_change, NULL);
 	if (tokens)
 		ks_api__set_tokens(api, tokens, KS_TENANT_INSTNS_DEFAULT);
-	if (set_web_root(&o, api))
+	if (ks_front_web_root(PROG, o.web_root, false, api))
 		goto out;
 	/* Prometheus' reachability known before the first create. */
 	ks_fleet__poll(f, api, e, ks_clock_wall_ns() / NS);
-	if (!(srv = start_server(&o, api, tokens != NULL)))
+	if (!(srv = ks_front_start(PROG, o.listen, api, false, prepare_server,
+				   tokens)))
 		goto out;
 	fprintf(stderr, "kvmscope: fleet of %s\n", o.fc.prometheus);
 	run(f, api, e, &set);

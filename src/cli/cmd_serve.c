@@ -16,7 +16,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -200,11 +199,9 @@ static int check_opts(struct opts *o, const struct given *g)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lopts[] = {
-		{ "listen", required_argument, NULL, 'l' },
 		{ "replay", required_argument, NULL, 'r' },
 		{ "replay-speed", required_argument, NULL, 's' },
 		{ "replay-loop", no_argument, NULL, 'L' },
-		{ "web-root", required_argument, NULL, 'w' },
 		{ "state", required_argument, NULL, OPT_STATE },
 		{ "no-state", no_argument, NULL, OPT_NO_STATE },
 		{ "checkpoint-interval", required_argument, NULL,
@@ -212,8 +209,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "sources", required_argument, NULL, OPT_SOURCES },
 		{ "guest-rip", no_argument, NULL, OPT_GUEST_RIP },
 		{ "replay-vm-prefix", required_argument, NULL, OPT_VM_PREFIX },
+		KS_FRONT_LONGOPTS,
 		KS_SETUP_LONGOPTS,
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct given g = { false, false, false };
@@ -264,14 +261,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case KS_SETUP_OPT_CONFIG:
 		case KS_SETUP_OPT_TLS_CERT:
 		case KS_SETUP_OPT_TLS_KEY:
-		case KS_SETUP_OPT_TOKENS:
+		case KS_FRONT_OPT_TOKENS:
 		case KS_SETUP_OPT_KEEP_CAPS:
 		case KS_SETUP_OPT_CHECK:
 		case KS_SETUP_OPT_PEERS:
 		case KS_SETUP_OPT_TLS_PRIO:
 		case KS_SETUP_OPT_HOSTNAME:
 		case KS_SETUP_OPT_SERIES_GRACE:
-		case KS_SETUP_OPT_TENANT_LABEL:
+		case KS_FRONT_OPT_TENANT_LABEL:
 			if (ks_serve_setup_option(&o->setup, c, optarg))
 				return 2;
 			break;
@@ -294,54 +291,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return check_opts(o, &g);
 }
 
-/* Finds the web UI's files: --web-root must hold them; without it, the
- * agent serves the API alone when none are found. */
-static int set_web_root(const struct opts *o, struct ks_api *api)
+/* The server's configuration from the settings (access, TLS, limits). */
+static int prepare_server(void *setup, const struct ks_http_listen *l,
+			  struct ks_http_server_conf *c)
 {
-	char root[PATH_MAX];
-	struct ks_err err;
-
-	if (o->web_root) {
-		if (ks_static_check_root(o->web_root, "--web-root", root,
-					 sizeof(root), &err)) {
-			fprintf(stderr, PROG ": %s: %s\n", err.param, err.msg);
-			return -EINVAL;
-		}
-	} else if (ks_static_default_root(root, sizeof(root))) {
-		fprintf(stderr, PROG ": no web UI files found (use --web-root "
-			"DIR): serving the API only\n");
-		return 0;
-	}
-	return ks_api__set_web_root(api, root);
-}
-
-static struct ks_http_server *start_server(struct opts *o,
-					   struct ks_api *api)
-{
-	struct ks_http_listen l;
-	struct ks_http_server_conf c = { .listen = &l,
-					 .handler = ks_api__handle,
-					 .ctx = api };
-	struct ks_err err;
-	struct ks_http_server *s;
-	bool v6;
-
-	if (ks_http_listen_parse(o->listen, &l, &err)) {
-		fprintf(stderr, PROG ": %s: %s\n", err.param, err.msg);
-		return NULL;
-	}
-	if (ks_serve_setup__server(&o->setup, &l, &c))
-		return NULL;
-	if (!(s = ks_http_server__start(&c, &err))) {
-		fprintf(stderr, PROG ": --listen %s: %s\n", o->listen, err.msg);
-		return NULL;
-	}
-	v6 = l.addr.ss_family == AF_INET6;
-	fprintf(stderr, "kvmscope: listening on http%s://%s%s%s:%u/\n",
-		o->setup.is_tls ? "s" : "", v6 ? "[" : "", l.host,
-		v6 ? "]" : "",
-		(unsigned int)ks_http_server__port(s));
-	return s;
+	return ks_serve_setup__server(setup, l, c);
 }
 
 /* The command's settings onto the agent's engine, API and aggregator,
@@ -355,7 +309,7 @@ static int configure(struct ks_agent *ag, const struct opts *o)
 	ks_prom__set_grace(ag->prom, ks_config_num(&o->setup.cfg,
 						   KS_CFG_SERIES_GRACE,
 						   KS_PROM_GRACE_DEFAULT_S));
-	return set_web_root(o, ag->api);
+	return ks_front_web_root(PROG, o->web_root, true, ag->api);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -386,7 +340,9 @@ int cmd_serve(int argc, char **argv)
 		goto out;
 	/* After the sources attached, before the server's thread. */
 	ks_serve_setup__plan_caps(&o.setup, ag.live);
-	if (!(srv = start_server(&o, ag.api)) || ks_agent__start_saver(&ag))
+	srv = ks_front_start(PROG, o.listen, ag.api, o.setup.is_tls,
+			     prepare_server, &o.setup);
+	if (!srv || ks_agent__start_saver(&ag))
 		goto out;
 	ks_agent__run(&ag, &set);
 	fprintf(stderr, PROG ": stopping\n");

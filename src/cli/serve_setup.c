@@ -46,6 +46,11 @@ int ks_serve_setup_option(struct ks_serve_setup *s, int opt, const char *arg)
 	};
 	struct ks_err err;
 
+	/* The options fleet shares (cli/httpfront.h) are settings here. */
+	if (opt == KS_FRONT_OPT_TOKENS)
+		opt = KS_SETUP_OPT_TOKENS;
+	else if (opt == KS_FRONT_OPT_TENANT_LABEL)
+		opt = KS_SETUP_OPT_TENANT_LABEL;
 	switch (opt) {
 	case KS_SETUP_OPT_CONFIG:
 		s->config_path = arg;

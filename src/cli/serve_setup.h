@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "agent/live.h"
+#include "cli/httpfront.h"
 #include "engine/engine.h"
 #include "expo/prom.h"
 #include "http/api.h"
@@ -46,18 +47,18 @@ enum {
 	KS_SETUP_OPT_TENANT_LABEL,
 };
 
+/* Beside KS_FRONT_LONGOPTS (cli/httpfront.h), whose --tokens and
+ * --tenant-label are settings here too. */
 #define KS_SETUP_LONGOPTS \
 	{ "config", required_argument, NULL, KS_SETUP_OPT_CONFIG }, \
 	{ "tls-cert", required_argument, NULL, KS_SETUP_OPT_TLS_CERT }, \
 	{ "tls-key", required_argument, NULL, KS_SETUP_OPT_TLS_KEY }, \
-	{ "tokens", required_argument, NULL, KS_SETUP_OPT_TOKENS }, \
 	{ "keep-capabilities", no_argument, NULL, KS_SETUP_OPT_KEEP_CAPS }, \
 	{ "check-config", no_argument, NULL, KS_SETUP_OPT_CHECK }, \
 	{ "peers", required_argument, NULL, KS_SETUP_OPT_PEERS }, \
 	{ "tls-priorities", required_argument, NULL, KS_SETUP_OPT_TLS_PRIO }, \
 	{ "hostname", required_argument, NULL, KS_SETUP_OPT_HOSTNAME }, \
-	{ "series-grace", required_argument, NULL, KS_SETUP_OPT_SERIES_GRACE }, \
-	{ "tenant-label", required_argument, NULL, KS_SETUP_OPT_TENANT_LABEL }
+	{ "series-grace", required_argument, NULL, KS_SETUP_OPT_SERIES_GRACE }
 
 #define KS_SETUP_USAGE \
 	"      --config FILE       settings (default " KS_CONFIG_DEFAULT_PATH \
@@ -106,7 +107,8 @@ struct ks_serve_setup {
 	bool is_tls;
 };
 
-/* Handles one of the KS_SETUP_OPT_* options.  0, or 2 after printing the
+/* Handles one of the KS_SETUP_OPT_* options, or KS_FRONT_OPT_TOKENS or
+ * KS_FRONT_OPT_TENANT_LABEL.  0, or 2 after printing the
  * error. */
 int ks_serve_setup_option(struct ks_serve_setup *s, int opt, const char *arg);
 
