@@ -1,8 +1,29 @@
 # fleetlib.sh - shared by the fleet tests (t_fleet.sh, t_fleet_ui.sh,
-# t_fleet_tenant.sh): free ports, the scrape config of the agents, the
-# agents' own values, waiting for them, a fleet on a free port, and
-# cleaning up.  Source it after promlib.sh's prom_init (it uses
-# K, tmp, fail and the array pids).
+# t_fleet_tenant.sh, t_fleet_pause.sh): the common start of a test, free
+# ports, the scrape config of the agents, the agents' own values, waiting
+# for them, a fleet on a free port, and cleaning up.  Either source it
+# alone and call fleet_init NAME (it sources promlib.sh and runs its
+# prom_init), or source it after promlib.sh's prom_init.  It uses K, KF,
+# TOP, DATA, tmp, fail and the array pids.
+
+K=${KVMSCOPE:?}
+KF=${KVMSCOPE_FAST:-$K}
+
+# fleet_init NAME: promlib.sh's prom_init NAME ($tmp, fail), no process
+# started yet (pids).
+fleet_init() {
+	. "$TOP/tests/http/promlib.sh"
+	prom_init "$1"
+	pids=()
+}
+
+# fleet_scrapers: Prometheus and VictoriaMetrics found (else exit 77),
+# everything started killed on exit.
+fleet_scrapers() {
+	trap fleet_cleanup EXIT
+	find_prometheus
+	find_victoria
+}
 
 # free_ports N: N free loopback ports, one a line (one Python for all:
 # Python starts slowly on a loaded machine).
@@ -72,6 +93,42 @@ vm_start() {
 		sleep 0.1
 	done
 	curl -sf "$VURL/health" >/dev/null || fail "VictoriaMetrics did not start"
+}
+
+# agents_replayed TOKEN PURL VURL PORT...: every agent (on PORT...) has
+# finished its replay, then after 4 s more of scrapes both Prometheus
+# (PURL) and VictoriaMetrics (VURL) hold every agent's hostname.  TOKEN
+# (or "") is the bearer token the agents want.
+agents_replayed() {
+	python3 - "$@" <<'PY' || fail "the replays did not finish, or a scraper lacks a host"
+import json, sys, time, urllib.parse, urllib.request
+token, purl, vurl, ports = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+def get(u):
+    r = urllib.request.Request(u, headers={"Authorization": "Bearer " + token} if token else {})
+    with urllib.request.urlopen(r, timeout=5) as f:
+        return json.load(f)
+for p in ports:
+    for _ in range(200):
+        if get("http://127.0.0.1:%s/ca/admin/status" % p)["replay"]["finished"]:
+            break
+        time.sleep(0.2)
+    else:
+        sys.exit("agent on %s did not finish" % p)
+time.sleep(4)
+q = urllib.parse.quote("count(count by (hostname) (kvmscope_records_total))")
+for u in (purl, vurl):
+    r = get("%s/api/v1/query?query=%s" % (u, q))["data"]["result"]
+    assert r and r[0]["value"][1] == str(len(ports)), (u, r)
+PY
+}
+
+# exit_samples URL NAME START N: the raw samples of every agent's
+# vm.exits counter over [START - 1, START + N], each second, from the
+# scraper at URL, in $tmp/NAME.samples.json.
+exit_samples() {
+	curl -s "$1/api/v1/query_range" --data-urlencode 'query=kvmscope_vm_exits_total' \
+		--data-urlencode "start=$(($3 - 1))" --data-urlencode "end=$(($3 + $4))" \
+		--data-urlencode step=1 >"$tmp/$2.samples.json"
 }
 
 # agents_wait N: agents 1..N (logs $tmp/agentI.log) listen.

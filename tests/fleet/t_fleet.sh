@@ -27,18 +27,15 @@
 # bounded time; a stalled one (SIGSTOP) leaves creates and the status
 # answered (the create check does no network I/O under the API's lock).
 set -u
-K=${KVMSCOPE:?}
-KF=${KVMSCOPE_FAST:-$K}
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 DATA=$TOP/tests/data/kvm-trace-all-events.txt
 TRACES=("$TOP/tests/data/kvm-trace-all-events.txt"
 	"$TOP/tests/data/kvm-trace-qemu-l2.head3000.txt"
 	"$TOP/tests/data/kvm-trace-qemu-l2.virtio-window2000.txt")
 NAGENTS=8
-. "$TOP/tests/http/promlib.sh"
-prom_init t_fleet
 . "$TOP/tests/fleet/fleetlib.sh"
-pids=() apids=()
+fleet_init t_fleet
+apids=()
 
 # Bad command lines: exit 2 with a sentence naming the option, nothing
 # started.
@@ -53,10 +50,7 @@ for bad in "--prometheus ftp://x" "--prometheus http://127.0.0.1:1 --agents garb
 		fail "fleet $bad: exit $rc, '$(cat "$tmp/bad.err")'"
 done
 echo "bad command lines refused, each naming its option"
-trap fleet_cleanup EXIT
-
-find_prometheus
-find_victoria
+fleet_scrapers
 echo "prometheus: $("$PROM" --version 2>&1 | head -1)"
 echo "victoria-metrics: $VM"
 
@@ -88,25 +82,7 @@ agents_wait $NAGENTS
 
 # Every replay finished, then 4 more seconds of scrapes by both, which
 # must hold every host.
-python3 - "$NAGENTS" "$PURL" "$VURL" "${ports[@]}" <<'PY' || fail "the replays did not finish, or a scraper lacks a host"
-import json, sys, time, urllib.parse, urllib.request
-n, purl, vurl, ports = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
-def get(u):
-    with urllib.request.urlopen(u, timeout=5) as r:
-        return json.load(r)
-for p in ports:
-    for _ in range(200):
-        if get("http://127.0.0.1:%s/ca/admin/status" % p)["replay"]["finished"]:
-            break
-        time.sleep(0.2)
-    else:
-        sys.exit("agent on %s did not finish" % p)
-time.sleep(4)
-q = urllib.parse.quote("count(count by (hostname) (kvmscope_records_total))")
-for u in (purl, vurl):
-    r = get("%s/api/v1/query?query=%s" % (u, q))["data"]["result"]
-    assert r and r[0]["value"][1] == str(n), (u, r)
-PY
+agents_replayed "" "$PURL" "$VURL" "${ports[@]}"
 t_end=$(( $(date +%s) - 3 ))
 
 # create NAME JSON: POST an instrumentation; its URI in $tmp/NAME.uri.
@@ -147,9 +123,7 @@ check_backend() {	# NAME URL
 	python3 -c 'import base64,json,sys; sys.exit(base64.b64decode(json.load(open(sys.argv[1]))["image"])[:4] != b"\x89PNG")' \
 		"$tmp/$name.img.json" || fail "$name: the heatmap image is not a PNG"
 	# The raw samples of every agent's series, for the per-window sums.
-	curl -s "$url/api/v1/query_range" --data-urlencode 'query=kvmscope_vm_exits_total' \
-		--data-urlencode "start=$((start - 1))" --data-urlencode "end=$((start + n))" \
-		--data-urlencode step=1 >"$tmp/$name.samples.json"
+	exit_samples "$url" "$name" "$start" "$n"
 	curl -s "$url/api/v1/query" --data-urlencode 'query=kvmscope_vm_exits_latency_seconds_bucket{hostname="host1"}' \
 		>"$tmp/$name.edges.json"
 	python3 - "$tmp" "$name" "$start" "$n" "$NAGENTS" <<'PY' || fail "$name: the fleet's values are not the agents' sums"

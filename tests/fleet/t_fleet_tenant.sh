@@ -27,8 +27,6 @@
 #   - the same fleet without --tenant-label answers the operator and
 #     gives each tenant a 403 JSON naming the missing tenant label.
 set -u
-K=${KVMSCOPE:?}
-KF=${KVMSCOPE_FAST:-$K}
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 DATA=$TOP/tests/data/kvm-trace-all-events.txt
 TRACES=("$TOP/tests/data/kvm-trace-all-events.txt"
@@ -37,13 +35,9 @@ TRACES=("$TOP/tests/data/kvm-trace-all-events.txt"
 	"$TOP/tests/data/kvm-trace-all-events.txt")
 PREFIX=(a- b- c- d-)
 NAGENTS=4
-. "$TOP/tests/http/promlib.sh"
-prom_init t_fleet_tenant
 . "$TOP/tests/fleet/fleetlib.sh"
-pids=()
-trap fleet_cleanup EXIT
-find_prometheus
-find_victoria
+fleet_init t_fleet_tenant
+fleet_scrapers
 
 OP=operator-token-0123456789abcdef
 ACME=acme-token-0123456789abcdef
@@ -111,26 +105,22 @@ for n in $(seq 1 $NAGENTS); do
 done
 agents_wait $NAGENTS
 
-# Every replay finished, 4 more seconds of scrapes; each agent's /metrics
-# labels its tenant's series, and only those.
-python3 - "$P" "$VURL" "$OP" "${ports[@]}" <<'PY' || fail "the replays did not finish, the tenant labels are wrong, or a scraper lacks a host"
-import json, re, sys, time, urllib.parse, urllib.request
-purl, vurl, op, ports = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+# Every replay finished, 4 more seconds of scrapes; then each agent's
+# /metrics labels its tenant's series, and only those.
+agents_replayed "$OP" "$P" "$VURL" "${ports[@]}"
+t_end=$(( $(date +%s) - 3 ))
+python3 - "$OP" "${ports[@]}" <<'PY' || fail "the tenant labels are wrong"
+import re, sys, urllib.request
+op, ports = sys.argv[1], sys.argv[2:]
 owner = {"a-kvmtest": "acme", "b-qemu-system-x86": "acme",
          "c-qemu-system-x86": "globex", "d-kvmtest": None}
-def get(u, raw=False):
-    r = urllib.request.Request(u, headers={"Authorization": "Bearer " + op})
-    with urllib.request.urlopen(r, timeout=5) as f:
-        return f.read().decode() if raw else json.load(f)
 for p in ports:
-    for _ in range(200):
-        if get("http://127.0.0.1:%s/ca/admin/status" % p)["replay"]["finished"]:
-            break
-        time.sleep(0.2)
-    else:
-        sys.exit("agent on %s did not finish" % p)
+    r = urllib.request.Request("http://127.0.0.1:%s/metrics" % p,
+                               headers={"Authorization": "Bearer " + op})
+    with urllib.request.urlopen(r, timeout=5) as f:
+        text = f.read().decode()
     seen = 0
-    for line in get("http://127.0.0.1:%s/metrics" % p, raw=True).splitlines():
+    for line in text.splitlines():
         m = re.match(r'kvmscope_vm_\w+\{(.*)\} ', line)
         if not m:
             continue
@@ -139,14 +129,7 @@ for p in ports:
         assert (t.group(1) if t else None) == owner[vm], line
         seen += 1
     assert seen, "no VM series at %s" % p
-time.sleep(4)
-q = urllib.parse.quote("count(count by (hostname) (kvmscope_records_total))")
-for u in (purl, vurl):
-    with urllib.request.urlopen("%s/api/v1/query?query=%s" % (u, q), timeout=5) as f:
-        r = json.load(f)["data"]["result"]
-    assert r and r[0]["value"][1] == str(len(ports)), (u, r)
 PY
-t_end=$(( $(date +%s) - 3 ))
 start=$((t_begin - 2)) n=$((t_end - t_begin + 2))
 echo "agents label their tenants' series; windows $start + $n"
 
@@ -208,9 +191,7 @@ check_backend() {	# NAME URL
 			cp "$tmp/req.json" "$tmp/$name.$i.$k.json"
 		done
 	done
-	curl -s "$url/api/v1/query_range" --data-urlencode 'query=kvmscope_vm_exits_total' \
-		--data-urlencode "start=$((start - 1))" --data-urlencode "end=$((start + n))" \
-		--data-urlencode step=1 >"$tmp/$name.samples.json"
+	exit_samples "$url" "$name" "$start" "$n"
 	python3 - "$tmp" "$name" "$start" "$n" <<'PY' || fail "$name: a scope's values are not its VMs' sums"
 import json, os, sys
 d, name, start, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
