@@ -1,4 +1,10 @@
-/* input.c - reading a trace file of either format (input.h). */
+/* input.c - opening a trace file of any format, and reading a whole one
+ * (input.h).
+ *
+ * The format is told apart by the file's first bytes, read with pread()
+ * so that a text file is then read from its start through the same fd.
+ * Standard input is always text: it cannot be looked at twice.
+ */
 #include "replay/input.h"
 
 #include <errno.h>
@@ -7,8 +13,58 @@
 #include <unistd.h>
 
 #include "replay/kvmtrace.h"
-#include "replay/recfile.h"
 #include "replay/tracefs.h"
+
+int ks_input_open(struct ks_input_file *f, const char *path, unsigned flags,
+		  struct ks_err *err)
+{
+	unsigned char head[KS_RECFILE_MAGIC_LEN];
+	ssize_t n;
+	int rc;
+
+	*f = (struct ks_input_file){ .kind = KS_INPUT_TEXT,
+				     .fd = STDIN_FILENO };
+	if (!strcmp(path, "-"))
+		return 0;
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0)
+		return ks_err_set(err, errno, "", "cannot open '%s': %s", path,
+				  strerror(errno));
+	n = pread(f->fd, head, sizeof(head), 0);
+	if (n == (ssize_t)sizeof(head) && ks_recfile_sniff(head, sizeof(head))) {
+		close(f->fd);
+		f->fd = -1;
+		f->kind = KS_INPUT_RECFILE;
+		f->rd = ks_recfile_reader__open(path, err);
+		return f->rd ? 0 : -EINVAL;
+	}
+	if ((flags & KS_INPUT_PERF) && n >= KS_PERFDATA_MAGIC_LEN &&
+	    ks_perfdata_sniff(head, (size_t)n)) {
+		close(f->fd);
+		f->kind = KS_INPUT_PERFDATA;
+		if ((rc = ks_perfdata__open(&f->pd, path, err)))
+			return rc;
+		f->fd = f->pd.fd;
+		return 0;
+	}
+	f->own_fd = true;
+	return 0;
+}
+
+int ks_input_close(struct ks_input_file *f, struct ks_err *err)
+{
+	switch (f->kind) {
+	case KS_INPUT_RECFILE:
+		ks_recfile_reader__free(f->rd);
+		return 0;
+	case KS_INPUT_PERFDATA:
+		return ks_perfdata__close(&f->pd, err);
+	default:
+		if (f->own_fd)
+			close(f->fd);
+		return 0;
+	}
+}
 
 struct reading {
 	ks_input_fn fn;
@@ -27,22 +83,18 @@ static int pass(void *ctx, const struct ks_record *r)
 	return rd->fn(rd->ctx, r);
 }
 
-static int read_recfile(const char *path, struct reading *rd,
-			struct ks_err *err)
+static int read_recfile(struct ks_recfile_reader *f, const char *path,
+			struct reading *rd, struct ks_err *err)
 {
-	struct ks_recfile_reader *f = ks_recfile_reader__open(path, err);
 	const struct ks_recfile_stats *fs;
 	struct ks_record r;
 	int rc;
 
-	if (!f)
-		return -EINVAL;
 	while ((rc = ks_recfile_reader__next(f, &r)) > 0)
 		if ((rc = pass(rd, &r)) < 0)
 			break;
 	fs = ks_recfile_reader__stats(f);
 	rd->st->unusable = fs->corrupt + fs->unknown_metric + fs->undecodable;
-	ks_recfile_reader__free(f);
 	if (rc < 0 && !err->msg[0])
 		ks_err_set(err, -rc, "", "reading '%s': %s", path,
 			   strerror(-rc));
@@ -86,25 +138,20 @@ out:
 int ks_input_read(const char *path, ks_input_fn fn, void *ctx,
 		  struct ks_input_stats *st, struct ks_err *err)
 {
-	unsigned char head[KS_RECFILE_MAGIC_LEN];
 	struct reading rd = { fn, ctx, st };
-	int fd, rc;
+	struct ks_input_file f;
+	int rc;
 
 	memset(st, 0, sizeof(*st));
 	ks_err_clear(err);
-	if (!strcmp(path, "-"))
-		return read_text(STDIN_FILENO, "(standard input)", &rd, err);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ks_err_set(err, errno, "", "cannot open '%s': %s", path,
-				  strerror(errno));
-	if (pread(fd, head, sizeof(head), 0) == (ssize_t)sizeof(head) &&
-	    ks_recfile_sniff(head, sizeof(head))) {
-		close(fd);
-		st->recfile = true;
-		return read_recfile(path, &rd, err);
-	}
-	rc = read_text(fd, path, &rd, err);
-	close(fd);
+	if ((rc = ks_input_open(&f, path, 0, err)))
+		return rc;
+	st->recfile = f.kind == KS_INPUT_RECFILE;
+	if (st->recfile)
+		rc = read_recfile(f.rd, path, &rd, err);
+	else
+		rc = read_text(f.fd, f.own_fd ? path : "(standard input)", &rd,
+			       err);
+	ks_input_close(&f, err);
 	return rc;
 }

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "engine/symtab.h"
-#include "replay/perfdata.h"
+#include "replay/input.h"
 
 #define BATCH 256
 
@@ -318,75 +318,46 @@ static bool nothing_usable(const struct ks_recfile_stats *st)
 				st->undecodable || st->end_records);
 }
 
-static int read_recfile(struct ks_replay *rp, const char *path)
+static int read_recfile(struct ks_replay *rp, struct ks_recfile_reader *rd)
 {
-	struct ks_recfile_reader *rd = ks_recfile_reader__open(path, &rp->err);
 	struct ks_record r;
 	int rc = 0;
 
-	if (!rd)
-		return -EINVAL;
 	rp->st.recfile = true;
 	while (ks_recfile_reader__next(rd, &r) > 0)
 		if ((rc = sink(rp, &r)))
 			break;
 	rp->st.rf = *ks_recfile_reader__stats(rd);
 	rp->st.rfh = *ks_recfile_reader__header(rd);
-	/* The reader holds the file's symbols: the batch goes in first, or a
-	 * symbol only the reader held is freed under records still to feed
-	 * (a short recording replayed with every key ''). */
+	/* The reader holds the file's symbols: the batch goes in before it
+	 * is closed, or a symbol only the reader held is freed under records
+	 * still to feed (a short recording replayed with every key ''). */
 	flush_batch(rp);
-	ks_recfile_reader__free(rd);
 	if (!rc && nothing_usable(&rp->st.rf))
 		rc = ks_err_set(&rp->err, EIO, "", "no usable record: every "
 				"record was lost to damage");
 	return rc;
 }
 
-/* A perf.data file: the text of `perf script` over it, read as a trace. */
-static int read_perfdata(struct ks_replay *rp, const char *path)
-{
-	struct ks_err err = { { 0 }, { 0 } };
-	struct ks_perfdata pd;
-	int rc, prc;
-
-	if ((rc = ks_perfdata__open(&pd, path, &rp->err)))
-		return rc;
-	rp->st.perfdata = true;
-	rc = read_tracefs(rp, pd.fd);
-	prc = ks_perfdata__close(&pd, &err);
-	if (prc && (!rc || rc == -EINVAL)) {
-		/* perf's own reason beats "not a trace" from its empty text. */
-		rp->err = err;
-		rc = prc;
-	}
-	return rc;
-}
-
-/* Opens the input and reads it in whichever format it is. */
+/* Opens the input (input.h) and reads it in whichever format it is; a
+ * perf.data file is the text of `perf script` over it. */
 static int read_input(struct ks_replay *rp, const char *path)
 {
-	unsigned char head[KS_RECFILE_MAGIC_LEN];
-	ssize_t n;
-	int fd, rc;
+	struct ks_err err = { { 0 }, { 0 } };
+	struct ks_input_file f;
+	int rc, crc;
 
-	if (!strcmp(path, "-"))
-		return read_tracefs(rp, STDIN_FILENO);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ks_err_set(&rp->err, errno, "", "cannot open '%s': %s",
-				  path, strerror(errno));
-	n = pread(fd, head, sizeof(head), 0);
-	if (n == (ssize_t)sizeof(head) && ks_recfile_sniff(head, sizeof(head))) {
-		close(fd);
-		return read_recfile(rp, path);
+	if ((rc = ks_input_open(&f, path, KS_INPUT_PERF, &rp->err)))
+		return rc;
+	rp->st.perfdata = f.kind == KS_INPUT_PERFDATA;
+	rc = f.kind == KS_INPUT_RECFILE ? read_recfile(rp, f.rd) :
+					  read_tracefs(rp, f.fd);
+	crc = ks_input_close(&f, &err);
+	if (crc && (!rc || rc == -EINVAL)) {
+		/* perf's own reason beats "not a trace" from its empty text. */
+		rp->err = err;
+		rc = crc;
 	}
-	if (n >= KS_PERFDATA_MAGIC_LEN && ks_perfdata_sniff(head, (size_t)n)) {
-		close(fd);
-		return read_perfdata(rp, path);
-	}
-	rc = read_tracefs(rp, fd);
-	close(fd);
 	return rc;
 }
 
