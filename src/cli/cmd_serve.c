@@ -196,6 +196,47 @@ static int check_opts(struct opts *o, const struct given *g)
 	return 0;
 }
 
+/* One option into o (and g): 0, 1 after --help, or 2 after an error. */
+static int take_opt(struct opts *o, struct given *g, int c)
+{
+	switch (c) {
+	case 'l': o->listen = optarg; return 0;
+	case 'w': o->web_root = optarg; return 0;
+	case 'r': o->ac.replay.path = optarg; return 0;
+	case 'L': o->ac.replay.loop = true; return 0;
+	case OPT_VM_PREFIX: o->ac.replay.vm_prefix = optarg; return 0;
+	case OPT_STATE: o->ac.state = optarg; return 0;
+	case OPT_NO_STATE: g->no_state = true; return 0;
+	case OPT_SOURCES: o->ac.sources = optarg; return 0;
+	case OPT_GUEST_RIP: o->ac.guest_rip = true; return 0;
+	case 's':
+		g->speed = true;
+		return parse_speed(optarg, &o->ac.replay.speed) ? 2 : 0;
+	case OPT_CHECKPOINT:
+		g->checkpoint = true;
+		return parse_interval(optarg, &o->ac.checkpoint_s) ? 2 : 0;
+	case KS_SETUP_OPT_CONFIG:
+	case KS_SETUP_OPT_TLS_CERT:
+	case KS_SETUP_OPT_TLS_KEY:
+	case KS_FRONT_OPT_TOKENS:
+	case KS_SETUP_OPT_KEEP_CAPS:
+	case KS_SETUP_OPT_CHECK:
+	case KS_SETUP_OPT_PEERS:
+	case KS_SETUP_OPT_TLS_PRIO:
+	case KS_SETUP_OPT_HOSTNAME:
+	case KS_SETUP_OPT_SERIES_GRACE:
+	case KS_FRONT_OPT_TENANT_LABEL:
+		return ks_serve_setup_option(&o->setup, c, optarg) ? 2 : 0;
+	case 'h':
+		usage(stdout);
+		return 1;
+	default:
+		usage(stderr);
+		return 2;
+	}
+}
+
+/* 0, 1 for --help or --check-config, or an exit status. */
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lopts[] = {
@@ -214,79 +255,21 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct given g = { false, false, false };
-	int c;
+	int c, rc;
 
 	/* listen stays NULL unless given: the config file may set it. */
 	*o = (struct opts){ .ac.replay.speed = 1 };
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "l:r:s:Lw:h", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			o->listen = optarg;
-			break;
-		case 'r':
-			o->ac.replay.path = optarg;
-			break;
-		case 's':
-			if (parse_speed(optarg, &o->ac.replay.speed))
-				return 2;
-			g.speed = true;
-			break;
-		case 'L':
-			o->ac.replay.loop = true;
-			break;
-		case 'w':
-			o->web_root = optarg;
-			break;
-		case OPT_STATE:
-			o->ac.state = optarg;
-			break;
-		case OPT_NO_STATE:
-			g.no_state = true;
-			break;
-		case OPT_CHECKPOINT:
-			if (parse_interval(optarg, &o->ac.checkpoint_s))
-				return 2;
-			g.checkpoint = true;
-			break;
-		case OPT_SOURCES:
-			o->ac.sources = optarg;
-			break;
-		case OPT_GUEST_RIP:
-			o->ac.guest_rip = true;
-			break;
-		case OPT_VM_PREFIX:
-			o->ac.replay.vm_prefix = optarg;
-			break;
-		case KS_SETUP_OPT_CONFIG:
-		case KS_SETUP_OPT_TLS_CERT:
-		case KS_SETUP_OPT_TLS_KEY:
-		case KS_FRONT_OPT_TOKENS:
-		case KS_SETUP_OPT_KEEP_CAPS:
-		case KS_SETUP_OPT_CHECK:
-		case KS_SETUP_OPT_PEERS:
-		case KS_SETUP_OPT_TLS_PRIO:
-		case KS_SETUP_OPT_HOSTNAME:
-		case KS_SETUP_OPT_SERIES_GRACE:
-		case KS_FRONT_OPT_TENANT_LABEL:
-			if (ks_serve_setup_option(&o->setup, c, optarg))
-				return 2;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
+	while ((c = getopt_long(argc, argv, "l:r:s:Lw:h", lopts, NULL)) != -1)
+		if ((rc = take_opt(o, &g, c)))
+			return rc;
 	if (optind < argc) {
 		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	if ((c = ks_serve_setup__load(&o->setup, &o->listen, &o->web_root,
-				      &o->ac.state, g.no_state)))
-		return c;
+	if ((rc = ks_serve_setup__load(&o->setup, &o->listen, &o->web_root,
+				       &o->ac.state, g.no_state)))
+		return rc;
 	o->ac.peers = ks_config_str(&o->setup.cfg, KS_CFG_PEERS);
 	return check_opts(o, &g);
 }
