@@ -105,7 +105,7 @@ static void exits_close(struct ks_source *s)
 	ks_bpfgen__fini(&x->mgen);
 	if (x->hold)
 		s->st.drops += ks_sechold__free(x->hold);
-	free(x->xc);
+	ks_xcount__free(x->xc);
 	if (x->lslots)
 		munmap(x->lslots, x->lslots_len);
 	ks_exits__destroy(x->skel);
@@ -317,12 +317,10 @@ static int exits_open(struct ks_source *s, const struct ks_source_opts *o,
 		exits_close(s);
 		return ks_err_set(err, e, "bpf_exits", "%s", strerror(-e));
 	}
-	if (!(x->hold = ks_sechold__new()) ||
-	    !(x->xc = malloc(sizeof(*x->xc)))) {
+	if (!(x->hold = ks_sechold__new()) || !(x->xc = ks_xcount__new())) {
 		exits_close(s);
 		return ks_err_set(err, ENOMEM, "bpf_exits", "out of memory");
 	}
-	ks_xcount__init(x->xc);
 	ks_xcount__set_lat(x->xc, x->lslots, on_lat);
 	plane_timer_start(s, x);
 	lat_only_check(s, x);
