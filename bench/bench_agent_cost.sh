@@ -17,7 +17,11 @@
 #    cost of knowing them: discovery's scans, QMP, per-VM records.
 # CPU is utime+stime from /proc/PID/stat over the window, in % of one
 # core; memory is Rss and Pss from /proc/PID/smaps_rollup at the end of
-# the window, in kB.  Prints `key value` lines and a one-line summary.
+# the window, in kB, and the kernel memory of the BPF maps the agent
+# holds (the memlock of each map fd in /proc/PID/fdinfo, in kB): RSS
+# counts a BPF array only where the agent has it mapped (the .bss the
+# count-only planes are read from; lat_slots once latency mode has been
+# on), while the maps take their memory mapped or not.  Prints `key value` lines and a one-line summary.
 # Every process it started is killed on exit (trap).  Not root, or no
 # QEMU: prints "skipped: ..." and exits 0.
 set -u
@@ -78,6 +82,17 @@ print(sum(1 for k in v if k.startswith(sys.argv[1])))' "$1"
 ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
 hz=$(getconf CLK_TCK)
 smaps() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$pid/smaps_rollup"; }
+# bpfmaps: kB of kernel memory in the agent's BPF maps (memlock, bytes).
+bpfmaps() {
+	local f n=0 m
+	for f in /proc/$pid/fd/*; do
+		[ "$(readlink "$f" 2>/dev/null)" = anon_inode:bpf-map ] || continue
+		m=$(awk '$1 == "memlock:" { print $2 }' \
+			"/proc/$pid/fdinfo/${f##*/}" 2>/dev/null)
+		n=$((n + ${m:-0}))
+	done
+	echo $((n / 1024))
+}
 
 # measure LABEL: CPU over SECS seconds, then memory; key lines.
 measure() {
@@ -92,6 +107,7 @@ measure() {
 					  100 * t / hz / (w1 - w0) }'
 	echo "agent_rss_kb_$1 $(smaps Rss)"
 	echo "agent_pss_kb_$1 $(smaps Pss)"
+	echo "agent_bpf_map_kb_$1 $(bpfmaps)"
 	echo "agent_threads_$1 $(awk '$1 == "Threads:" { print $2 }' \
 		"/proc/$pid/status")"
 }
@@ -135,8 +151,9 @@ kill -0 "$pid" 2>/dev/null || fail "the agent died"
 get() { awk -v k="$1" '$1 == k { print $2 }' "$tmp/idle" "$tmp/vms"; }
 awk -v ci="$(get agent_cpu_pct_idle)" -v cv="$(get agent_cpu_pct_20vms)" \
 	-v ri="$(get agent_rss_kb_idle)" -v rv="$(get agent_rss_kb_20vms)" \
+	-v bi="$(get agent_bpf_map_kb_idle)" \
 	-v n="$NVMS" -v o="$others" 'BEGIN {
 	printf "agent_rss_kb_per_vm %.0f\n", (rv - ri) / n
-	printf "agent cost: idle %.2f%% CPU, %.1f MB RSS (%d other VMs on the host); with %d paused VMs %.2f%% CPU, %.1f MB RSS (+%.0f kB per VM)\n",
-	       ci, ri / 1024, o, n, cv, rv / 1024, (rv - ri) / n
+	printf "agent cost: idle %.2f%% CPU, %.1f MB RSS (%d other VMs on the host); with %d paused VMs %.2f%% CPU, %.1f MB RSS (+%.0f kB per VM); BPF maps %.1f MB of kernel memory at idle\n",
+	       ci, ri / 1024, o, n, cv, rv / 1024, (rv - ri) / n, bi / 1024
 }'

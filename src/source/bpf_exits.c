@@ -105,7 +105,7 @@ static void exits_close(struct ks_source *s)
 	ks_bpfgen__fini(&x->mgen);
 	if (x->hold)
 		s->st.drops += ks_sechold__free(x->hold);
-	free(x->xc);
+	ks_xcount__free(x->xc);
 	if (x->lslots)
 		munmap(x->lslots, x->lslots_len);
 	ks_exits__destroy(x->skel);
@@ -231,7 +231,15 @@ static int gens_init(struct exits_src *x)
 			k->maps.mmio_gen1, sizeof(struct ks_uexit_key));
 }
 
-/* Maps latency mode's histograms (exits.h, ks_lat_slot) into x->lslots. */
+static int on_lat(void *ctx, uint32_t slot, uint32_t idx, uint32_t bucket,
+		  uint32_t n);
+
+/* Maps latency mode's histograms (exits.h, ks_lat_slot) into x->lslots
+ * and has the planes' reader read them too, from the first time latency
+ * mode is on (at open or set_mode): the probe writes them only then, and
+ * the kernel backs a BPF array's whole mapping at mmap (2 MB resident in
+ * an agent that never times an exit otherwise).  Mapped, they stay so:
+ * count-only reads after a latency period still drain them. */
 static int lat_map(struct exits_src *x)
 {
 	const struct bpf_map *m = x->skel->maps.lat_slots;
@@ -240,6 +248,8 @@ static int lat_map(struct exits_src *x)
 		     ((bpf_map__value_size(m) + 7) & ~7u);
 	void *p;
 
+	if (x->lslots)
+		return 0;
 	if (pg <= 0 || bpf_map__value_size(m) != sizeof(struct ks_lat_slot) ||
 	    bpf_map__max_entries(m) != KS_LH_SLOTS)
 		return -EINVAL;
@@ -250,6 +260,7 @@ static int lat_map(struct exits_src *x)
 		return -errno;
 	x->lslots = p;
 	x->lslots_len = len;
+	ks_xcount__set_lat(x->xc, x->lslots, on_lat);
 	return 0;
 }
 
@@ -275,9 +286,6 @@ static int64_t tid_vcpu(void *ctx, uint32_t tid)
 				       -1 : (int64_t)si[i].vcpu;
 	return -1;
 }
-
-static int on_lat(void *ctx, uint32_t slot, uint32_t idx, uint32_t bucket,
-		  uint32_t n);
 
 static int exits_open(struct ks_source *s, const struct ks_source_opts *o,
 		      struct ks_err *err)
@@ -313,19 +321,20 @@ static int exits_open(struct ks_source *s, const struct ks_source_opts *o,
 	}
 	x->skel->bss->realtime_off_ns =
 		ks_bpfload_realtime_offset(x->skel->bss->realtime_off_ns);
-	if ((e = gens_init(x)) || (e = lat_map(x))) {
+	if ((e = gens_init(x))) {
 		exits_close(s);
 		return ks_err_set(err, e, "bpf_exits", "%s", strerror(-e));
 	}
-	if (!(x->hold = ks_sechold__new()) ||
-	    !(x->xc = malloc(sizeof(*x->xc)))) {
+	if (!(x->hold = ks_sechold__new()) || !(x->xc = ks_xcount__new())) {
 		exits_close(s);
 		return ks_err_set(err, ENOMEM, "bpf_exits", "out of memory");
 	}
-	ks_xcount__init(x->xc);
-	ks_xcount__set_lat(x->xc, x->lslots, on_lat);
 	plane_timer_start(s, x);
 	lat_only_check(s, x);
+	if (x->lat && (e = lat_map(x))) {
+		exits_close(s);
+		return ks_err_set(err, e, "bpf_exits", "%s", strerror(-e));
+	}
 	x->entry_pfd = entry_event_open();
 	/* Without discovery, vCPUs keep KVM's vcpu_id. */
 	if ((x->disc = ks_vmdisc__shared(NULL)))
@@ -642,6 +651,8 @@ static int exits_set_mode(struct ks_source *s, bool latency)
 	if (latency == x->lat)
 		return 0;
 	if (latency) {
+		if ((e = lat_map(x)))
+			return e;
 		/* Still attached within the grace tick of the last leave. */
 		if (!k->links.ks_entry && (e = entry_attach(x)))
 			return e;

@@ -8,13 +8,28 @@
 #include "source/xcount.h"
 
 #include <string.h>
+#include <sys/mman.h>
 
 #define NSEC_PER_SEC 1000000000ULL
 
-void ks_xcount__init(struct ks_xcount *x)
+/* mmap, not malloc: malloc may place it in the heap (glibc's threshold
+ * for its own mmap grows with the big blocks freed before, libbpf's BTF
+ * among them) and its zeroing would then touch all 3.4 MB at start. */
+struct ks_xcount *ks_xcount__new(void)
 {
-	memset(x, 0, sizeof(*x));
+	struct ks_xcount *x = mmap(NULL, sizeof(*x), PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (x == MAP_FAILED)
+		return NULL;
 	x->done_sec = -1;
+	return x;
+}
+
+void ks_xcount__free(struct ks_xcount *x)
+{
+	if (x)
+		munmap(x, sizeof(*x));
 }
 
 /* Deltas of one plane against its snapshot, which then catches up. */

@@ -43,7 +43,12 @@ struct ks_xcount {
 typedef int (*ks_xcount_fn)(void *ctx, uint32_t slot, uint32_t idx,
 			    uint32_t n);
 
-void ks_xcount__init(struct ks_xcount *x);
+/* A reader with zero snapshots, or NULL (errno set).  Its snapshots are
+ * as big as the probe's planes and histograms (3.4 MB), but only the
+ * slots in use are ever touched: they are anonymous pages the kernel
+ * backs at first touch, so an idle agent pays nothing for them. */
+struct ks_xcount *ks_xcount__new(void);
+void ks_xcount__free(struct ks_xcount *x);
 
 /* Reads the probe's KS_LH_SLOTS latency slots at lat too, from now on,
  * calling fn (with the read's ctx) per histogram delta. */

@@ -82,12 +82,12 @@ static ks_xplanes_t *planes(void)
 
 static void test_read_ended_plane_only(void **state)
 {
-	struct ks_xcount *x = malloc(sizeof(*x));
+	struct ks_xcount *x = ks_xcount__new();
 	ks_xplanes_t *c = planes();
 	struct got g = { 0 };
 
 	(void)state;
-	ks_xcount__init(x);
+	assert_non_null(x);
 	/* Second 100 (plane 0): 5 io on slot 1; second 101 (plane 1) has
 	 * begun: 3 hlt on slot 1, not to be read yet. */
 	(*c)[0][1][0x7b] = 5;
@@ -116,7 +116,7 @@ static void test_read_ended_plane_only(void **state)
 	assert_int_equal(g.n[1][0x7b], 2);
 	assert_int_equal(x->late, 0);
 	free(c);
-	free(x);
+	ks_xcount__free(x);
 }
 
 /* Counted from second 200 on (the probe attached then), first read at
@@ -125,12 +125,12 @@ static void test_read_ended_plane_only(void **state)
  * second 204 at the next read (it was, before ks_xcount__start). */
 static void test_first_read_takes_both_planes(void **state)
 {
-	struct ks_xcount *x = malloc(sizeof(*x));
+	struct ks_xcount *x = ks_xcount__new();
 	ks_xplanes_t *c = planes();
 	struct got g = { 0 };
 
 	(void)state;
-	ks_xcount__init(x);
+	assert_non_null(x);
 	ks_xcount__start(x, 200);
 	(*c)[0][0][0x7b] = 7;	/* seconds 200 and 202 */
 	(*c)[1][0][0x7b] = 5;	/* seconds 201 and 203 */
@@ -147,17 +147,17 @@ static void test_first_read_takes_both_planes(void **state)
 	ks_xcount__start(x, 300);
 	assert_int_equal(x->done_sec, 204);
 	free(c);
-	free(x);
+	ks_xcount__free(x);
 }
 
 static void test_wraparound_and_slots_bound(void **state)
 {
-	struct ks_xcount *x = malloc(sizeof(*x));
+	struct ks_xcount *x = ks_xcount__new();
 	ks_xplanes_t *c = planes();
 	struct got g = { 0 };
 
 	(void)state;
-	ks_xcount__init(x);
+	assert_non_null(x);
 	(*c)[1][0][KS_XC_IDX_EMUL] = 0xfffffff0u;
 	(*c)[1][3][7] = 9;	/* slot 3: beyond nslots, not read */
 	ks_xcount__read(x, (const volatile ks_xplanes_t *)c, 3, 11, on_delta,
@@ -171,17 +171,17 @@ static void test_wraparound_and_slots_bound(void **state)
 	assert_int_equal(g.n[0][KS_XC_IDX_EMUL], 0x20);
 	assert_int_equal(g.n[3][7], 9);
 	free(c);
-	free(x);
+	ks_xcount__free(x);
 }
 
 static void test_late_read_loses_nothing(void **state)
 {
-	struct ks_xcount *x = malloc(sizeof(*x));
+	struct ks_xcount *x = ks_xcount__new();
 	ks_xplanes_t *c = planes();
 	struct got g = { 0 };
 
 	(void)state;
-	ks_xcount__init(x);
+	assert_non_null(x);
 	ks_xcount__read(x, (const volatile ks_xplanes_t *)c, 1, 20, on_delta,
 			&g);
 	/* Seconds 21..24 pass unread; then the read that ends 24. */
@@ -194,29 +194,29 @@ static void test_late_read_loses_nothing(void **state)
 	assert_int_equal(x->late, 3);
 	assert_int_equal(x->done_sec, 24);
 	free(c);
-	free(x);
+	ks_xcount__free(x);
 }
 
 static void test_callback_error_still_reads_all(void **state)
 {
-	struct ks_xcount *x = malloc(sizeof(*x));
+	struct ks_xcount *x = ks_xcount__new();
 	ks_xplanes_t *c = planes();
 	struct got g = { .fail = -5 };
 
 	(void)state;
-	ks_xcount__init(x);
+	assert_non_null(x);
 	(*c)[0][0][1] = 1;
 	(*c)[0][1][2] = 2;
 	assert_int_equal(ks_xcount__read(x, (const volatile ks_xplanes_t *)c,
 					 2, 30, on_delta, &g), -5);
 	assert_int_equal(g.calls, 2);
 	free(c);
-	free(x);
+	ks_xcount__free(x);
 }
 
 static void test_slot_finalisation(void **state)
 {
-	struct ks_xcount *x = malloc(sizeof(*x));
+	struct ks_xcount *x = ks_xcount__new();
 	ks_xplanes_t *c = planes();
 	struct got g = { 0 };
 
@@ -229,7 +229,7 @@ static void test_slot_finalisation(void **state)
 	assert_true(ks_xcount_slot_final(50 * S + 300000000ULL, 51));
 	assert_true(ks_xcount_slot_final(50 * S, 51));
 
-	ks_xcount__init(x);
+	assert_non_null(x);
 	(*c)[0][2][5] = 4;
 	(*c)[1][2][6] = 3;
 	ks_xcount__read(x, (const volatile ks_xplanes_t *)c, 3, 51, on_delta,
@@ -247,7 +247,7 @@ static void test_slot_finalisation(void **state)
 	assert_int_equal(g.calls, 1);
 	ks_xcount__forget(x, (volatile ks_xplanes_t *)c, KS_XC_SLOTS);
 	free(c);
-	free(x);
+	ks_xcount__free(x);
 }
 
 struct lgot {
@@ -275,7 +275,7 @@ static int on_lat(void *ctx, uint32_t slot, uint32_t idx, uint32_t bucket,
  * counts from zero. */
 static void test_latency_histograms(void **state)
 {
-	struct ks_xcount *x = malloc(sizeof(*x));
+	struct ks_xcount *x = ks_xcount__new();
 	ks_xplanes_t *c = planes();
 	struct ks_lat_slot *ls = calloc(KS_LH_SLOTS, sizeof(*ls));
 	struct lgot g = { 0 };
@@ -283,7 +283,6 @@ static void test_latency_histograms(void **state)
 	(void)state;
 	assert_non_null(x);
 	assert_non_null(ls);
-	ks_xcount__init(x);
 	ks_xcount__set_lat(x, ls, on_lat);
 	ls[1].row_idx[2] = 0x7b + 1;
 	ls[1].row_of[0x7b] = 3;
@@ -328,7 +327,7 @@ static void test_latency_histograms(void **state)
 	assert_int_equal(g.calls, 1);
 	free(ls);
 	free(c);
-	free(x);
+	ks_xcount__free(x);
 }
 
 int main(void)
