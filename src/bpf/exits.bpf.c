@@ -107,6 +107,45 @@ int ks_entry(struct trace_event_raw_kvm_entry *ctx)
 	return KS_TP_KEEP;
 }
 
+/* Counts an event of the current thread at dense index idx of its slot:
+ * the CPU's slot hint, checked against its owner, usually names it (the
+ * exit that led here was just counted, or made pending, on this CPU),
+ * else the thread's storage does.  False when the thread has no slot yet
+ * (its first exits): the hash counts those.  Emulations and userspace
+ * exits (without subsecond rows) are counted so: between an exit and the
+ * next entry, on the exit's thread. */
+static __always_inline bool dense_count(__u32 idx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct task_struct *t;
+	struct ks_slot_hint *last;
+	struct ks_exit_thread *th;
+	__u32 slot;
+
+	if (idx >= KS_XC_NIDX || !wanted(id >> 32))
+		return false;
+	last = slot_last_of();
+	if (last && last->id == id) {
+		slot_add(last->slot, idx);
+		return true;
+	}
+	/* In latency mode the latency hint names the same slot. */
+	if (last && last->lid == id) {
+		slot_add(last->lslot, idx);
+		return true;
+	}
+	t = bpf_get_current_task_btf();
+	th = bpf_task_storage_get(&exit_task, t, 0, 0);
+	if (!th || !th->seen)
+		return false;
+	slot = (__u32)th->slot - 1;
+	if (th->slot == KS_XC_NOSLOT || slot >= KS_XC_SLOTS ||
+	    !slot_owned(slot, id))
+		return false;
+	slot_add(slot, idx);
+	return true;
+}
+
 /* The start and the failure of an emulation fire the same event; count
  * only starts, as KVM's insn_emulation statistic does. */
 SEC("tp/kvm/kvm_emulate_insn")
@@ -117,7 +156,9 @@ int ks_emul(struct trace_event_raw_kvm_emulate_insn *ctx)
 	struct ks_exit_thread *th;
 	__u32 slot;
 
-	if (!wanted(t->tgid) || ctx->failed)
+	if (ctx->failed || dense_count(KS_XC_IDX_EMUL))
+		return KS_TP_KEEP;
+	if (!wanted(t->tgid))
 		return KS_TP_KEEP;
 	th = bpf_task_storage_get(&exit_task, t, 0, 0);
 	if (th && th->seen && !lat_mode) {
@@ -197,50 +238,13 @@ static __always_inline __u32 uexit_index(int err, __u32 reason)
 	return reason < KS_XC_UEXIT_N ? KS_XC_IDX_UEXIT + reason : KS_XC_NIDX;
 }
 
-/* Without subsecond rows, a userspace exit is counted in its thread's
- * count slot, as count-only exits are: the CPU's slot hint, checked
- * against its owner, usually names it (the exit that led here was just
- * counted on this CPU), else the thread's storage does.  False when the
- * thread has no slot yet (its first exits): the hash counts those. */
-static __always_inline bool uexit_dense(__u32 idx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct task_struct *t;
-	struct ks_slot_hint *last;
-	struct ks_exit_thread *th;
-	__u32 slot;
-
-	if (idx >= KS_XC_NIDX || !wanted(id >> 32))
-		return false;
-	last = slot_last_of();
-	if (last && last->id == id) {
-		slot_add(last->slot, idx);
-		return true;
-	}
-	/* In latency mode the latency hint names the same slot. */
-	if (last && last->lid == id) {
-		slot_add(last->lslot, idx);
-		return true;
-	}
-	t = bpf_get_current_task_btf();
-	th = bpf_task_storage_get(&exit_task, t, 0, 0);
-	if (!th || !th->seen)
-		return false;
-	slot = (__u32)th->slot - 1;
-	if (th->slot == KS_XC_NOSLOT || slot >= KS_XC_SLOTS ||
-	    !slot_owned(slot, id))
-		return false;
-	slot_add(slot, idx);
-	return true;
-}
-
 SEC("tp/kvm/kvm_userspace_exit")
 int ks_uexit(struct trace_event_raw_kvm_userspace_exit *ctx)
 {
 	struct ks_uexit_key key = {};
 	int err = ctx->errno;
 
-	if (!uexit_rows && uexit_dense(uexit_index(err, ctx->reason)))
+	if (!uexit_rows && dense_count(uexit_index(err, ctx->reason)))
 		return KS_TP_KEEP;
 	if (!uexit_key(&key, KS_UXK_UEXIT))
 		return KS_TP_KEEP;
