@@ -261,14 +261,20 @@ wait_sigint() {
 }
 
 # halt_tool PID: SIGINT, and SIGKILL if it has not ended 5 minutes later
-# (bpftrace prints its maps and detaches slowly on a loaded host).
+# (bpftrace prints its maps and detaches slowly on a loaded host; HALT_WAIT
+# tenths of a second, 3000 unless set); HALT_KILLED=1 says it was killed.
 halt_tool() {
 	local i=0
+	HALT_KILLED=0
 	kill -INT "$1" 2>/dev/null
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 3000 ]; do
+	while kill -0 "$1" 2>/dev/null && [ $i -lt "${HALT_WAIT:-3000}" ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
-	kill -0 "$1" 2>/dev/null && { echo "BAD  pid $1 ignored SIGINT"; kill -KILL "$1"; }
+	if kill -0 "$1" 2>/dev/null; then
+		echo "BAD  pid $1 ignored SIGINT"
+		kill -KILL "$1"
+		HALT_KILLED=1
+	fi
 	wait "$1"
 }

@@ -34,7 +34,10 @@
 #   LAB_CPU, LAB_SMP, LAB_MEM   QEMU -cpu/-smp/-m (EPYC, 2, 4G)
 #   LAB_TCG_THREAD  multi (default) or single
 #   LAB_HOSTROOT 1: also share the host's / read-only at /host
+#   LAB_APPEND   more words for L1's kernel command line
 #   LAB_RETRIES  retries of a run that did not finish (1)
+#   LAB_STALL    seconds of console silence that mean L1 hung (180: L1
+#                prints T_ALIVE every 30 s); QEMU is then stopped
 #   LAB_VERBOSE  1: follow the console while it runs
 set -uo pipefail
 LAB=$(cd "$(dirname "$0")" && pwd)
@@ -64,6 +67,7 @@ TIMEOUT=${TIMEOUT:-300}
 NET=${LAB_NET:-$(directive net)}
 [ "$NET" = yes ] && NET=1
 RETRIES=${LAB_RETRIES:-1}
+STALL=${LAB_STALL:-180}
 RES=$OUT/$S
 RUN=$OUT/.run
 
@@ -117,6 +121,7 @@ qemu_args() {
 	[ -n "${LAB_KVMOPTS:-}" ] && append="$append lab.kvmopts=$LAB_KVMOPTS"
 	[ "$NET" = 1 ] && append="$append lab.net=1"
 	[ "${LAB_HOSTROOT:-0}" = 1 ] && append="$append lab.hostroot=1"
+	[ -n "${LAB_APPEND:-}" ] && append="$append $LAB_APPEND"
 	Q=(qemu-system-x86_64 -accel "tcg,thread=${LAB_TCG_THREAD:-multi}" -cpu "${LAB_CPU:-EPYC}"
 	   -smp "${LAB_SMP:-2}" -m "${LAB_MEM:-4G}" -no-reboot -nodefaults
 	   -kernel "$OUT/kernel/vmlinuz" -initrd "$RUN/initrd" -append "$append"
@@ -130,6 +135,29 @@ qemu_args() {
 		Q+=(-netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$PORT-:$GUEST_PORT"
 		    -device virtio-net-pci,netdev=n0)
 	fi
+}
+
+# Waits while QEMU (PID, its `timeout` wrapper) runs, and stops it once
+# L1's console has been silent for STALL seconds: L1's init prints
+# T_ALIVE every 30 s whatever the scenario does, so silence means a TCG
+# hang, which would otherwise hold the lab until the scenario's timeout
+# (up to 40 minutes).  Sets WATCHED to PID.
+watch_console() {
+	local size=-1 cur last
+	WATCHED=$1
+	last=$(date +%s)
+	while kill -0 "$1" 2>/dev/null; do
+		sleep 2
+		cur=$(stat -c %s "$RES/console.log" 2>/dev/null || echo 0)
+		if [ "$cur" != "$size" ]; then
+			size=$cur
+			last=$(date +%s)
+		elif [ $(($(date +%s) - last)) -ge "$STALL" ]; then
+			echo "run-l1: $S: L1's console silent for ${STALL}s (T_ALIVE comes every 30 s): hung, stopping QEMU"
+			kill -TERM "$1" 2>/dev/null
+			return
+		fi
+	done
 }
 
 # One boot.  Sets QRC (QEMU's status, 124 on timeout).
@@ -146,7 +174,9 @@ boot() {
 		tailpid=$!
 	fi
 	timeout -k 10 "$TIMEOUT" "${Q[@]}" -display none -monitor none \
-		-serial "file:$RES/console.log" < /dev/null > "$RES/qemu.log" 2>&1
+		-serial "file:$RES/console.log" < /dev/null > "$RES/qemu.log" 2>&1 &
+	watch_console $!
+	wait "$WATCHED"
 	QRC=$?
 	[ -n "$tailpid" ] && kill "$tailpid" 2>/dev/null
 }
