@@ -190,6 +190,17 @@ static __always_inline bool wanted(__u32 tgid)
 }
 
 
+/* Bounds the loops over CPUs (plane_tick, hints_forget). */
+#define KS_MAX_CPUS 8192
+
+/* Each CPU's slot hint (struct ks_slot_hint, below). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ks_slot_hint);
+} slot_last SEC(".maps");
+
 /* ---- the plane of the second in progress ----
  * Reading the clock costs more than the rest of the count path (55 ns of
  * 136 on a cloud VM, bench_probe_cost), so the plane is not computed per
@@ -217,14 +228,33 @@ struct {
 	__type(value, struct ks_plane_timer);
 } plane_timer SEC(".maps");
 
-/* Sets the plane of now and arms the timer for the next boundary. */
+/* bpf_loop callback: sets CPU cpu's copy of the plane (*plane1, the
+ * plane + 1); stops past the last CPU. */
+static int plane_set_cpu(__u32 cpu, void *plane1)
+{
+	struct ks_slot_hint *h;
+	__u32 zero = 0;
+
+	h = bpf_map_lookup_percpu_elem(&slot_last, &zero, cpu);
+	if (!h)
+		return 1;
+	h->plane1 = *(__u8 *)plane1;
+	return 0;
+}
+
+/* Sets the plane of now, on every CPU's hint too, and arms the timer for
+ * the next boundary. */
 static int plane_tick(void *map, __u32 *key, struct ks_plane_timer *pt)
 {
+	__u8 plane1;
+
 	__u64 wall = bpf_ktime_get_ns() + realtime_off_ns;
 	__u64 into = wall % KS_NSEC_PER_S;
 
 	cur_sec = (__u32)(wall / KS_NSEC_PER_S);
 	cur_plane = cur_sec & 1;
+	plane1 = (__u8)(cur_plane + 1);
+	bpf_loop(KS_MAX_CPUS, plane_set_cpu, &plane1, 0);
 	plane_flips += 1;
 	/* The first start is not at a boundary: not lateness. */
 	if (plane_timed && into < KS_NSEC_PER_S / 2 &&
@@ -372,13 +402,6 @@ static __always_inline __u32 slot_of(struct ks_exit_thread *th,
  * owner writes its id into a hint, and its end (ks_thread_end) voids the
  * hints that name it on every CPU, so a hint that matches the current
  * thread names its live slot. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct ks_slot_hint);
-} slot_last SEC(".maps");
-
 static __always_inline struct ks_slot_hint *slot_last_of(void)
 {
 	__u32 zero = 0;
@@ -399,9 +422,6 @@ static __always_inline void hint_set(struct ks_slot_hint *h, __u64 id,
 	barrier();
 	h->id = id;
 }
-
-/* Bounds the loop over CPUs in hints_forget. */
-#define KS_MAX_CPUS 8192
 
 /* bpf_loop callback: voids CPU cpu's hint if it names thread *id; stops
  * past the last CPU. */
@@ -439,16 +459,28 @@ static __always_inline bool slot_owned(__u32 slot, __u64 id)
 	       si->tgid == id >> 32;
 }
 
-/* Adds one at dense index idx of slot, in the plane of this second. */
-static __always_inline void slot_add(__u32 slot, __u32 idx)
+/* Adds one at dense index idx of slot, in plane p (of this second). */
+static __always_inline void slot_add_p(__u32 plane, __u32 slot, __u32 idx)
 {
-	__u64 p = plane_now() & 1, i = slot, k = idx;
+	__u64 p = plane & 1, i = slot, k = idx;
 
 	/* Checked here, on the 64-bit registers used, for the verifier. */
 	barrier_var(i);
 	barrier_var(k);
 	if (i < KS_XC_SLOTS && k < KS_XC_NIDX)
 		xcounts[p][i][k] += 1;
+}
+
+static __always_inline void slot_add(__u32 slot, __u32 idx)
+{
+	slot_add_p(plane_now(), slot, idx);
+}
+
+/* slot_add() for a slot named by the CPU's hint h: the plane from h. */
+static __always_inline void hint_add(struct ks_slot_hint *h, __u32 slot,
+				     __u32 idx)
+{
+	slot_add_p(h->plane1 ? h->plane1 - 1u : plane_now(), slot, idx);
 }
 
 /* ---- latency mode ------------------------------------------------------
@@ -757,15 +789,16 @@ static __always_inline void exit_count(__u32 vcpu, __u32 reason, __u8 isa)
 	struct ks_slot_hint *last;
 	__u32 slot, idx;
 
-	if (!wanted(id >> 32))
-		return;
+	/* A hint names only a wanted thread: no need to ask. */
 	idx = ks_exit_reason_index(isa, reason);
 	last = slot_last_of();
 	if (last && last->id == id && last->vcpu == vcpu &&
 	    last->isa == isa && idx < KS_XC_IDX_EMUL) {
-		slot_add(last->slot, idx);
+		hint_add(last, last->slot, idx);
 		return;
 	}
+	if (!wanted(id >> 32))
+		return;
 	t = bpf_get_current_task_btf();
 	th = thread_of(t);
 	if (!th) {

@@ -122,18 +122,21 @@ static __always_inline bool dense_count(__u32 idx)
 	struct ks_exit_thread *th;
 	__u32 slot;
 
-	if (idx >= KS_XC_NIDX || !wanted(id >> 32))
+	if (idx >= KS_XC_NIDX)
 		return false;
+	/* A hint names only a wanted thread. */
 	last = slot_last_of();
 	if (last && last->id == id) {
-		slot_add(last->slot, idx);
+		hint_add(last, last->slot, idx);
 		return true;
 	}
 	/* In latency mode the latency hint names the same slot. */
 	if (last && last->lid == id) {
-		slot_add(last->lslot, idx);
+		hint_add(last, last->lslot, idx);
 		return true;
 	}
+	if (!wanted(id >> 32))
+		return false;
 	t = bpf_get_current_task_btf();
 	th = bpf_task_storage_get(&exit_task, t, 0, 0);
 	if (!th || !th->seen)

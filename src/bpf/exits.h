@@ -133,7 +133,12 @@ struct ks_slot_hint {
 	__u32 slot;		/* < KS_XC_SLOTS when valid */
 	__u32 vcpu;
 	__u8 isa;
-	__u8 pad[7];
+	/* The plane of the second in progress + 1, as the plane timer set
+	 * it on every CPU at the boundary, so that the count path reads no
+	 * other page (each distinct page an event touches costs a software
+	 * TLB fill in L1 under TCG); 0: unknown, the clock says. */
+	__u8 plane1;
+	__u8 pad[6];
 	/* Latency mode's hint, apart so that count mode's argument across
 	 * a mode flip (source/bpf_exits.c) is untouched: the thread lid's
 	 * latency slot (< KS_LH_SLOTS) and vCPU; lid 0 when void. */
