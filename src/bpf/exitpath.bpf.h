@@ -228,9 +228,9 @@ struct {
 	__type(value, struct ks_plane_timer);
 } plane_timer SEC(".maps");
 
-/* bpf_loop callback: sets CPU cpu's copy of the plane (*plane1, the
- * plane + 1); stops past the last CPU. */
-static int plane_set_cpu(__u32 cpu, void *plane1)
+/* bpf_loop callback: sets CPU cpu's copy of the second (*sec1, its low
+ * bits + 1); stops past the last CPU. */
+static int plane_set_cpu(__u32 cpu, void *sec1)
 {
 	struct ks_slot_hint *h;
 	__u32 zero = 0;
@@ -238,7 +238,7 @@ static int plane_set_cpu(__u32 cpu, void *plane1)
 	h = bpf_map_lookup_percpu_elem(&slot_last, &zero, cpu);
 	if (!h)
 		return 1;
-	h->plane1 = *(__u8 *)plane1;
+	h->sec1 = *(__u8 *)sec1;
 	return 0;
 }
 
@@ -246,15 +246,15 @@ static int plane_set_cpu(__u32 cpu, void *plane1)
  * the next boundary. */
 static int plane_tick(void *map, __u32 *key, struct ks_plane_timer *pt)
 {
-	__u8 plane1;
+	__u8 sec1;
 
 	__u64 wall = bpf_ktime_get_ns() + realtime_off_ns;
 	__u64 into = wall % KS_NSEC_PER_S;
 
 	cur_sec = (__u32)(wall / KS_NSEC_PER_S);
 	cur_plane = cur_sec & 1;
-	plane1 = (__u8)(cur_plane + 1);
-	bpf_loop(KS_MAX_CPUS, plane_set_cpu, &plane1, 0);
+	sec1 = (__u8)((cur_sec & KS_SEC_MASK) + 1);
+	bpf_loop(KS_MAX_CPUS, plane_set_cpu, &sec1, 0);
 	plane_flips += 1;
 	/* The first start is not at a boundary: not lateness. */
 	if (plane_timed && into < KS_NSEC_PER_S / 2 &&
@@ -480,7 +480,14 @@ static __always_inline void slot_add(__u32 slot, __u32 idx)
 static __always_inline void hint_add(struct ks_slot_hint *h, __u32 slot,
 				     __u32 idx)
 {
-	slot_add_p(h->plane1 ? h->plane1 - 1u : plane_now(), slot, idx);
+	slot_add_p(h->sec1 ? h->sec1 - 1u : plane_now(), slot, idx);
+}
+
+/* wall_sec(t) for an event at now, t, on a CPU whose hint is h (NULL:
+ * none): the hint's copy where it has one. */
+static __always_inline __u8 hint_sec(struct ks_slot_hint *h, __u64 t)
+{
+	return h && h->sec1 ? (__u8)(h->sec1 - 1) : wall_sec(t);
 }
 
 /* ---- latency mode ------------------------------------------------------
@@ -552,11 +559,10 @@ static __always_inline bool lat_hinted(__u32 vcpu, __u64 *id,
 				       struct ks_lat_slot **ls)
 {
 	*id = bpf_get_current_pid_tgid();
-	if (!wanted(*id >> 32))
-		return false;
 	*h = slot_last_of();
+	/* A hint names only a wanted thread: no need to ask. */
 	*ls = lhint_slot(*h, *id, vcpu);
-	return true;
+	return *ls || wanted(*id >> 32);
 }
 
 /* Counts ls's pending exit in the hash, with or without its latency. */
@@ -601,13 +607,13 @@ static __always_inline __u32 lat_row(struct ks_lat_slot *ls, __u32 idx)
 /* Counts ls's pending exit, of latency lat ending at monotonic time now,
  * in its histogram; false where it does not fit (the hash counts it). */
 static __always_inline bool lat_add(struct ks_lat_slot *ls, __u64 lat,
-				    __u64 now)
+				    __u64 now, struct ks_slot_hint *h)
 {
 	__u64 b = ks_ll_index(lat) - KS_LH_B0, r;
 	__u32 v = lat_cutv & 1;
 	__u8 sec = ls->pend.sec;
 
-	if (b >= KS_LH_NB || sec != wall_sec(now))
+	if (b >= KS_LH_NB || sec != hint_sec(h, now))
 		return false;
 	/* A cut inside the bucket: the key must carry the exit's side. */
 	if (nlat_cuts[v] && ks_latcut_side(lat_cuts[v], nlat_cuts[v],
@@ -627,7 +633,7 @@ static __always_inline bool lat_add(struct ks_lat_slot *ls, __u64 lat,
 
 /* Closes ls's pending exit at an entry: its latency counted. */
 static __always_inline void pend_end(__u32 tgid, struct ks_lat_slot *ls,
-				     __u32 vcpu)
+				     __u32 vcpu, struct ks_slot_hint *h)
 {
 	__u64 now, lat;
 
@@ -640,21 +646,22 @@ static __always_inline void pend_end(__u32 tgid, struct ks_lat_slot *ls,
 		stat_inc(KS_EXS_FILTERED);
 		return;
 	}
-	if (!lat_add(ls, lat, now))
+	if (!lat_add(ls, lat, now, h))
 		pend_count_hash(tgid, ls, vcpu, lat, true);
 }
 
 /* Opens an exit in ls, counting first (without latency) one still
  * pending: its thread exited twice without an entry. */
 static __always_inline void pend_begin(__u32 tgid, struct ks_lat_slot *ls,
-				       __u32 vcpu, __u32 reason, __u8 isa)
+				       __u32 vcpu, __u32 reason, __u8 isa,
+				       struct ks_slot_hint *h)
 {
 	if (ls->pend.pending)
 		pend_count_hash(tgid, ls, vcpu, 0, false);
 	ls->pend.reason = reason;
 	ls->pend.isa = isa;
 	ls->pend.ts = bpf_ktime_get_ns();
-	ls->pend.sec = wall_sec(ls->pend.ts);
+	ls->pend.sec = hint_sec(h, ls->pend.ts);
 	ls->pend.pending = 1;
 }
 
@@ -702,7 +709,7 @@ static __always_inline void exit_begin_slow(__u64 id, struct ks_slot_hint *h,
 	if (th->seen && (ls = lat_slot_th(th, th->vcpu, &slot))) {
 		if (h)
 			lhint_set(h, id, slot, th->vcpu);
-		pend_begin(tgid, ls, th->vcpu, reason, isa);
+		pend_begin(tgid, ls, th->vcpu, reason, isa, h);
 		return;
 	}
 	th->reason = reason;
@@ -723,7 +730,7 @@ static __always_inline void exit_begin(__u32 vcpu, __u32 reason, __u8 isa)
 	if (!lat_hinted(vcpu, &id, &h, &ls))
 		return;
 	if (ls)
-		pend_begin(id >> 32, ls, vcpu, reason, isa);
+		pend_begin(id >> 32, ls, vcpu, reason, isa, h);
 	else
 		exit_begin_slow(id, h, vcpu, reason, isa);
 }
@@ -758,7 +765,7 @@ static __always_inline void exit_end_slow(__u64 id, struct ks_slot_hint *h,
 	if ((ls = lat_slot_th(th, vcpu, &slot))) {
 		if (h)
 			lhint_set(h, id, slot, vcpu);
-		pend_end(tgid, ls, vcpu);
+		pend_end(tgid, ls, vcpu, h);
 	}
 }
 
@@ -773,7 +780,7 @@ static __always_inline void exit_end(__u32 vcpu)
 	if (!lat_hinted(vcpu, &id, &h, &ls))
 		return;
 	if (ls)
-		pend_end(id >> 32, ls, vcpu);
+		pend_end(id >> 32, ls, vcpu, h);
 	else
 		exit_end_slow(id, h, vcpu);
 }
