@@ -23,6 +23,7 @@
 #include "engine/engine.h"
 #include "engine/symtab.h"
 #include "http/api.h"
+#include "http/handlers.h"
 #include "http/imgcache.h"
 #include "http/message.h"
 #include "http/params.h"
@@ -687,6 +688,85 @@ static void test_api_tenants_apart(void **state)
 	answer_fini(&b2);
 }
 
+/* One request from a thread of its own (apifx_call's, with its own
+ * answer). */
+struct viewer {
+	struct fx *f;
+	pthread_barrier_t *go;
+	const char *target;
+	struct ks_http_resp r;
+	char cache[8];
+};
+
+static void *view_once(void *arg)
+{
+	struct viewer *v = arg;
+	struct ks_http_req req = { .method = "GET", .authorization = OP };
+	char path[512];
+	struct ks_err err;
+	const char *h;
+
+	req.params = json_object();
+	req.path = path;
+	if (ks_params_from_target(req.params, v->target, path, sizeof(path),
+				  NULL, "", 0, &err)) {
+		json_decref(req.params);
+		return NULL;
+	}
+	pthread_barrier_wait(v->go);
+	ks_api__handle(v->f->a, &req, &v->r);
+	json_decref(req.params);
+	h = ks_http_resp__get_header(&v->r, "X-Kvmscope-Cache");
+	snprintf(v->cache, sizeof(v->cache), "%s", h ? h : "");
+	return NULL;
+}
+
+/* Many viewers of one view at once, its first second: one of them draws
+ * it, the others wait for and share its bytes (without single flight,
+ * each of those that came before the picture was stored drew it again). */
+static void test_api_one_draw_for_many(void **state)
+{
+	struct fx *f = *state;
+	struct viewer v[NASKERS];
+	pthread_t th[NASKERS];
+	pthread_barrier_t go;
+	struct ks_imgcache_stats st;
+	char uri[256];
+	const char *id = create(f, OP, "/ca");
+	int misses = 0;
+
+	/* An hour of columns, so that a draw takes a while. */
+	for (int64_t s = NOW_S - 600; s < NOW_S; s += 7)
+		feed(f, "alpha", s, 3, 1000 + (unsigned int)(s % 5000));
+	tick(f, NOW_S + 1);
+	snprintf(uri, sizeof(uri), "/ca/instrumentations/%s/value/heatmap/"
+		 "image?duration=3600", id);
+	assert_int_equal(pthread_barrier_init(&go, NULL, NASKERS), 0);
+	for (int i = 0; i < NASKERS; i++) {
+		v[i] = (struct viewer){ .f = f, .go = &go, .target = uri };
+		ks_http_resp_init(&v[i].r);
+		assert_int_equal(pthread_create(&th[i], NULL, view_once, &v[i]),
+				 0);
+	}
+	for (int i = 0; i < NASKERS; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < NASKERS; i++) {
+		assert_int_equal(v[i].r.status, 200);
+		assert_true(!strcmp(v[i].cache, "hit") ||
+			    !strcmp(v[i].cache, "miss"));
+		misses += !strcmp(v[i].cache, "miss");
+		assert_int_equal(v[i].r.len, v[0].r.len);
+		assert_memory_equal(v[i].r.body, v[0].r.body, v[0].r.len);
+	}
+	assert_int_equal(misses, 1);
+	ks_imgcache__stats(f->a->imgcache, &st);
+	assert_int_equal(st.puts, 1);
+	assert_int_equal(st.flights, 0);
+	for (int i = 0; i < NASKERS; i++)
+		ks_http_resp_fini(&v[i].r);
+	pthread_barrier_destroy(&go);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -709,6 +789,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_api_tenants_apart, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_api_one_draw_for_many,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
