@@ -410,12 +410,13 @@ static int fetch_unlocked(struct ks_api *a, struct ks_imgcache *c,
 	return got;
 }
 
-/* Asks the cache for ks (called locked; the lock may be let go for a
- * wait).  HIT or STALE: answered.  DRAW: the caller draws and must
- * cache_keep.  DRAW_ALONE: the caller draws; after a wait ks->key is
- * dropped, since the data may have moved meanwhile. */
-static int cache_answer(struct ks_api *a, struct keys *ks, int64_t now,
-			struct ks_http_resp *resp)
+/* Asks the cache for ks (called locked; with wait, the lock may be let
+ * go to wait for another's draw).  HIT or STALE: answered.  DRAW: the
+ * caller draws and must cache_keep.  DRAW_ALONE: the caller draws.  BUSY:
+ * another draws it (without wait), or it waited and the other's answer
+ * was not kept: the caller asks again, with keys made anew. */
+static int cache_answer(struct ks_api *a, const struct keys *ks, int64_t now,
+			bool wait, struct ks_http_resp *resp)
 {
 	struct ks_imgcache *c = cache(a);
 	struct ks_imgcache_ask q = { .key = ks->key, .view = ks->view,
@@ -427,10 +428,10 @@ static int cache_answer(struct ks_api *a, struct keys *ks, int64_t now,
 	if (!ks->key || !c)
 		return KS_IMGCACHE_DRAW_ALONE;
 	got = ks_imgcache__fetch(c, &q, false, &body, &len);
-	if (got == KS_IMGCACHE_BUSY) {
+	if (got == KS_IMGCACHE_BUSY && wait) {
 		got = fetch_unlocked(a, c, &q, &body, &len);
 		if (got == KS_IMGCACHE_DRAW_ALONE)
-			keys_fini(ks);
+			return KS_IMGCACHE_BUSY;
 	}
 	if (got != KS_IMGCACHE_HIT && got != KS_IMGCACHE_STALE)
 		return got < 0 ? KS_IMGCACHE_DRAW_ALONE : got;
@@ -519,6 +520,9 @@ static struct ks_instn *begin(struct ks_api *a, enum hm_kind k,
 			   delay, resp);
 }
 
+/* Waits for others' draws at most this many times; then draws itself. */
+#define CACHE_TRIES 3
+
 static void serve(enum hm_kind k, struct ks_api *a,
 		  const struct ks_http_req *req, const struct ks_route_match *m,
 		  struct ks_http_resp *resp)
@@ -532,18 +536,24 @@ static void serve(enum hm_kind k, struct ks_api *a,
 
 	if (!(in = begin(a, k, req, m, &q, &delay, resp)))
 		return;
-	now = ks_api_now(a);
-	cache_keys(a, k, in, &q, req->params, now, &ks);
-	got = cache_answer(a, &ks, now, resp);
-	if (got == KS_IMGCACHE_HIT || got == KS_IMGCACHE_STALE) {
-		mark_read(a, m, now);
+	for (int tries = 1;; tries++) {
+		now = ks_api_now(a);
+		cache_keys(a, k, in, &q, req->params, now, &ks);
+		got = cache_answer(a, &ks, now, tries < CACHE_TRIES, resp);
+		if (got == KS_IMGCACHE_HIT || got == KS_IMGCACHE_STALE) {
+			mark_read(a, m, now);
+			keys_fini(&ks);
+			return;
+		}
+		if (got != KS_IMGCACHE_BUSY)
+			break;
+		/* Unclaimed: drawn, not kept (another keeps its own). */
 		keys_fini(&ks);
-		return;
-	}
-	/* After a wait the instrumentation may be gone. */
-	if (!ks.key && !(in = ks_api_instn(a, m, resp))) {
-		keys_fini(&ks);
-		return;
+		if (tries >= CACHE_TRIES)
+			break;
+		/* The lock was let go: the instrumentation may be gone. */
+		if (!(in = ks_api_instn(a, m, resp)))
+			return;
 	}
 	if ((o = draw(a, k, req, in, &q, resp))) {
 		ks_api_add_delay(o, delay);

@@ -138,13 +138,14 @@ static struct entry *find(struct ks_imgcache *c, const char *key,
 	return NULL;
 }
 
-/* The entry of key drawn in epoch, the cache's own second. */
+/* The entry of key drawn in epoch, the cache's second or the one before
+ * (a request that read the clock just before it moved). */
 static struct entry *find_now(struct ks_imgcache *c, const char *key,
 			      int64_t epoch)
 {
 	struct entry *e;
 
-	if (!c->have_epoch || epoch != c->epoch)
+	if (!c->have_epoch || epoch > c->epoch || epoch < c->epoch - 1)
 		return NULL;
 	e = find(c, key, key_hash(key));
 	return e && e->epoch == epoch ? e : NULL;
@@ -226,15 +227,20 @@ static void make_room(struct ks_imgcache *c, size_t len)
 	}
 }
 
-/* Moves the cache to epoch: false if epoch is older than its own.  The
- * entries of the second before epoch stay, to stand in for their views
- * while the new second's are drawn; older ones go. */
+/* Moves the cache to epoch: false if epoch is older than the second
+ * before its own.  The entries of the second before stay, to stand in for
+ * their views while the new second's are drawn, and to answer requests
+ * that read the clock just before it moved (a draw that ends just after
+ * the second is kept: under load, every draw did, and none was kept);
+ * older ones go. */
 static bool advance(struct ks_imgcache *c, int64_t epoch)
 {
 	bool dropped = false;
 
-	if (c->have_epoch && epoch < c->epoch)
+	if (c->have_epoch && epoch < c->epoch - 1)
 		return false;
+	if (c->have_epoch && epoch < c->epoch)
+		return true;
 	for (size_t i = 0; c->have_epoch && epoch > c->epoch && i < c->n; i++)
 		if (c->e[i].key && c->e[i].epoch < epoch - 1) {
 			entry_drop(c, &c->e[i]);

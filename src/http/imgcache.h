@@ -12,7 +12,8 @@
  * Entries also carry the engine second ("epoch") they were drawn in: a
  * put for a newer second drops every entry older than the second before
  * it, since every older key is dead once the second advances, and a put
- * for an older second (a slow render finishing late) is dropped.  Size is
+ * for a second older than that (a slow render finishing late) is
+ * dropped.  Size is
  * bounded by entry count and bytes; the least recently used entry goes
  * first.  The cache has its own lock, so it may be used from any thread.
  *
@@ -65,7 +66,8 @@ int ks_imgcache__get(struct ks_imgcache *c, const char *key, int64_t epoch,
 /* Stores a copy of body under key for epoch, replacing any entry of the
  * same key, and ends key's claim, if any (stored or not).  0; -EFBIG for
  * a body over KS_IMGCACHE_MAX_BODY or the cache's bytes, -ESTALE for an
- * epoch older than the newest seen (not stored), -ENOMEM. */
+ * epoch older than the one before the newest seen (not stored),
+ * -ENOMEM. */
 int ks_imgcache__put(struct ks_imgcache *c, const char *key, int64_t epoch,
 		     const char *body, size_t len);
 
