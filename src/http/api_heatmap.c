@@ -32,8 +32,17 @@
  * the cache.  A live view (CA's default interval ends a second before
  * now) is so drawn once a second, however fast records arrive: keyed on
  * every record added, as it was, it was drawn again for nearly every
- * request while a source fed.  Answers say whether
- * they came from it in an X-Kvmscope-Cache header (hit or miss).
+ * request while a source fed.
+ *
+ * Single flight (imgcache.h): the first miss of a key claims it and
+ * draws; the requests for it meanwhile wait for its bytes, with the engine
+ * lock let go (the drawer needs it to store them), or, for a live view,
+ * get the same view's answer of the second before at once: every live
+ * view expires when the second advances, and each viewer's next request
+ * drew it again, all at the same time.  Answers say where they came from
+ * in an X-Kvmscope-Cache header: hit (this second's, drawn by another
+ * request or waited for), stale (the previous second's answer of the live
+ * view, while this second's is drawn) or miss (drawn for this request).
  */
 #include <errno.h>
 #include <stdbool.h>
