@@ -135,6 +135,32 @@ int ks_query_parse(const json_t *params, uint32_t granularity, int64_t now_s,
 	return 0;
 }
 
+/* Adds CA's time members of point i to o; false on ENOMEM. */
+static bool add_times(json_t *o, const struct ks_query *q, uint32_t i)
+{
+	int64_t start = q->start + (int64_t)i * q->duration;
+
+	return !json_object_set_new(o, "start_time", json_integer(start)) &&
+	       !json_object_set_new(o, "duration",
+				    json_integer(q->duration)) &&
+	       !json_object_set_new(o, "end_time",
+				    json_integer(start + q->duration)) &&
+	       !json_object_set_new(o, "nsources", json_integer(1)) &&
+	       !json_object_set_new(o, "minreporting", json_integer(1)) &&
+	       !json_object_set_new(o, "transformations", json_object()) &&
+	       /* Each point echoes its share of the interval as asked
+		* (CA). */
+	       !json_object_set_new(o, "requested_start_time",
+				    json_integer(q->req_start +
+						 (int64_t)i * q->req_duration)) &&
+	       !json_object_set_new(o, "requested_duration",
+				    json_integer(q->req_duration)) &&
+	       !json_object_set_new(o, "requested_end_time",
+				    json_integer(q->req_start +
+						 ((int64_t)i + 1) *
+							 q->req_duration));
+}
+
 /* Point i; *cells (if given) gets the numbers its value holds. */
 static json_t *point(const struct ks_instn *in, const struct ks_query *q,
 		     uint32_t i, size_t *cells)
@@ -149,24 +175,22 @@ static json_t *point(const struct ks_instn *in, const struct ks_query *q,
 		*cells = ks_value__cells(&v);
 	val = ks_value__to_json(&v);
 	ks_value_fini(&v);
-	o = json_pack("{s:o?,s:I,s:I,s:I,s:i,s:i,s:{}}",
-		      "value", val,
-		      "start_time", (json_int_t)start,
-		      "duration", (json_int_t)q->duration,
-		      "end_time", (json_int_t)(start + q->duration),
-		      "nsources", 1, "minreporting", 1,
-		      "transformations");
-	if (!o)
+	o = json_pack("{s:o?}", "value", val);
+	if (o && !add_times(o, q, i)) {
+		json_decref(o);
 		return NULL;
-	/* Each point echoes its share of the interval as asked (CA). */
-	json_object_set_new(o, "requested_start_time",
-			    json_integer(q->req_start +
-					 (int64_t)i * q->req_duration));
-	json_object_set_new(o, "requested_duration",
-			    json_integer(q->req_duration));
-	json_object_set_new(o, "requested_end_time",
-			    json_integer(q->req_start +
-					 ((int64_t)i + 1) * q->req_duration));
+	}
+	return o;
+}
+
+json_t *ks_query_times(const struct ks_query *q, uint32_t i)
+{
+	json_t *o = json_object();
+
+	if (o && !add_times(o, q, i)) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 

@@ -47,6 +47,10 @@ int ks_query_parse(const json_t *params, uint32_t granularity, int64_t now_s,
  * CA's shape, with "value" from the dataset.  NULL on ENOMEM. */
 json_t *ks_query_point(const struct ks_instn *in, const struct ks_query *q,
 		       uint32_t i);
+/* Point i's time members alone (no "value"): what a heatmap answer adds
+ * to its picture, without the cost of the interval's value.  NULL on
+ * ENOMEM. */
+json_t *ks_query_times(const struct ks_query *q, uint32_t i);
 /* All points: an object, or an array when q->multi.  NULL on ENOMEM. */
 json_t *ks_query_value(const struct ks_instn *in, const struct ks_query *q);
 /* ks_query_value into *out, refused with -EINVAL (err names ndatapoints)

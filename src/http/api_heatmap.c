@@ -32,8 +32,17 @@
  * the cache.  A live view (CA's default interval ends a second before
  * now) is so drawn once a second, however fast records arrive: keyed on
  * every record added, as it was, it was drawn again for nearly every
- * request while a source fed.  Answers say whether
- * they came from it in an X-Kvmscope-Cache header (hit or miss).
+ * request while a source fed.
+ *
+ * Single flight (imgcache.h): the first miss of a key claims it and
+ * draws; the requests for it meanwhile wait for its bytes, with the engine
+ * lock let go (the drawer needs it to store them), or, for a live view,
+ * get the same view's answer of the second before at once: every live
+ * view expires when the second advances, and each viewer's next request
+ * drew it again, all at the same time.  Answers say where they came from
+ * in an X-Kvmscope-Cache header: hit (this second's, drawn by another
+ * request or waited for), stale (the previous second's answer of the live
+ * view, while this second's is drawn) or miss (drawn for this request).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -161,9 +170,10 @@ static int gather_one(struct gathered *g, const struct ks_instn *in,
 	g->start[i] = q->start + (int64_t)i * q->duration;
 	if (columns_fill(&g->cols[i], in, g->start[i], q->duration))
 		return -ENOMEM;
-	if (!(g->hdr[i] = ks_query_point(in, q, i)))
+	/* The time members only: the whole interval's value, merged from
+	 * every slot and then dropped, was a third of a drawing's cost. */
+	if (!(g->hdr[i] = ks_query_times(q, i)))
 		return -ENOMEM;
-	json_object_del(g->hdr[i], "value");
 	return 0;
 }
 
@@ -312,14 +322,51 @@ static void scope_key(const struct ks_scope *sc, char *buf, size_t len)
 		snprintf(buf, len, "%d", (int)sc->kind);
 }
 
-/* The cache key of one request (called locked, after its parameters were
- * checked), or NULL on ENOMEM: then the request is drawn, not cached. */
-static char *cache_key(struct ks_api *a, enum hm_kind k,
-		       const struct ks_instn *in, const struct ks_query *q,
-		       const json_t *params, int64_t now)
+/* A request's keys: key, the exact answer; view, what stays the same
+ * from one second to the next (all but the clock, the interval and the
+ * data generation), set only for a live view, whose interval the clock
+ * moves (neither start_time nor end_time given): its previous second's
+ * answer may stand in while the new one is drawn (imgcache.h). */
+struct keys {
+	char *key, *view;
+};
+
+static void keys_fini(struct keys *ks)
 {
-	char *p = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS), *key;
+	free(ks->key);
+	free(ks->view);
+	memset(ks, 0, sizeof(*ks));
+}
+
+/* The view part of the keys (called locked), or NULL on ENOMEM. */
+static char *view_key(struct ks_api *a, enum hm_kind k,
+		      const struct ks_instn *in, const json_t *params)
+{
+	char *p = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS), *view;
 	char scope[KS_TENANT_NAME_MAX + 32];
+	int n;
+
+	if (!p)
+		return NULL;
+	scope_key(a->scope, scope, sizeof(scope));
+	n = asprintf(&view, "%d|%s|%s/%s|%lld|%p|%d.%d.%d|%u.%u.%d|%s",
+		     (int)k, scope, in->owner, in->id,
+		     (long long)in->crtime_ms, (void *)in->ds,
+		     (int)in->conf.metric, in->conf.discrete,
+		     in->conf.numeric, in->conf.granularity,
+		     in->conf.retention_time, (int)in->conf.enabled, p);
+	free(p);
+	return n < 0 ? NULL : view;
+}
+
+/* The keys of one request (called locked, after its parameters were
+ * checked); ks->key NULL on ENOMEM: then the request is drawn, not
+ * cached. */
+static void cache_keys(struct ks_api *a, enum hm_kind k,
+		       const struct ks_instn *in, const struct ks_query *q,
+		       const json_t *params, int64_t now, struct keys *ks)
+{
+	char *view = view_key(a, k, in, params);
 	int64_t newest = ks_dataset__newest(in->ds);
 	int64_t end = q->start + (int64_t)q->duration * q->ndatapoints;
 	/* The data drawn: an interval that ends before the newest slot
@@ -331,24 +378,22 @@ static char *cache_key(struct ks_api *a, enum hm_kind k,
 	uint64_t gen = end > newest ? in->nrecords : 0;
 	int n;
 
-	if (!p)
-		return NULL;
-	scope_key(a->scope, scope, sizeof(scope));
-	n = asprintf(&key, "%d|%s|%s/%s|%lld|%p|%d.%d.%d|%u.%u.%d|"
-		     "%llu.%llu.%lld|%lld|%lld+%u*%u%c|%lld.%lld.%lld|%s",
-		     (int)k, scope, in->owner, in->id,
-		     (long long)in->crtime_ms, (void *)in->ds,
-		     (int)in->conf.metric, in->conf.discrete,
-		     in->conf.numeric, in->conf.granularity,
-		     in->conf.retention_time, (int)in->conf.enabled,
-		     (unsigned long long)gen,
+	memset(ks, 0, sizeof(*ks));
+	if (!view)
+		return;
+	n = asprintf(&ks->key, "%s|%llu.%llu.%lld|%lld|%lld+%u*%u%c|"
+		     "%lld.%lld.%lld", view, (unsigned long long)gen,
 		     (unsigned long long)ks_dataset__past_changes(in->ds),
 		     (long long)ks_dataset__oldest(in->ds), (long long)now,
 		     (long long)q->start, q->duration, q->ndatapoints,
 		     q->multi ? 'm' : 's', (long long)q->req_start,
-		     (long long)q->req_duration, (long long)q->req_end, p);
-	free(p);
-	return n < 0 ? NULL : key;
+		     (long long)q->req_duration, (long long)q->req_end);
+	if (n < 0)
+		ks->key = NULL;
+	if (ks->key && q->req_start < 0 && q->req_end < 0)
+		ks->view = view;
+	else
+		free(view);
 }
 
 /* The cache, made on first use (called locked); NULL if out of memory. */
@@ -359,97 +404,175 @@ static struct ks_imgcache *cache(struct ks_api *a)
 	return a->imgcache;
 }
 
-/* Answers from the cache if it holds key.  True if it did. */
-static bool cache_answer(struct ks_api *a, const char *key, int64_t now,
-			 struct ks_http_resp *resp)
+/* ks_imgcache__fetch with the engine lock let go, for a wait: the request
+ * that draws the key needs the lock to store it. */
+static int fetch_unlocked(struct ks_api *a, struct ks_imgcache *c,
+			  const struct ks_imgcache_ask *q, char **body,
+			  size_t *len)
+{
+	const struct ks_scope *scope = a->scope;
+	int got;
+
+	ks_api__unlock(a);
+	got = ks_imgcache__fetch(c, q, true, body, len);
+	ks_api__lock(a);
+	a->scope = scope;
+	return got;
+}
+
+/* Asks the cache for ks (called locked; with wait, the lock may be let
+ * go to wait for another's draw).  HIT or STALE: answered.  DRAW: the
+ * caller draws and must cache_keep.  DRAW_ALONE: the caller draws.  BUSY:
+ * another draws it (without wait), or it waited and the other's answer
+ * was not kept: the caller asks again, with keys made anew. */
+static int cache_answer(struct ks_api *a, const struct keys *ks, int64_t now,
+			bool wait, struct ks_http_resp *resp)
 {
 	struct ks_imgcache *c = cache(a);
+	struct ks_imgcache_ask q = { .key = ks->key, .view = ks->view,
+				     .epoch = now };
 	char *body;
 	size_t len;
+	int got;
 
-	if (!key || !c || ks_imgcache__get(c, key, now, &body, &len))
-		return false;
+	if (!ks->key || !c)
+		return KS_IMGCACHE_DRAW_ALONE;
+	got = ks_imgcache__fetch(c, &q, false, &body, &len);
+	if (got == KS_IMGCACHE_BUSY && wait) {
+		got = fetch_unlocked(a, c, &q, &body, &len);
+		if (got == KS_IMGCACHE_DRAW_ALONE)
+			return KS_IMGCACHE_BUSY;
+	}
+	if (got != KS_IMGCACHE_HIT && got != KS_IMGCACHE_STALE)
+		return got < 0 ? KS_IMGCACHE_DRAW_ALONE : got;
 	ks_http_resp__data(resp, 200, KS_HTTP_JSON, body, len);
 	free(body);
-	ks_http_resp__header(resp, "X-Kvmscope-Cache", "hit");
-	return true;
+	ks_http_resp__header(resp, "X-Kvmscope-Cache",
+			     got == KS_IMGCACHE_HIT ? "hit" : "stale");
+	return got;
 }
 
-/* Keeps a finished 200 answer under key; a failure only costs a redraw. */
-static void cache_keep(struct ks_api *a, const char *key, int64_t now,
-		       struct ks_http_resp *resp)
+/* Keeps a finished 200 answer under ks, or gives up the claim (got DRAW)
+ * for any other; a failure to keep only costs a redraw. */
+static void cache_keep(struct ks_api *a, const struct keys *ks, int64_t now,
+		       int got, bool keep, struct ks_http_resp *resp)
 {
-	struct ks_imgcache *c = cache(a);
+	struct ks_imgcache_ask q = { .key = ks->key, .view = ks->view,
+				     .epoch = now };
 
-	if (key && c && resp->status == 200 && resp->body)
-		ks_imgcache__put(c, key, now, resp->body, resp->len);
-	ks_http_resp__header(resp, "X-Kvmscope-Cache", "miss");
+	keep = keep && ks->key && a->imgcache && resp->status == 200 &&
+	       resp->body;
+	if (keep)
+		ks_imgcache__put_view(a->imgcache, &q, resp->body, resp->len);
+	else if (got == KS_IMGCACHE_DRAW)
+		ks_imgcache__abandon(a->imgcache, ks->key);
+	if (resp->status == 200)
+		ks_http_resp__header(resp, "X-Kvmscope-Cache", "miss");
 }
+
+/* Draws the answer (called locked; the lock is let go while drawing).
+ * Answers an error and returns NULL if it cannot. */
+static json_t *draw(struct ks_api *a, enum hm_kind k,
+		    const struct ks_http_req *req, const struct ks_instn *in,
+		    const struct ks_query *q, struct ks_http_resp *resp)
+{
+	struct ks_hmparams hp;
+	struct gathered g;
+	struct ks_err err;
+	json_t *o;
+	int rc, e;
+
+	if ((rc = ks_hmparams__parse(&hp, req->params, &err))) {
+		ks_api_param_error(resp, rc, &err);
+		return NULL;
+	}
+	if (gather(&g, in, q)) {
+		ks_hmparams_fini(&hp);
+		render_error(resp, ENOMEM, &err);
+		return NULL;
+	}
+	o = render_unlocked(a, k, &g, q->multi, &hp, &e, &err);
+	gathered_fini(&g);
+	ks_hmparams_fini(&hp);
+	if (!o)
+		render_error(resp, e, &err);
+	return o;
+}
+
+/* The instrumentation and its interval, checked, waited for (timeout);
+ * NULL after answering an error. */
+static struct ks_instn *begin(struct ks_api *a, enum hm_kind k,
+			      const struct ks_http_req *req,
+			      const struct ks_route_match *m,
+			      struct ks_query *q, int64_t *delay,
+			      struct ks_http_resp *resp)
+{
+	struct ks_instn *in = hm_begin(a, req, m, resp);
+	struct ks_err err;
+	int rc;
+
+	if (!in || ks_api_check_xforms(req->params, resp))
+		return NULL;
+	rc = ks_query_parse(req->params, in->conf.granularity, ks_api_now(a),
+			    default_duration(k), q, &err);
+	if (rc) {
+		ks_api_param_error(resp, rc, &err);
+		return NULL;
+	}
+	if ((uint64_t)q->ndatapoints * (q->duration / in->conf.granularity) >
+	    KS_MAX_DATAPOINTS) {
+		ks_http_resp__error(resp, 409, NULL, "ndatapoints",
+				    "ndatapoints x duration / granularity must "
+				    "be at most %d columns", KS_MAX_DATAPOINTS);
+		return NULL;
+	}
+	return ks_api_wait(a, m, in, ks_api_query_end(q), q->timeout_ms,
+			   delay, resp);
+}
+
+/* Waits for others' draws at most this many times; then draws itself. */
+#define CACHE_TRIES 3
 
 static void serve(enum hm_kind k, struct ks_api *a,
 		  const struct ks_http_req *req, const struct ks_route_match *m,
 		  struct ks_http_resp *resp)
 {
-	struct ks_instn *in = hm_begin(a, req, m, resp);
-	int64_t now = ks_api_now(a), delay;
-	struct ks_hmparams hp;
-	struct gathered g;
 	struct ks_query q;
-	struct ks_err err;
-	char *key;
+	struct ks_instn *in;
+	struct keys ks;
+	int64_t now, delay;
 	json_t *o;
-	int rc, e;
+	int got;
 
-	if (!in || ks_api_check_xforms(req->params, resp))
+	if (!(in = begin(a, k, req, m, &q, &delay, resp)))
 		return;
-	rc = ks_query_parse(req->params, in->conf.granularity, now,
-			    default_duration(k), &q, &err);
-	if (rc) {
-		ks_api_param_error(resp, rc, &err);
-		return;
+	for (int tries = 1;; tries++) {
+		now = ks_api_now(a);
+		cache_keys(a, k, in, &q, req->params, now, &ks);
+		got = cache_answer(a, &ks, now, tries < CACHE_TRIES, resp);
+		if (got == KS_IMGCACHE_HIT || got == KS_IMGCACHE_STALE) {
+			mark_read(a, m, now);
+			keys_fini(&ks);
+			return;
+		}
+		if (got != KS_IMGCACHE_BUSY)
+			break;
+		/* Unclaimed: drawn, not kept (another keeps its own). */
+		keys_fini(&ks);
+		if (tries >= CACHE_TRIES)
+			break;
+		/* The lock was let go: the instrumentation may be gone. */
+		if (!(in = ks_api_instn(a, m, resp)))
+			return;
 	}
-	if ((uint64_t)q.ndatapoints * (q.duration / in->conf.granularity) >
-	    KS_MAX_DATAPOINTS) {
-		ks_http_resp__error(resp, 409, NULL, "ndatapoints",
-				    "ndatapoints x duration / granularity must "
-				    "be at most %d columns", KS_MAX_DATAPOINTS);
-		return;
+	if ((o = draw(a, k, req, in, &q, resp))) {
+		ks_api_add_delay(o, delay);
+		ks_http_resp__json(resp, 200, o);
 	}
-	if (!(in = ks_api_wait(a, m, in, ks_api_query_end(&q), q.timeout_ms,
-			       &delay, resp)))
-		return;
-	now = ks_api_now(a);
-	key = cache_key(a, k, in, &q, req->params, now);
-	if (cache_answer(a, key, now, resp)) {
-		mark_read(a, m, now);
-		free(key);
-		return;
-	}
-	if ((rc = ks_hmparams__parse(&hp, req->params, &err))) {
-		free(key);
-		ks_api_param_error(resp, rc, &err);
-		return;
-	}
-	if (gather(&g, in, &q)) {
-		free(key);
-		ks_hmparams_fini(&hp);
-		render_error(resp, ENOMEM, &err);
-		return;
-	}
-	o = render_unlocked(a, k, &g, q.multi, &hp, &e, &err);
-	gathered_fini(&g);
-	ks_hmparams_fini(&hp);
-	if (!o) {
-		free(key);
-		render_error(resp, e, &err);
-		return;
-	}
-	ks_api_add_delay(o, delay);
-	ks_http_resp__json(resp, 200, o);
 	/* Kept only if the instrumentation still exists: one deleted while
 	 * drawing must leave nothing behind. */
-	cache_keep(a, mark_read(a, m, now) ? key : NULL, now, resp);
-	free(key);
+	cache_keep(a, &ks, now, got, o && mark_read(a, m, now), resp);
+	keys_fini(&ks);
 }
 
 void ks_api_hm_list(void *ctx, const struct ks_http_req *req,

@@ -3,10 +3,10 @@
  * The listening socket is created here rather than by the library, so a
  * failure to bind names its cause (address in use, no permission) and the
  * bound port is known exactly when port 0 was asked for.  The library then
- * runs a pool of polling threads, one per CPU, so that slow answers (a
- * heatmap's PNG takes milliseconds of CPU) do not queue behind each other;
- * the handler is therefore called concurrently, and serialises what it
- * shares itself.
+ * runs a pool of polling threads, four per CPU, so that slow answers (a
+ * heatmap's PNG takes milliseconds of CPU) do not queue behind each other
+ * nor fast ones behind them; the handler is therefore called
+ * concurrently, and serialises what it shares itself.
  *
  * Per request the library calls the access handler several times: first
  * with the headers, then once per piece of body, then once more with no
@@ -49,6 +49,7 @@
 #include "http/params.h"
 
 #define POOL_MAX 16	/* threads: more only adds contention on the lock */
+#define POOL_PER_CPU 4
 
 struct ks_http_server {
 	struct MHD_Daemon *d;
@@ -435,13 +436,18 @@ int ks_http_tls_check(const char *cert, const char *key,
 	return 0;
 }
 
-/* The pool's size: one thread per online CPU, at least one. */
+/* The pool's size: POOL_PER_CPU threads per online CPU, at most
+ * POOL_MAX.  A thread drawing a heatmap (milliseconds of CPU) stalls
+ * every connection it polls: with one thread per CPU, cached answers on a
+ * 2-CPU host queued behind the drawings for hundreds of milliseconds
+ * (bench_http_load), where more threads let the kernel share the CPUs. */
 static unsigned int pool_size(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (n < 1)
-		return 1;
+		n = 1;
+	n *= POOL_PER_CPU;
 	return n > POOL_MAX ? POOL_MAX : (unsigned int)n;
 }
 

@@ -15,12 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include "apifx.h"
 
 #include "engine/engine.h"
 #include "engine/symtab.h"
 #include "http/api.h"
+#include "http/handlers.h"
 #include "http/imgcache.h"
 #include "http/message.h"
 #include "http/params.h"
@@ -88,19 +91,32 @@ static void test_epochs(void **state)
 	expect_none(c, "a", 11);
 	expect_none(c, "a", 9);
 	expect_body(c, "a", 10, "ten");
-	/* A put in a newer second empties the cache... */
+	/* A put in a newer second keeps the second before it (to stand in
+	 * for its views, see test_stale_view, and for requests that read
+	 * the clock before it moved), older ones go... */
 	assert_int_equal(ks_imgcache__put(c, "b", 11, "eleven", 6), 0);
-	expect_none(c, "a", 10);
+	expect_body(c, "a", 10, "ten");
 	expect_none(c, "a", 11);
 	ks_imgcache__stats(c, &st);
-	assert_int_equal(st.entries, 1);
-	assert_int_equal(st.flushes, 1);
-	/* ...and one finishing late, for an older second, is not kept. */
-	assert_int_equal(ks_imgcache__put(c, "a", 10, "ten", 3), -ESTALE);
-	expect_none(c, "a", 10);
+	assert_int_equal(st.entries, 2);
+	assert_int_equal(st.flushes, 0);
+	/* ...and one finishing just after its second is still kept, for
+	 * the requests that read the clock before it moved, but one for
+	 * an older second is not. */
+	assert_int_equal(ks_imgcache__put(c, "a2", 10, "ten", 3), 0);
+	expect_body(c, "a2", 10, "ten");
+	expect_none(c, "a2", 11);
+	assert_int_equal(ks_imgcache__put(c, "a", 9, "nine", 4), -ESTALE);
+	expect_none(c, "a", 9);
 	expect_body(c, "b", 11, "eleven");
+	/* Two seconds on, the first second's entries go too. */
+	assert_int_equal(ks_imgcache__put(c, "c", 12, "twelve", 6), 0);
+	expect_none(c, "a2", 10);
+	ks_imgcache__stats(c, &st);
+	assert_int_equal(st.entries, 2);
+	assert_int_equal(st.flushes, 1);
 	ks_imgcache__flush(c);
-	expect_none(c, "b", 11);
+	expect_none(c, "c", 12);
 	ks_imgcache__stats(c, &st);
 	assert_int_equal(st.entries, 0);
 	assert_int_equal(st.bytes, 0);
@@ -141,6 +157,191 @@ static void test_bounds(void **state)
 	expect_body(c, "empty", 1, "");
 	ks_imgcache__free(c);
 	ks_imgcache__free(NULL);
+}
+
+/* ---- single flight ----------------------------------------------------- */
+
+/* One request of a thread: what it asked and what it got. */
+struct asker {
+	struct ks_imgcache *c;
+	struct ks_imgcache_ask q;
+	int got;
+	char *body;
+	size_t len;
+};
+
+static void *ask_waiting(void *arg)
+{
+	struct asker *k = arg;
+
+	k->got = ks_imgcache__fetch(k->c, &k->q, true, &k->body, &k->len);
+	return NULL;
+}
+
+/* Waits (untimed) until n requests wait in c. */
+static void until_waiting(struct ks_imgcache *c, size_t n)
+{
+	struct ks_imgcache_stats st;
+
+	for (;;) {
+		ks_imgcache__stats(c, &st);
+		if (st.waiters == n)
+			return;
+		sched_yield();
+	}
+}
+
+#define NASKERS 8
+
+/* The first miss claims its key; the requests for it while it is drawn
+ * wait and get the claimant's bytes: one draw, not NASKERS + 1. */
+static void test_single_flight(void **state)
+{
+	struct ks_imgcache *c = ks_imgcache__new(0, 0);
+	struct ks_imgcache_ask q = { .key = "k", .epoch = 10 };
+	struct asker k[NASKERS];
+	pthread_t th[NASKERS];
+	struct ks_imgcache_stats st;
+	char *b;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(ks_imgcache__fetch(c, &q, false, &b, &n),
+			 KS_IMGCACHE_DRAW);
+	assert_null(b);
+	/* Not waiting: told another draws it. */
+	assert_int_equal(ks_imgcache__fetch(c, &q, false, &b, &n),
+			 KS_IMGCACHE_BUSY);
+	for (int i = 0; i < NASKERS; i++) {
+		k[i] = (struct asker){ .c = c, .q = q, .got = -1 };
+		assert_int_equal(pthread_create(&th[i], NULL, ask_waiting,
+						&k[i]), 0);
+	}
+	until_waiting(c, NASKERS);
+	assert_int_equal(ks_imgcache__put(c, "k", 10, "drawn", 5), 0);
+	for (int i = 0; i < NASKERS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(k[i].got, KS_IMGCACHE_HIT);
+		assert_int_equal(k[i].len, 5);
+		assert_memory_equal(k[i].body, "drawn", 5);
+		free(k[i].body);
+	}
+	ks_imgcache__stats(c, &st);
+	assert_int_equal(st.puts, 1);
+	assert_int_equal(st.claims, 1);
+	assert_int_equal(st.shared, NASKERS);
+	assert_int_equal(st.flights, 0);
+	assert_int_equal(st.waiters, 0);
+	/* The claim ended: the next miss of another key claims again. */
+	q.key = "other";
+	assert_int_equal(ks_imgcache__fetch(c, &q, false, &b, &n),
+			 KS_IMGCACHE_DRAW);
+	ks_imgcache__abandon(c, "other");
+	ks_imgcache__free(c);
+}
+
+/* A claimant that gives up (its draw failed) wakes its waiters, which
+ * then draw on their own; a failed put (too big) ends the claim too. */
+static void test_abandon(void **state)
+{
+	struct ks_imgcache *c = ks_imgcache__new(0, 10);
+	struct ks_imgcache_ask q = { .key = "k", .epoch = 10 };
+	struct ks_imgcache_stats st;
+	struct asker k = { .c = c, .q = q, .got = -1 };
+	pthread_t th;
+	char *b;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(ks_imgcache__fetch(c, &q, false, &b, &n),
+			 KS_IMGCACHE_DRAW);
+	assert_int_equal(pthread_create(&th, NULL, ask_waiting, &k), 0);
+	until_waiting(c, 1);
+	ks_imgcache__abandon(c, "k");
+	pthread_join(th, NULL);
+	assert_int_equal(k.got, KS_IMGCACHE_DRAW_ALONE);
+	assert_null(k.body);
+	assert_int_equal(ks_imgcache__fetch(c, &q, false, &b, &n),
+			 KS_IMGCACHE_DRAW);
+	assert_int_equal(ks_imgcache__put(c, "k", 10, "elevenbytes", 11),
+			 -EFBIG);
+	ks_imgcache__stats(c, &st);
+	assert_int_equal(st.flights, 0);
+	assert_int_equal(ks_imgcache__fetch(c, &q, false, &b, &n),
+			 KS_IMGCACHE_DRAW);
+	ks_imgcache__free(c);	/* with a claim held: freed with it */
+}
+
+/* While a live view's new second is drawn, the previous second's answer
+ * of the same view stands in; never an older one, never another view's,
+ * and never to the claimant itself or to an ask without a view. */
+static void test_stale_view(void **state)
+{
+	struct ks_imgcache *c = ks_imgcache__new(0, 0);
+	struct ks_imgcache_ask q10 = { .key = "v@10", .view = "v", .epoch = 10 };
+	struct ks_imgcache_ask q11 = { .key = "v@11", .view = "v", .epoch = 11 };
+	struct ks_imgcache_ask w11 = { .key = "w@11", .view = "w", .epoch = 11 };
+	struct ks_imgcache_ask x11 = { .key = "v@11", .epoch = 11 };
+	struct ks_imgcache_ask q12 = { .key = "v@12", .view = "v", .epoch = 12 };
+	struct ks_imgcache_stats st;
+	char *b;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(ks_imgcache__put_view(c, &q10, "ten", 3), 0);
+	assert_int_equal(ks_imgcache__fetch(c, &q11, false, &b, &n),
+			 KS_IMGCACHE_DRAW);
+	assert_null(b);
+	assert_int_equal(ks_imgcache__fetch(c, &q11, false, &b, &n),
+			 KS_IMGCACHE_STALE);
+	assert_int_equal(n, 3);
+	assert_memory_equal(b, "ten", 3);
+	free(b);
+	assert_int_equal(ks_imgcache__fetch(c, &x11, false, &b, &n),
+			 KS_IMGCACHE_BUSY);
+	assert_int_equal(ks_imgcache__fetch(c, &w11, false, &b, &n),
+			 KS_IMGCACHE_DRAW);
+	ks_imgcache__abandon(c, "w@11");
+	assert_int_equal(ks_imgcache__put_view(c, &q11, "eleven", 6), 0);
+	assert_int_equal(ks_imgcache__fetch(c, &q11, false, &b, &n),
+			 KS_IMGCACHE_HIT);
+	assert_memory_equal(b, "eleven", 6);
+	free(b);
+	/* Two seconds on, with eleven gone by a put of 13, nothing stands
+	 * in for twelve. */
+	assert_int_equal(ks_imgcache__put(c, "y", 13, "y", 1), 0);
+	assert_int_equal(ks_imgcache__fetch(c, &q12, false, &b, &n),
+			 KS_IMGCACHE_DRAW);
+	assert_int_equal(ks_imgcache__fetch(c, &q12, false, &b, &n),
+			 KS_IMGCACHE_BUSY);
+	ks_imgcache__abandon(c, "v@12");
+	ks_imgcache__stats(c, &st);
+	assert_int_equal(st.stale, 1);
+	ks_imgcache__free(c);
+}
+
+/* Claims are bounded: past KS_IMGCACHE_FLIGHTS keys in flight, a miss
+ * draws without a claim (and nobody waits for it). */
+static void test_claims_bounded(void **state)
+{
+	struct ks_imgcache *c = ks_imgcache__new(0, 0);
+	struct ks_imgcache_ask q = { .epoch = 1 };
+	char key[16], *b;
+	size_t n;
+
+	(void)state;
+	for (int i = 0; i <= KS_IMGCACHE_FLIGHTS; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		q.key = key;
+		assert_int_equal(ks_imgcache__fetch(c, &q, false, &b, &n),
+				 i < KS_IMGCACHE_FLIGHTS
+					 ? KS_IMGCACHE_DRAW
+					 : KS_IMGCACHE_DRAW_ALONE);
+	}
+	/* Unclaimed, so a second ask for it is not told to wait. */
+	assert_int_equal(ks_imgcache__fetch(c, &q, false, &b, &n),
+			 KS_IMGCACHE_DRAW_ALONE);
+	ks_imgcache__free(c);
 }
 
 /* ---- through the API ------------------------------------------------- */
@@ -493,12 +694,95 @@ static void test_api_tenants_apart(void **state)
 	answer_fini(&b2);
 }
 
+/* One request from a thread of its own (apifx_call's, with its own
+ * answer). */
+struct viewer {
+	struct fx *f;
+	pthread_barrier_t *go;
+	const char *target;
+	struct ks_http_resp r;
+	char cache[8];
+};
+
+static void *view_once(void *arg)
+{
+	struct viewer *v = arg;
+	struct ks_http_req req = { .method = "GET", .authorization = OP };
+	char path[512];
+	struct ks_err err;
+	const char *h;
+
+	req.params = json_object();
+	req.path = path;
+	if (ks_params_from_target(req.params, v->target, path, sizeof(path),
+				  NULL, "", 0, &err)) {
+		json_decref(req.params);
+		return NULL;
+	}
+	pthread_barrier_wait(v->go);
+	ks_api__handle(v->f->a, &req, &v->r);
+	json_decref(req.params);
+	h = ks_http_resp__get_header(&v->r, "X-Kvmscope-Cache");
+	snprintf(v->cache, sizeof(v->cache), "%s", h ? h : "");
+	return NULL;
+}
+
+/* Many viewers of one view at once, its first second: one of them draws
+ * it, the others wait for and share its bytes (without single flight,
+ * each of those that came before the picture was stored drew it again). */
+static void test_api_one_draw_for_many(void **state)
+{
+	struct fx *f = *state;
+	struct viewer v[NASKERS];
+	pthread_t th[NASKERS];
+	pthread_barrier_t go;
+	struct ks_imgcache_stats st;
+	char uri[256];
+	const char *id = create(f, OP, "/ca");
+	int misses = 0;
+
+	/* An hour of columns, so that a draw takes a while. */
+	for (int64_t s = NOW_S - 600; s < NOW_S; s += 7)
+		feed(f, "alpha", s, 3, 1000 + (unsigned int)(s % 5000));
+	tick(f, NOW_S + 1);
+	snprintf(uri, sizeof(uri), "/ca/instrumentations/%s/value/heatmap/"
+		 "image?duration=3600", id);
+	assert_int_equal(pthread_barrier_init(&go, NULL, NASKERS), 0);
+	for (int i = 0; i < NASKERS; i++) {
+		v[i] = (struct viewer){ .f = f, .go = &go, .target = uri };
+		ks_http_resp_init(&v[i].r);
+		assert_int_equal(pthread_create(&th[i], NULL, view_once, &v[i]),
+				 0);
+	}
+	for (int i = 0; i < NASKERS; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < NASKERS; i++) {
+		assert_int_equal(v[i].r.status, 200);
+		assert_true(!strcmp(v[i].cache, "hit") ||
+			    !strcmp(v[i].cache, "miss"));
+		misses += !strcmp(v[i].cache, "miss");
+		assert_int_equal(v[i].r.len, v[0].r.len);
+		assert_memory_equal(v[i].r.body, v[0].r.body, v[0].r.len);
+	}
+	assert_int_equal(misses, 1);
+	ks_imgcache__stats(f->a->imgcache, &st);
+	assert_int_equal(st.puts, 1);
+	assert_int_equal(st.flights, 0);
+	for (int i = 0; i < NASKERS; i++)
+		ks_http_resp_fini(&v[i].r);
+	pthread_barrier_destroy(&go);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_get_put),
 		cmocka_unit_test(test_epochs),
 		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_single_flight),
+		cmocka_unit_test(test_abandon),
+		cmocka_unit_test(test_stale_view),
+		cmocka_unit_test(test_claims_bounded),
 		cmocka_unit_test_setup_teardown(test_api_hit_and_second, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_api_data_in_same_second,
@@ -511,6 +795,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_api_tenants_apart, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_api_one_draw_for_many,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
