@@ -228,33 +228,15 @@ struct {
 	__type(value, struct ks_plane_timer);
 } plane_timer SEC(".maps");
 
-/* bpf_loop callback: sets CPU cpu's copy of the second (*sec1, its low
- * bits + 1); stops past the last CPU. */
-static int plane_set_cpu(__u32 cpu, void *sec1)
-{
-	struct ks_slot_hint *h;
-	__u32 zero = 0;
-
-	h = bpf_map_lookup_percpu_elem(&slot_last, &zero, cpu);
-	if (!h)
-		return 1;
-	h->sec1 = *(__u8 *)sec1;
-	return 0;
-}
-
-/* Sets the plane of now, on every CPU's hint too, and arms the timer for
- * the next boundary. */
+/* Sets the plane of now and arms the timer for the next boundary. */
 static int plane_tick(void *map, __u32 *key, struct ks_plane_timer *pt)
 {
-	__u8 sec1;
 
 	__u64 wall = bpf_ktime_get_ns() + realtime_off_ns;
 	__u64 into = wall % KS_NSEC_PER_S;
 
 	cur_sec = (__u32)(wall / KS_NSEC_PER_S);
 	cur_plane = cur_sec & 1;
-	sec1 = (__u8)((cur_sec & KS_SEC_MASK) + 1);
-	bpf_loop(KS_MAX_CPUS, plane_set_cpu, &sec1, 0);
 	plane_flips += 1;
 	/* The first start is not at a boundary: not lateness. */
 	if (plane_timed && into < KS_NSEC_PER_S / 2 &&
@@ -459,10 +441,10 @@ static __always_inline bool slot_owned(__u32 slot, __u64 id)
 	       si->tgid == id >> 32;
 }
 
-/* Adds one at dense index idx of slot, in plane p (of this second). */
-static __always_inline void slot_add_p(__u32 plane, __u32 slot, __u32 idx)
+/* Adds one at dense index idx of slot, in the plane of this second. */
+static __always_inline void slot_add(__u32 slot, __u32 idx)
 {
-	__u64 p = plane & 1, i = slot, k = idx;
+	__u64 p = plane_now() & 1, i = slot, k = idx;
 
 	/* Checked here, on the 64-bit registers used, for the verifier. */
 	barrier_var(i);
@@ -471,24 +453,6 @@ static __always_inline void slot_add_p(__u32 plane, __u32 slot, __u32 idx)
 		xcounts[p][i][k] += 1;
 }
 
-static __always_inline void slot_add(__u32 slot, __u32 idx)
-{
-	slot_add_p(plane_now(), slot, idx);
-}
-
-/* slot_add() for a slot named by the CPU's hint h: the plane from h. */
-static __always_inline void hint_add(struct ks_slot_hint *h, __u32 slot,
-				     __u32 idx)
-{
-	slot_add_p(h->sec1 ? h->sec1 - 1u : plane_now(), slot, idx);
-}
-
-/* wall_sec(t) for an event at now, t, on a CPU whose hint is h (NULL:
- * none): the hint's copy where it has one. */
-static __always_inline __u8 hint_sec(struct ks_slot_hint *h, __u64 t)
-{
-	return h && h->sec1 ? (__u8)(h->sec1 - 1) : wall_sec(t);
-}
 
 /* ---- latency mode ------------------------------------------------------
  * Latency mode's hot path mirrors count mode's: the CPU's latency hint
@@ -613,7 +577,7 @@ static __always_inline bool lat_add(struct ks_lat_slot *ls, __u64 lat,
 	__u32 v = lat_cutv & 1;
 	__u8 sec = ls->pend.sec;
 
-	if (b >= KS_LH_NB || sec != hint_sec(h, now))
+	if (b >= KS_LH_NB || sec != wall_sec(now))
 		return false;
 	/* A cut inside the bucket: the key must carry the exit's side. */
 	if (nlat_cuts[v] && ks_latcut_side(lat_cuts[v], nlat_cuts[v],
@@ -661,7 +625,7 @@ static __always_inline void pend_begin(__u32 tgid, struct ks_lat_slot *ls,
 	ls->pend.reason = reason;
 	ls->pend.isa = isa;
 	ls->pend.ts = bpf_ktime_get_ns();
-	ls->pend.sec = hint_sec(h, ls->pend.ts);
+	ls->pend.sec = wall_sec(ls->pend.ts);
 	ls->pend.pending = 1;
 }
 
@@ -801,7 +765,7 @@ static __always_inline void exit_count(__u32 vcpu, __u32 reason, __u8 isa)
 	last = slot_last_of();
 	if (last && last->id == id && last->vcpu == vcpu &&
 	    last->isa == isa && idx < KS_XC_IDX_EMUL) {
-		hint_add(last, last->slot, idx);
+		slot_add(last->slot, idx);
 		return;
 	}
 	if (!wanted(id >> 32))

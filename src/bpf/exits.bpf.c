@@ -127,12 +127,12 @@ static __always_inline bool dense_count(__u32 idx)
 	/* A hint names only a wanted thread. */
 	last = slot_last_of();
 	if (last && last->id == id) {
-		hint_add(last, last->slot, idx);
+		slot_add(last->slot, idx);
 		return true;
 	}
 	/* In latency mode the latency hint names the same slot. */
 	if (last && last->lid == id) {
-		hint_add(last, last->lslot, idx);
+		slot_add(last->lslot, idx);
 		return true;
 	}
 	if (!wanted(id >> 32))

@@ -133,13 +133,7 @@ struct ks_slot_hint {
 	__u32 slot;		/* < KS_XC_SLOTS when valid */
 	__u32 vcpu;
 	__u8 isa;
-	/* The second in progress & KS_SEC_MASK, + 1 (its low bit is the
-	 * count plane's), as the plane timer set it on every CPU at the
-	 * boundary, so that the hot paths read no other page for it (each
-	 * distinct page an event touches costs a software TLB fill in L1
-	 * under TCG); 0: unknown, the timer's globals or the clock say. */
-	__u8 sec1;
-	__u8 pad[6];
+	__u8 pad[7];
 	/* Latency mode's hint, apart so that count mode's argument across
 	 * a mode flip (source/bpf_exits.c) is untouched: the thread lid's
 	 * latency slot (< KS_LH_SLOTS) and vCPU; lid 0 when void. */
