@@ -4,7 +4,8 @@
 #
 # Boots the lab's L1 (tests/lab/run-l1.sh) with the host's root shared in,
 # and runs scenarios/bpf-slowdown.sh there: kvmtest bursts with nothing
-# attached, with `kvmscope stat`, with `perf kvm stat record` and with a
+# attached, with `kvmscope stat` (and again with its exit hooks on perf
+# tracepoints, kvmscope-tp), with `perf kvm stat record` and with a
 # bpftrace script counting the same keys, RUNS alternating rounds; prints
 # the median exits/s of each and its slowdown against none, and the
 # targets' ratios (kvmscope <= 1/3 of perf's slowdown, below bpftrace's)
@@ -62,8 +63,8 @@ while [ "$first" -lt "$RUNS" ] && [ "$boots" -lt "$BOOTS" ]; do
 	rc=$?
 	[ "$rc" = 77 ] && skip "$(grep -a -E '^SKIP:|lab unavailable' "$log" | tail -1)"
 	[ -s "$res/kernel.txt" ] && kern=$(cat "$res/kernel.txt")
-	# Whole rounds only: all six configurations' rates.
-	whole=$(awk '{ n[$1]++ } END { for (r in n) if (n[r] == 6) print r }' \
+	# Whole rounds only: all seven configurations' rates.
+	whole=$(awk '{ n[$1]++ } END { for (r in n) if (n[r] == 7) print r }' \
 		"$res/rates.txt" 2>/dev/null | sort -n)
 	for r in $whole; do awk -v r="$r" '$1 == r' "$res/rates.txt" >> "$acc"; done
 	[ "$rc" = 0 ] && break
@@ -96,4 +97,7 @@ awk -v rounds="$rounds" '
 		cmp("kvmscope", "perf", "kvmscope vs perf kvm stat record", "<= 1/3")
 		cmp("kvmscope", "bpftrace", "kvmscope vs bpftrace, same keys", "below")
 		cmp("kvmscope-lat", "bpftrace-lat", "kvmscope -L vs bpftrace timing exits", "below")
+		printf "raw exit hooks (kvmscope) vs perf tracepoint hooks (kvmscope-tp): %.1f%% / %.1f%% = %.2f (paired %.2f)\n",
+			s["kvmscope"], s["kvmscope-tp"], (s["kvmscope-tp"] > 0 ? s["kvmscope"] / s["kvmscope-tp"] : 0),
+			(p["kvmscope-tp"] > 0 ? p["kvmscope"] / p["kvmscope-tp"] : 0)
 	}' "$res/summary.all.txt"

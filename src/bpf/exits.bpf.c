@@ -26,10 +26,12 @@
  * the loader refreshes every tick, as irqs.bpf.c does), kvm:kvm_pio by
  * port, kvm:kvm_mmio by address in a map of its own with a small cap.
  *
- * Field access is CO-RE against the tracepoints' trace_event_raw_* structs,
- * so one object runs on 6.1 (kvm as a module, module BTF) to 6.18.  Old
- * kernels whose kvm_exit lacks vcpu_id take the vCPU from the thread's
- * last kvm_entry.  Drops (map full) are counted, never silent.
+ * kvm_exit, kvm_entry and kvm_userspace_exit have two hooks each, raw
+ * (BTF-typed, on AMD) and perf (elsewhere); the loader loads one kind
+ * (see exit_hook below).  Field access is CO-RE against the kernel's
+ * types, so one object runs on 6.1 (kvm as a module, module BTF) to 6.18.
+ * Old kernels whose kvm_exit record lacks vcpu_id take the vCPU from the
+ * thread's last kvm_entry (perf hooks only: the raw hook reads it).  Drops (map full) are counted, never silent.
  *
  * The ks_bench_* and ks_test_* programs are not loaded by the probe ('?'
  * sections): the cost benchmark and a test load them alone, on syscall
@@ -38,6 +40,9 @@
  * program, run once by the loader) starts the count planes' timer.
  */
 #include "exitpath.bpf.h"
+#include <bpf/bpf_tracing.h>
+
+#include "svm.bpf.h"
 #include "uexits.h"
 #include "tpkeep.h"
 
@@ -80,28 +85,79 @@ struct {
 	.values = { [0] = &mmio_gen0 },
 };
 
-/* The one kvm_exit program, in both modes.  It reads lat_mode once, so
- * that each exit goes down exactly one path even while the loader flips
- * the mode (two programs each testing the flag could both count an exit
- * the flip falls between, or both stand aside).  Where kvm_exit lacks
- * vcpu_id (old kernels) only pairing learns the vCPU: latency always, and
- * the loader keeps kvm_entry attached (exit_vcpu_known). */
-SEC("tp/kvm/kvm_exit")
-int ks_exit(struct trace_event_raw_kvm_exit *ctx)
+/* kvm_exit's work, in both modes.  It reads lat_mode once, so that each
+ * exit goes down exactly one path even while the loader flips the mode
+ * (two programs each testing the flag could both count an exit the flip
+ * falls between, or both stand aside).  Where the vCPU is not known
+ * (kvm_exit without vcpu_id, old kernels) only pairing learns it:
+ * latency always, and the loader keeps kvm_entry attached
+ * (exit_vcpu_known). */
+static __always_inline void exit_hook(__u32 vcpu, __u32 reason, __u8 isa,
+				      bool vcpu_known)
 {
-	__u32 vcpu = KS_VCPU_UNKNOWN;
-
-	if (bpf_core_field_exists(ctx->vcpu_id))
-		vcpu = ctx->vcpu_id;
-	if (lat_mode || !bpf_core_field_exists(ctx->vcpu_id))
-		exit_begin(vcpu, ctx->exit_reason, (__u8)ctx->isa);
+	if (lat_mode || !vcpu_known)
+		exit_begin(vcpu, reason, isa);
 	else
-		exit_count(vcpu, ctx->exit_reason, (__u8)ctx->isa);
+		exit_count(vcpu, reason, isa);
+}
+
+/* The hooks come in two kinds, one loaded (source/bpf_exits.c picks):
+ *
+ * BTF-typed raw tracepoints (tp_btf), where kvm_amd's types are known:
+ * the program gets the tracepoint's own arguments (the vCPU, the ISA),
+ * before and instead of the perf path, which builds the event's record
+ * in a per-CPU buffer (its TP_fast_assign: RIP, exit info, error code)
+ * and then hands it to the perf event the program hangs on.  kvm_exit's
+ * arguments carry no reason: the hook reads what the tracepoint would
+ * print, the VMCB's exit code (svm_get_exit_info), and the vCPU's id.
+ * The program's return value filters nothing here, so other tracers'
+ * events are untouched.
+ *
+ * Perf tracepoints (tp), everywhere else (Intel, kernels without kvm's
+ * BTF): the record's fields, by CO-RE; the return value keeps the event
+ * for other tracers (tpkeep.h). */
+SEC("?tp_btf/kvm_exit")
+int BPF_PROG(ks_exit, struct kvm_vcpu *vcpu, __u32 isa)
+{
+	struct vmcb___ks *vmcb;
+	__u32 reason;
+
+	/* 6.12's verifier holds tracepoint arguments possibly NULL. */
+	if (!vcpu) {
+		stat_inc(KS_EXS_NOREASON);
+		return 0;
+	}
+	vmcb = ks_svm_vmcb(vcpu);
+	if (!vmcb ||
+	    bpf_core_read(&reason, sizeof(reason), &vmcb->control.exit_code)) {
+		stat_inc(KS_EXS_NOREASON);
+		return 0;
+	}
+	exit_hook(vcpu->vcpu_id, reason, (__u8)isa, true);
+	return 0;
+}
+
+SEC("?tp/kvm/kvm_exit")
+int ks_exit_tp(struct trace_event_raw_kvm_exit *ctx)
+{
+	bool known = bpf_core_field_exists(ctx->vcpu_id);
+
+	exit_hook(known ? ctx->vcpu_id : KS_VCPU_UNKNOWN, ctx->exit_reason,
+		  (__u8)ctx->isa, known);
 	return KS_TP_KEEP;
 }
 
-SEC("tp/kvm/kvm_entry")
-int ks_entry(struct trace_event_raw_kvm_entry *ctx)
+/* 6.12 added an argument after the vCPU; only the vCPU is read. */
+SEC("?tp_btf/kvm_entry")
+int BPF_PROG(ks_entry, struct kvm_vcpu *vcpu)
+{
+	if (vcpu)
+		exit_end(vcpu->vcpu_id);
+	return 0;
+}
+
+SEC("?tp/kvm/kvm_entry")
+int ks_entry_tp(struct trace_event_raw_kvm_entry *ctx)
 {
 	exit_end(ctx->vcpu_id);
 	return KS_TP_KEEP;
@@ -241,24 +297,35 @@ static __always_inline __u32 uexit_index(int err, __u32 reason)
 	return reason < KS_XC_UEXIT_N ? KS_XC_IDX_UEXIT + reason : KS_XC_NIDX;
 }
 
-SEC("tp/kvm/kvm_userspace_exit")
-int ks_uexit(struct trace_event_raw_kvm_userspace_exit *ctx)
+static __always_inline void uexit_hook(__u32 reason, int err)
 {
 	struct ks_uexit_key key = {};
-	int err = ctx->errno;
 
-	if (!uexit_rows && dense_count(uexit_index(err, ctx->reason)))
-		return KS_TP_KEEP;
+	if (!uexit_rows && dense_count(uexit_index(err, reason)))
+		return;
 	if (!uexit_key(&key, KS_UXK_UEXIT))
-		return KS_TP_KEEP;
+		return;
 	/* As the tracepoint prints it: a failed KVM_RUN has no reason. */
 	if (err < 0)
 		key.sub = err == -KS_EINTR ? KS_UXE_RESTART : KS_UXE_ERROR;
 	else
-		key.arg = ctx->reason;
+		key.arg = reason;
 	if (uexit_rows)
 		subsecond_row(&key);
 	gen_add(&uexit_cur, &key, KS_EXS_UEXIT_FULL);
+}
+
+SEC("?tp_btf/kvm_userspace_exit")
+int BPF_PROG(ks_uexit, __u32 reason, int err)
+{
+	uexit_hook(reason, err);
+	return 0;
+}
+
+SEC("?tp/kvm/kvm_userspace_exit")
+int ks_uexit_tp(struct trace_event_raw_kvm_userspace_exit *ctx)
+{
+	uexit_hook(ctx->reason, ctx->errno);
 	return KS_TP_KEEP;
 }
 

@@ -68,6 +68,8 @@ enum ks_exit_stat {
 	KS_EXS_SLOW,		/* count mode: counted in the hash instead
 				 * (no slot free, reason off the index) */
 	KS_EXS_NOSLOT,		/* count mode: a thread found no free slot */
+	KS_EXS_NOREASON,	/* exit lost: the raw hook could not read
+				 * its reason from the VMCB */
 	KS_EXS__COUNT
 };
 

@@ -42,6 +42,7 @@
 
 #include "gen.bpf.h"
 #include "samples.h"
+#include "svm.bpf.h"
 #include "vcpuload.bpf.h"
 
 #define KS_PF_VCPU 0x00000001	/* include/linux/sched.h */
@@ -105,24 +106,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } smp_stats SEC(".maps");
-
-/* kvm_amd's types, only the fields read; CO-RE finds them in the kvm_amd
- * module BTF (on 6.1 `save` sits in an anonymous union: CO-RE looks
- * through it). */
-struct vmcb_save_area___ks {
-	__u8 cpl;
-	__u64 cr3;
-	__u64 rip;
-} __attribute__((preserve_access_index));
-
-struct vmcb___ks {
-	struct vmcb_save_area___ks save;
-} __attribute__((preserve_access_index));
-
-struct vcpu_svm___ks {
-	struct kvm_vcpu vcpu;
-	struct vmcb___ks *vmcb;
-} __attribute__((preserve_access_index));
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -195,14 +178,10 @@ static __always_inline void learn(__u32 tid, __u32 tgid, __u32 vcpu)
 static __always_inline bool svm_state(struct kvm_vcpu *vcpu,
 				      struct ks_sample_key *k)
 {
-	struct vcpu_svm___ks *svm;
-	struct vmcb___ks *vmcb = NULL;
+	struct vmcb___ks *vmcb = ks_svm_vmcb(vcpu);
 	__u8 cpl;
 
-	if (!bpf_core_type_exists(struct vcpu_svm___ks))
-		return false;
-	svm = (void *)vcpu - bpf_core_field_offset(struct vcpu_svm___ks, vcpu);
-	if (bpf_core_read(&vmcb, sizeof(vmcb), &svm->vmcb) || !vmcb)
+	if (!vmcb)
 		return false;
 	if (bpf_core_read(&cpl, sizeof(cpl), &vmcb->save.cpl))
 		return false;

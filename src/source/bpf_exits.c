@@ -2,8 +2,9 @@
  * (exits.bpf.c) live.
  *
  * Loads the probe through its skeleton, configures it (process filter,
- * exact latency filter, subsecond rows) before load so the verifier prunes
- * what is off, attaches to kvm:kvm_exit, kvm:kvm_entry,
+ * exact latency filter, subsecond rows, which kind of exit hook: raw on
+ * AMD, perf elsewhere) before load so the verifier prunes what is off,
+ * attaches to kvm:kvm_exit, kvm:kvm_entry,
  * kvm:kvm_emulate_insn, sched:sched_process_exit, kvm:kvm_userspace_exit,
  * kvm:kvm_pio and kvm:kvm_mmio, and each tick drains one generation of
  * each of its three map pairs (exits, userspace exits and port I/O, MMIO)
@@ -79,6 +80,8 @@ struct exits_src {
 	size_t lslots_len;
 	struct ks_sechold *hold;	/* hash records of a later second */
 	bool uexit_detail;		/* subsecond rows, port and MMIO */
+	bool btf_hooks;			/* kvm_exit, kvm_entry and
+					 * kvm_userspace_exit hooked raw */
 	/* Latency cuts: the probe's two sets as last written (cutv the one
 	 * in use), and the set asked for, written at the next read. */
 	struct ks_latcuts cuts[2], want;
@@ -117,6 +120,32 @@ static void exits_close(struct ks_source *s)
 	s->priv = NULL;
 }
 
+/* Which kind of hook the exit programs use (exits.bpf.c says why two):
+ * raw (BTF-typed) where kvm_amd's types are known, the perf tracepoint
+ * elsewhere; KVMSCOPE_EXIT_HOOKS=tp or =btf overrides, to compare them
+ * (bench/bench_lab_slowdown.sh) and to load the raw ones where no AMD
+ * KVM runs (tests/bpf/t_load.sh). */
+static void hooks_pick(struct exits_src *x)
+{
+	const char *env = getenv("KVMSCOPE_EXIT_HOOKS");
+	struct ks_exits *k = x->skel;
+	bool b;
+
+	if (env && !strcmp(env, "tp"))
+		x->btf_hooks = false;
+	else if (env && !strcmp(env, "btf"))
+		x->btf_hooks = true;
+	else
+		x->btf_hooks = ks_bpfload_svm_btf();
+	b = x->btf_hooks;
+	bpf_program__set_autoload(k->progs.ks_exit, b);
+	bpf_program__set_autoload(k->progs.ks_entry, b);
+	bpf_program__set_autoload(k->progs.ks_uexit, b);
+	bpf_program__set_autoload(k->progs.ks_exit_tp, !b);
+	bpf_program__set_autoload(k->progs.ks_entry_tp, !b);
+	bpf_program__set_autoload(k->progs.ks_uexit_tp, !b);
+}
+
 static void configure(struct exits_src *x, const struct ks_source_opts *o)
 {
 	struct ks_exits *skel = x->skel;
@@ -131,6 +160,7 @@ static void configure(struct exits_src *x, const struct ks_source_opts *o)
 	/* Only bench/bench_probe_cost.c's programs use it. */
 	bpf_map__set_autocreate(skel->maps.bench_base, false);
 	bpf_program__set_autoload(skel->progs.ks_plane_start, true);
+	hooks_pick(x);
 	x->lat_only = o->lat_filter;
 	x->lat = !o->exits_count_only || x->lat_only;
 	skel->bss->lat_mode = x->lat;
@@ -198,7 +228,7 @@ static void lat_only_check(struct ks_source *s, struct exits_src *x)
 {
 	size_t n = strlen(s->note);
 
-	if (x->skel->bss->exit_vcpu_known)
+	if (x->btf_hooks || x->skel->bss->exit_vcpu_known)
 		return;
 	x->lat_only = true;
 	x->lat = true;
@@ -335,7 +365,9 @@ static int exits_open(struct ks_source *s, const struct ks_source_opts *o,
 		exits_close(s);
 		return ks_err_set(err, e, "bpf_exits", "%s", strerror(-e));
 	}
-	x->entry_pfd = entry_event_open();
+	/* Raw hooks need no perf event. */
+	if (!x->btf_hooks)
+		x->entry_pfd = entry_event_open();
 	/* Without discovery, vCPUs keep KVM's vcpu_id. */
 	if ((x->disc = ks_vmdisc__shared(NULL)))
 		ks_vmident__set_discovery(x->vi, x->disc, tid_vcpu, x);
@@ -356,17 +388,24 @@ static int entry_attach(struct exits_src *x)
 	struct ks_exits *k = x->skel;
 	int fd, e;
 
-	if (x->entry_pfd < 0)
+	if (x->btf_hooks)
 		return attach_one(k->progs.ks_entry, &k->links.ks_entry);
+	if (x->entry_pfd < 0)
+		return attach_one(k->progs.ks_entry_tp, &k->links.ks_entry_tp);
 	if ((fd = fcntl(x->entry_pfd, F_DUPFD_CLOEXEC, 0)) < 0)
 		return -errno;
-	k->links.ks_entry = bpf_program__attach_perf_event(k->progs.ks_entry,
-							   fd);
-	if (k->links.ks_entry)
+	k->links.ks_entry_tp =
+		bpf_program__attach_perf_event(k->progs.ks_entry_tp, fd);
+	if (k->links.ks_entry_tp)
 		return 0;
 	e = -errno;
 	close(fd);
 	return e;
+}
+
+static bool entry_attached(const struct ks_exits *k)
+{
+	return k->links.ks_entry || k->links.ks_entry_tp;
 }
 
 /* Detaches ks_entry; the event opened at start stays open, disabled, so
@@ -375,6 +414,8 @@ static void entry_detach(struct exits_src *x)
 {
 	bpf_link__destroy(x->skel->links.ks_entry);
 	x->skel->links.ks_entry = NULL;
+	bpf_link__destroy(x->skel->links.ks_entry_tp);
+	x->skel->links.ks_entry_tp = NULL;
 	if (x->entry_pfd >= 0)
 		ioctl(x->entry_pfd, PERF_EVENT_IOC_DISABLE, 0);
 }
@@ -390,7 +431,10 @@ static int exits_attach(struct ks_source *s, struct ks_err *err)
 	/* What the planes count from here on is read from this second. */
 	clock_gettime(CLOCK_REALTIME, &now);
 	ks_xcount__start(x->xc, (int64_t)now.tv_sec);
-	e = attach_one(k->progs.ks_exit, &k->links.ks_exit);
+	if (x->btf_hooks)
+		e = attach_one(k->progs.ks_exit, &k->links.ks_exit);
+	else
+		e = attach_one(k->progs.ks_exit_tp, &k->links.ks_exit_tp);
 	if (!e && x->lat)
 		e = entry_attach(x);
 	s->mode = x->lat ? "latency" : "count-only";
@@ -398,8 +442,10 @@ static int exits_attach(struct ks_source *s, struct ks_err *err)
 		e = attach_one(k->progs.ks_emul, &k->links.ks_emul);
 	if (!e)
 		e = attach_one(k->progs.ks_thread_end, &k->links.ks_thread_end);
-	if (!e)
+	if (!e && x->btf_hooks)
 		e = attach_one(k->progs.ks_uexit, &k->links.ks_uexit);
+	else if (!e)
+		e = attach_one(k->progs.ks_uexit_tp, &k->links.ks_uexit_tp);
 	if (!e && x->uexit_detail)
 		e = attach_one(k->progs.ks_pio, &k->links.ks_pio);
 	if (!e && x->uexit_detail)
@@ -578,7 +624,8 @@ static int read_stats(struct ks_source *s, struct exits_src *x)
 	if ((e = ks_bpfgen_stats_delta(fd, KS_EXS__COUNT, x->gen.ncpu, x->prev, d)))
 		return e;
 	s->st.drops += d[KS_EXS_DROP_FULL] + d[KS_EXS_DROP_NOMAP] +
-		       d[KS_EXS_UEXIT_FULL] + d[KS_EXS_MMIO_FULL];
+		       d[KS_EXS_UEXIT_FULL] + d[KS_EXS_MMIO_FULL] +
+		       d[KS_EXS_NOREASON];
 	s->st.filtered += d[KS_EXS_FILTERED];
 	s->st.unpaired += d[KS_EXS_UNPAIRED];
 	return 0;
@@ -654,7 +701,7 @@ static int exits_set_mode(struct ks_source *s, bool latency)
 		if ((e = lat_map(x)))
 			return e;
 		/* Still attached within the grace tick of the last leave. */
-		if (!k->links.ks_entry && (e = entry_attach(x)))
+		if (!entry_attached(k) && (e = entry_attach(x)))
 			return e;
 		x->entry_grace = 0;
 		lat_mode_set(s, x, true);

@@ -21,7 +21,6 @@
 #include "source/source.h"
 
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/perf_event.h>
@@ -133,26 +132,6 @@ static enum ks_sample_tdp host_tdp(enum ks_sample_isa isa)
 	return tdp;
 }
 
-/* Whether kernel BTF describes struct vcpu_svm (kvm_amd built in, or its
- * module BTF): the probe's VMCB reads need it. */
-static bool have_svm_btf(void)
-{
-	struct btf *vml = btf__load_vmlinux_btf(), *mod;
-	bool found = false;
-
-	if (!vml)
-		return false;
-	if (btf__find_by_name_kind(vml, "vcpu_svm", BTF_KIND_STRUCT) > 0) {
-		found = true;
-	} else if ((mod = btf__load_module_btf("kvm_amd", vml))) {
-		found = btf__find_by_name_kind(mod, "vcpu_svm",
-					       BTF_KIND_STRUCT) > 0;
-		btf__free(mod);
-	}
-	btf__free(vml);
-	return found;
-}
-
 /* The note's fixed part: which fields this host leaves absent, and why. */
 static void explain(struct samples_src *x)
 {
@@ -164,7 +143,7 @@ static void explain(struct samples_src *x)
 			 "all in host mode; ");
 		return;
 	}
-	if (x->isa == KS_SISA_SVM && !have_svm_btf()) {
+	if (x->isa == KS_SISA_SVM && !ks_bpfload_svm_btf()) {
 		ring = "guest ring: no kvm_amd BTF (/sys/kernel/btf/kvm_amd), "
 		       "guest samples are 'guest'; ";
 		if (x->tdp != KS_STDP_OFF)

@@ -11,6 +11,7 @@
 #include "source/bpfload.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/capability.h>
@@ -181,4 +182,22 @@ int ks_bpfload_ident(struct ks_vmident *vi, int comm_fd, uint32_t tgid,
 				      strnlen(c.name, sizeof(c.name)))))
 		return e;
 	return ks_vmident__get(vi, tgid, id);
+}
+
+bool ks_bpfload_svm_btf(void)
+{
+	struct btf *vml = btf__load_vmlinux_btf(), *mod;
+	bool found = false;
+
+	if (!vml)
+		return false;
+	if (btf__find_by_name_kind(vml, "vcpu_svm", BTF_KIND_STRUCT) > 0) {
+		found = true;
+	} else if ((mod = btf__load_module_btf("kvm_amd", vml))) {
+		found = btf__find_by_name_kind(mod, "vcpu_svm",
+					       BTF_KIND_STRUCT) > 0;
+		btf__free(mod);
+	}
+	btf__free(vml);
+	return found;
 }

@@ -43,6 +43,10 @@ enum ks_bpfload_why ks_bpfload_classify(const char *step, int e,
 int ks_bpfload_err(struct ks_err *err, const char *source, const char *step,
 		   int e);
 
+/* Whether kernel BTF describes kvm_amd's struct vcpu_svm (kvm_amd built
+ * in, or its module BTF): the probes' VMCB reads need it. */
+bool ks_bpfload_svm_btf(void);
+
 /* REALTIME - MONOTONIC in ns: what probes add to bpf_ktime_get_ns() to
  * place events in the wall-clock second (subsecond rows).  prev is the
  * offset in use (0 at first): it is kept while this host's clocks still

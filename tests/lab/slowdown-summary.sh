@@ -13,7 +13,7 @@
 # KERNEL is L1's (uname -r there, the default).  Fails without a baseline (no "none" rate).
 set -u
 RATES=$1 N=$2 KERNEL=${3:-$(uname -r)}
-CONFIGS="none kvmscope perf bpftrace kvmscope-lat bpftrace-lat"
+CONFIGS="none kvmscope kvmscope-tp perf bpftrace kvmscope-lat bpftrace-lat"
 tmp=$(mktemp -d /tmp/slowdown-summary.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
