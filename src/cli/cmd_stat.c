@@ -69,8 +69,9 @@ static void usage(FILE *f)
 "\n"
 "Shows statistics of the running KVM virtual machines, one line per\n"
 "virtual CPU, every interval seconds (default 1), count times (default:\n"
-"until interrupted).  All statistics are per-second rates over the\n"
-"interval, rounded to the nearest integer.  Needs root (BPF).  Without\n"
+"until interrupted; then a last report of the whole seconds since the\n"
+"one before).  All statistics are per-second rates over the interval,\n"
+"rounded to the nearest integer.  Needs root (BPF).  Without\n"
 "KVM guests on the host, or without the VM -p or -n asks for, it says so\n"
 "and exits (0, or 1 for a VM that is not there).\n"
 "\n"
@@ -684,56 +685,78 @@ static int64_t run_read(struct run *r, uint64_t wall)
 	return (int64_t)d;
 }
 
-/* Rates are over the wall seconds a read covered: the sources count
- * each event in its own whole second and a read takes every second that
- * has ended, so an interval is from the end of the last second read
- * before (at first, when the exits probe was attached) to the end of
- * this one, not the time the loop happened to sleep, which a busy host
- * stretches. */
+/* One report: reads every second that has ended since *covered and
+ * prints it.  Rates are over the wall seconds the read covered: the
+ * sources count each event in its own whole second and a read takes
+ * every second that has ended, so an interval is from the end of the
+ * last second read before (at first, when the exits probe was attached)
+ * to the end of this one, not the time the loop happened to sleep, which
+ * a busy host stretches.  0, or 1 on a failed read. */
+static int report_once(const struct stat_opts *o, struct run *r,
+		       uint64_t *covered, unsigned long report)
+{
+	const struct ks_vs_row *rows;
+	uint64_t wall, dt;
+	int64_t drops;
+	size_t n;
+
+	wall = (uint64_t)ks_clock_wall_ns();
+	/* Stamped with the last ns of the second that ended: the sources
+	 * count every event in its own second, and what the second in
+	 * progress has seen waits for the next read. */
+	wall -= wall % KS_NSEC_PER_SEC + 1;
+	dt = wall + 1 > *covered ? wall + 1 - *covered : 1;
+	*covered = wall + 1 > *covered ? wall + 1 : *covered;
+	if ((drops = run_read(r, wall)) < 0)
+		return 1;
+	n = ks_vcpustat__rows(r->vs, &rows);
+	if (o->records)	/* records were printed while reading */
+		printf("{\"tick\":%llu,\"drops\":%lld}\n",
+		       (unsigned long long)wall, (long long)drops);
+	else if (o->json)
+		print_json(o, rows, n, dt, wall, (uint64_t)drops, r->lat);
+	else
+		print_text(o, rows, n, dt, report, r->lat);
+	if (drops && (!o->json || o->records))
+		fprintf(stderr, "kvmscope stat: %lld events not counted "
+				"(kernel maps full)\n", (long long)drops);
+	fflush(stdout);
+	ks_vcpustat__reset(r->vs, NULL);
+	if (r->lat)
+		ks_exitlat__reset(r->lat);
+	return 0;
+}
+
+/* Whether a whole second has ended since covered. */
+static bool second_ended(uint64_t covered)
+{
+	uint64_t wall = (uint64_t)ks_clock_wall_ns();
+
+	return wall - wall % KS_NSEC_PER_SEC > covered;
+}
+
+/* Reports every interval; when interrupted, one last report of the
+ * seconds that ended since the last one (a busy host can run a read
+ * late: an interrupt right after a short burst found the burst's seconds
+ * ended but never read, and they went unreported).  The second in
+ * progress is not reported: its counts are partial. */
 static int loop(const struct stat_opts *o, struct run *r)
 {
 	uint64_t start = (uint64_t)ks_clock_mono_ns();
 	uint64_t covered = r->attached;
-	const struct ks_vs_row *rows;
 	unsigned long report;
 
 	for (report = 0; !ks_cli_stop && (!o->count || report < o->count);
 	     report++) {
-		uint64_t wall, dt;
-		int64_t drops;
-		size_t n;
-
 		ks_cli_wait_until(start +
 			   (report + 1) * o->interval * KS_NSEC_PER_SEC);
 		if (ks_cli_stop)
 			break;
-		wall = (uint64_t)ks_clock_wall_ns();
-		/* Stamped with the last ns of the second that ended: the
-		 * sources count every event in its own second, and what the
-		 * second in progress has seen waits for the next read. */
-		wall -= wall % KS_NSEC_PER_SEC + 1;
-		dt = wall + 1 > covered ? wall + 1 - covered : 1;
-		covered = wall + 1 > covered ? wall + 1 : covered;
-		if ((drops = run_read(r, wall)) < 0)
+		if (report_once(o, r, &covered, report))
 			return 1;
-		n = ks_vcpustat__rows(r->vs, &rows);
-		if (o->records)	/* records were printed while reading */
-			printf("{\"tick\":%llu,\"drops\":%lld}\n",
-			       (unsigned long long)wall, (long long)drops);
-		else if (o->json)
-			print_json(o, rows, n, dt, wall, (uint64_t)drops,
-				   r->lat);
-		else
-			print_text(o, rows, n, dt, report, r->lat);
-		if (drops && (!o->json || o->records))
-			fprintf(stderr, "kvmscope stat: %lld events not "
-					"counted (kernel maps full)\n",
-				(long long)drops);
-		fflush(stdout);
-		ks_vcpustat__reset(r->vs, NULL);
-		if (r->lat)
-			ks_exitlat__reset(r->lat);
 	}
+	if (ks_cli_stop && second_ended(covered))
+		return report_once(o, r, &covered, report);
 	return 0;
 }
 

@@ -164,6 +164,31 @@ spid=""
 [ $rc = 0 ] || fail "stat with the raw hooks, interrupted, exited $rc: $(cat "$tmp/raw.err")"
 echo "ok   raw hooks: $(grep -c '^raw_tracepoint' "$tmp/links.named") raw tracepoint links, $(grep -c '^perf' "$tmp/links.named") perf links"
 
+# --- interrupted: a last report of the seconds ended since the one before
+# (none came yet at a 5 s interval) ---
+"$K" stat -w -j 5 > "$tmp/int.json" 2> "$tmp/int.err" &
+spid=$!
+i=0
+# Attached: the exits probe's links are open.
+until [ "$(links | grep -c .)" -ge 4 ]; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "stat -j 5 did not attach: $(cat "$tmp/int.err")"
+	sleep 0.1
+done
+sleep 2.5
+kill -INT $spid
+wait $spid
+rc=$?
+spid=""
+[ $rc = 0 ] || fail "stat -j 5, interrupted, exited $rc"
+python3 - "$tmp/int.json" <<'PY' || fail "the last report when interrupted: $(cat "$tmp/int.json")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert len(lines) == 1, lines
+assert 1 <= lines[0]["interval"] < 4, lines
+PY
+echo "ok   interrupted: one last report of $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["interval"])' "$tmp/int.json") s"
+
 # --- the JSON shape: one object per interval ---
 "$K" stat -w 1 2 --json > "$tmp/stat.json" 2> "$tmp/stat.err" || fail "stat 1 2 --json: $(cat "$tmp/stat.err")"
 python3 - "$tmp/stat.json" <<'PY' || fail "JSON shape"
