@@ -50,6 +50,14 @@ run() {	# case args...: kvmtest with stats, saved as case.out
 run one -n 1000 -i 64 -v 0x20
 run two -n 500 -m 200 -C 7 -c 2 -i 50 -v 0x40
 run tick -q -d 3 -n 2000 -v 0x20 -p 500 -P 250
+# Under 6.12 on a loaded host kvmtest's timer once injected nothing (all
+# 4 missed, the vCPU kicked out of a HLT by its watchdog): no event to
+# count is kvmtest's failure, not a count to check; run it once more.
+d=$(kv tick.out 'vcpu0 vector=0x20' delivered)
+if [ "${d:-0}" = 0 ]; then
+	echo "tick: kvmtest injected no 0x20 ($(grep '^vcpu0 exits' tick.out)); once more"
+	run tick -q -d 3 -n 2000 -v 0x20 -p 500 -P 250
+fi
 sleep 2.5		# two more ticks: everything counted has been read
 kill -INT $sp $cp
 wait $sp
