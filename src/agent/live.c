@@ -42,6 +42,7 @@ struct entry {
 	uint64_t read_errors;
 	uint64_t last_ts;		/* stamp of the last good read, ns */
 	const char *mode;		/* the source's mode, NULL: none */
+	char note[1024];		/* what it cannot do here ("": none) */
 	int mode_err;			/* last set_mode failure, logged */
 };
 
@@ -129,6 +130,7 @@ static bool open_one(struct ks_live *l, struct entry *e,
 	}
 	pthread_mutex_lock(&l->lock);
 	e->mode = e->s->mode;
+	memcpy(e->note, e->s->note, sizeof(e->note));
 	pthread_mutex_unlock(&l->lock);
 	set_state(l, e, ST_RUNNING, NULL);
 	return true;
@@ -186,6 +188,7 @@ static bool read_one(struct ks_live *l, struct entry *e, uint64_t ts)
 	pthread_mutex_lock(&l->lock);
 	e->st = *ks_source__stats(e->s);
 	e->mode = e->s->mode;
+	memcpy(e->note, e->s->note, sizeof(e->note));
 	if (rc) {
 		e->read_errors++;
 		e->state = ST_FAILING;
@@ -281,6 +284,9 @@ static json_t *entry_status(const struct entry *e)
 		json_object_set_new(o, "reason", json_string(e->why));
 	if (o && e->mode)
 		json_object_set_new(o, "mode", json_string(e->mode));
+	if (o && e->note[0])
+		json_object_set_new(o, "note", json_stringn(e->note,
+				    strnlen(e->note, sizeof(e->note))));
 	if (o && e->last_ts)
 		json_object_set_new(o, "last_read_ms",
 				    json_integer((json_int_t)(e->last_ts /

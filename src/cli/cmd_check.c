@@ -554,7 +554,7 @@ static json_t *edges_json(const struct edge_times et[2])
 static json_t *cost_json(const struct window *w)
 {
 	struct ks_bpfcost c;
-	json_t *a = json_array();
+	json_t *a = json_array(), *notes = json_array();
 	uint64_t lost = 0;
 
 	if (w->stats_fd >= 0 && !ks_bpfcost__read(&c))
@@ -570,8 +570,14 @@ static json_t *cost_json(const struct window *w)
 	for (int i = 0; i < 2; i++)
 		if (w->src[i])
 			lost += ks_source__stats(w->src[i])->drops;
-	return json_pack("{s:b, s:o, s:I, s:I}", "bpf_stats",
-			 w->stats_fd >= 0, "programs", a, "lost_events",
+	for (int i = 0; i < 2; i++)
+		if (w->src[i] && w->src[i]->note[0])
+			json_array_append_new(notes, json_stringn(
+				w->src[i]->note, strnlen(w->src[i]->note,
+							 sizeof(w->src[i]->note))));
+	return json_pack("{s:b, s:o, s:o, s:I, s:I}", "bpf_stats",
+			 w->stats_fd >= 0, "programs", a, "notes", notes,
+			 "lost_events",
 			 (json_int_t)lost, "kept_back_records",
 			 (json_int_t)(w->agree ? ks_agree__dropped(w->agree) :
 				      0));
@@ -704,6 +710,8 @@ static void print_text(json_t *r)
 		       (long long)json_integer_value(json_object_get(p,
 							"run_time_ns")),
 		       json_real_value(json_object_get(p, "ns_per_run")));
+	json_array_foreach(json_object_get(c, "notes"), i, p)
+		printf("  note: %s\n", json_string_value(p));
 	printf("  lost events: %lld\n\nnot validated here:\n",
 	       (long long)json_integer_value(json_object_get(c, "lost_events")));
 	json_array_foreach(json_object_get(r, "not_validated"), i, p)

@@ -40,6 +40,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,12 +121,28 @@ static void exits_close(struct ks_source *s)
 	s->priv = NULL;
 }
 
+/* Adds a sentence to what s says of this host ("; " between two). */
+__attribute__((format(printf, 2, 3)))
+static void note_add(struct ks_source *s, const char *fmt, ...)
+{
+	size_t n = strlen(s->note);
+	va_list ap;
+
+	if (n && n + 2 < sizeof(s->note)) {
+		memcpy(s->note + n, "; ", 3);
+		n += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(s->note + n, sizeof(s->note) - n, fmt, ap);
+	va_end(ap);
+}
+
 /* Which kind of hook the exit programs use (exits.bpf.c says why two):
  * raw (BTF-typed) where kvm_amd's types are known, the perf tracepoint
  * elsewhere; KVMSCOPE_EXIT_HOOKS=tp or =btf overrides, to compare them
  * (bench/bench_lab_slowdown.sh) and to load the raw ones where no AMD
  * KVM runs (tests/bpf/t_load.sh). */
-static void hooks_pick(struct exits_src *x)
+static void hooks_pick(struct exits_src *x, bool raw_ok)
 {
 	const char *env = getenv("KVMSCOPE_EXIT_HOOKS");
 	struct ks_exits *k = x->skel;
@@ -134,10 +151,20 @@ static void hooks_pick(struct exits_src *x)
 	if (env && !strcmp(env, "tp"))
 		x->btf_hooks = false;
 	else if (env && !strcmp(env, "btf"))
-		x->btf_hooks = true;
+		x->btf_hooks = raw_ok;
 	else
-		x->btf_hooks = ks_bpfload_svm_btf();
+		x->btf_hooks = raw_ok && ks_bpfload_svm_btf();
 	b = x->btf_hooks;
+	/* The fallback's test (tests/bpf/t_load.sh): a verifier log too
+	 * small for ks_exit's verification, so that the kernel refuses the
+	 * raw hooks' load (ENOSPC), as a kernel would whose kvm types moved
+	 * past our CO-RE reads or whose verifier cannot take them. */
+	if (b && getenv("KVMSCOPE_TEST_RAW_REFUSE")) {
+		static char tiny[8];
+
+		bpf_program__set_log_buf(k->progs.ks_exit, tiny, sizeof(tiny));
+		bpf_program__set_log_level(k->progs.ks_exit, 1);
+	}
 	bpf_program__set_autoload(k->progs.ks_exit, b);
 	bpf_program__set_autoload(k->progs.ks_entry, b);
 	bpf_program__set_autoload(k->progs.ks_uexit, b);
@@ -146,7 +173,8 @@ static void hooks_pick(struct exits_src *x)
 	bpf_program__set_autoload(k->progs.ks_uexit_tp, !b);
 }
 
-static void configure(struct exits_src *x, const struct ks_source_opts *o)
+static void configure(struct exits_src *x, const struct ks_source_opts *o,
+		      bool raw_ok)
 {
 	struct ks_exits *skel = x->skel;
 
@@ -160,7 +188,7 @@ static void configure(struct exits_src *x, const struct ks_source_opts *o)
 	/* Only bench/bench_probe_cost.c's programs use it. */
 	bpf_map__set_autocreate(skel->maps.bench_base, false);
 	bpf_program__set_autoload(skel->progs.ks_plane_start, true);
-	hooks_pick(x);
+	hooks_pick(x, raw_ok);
 	x->lat_only = o->lat_filter;
 	x->lat = !o->exits_count_only || x->lat_only;
 	skel->bss->lat_mode = x->lat;
@@ -175,8 +203,7 @@ static void plane_timer_start(struct ks_source *s, struct exits_src *x)
 	int fd = bpf_program__fd(x->skel->progs.ks_plane_start);
 
 	if (bpf_prog_test_run_opts(fd, &run) || run.retval)
-		snprintf(s->note, sizeof(s->note),
-			 "exits: no BPF timer for count planes; per-event "
+		note_add(s, "exits: no BPF timer for count planes; per-event "
 			 "clock reads instead");
 }
 
@@ -226,16 +253,13 @@ static int entry_event_open(void)
  * (old kernels; ks_plane_start found out) exits are always paired. */
 static void lat_only_check(struct ks_source *s, struct exits_src *x)
 {
-	size_t n = strlen(s->note);
-
 	if (x->btf_hooks || x->skel->bss->exit_vcpu_known)
 		return;
 	x->lat_only = true;
 	x->lat = true;
 	x->skel->bss->lat_mode = 1;
-	snprintf(s->note + n, sizeof(s->note) - n,
-		 "%sexits: kvm_exit has no vcpu_id here; exits are always "
-		 "timed (no count-only mode)", n ? "; " : "");
+	note_add(s, "exits: kvm_exit has no vcpu_id here; exits are always "
+		 "timed (no count-only mode)");
 }
 
 static int gen_init(struct ks_bpfgen *g, const struct bpf_map *outer,
@@ -317,6 +341,35 @@ static int64_t tid_vcpu(void *ctx, uint32_t tid)
 	return -1;
 }
 
+/* Opens, configures and loads the probe into x->skel, on raw exit hooks
+ * where they were picked and the kernel takes them, else on the perf
+ * ones: a kernel whose kvm types moved past what the raw hooks read, or
+ * whose verifier refuses them, still gets exits counted, and the note
+ * says why (KVMSCOPE_EXIT_HOOKS=btf falls back so too). */
+static int skel_load(struct ks_source *s, struct exits_src *x,
+		     const struct ks_source_opts *o)
+{
+	int e;
+
+	for (int raw_ok = 1; raw_ok >= 0; raw_ok--) {
+		if (!(x->skel = ks_exits__open()))
+			return errno ? -errno : -ENOENT;
+		configure(x, o, raw_ok);
+		if (!(e = ks_exits__load(x->skel)))
+			return 0;
+		if (!x->btf_hooks)
+			return e;
+		ks_exits__destroy(x->skel);
+		x->skel = NULL;
+		note_add(s, "exits: the raw exit hooks were refused (load: "
+			 "%s); perf tracepoint hooks instead", strerror(-e));
+		fprintf(stderr, "kvmscope: exits: the raw exit hooks were "
+			"refused (load: %s); perf tracepoint hooks instead\n",
+			strerror(-e));
+	}
+	return e;
+}
+
 static int exits_open(struct ks_source *s, const struct ks_source_opts *o,
 		      struct ks_err *err)
 {
@@ -338,16 +391,11 @@ static int exits_open(struct ks_source *s, const struct ks_source_opts *o,
 		exits_close(s);
 		return ks_err_set(err, ENOMEM, "bpf_exits", "out of memory");
 	}
-	x->skel = ks_exits__open();
-	if (!x->skel) {
-		e = -errno;
+	if ((e = skel_load(s, x, o))) {
+		const char *step = x->skel ? "load" : "open";
+
 		exits_close(s);
-		return ks_bpfload_err(err, "bpf_exits", "open", e);
-	}
-	configure(x, o);
-	if ((e = ks_exits__load(x->skel))) {
-		exits_close(s);
-		return ks_bpfload_err(err, "bpf_exits", "load", e);
+		return ks_bpfload_err(err, "bpf_exits", step, e);
 	}
 	x->skel->bss->realtime_off_ns =
 		ks_bpfload_realtime_offset(x->skel->bss->realtime_off_ns);

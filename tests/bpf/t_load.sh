@@ -164,6 +164,50 @@ spid=""
 [ $rc = 0 ] || fail "stat with the raw hooks, interrupted, exited $rc: $(cat "$tmp/raw.err")"
 echo "ok   raw hooks: $(grep -c '^raw_tracepoint' "$tmp/links.named") raw tracepoint links, $(grep -c '^perf' "$tmp/links.named") perf links"
 
+# --- the raw hooks refused (KVMSCOPE_TEST_RAW_REFUSE: a verifier log too
+# small for ks_exit, so the kernel refuses its load): the probe falls back
+# to the perf hooks, says so on stderr, in kvmscope check's cost notes and
+# in the agent's status ---
+# exit 3 where no VM can run (no /dev/kvm): nothing to compare, the rest reported
+KVMSCOPE_EXIT_HOOKS=btf KVMSCOPE_TEST_RAW_REFUSE=1 "$K" check --duration 1 --json \
+	> "$tmp/fb.json" 2> "$tmp/fb.err"
+rc=$?
+[ $rc = 0 ] || [ $rc = 3 ] || fail "check with the raw hooks refused exited $rc: $(cat "$tmp/fb.err")"
+grep -q 'the raw exit hooks were refused (load: .*); perf tracepoint hooks instead' "$tmp/fb.err" ||
+	fail "no fallback line on stderr: $(cat "$tmp/fb.err")"
+python3 - "$tmp/fb.json" <<'PY' || fail "check's report of the fallback: $(cat "$tmp/fb.json")"
+import json, sys
+c = json.load(open(sys.argv[1]))["cost"]
+progs = {p["program"] for p in c["programs"]}
+assert {"ks_exit_tp", "ks_uexit_tp"} <= progs, progs
+assert not progs & {"ks_exit", "ks_entry", "ks_uexit"}, progs
+assert any("raw exit hooks were refused" in n for n in c["notes"]), c["notes"]
+PY
+KVMSCOPE_EXIT_HOOKS=btf KVMSCOPE_TEST_RAW_REFUSE=1 "$K" serve --listen 127.0.0.1:0 \
+	--no-state --sources bpf_exits 2> "$tmp/fbserve.err" &
+spid=$!
+port=
+for _ in $(seq 1 300); do
+	port=$(sed -n 's|^kvmscope: listening on http://127\.0\.0\.1:\([0-9]*\)/$|\1|p' "$tmp/fbserve.err")
+	[ -n "$port" ] && break
+	kill -0 $spid 2>/dev/null || fail "serve exited at start: $(cat "$tmp/fbserve.err")"
+	sleep 0.1
+done
+[ -n "$port" ] || fail "serve printed no 'listening on' line"
+curl -sf "http://127.0.0.1:$port/ca/admin/status" > "$tmp/fbstatus.json" ||
+	fail "no /ca/admin/status"
+python3 - "$tmp/fbstatus.json" <<'PY' || fail "the agent's status of the fallback: $(cat "$tmp/fbstatus.json")"
+import json, sys
+by = {s["name"]: s for s in json.load(open(sys.argv[1]))["sources"]}
+s = by["bpf_exits"]
+assert s["status"] == "running", s
+assert "raw exit hooks were refused" in s.get("note", ""), s
+PY
+kill $spid
+wait $spid 2>/dev/null
+spid=""
+echo "ok   raw hooks refused: perf hooks loaded instead, said on stderr, by check and by the agent's status"
+
 # --- interrupted: a last report of the seconds ended since the one before
 # (none came yet at a 5 s interval) ---
 "$K" stat -w -j 5 > "$tmp/int.json" 2> "$tmp/int.err" &
