@@ -9,7 +9,9 @@
 # at its cap (every create refused, 409) and the operator (create, then
 # delete).  Prints the agent's RSS once the floods are running (start) and
 # after BENCH_MEMORY_S seconds more (default 60), with their ratio (target
-# 1.0: flat) and the symbols and drops /metrics reports.
+# 1.0: flat), every 10 s between them and the second half's own ratio
+# (growth that levels off from growth that goes on), and the symbols and
+# drops /metrics reports.
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/.." && pwd)}
 K=${KVMSCOPE_FAST:-$TOP/.output/kvmscope}
@@ -82,12 +84,18 @@ t_end = time.time() + 15
 while time.time() < t_end:
     creates(20)
 start = rss()
-t_end = time.time() + secs
+t0 = time.time()
+t_end = t0 + secs
+trail, t_next = [], t0 + 10
 while time.time() < t_end:
     creates(20)
     for i in ("1", "2"):
         call("GET", "/ca/instrumentations/%s/value/raw?duration=1&ndatapoints=30" % i, op)
+    if time.time() >= t_next:
+        trail.append(rss())
+        t_next += 10
 end = rss()
+half = trail[len(trail) // 2 - 1] if len(trail) >= 2 else start
 s, m = call("GET", "/metrics", op)
 # Every family carries the hostname label: keyed here without it.
 metrics = dict(re.sub(r'hostname="[^"]*",?', "", l).replace("{}", "")
@@ -99,6 +107,9 @@ print("agent_memory_creates %d (each 200 new constants, one refused and "
 print("agent_memory_rss_start_kb %d" % start)
 print("agent_memory_rss_end_kb %d" % end)
 print("agent_memory_rss_end_over_start %.3f (target 1.0: flat)" % (end / start))
+print("agent_memory_rss_every_10s_kb %s" % " ".join(str(k) for k in trail))
+print("agent_memory_rss_end_over_half %.3f (the second half alone: 1.0 "
+      "if it levelled off)" % (end / half))
 for k in ("kvmscope_symbols", "kvmscope_symbols_freed_total",
           "kvmscope_guest_keys_dropped_total",
           'kvmscope_records_dropped_total{reason="keycap"}',

@@ -36,8 +36,9 @@
 #   LAB_HOSTROOT 1: also share the host's / read-only at /host
 #   LAB_APPEND   more words for L1's kernel command line
 #   LAB_RETRIES  retries of a run that did not finish (1)
-#   LAB_STALL    seconds of console silence that mean L1 hung (180: L1
-#                prints T_ALIVE every 30 s); QEMU is then stopped
+#   LAB_STALL    seconds without a line from L1's user space on the
+#                console (kernel messages aside) that mean L1 hung (180:
+#                L1 prints T_ALIVE every 30 s); QEMU is then stopped
 #   LAB_VERBOSE  1: follow the console while it runs
 set -uo pipefail
 LAB=$(cd "$(dirname "$0")" && pwd)
@@ -138,22 +139,29 @@ qemu_args() {
 }
 
 # Waits while QEMU (PID, its `timeout` wrapper) runs, and stops it once
-# L1's console has been silent for STALL seconds: L1's init prints
+# L1's user space has printed nothing for STALL seconds: L1's init prints
 # T_ALIVE every 30 s whatever the scenario does, so silence means a TCG
 # hang, which would otherwise hold the lab until the scenario's timeout
-# (up to 40 minutes).  Sets WATCHED to PID.
+# (up to 40 minutes).  Once init has printed, kernel messages ("[
+# 12.345678] ...") do not count: a hung L1 can go on printing RCU stall
+# warnings for as long as it is left (seen: a probe-cost run held to its
+# 900 s timeout).  Sets WATCHED
+# to PID.
 watch_console() {
 	local size=-1 cur last
 	WATCHED=$1
 	last=$(date +%s)
 	while kill -0 "$1" 2>/dev/null; do
 		sleep 2
-		cur=$(stat -c %s "$RES/console.log" 2>/dev/null || echo 0)
+		cur=$(grep -avc '^\[ *[0-9]*\.[0-9]*\]' "$RES/console.log" 2>/dev/null)
+		# Until init's first line, the kernel's boot messages count.
+		[ "${cur:-0}" = 0 ] &&
+			cur=boot$(stat -c %s "$RES/console.log" 2>/dev/null)
 		if [ "$cur" != "$size" ]; then
 			size=$cur
 			last=$(date +%s)
 		elif [ $(($(date +%s) - last)) -ge "$STALL" ]; then
-			echo "run-l1: $S: L1's console silent for ${STALL}s (T_ALIVE comes every 30 s): hung, stopping QEMU"
+			echo "run-l1: $S: L1's user space silent on the console for ${STALL}s (T_ALIVE comes every 30 s): hung, stopping QEMU"
 			kill -TERM "$1" 2>/dev/null
 			return
 		fi
