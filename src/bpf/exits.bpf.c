@@ -52,6 +52,10 @@
 const volatile __u64 row_ns = 10000000ULL;
 /* 0: userspace exits keep no subsecond row, and need no clock read. */
 const volatile __u8 uexit_rows = 1;
+/* 1: only userspace exits for MMIO are counted (kvmstat's mmiox, all
+ * that `kvmscope stat` shows of them): an I/O-heavy guest exits to user
+ * space on most exits, and the rest would be counted for nobody. */
+const volatile __u8 uexit_mmio_only = 0;
 
 struct ks_uexit_gen {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -301,6 +305,8 @@ static __always_inline void uexit_hook(__u32 reason, int err)
 {
 	struct ks_uexit_key key = {};
 
+	if (uexit_mmio_only && (err < 0 || reason != KS_UEXIT_REASON_MMIO))
+		return;
 	if (!uexit_rows && dense_count(uexit_index(err, reason)))
 		return;
 	if (!uexit_key(&key, KS_UXK_UEXIT))

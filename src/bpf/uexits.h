@@ -32,6 +32,9 @@ enum ks_uexit_kind {
 	KS_UXK__COUNT
 };
 
+/* KVM_EXIT_MMIO, the one reason kvmstat's mmiox counts (uapi kvm.h). */
+#define KS_UEXIT_REASON_MMIO 6
+
 /* A userspace exit's outcome: the run exited, or KVM_RUN failed. */
 enum ks_uexit_err {
 	KS_UXE_NONE = 0,	/* exited with `arg` = the KVM_EXIT_* reason */

@@ -645,9 +645,10 @@ static int run_open(struct run *r, const struct stat_opts *o)
 	 * unless exit latency is printed or asked for. */
 	so.exits_count_only = o->count_only ||
 			      (!o->records && !o->latency);
-	/* The table counts userspace exits by reason (mmiox); records show
-	 * everything. */
+	/* Of the userspace exits the table shows MMIO (mmiox) alone; records
+	 * show everything. */
 	so.uexits_by_reason_only = !o->records;
+	so.uexits_mmio_only = !o->records;
 	so.pid = o->pid;
 	so.verbose = o->verbose;
 	for (int i = 0; i < 2; i++) {

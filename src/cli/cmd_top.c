@@ -417,6 +417,7 @@ static int top_open(struct top *t)
 	so.pid = t->o->pid;
 	so.verbose = t->o->verbose;
 	so.uexits_by_reason_only = true;
+	so.uexits_mmio_only = true;	/* top shows none */
 	ks_vmdisc_opts_init(&dopts);
 	dopts.no_watch = true;
 	t->disc = ks_vmdisc__new(&dopts, &err);

@@ -183,8 +183,10 @@ static void configure(struct exits_src *x, const struct ks_source_opts *o,
 	skel->rodata->lat_lo = o->lat_lo;
 	skel->rodata->lat_hi = o->lat_hi;
 	skel->rodata->row_ns = x->row_ns;
-	skel->rodata->uexit_rows = !o->uexits_by_reason_only;
-	x->uexit_detail = !o->uexits_by_reason_only;
+	skel->rodata->uexit_rows = !o->uexits_by_reason_only &&
+				   !o->uexits_mmio_only;
+	skel->rodata->uexit_mmio_only = o->uexits_mmio_only;
+	x->uexit_detail = !o->uexits_by_reason_only && !o->uexits_mmio_only;
 	/* Only bench/bench_probe_cost.c's programs use it. */
 	bpf_map__set_autocreate(skel->maps.bench_base, false);
 	bpf_program__set_autoload(skel->progs.ks_plane_start, true);

@@ -62,6 +62,10 @@ struct ks_source_opts {
 	 * (no clock read), and no port or MMIO accesses: what kvmstat's
 	 * columns need, at the least cost (kvmscope stat). */
 	bool uexits_by_reason_only;
+	/* Exits: of the userspace exits only those for MMIO (KVM_EXIT_MMIO,
+	 * kvmstat's mmiox) are counted; implies uexits_by_reason_only.  For
+	 * kvmscope stat's table and top, which show no others. */
+	bool uexits_mmio_only;
 };
 
 struct ks_source_stats {
