@@ -186,14 +186,10 @@ PY
 KVMSCOPE_EXIT_HOOKS=btf KVMSCOPE_TEST_RAW_REFUSE=1 "$K" serve --listen 127.0.0.1:0 \
 	--no-state --sources bpf_exits 2> "$tmp/fbserve.err" &
 spid=$!
-port=
-for _ in $(seq 1 300); do
-	port=$(sed -n 's|^kvmscope: listening on http://127\.0\.0\.1:\([0-9]*\)/$|\1|p' "$tmp/fbserve.err")
-	[ -n "$port" ] && break
-	kill -0 $spid 2>/dev/null || fail "serve exited at start: $(cat "$tmp/fbserve.err")"
-	sleep 0.1
-done
-[ -n "$port" ] || fail "serve printed no 'listening on' line"
+timeout 30 sh -c 'until grep -q "^kvmscope: listening on" "$1" || ! kill -0 $2; do
+	sleep 0.1; done' sh "$tmp/fbserve.err" $spid 2>/dev/null
+port=$(sed -n 's|^kvmscope: listening on http://127\.0\.0\.1:\([0-9]*\)/$|\1|p' "$tmp/fbserve.err")
+[ -n "$port" ] || fail "serve is not listening: $(cat "$tmp/fbserve.err")"
 curl -sf "http://127.0.0.1:$port/ca/admin/status" > "$tmp/fbstatus.json" ||
 	fail "no /ca/admin/status"
 python3 - "$tmp/fbstatus.json" <<'PY' || fail "the agent's status of the fallback: $(cat "$tmp/fbstatus.json")"
