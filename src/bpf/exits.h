@@ -23,10 +23,8 @@
 #endif
 
 #include "comm.h"
+#include "keys.h"
 
-/* A vCPU the probe has not seen yet (an old kernel's kvm_exit without
- * vcpu_id, before the thread's first kvm_entry). */
-#define KS_VCPU_UNKNOWN 0xffffffffu
 /* An exit whose handling time is unknown: its thread ended, or exited
  * again, without the kvm_entry that closes it. */
 #define KS_BUCKET_NONE 0xffffu
@@ -73,9 +71,6 @@ enum ks_exit_stat {
 	KS_EXS__COUNT
 };
 
-/* As source/sechold.h, irqs.h and samples.h have it (BPF includes only
- * these headers): the low bits of a wall-clock second in keys. */
-#define KS_SEC_MASK 3u
 
 /* Per-thread state (task storage): the thread's vCPU and count slot, and
  * in latency mode its exit between kvm_exit and the next kvm_entry.  Only

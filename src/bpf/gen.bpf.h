@@ -23,11 +23,9 @@
 #include <bpf/bpf_core_read.h>
 
 #include "comm.h"
+#include "keys.h"
 
 #define KS_GEN_NSEC_PER_S 1000000000ULL
-#ifndef KS_SEC_MASK
-#define KS_SEC_MASK 3u	/* as source/sechold.h */
-#endif
 
 /* Adds one to counter idx of a probe's per-CPU statistics array. */
 static __always_inline void ks_stat_inc(void *stats, __u32 idx)

@@ -21,14 +21,7 @@
 #endif
 
 #include "comm.h"
-
-#ifndef KS_VCPU_UNKNOWN
-#define KS_VCPU_UNKNOWN 0xffffffffu
-#endif
-/* Wall-clock second bits in the keys; source/sechold.h defines the same. */
-#ifndef KS_SEC_MASK
-#define KS_SEC_MASK 3u
-#endif
+#include "keys.h"
 
 enum ks_irq_path {
 	KS_IRQ_INJ = 0,

@@ -19,14 +19,7 @@
 #endif
 
 #include "comm.h"
-
-#ifndef KS_VCPU_UNKNOWN
-#define KS_VCPU_UNKNOWN 0xffffffffu
-#endif
-/* Wall-clock second bits in the keys; source/sechold.h defines the same. */
-#ifndef KS_SEC_MASK
-#define KS_SEC_MASK 3u
-#endif
+#include "keys.h"
 
 /* CA's profile-99hz: 99, not 100, so sampling does not lock step with
  * activity driven by a 100 Hz or 1 kHz timer. */

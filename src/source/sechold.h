@@ -19,13 +19,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bpf/keys.h"
 #include "engine/record.h"
 #include "source/source.h"
 
-/* The BPF keys carry (wall-clock second & KS_SEC_MASK): two bits tell the
- * ended second from the next two, so a read up to 2 s late still sorts
- * every event right. */
-#define KS_SEC_MASK 3u
+/* The BPF keys carry (wall-clock second & KS_SEC_MASK, bpf/keys.h). */
 
 struct ks_sechold;
 
