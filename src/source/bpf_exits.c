@@ -52,13 +52,19 @@
 #include <unistd.h>
 
 #include "bpf/exits.h"	/* before the skeleton: its .bss has our types */
+#include "bpf/uexits.h"
 #include "exits.skel.h"
+#include "kvm/uexitreason.h"
 #include "source/bpfgen.h"
 #include "source/bpfload.h"
 #include "source/bpfrec.h"
 #include "source/sechold.h"
 #include "source/vmident.h"
 #include "source/xcount.h"
+
+/* The probe's own copy of KVM_EXIT_MMIO (BPF includes no user headers). */
+_Static_assert(KS_UEXIT_REASON_MMIO == KS_KVM_EXIT_MMIO,
+	       "bpf/uexits.h and kvm/uexitreason.h disagree on KVM_EXIT_MMIO");
 
 #define NSEC_PER_SEC 1000000000ULL
 
@@ -148,6 +154,9 @@ static void hooks_pick(struct exits_src *x, bool raw_ok)
 	struct ks_exits *k = x->skel;
 	bool b;
 
+	if (env && strcmp(env, "tp") && strcmp(env, "btf") && raw_ok)
+		fprintf(stderr, "kvmscope: KVMSCOPE_EXIT_HOOKS=%s is neither "
+			"tp nor btf: ignored\n", env);
 	if (env && !strcmp(env, "tp"))
 		x->btf_hooks = false;
 	else if (env && !strcmp(env, "btf"))
@@ -343,33 +352,41 @@ static int64_t tid_vcpu(void *ctx, uint32_t tid)
 	return -1;
 }
 
-/* Opens, configures and loads the probe into x->skel, on raw exit hooks
- * where they were picked and the kernel takes them, else on the perf
- * ones: a kernel whose kvm types moved past what the raw hooks read, or
- * whose verifier refuses them, still gets exits counted, and the note
- * says why (KVMSCOPE_EXIT_HOOKS=btf falls back so too). */
+/* Opens, configures and loads the probe into x->skel, raw exit hooks
+ * allowed or not; 0 or a negative errno (x->skel NULL if open failed). */
+static int skel_load_one(struct exits_src *x, const struct ks_source_opts *o,
+			 bool raw_ok)
+{
+	if (!(x->skel = ks_exits__open()))
+		return errno ? -errno : -ENOENT;
+	configure(x, o, raw_ok);
+	return ks_exits__load(x->skel);
+}
+
+/* Loads the probe on raw exit hooks where they were picked and the
+ * kernel takes them, else on the perf ones: a kernel whose kvm types
+ * moved past what the raw hooks read, or whose verifier refuses them,
+ * still gets exits counted, and the note says why
+ * (KVMSCOPE_EXIT_HOOKS=btf falls back so too).  Only a load that the
+ * perf hooks then pass is told as a refusal of the raw ones: where both
+ * fail (no privileges, no memory) the perf attempt's error is returned,
+ * without that claim. */
 static int skel_load(struct ks_source *s, struct exits_src *x,
 		     const struct ks_source_opts *o)
 {
-	int e;
+	char why[160];
+	int e = skel_load_one(x, o, true);
 
-	for (int raw_ok = 1; raw_ok >= 0; raw_ok--) {
-		if (!(x->skel = ks_exits__open()))
-			return errno ? -errno : -ENOENT;
-		configure(x, o, raw_ok);
-		if (!(e = ks_exits__load(x->skel)))
-			return 0;
-		if (!x->btf_hooks)
-			return e;
-		ks_exits__destroy(x->skel);
-		x->skel = NULL;
-		note_add(s, "exits: the raw exit hooks were refused (load: "
-			 "%s); perf tracepoint hooks instead", strerror(-e));
-		fprintf(stderr, "kvmscope: exits: the raw exit hooks were "
-			"refused (load: %s); perf tracepoint hooks instead\n",
-			strerror(-e));
-	}
-	return e;
+	if (!e || !x->skel || !x->btf_hooks)
+		return e;
+	snprintf(why, sizeof(why), "exits: the raw exit hooks were refused "
+		 "(load: %s); perf tracepoint hooks instead", strerror(-e));
+	ks_exits__destroy(x->skel);
+	if ((e = skel_load_one(x, o, false)))
+		return e;
+	note_add(s, "%s", why);
+	fprintf(stderr, "kvmscope: %s\n", why);
+	return 0;
 }
 
 static int exits_open(struct ks_source *s, const struct ks_source_opts *o,

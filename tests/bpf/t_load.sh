@@ -47,6 +47,13 @@ if command -v setpriv >/dev/null; then
 	[ ! -s "$tmp/nr.out" ] || fail "stat as nobody printed data: $(head -2 "$tmp/nr.out")"
 	grep -q 'needs root' "$tmp/nr.err" || fail "no clear message as nobody: $(cat "$tmp/nr.err")"
 	echo "ok   non-root: rc $rc, $(cat "$tmp/nr.err")"
+	# The raw hooks forced: both loads fail alike, and the error is not
+	# told as a refusal of the raw hooks.
+	KVMSCOPE_EXIT_HOOKS=btf setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$tmp/ks" stat 1 1 > /dev/null 2> "$tmp/nr2.err"
+	grep -q 'needs root' "$tmp/nr2.err" || fail "no clear message as nobody (btf): $(cat "$tmp/nr2.err")"
+	grep -q 'refused' "$tmp/nr2.err" && fail "a failed load as nobody told as a refusal: $(cat "$tmp/nr2.err")"
+	echo "ok   non-root, raw hooks forced: the same error, no fallback claimed"
 fi
 
 # --- bad arguments: usage errors, status 2 ---
@@ -203,6 +210,12 @@ kill $spid
 wait $spid 2>/dev/null
 spid=""
 echo "ok   raw hooks refused: perf hooks loaded instead, said on stderr, by check and by the agent's status"
+
+# --- a KVMSCOPE_EXIT_HOOKS that names no kind of hook: said, then ignored ---
+KVMSCOPE_EXIT_HOOKS=bogus timeout -s INT 3 "$K" stat -w -j 1 > /dev/null 2> "$tmp/bogus.err"
+grep -q 'KVMSCOPE_EXIT_HOOKS=bogus is neither tp nor btf' "$tmp/bogus.err" ||
+	fail "KVMSCOPE_EXIT_HOOKS=bogus not reported: $(cat "$tmp/bogus.err")"
+echo "ok   KVMSCOPE_EXIT_HOOKS=bogus: said and ignored"
 
 # --- interrupted: a last report of the seconds ended since the one before
 # (none came yet at a 5 s interval) ---
