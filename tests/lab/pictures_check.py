@@ -156,17 +156,25 @@ def cr3():
     check("the ratio changed on both vCPUs, with an idle second between",
           all(x["switched"] == "1" for x in sw) and cut2 >= cut1 + 2,
           (cut1, cut2))
-    for label, lo, hi, want in (("1:1", PH["cr3"]["start"], cut1, 0.5),
-                                ("1:19", cut2 - 1, PH["cr3"]["end"] + 1, 0.05)):
+    # kvmtest's ratio is of loop iterations, the samples' of guest time:
+    # each loop also pays a fixed cost per cycle (its cr3 load, which
+    # flushes QEMU's soft TLB, and the refill after the cycle's port
+    # exit).  At 1:1 the two costs cancel; at 1:19 they raise 0x4000's
+    # share (5.67% in a loaded run), never lower it, so that bound is
+    # 10% below and 20% above.  full_samples_cr3.sh checks the samples
+    # against the true time split, from the exits' trace, within 10%.
+    for label, lo, hi, want, up in (
+            ("1:1", PH["cr3"]["start"], cut1, 0.5, 0.1),
+            ("1:19", cut2 - 1, PH["cr3"]["end"] + 1, 0.05, 0.2)):
         c = totals("samples", lo, hi)
         ab = c.get("4000", 0) + c.get("5000", 0)
         check("%s: nearly all samples under cr3 0x4000 or 0x5000" % label,
               ab > 0 and ab >= 0.9 * sum(c.values()), c)
         share = c.get("4000", 0) / max(ab, 1)
-        check("cr3 0x4000 share %s within 10%%" % label,
-              abs(share - want) <= 0.1 * want,
-              "%.2f%% (want %.1f%% +- %.2f)" % (100 * share, 100 * want,
-                                                10 * want))
+        check("cr3 0x4000 share %s within -10%%/+%d%%" % (label, 100 * up),
+              -0.1 * want <= share - want <= up * want,
+              "%.2f%% (want %.1f%% -%.2f +%.2f)" % (100 * share, 100 * want,
+                                                    10 * want, 100 * up * want))
 
 
 def edge():
