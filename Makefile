@@ -53,7 +53,7 @@ FUZZ_SECONDS ?= 20
 # check` replays the kept corpora through them (tests/unit/t_fuzz_replay.sh).
 FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(O)/fuzz/%)
 
-.PHONY: all tests benches check demo fuzz fuzz-build bench soak deps clean \
+.PHONY: all tests benches check layers demo fuzz fuzz-build bench soak deps clean \
 	headers lab lab-full
 
 all: $(BIN)
@@ -111,11 +111,16 @@ headers:
 		$(CC) $(ALL_CFLAGS) -MMD -MF /dev/null -x c -fsyntax-only - \
 		|| exit 1; done; echo "headers: all self-contained"
 
+# The rooms of src/ include only rooms below them (docs/DESIGN.md).
+layers:
+	@scripts/layers.sh
+
 deps:
 	@scripts/deps.sh
 
 check: deps
 	@$(MAKE) --no-print-directory headers
+	@scripts/layers.sh
 	@$(MAKE) --no-print-directory tests
 	@$(MAKE) --no-print-directory SANITIZE=1 tests
 	@scripts/run-tests.sh

@@ -3,7 +3,7 @@
  * The options; the replay itself (reading the trace, translating and
  * feeding records, the trace's span) is src/replay/session.c, and what
  * it answers (the summary on stderr, the table or CA's JSON, the heatmap
- * file) src/replay/output.c.
+ * file) src/cli/replay_out.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,7 +12,7 @@
 
 #include "cli/commands.h"
 #include "engine/symtab.h"
-#include "replay/output.h"
+#include "cli/replay_out.h"
 #include "replay/session.h"
 
 #define MAX_DECOMP 4

@@ -1,4 +1,4 @@
-/* output.c - what `kvmscope replay` answers (output.h).
+/* replay_out.c - what `kvmscope replay` answers (replay_out.h).
  *
  * The summary on stderr says what the readers made of the input and what
  * the engine counted, so that nothing is dropped unreported: malformed
@@ -9,7 +9,7 @@
  * of the whole trace with axes and a legend (render/annotate.h).  Table
  * columns are tab-separated: keys (VM names, "PF excp") may hold spaces.
  */
-#include "replay/output.h"
+#include "cli/replay_out.h"
 
 #include <errno.h>
 #include <jansson.h>

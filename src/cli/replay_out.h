@@ -1,11 +1,11 @@
-/* output.h - what `kvmscope replay` answers after a session (session.h):
+/* replay_out.h - what `kvmscope replay` answers after a session (replay/session.h):
  * the summary on stderr, the value as a table or CA's JSON on stdout, and
  * the heatmap figure as a PNG file.
  *
  * Every line on stderr starts "kvmscope replay: ".
  */
-#ifndef KS_REPLAY_OUTPUT_H
-#define KS_REPLAY_OUTPUT_H
+#ifndef KS_CLI_REPLAY_OUT_H
+#define KS_CLI_REPLAY_OUT_H
 
 #include <stdbool.h>
 
@@ -33,4 +33,4 @@ void ks_replay_report_input(const struct ks_replay_stats *st,
 int ks_replay_output(const struct ks_replay *rp,
 		     const struct ks_replay_out *o);
 
-#endif /* KS_REPLAY_OUTPUT_H */
+#endif /* KS_CLI_REPLAY_OUT_H */
