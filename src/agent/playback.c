@@ -15,16 +15,13 @@
 #include "agent/playback.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "engine/symtab.h"
+#include "replay/input.h"
 #include "replay/kvmtrace.h"
-#include "replay/recfile.h"
 #include "replay/tracefs.h"
 #include "util/clock.h"
 
@@ -35,14 +32,13 @@
 /* A trace read one record at a time, whatever its format. */
 struct source {
 	const char *path;
-	int fd;
-	struct ks_recfile_reader *rd;	/* record file, or: */
+	struct ks_input_file in;	/* a record file (in.rd), or: */
+	bool open;
 	struct ks_tfs_reader *tr;	/* tracefs text ... */
 	struct ks_kvmtrace *kt;		/* ... through the kvm translation */
 	struct ks_record *q;		/* records kvmtrace emitted, not taken */
 	size_t qhead, qn, qcap;
 	bool done;
-	bool stream;			/* a pipe or device: may be quiet */
 	bool quiet;			/* it had nothing at the last read */
 	int error;
 	char errmsg[320];
@@ -90,17 +86,17 @@ static int queue_record(void *ctx, const struct ks_record *r)
 
 static void source_close(struct source *s)
 {
-	ks_recfile_reader__free(s->rd);
+	struct ks_err err = { { 0 }, { 0 } };
+
 	ks_tfs_reader__free(s->tr);
 	ks_kvmtrace__free(s->kt);
-	if (s->fd >= 0)
-		close(s->fd);
+	if (s->open)
+		ks_input_close(&s->in, &err);	/* perf stopped early: ours */
 	free(s->q);
-	s->rd = NULL;
+	s->open = false;
 	s->tr = NULL;
 	s->kt = NULL;
 	s->q = NULL;
-	s->fd = -1;
 	s->qhead = s->qn = s->qcap = 0;
 }
 
@@ -111,40 +107,45 @@ static int source_fail(struct source *s, int rc, const char *msg)
 	return s->error;
 }
 
-/* Opens (or reopens, for a loop) the file, telling the formats apart by
- * the record file's magic. */
+/* Opens (or reopens, for a loop) the file, whatever its format
+ * (replay/input.h): a record file, perf.data through perf script, or
+ * text, which a pipe or device gives without blocking. */
 static int source_open(struct source *s)
 {
-	unsigned char head[KS_RECFILE_MAGIC_LEN];
 	struct ks_err err = { { 0 }, { 0 } };
-	struct stat st;
-	char msg[300];
+	int rc;
 
 	s->done = false;
-	s->fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (s->fd < 0 || fstat(s->fd, &st)) {
-		snprintf(msg, sizeof(msg), "cannot open '%s': %s", s->path,
-			 strerror(errno));
-		return source_fail(s, -errno, msg);
-	}
-	s->stream = !S_ISREG(st.st_mode);
-	if (!s->stream && fcntl(s->fd, F_SETFL, 0) < 0) {
-		snprintf(msg, sizeof(msg), "cannot read '%s': %s", s->path,
-			 strerror(errno));
-		return source_fail(s, -errno, msg);
-	}
-	if (!s->stream && pread(s->fd, head, sizeof(head), 0) == (ssize_t)sizeof(head) &&
-	    ks_recfile_sniff(head, sizeof(head))) {
-		close(s->fd);
-		s->fd = -1;
-		if (!(s->rd = ks_recfile_reader__open(s->path, &err)))
-			return source_fail(s, -EINVAL, err.msg);
+	/* Read on the agent's loop, which a quiet stdin would block. */
+	if (!strcmp(s->path, "-"))
+		return source_fail(s, -EINVAL, "--replay takes a file, a FIFO "
+				   "or trace_pipe, not standard input ('-')");
+	rc = ks_input_open(&s->in, s->path, KS_INPUT_PERF | KS_INPUT_STREAM,
+			   &err);
+	if (rc)
+		return source_fail(s, rc, err.msg);
+	s->open = true;
+	if (s->in.kind == KS_INPUT_RECFILE)
 		return 0;
-	}
-	s->tr = ks_tfs_reader__new_fd(s->fd);
+	s->tr = ks_tfs_reader__new_fd(s->in.fd);
 	s->kt = ks_kvmtrace__new(queue_record, s);
 	if (!s->tr || !s->kt)
 		return source_fail(s, -ENOMEM, "out of memory");
+	return 0;
+}
+
+/* At the end of perf script's text, whether perf itself failed (a
+ * perf.data it cannot read ends its text early, or gives none). */
+static int perf_end(struct source *s)
+{
+	struct ks_err err = { { 0 }, { 0 } };
+	int rc;
+
+	if (!s->open || s->in.kind != KS_INPUT_PERFDATA)
+		return 0;
+	s->open = false;
+	if ((rc = ks_input_close(&s->in, &err)))
+		return source_fail(s, rc, err.msg);
 	return 0;
 }
 
@@ -159,7 +160,7 @@ static int fill_from_trace(struct source *s)
 	s->quiet = false;
 	while (!s->qn && !s->done) {
 		rc = ks_tfs_reader__next(s->tr, &ev, &err);
-		if (rc == -EAGAIN && s->stream) {
+		if (rc == -EAGAIN && s->in.stream) {
 			s->quiet = true;	/* nothing yet: not the end */
 			return 0;
 		}
@@ -167,6 +168,8 @@ static int fill_from_trace(struct source *s)
 			return source_fail(s, rc, err.msg);
 		if (rc == 0) {
 			s->done = true;
+			if ((rc = perf_end(s)))
+				return rc;
 			rc = ks_kvmtrace__finish(s->kt);
 		} else {
 			rc = ks_kvmtrace__event(s->kt, &ev);
@@ -185,8 +188,8 @@ static int source_next(struct source *s, struct ks_record *r)
 
 	if (s->error)
 		return s->error;
-	if (s->rd) {
-		rc = ks_recfile_reader__next(s->rd, r);
+	if (s->in.kind == KS_INPUT_RECFILE) {
+		rc = ks_recfile_reader__next(s->in.rd, r);
 		return rc < 0 ? source_fail(s, rc, "read error") : rc;
 	}
 	if (s->qhead == s->qn && (rc = fill_from_trace(s)))
@@ -368,7 +371,6 @@ struct ks_playback *ks_playback__open(const struct ks_playback_opts *o,
 	rp->o = o;
 	rp->prog = prog;
 	rp->src.path = o->path;
-	rp->src.fd = -1;
 	if (source_open(&rp->src) < 0) {
 		fprintf(stderr, "%s: %s\n", prog, rp->src.errmsg);
 		source_close(&rp->src);
@@ -379,7 +381,7 @@ struct ks_playback *ks_playback__open(const struct ks_playback_opts *o,
 	if (!rp->have_next && rp->src.quiet)
 		fprintf(stderr, "%s: '%s' is quiet: its records are fed as "
 			"they come\n", prog, o->path);
-	else if (!rp->have_next)
+	else if (!rp->have_next && !rp->src.error)
 		fprintf(stderr, "%s: '%s' holds no kvm records to replay\n",
 			prog, o->path);
 	return rp;

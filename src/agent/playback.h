@@ -1,7 +1,8 @@
 /* playback.h - `kvmscope serve --replay FILE`: a recorded trace fed as if
  * it were live.
  *
- * The trace (tracefs text, or a kvmscope record file) is fed paced to real
+ * The trace (tracefs or perf script text, a kvmscope record file, or
+ * perf.data read through `perf script`: replay/input.h) is fed paced to real
  * time, with its timestamps moved onto the wall clock, so CA's "latest
  * complete second" defaults and a browser polling the API see it as live
  * data.  The shift is a whole number of seconds at normal speed, so

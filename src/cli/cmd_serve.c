@@ -5,8 +5,8 @@
  * src/agent/agent.c, and the configuration file, tokens, TLS and
  * capabilities src/cli/serve_setup.c.  Data come from the live sources
  * (every source of the registry that can run here), or, with --replay
- * FILE, from a recorded trace (tracefs text or a kvmscope record file)
- * standing in for them.  With a state file (--state) instrumentations
+ * FILE, from a recorded trace (tracefs or perf script text, a kvmscope
+ * record file, perf.data through perf script) standing in for them.  With a state file (--state) instrumentations
  * survive restarts, and the data of persist-data ones is checkpointed
  * every --checkpoint-interval seconds and at a clean stop.
  *
@@ -67,10 +67,11 @@ static void usage(FILE *f)
 		KS_HTTP_DEFAULT_LISTEN ";\n"
 		"                          port 0 picks a free port; "
 		"[V6ADDR]:PORT for IPv6)\n"
-		"  -r, --replay FILE       feed a recorded trace (tracefs "
-		"text or a kvmscope\n"
-		"                          record file) as if it were live, "
-		"paced to real time\n"
+		"  -r, --replay FILE       feed a recorded trace (tracefs or "
+		"perf script text,\n"
+		"                          a kvmscope record file, perf.data) "
+		"as if it were\n"
+		"                          live, paced to real time\n"
 		"  -s, --replay-speed X    replay X times faster (0.01 to "
 		"1000000; default 1)\n"
 		"  -L, --replay-loop       start the trace again when it "

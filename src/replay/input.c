@@ -10,10 +10,37 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "replay/kvmtrace.h"
 #include "replay/tracefs.h"
+
+/* Opens path into f->fd.  With KS_INPUT_STREAM, O_NONBLOCK keeps a FIFO
+ * without a writer from holding the open; a pipe or device stays
+ * non-blocking (f->stream), a regular file goes back to blocking. */
+static int open_fd(struct ks_input_file *f, const char *path,
+		   unsigned flags, struct ks_err *err)
+{
+	bool nb = flags & KS_INPUT_STREAM;
+	struct stat st;
+	int e;
+
+	f->fd = open(path, O_RDONLY | O_CLOEXEC | (nb ? O_NONBLOCK : 0));
+	if (f->fd < 0 || fstat(f->fd, &st))
+		goto fail;
+	f->stream = nb && !S_ISREG(st.st_mode);
+	if (nb && !f->stream && fcntl(f->fd, F_SETFL, 0) < 0)
+		goto fail;
+	return 0;
+fail:
+	e = errno;
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	return ks_err_set(err, e, "", "cannot open '%s': %s", path,
+			  strerror(e));
+}
 
 int ks_input_open(struct ks_input_file *f, const char *path, unsigned flags,
 		  struct ks_err *err)
@@ -26,14 +53,16 @@ int ks_input_open(struct ks_input_file *f, const char *path, unsigned flags,
 				     .fd = STDIN_FILENO };
 	if (!strcmp(path, "-"))
 		return 0;
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (f->fd < 0)
-		return ks_err_set(err, errno, "", "cannot open '%s': %s", path,
-				  strerror(errno));
+	if ((rc = open_fd(f, path, flags, err)))
+		return rc;
+	f->own_fd = true;
+	if (f->stream)
+		return 0;
 	n = pread(f->fd, head, sizeof(head), 0);
 	if (n == (ssize_t)sizeof(head) && ks_recfile_sniff(head, sizeof(head))) {
 		close(f->fd);
 		f->fd = -1;
+		f->own_fd = false;
 		f->kind = KS_INPUT_RECFILE;
 		f->rd = ks_recfile_reader__open(path, err);
 		return f->rd ? 0 : -EINVAL;
@@ -41,13 +70,13 @@ int ks_input_open(struct ks_input_file *f, const char *path, unsigned flags,
 	if ((flags & KS_INPUT_PERF) && n >= KS_PERFDATA_MAGIC_LEN &&
 	    ks_perfdata_sniff(head, (size_t)n)) {
 		close(f->fd);
+		f->own_fd = false;
 		f->kind = KS_INPUT_PERFDATA;
 		if ((rc = ks_perfdata__open(&f->pd, path, err)))
 			return rc;
 		f->fd = f->pd.fd;
 		return 0;
 	}
-	f->own_fd = true;
 	return 0;
 }
 

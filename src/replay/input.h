@@ -35,12 +35,18 @@ enum ks_input_kind {
 /* ks_input_open()'s flags. */
 #define KS_INPUT_PERF 1u	/* read perf.data through perf script (else
 				 * it is text, and not a trace) */
+#define KS_INPUT_STREAM 2u	/* a pipe or device (a FIFO being written,
+				 * trace_pipe) is opened without waiting for
+				 * a writer and read without blocking: text */
 
 /* An open trace file. */
 struct ks_input_file {
 	enum ks_input_kind kind;
 	int fd;			/* TEXT, PERFDATA: the text to read */
 	bool own_fd;		/* TEXT: fd is ours to close (not stdin) */
+	bool stream;		/* TEXT, with KS_INPUT_STREAM: fd is a pipe
+				 * or device, non-blocking; -EAGAIN from it
+				 * is "nothing yet", not the end */
 	struct ks_recfile_reader *rd;	/* RECFILE */
 	struct ks_perfdata pd;		/* PERFDATA */
 };

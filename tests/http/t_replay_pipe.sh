@@ -4,7 +4,8 @@
 # A FIFO whose writer is open but writes nothing (a quiet trace_pipe): the
 # agent must listen at once, its clock must advance (GET /ca/admin/status
 # "now"), what the writer sends later must be fed, and SIGTERM must stop it
-# within seconds while the writer is still open.
+# within seconds while the writer is still open.  Standard input ("-") is
+# refused, with a clear error.
 set -u
 K=${KVMSCOPE:?}
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -54,4 +55,13 @@ grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' "$tmp/err.pipe" &&
 	fail "sanitizer report"
 echo "ok   stopped $(( ($(date +%s%N) - t0) / 1000000 )) ms after SIGTERM"
 exec 3>&-
+
+# Standard input is not taken: a quiet one would block the agent's loop.
+if echo | "$K" serve --listen 127.0.0.1:0 --replay - --no-state \
+	> /dev/null 2> "$tmp/err.stdin"; then
+	fail "serve --replay - exited 0"
+fi
+grep -q "not standard input" "$tmp/err.stdin" ||
+	fail "serve --replay -: $(cat "$tmp/err.stdin")"
+echo "ok   --replay - refused: $(cat "$tmp/err.stdin")"
 echo "replay pipe ok"

@@ -7,7 +7,10 @@
 # difference is checked rather than hidden: perf counts an exit when the
 # next entry closes it, so the guest's last exit (the hlt that ends it,
 # never re-entered) is missing from perf's table, and kvmscope (like
-# KVM's own statistic) counts it.  Needs perf in the host's root
+# KVM's own statistic) counts it.  The host then replays perf's record:
+# `kvmscope replay` of ftrace's text, both forms of perf script's text and
+# perf.data agree, and `kvmscope serve --replay perf.data` counts on
+# /metrics what replay counts.  Needs perf in the host's root
 # (linux-perf, installed by scripts/deps.sh); skips otherwise.
 set -u
 . "$(dirname "$0")/hostlib.sh"
@@ -99,4 +102,42 @@ want["hlt"] = want.get("hlt", 0) + 1	# the last hlt, never re-entered
 print("perf.data replayed:", got, " perf kvm stat report (+1 hlt):", want)
 sys.exit(0 if got == want else 1)
 PY
+# The agent replays the same perf.data (serve --replay, through perf) to
+# the same exits by reason on /metrics as kvmscope replay's.
+log=$(mktemp /tmp/t_exits_perf.XXXXXX)
+"$K" serve --listen 127.0.0.1:0 --no-state --replay "$R/perf.data" \
+	--replay-speed 1000000 2> "$log" &
+spid=$!
+trap 'kill $spid 2>/dev/null; rm -f "$log"' EXIT
+python3 - "$R" "$log" "$spid" <<'PY' || lab_fail "serve --replay perf.data and replay differ"
+import json, os, re, subprocess, sys, time, urllib.request
+r, log, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
+base = None
+for _ in range(300):
+    m = re.search(r"listening on (http://127\.0\.0\.1:\d+)/", open(log).read())
+    if m:
+        base = m.group(1)
+        break
+    time.sleep(0.1)
+if not base:
+    sys.exit("serve did not listen: " + open(log).read())
+for _ in range(300):
+    st = json.load(urllib.request.urlopen(base + "/ca/admin/status"))
+    if st["replay"]["finished"]:
+        break
+    time.sleep(0.1)
+got = {}
+for line in urllib.request.urlopen(base + "/metrics").read().decode().splitlines():
+    m = re.match(r'kvmscope_vm_exits_total\{.*vleavereason="([^"]*)".*\} (\d+)$', line)
+    if m:
+        got[m.group(1)] = got.get(m.group(1), 0) + int(m.group(2))
+want = json.loads(subprocess.run([os.environ["KVMSCOPE"], "replay", r + "/perf.data",
+    "--metric", "vm.exits", "--decompose", "vleavereason", "--json"],
+    capture_output=True, text=True, check=True).stdout)["value"]
+print("serve --replay perf.data: %s (finished %s); replay: %s"
+      % (got, st["replay"]["finished"], want))
+sys.exit(0 if st["replay"]["finished"] and got == want else 1)
+PY
+kill "$spid"
+wait "$spid" || lab_fail "serve --replay perf.data exited non-zero after SIGTERM"
 echo "kvmscope and perf kvm stat agree in ${LAB_WALL}s"
