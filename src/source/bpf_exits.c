@@ -47,6 +47,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,6 +90,8 @@ struct exits_src {
 	bool uexit_detail;		/* subsecond rows, port and MMIO */
 	bool btf_hooks;			/* kvm_exit, kvm_entry and
 					 * kvm_userspace_exit hooked raw */
+	struct ks_source_opts opts;	/* as opened: to open again on the
+					 * perf hooks if an attach is refused */
 	/* Latency cuts: the probe's two sets as last written (cutv the one
 	 * in use), and the set asked for, written at the next read. */
 	struct ks_latcuts cuts[2], want;
@@ -352,6 +355,18 @@ static int64_t tid_vcpu(void *ctx, uint32_t tid)
 	return -1;
 }
 
+/* Says that the kernel refused the raw exit hooks at step (load,
+ * attach) with e, and that the perf hooks run instead. */
+static void raw_refused(struct ks_source *s, const char *step, int e)
+{
+	char why[160];
+
+	snprintf(why, sizeof(why), "exits: the raw exit hooks were refused "
+		 "(%s: %s); perf tracepoint hooks instead", step, strerror(-e));
+	note_add(s, "%s", why);
+	fprintf(stderr, "kvmscope: %s\n", why);
+}
+
 /* Opens, configures and loads the probe into x->skel, raw exit hooks
  * allowed or not; 0 or a negative errno (x->skel NULL if open failed). */
 static int skel_load_one(struct exits_src *x, const struct ks_source_opts *o,
@@ -372,25 +387,22 @@ static int skel_load_one(struct exits_src *x, const struct ks_source_opts *o,
  * fail (no privileges, no memory) the perf attempt's error is returned,
  * without that claim. */
 static int skel_load(struct ks_source *s, struct exits_src *x,
-		     const struct ks_source_opts *o)
+		     const struct ks_source_opts *o, bool raw_ok)
 {
-	char why[160];
-	int e = skel_load_one(x, o, true);
+	int e = skel_load_one(x, o, raw_ok), e2;
 
 	if (!e || !x->skel || !x->btf_hooks)
 		return e;
-	snprintf(why, sizeof(why), "exits: the raw exit hooks were refused "
-		 "(load: %s); perf tracepoint hooks instead", strerror(-e));
 	ks_exits__destroy(x->skel);
-	if ((e = skel_load_one(x, o, false)))
-		return e;
-	note_add(s, "%s", why);
-	fprintf(stderr, "kvmscope: %s\n", why);
+	if ((e2 = skel_load_one(x, o, false)))
+		return e2;
+	raw_refused(s, "load", e);
 	return 0;
 }
 
-static int exits_open(struct ks_source *s, const struct ks_source_opts *o,
-		      struct ks_err *err)
+static int exits_open_hooks(struct ks_source *s,
+			    const struct ks_source_opts *o, bool raw_ok,
+			    struct ks_err *err)
 {
 	struct exits_src *x;
 	int e;
@@ -410,7 +422,8 @@ static int exits_open(struct ks_source *s, const struct ks_source_opts *o,
 		exits_close(s);
 		return ks_err_set(err, ENOMEM, "bpf_exits", "out of memory");
 	}
-	if ((e = skel_load(s, x, o))) {
+	x->opts = *o;
+	if ((e = skel_load(s, x, o, raw_ok))) {
 		const char *step = x->skel ? "load" : "open";
 
 		exits_close(s);
@@ -439,6 +452,12 @@ static int exits_open(struct ks_source *s, const struct ks_source_opts *o,
 	if ((x->disc = ks_vmdisc__shared(NULL)))
 		ks_vmident__set_discovery(x->vi, x->disc, tid_vcpu, x);
 	return 0;
+}
+
+static int exits_open(struct ks_source *s, const struct ks_source_opts *o,
+		      struct ks_err *err)
+{
+	return exits_open_hooks(s, o, true, err);
 }
 
 /* Attaches prog into *link; 0 or a negative errno. */
@@ -487,32 +506,92 @@ static void entry_detach(struct exits_src *x)
 		ioctl(x->entry_pfd, PERF_EVENT_IOC_DISABLE, 0);
 }
 
+/* Attaches a raw exit hook.  The attach fallback's test
+ * (tests/bpf/t_load.sh, KVMSCOPE_TEST_RAW_ATTACH_REFUSE): ks_exit is
+ * attached with no descriptor free (RLIMIT_NOFILE lowered to the lowest
+ * free one), so that the kernel refuses its link (EMFILE) after taking
+ * its load, as a policy might that lets the probe load but not open a
+ * raw tracepoint. */
+static int raw_attach(struct bpf_program *prog, struct bpf_link **link,
+		      bool test_refuse)
+{
+	struct rlimit was, none;
+	int fd, e;
+
+	if (!test_refuse)
+		return attach_one(prog, link);
+	if ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	close(fd);
+	if (getrlimit(RLIMIT_NOFILE, &was))
+		return -errno;
+	none = was;
+	none.rlim_cur = (rlim_t)fd;
+	if (setrlimit(RLIMIT_NOFILE, &none))
+		return -errno;
+	e = attach_one(prog, link);
+	setrlimit(RLIMIT_NOFILE, &was);
+	return e;
+}
+
+/* kvm_exit, kvm_entry (with latency) and kvm_userspace_exit, on the kind
+ * of hook loaded. */
+static int attach_exit_hooks(struct exits_src *x)
+{
+	struct ks_exits *k = x->skel;
+	int e;
+
+	if (!x->btf_hooks) {
+		e = attach_one(k->progs.ks_exit_tp, &k->links.ks_exit_tp);
+		if (!e && x->lat)
+			e = entry_attach(x);
+		return e ? e : attach_one(k->progs.ks_uexit_tp,
+					  &k->links.ks_uexit_tp);
+	}
+	e = raw_attach(k->progs.ks_exit, &k->links.ks_exit,
+		       getenv("KVMSCOPE_TEST_RAW_ATTACH_REFUSE"));
+	if (!e && x->lat)
+		e = entry_attach(x);
+	return e ? e : raw_attach(k->progs.ks_uexit, &k->links.ks_uexit,
+				  false);
+}
+
+static int exits_attach(struct ks_source *s, struct ks_err *err);
+
+/* The kernel refused a raw exit hook's attach after taking its load:
+ * the probe is opened again, on the perf hooks, and attached so. */
+static int attach_refused(struct ks_source *s, int why, struct ks_err *err)
+{
+	struct ks_source_opts o = ((struct exits_src *)s->priv)->opts;
+	int e;
+
+	exits_close(s);
+	s->note[0] = '\0';
+	if ((e = exits_open_hooks(s, &o, false, err)))
+		return e;
+	raw_refused(s, "attach", why);
+	return exits_attach(s, err);
+}
+
 /* The mode's exit hooks (kvm_entry only with latency) and the rest. */
 static int exits_attach(struct ks_source *s, struct ks_err *err)
 {
 	struct exits_src *x = s->priv;
 	struct ks_exits *k = x->skel;
 	struct timespec now;
-	int e = 0;
+	int e;
 
 	/* What the planes count from here on is read from this second. */
 	clock_gettime(CLOCK_REALTIME, &now);
 	ks_xcount__start(x->xc, (int64_t)now.tv_sec);
-	if (x->btf_hooks)
-		e = attach_one(k->progs.ks_exit, &k->links.ks_exit);
-	else
-		e = attach_one(k->progs.ks_exit_tp, &k->links.ks_exit_tp);
-	if (!e && x->lat)
-		e = entry_attach(x);
+	e = attach_exit_hooks(x);
+	if (e && x->btf_hooks)
+		return attach_refused(s, e, err);
 	s->mode = x->lat ? "latency" : "count-only";
 	if (!e)
 		e = attach_one(k->progs.ks_emul, &k->links.ks_emul);
 	if (!e)
 		e = attach_one(k->progs.ks_thread_end, &k->links.ks_thread_end);
-	if (!e && x->btf_hooks)
-		e = attach_one(k->progs.ks_uexit, &k->links.ks_uexit);
-	else if (!e)
-		e = attach_one(k->progs.ks_uexit_tp, &k->links.ks_uexit_tp);
 	if (!e && x->uexit_detail)
 		e = attach_one(k->progs.ks_pio, &k->links.ks_pio);
 	if (!e && x->uexit_detail)

@@ -9,7 +9,8 @@
 # come in two kinds (exits.bpf.c): perf tracepoints, which this host
 # picks (no kvm_amd here), checked first with KVMSCOPE_EXIT_HOOKS=tp, and
 # the raw BTF-typed hooks the agent picks on AMD, forced with =btf: they
-# must load and attach on this kernel too.  Exact counts need real KVM:
+# must load and attach on this kernel too; where the kernel refuses them,
+# at load or at attach, the perf hooks run instead, said.  Exact counts need real KVM:
 # tests/lab/scenarios/bpf-exits.sh (the lab picks the raw hooks).
 set -u
 K=${KVMSCOPE:-$TOP/.output-asan/kvmscope}
@@ -171,45 +172,53 @@ spid=""
 [ $rc = 0 ] || fail "stat with the raw hooks, interrupted, exited $rc: $(cat "$tmp/raw.err")"
 echo "ok   raw hooks: $(grep -c '^raw_tracepoint' "$tmp/links.named") raw tracepoint links, $(grep -c '^perf' "$tmp/links.named") perf links"
 
-# --- the raw hooks refused (KVMSCOPE_TEST_RAW_REFUSE: a verifier log too
-# small for ks_exit, so the kernel refuses its load): the probe falls back
-# to the perf hooks, says so on stderr, in kvmscope check's cost notes and
-# in the agent's status ---
-# exit 3 where no VM can run (no /dev/kvm): nothing to compare, the rest reported
-KVMSCOPE_EXIT_HOOKS=btf KVMSCOPE_TEST_RAW_REFUSE=1 "$K" check --duration 1 --json \
-	> "$tmp/fb.json" 2> "$tmp/fb.err"
-rc=$?
-[ $rc = 0 ] || [ $rc = 3 ] || fail "check with the raw hooks refused exited $rc: $(cat "$tmp/fb.err")"
-grep -q 'the raw exit hooks were refused (load: .*); perf tracepoint hooks instead' "$tmp/fb.err" ||
-	fail "no fallback line on stderr: $(cat "$tmp/fb.err")"
-python3 - "$tmp/fb.json" <<'PY' || fail "check's report of the fallback: $(cat "$tmp/fb.json")"
+# --- the raw hooks refused, at load (KVMSCOPE_TEST_RAW_REFUSE: a verifier
+# log too small for ks_exit, so the kernel refuses its load) and at attach
+# (KVMSCOPE_TEST_RAW_ATTACH_REFUSE: ks_exit's link made with no descriptor
+# free, so the kernel refuses it, EMFILE, after taking the load): the
+# probe falls back to the perf hooks, says so on stderr, in kvmscope
+# check's cost notes and in the agent's status ---
+fallback() {	# STEP ENVVAR
+	local step=$1 var=$2
+	# exit 3 where no VM can run (no /dev/kvm): nothing to compare, the rest reported
+	env KVMSCOPE_EXIT_HOOKS=btf "$var=1" "$K" check --duration 1 --json \
+		> "$tmp/fb.json" 2> "$tmp/fb.err"
+	rc=$?
+	[ $rc = 0 ] || [ $rc = 3 ] || fail "check with the raw hooks refused at $step exited $rc: $(cat "$tmp/fb.err")"
+	grep -q "the raw exit hooks were refused ($step: .*); perf tracepoint hooks instead" "$tmp/fb.err" ||
+		fail "no fallback line on stderr ($step): $(cat "$tmp/fb.err")"
+	python3 - "$tmp/fb.json" "$step" <<'PY' || fail "check's report of the fallback ($step): $(cat "$tmp/fb.json")"
 import json, sys
 c = json.load(open(sys.argv[1]))["cost"]
 progs = {p["program"] for p in c["programs"]}
 assert {"ks_exit_tp", "ks_uexit_tp"} <= progs, progs
 assert not progs & {"ks_exit", "ks_entry", "ks_uexit"}, progs
-assert any("raw exit hooks were refused" in n for n in c["notes"]), c["notes"]
+notes = [n for n in c["notes"] if "raw exit hooks were refused" in n]
+assert len(notes) == 1 and "(%s: " % sys.argv[2] in notes[0], c["notes"]
 PY
-KVMSCOPE_EXIT_HOOKS=btf KVMSCOPE_TEST_RAW_REFUSE=1 "$K" serve --listen 127.0.0.1:0 \
-	--no-state --sources bpf_exits 2> "$tmp/fbserve.err" &
-spid=$!
-timeout 30 sh -c 'until grep -q "^kvmscope: listening on" "$1" || ! kill -0 $2; do
-	sleep 0.1; done' sh "$tmp/fbserve.err" $spid 2>/dev/null
-port=$(sed -n 's|^kvmscope: listening on http://127\.0\.0\.1:\([0-9]*\)/$|\1|p' "$tmp/fbserve.err")
-[ -n "$port" ] || fail "serve is not listening: $(cat "$tmp/fbserve.err")"
-curl -sf "http://127.0.0.1:$port/ca/admin/status" > "$tmp/fbstatus.json" ||
-	fail "no /ca/admin/status"
-python3 - "$tmp/fbstatus.json" <<'PY' || fail "the agent's status of the fallback: $(cat "$tmp/fbstatus.json")"
+	env KVMSCOPE_EXIT_HOOKS=btf "$var=1" "$K" serve --listen 127.0.0.1:0 \
+		--no-state --sources bpf_exits 2> "$tmp/fbserve.err" &
+	spid=$!
+	timeout 30 sh -c 'until grep -q "^kvmscope: listening on" "$1" || ! kill -0 $2; do
+		sleep 0.1; done' sh "$tmp/fbserve.err" $spid 2>/dev/null
+	port=$(sed -n 's|^kvmscope: listening on http://127\.0\.0\.1:\([0-9]*\)/$|\1|p' "$tmp/fbserve.err")
+	[ -n "$port" ] || fail "serve is not listening ($step): $(cat "$tmp/fbserve.err")"
+	curl -sf "http://127.0.0.1:$port/ca/admin/status" > "$tmp/fbstatus.json" ||
+		fail "no /ca/admin/status"
+	python3 - "$tmp/fbstatus.json" "$step" <<'PY' || fail "the agent's status of the fallback ($step): $(cat "$tmp/fbstatus.json")"
 import json, sys
 by = {s["name"]: s for s in json.load(open(sys.argv[1]))["sources"]}
 s = by["bpf_exits"]
 assert s["status"] == "running", s
-assert "raw exit hooks were refused" in s.get("note", ""), s
+assert "raw exit hooks were refused (%s: " % sys.argv[2] in s.get("note", ""), s
 PY
-kill $spid
-wait $spid 2>/dev/null
-spid=""
-echo "ok   raw hooks refused: perf hooks loaded instead, said on stderr, by check and by the agent's status"
+	kill $spid
+	wait $spid 2>/dev/null
+	spid=""
+	echo "ok   raw hooks refused at $step: perf hooks instead, said on stderr, by check and by the agent's status"
+}
+fallback load KVMSCOPE_TEST_RAW_REFUSE
+fallback attach KVMSCOPE_TEST_RAW_ATTACH_REFUSE
 
 # --- a KVMSCOPE_EXIT_HOOKS that names no kind of hook: said, then ignored ---
 KVMSCOPE_EXIT_HOOKS=bogus timeout -s INT 3 "$K" stat -w -j 1 > /dev/null 2> "$tmp/bogus.err"
