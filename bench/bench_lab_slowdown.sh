@@ -56,6 +56,9 @@ CLOCK=${SLOWDOWN_CLOCKSOURCE:-tsc}
 append=""
 [ "$CLOCK" = tsc ] && append="clocksource=tsc tsc=reliable"
 first=0 boots=0 hung=0 kern=""
+hangs=$res-hangs	# (run-l1.sh empties $res at each boot)
+rm -rf "$hangs"
+mkdir -p "$hangs"
 while [ "$first" -lt "$RUNS" ] && [ "$boots" -lt "$BOOTS" ]; do
 	boots=$((boots + 1))
 	LAB_APPEND=$append LAB_RETRIES=0 LAB_HOSTROOT=1 bash "$TOP/tests/lab/run-l1.sh" \
@@ -77,7 +80,11 @@ while [ "$first" -lt "$RUNS" ] && [ "$boots" -lt "$BOOTS" ]; do
 	# low "none" rate of two runs: 13,923 against 22,200 exits/s), so
 	# its rounds are dropped, not kept: the next boot runs them again.
 	hung=$((hung + 1))
-	echo "bench_lab_slowdown: L1 hung in boot $boots after $(echo $whole | wc -w) whole rounds, dropped (L1 slows before it hangs); next boot from round $first"
+	# Where each hang came, for finding its cause: the boot's console
+	# is kept, and the last burst L1 finished before it is named.
+	cp "$res/console.log" "$hangs/console.boot$boots.log" 2>/dev/null
+	last=$(grep -a -o '^round [0-9]*: [a-z-]* ' "$res/console.log" 2>/dev/null | tail -1)
+	echo "bench_lab_slowdown: L1 hung in boot $boots after $(echo $whole | wc -w) whole rounds (last burst done: ${last:-none}), dropped (L1 slows before it hangs); next boot from round $first; console in $hangs/console.boot$boots.log"
 done
 rounds=$(awk '{ print $1 }' "$acc" | sort -u | wc -l)
 [ "$rounds" -gt 0 ] || { tail -20 "$log"; echo "bench_lab_slowdown: no whole round in $boots boots"; exit 1; }
