@@ -378,10 +378,11 @@ struct ks_playback *ks_playback__open(const struct ks_playback_opts *o,
 		return NULL;
 	}
 	advance(rp, now);
-	if (!rp->have_next && rp->src.quiet)
-		fprintf(stderr, "%s: '%s' is quiet: its records are fed as "
-			"they come\n", prog, o->path);
-	else if (!rp->have_next && !rp->src.error)
+	if (!rp->have_next && rp->src.quiet) {
+		if (rp->src.in.kind != KS_INPUT_PERFDATA) /* perf starting */
+			fprintf(stderr, "%s: '%s' is quiet: its records are "
+				"fed as they come\n", prog, o->path);
+	} else if (!rp->have_next && !rp->src.error)
 		fprintf(stderr, "%s: '%s' holds no kvm records to replay\n",
 			prog, o->path);
 	return rp;

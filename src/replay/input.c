@@ -70,11 +70,15 @@ int ks_input_open(struct ks_input_file *f, const char *path, unsigned flags,
 	if ((flags & KS_INPUT_PERF) && n >= KS_PERFDATA_MAGIC_LEN &&
 	    ks_perfdata_sniff(head, (size_t)n)) {
 		close(f->fd);
+		f->fd = -1;
 		f->own_fd = false;
 		f->kind = KS_INPUT_PERFDATA;
 		if ((rc = ks_perfdata__open(&f->pd, path, err)))
 			return rc;
 		f->fd = f->pd.fd;
+		/* perf's output comes as perf makes it: a stream too. */
+		f->stream = (flags & KS_INPUT_STREAM) &&
+			    fcntl(f->fd, F_SETFL, O_NONBLOCK) == 0;
 		return 0;
 	}
 	return 0;

@@ -44,9 +44,10 @@ struct ks_input_file {
 	enum ks_input_kind kind;
 	int fd;			/* TEXT, PERFDATA: the text to read */
 	bool own_fd;		/* TEXT: fd is ours to close (not stdin) */
-	bool stream;		/* TEXT, with KS_INPUT_STREAM: fd is a pipe
-				 * or device, non-blocking; -EAGAIN from it
-				 * is "nothing yet", not the end */
+	bool stream;		/* with KS_INPUT_STREAM, TEXT from a pipe or
+				 * device, or PERFDATA: fd is non-blocking;
+				 * -EAGAIN from it is "nothing yet", not the
+				 * end */
 	struct ks_recfile_reader *rd;	/* RECFILE */
 	struct ks_perfdata pd;		/* PERFDATA */
 };

@@ -41,9 +41,17 @@ static void run_perf(const char *path, int out, int errw)
 	};
 	int null = open("/dev/null", O_RDONLY);
 
+	sigset_t none;
+
 	if (null < 0 || dup2(null, STDIN_FILENO) < 0 ||
 	    dup2(out, STDOUT_FILENO) < 0 || dup2(errw, STDERR_FILENO) < 0)
 		_exit(126);
+	/* serve blocks SIGINT and SIGTERM for its loop and ignores SIGPIPE;
+	 * both would survive exec: perf must die when its reader closes
+	 * the pipe early (ks_perfdata__close) or the user stops it. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
 	execvp(argv[0], argv);
 	_exit(errno == ENOENT ? 127 : 126);
 }

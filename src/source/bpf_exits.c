@@ -511,7 +511,9 @@ static void entry_detach(struct exits_src *x)
  * attached with no descriptor free (RLIMIT_NOFILE lowered to the lowest
  * free one), so that the kernel refuses its link (EMFILE) after taking
  * its load, as a policy might that lets the probe load but not open a
- * raw tracepoint. */
+ * raw tracepoint.  The limit is the whole process's, for that one
+ * call: a file another thread opened in that instant would be refused
+ * too (a test's hook, never set in service). */
 static int raw_attach(struct bpf_program *prog, struct bpf_link **link,
 		      bool test_refuse)
 {
@@ -539,6 +541,7 @@ static int raw_attach(struct bpf_program *prog, struct bpf_link **link,
 static int attach_exit_hooks(struct exits_src *x)
 {
 	struct ks_exits *k = x->skel;
+	const char *test;
 	int e;
 
 	if (!x->btf_hooks) {
@@ -548,8 +551,9 @@ static int attach_exit_hooks(struct exits_src *x)
 		return e ? e : attach_one(k->progs.ks_uexit_tp,
 					  &k->links.ks_uexit_tp);
 	}
+	test = getenv("KVMSCOPE_TEST_RAW_ATTACH_REFUSE");
 	e = raw_attach(k->progs.ks_exit, &k->links.ks_exit,
-		       getenv("KVMSCOPE_TEST_RAW_ATTACH_REFUSE"));
+		       test && !strcmp(test, "1"));
 	if (!e && x->lat)
 		e = entry_attach(x);
 	return e ? e : raw_attach(k->progs.ks_uexit, &k->links.ks_uexit,
@@ -567,10 +571,11 @@ static int attach_refused(struct ks_source *s, int why, struct ks_err *err)
 
 	exits_close(s);
 	s->note[0] = '\0';
-	if ((e = exits_open_hooks(s, &o, false, err)))
+	if ((e = exits_open_hooks(s, &o, false, err)) ||
+	    (e = exits_attach(s, err)))
 		return e;
 	raw_refused(s, "attach", why);
-	return exits_attach(s, err);
+	return 0;
 }
 
 /* The mode's exit hooks (kvm_entry only with latency) and the rest. */

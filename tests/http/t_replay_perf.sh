@@ -6,7 +6,7 @@
 # (no kvm events on a host without KVM) is read to its end and the replay
 # finishes with its records counted (none of kvm's); a damaged perf.data
 # stops the replay with perf's own reason while the agent keeps serving
-# and stops cleanly; without perf, serve refuses to start, saying so.
+# and stops cleanly; without perf, the replay stops saying perf is needed.
 # The lab's t_exits_perf.sh replays a perf.data of kvmtest's exits and
 # checks the agent's counts against `kvmscope replay`'s.
 set -u
