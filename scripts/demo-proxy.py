@@ -89,7 +89,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             c.request(self.command, self.path, body=body, headers=hdrs)
             r = c.getresponse()
             data = r.read()
-        except OSError as e:
+        except (OSError, http.client.HTTPException) as e:
+            # HTTPException: an agent cut off mid-answer (L1 restarted)
             msg = ("the lab's agent at %s does not answer: %s\n\n"
                    % (UPSTREAM, e)).encode() + status_text()
             return self.reply(503, "text/plain; charset=utf-8", msg)
@@ -115,6 +116,15 @@ class Proxy(http.server.BaseHTTPRequestHandler):
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        # A browser that goes away before its answer is written (a page
+        # closed, a screenshot done) is no error of the proxy's; anything
+        # else is still printed.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError,
+                                          ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
 
 
 if __name__ == "__main__":

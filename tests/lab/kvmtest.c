@@ -33,6 +33,10 @@
  * After the run it prints key=value counts, and, while the VM is still
  * open, the VM's debugfs stats and its binary stats (KVM_GET_STATS_FD).
  * It is built static (the L1 userland is busybox) by tests/lab/build.sh.
+ * Exit status: 0 done, 1 a system call failed, 2 usage, 3 an exit or
+ * port it did not expect, 4 the guest shut down (a triple fault, which
+ * the guest code here never causes: the scenarios run such a run again
+ * once, and say so).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -390,10 +394,13 @@ static void write_stubs(void)
 }
 
 /* Two non-PAE page directories, each one 4 MiB page mapping GPA 0
- * (identity); the second also aliases it at 4 MiB so they differ. */
+ * (identity); the second also aliases it at 4 MiB so they differ.  The
+ * entries come accessed and dirty, so no page walk writes them: both
+ * vCPUs walk them after every cr3 load, and in the lab that walk is
+ * QEMU TCG's emulation of nested paging, not hardware. */
 static void write_page_dirs(void)
 {
-	uint32_t big = 0x83;	/* present, writable, 4 MiB */
+	uint32_t big = 0xe3;	/* present, writable, accessed, dirty, 4 MiB */
 
 	memcpy(mem + PD_A_GPA, &big, 4);
 	memcpy(mem + PD_B_GPA, &big, 4);
@@ -640,6 +647,28 @@ static enum step on_hlt(struct vcpu *v)
 	}
 }
 
+/* A triple fault: the guest code here takes no exception by design (no
+ * IDT, interrupts off in the cr3 mode), so this is the platform's doing
+ * (the lab's nested paging is QEMU TCG's emulation).  Print where the
+ * guest was, and exit 4 so that a caller can tell it from our errors. */
+static __attribute__((noreturn)) void on_shutdown(struct vcpu *v)
+{
+	struct kvm_regs r;
+	struct kvm_sregs sr;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 ||
+	    ioctl(v->fd, KVM_GET_SREGS, &sr) < 0)
+		die("KVM_GET_REGS after a shutdown");
+	fprintf(stderr, "kvmtest: vcpu%d: guest shutdown (triple fault) "
+		"after %llu cycles: rip 0x%llx rsp 0x%llx rcx 0x%llx "
+		"cr0 0x%llx cr3 0x%llx cr4 0x%llx cs 0x%x\n", v->idx,
+		(unsigned long long)v->cycles, (unsigned long long)r.rip,
+		(unsigned long long)r.rsp, (unsigned long long)r.rcx,
+		(unsigned long long)sr.cr0, (unsigned long long)sr.cr3,
+		(unsigned long long)sr.cr4, sr.cs.selector);
+	exit(4);
+}
+
 static enum step handle_exit(struct vcpu *v)
 {
 	switch (v->run->exit_reason) {
@@ -657,10 +686,17 @@ static enum step handle_exit(struct vcpu *v)
 	case KVM_EXIT_HLT:
 		v->hlt++;
 		return on_hlt(v);
+	case KVM_EXIT_SHUTDOWN:
+		on_shutdown(v);
 	}
-	fprintf(stderr, "kvmtest: vcpu%d: unexpected exit reason %u "
-		"(hardware reason 0x%llx)\n", v->idx, v->run->exit_reason,
-		(unsigned long long)v->run->hw.hardware_exit_reason);
+	/* hw is meaningful only for KVM_EXIT_UNKNOWN; for others the union
+	 * still holds the last I/O exit's fields */
+	fprintf(stderr, "kvmtest: vcpu%d: unexpected exit reason %u",
+		v->idx, v->run->exit_reason);
+	if (v->run->exit_reason == KVM_EXIT_UNKNOWN)
+		fprintf(stderr, " (hardware reason 0x%llx)",
+			(unsigned long long)v->run->hw.hardware_exit_reason);
+	fputc('\n', stderr);
 	exit(3);
 }
 

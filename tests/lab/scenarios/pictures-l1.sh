@@ -108,9 +108,18 @@ if has irqs; then
 fi
 
 if has cr3; then
-	phase cr3 start
-	kvmtest -q -c 2 -r 1:1 -R 1:19@8 -u 10000000 -d 100 > cr3.out 2>&1 ||
-		fail "kvmtest cr3: $(tail -1 cr3.out)"
+	# A guest shutdown (kvmtest exit 4: see samples-cr3.sh) is said and
+	# run once more from a new phase start (the host reads the last).
+	for try in 1 2; do
+		phase cr3 start
+		kvmtest -q -c 2 -r 1:1 -R 1:19@8 -u 10000000 -d 100 > cr3.out 2>&1
+		rc=$?
+		[ $rc = 4 ] && [ $try = 1 ] || break
+		echo "cr3: $(tail -1 cr3.out); once more"
+		mv cr3.out cr3.shutdown.out
+		sleep 1.2
+	done
+	[ $rc = 0 ] || fail "kvmtest cr3: $(tail -1 cr3.out)"
 	phase cr3 end pid=$(kvpid cr3.out)
 	grep -E '^(vcpu|TOTAL)' cr3.out
 	sleep 1.2

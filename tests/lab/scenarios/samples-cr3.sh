@@ -32,8 +32,11 @@ need_kvm
 extra=""
 $K record --help 2>&1 | grep -q -- '--guest-rip' && extra=--guest-rip
 
-run() {	# A B SECONDS
-	local c="cr3-$1-$2" i=0 sp
+# kvmtest exits 4 when its guest shut down (a triple fault of code that
+# takes no exception: the emulated platform's doing, see kvmtest.c); such
+# a run is said, kept as CASE.shutdown.out, and run once more.
+run() {	# A B SECONDS [again]
+	local c="cr3-$1-$2" i=0 sp rc
 	$K record -o "$c.ksr" -s bpf_samples -v $extra > /dev/null 2> "$c.err" &
 	sp=$!
 	until grep -q 'source bpf_samples running' "$c.err" 2>/dev/null; do
@@ -49,9 +52,19 @@ run() {	# A B SECONDS
 	echo 1 > $T/events/kvm/kvm_entry/enable
 	echo 1 > $T/events/kvm/kvm_exit/enable
 	echo 1 > $T/tracing_on
-	kvmtest -q -c 2 -r "$1:$2" -u "$U" -d "$3" > "$c.out" 2>&1 ||
-		fail "kvmtest -r $1:$2 failed: $(tail -1 "$c.out")"
+	kvmtest -q -c 2 -r "$1:$2" -u "$U" -d "$3" > "$c.out" 2>&1
+	rc=$?
 	echo 0 > $T/tracing_on
+	if [ $rc = 4 ] && [ "${4:-}" != again ]; then
+		echo 0 > $T/events/kvm/enable
+		kill -INT $sp
+		wait $sp
+		echo "$c: $(tail -1 "$c.out"); once more"
+		mv "$c.out" "$c.shutdown.out"
+		run "$1" "$2" "$3" again
+		return
+	fi
+	[ $rc = 0 ] || fail "kvmtest -r $1:$2 failed: $(tail -1 "$c.out")"
 	cat $T/trace > "$c.trace"
 	echo 0 > $T/events/kvm/enable
 	sleep 1.2	# one more tick: every sample has been read
