@@ -33,6 +33,7 @@
 #include "http/router.h"
 #include "http/static.h"
 #include "http/tenancy.h"
+#include "util/workq.h"
 
 /* Parameters that belong to the HTTP layer, not to the instrumentation. */
 #define ROUTING_PARAM "action"
@@ -780,6 +781,8 @@ void ks_api__free(struct ks_api *a)
 	if (!a)
 		return;
 	pthread_mutex_destroy(&a->lock);
+	/* the drawing thread first: its jobs end claims in the cache */
+	ks_workq__free(a->redraw);
 	ks_tenancy__free(a->tenancy);
 	ks_imgcache__free(a->imgcache);
 	free(a->web_root);

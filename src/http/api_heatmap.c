@@ -39,7 +39,9 @@
  * lock let go (the drawer needs it to store them), or, for a live view,
  * get the same view's answer of the second before at once: every live
  * view expires when the second advances, and each viewer's next request
- * drew it again, all at the same time.  Answers say where they came from
+ * drew it again, all at the same time.  The claimer of a live view's new
+ * second does not draw it either: a drawing thread does (see "drawing off
+ * the request path" below).  Answers say where they came from
  * in an X-Kvmscope-Cache header: hit (this second's, drawn by another
  * request or waited for), stale (the previous second's answer of the live
  * view, while this second's is drawn) or miss (drawn for this request).
@@ -60,6 +62,7 @@
 #include "render/heatmap.h"
 #include "render/hmparams.h"
 #include "render/hmstats.h"
+#include "util/workq.h"
 
 enum hm_kind { HM_IMAGE, HM_GRID, HM_DETAILS, HM_AVERAGE, HM_PERCENTILE };
 
@@ -390,7 +393,9 @@ static void cache_keys(struct ks_api *a, enum hm_kind k,
 		     (long long)q->req_duration, (long long)q->req_end);
 	if (n < 0)
 		ks->key = NULL;
-	if (ks->key && q->req_start < 0 && q->req_end < 0)
+	/* live: neither end given (q's req_* are the resolved interval) */
+	if (ks->key && !json_object_get(params, "start_time") &&
+	    !json_object_get(params, "end_time"))
 		ks->view = view;
 	else
 		free(view);
@@ -420,17 +425,205 @@ static int fetch_unlocked(struct ks_api *a, struct ks_imgcache *c,
 	return got;
 }
 
+/* ---- drawing off the request path -------------------------------------
+ *
+ * Every live view expires when the second advances, and the first request
+ * of each view's new second claims it.  Drawn by that request, an hour of
+ * 600x300 costs it about 12 ms of CPU, and with many views the claims all
+ * come at the turn of the second: those requests were the HTTP bench's
+ * p99 (hundreds of ms at 500 req/s over 30 views).  So where the view's
+ * previous second's answer is at hand, the claim goes to one drawing
+ * thread (util/workq.h): a claimer whose draw starts at once waits for
+ * it (a lone viewer still gets this second's picture, as before); one
+ * queued behind other draws answers the previous second's picture at
+ * once ("stale", as its followers already did).  The thread draws with
+ * the request's parameters, scope and instrumentation path, looked up
+ * again: a job whose key no longer holds (the second moved on, the
+ * instrumentation changed or went) gives its claim up undrawn. */
+
+/* What a heatmap request is, for the drawing thread too. */
+struct hm_call {
+	enum hm_kind k;
+	const struct ks_http_req *req;
+	const struct ks_route_match *m;
+	int64_t delay;
+};
+
+/* A handed-off draw: copies of all it needs, and the key it claimed. */
+struct redraw_job {
+	enum hm_kind k;
+	json_t *params;
+	struct ks_route_match m;
+	struct ks_scope scope;
+	int64_t delay;
+	char *key;
+};
+
+static void job_free(struct redraw_job *j)
+{
+	if (!j)
+		return;
+	json_decref(j->params);
+	free(j->key);
+	free(j);
+}
+
+static struct redraw_job *job_new(struct ks_api *a, const struct hm_call *c,
+				  const char *key)
+{
+	struct redraw_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	*j = (struct redraw_job){ .k = c->k, .m = *c->m, .scope = *a->scope,
+				  .delay = c->delay, .key = strdup(key),
+				  .params = json_deep_copy(c->req->params) };
+	if (!j->key || !j->params) {
+		job_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+static json_t *draw(struct ks_api *a, enum hm_kind k,
+		    const struct ks_http_req *req, const struct ks_instn *in,
+		    const struct ks_query *q, struct ks_http_resp *resp);
+static void cache_keep(struct ks_api *a, const struct keys *ks, int64_t now,
+		       int got, bool keep, struct ks_http_resp *resp);
+
+/* Draws j (called locked, in j's scope) if its key still holds: false if
+ * it did not, and the claim is still to be given up. */
+static bool redraw_one(struct ks_api *a, const struct redraw_job *j,
+		       struct ks_http_resp *resp)
+{
+	struct ks_http_req req = { .method = "GET", .params = j->params };
+	struct ks_instn *in = ks_api_find(a, &j->m);
+	int64_t now = ks_api_now(a);
+	struct ks_query q;
+	struct ks_err err;
+	struct keys ks;
+	json_t *o;
+
+	if (!in || !ks_arity_numeric(ks_instn_conf_arity(&in->conf)) ||
+	    ks_query_parse(j->params, in->conf.granularity, now,
+			   default_duration(j->k), &q, &err))
+		return false;
+	cache_keys(a, j->k, in, &q, j->params, now, &ks);
+	if (!ks.key || strcmp(ks.key, j->key)) {
+		keys_fini(&ks);
+		return false;
+	}
+	if ((o = draw(a, j->k, &req, in, &q, resp))) {
+		ks_api_add_delay(o, j->delay);
+		ks_http_resp__json(resp, 200, o);
+	}
+	cache_keep(a, &ks, now, KS_IMGCACHE_DRAW, o && ks_api_find(a, &j->m),
+		   resp);
+	keys_fini(&ks);
+	return true;
+}
+
+/* The drawing thread's job. */
+static void redraw_run(void *ctx, void *job)
+{
+	struct ks_api *a = ctx;
+	struct redraw_job *j = job;
+	struct ks_http_resp resp;
+
+	ks_http_resp_init(&resp);
+	ks_api__lock(a);
+	a->scope = &j->scope;
+	if (!redraw_one(a, j, &resp))
+		ks_imgcache__abandon(a->imgcache, j->key);
+	a->scope = &ks_api_scope_none;
+	ks_api__unlock(a);
+	ks_http_resp_fini(&resp);
+	job_free(j);
+}
+
+/* A job never run (the API is going away). */
+static void redraw_drop(void *ctx, void *job)
+{
+	struct ks_api *a = ctx;
+	struct redraw_job *j = job;
+
+	ks_imgcache__abandon(a->imgcache, j->key);
+	job_free(j);
+}
+
+/* The drawing thread, started on first use (called locked); NULL if it
+ * cannot be. */
+static struct ks_workq *redrawer(struct ks_api *a)
+{
+	if (!a->redraw)
+		a->redraw = ks_workq__new(KS_REDRAW_JOBS, redraw_run,
+					  redraw_drop, a);
+	return a->redraw;
+}
+
+/* ks_imgcache__await with the engine lock let go: the drawing thread
+ * needs it. */
+static int await_unlocked(struct ks_api *a, const char *key, int64_t now,
+			  char **body, size_t *len)
+{
+	const struct ks_scope *scope = a->scope;
+	int rc;
+
+	ks_api__unlock(a);
+	rc = ks_imgcache__await(a->imgcache, key, now, KS_IMGCACHE_WAIT_MS,
+				body, len);
+	ks_api__lock(a);
+	a->scope = scope;
+	return rc;
+}
+
+/* The claimer of a live view with its previous answer in stale (called
+ * locked): hands the draw off and answers, HIT (this second's, waited
+ * for) or STALE; DRAW when it cannot hand off (the caller draws). */
+static int handoff(struct ks_api *a, const struct hm_call *call,
+		   const struct keys *ks, int64_t now, char *stale,
+		   size_t slen, struct ks_http_resp *resp)
+{
+	struct redraw_job *j = job_new(a, call, ks->key);
+	struct ks_workq *w = j ? redrawer(a) : NULL;
+	int ahead = w ? ks_workq__push(w, j) : -ENOMEM;
+	bool fresh = false;
+	char *body;
+	size_t len;
+
+	if (ahead < 0) {
+		job_free(j);
+		free(stale);
+		return KS_IMGCACHE_DRAW;
+	}
+	if (ahead == 0 && !await_unlocked(a, ks->key, now, &body, &len)) {
+		free(stale);
+		stale = body;
+		slen = len;
+		fresh = true;
+	}
+	ks_http_resp__data(resp, 200, KS_HTTP_JSON, stale, slen);
+	free(stale);
+	/* this second's answer, drawn for this request: a miss, as when the
+	 * request draws it itself */
+	ks_http_resp__header(resp, "X-Kvmscope-Cache", fresh ? "miss" : "stale");
+	return fresh ? KS_IMGCACHE_HIT : KS_IMGCACHE_STALE;
+}
+
 /* Asks the cache for ks (called locked; with wait, the lock may be let
- * go to wait for another's draw).  HIT or STALE: answered.  DRAW: the
- * caller draws and must cache_keep.  DRAW_ALONE: the caller draws.  BUSY:
- * another draws it (without wait), or it waited and the other's answer
- * was not kept: the caller asks again, with keys made anew. */
-static int cache_answer(struct ks_api *a, const struct keys *ks, int64_t now,
-			bool wait, struct ks_http_resp *resp)
+ * go to wait for another's draw).  HIT or STALE: answered (with call, a
+ * claim of a live view may be handed to the drawing thread: handoff).
+ * DRAW: the caller draws and must cache_keep.  DRAW_ALONE: the caller
+ * draws.  BUSY: another draws it (without wait), or it waited and the
+ * other's answer was not kept: the caller asks again, with keys made
+ * anew. */
+static int cache_answer(struct ks_api *a, const struct hm_call *call,
+			const struct keys *ks, int64_t now, bool wait,
+			struct ks_http_resp *resp)
 {
 	struct ks_imgcache *c = cache(a);
 	struct ks_imgcache_ask q = { .key = ks->key, .view = ks->view,
-				     .epoch = now };
+				     .epoch = now, .handoff = call != NULL };
 	char *body;
 	size_t len;
 	int got;
@@ -438,6 +631,8 @@ static int cache_answer(struct ks_api *a, const struct keys *ks, int64_t now,
 	if (!ks->key || !c)
 		return KS_IMGCACHE_DRAW_ALONE;
 	got = ks_imgcache__fetch(c, &q, false, &body, &len);
+	if (got == KS_IMGCACHE_STALE_DRAW)
+		return handoff(a, call, ks, now, body, len, resp);
 	if (got == KS_IMGCACHE_BUSY && wait) {
 		got = fetch_unlocked(a, c, &q, &body, &len);
 		if (got == KS_IMGCACHE_DRAW_ALONE)
@@ -539,6 +734,7 @@ static void serve(enum hm_kind k, struct ks_api *a,
 {
 	struct ks_query q;
 	struct ks_instn *in;
+	struct hm_call call;
 	struct keys ks;
 	int64_t now, delay;
 	json_t *o;
@@ -546,10 +742,12 @@ static void serve(enum hm_kind k, struct ks_api *a,
 
 	if (!(in = begin(a, k, req, m, &q, &delay, resp)))
 		return;
+	call = (struct hm_call){ .k = k, .req = req, .m = m, .delay = delay };
 	for (int tries = 1;; tries++) {
 		now = ks_api_now(a);
 		cache_keys(a, k, in, &q, req->params, now, &ks);
-		got = cache_answer(a, &ks, now, tries < CACHE_TRIES, resp);
+		got = cache_answer(a, &call, &ks, now, tries < CACHE_TRIES,
+				   resp);
 		if (got == KS_IMGCACHE_HIT || got == KS_IMGCACHE_STALE) {
 			mark_read(a, m, now);
 			keys_fini(&ks);

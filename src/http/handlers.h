@@ -18,6 +18,12 @@
 #include "http/message.h"
 #include "http/router.h"
 
+struct ks_workq;
+
+/* Draws waiting for the drawing thread, at most (api_heatmap.c): past
+ * them a claimer draws itself. */
+#define KS_REDRAW_JOBS 64
+
 struct ks_api {
 	struct ks_engine *e;
 	pthread_mutex_t lock;
@@ -39,6 +45,9 @@ struct ks_api {
 	/* Finished heatmap answers (http/imgcache.h), made by the first
 	 * heatmap request (api_heatmap.c). */
 	struct ks_imgcache *imgcache;
+	/* The thread that draws live views' next pictures off the request
+	 * path (api_heatmap.c), started by the first handoff. */
+	struct ks_workq *redraw;
 	/* The longest a value request waits for late data (ms). */
 	uint32_t wait_max_ms;
 	/* The scope of the request being served (set under the lock). */

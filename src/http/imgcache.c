@@ -331,26 +331,25 @@ static void flight_end(struct ks_imgcache *c, const char *key)
 
 /* Waits (locked) until key is no longer being drawn or the wait is over:
  * the entry the draw left, or NULL. */
-static struct entry *wait_for(struct ks_imgcache *c,
-			      const struct ks_imgcache_ask *q, uint64_t hash)
+static struct entry *wait_for(struct ks_imgcache *c, const char *key,
+			      int64_t epoch, uint64_t hash, unsigned int ms)
 {
 	struct timespec until;
 	struct entry *e = NULL;
 
 	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += KS_IMGCACHE_WAIT_MS / 1000;
-	until.tv_nsec += (KS_IMGCACHE_WAIT_MS % 1000) * 1000000L;
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
 	if (until.tv_nsec >= 1000000000L) {
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
 	c->st.waiters++;
-	while (!(e = find_now(c, q->key, q->epoch)) &&
-	       flight_find(c, q->key, hash) &&
+	while (!(e = find_now(c, key, epoch)) && flight_find(c, key, hash) &&
 	       !pthread_cond_timedwait(&c->done, &c->lock, &until))
 		;
 	c->st.waiters--;
-	return e ? e : find_now(c, q->key, q->epoch);
+	return e ? e : find_now(c, key, epoch);
 }
 
 /* fetch's decision (locked), with *e the entry to copy for HIT/STALE. */
@@ -362,18 +361,39 @@ static enum ks_imgcache_got decide(struct ks_imgcache *c,
 
 	if ((*e = find_now(c, q->key, q->epoch)))
 		return KS_IMGCACHE_HIT;
-	if (!flight_find(c, q->key, hash))
-		return flight_claim(c, q->key, hash) ? KS_IMGCACHE_DRAW
-						     : KS_IMGCACHE_DRAW_ALONE;
+	if (!flight_find(c, q->key, hash)) {
+		if (!flight_claim(c, q->key, hash))
+			return KS_IMGCACHE_DRAW_ALONE;
+		if (q->handoff && q->view &&
+		    (*e = find_view(c, q->view, q->epoch - 1)))
+			return KS_IMGCACHE_STALE_DRAW;
+		return KS_IMGCACHE_DRAW;
+	}
 	if (q->view && (*e = find_view(c, q->view, q->epoch - 1)))
 		return KS_IMGCACHE_STALE;
 	if (!wait)
 		return KS_IMGCACHE_BUSY;
 	if (c->st.waiters >= KS_IMGCACHE_WAITERS)
 		return KS_IMGCACHE_DRAW_ALONE;
-	*e = wait_for(c, q, hash);
+	*e = wait_for(c, q->key, q->epoch, hash, KS_IMGCACHE_WAIT_MS);
 	c->st.shared += *e != NULL;
 	return *e ? KS_IMGCACHE_HIT : KS_IMGCACHE_DRAW_ALONE;
+}
+
+int ks_imgcache__await(struct ks_imgcache *c, const char *key, int64_t epoch,
+		       unsigned int ms, char **body, size_t *len)
+{
+	struct entry *e;
+	int rc = -ENOENT;
+
+	*body = NULL;
+	*len = 0;
+	pthread_mutex_lock(&c->lock);
+	if ((e = wait_for(c, key, epoch, key_hash(key), ms)))
+		rc = copy_out(c, e, body, len);
+	c->st.shared += !rc;
+	pthread_mutex_unlock(&c->lock);
+	return rc;
 }
 
 int ks_imgcache__fetch(struct ks_imgcache *c, const struct ks_imgcache_ask *q,
@@ -386,11 +406,14 @@ int ks_imgcache__fetch(struct ks_imgcache *c, const struct ks_imgcache_ask *q,
 	*len = 0;
 	pthread_mutex_lock(&c->lock);
 	got = decide(c, q, wait, &e);
-	if (e && copy_out(c, e, body, len))
+	if (e && copy_out(c, e, body, len)) {
+		if (got == KS_IMGCACHE_STALE_DRAW)
+			flight_end(c, q->key);
 		got = -ENOMEM;
+	}
 	if (got == KS_IMGCACHE_HIT)
 		c->st.hits++;
-	else if (got == KS_IMGCACHE_STALE)
+	else if (got == KS_IMGCACHE_STALE || got == KS_IMGCACHE_STALE_DRAW)
 		c->st.stale++;
 	else if (got != KS_IMGCACHE_BUSY)
 		c->st.misses++;

@@ -28,6 +28,11 @@
  * drawing and share its bytes.  Claims and waiters are bounded; past the
  * bounds, or after KS_IMGCACHE_WAIT_MS, a request draws on its own as
  * before.
+ *
+ * Handoff: the claimer itself need not draw.  With ask.handoff, a claim
+ * of a live view whose previous second's answer is here comes back with
+ * that answer (STALE_DRAW): the caller has the key drawn elsewhere (a
+ * drawing thread) and may wait for it (__await) or answer the stale one.
  */
 #ifndef KS_HTTP_IMGCACHE_H
 #define KS_HTTP_IMGCACHE_H
@@ -78,6 +83,9 @@ struct ks_imgcache_ask {
 				 * second's answer may stand in while key is
 				 * drawn; NULL: none may */
 	int64_t epoch;
+	bool handoff;		/* the caller can have key drawn elsewhere:
+				 * a claim whose view has the previous
+				 * second's answer is STALE_DRAW */
 };
 
 /* The answer to a fetch. */
@@ -88,6 +96,9 @@ enum ks_imgcache_got {
 				 * must end with __put or __abandon */
 	KS_IMGCACHE_DRAW_ALONE,	/* the caller draws; claimed nothing */
 	KS_IMGCACHE_BUSY,	/* another draws key (wait was false) */
+	KS_IMGCACHE_STALE_DRAW,	/* *body: view's answer of epoch - 1, and
+				 * the caller claimed key (handoff): it has
+				 * it drawn, ending with __put or __abandon */
 };
 
 /* Looks key up.  A hit, else the view's previous answer while another
@@ -98,6 +109,12 @@ enum ks_imgcache_got {
  * long.  A body is malloc'd, NUL terminated.  A got, or -ENOMEM. */
 int ks_imgcache__fetch(struct ks_imgcache *c, const struct ks_imgcache_ask *q,
 		       bool wait, char **body, size_t *len);
+/* Waits at most ms for key's answer of epoch while key is claimed (its
+ * draw was handed off): 0 with *body (malloc'd, NUL terminated) and *len,
+ * -ENOENT when the claim ended without one or the wait is over, or
+ * -ENOMEM. */
+int ks_imgcache__await(struct ks_imgcache *c, const char *key, int64_t epoch,
+		       unsigned int ms, char **body, size_t *len);
 /* Gives up a claim without an answer (the draw failed). */
 void ks_imgcache__abandon(struct ks_imgcache *c, const char *key);
 /* ks_imgcache__put, for an ask with a view (the view is kept with the

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
 
 #include "apifx.h"
 
@@ -28,6 +29,7 @@
 #include "http/message.h"
 #include "http/params.h"
 #include "http/tokens.h"
+#include "util/workq.h"
 
 /* ---- the module ------------------------------------------------------ */
 
@@ -317,6 +319,69 @@ static void test_stale_view(void **state)
 	ks_imgcache__abandon(c, "v@12");
 	ks_imgcache__stats(c, &st);
 	assert_int_equal(st.stale, 1);
+	ks_imgcache__free(c);
+}
+
+/* Handoff: a claim of a live view whose previous answer is here comes
+ * with that answer (the claimer has the key drawn elsewhere); __await
+ * gets that draw's answer, or nothing once the claim ends without one or
+ * the wait is over. */
+static void test_handoff(void **state)
+{
+	struct ks_imgcache *c = ks_imgcache__new(0, 0);
+	struct ks_imgcache_ask q10 = { .key = "v@10", .view = "v", .epoch = 10 };
+	struct ks_imgcache_ask h11 = { .key = "v@11", .view = "v", .epoch = 11,
+				       .handoff = true };
+	struct ks_imgcache_ask h12 = { .key = "v@12", .view = "v", .epoch = 12,
+				       .handoff = true };
+	struct ks_imgcache_ask w11 = { .key = "w@11", .view = "w", .epoch = 11,
+				       .handoff = true };
+	struct ks_imgcache_stats st;
+	char *b;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(ks_imgcache__put_view(c, &q10, "ten", 3), 0);
+	assert_int_equal(ks_imgcache__fetch(c, &h11, false, &b, &n),
+			 KS_IMGCACHE_STALE_DRAW);
+	assert_int_equal(n, 3);
+	assert_memory_equal(b, "ten", 3);
+	free(b);
+	/* claimed: the next request gets the stale answer, claims nothing */
+	assert_int_equal(ks_imgcache__fetch(c, &h11, false, &b, &n),
+			 KS_IMGCACHE_STALE);
+	free(b);
+	/* no previous answer: the claimer draws */
+	assert_int_equal(ks_imgcache__fetch(c, &w11, false, &b, &n),
+			 KS_IMGCACHE_DRAW);
+	assert_null(b);
+	ks_imgcache__abandon(c, "w@11");
+	/* the handed-off draw ends: its answer for whoever awaits it */
+	assert_int_equal(ks_imgcache__put_view(c, &h11, "eleven", 6), 0);
+	assert_int_equal(ks_imgcache__await(c, "v@11", 11, 1000, &b, &n), 0);
+	assert_int_equal(n, 6);
+	assert_memory_equal(b, "eleven", 6);
+	free(b);
+	/* given up: nothing, at once */
+	assert_int_equal(ks_imgcache__fetch(c, &h12, false, &b, &n),
+			 KS_IMGCACHE_STALE_DRAW);
+	assert_memory_equal(b, "eleven", 6);
+	free(b);
+	ks_imgcache__abandon(c, "v@12");
+	assert_int_equal(ks_imgcache__await(c, "v@12", 12, 5000, &b, &n),
+			 -ENOENT);
+	assert_null(b);
+	/* still claimed, never drawn: nothing after the wait */
+	assert_int_equal(ks_imgcache__fetch(c, &h12, false, &b, &n),
+			 KS_IMGCACHE_STALE_DRAW);
+	free(b);
+	assert_int_equal(ks_imgcache__await(c, "v@12", 12, 30, &b, &n),
+			 -ENOENT);
+	ks_imgcache__abandon(c, "v@12");
+	ks_imgcache__stats(c, &st);
+	assert_int_equal(st.stale, 4);
+	assert_int_equal(st.shared, 1);
+	assert_int_equal(st.flights, 0);
 	ks_imgcache__free(c);
 }
 
@@ -773,6 +838,124 @@ static void test_api_one_draw_for_many(void **state)
 	pthread_barrier_destroy(&go);
 }
 
+/* Waits until the drawing thread has nothing left to do. */
+static void redraw_idle(struct fx *f, struct ks_workq_stats *ws)
+{
+	for (int i = 0; i < 5000; i++) {
+		ks_workq__stats(f->a->redraw, ws);
+		if (!ws->queued)
+			return;
+		sched_yield();
+		struct timespec ms = { 0, 1000000 };
+		nanosleep(&ms, NULL);
+	}
+	fail_msg("the drawing thread is still busy after 5 s");
+}
+
+/* A live view's next second, one viewer: its draw goes to the drawing
+ * thread, which starts it at once, so the viewer waits for it and gets
+ * this second's picture (a miss), the bytes the next request hits. */
+static void test_api_handoff_alone(void **state)
+{
+	struct fx *f = *state;
+	struct ks_workq_stats ws;
+	struct answer a, c, d;
+	char uri[256];
+
+	first_view(f, uri, sizeof(uri));
+	a = get(f, OP, uri);
+	assert_false(a.hit);
+	assert_null(f->a->redraw);	/* no previous answer: drawn inline */
+	feed(f, "alpha", NOW_S + 1, 80, 100000);
+	tick(f, NOW_S + 2);
+	c = get(f, OP, uri);
+	assert_int_equal(c.status, 200);
+	assert_false(c.hit);
+	assert_false(same(&a, &c));
+	d = get(f, OP, uri);
+	assert_true(d.hit);
+	assert_true(same(&c, &d));
+	assert_non_null(f->a->redraw);
+	redraw_idle(f, &ws);
+	assert_int_equal(ws.pushed, 1);
+	assert_int_equal(ws.done, 1);
+	answer_fini(&a);
+	answer_fini(&c);
+	answer_fini(&d);
+}
+
+#define NVIEWS 8
+
+/* Many views' next second at once: each first request hands its draw
+ * off; one queued behind another's answers the previous second's picture
+ * at once (stale), one whose draw starts at once waits for it (miss).
+ * Either way the bytes are what the header says, and once the thread is
+ * done every view's picture of this second is a hit. */
+static void test_api_handoff_many(void **state)
+{
+	struct fx *f = *state;
+	struct viewer v[NVIEWS];
+	struct answer prev[NVIEWS], now[NVIEWS];
+	char uri[NVIEWS][256], extra[32];
+	struct ks_imgcache_stats st;
+	struct ks_workq_stats ws;
+	pthread_t th[NVIEWS];
+	pthread_barrier_t go;
+	const char *id = create(f, OP, "/ca");
+	int stale = 0;
+
+	for (int64_t s = NOW_S - 600; s < NOW_S; s += 7)
+		feed(f, "alpha", s, 3, 1000 + (unsigned int)(s % 5000));
+	tick(f, NOW_S + 1);
+	for (int i = 0; i < NVIEWS; i++) {
+		snprintf(extra, sizeof(extra), "0&height=%d", 100 + i);
+		image_uri(uri[i], sizeof(uri[i]), "/ca", id, extra);
+		prev[i] = get(f, OP, uri[i]);
+		assert_int_equal(prev[i].status, 200);
+	}
+	feed(f, "alpha", NOW_S + 1, 80, 100000);
+	tick(f, NOW_S + 2);
+	assert_int_equal(pthread_barrier_init(&go, NULL, NVIEWS), 0);
+	for (int i = 0; i < NVIEWS; i++) {
+		v[i] = (struct viewer){ .f = f, .go = &go, .target = uri[i] };
+		ks_http_resp_init(&v[i].r);
+		assert_int_equal(pthread_create(&th[i], NULL, view_once, &v[i]),
+				 0);
+	}
+	for (int i = 0; i < NVIEWS; i++)
+		pthread_join(th[i], NULL);
+	redraw_idle(f, &ws);
+	for (int i = 0; i < NVIEWS; i++) {
+		now[i] = get(f, OP, uri[i]);
+		assert_true(now[i].hit);
+		assert_int_equal(v[i].r.status, 200);
+		if (!strcmp(v[i].cache, "stale")) {
+			stale++;
+			assert_int_equal(v[i].r.len, prev[i].len);
+			assert_memory_equal(v[i].r.body, prev[i].body,
+					    prev[i].len);
+		} else {
+			assert_string_equal(v[i].cache, "miss");
+			assert_int_equal(v[i].r.len, now[i].len);
+			assert_memory_equal(v[i].r.body, now[i].body,
+					    now[i].len);
+		}
+		assert_false(same(&prev[i], &now[i]));
+	}
+	print_message("%d of %d viewers answered the previous second's\n",
+		      stale, NVIEWS);
+	assert_int_equal(ws.pushed, NVIEWS);
+	assert_int_equal(ws.done, NVIEWS);
+	ks_imgcache__stats(f->a->imgcache, &st);
+	assert_int_equal(st.flights, 0);
+	for (int i = 0; i < NVIEWS; i++) {
+		ks_http_resp_fini(&v[i].r);
+		answer_fini(&prev[i]);
+		answer_fini(&now[i]);
+	}
+	pthread_barrier_destroy(&go);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -782,6 +965,7 @@ int main(void)
 		cmocka_unit_test(test_single_flight),
 		cmocka_unit_test(test_abandon),
 		cmocka_unit_test(test_stale_view),
+		cmocka_unit_test(test_handoff),
 		cmocka_unit_test(test_claims_bounded),
 		cmocka_unit_test_setup_teardown(test_api_hit_and_second, setup,
 						teardown),
@@ -797,6 +981,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_api_one_draw_for_many,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_api_handoff_alone, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_api_handoff_many, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
