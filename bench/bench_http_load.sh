@@ -30,10 +30,11 @@
 #    the agent's CPU per render, whence the uncached rate one core sustains;
 #    then at half that rate, for the p99;
 #  - the same images, the live hour of each view, at 500 requests/s: many
-#    viewers of the same views, rendered once a second, then cached; while
-#    one request draws a view's new second, the others get that view's
-#    answer of the second before (single flight, http/imgcache.h), so the
-#    CPU per answer is about 30 drawings a second shared by 500 answers;
+#    viewers of the same views, rendered once a second, then cached; the
+#    agent's drawing thread draws a view's new second while its requests
+#    get that view's answer of the second before (http/imgcache.h,
+#    api_heatmap.c), so the CPU per answer is about 30 drawings a second
+#    shared by 500 answers;
 #  - raw values at 500 requests/s.
 # Agent CPU: utime+stime deltas of /proc/PID/stat, less its idle rate.
 set -u

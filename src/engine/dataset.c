@@ -15,8 +15,10 @@
 struct slot {
 	int64_t t;		/* start second, -1 = empty */
 	uint32_t point_seen;	/* point metrics: sources that reported */
+	bool closed;		/* two steps or more behind the newest */
 	uint64_t point_ts[KS_MAX_SOURCES];
 	struct ks_value v;
+	size_t bytes;		/* closed: v's bytes, in closed_bytes */
 };
 
 struct ks_dataset {
@@ -30,6 +32,14 @@ struct ks_dataset {
 	/* Changes to the data of any slot but the newest: a late record, a
 	 * restored slot, a clear (see ks_dataset__past_changes). */
 	uint64_t past_changes;
+	/* Memory accounting (ks_dataset__bytes, each second for every
+	 * instrumentation, an hour of slots each): the closed slots' bytes
+	 * are kept as slots close and recycle, so only the open two are
+	 * measured each time.  closed_changes counts records into closed
+	 * slots (late ones), which change their sizes: when it has moved
+	 * since closed_seen, the closed slots are measured again. */
+	size_t closed_bytes;
+	uint64_t closed_changes, closed_seen;
 };
 
 static void slots_init(struct slot *s, uint32_t n, enum ks_arity a)
@@ -37,6 +47,8 @@ static void slots_init(struct slot *s, uint32_t n, enum ks_arity a)
 	for (uint32_t i = 0; i < n; i++) {
 		s[i].t = -1;
 		s[i].point_seen = 0;
+		s[i].closed = false;
+		s[i].bytes = 0;
 		ks_value_init(&s[i].v, a);
 	}
 }
@@ -81,26 +93,60 @@ static struct slot *slot_at(const struct ks_dataset *ds, int64_t t)
 	return &ds->slots[i];
 }
 
-static void recycle(struct slot *s, int64_t t)
+/* Closes s: compacted (a failed compaction only costs memory; the data
+ * stays exact), sorted once, so that ks_dataset__value copies it as it
+ * is (a late record with a new key unsorts it), and counted. */
+static void close_slot(struct ks_dataset *ds, struct slot *s)
 {
+	(void)ks_value__compact(&s->v);
+	ks_value__sort(&s->v);
+	s->bytes = ks_value__bytes(&s->v);
+	s->closed = true;
+	ds->closed_bytes += s->bytes;
+}
+
+static void recycle(struct ks_dataset *ds, struct slot *s, int64_t t)
+{
+	if (s->closed)
+		ds->closed_bytes -= s->bytes;
+	s->closed = false;
+	s->bytes = 0;
 	ks_value_fini(&s->v);
 	s->t = t;
 	s->point_seen = 0;
 }
 
-/* Called when the newest slot moves forward to t. */
+/* Called when the newest slot moves forward to t: the two slots that
+ * were open close once two steps or more behind it. */
 static void advance(struct ks_dataset *ds, int64_t t)
 {
-	int64_t old = t - 2 * (int64_t)ds->conf.granularity;
-	struct slot *s;
+	int64_t g = ds->conf.granularity, prev = ds->newest;
 
 	ds->newest = t;
-	if (old < 0)
-		return;
-	s = slot_at(ds, old);
-	/* A failed compaction only costs memory; the data stays exact. */
-	if (s->t == old)
-		(void)ks_value__compact(&s->v);
+	for (int64_t c = prev - g; prev >= 0 && c <= prev; c += g) {
+		struct slot *s;
+
+		if (c < 0 || c > t - 2 * g)
+			continue;
+		s = slot_at(ds, c);
+		if (s->t == c && !s->closed)
+			close_slot(ds, s);
+	}
+}
+
+/* Measures every closed slot again (late records, a restore). */
+static void remeasure(struct ks_dataset *ds)
+{
+	ds->closed_bytes = 0;
+	for (uint32_t i = 0; i < ds->conf.nslots; i++) {
+		struct slot *s = &ds->slots[i];
+
+		if (!s->closed)
+			continue;
+		s->bytes = ks_value__bytes(&s->v);
+		ds->closed_bytes += s->bytes;
+	}
+	ds->closed_seen = ds->closed_changes;
 }
 
 /* Point metrics keep the first report per source and slot. */
@@ -127,8 +173,13 @@ static struct slot *slot_for(struct ks_dataset *ds, int64_t sec)
 	if (ds->newest >= 0 && t <= ds->newest - span)
 		return NULL;
 	s = slot_at(ds, t);
-	if (s->t != t)
-		recycle(s, t);
+	if (s->t != t) {
+		recycle(ds, s, t);
+		/* a late second's new slot is closed from the start */
+		if (ds->newest >= 0 &&
+		    t <= ds->newest - 2 * (int64_t)c->granularity)
+			close_slot(ds, s);
+	}
 	if (t > ds->newest)
 		advance(ds, t);
 	ds->last_sec = sec;
@@ -150,6 +201,7 @@ int add_rec(struct ks_dataset *ds, const struct ks_record *r, bool new_keys)
 		return -ERANGE;
 	/* No branch: most records are of the newest second. */
 	ds->past_changes += s->t != ds->newest;
+	ds->closed_changes += s->closed;
 	if (c->point && !point_take(s, r))
 		return 0;
 	if (c->discrete >= 0) {
@@ -206,6 +258,15 @@ int ks_dataset__value(const struct ks_dataset *ds, int64_t start,
 	int64_t t0 = start - ((start % g) + g) % g;
 	int err;
 
+	/* One slot, in key order: copied, without the index inserts and
+	 * the sort a merge costs (a heatmap takes an hour of such columns
+	 * under the engine lock). */
+	if (t0 + g >= start + (int64_t)duration && t0 >= 0) {
+		const struct slot *s = slot_at(ds, t0);
+
+		if (s->t == t0 && s->v.nsorted == s->v.n)
+			return ks_value__copy(out, &s->v);
+	}
 	ks_value_init(out, ds->conf.arity);
 	for (int64_t t = t0; t < start + (int64_t)duration; t += g) {
 		const struct slot *s = slot_at(ds, t);
@@ -254,6 +315,7 @@ int ks_dataset__resize(struct ks_dataset *ds, uint32_t nslots)
 		ks_value_fini(&s->v);
 	}
 	free(old);
+	remeasure(ds);	/* the dropped slots' bytes go */
 	return 0;
 }
 
@@ -280,7 +342,26 @@ uint32_t ks_dataset__granularity(const struct ks_dataset *ds)
 	return ds->conf.granularity;
 }
 
-size_t ks_dataset__bytes(const struct ks_dataset *ds)
+size_t ks_dataset__bytes(struct ks_dataset *ds)
+{
+	size_t b = ks_dataset__cost(&ds->conf);
+	int64_t g = ds->conf.granularity;
+
+	if (ds->closed_seen != ds->closed_changes)
+		remeasure(ds);
+	b += ds->closed_bytes;
+	/* the open slots: at most the newest two (advance, slot_for) */
+	for (int64_t t = ds->newest; ds->newest >= 0 && t >= ds->newest - g &&
+				      t >= 0; t -= g) {
+		const struct slot *s = slot_at(ds, t);
+
+		if (s->t == t && !s->closed)
+			b += ks_value__bytes(&s->v);
+	}
+	return b;
+}
+
+size_t ks_dataset__bytes_scan(const struct ks_dataset *ds)
 {
 	size_t b = ks_dataset__cost(&ds->conf);
 
@@ -330,6 +411,7 @@ int ks_dataset__put_slot(struct ks_dataset *ds, int64_t t,
 	if (!s)
 		return 0;	/* older than the retention: nothing to keep */
 	ds->past_changes++;
+	ds->closed_changes += s->closed;
 	return ks_value__merge(&s->v, v);
 }
 
@@ -339,7 +421,10 @@ void ks_dataset__clear(struct ks_dataset *ds)
 		ks_value_fini(&ds->slots[i].v);
 		ds->slots[i].t = -1;
 		ds->slots[i].point_seen = 0;
+		ds->slots[i].closed = false;
+		ds->slots[i].bytes = 0;
 	}
+	ds->closed_bytes = 0;
 	ds->newest = -1;
 	ds->last_sec = -1;
 	ds->last_slot = NULL;

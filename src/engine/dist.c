@@ -80,6 +80,27 @@ static int cover(struct ks_dist *d, uint32_t idx)
 	return 0;
 }
 
+int ks_dist__copy(struct ks_dist *d, const struct ks_dist *src)
+{
+	ks_dist_init(d);
+	if (!src->n)
+		return 0;
+	d->counts = malloc(src->n * sizeof(*d->counts));
+	if (src->sparse)
+		d->idx = malloc(src->n * sizeof(*d->idx));
+	if (!d->counts || (src->sparse && !d->idx)) {
+		ks_dist_fini(d);
+		return -ENOMEM;
+	}
+	memcpy(d->counts, src->counts, src->n * sizeof(*d->counts));
+	if (src->sparse)
+		memcpy(d->idx, src->idx, src->n * sizeof(*d->idx));
+	d->n = src->n;
+	d->lo = src->lo;
+	d->sparse = src->sparse;
+	return 0;
+}
+
 int ks_dist__add_idx_slow(struct ks_dist *d, uint32_t idx, uint64_t count)
 {
 	int err;

@@ -52,6 +52,9 @@ static inline int ks_dist__add(struct ks_dist *d, uint64_t v, uint64_t count)
 {
 	return ks_dist__add_idx(d, ks_ll_index(v), count);
 }
+/* d (uninitialised) becomes a copy of src, in src's form.  0 or -ENOMEM
+ * (d then empty). */
+int ks_dist__copy(struct ks_dist *d, const struct ks_dist *src);
 /* d += src, exactly.  0 or -ENOMEM. */
 int ks_dist__merge(struct ks_dist *d, const struct ks_dist *src);
 /* Converts to the compact sorted-pairs form.  0 or -ENOMEM (d unchanged). */

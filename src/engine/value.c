@@ -115,11 +115,40 @@ static int cmp_entry(const void *a, const void *b)
 
 void ks_value__sort(struct ks_value *v)
 {
-	if (v->n < 2)
-		return;
-	qsort(v->e, v->n, sizeof(*v->e), cmp_entry);
-	/* Sorting cannot fail after the index exists: same slot count. */
-	ks_dict__renumber(&v->idx, v->n, entry_hash, v);
+	if (v->n >= 2 && v->nsorted != v->n) {
+		qsort(v->e, v->n, sizeof(*v->e), cmp_entry);
+		/* Sorting cannot fail after the index exists: same slots. */
+		ks_dict__renumber(&v->idx, v->n, entry_hash, v);
+	}
+	v->nsorted = v->n;
+}
+
+int ks_value__copy(struct ks_value *v, const struct ks_value *src)
+{
+	ks_value_init(v, src->arity);
+	v->total = src->total;
+	if (ks_dist__copy(&v->dist, &src->dist))
+		goto nomem;
+	if (src->n && !(v->e = malloc(src->n * sizeof(*v->e))))
+		goto nomem;
+	v->cap = src->n;
+	for (size_t k = 0; k < src->n; k++) {
+		struct ks_value_entry *e = &v->e[k];
+
+		e->key = src->e[k].key;
+		e->count = src->e[k].count;
+		if (ks_dist__copy(&e->dist, &src->e[k].dist))
+			goto nomem;
+		ks_sym_hold(e->key);
+		v->n = k + 1;
+	}
+	if (ks_dict__copy(&v->idx, &src->idx))
+		goto nomem;
+	v->nsorted = src->nsorted;
+	return 0;
+nomem:
+	ks_value_fini(v);
+	return -ENOMEM;
 }
 
 int ks_value__compact(struct ks_value *v)

@@ -37,6 +37,8 @@ struct ks_value {
 	size_t n, cap;
 	struct ks_value_entry *e;
 	struct ks_dict idx;	/* key -> k + 1, the entry e[k] */
+	size_t nsorted;		/* e[0..nsorted) are in key order (entries
+				 * are only ever appended): all when == n */
 };
 
 void ks_value_init(struct ks_value *v, enum ks_arity arity);
@@ -106,8 +108,11 @@ int ks_value__add(struct ks_value *v, uint32_t key,
 }
 /* v += src (same arity).  0 or -ENOMEM. */
 int ks_value__merge(struct ks_value *v, const struct ks_value *src);
-/* Orders the entries by key string. */
+/* Orders the entries by key string (nothing to do if they are). */
 void ks_value__sort(struct ks_value *v);
+/* v (uninitialised) becomes a copy of src: entries in the same order,
+ * each key held again.  0 or -ENOMEM (v then empty). */
+int ks_value__copy(struct ks_value *v, const struct ks_value *src);
 /* Compacts every distribution (for long-lived storage). */
 int ks_value__compact(struct ks_value *v);
 size_t ks_value__bytes(const struct ks_value *v);

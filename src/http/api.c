@@ -768,6 +768,7 @@ struct ks_api *ks_api__new(struct ks_engine *e)
 	a->e = e;
 	a->scope = &ks_api_scope_none;
 	a->wait_max_ms = KS_TIMEOUT_MAX_MS;
+	a->redraw_wait_ms = KS_REDRAW_WAIT_MS;
 	if (!(a->tenancy = ks_tenancy__new(e))) {
 		pthread_mutex_destroy(&a->lock);
 		free(a);

@@ -47,6 +47,7 @@
  * view, while this second's is drawn) or miss (drawn for this request).
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,10 +89,78 @@ static void columns_fini(struct columns *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static int columns_fill(struct columns *c, const struct ks_instn *in,
-			int64_t start, uint32_t duration)
+/* Copying columns out of the engine lets its lock go every GATHER_CHUNK
+ * columns: an hour's copy takes milliseconds, and held whole it held up
+ * every other request and the sources' feed (the HTTP bench's p99).
+ * Between chunks the instrumentation is looked up again, as it may have
+ * gone; a change to the data the cache key names (or to the
+ * instrumentation) meanwhile makes the picture one not to keep: its key
+ * names the data as it was before. */
+#define GATHER_CHUNK 256
+
+struct reader {
+	struct ks_api *a;
+	const struct ks_route_match *m;
+	const struct ks_query *q;
+	const struct ks_instn *in;	/* valid while the lock is held */
+	const struct ks_dataset *ds;	/* what identifies in, with crtime */
+	int64_t crtime_ms;
+	uint64_t gen[5];
+	unsigned int since;		/* columns since the lock was taken */
+	bool changed;
+};
+
+/* What a picture's cache key says of in's data and configuration. */
+static void data_gen(const struct ks_instn *in, const struct ks_query *q,
+		     uint64_t gen[5])
 {
-	uint32_t g = in->conf.granularity;
+	int64_t end = q->start + (int64_t)q->duration * q->ndatapoints;
+
+	gen[0] = end > ks_dataset__newest(in->ds) ? in->nrecords : 0;
+	gen[1] = ks_dataset__past_changes(in->ds);
+	gen[2] = (uint64_t)ks_dataset__oldest(in->ds);
+	gen[3] = in->conf.granularity;
+	gen[4] = in->conf.retention_time;
+}
+
+static void reader_init(struct reader *r, struct ks_api *a,
+			const struct ks_route_match *m,
+			const struct ks_instn *in, const struct ks_query *q)
+{
+	*r = (struct reader){ .a = a, .m = m, .q = q, .in = in, .ds = in->ds,
+			      .crtime_ms = in->crtime_ms };
+	data_gen(in, q, r->gen);
+}
+
+/* Lets the lock go and takes it back (the request's scope put back):
+ * 0, or -ENOENT if the instrumentation went away meanwhile. */
+static int reader_yield(struct reader *r)
+{
+	const struct ks_scope *scope = r->a->scope;
+	const struct ks_instn *in;
+	uint64_t gen[5];
+
+	ks_api__unlock(r->a);
+	/* the mutex is not fair: without a yield this thread took it back
+	 * before a waiter woken by the unlock could */
+	sched_yield();
+	ks_api__lock(r->a);
+	r->a->scope = scope;
+	r->since = 0;
+	in = ks_api_find(r->a, r->m);
+	if (!in || in->ds != r->ds || in->crtime_ms != r->crtime_ms)
+		return -ENOENT;
+	r->in = in;
+	data_gen(in, r->q, gen);
+	r->changed |= memcmp(gen, r->gen, sizeof(gen)) != 0;
+	return 0;
+}
+
+static int columns_fill(struct columns *c, struct reader *r, int64_t start,
+			uint32_t duration)
+{
+	uint32_t g = r->in->conf.granularity;
+	int rc;
 
 	c->n = duration / g;
 	c->v = calloc(c->n, sizeof(*c->v));
@@ -102,11 +171,15 @@ static int columns_fill(struct columns *c, const struct ks_instn *in,
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < c->n; i++) {
-		if (ks_dataset__value(in->ds, start + (int64_t)(i * g), g,
-				      &c->v[i])) {
+		rc = ++r->since >= GATHER_CHUNK ? reader_yield(r) : 0;
+		if (!rc && ks_dataset__value(r->in->ds,
+					     start + (int64_t)(i * g), g,
+					     &c->v[i]))
+			rc = -ENOMEM;
+		if (rc) {
 			c->n = i;
 			columns_fini(c);
-			return -ENOMEM;
+			return rc;
 		}
 		c->p[i] = &c->v[i];
 	}
@@ -166,13 +239,16 @@ static void gathered_fini(struct gathered *g)
 	memset(g, 0, sizeof(*g));
 }
 
-/* Copies point i (called locked). */
-static int gather_one(struct gathered *g, const struct ks_instn *in,
-		      const struct ks_query *q, uint32_t i)
+/* Copies point i (called locked; see struct reader).  0, -ENOMEM or
+ * -ENOENT. */
+static int gather_one(struct gathered *g, struct reader *r, uint32_t i)
 {
+	const struct ks_query *q = r->q;
+	int rc;
+
 	g->start[i] = q->start + (int64_t)i * q->duration;
-	if (columns_fill(&g->cols[i], in, g->start[i], q->duration))
-		return -ENOMEM;
+	if ((rc = columns_fill(&g->cols[i], r, g->start[i], q->duration)))
+		return rc;
 	/* The time members only: the whole interval's value, merged from
 	 * every slot and then dropped, was a third of a drawing's cost. */
 	if (!(g->hdr[i] = ks_query_times(q, i)))
@@ -180,14 +256,15 @@ static int gather_one(struct gathered *g, const struct ks_instn *in,
 	return 0;
 }
 
-/* Copies every point of the request (called locked).  0 or -ENOMEM. */
-static int gather(struct gathered *g, const struct ks_instn *in,
-		  const struct ks_query *q)
+/* Copies every point of the request (called locked; the lock is let go
+ * between chunks: struct reader).  0, -ENOMEM or -ENOENT (gone). */
+static int gather(struct gathered *g, struct reader *r)
 {
-	uint32_t n = q->multi ? q->ndatapoints : 1;
+	uint32_t n = r->q->multi ? r->q->ndatapoints : 1;
+	int rc;
 
 	memset(g, 0, sizeof(*g));
-	g->step = in->conf.granularity;
+	g->step = r->in->conf.granularity;
 	g->cols = calloc(n, sizeof(*g->cols));
 	g->hdr = calloc(n, sizeof(*g->hdr));
 	g->start = calloc(n, sizeof(*g->start));
@@ -197,9 +274,9 @@ static int gather(struct gathered *g, const struct ks_instn *in,
 	}
 	g->n = n;
 	for (uint32_t i = 0; i < n; i++)
-		if (gather_one(g, in, q, i)) {
+		if ((rc = gather_one(g, r, i))) {
 			gathered_fini(g);
-			return -ENOMEM;
+			return rc;
 		}
 	return 0;
 }
@@ -283,11 +360,13 @@ static struct ks_instn *hm_begin(struct ks_api *a, const struct ks_http_req *req
 	return in;
 }
 
-/* points() with the engine lock let go: g and hp are the request's own.
- * The lock is taken back before returning, as the dispatcher expects, and
- * the request's scope put back (another request set its own meanwhile). */
+/* points() with the engine lock let go: g and hp are the request's own,
+ * and g is freed before the lock is taken back (an hour of columns holds
+ * tens of thousands of symbol references to drop).  The lock is taken
+ * back before returning, as the dispatcher expects, and the request's
+ * scope put back (another request set its own meanwhile). */
 static json_t *render_unlocked(struct ks_api *a, enum hm_kind k,
-			       const struct gathered *g, bool multi,
+			       struct gathered *g, bool multi,
 			       const struct ks_hmparams *hp, int *e,
 			       struct ks_err *err)
 {
@@ -296,6 +375,7 @@ static json_t *render_unlocked(struct ks_api *a, enum hm_kind k,
 
 	ks_api__unlock(a);
 	o = points(k, g, multi, hp, e, err);
+	gathered_fini(g);
 	ks_api__lock(a);
 	a->scope = scope;
 	return o;
@@ -434,9 +514,10 @@ static int fetch_unlocked(struct ks_api *a, struct ks_imgcache *c,
  * p99 (hundreds of ms at 500 req/s over 30 views).  So where the view's
  * previous second's answer is at hand, the claim goes to one drawing
  * thread (util/workq.h): a claimer whose draw starts at once waits for
- * it (a lone viewer still gets this second's picture, as before); one
- * queued behind other draws answers the previous second's picture at
- * once ("stale", as its followers already did).  The thread draws with
+ * it, KS_REDRAW_WAIT_MS at most, unless heatmaps are busy (a lone viewer
+ * still gets this second's picture, as before); one queued behind other
+ * draws, or whose wait runs out, or under load, answers the previous
+ * second's picture ("stale", as its followers already did).  The thread draws with
  * the request's parameters, scope and instrumentation path, looked up
  * again: a job whose key no longer holds (the second moved on, the
  * instrumentation changed or went) gives its claim up undrawn. */
@@ -447,7 +528,21 @@ struct hm_call {
 	const struct ks_http_req *req;
 	const struct ks_route_match *m;
 	int64_t delay;
+	bool busy;	/* many heatmap requests lately: a claimer won't wait */
 };
+
+/* Counts a heatmap request (called locked): true when this second and
+ * the one before have had more than KS_REDRAW_BUSY. */
+static bool count_busy(struct ks_api *a, int64_t now)
+{
+	if (now != a->hm_sec) {
+		a->hm_prev = now == a->hm_sec + 1 ? a->hm_count : 0;
+		a->hm_sec = now;
+		a->hm_count = 0;
+	}
+	a->hm_count++;
+	return a->hm_prev + a->hm_count > KS_REDRAW_BUSY;
+}
 
 /* A handed-off draw: copies of all it needs, and the key it claimed. */
 struct redraw_job {
@@ -486,8 +581,10 @@ static struct redraw_job *job_new(struct ks_api *a, const struct hm_call *c,
 }
 
 static json_t *draw(struct ks_api *a, enum hm_kind k,
-		    const struct ks_http_req *req, const struct ks_instn *in,
-		    const struct ks_query *q, struct ks_http_resp *resp);
+		    const struct ks_http_req *req,
+		    const struct ks_route_match *m, const struct ks_instn *in,
+		    const struct ks_query *q, bool *changed,
+		    struct ks_http_resp *resp);
 static void cache_keep(struct ks_api *a, const struct keys *ks, int64_t now,
 		       int got, bool keep, struct ks_http_resp *resp);
 
@@ -502,6 +599,7 @@ static bool redraw_one(struct ks_api *a, const struct redraw_job *j,
 	struct ks_query q;
 	struct ks_err err;
 	struct keys ks;
+	bool changed;
 	json_t *o;
 
 	if (!in || !ks_arity_numeric(ks_instn_conf_arity(&in->conf)) ||
@@ -513,12 +611,12 @@ static bool redraw_one(struct ks_api *a, const struct redraw_job *j,
 		keys_fini(&ks);
 		return false;
 	}
-	if ((o = draw(a, j->k, &req, in, &q, resp))) {
+	if ((o = draw(a, j->k, &req, &j->m, in, &q, &changed, resp))) {
 		ks_api_add_delay(o, j->delay);
 		ks_http_resp__json(resp, 200, o);
 	}
-	cache_keep(a, &ks, now, KS_IMGCACHE_DRAW, o && ks_api_find(a, &j->m),
-		   resp);
+	cache_keep(a, &ks, now, KS_IMGCACHE_DRAW,
+		   o && !changed && ks_api_find(a, &j->m), resp);
 	keys_fini(&ks);
 	return true;
 }
@@ -570,7 +668,7 @@ static int await_unlocked(struct ks_api *a, const char *key, int64_t now,
 	int rc;
 
 	ks_api__unlock(a);
-	rc = ks_imgcache__await(a->imgcache, key, now, KS_IMGCACHE_WAIT_MS,
+	rc = ks_imgcache__await(a->imgcache, key, now, a->redraw_wait_ms,
 				body, len);
 	ks_api__lock(a);
 	a->scope = scope;
@@ -596,7 +694,8 @@ static int handoff(struct ks_api *a, const struct hm_call *call,
 		free(stale);
 		return KS_IMGCACHE_DRAW;
 	}
-	if (ahead == 0 && !await_unlocked(a, ks->key, now, &body, &len)) {
+	if (ahead == 0 && a->redraw_wait_ms && !call->busy &&
+	    !await_unlocked(a, ks->key, now, &body, &len)) {
 		free(stale);
 		stale = body;
 		slen = len;
@@ -668,11 +767,14 @@ static void cache_keep(struct ks_api *a, const struct keys *ks, int64_t now,
 /* Draws the answer (called locked; the lock is let go while drawing).
  * Answers an error and returns NULL if it cannot. */
 static json_t *draw(struct ks_api *a, enum hm_kind k,
-		    const struct ks_http_req *req, const struct ks_instn *in,
-		    const struct ks_query *q, struct ks_http_resp *resp)
+		    const struct ks_http_req *req,
+		    const struct ks_route_match *m, const struct ks_instn *in,
+		    const struct ks_query *q, bool *changed,
+		    struct ks_http_resp *resp)
 {
 	struct ks_hmparams hp;
 	struct gathered g;
+	struct reader r;
 	struct ks_err err;
 	json_t *o;
 	int rc, e;
@@ -681,13 +783,20 @@ static json_t *draw(struct ks_api *a, enum hm_kind k,
 		ks_api_param_error(resp, rc, &err);
 		return NULL;
 	}
-	if (gather(&g, in, q)) {
+	reader_init(&r, a, m, in, q);
+	rc = gather(&g, &r);
+	*changed = r.changed;
+	if (rc) {
 		ks_hmparams_fini(&hp);
-		render_error(resp, ENOMEM, &err);
+		if (rc == -ENOENT)
+			ks_http_resp__error(resp, 404, NULL, "id",
+					    "the instrumentation went away "
+					    "while its heatmap was drawn");
+		else
+			render_error(resp, ENOMEM, &err);
 		return NULL;
 	}
-	o = render_unlocked(a, k, &g, q->multi, &hp, &e, &err);
-	gathered_fini(&g);
+	o = render_unlocked(a, k, &g, q->multi, &hp, &e, &err);	/* frees g */
 	ks_hmparams_fini(&hp);
 	if (!o)
 		render_error(resp, e, &err);
@@ -737,12 +846,14 @@ static void serve(enum hm_kind k, struct ks_api *a,
 	struct hm_call call;
 	struct keys ks;
 	int64_t now, delay;
+	bool changed;
 	json_t *o;
 	int got;
 
 	if (!(in = begin(a, k, req, m, &q, &delay, resp)))
 		return;
-	call = (struct hm_call){ .k = k, .req = req, .m = m, .delay = delay };
+	call = (struct hm_call){ .k = k, .req = req, .m = m, .delay = delay,
+				 .busy = count_busy(a, ks_api_now(a)) };
 	for (int tries = 1;; tries++) {
 		now = ks_api_now(a);
 		cache_keys(a, k, in, &q, req->params, now, &ks);
@@ -763,13 +874,15 @@ static void serve(enum hm_kind k, struct ks_api *a,
 		if (!(in = ks_api_instn(a, m, resp)))
 			return;
 	}
-	if ((o = draw(a, k, req, in, &q, resp))) {
+	if ((o = draw(a, k, req, m, in, &q, &changed, resp))) {
 		ks_api_add_delay(o, delay);
 		ks_http_resp__json(resp, 200, o);
 	}
-	/* Kept only if the instrumentation still exists: one deleted while
-	 * drawing must leave nothing behind. */
-	cache_keep(a, &ks, now, got, o && mark_read(a, m, now), resp);
+	/* Kept only if the instrumentation still exists (one deleted while
+	 * drawing must leave nothing behind) and its data did not change
+	 * while the lock was let go (the key names the data before). */
+	cache_keep(a, &ks, now, got, o && !changed && mark_read(a, m, now),
+		   resp);
 	keys_fini(&ks);
 }
 

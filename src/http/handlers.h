@@ -23,6 +23,15 @@ struct ks_workq;
 /* Draws waiting for the drawing thread, at most (api_heatmap.c): past
  * them a claimer draws itself. */
 #define KS_REDRAW_JOBS 64
+/* The longest a claimer waits for its handed-off draw before it answers
+ * the second before's picture: an hour of 600x300 draws in about 7 ms on
+ * an idle core, so a lone viewer gets this second's; under load the
+ * claimer's latency stays bounded. */
+#define KS_REDRAW_WAIT_MS 15
+/* Heatmap requests in this second and the one before past which a
+ * claimer does not wait at all: under load its HTTP thread would hold up
+ * every connection it serves meanwhile (bench_http_load). */
+#define KS_REDRAW_BUSY 20
 
 struct ks_api {
 	struct ks_engine *e;
@@ -48,6 +57,10 @@ struct ks_api {
 	/* The thread that draws live views' next pictures off the request
 	 * path (api_heatmap.c), started by the first handoff. */
 	struct ks_workq *redraw;
+	uint32_t redraw_wait_ms;	/* KS_REDRAW_WAIT_MS; tests change it */
+	int64_t hm_sec;			/* the engine second counted in */
+	uint32_t hm_count, hm_prev;	/* heatmap requests in it, the one
+					 * before */
 	/* The longest a value request waits for late data (ms). */
 	uint32_t wait_max_ms;
 	/* The scope of the request being served (set under the lock). */

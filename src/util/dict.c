@@ -117,6 +117,19 @@ void ks_dict__fini(struct ks_dict *d)
 	*d = (struct ks_dict)KS_DICT_INIT;
 }
 
+int ks_dict__copy(struct ks_dict *d, const struct ks_dict *src)
+{
+	*d = (struct ks_dict)KS_DICT_INIT;
+	if (!src->nslot)
+		return 0;
+	if (!(d->slot = malloc(src->nslot * sizeof(*d->slot))))
+		return -ENOMEM;
+	memcpy(d->slot, src->slot, src->nslot * sizeof(*d->slot));
+	d->nslot = src->nslot;
+	d->n = src->n;
+	return 0;
+}
+
 size_t ks_dict__bytes(const struct ks_dict *d)
 {
 	return d->nslot * sizeof(*d->slot);

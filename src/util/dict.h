@@ -78,6 +78,9 @@ void ks_dict__clear(struct ks_dict *d);
 void ks_dict__renumber(struct ks_dict *d, size_t n, ks_dict_hash_fn hash,
 		       void *ctx);
 void ks_dict__fini(struct ks_dict *d);
+/* d, empty, becomes a copy of src (the same ids in the same slots: for an
+ * owner whose array is copied as it is).  0 or -ENOMEM (d stays empty). */
+int ks_dict__copy(struct ks_dict *d, const struct ks_dict *src);
 size_t ks_dict__bytes(const struct ks_dict *d);
 
 /* FNV-1a over bytes, the hash of string keys. */

@@ -228,6 +228,107 @@ static void test_slots_iterate_and_compact(void **state)
 	ks_dataset__free(ds);
 }
 
+/* A closed slot is sorted once and copied as it is; the answer is the
+ * one the merge gives (the newest slots, and a closed slot a late record
+ * gave a new key, still go through the merge): keys in order either way. */
+static void test_single_slot_copy(void **state)
+{
+	struct ks_dataset *ds = mk(KS_ARITY_DISCRETE_NUMERIC, 1, 60, false);
+	static const char *const names[] = { "npf", "io", "hlt", "cpuid" };
+	struct ks_value v, w;
+	struct ks_record r;
+
+	(void)state;
+	for (int s = 100; s < 104; s++)
+		for (int k = 0; k < 4; k++) {
+			r = rec((uint64_t)s * NS, ks_sym_intern(names[k]),
+				1000 * (uint64_t)(k + s));
+			assert_int_equal(ks_dataset__add(ds, &r), 0);
+		}
+	/* 100 and 101 are closed (two behind the newest), 103 is not. */
+	for (int s = 100; s < 104; s++) {
+		assert_int_equal(ks_dataset__value(ds, s, 1, &v), 0);
+		assert_int_equal(v.total, 4);
+		assert_int_equal(v.nsorted, v.n);
+		for (size_t k = 1; k < v.n; k++)
+			assert_true(strcmp(ks_sym_str(v.e[k - 1].key),
+					   ks_sym_str(v.e[k].key)) < 0);
+		/* what the merge makes of it */
+		ks_value_init(&w, v.arity);
+		assert_int_equal(ks_value__merge(&w, &v), 0);
+		ks_value__sort(&w);
+		assert_int_equal(w.n, v.n);
+		assert_int_equal(w.total, v.total);
+		assert_int_equal(ks_dist__total(&w.dist),
+				 ks_dist__total(&v.dist));
+		for (size_t k = 0; k < v.n; k++) {
+			assert_int_equal(w.e[k].key, v.e[k].key);
+			assert_int_equal(w.e[k].count, v.e[k].count);
+			assert_int_equal(ks_dist__total(&w.e[k].dist),
+					 ks_dist__total(&v.e[k].dist));
+		}
+		ks_value_fini(&w);
+		ks_value_fini(&v);
+	}
+	/* A late record with a new key into closed 100: merged and sorted. */
+	r = rec(100 * NS + 5, ks_sym_intern("aaa"), 10);
+	assert_int_equal(ks_dataset__add(ds, &r), 0);
+	assert_int_equal(ks_dataset__value(ds, 100, 1, &v), 0);
+	assert_int_equal(v.total, 5);
+	assert_int_equal(v.n, 5);
+	assert_string_equal(ks_sym_str(v.e[0].key), "aaa");
+	assert_int_equal(v.nsorted, v.n);
+	ks_value_fini(&v);
+	ks_dataset__free(ds);
+}
+
+/* The bytes kept as slots close and recycle are what measuring every
+ * slot gives, through seconds in order, late records (new keys into
+ * closed slots), jumps, a restore, a resize and a clear. */
+static void test_bytes_kept(void **state)
+{
+	struct ks_dataset *ds = mk(KS_ARITY_DISCRETE_NUMERIC, 1, 30, false);
+	struct ks_value v;
+	struct ks_record r;
+	uint64_t x = 12345;
+	char key[16];
+	int64_t sec = 1000;
+
+	(void)state;
+	for (int step = 0; step < 3000; step++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		switch ((x >> 33) % 16) {
+		case 0:	/* a late record, maybe a new key */
+			snprintf(key, sizeof(key), "k%u", (unsigned)(x >> 40) % 40);
+			r = rec((uint64_t)(sec - (int64_t)((x >> 20) % 40)) * NS,
+				ks_sym_intern(key), (x >> 8) % 100000);
+			break;
+		case 1:	/* a jump */
+			sec += (int64_t)((x >> 24) % 50);
+			/* fall through */
+		default:
+			sec += (x >> 45) % 2;
+			snprintf(key, sizeof(key), "k%u", (unsigned)(x >> 40) % 8);
+			r = rec((uint64_t)sec * NS, ks_sym_intern(key),
+				(x >> 8) % 100000);
+		}
+		(void)ks_dataset__add(ds, &r);
+		if (step == 1500) {
+			ks_value_init(&v, KS_ARITY_DISCRETE_NUMERIC);
+			assert_int_equal(ks_value__add(&v, ks_sym_intern("restored"),
+						       3, 7), 0);
+			assert_int_equal(ks_dataset__put_slot(ds, sec - 10, &v), 0);
+			ks_value_fini(&v);
+		}
+		if (step == 2000)
+			assert_int_equal(ks_dataset__resize(ds, 12), 0);
+		if (step == 2500)
+			ks_dataset__clear(ds);
+		assert_int_equal(ks_dataset__bytes(ds), ks_dataset__bytes_scan(ds));
+	}
+	ks_dataset__free(ds);
+}
+
 /* A saved blob loads back only into a dataset of its own shape: entries
  * into a scalar or distributions into a count would be data the value
  * cannot show (and that no save ever wrote). */
@@ -304,6 +405,8 @@ int main(void)
 		cmocka_unit_test(test_retention_and_wrap),
 		cmocka_unit_test(test_point_first_wins),
 		cmocka_unit_test(test_slots_iterate_and_compact),
+		cmocka_unit_test(test_single_slot_copy),
+		cmocka_unit_test(test_bytes_kept),
 		cmocka_unit_test(test_load_checks_arity),
 		cmocka_unit_test(test_load_duplicate_key),
 	};

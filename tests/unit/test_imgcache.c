@@ -862,6 +862,8 @@ static void test_api_handoff_alone(void **state)
 	struct answer a, c, d;
 	char uri[256];
 
+	/* the wait is a budget; here one that never runs out */
+	f->a->redraw_wait_ms = 60000;
 	first_view(f, uri, sizeof(uri));
 	a = get(f, OP, uri);
 	assert_false(a.hit);
@@ -884,16 +886,53 @@ static void test_api_handoff_alone(void **state)
 	answer_fini(&d);
 }
 
+/* Busy heatmaps (more than KS_REDRAW_BUSY requests in this second and
+ * the one before): the claimer of a view's new second does not wait for
+ * its draw, even when it starts at once, and answers the second before's
+ * picture; the thread's picture is the next request's hit. */
+static void test_api_handoff_busy(void **state)
+{
+	struct fx *f = *state;
+	struct ks_workq_stats ws;
+	struct answer a, b, d;
+	char uri[256];
+	const char *h;
+
+	f->a->redraw_wait_ms = 60000;	/* would wait, were it not busy */
+	first_view(f, uri, sizeof(uri));
+	a = get(f, OP, uri);
+	for (int i = 0; i < KS_REDRAW_BUSY; i++) {
+		b = get(f, OP, uri);
+		assert_true(b.hit);
+		answer_fini(&b);
+	}
+	feed(f, "alpha", NOW_S + 1, 80, 100000);
+	tick(f, NOW_S + 2);
+	assert_int_equal(apifx_call(f, OP, "GET", uri, NULL), 200);
+	h = ks_http_resp__get_header(&f->r, "X-Kvmscope-Cache");
+	assert_non_null(h);
+	assert_string_equal(h, "stale");
+	assert_int_equal(f->r.len, a.len);
+	assert_memory_equal(f->r.body, a.body, a.len);
+	redraw_idle(f, &ws);
+	assert_int_equal(ws.done, 1);
+	d = get(f, OP, uri);
+	assert_true(d.hit);
+	assert_false(same(&a, &d));
+	answer_fini(&a);
+	answer_fini(&d);
+}
+
 #define NVIEWS 8
 
 /* Many views' next second at once: each first request hands its draw
  * off; one queued behind another's answers the previous second's picture
  * at once (stale), one whose draw starts at once waits for it (miss).
  * Either way the bytes are what the header says, and once the thread is
- * done every view's picture of this second is a hit. */
-static void test_api_handoff_many(void **state)
+ * done every view's picture of this second is a hit.  Run with the
+ * default wait, and with none (then every one is stale). */
+static void handoff_many(struct fx *f, int want_stale)
 {
-	struct fx *f = *state;
 	struct viewer v[NVIEWS];
 	struct answer prev[NVIEWS], now[NVIEWS];
 	char uri[NVIEWS][256], extra[32];
@@ -944,6 +983,8 @@ static void test_api_handoff_many(void **state)
 	}
 	print_message("%d of %d viewers answered the previous second's\n",
 		      stale, NVIEWS);
+	if (want_stale >= 0)
+		assert_int_equal(stale, want_stale);
 	assert_int_equal(ws.pushed, NVIEWS);
 	assert_int_equal(ws.done, NVIEWS);
 	ks_imgcache__stats(f->a->imgcache, &st);
@@ -954,6 +995,19 @@ static void test_api_handoff_many(void **state)
 		answer_fini(&now[i]);
 	}
 	pthread_barrier_destroy(&go);
+}
+
+static void test_api_handoff_many(void **state)
+{
+	handoff_many(*state, -1);
+}
+
+static void test_api_handoff_no_wait(void **state)
+{
+	struct fx *f = *state;
+
+	f->a->redraw_wait_ms = 0;
+	handoff_many(f, NVIEWS);
 }
 
 int main(void)
@@ -984,6 +1038,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_api_handoff_alone, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_api_handoff_many, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_api_handoff_no_wait, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_api_handoff_busy, setup,
 						teardown),
 	};
 

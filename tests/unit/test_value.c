@@ -196,6 +196,53 @@ static void test_sort_keeps_index(void **state)
 	ks_value_fini(&v);
 }
 
+/* A copy shows and finds what the original does, keeps its order (and
+ * whether it is sorted), and lives on its own: freeing the original, or
+ * adding to the copy, leaves the other as it was. */
+static void test_copy(void **state)
+{
+	static const char *const keys[] = { "io", "hlt", "npf", "cpuid" };
+	struct ks_value v, c;
+	char *want, *got;
+
+	(void)state;
+	ks_value_init(&v, KS_ARITY_DISCRETE_NUMERIC);
+	for (size_t i = 0; i < 4; i++)
+		for (uint64_t x = 1; x < 5000; x *= 3)
+			add(&v, keys[i], x * (i + 1), i + 1);
+	assert_int_equal(ks_value__copy(&c, &v), 0);
+	assert_int_equal(c.nsorted, 0);
+	ks_value__sort(&v);
+	assert_int_equal(v.nsorted, v.n);
+	ks_value_fini(&c);
+	assert_int_equal(ks_value__compact(&v), 0);	/* sparse dists */
+	assert_int_equal(ks_value__copy(&c, &v), 0);
+	assert_int_equal(c.nsorted, c.n);
+	want = text(&v);
+	got = text(&c);
+	assert_string_equal(got, want);
+	free(got);
+	for (size_t k = 0; k < v.n; k++)
+		assert_int_equal(c.e[k].key, v.e[k].key);
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(ks_value__find(&c, ks_sym_find(keys[i]))->count,
+				 ks_value__find(&v, ks_sym_find(keys[i]))->count);
+	ks_value_fini(&v);
+	add(&c, "io", 7, 1);
+	add(&c, "mmio", 7, 1);
+	assert_int_equal(c.n, 5);
+	assert_true(c.nsorted < c.n);
+	ks_value__sort(&c);
+	for (size_t k = 1; k < c.n; k++)
+		assert_true(strcmp(ks_sym_str(c.e[k - 1].key),
+				   ks_sym_str(c.e[k].key)) < 0);
+	got = text(&c);
+	assert_string_not_equal(got, want);
+	free(got);
+	free(want);
+	ks_value_fini(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +253,7 @@ int main(void)
 		cmocka_unit_test(test_top_bucket_clamped),
 		cmocka_unit_test(test_merge_equals_adding),
 		cmocka_unit_test(test_sort_keeps_index),
+		cmocka_unit_test(test_copy),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
