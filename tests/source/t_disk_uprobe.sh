@@ -29,10 +29,9 @@ fail() { echo "FAIL: $*"; exit 1; }
 img=$(mktemp /tmp/ks-disk.XXXXXX)
 trap 'ks_guest_cleanup; rm -f "$img"' EXIT
 truncate -s 64M "$img"
-ks_guest_start ks-uprobe-guest "$UUID" "ks.mode=disk ks.blocks=$BLOCKS" \
+ks_guest_boot ks-uprobe-guest "$UUID" "ks.mode=disk ks.blocks=$BLOCKS" \
 	-drive "file=$img,if=none,id=d0,format=raw,cache=none,aio=threads" \
 	-device virtio-blk-pci,drive=d0,id=vd0 || exit 1
-ks_guest_expect KS_READY 300 || exit 1
 
 rec=$KS_G/disk.ksr
 "$KVMSCOPE" record -o "$rec" -s disk_uprobe,disk_qmp -p "$KS_QPID" -v \

@@ -98,11 +98,22 @@ w0=$(sed -n 's/^warm start \([0-9]*\).*/\1/p' /out/phases)
 w1=$(sed -n 's/^warm end \([0-9]*\).*/\1/p' /out/phases)
 api "/ca/instrumentations/$(id_of latd)/value/raw?start_time=$w0&duration=$((w1 - w0 + 1))" > warm.json ||
 	fail "cannot read the warm-up's latencies"
-# "count lo hi" of the four busiest buckets wider than 1 ns (four: the
-# fifth burst's latencies may fall elsewhere than the warm-up's on a host
-# of another speed, and one split bucket proves the cuts).
+# "count lo hi" of up to eight buckets wider than 1 ns (the probe's most
+# cuts): the four busiest, and those holding the warm-up's 50th, 80th,
+# 95th and 99th percentiles.  Several, spread: the fifth burst's
+# latencies may fall elsewhere than the warm-up's (a fresh check here saw
+# the fifth's all above the four busiest, L1 slower by then), and one
+# split bucket proves the cuts.
 grep -o '\[\[[0-9]*,[0-9]*\],[0-9]*' warm.json | tr -d '[]' |
-	awk -F, '$2 > $1 + 1 { print $3, $1, $2 }' | sort -rn | head -4 > busiest.txt
+	awk -F, '$2 > $1 + 1 { print $3, $1, $2 }' | sort -n -k2 > buckets.txt
+{
+	sort -rn buckets.txt | head -4
+	awk '{ n[NR] = $0; c[NR] = $1; t += $1 }
+	END { q[1] = .5; q[2] = .8; q[3] = .95; q[4] = .99; k = 1
+		for (i = 1; i <= NR && k <= 4; i++) {
+			s += c[i]
+			while (k <= 4 && s >= q[k] * t) { print n[i]; k++ } } }' buckets.txt
+} | awk '!seen[$2]++' | head -8 > busiest.txt
 [ -s busiest.txt ] || fail "no latency buckets in the warm-up: $(head -c 300 warm.json)"
 : > cuts.txt
 k=0
