@@ -110,7 +110,12 @@ struct reader {
 	bool changed;
 };
 
-/* What a picture's cache key says of in's data and configuration. */
+/* What a picture's cache key says of in's data and configuration: the
+ * data drawn, for an interval that ends before the newest slot, changes
+ * only with the past changes (and the oldest slot, recycled); one that
+ * takes in the newest slot, with every record added.  The newest slot's
+ * second is not in it: its moving past the interval's end changes nothing
+ * drawn, and its moving inside it adds a record. */
 static void data_gen(const struct ks_instn *in, const struct ks_query *q,
 		     uint64_t gen[5])
 {
@@ -450,24 +455,18 @@ static void cache_keys(struct ks_api *a, enum hm_kind k,
 		       const json_t *params, int64_t now, struct keys *ks)
 {
 	char *view = view_key(a, k, in, params);
-	int64_t newest = ks_dataset__newest(in->ds);
-	int64_t end = q->start + (int64_t)q->duration * q->ndatapoints;
-	/* The data drawn: an interval that ends before the newest slot
-	 * changes only with the past changes (and the oldest slot, recycled);
-	 * one that takes in the newest slot with every record added.  The
-	 * newest slot's second is not in the key: its moving past the
-	 * interval's end changes nothing drawn, and its moving inside it
-	 * adds a record. */
-	uint64_t gen = end > newest ? in->nrecords : 0;
+	uint64_t gen[5];
 	int n;
 
 	memset(ks, 0, sizeof(*ks));
 	if (!view)
 		return;
+	/* the data generation (data_gen); the configuration is the view's */
+	data_gen(in, q, gen);
 	n = asprintf(&ks->key, "%s|%llu.%llu.%lld|%lld|%lld+%u*%u%c|"
-		     "%lld.%lld.%lld", view, (unsigned long long)gen,
-		     (unsigned long long)ks_dataset__past_changes(in->ds),
-		     (long long)ks_dataset__oldest(in->ds), (long long)now,
+		     "%lld.%lld.%lld", view, (unsigned long long)gen[0],
+		     (unsigned long long)gen[1], (long long)gen[2],
+		     (long long)now,
 		     (long long)q->start, q->duration, q->ndatapoints,
 		     q->multi ? 'm' : 's', (long long)q->req_start,
 		     (long long)q->req_duration, (long long)q->req_end);
@@ -517,10 +516,10 @@ static int fetch_unlocked(struct ks_api *a, struct ks_imgcache *c,
  * it, KS_REDRAW_WAIT_MS at most, unless heatmaps are busy (a lone viewer
  * still gets this second's picture, as before); one queued behind other
  * draws, or whose wait runs out, or under load, answers the previous
- * second's picture ("stale", as its followers already did).  The thread draws with
- * the request's parameters, scope and instrumentation path, looked up
- * again: a job whose key no longer holds (the second moved on, the
- * instrumentation changed or went) gives its claim up undrawn. */
+ * second's picture ("stale", as its followers already did).  The thread
+ * draws with the request's parameters, scope and instrumentation path,
+ * looked up again: a job whose key no longer holds (the second moved on,
+ * the instrumentation changed or went) gives its claim up undrawn. */
 
 /* What a heatmap request is, for the drawing thread too. */
 struct hm_call {
