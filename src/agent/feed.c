@@ -2,16 +2,17 @@
  *
  * Both take the same records in the same critical section, so a scrape and
  * a CA value request never see one without the other.  The exposition is
- * built by the aggregator (its series and the engine's counters) and then
- * extended with the live sources' lines.  The exits mode decision lives
- * here too: it reads the engine under the same lock.
+ * written by the aggregator (its series and the engine's counters), then
+ * by the live sources, into one writer of either format (expo/emit.h).
+ * The exits mode decision lives here too: it reads the engine under the
+ * same lock.
  */
 #include "agent/feed.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
-#include "expo/prom_pb.h"
+#include "expo/emit.h"
 
 void ks_feed__records(void *feed, const struct ks_record *r, size_t n)
 {
@@ -60,51 +61,45 @@ void ks_feed_exit_latency_cuts(struct ks_engine *e, struct ks_latcuts *cuts)
 	}
 }
 
+/* Every family of /metrics into m: the exporter's, then the live
+ * sources', labelled with the same hostname. */
+static void emit_all(struct ks_feed *f, struct ks_emit *m)
+{
+	if (f->prom)
+		ks_prom__emit(f->prom, f->e, m);
+	if (f->live)
+		ks_live__emit(f->live, m,
+			      f->prom ? ks_prom__hostname(f->prom) : NULL);
+}
+
 char *ks_feed__metrics(void *feed, size_t *len)
 {
-	struct ks_feed *f = feed;
-	size_t n = 0;
+	struct ks_emit *m = ks_emit__new(NULL);
 	char *text;
 
-	if (f->prom) {
-		text = ks_prom__render(f->prom, f->e, &n);
-	} else {
-		text = calloc(1, 1);
-	}
-	if (!text)
+	if (!m)
 		return NULL;
-	size_t from = n;
-
-	if (f->live && (ks_live__prom(f->live, &text, &n) ||
-			(f->prom && ks_prom__label_text(f->prom, &text, &n,
-							from)))) {
-		free(text);
-		return NULL;
-	}
-	*len = n;
+	emit_all(feed, m);
+	text = ks_emit__take_text(m, len);
+	ks_emit__free(m);
 	return text;
 }
 
-/* The live sources write text lines; converting them keeps one place that
- * knows their families, and both formats carry the same ones. */
 int ks_feed__metrics_pb(void *feed, char **body, size_t *len,
 			struct ks_err *err)
 {
-	struct ks_feed *f = feed;
 	struct ks_pb b = KS_PB_INIT;
-	char *text = NULL;
-	size_t n = 0;
-	int rc = 0;
+	struct ks_emit *m = ks_emit__new(&b);
+	int rc = -ENOMEM;
 
-	if (f->prom)
-		rc = ks_prom__render_pb(f->prom, f->e, &b);
-	if (!rc && f->live && (rc = ks_live__prom(f->live, &text, &n)) == 0 &&
-	    (!f->prom || !(rc = ks_prom__label_text(f->prom, &text, &n, 0))))
-		rc = ks_prom_pb__from_text(&b, text, n, err);
-	free(text);
+	if (m) {
+		emit_all(feed, m);
+		rc = ks_emit__err(m);
+		ks_emit__free(m);
+	}
 	if (!rc && !(*body = (char *)ks_pb__take(&b, len)))
 		rc = -ENOMEM;
-	if (rc == -ENOMEM)
+	if (rc)
 		ks_err_set(err, ENOMEM, "", "out of memory");
 	ks_pb_fini(&b);
 	return rc;

@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,56 +308,37 @@ json_t *ks_live__status(struct ks_live *l)
 	return a;
 }
 
-/* ---- Prometheus ---------------------------------------------------------- */
+/* ---- Prometheus ----------------------------------------------------------
+ * Written through the exporter's writer (expo/emit.h), into the same
+ * exposition as its families, in text or protobuf alike. */
 
-struct text {
-	char *buf;
-	size_t len, cap;
-	int err;
-};
-
-static void appendf(struct text *t, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void appendf(struct text *t, const char *fmt, ...)
+/* The labels of source e's samples: [hostname,] source[, extra]. */
+static size_t labels(struct ks_prom_label *l, const char *host,
+		     const struct entry *e, const char *extra,
+		     const char *extra_value)
 {
-	va_list ap;
-	int n;
+	size_t n = 0;
 
-	if (t->err)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		t->err = -EINVAL;
-		return;
-	}
-	if (t->len + (size_t)n + 1 > t->cap) {
-		size_t cap = t->cap * 2 + (size_t)n + 4096;
-		char *b = realloc(t->buf, cap);
-
-		if (!b) {
-			t->err = -ENOMEM;
-			return;
-		}
-		t->buf = b;
-		t->cap = cap;
-	}
-	va_start(ap, fmt);
-	vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-	va_end(ap);
-	t->len += (size_t)n;
+	if (host)
+		l[n++] = (struct ks_prom_label){ "hostname", host };
+	l[n++] = (struct ks_prom_label){ "source", e->ops->name };
+	if (extra)
+		l[n++] = (struct ks_prom_label){ extra, extra_value };
+	return n;
 }
 
-/* One counter family: a value per source, read by get. */
-static void family(struct text *t, struct ks_live *l, const char *name,
-		   const char *type, const char *help, const char *extra,
+/* One family: a value per source, read by get. */
+static void family(struct ks_emit *m, struct ks_live *l, const char *host,
+		   const char *name, enum ks_prom_type type, const char *help,
 		   uint64_t (*get)(const struct entry *e))
 {
-	appendf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	struct ks_prom_label lab[3];
+
+	ks_emit__family(m, name, help, type);
 	for (size_t i = 0; i < l->n; i++)
-		appendf(t, "%s{source=\"%s\"%s} %llu\n", name, l->e[i].ops->name,
-			extra, (unsigned long long)get(&l->e[i]));
+		ks_emit__value(m, lab, labels(lab, host, &l->e[i], NULL, NULL),
+			       get(&l->e[i]));
+	ks_emit__end(m);
 }
 
 static uint64_t get_up(const struct entry *e)
@@ -375,57 +355,64 @@ static uint64_t get_errors(const struct entry *e) { return e->read_errors; }
 static uint64_t get_unpaired(const struct entry *e) { return e->st.unpaired; }
 static uint64_t get_novcpu(const struct entry *e) { return e->st.no_vcpu; }
 
-/* Only sources that have modes get a line. */
-static void latency_family(struct text *t, struct ks_live *l)
+static void lost_family(struct ks_emit *m, struct ks_live *l, const char *host)
 {
-	appendf(t, "# HELP kvmscope_source_latency_mode 1 if the live source "
-		"times its events (an instrumentation uses latency), 0 if it "
-		"only counts them.\n"
-		"# TYPE kvmscope_source_latency_mode gauge\n");
-	for (size_t i = 0; i < l->n; i++)
-		if (l->e[i].mode)
-			appendf(t, "kvmscope_source_latency_mode{source=\"%s\"} "
-				"%d\n", l->e[i].ops->name,
-				!strcmp(l->e[i].mode, "latency"));
+	struct ks_prom_label lab[3];
+
+	ks_emit__family(m, "kvmscope_source_lost_total", "Events or entries "
+			"the live source lost, by reason: kernel_full (the "
+			"probe's maps were full), bad (entries that made no "
+			"sense).", KS_PROM_COUNTER);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct entry *e = &l->e[i];
+
+		ks_emit__value(m, lab, labels(lab, host, e, "reason",
+					      "kernel_full"), get_drops(e));
+		ks_emit__value(m, lab, labels(lab, host, e, "reason", "bad"),
+			       get_bad(e));
+	}
+	ks_emit__end(m);
 }
 
-int ks_live__prom(struct ks_live *l, char **buf, size_t *len)
+/* Only sources that have modes get a sample. */
+static void latency_family(struct ks_emit *m, struct ks_live *l,
+			   const char *host)
 {
-	struct text t = { *buf, *len, *len, 0 };
+	struct ks_prom_label lab[3];
 
-	pthread_mutex_lock(&l->lock);
-	family(&t, l, "kvmscope_source_up", "gauge", "1 if the live source "
-	       "runs and its last read succeeded, else 0 (off, unavailable "
-	       "here, or failing).", "", get_up);
-	family(&t, l, "kvmscope_source_reads_total", "counter",
-	       "Reads of the live source (one per tick).", "", get_ticks);
-	family(&t, l, "kvmscope_source_records_total", "counter",
-	       "Records the live source emitted.", "", get_records);
-	family(&t, l, "kvmscope_source_events_total", "counter",
-	       "Events the live source's records stand for.", "", get_events);
-	appendf(&t, "# HELP kvmscope_source_lost_total Events or entries the "
-		"live source lost, by reason: kernel_full (the probe's "
-		"maps were full), bad (entries that made no sense).\n"
-		"# TYPE kvmscope_source_lost_total counter\n");
+	ks_emit__family(m, "kvmscope_source_latency_mode", "1 if the live "
+			"source times its events (an instrumentation uses "
+			"latency), 0 if it only counts them.", KS_PROM_GAUGE);
 	for (size_t i = 0; i < l->n; i++)
-		appendf(&t, "kvmscope_source_lost_total{source=\"%s\","
-			"reason=\"kernel_full\"} %llu\n"
-			"kvmscope_source_lost_total{source=\"%s\","
-			"reason=\"bad\"} %llu\n", l->e[i].ops->name,
-			(unsigned long long)get_drops(&l->e[i]),
-			l->e[i].ops->name,
-			(unsigned long long)get_bad(&l->e[i]));
-	family(&t, l, "kvmscope_source_read_errors_total", "counter",
-	       "Reads of the live source that failed (each may lose up to "
-	       "a second of its data).", "", get_errors);
-	family(&t, l, "kvmscope_source_events_without_latency_total",
-	       "counter", "Events counted without their latency (an exit "
-	       "whose entry was not seen).", "", get_unpaired);
-	family(&t, l, "kvmscope_source_events_without_vcpu_total", "counter",
-	       "Events counted without their vCPU.", "", get_novcpu);
-	latency_family(&t, l);
+		if (l->e[i].mode)
+			ks_emit__value(m, lab, labels(lab, host, &l->e[i],
+						      NULL, NULL),
+				       !strcmp(l->e[i].mode, "latency"));
+	ks_emit__end(m);
+}
+
+void ks_live__emit(struct ks_live *l, struct ks_emit *m, const char *host)
+{
+	pthread_mutex_lock(&l->lock);
+	family(m, l, host, "kvmscope_source_up", KS_PROM_GAUGE, "1 if the "
+	       "live source runs and its last read succeeded, else 0 (off, "
+	       "unavailable here, or failing).", get_up);
+	family(m, l, host, "kvmscope_source_reads_total", KS_PROM_COUNTER,
+	       "Reads of the live source (one per tick).", get_ticks);
+	family(m, l, host, "kvmscope_source_records_total", KS_PROM_COUNTER,
+	       "Records the live source emitted.", get_records);
+	family(m, l, host, "kvmscope_source_events_total", KS_PROM_COUNTER,
+	       "Events the live source's records stand for.", get_events);
+	lost_family(m, l, host);
+	family(m, l, host, "kvmscope_source_read_errors_total",
+	       KS_PROM_COUNTER, "Reads of the live source that failed (each "
+	       "may lose up to a second of its data).", get_errors);
+	family(m, l, host, "kvmscope_source_events_without_latency_total",
+	       KS_PROM_COUNTER, "Events counted without their latency (an "
+	       "exit whose entry was not seen).", get_unpaired);
+	family(m, l, host, "kvmscope_source_events_without_vcpu_total",
+	       KS_PROM_COUNTER, "Events counted without their vCPU.",
+	       get_novcpu);
+	latency_family(m, l, host);
 	pthread_mutex_unlock(&l->lock);
-	*buf = t.buf;
-	*len = t.len;
-	return t.err;
 }

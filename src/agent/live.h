@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "engine/record.h"
+#include "expo/emit.h"
 #include "source/source.h"
 
 /* Where the records of a tick go, n at a time. */
@@ -63,8 +64,9 @@ void ks_live__set_cuts(struct ks_live *l, const struct ks_latcuts *cuts);
  * "failing" (its last read failed), "unavailable" or "off". */
 json_t *ks_live__status(struct ks_live *l);
 
-/* Appends the sources' own counters in Prometheus' text format to the
- * malloc'd *buf of *len bytes (both updated).  0 or -ENOMEM. */
-int ks_live__prom(struct ks_live *l, char **buf, size_t *len);
+/* Writes the sources' own counters into m (either format), every sample
+ * labelled first with hostname host (none if NULL), then with its source;
+ * m keeps any allocation failure (ks_emit__err). */
+void ks_live__emit(struct ks_live *l, struct ks_emit *m, const char *host);
 
 #endif /* KS_AGENT_LIVE_H */

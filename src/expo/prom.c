@@ -16,13 +16,13 @@
 #include "expo/prom.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "engine/symtab.h"
+#include "expo/emit.h"
 #include "expo/prom_pb.h"
 #include "util/dict.h"
 #include "util/version.h"
@@ -441,262 +441,35 @@ void ks_prom__feed(struct ks_prom *p, const struct ks_record *r, size_t n)
 				feed_family(p, fi, &r[i]);
 }
 
-/* ---- one writer, two formats ------------------------------------------
- *
- * Every family is written once, through these calls, into either the
- * text format or the protobuf one: both carry the same families, labels
- * and values by construction.  The hostname label comes first on every
- * family (agent-level ones too), so a fleet query can group by it. */
-
-struct out {
-	char *buf;
-	size_t len, cap;
-	int err;
-};
-
-/* Doubles the buffer.  0, or -ENOMEM (kept in o->err). */
-static int out_grow(struct out *o)
-{
-	size_t cap = o->cap ? o->cap * 2 : 65536;
-	char *b = realloc(o->buf, cap);
-
-	if (!b)
-		return o->err = -ENOMEM;
-	o->buf = b;
-	o->cap = cap;
-	return 0;
-}
-
-static void outf(struct out *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void outf(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->err)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-		va_end(ap);
-		if (n >= 0 && (size_t)n < o->cap - o->len) {
-			o->len += (size_t)n;
-			return;
-		}
-		if (out_grow(o))
-			return;
-	}
-}
-
-/* Appends n bytes of s. */
-static void outs(struct out *o, const char *s, size_t n)
-{
-	while (!o->err && o->cap - o->len <= n)
-		if (out_grow(o))
-			return;
-	if (o->err)
-		return;
-	memcpy(o->buf + o->len, s, n);
-	o->len += n;
-	o->buf[o->len] = '\0';
-}
-
-static void outu(struct out *o, uint64_t v)
-{
-	char d[24], *p = d + sizeof(d);
-
-	do
-		*--p = (char)('0' + v % 10);
-	while (v /= 10);
-	outs(o, p, (size_t)(d + sizeof(d) - p));
-}
-
-#define MAXEDGES 64
-
-struct emit {
-	struct out *o;		/* text, or: */
-	struct ks_pb *b;	/* protobuf */
-	const char *name;	/* the current family */
-	const char *help;
-	enum ks_prom_type type;
-	size_t mark;
-	bool open;		/* protobuf: its MetricFamily is open */
-	/* Text: the current histogram family's le="..." labels, made once. */
-	char le[MAXEDGES][32];
-	size_t nle;
-	struct out lab;		/* scratch: one series' labels */
-};
-
-/* Starts a family.  Text writes its header at once (an empty family still
- * says it exists); protobuf opens the message at its first sample, since
- * Prometheus skips empty ones. */
-static void em_family(struct emit *m, const char *name, const char *help,
-		      enum ks_prom_type type)
-{
-	static const char *const tname[] = {
-		[KS_PROM_COUNTER] = "counter", [KS_PROM_GAUGE] = "gauge",
-		[KS_PROM_UNTYPED] = "untyped", [KS_PROM_HISTOGRAM] = "histogram",
-	};
-
-	m->name = name;
-	m->help = help;
-	m->type = type;
-	m->open = false;
-	m->nle = 0;
-	if (m->o)
-		outf(m->o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
-		     tname[type]);
-}
-
-static void em_end(struct emit *m)
-{
-	if (m->b && m->open)
-		ks_pb__close(m->b, m->mark);
-	m->open = false;
-}
-
-static void em_open(struct emit *m)
-{
-	if (!m->open)
-		m->mark = ks_prom_pb__family(m->b, m->name, m->help, m->type);
-	m->open = true;
-}
-
-/* a="x",b="y", values escaped as the text format requires. */
-static void text_label_list(struct out *o, const struct ks_prom_label *l,
-			    size_t nl)
-{
-	for (size_t i = 0; i < nl; i++) {
-		const char *c = l[i].value, *run = c;
-
-		if (i)
-			outs(o, ",", 1);
-		outs(o, l[i].name, strlen(l[i].name));
-		outs(o, "=\"", 2);
-		for (; *c; c++) {
-			if (*c != '\\' && *c != '"' && *c != '\n')
-				continue;
-			outs(o, run, (size_t)(c - run));
-			outs(o, *c == '\n' ? "\\n" : *c == '"' ? "\\\"" :
-			     "\\\\", 2);
-			run = c + 1;
-		}
-		outs(o, run, (size_t)(c - run));
-		outs(o, "\"", 1);
-	}
-}
-
-/* {a="x",b="y"[,extra]}, or nothing. */
-static void text_labels(struct out *o, const struct ks_prom_label *l,
-			size_t nl, const char *extra)
-{
-	if (!nl && !extra)
-		return;
-	outs(o, "{", 1);
-	text_label_list(o, l, nl);
-	if (extra) {
-		if (nl)
-			outs(o, ",", 1);
-		outs(o, extra, strlen(extra));
-	}
-	outs(o, "}", 1);
-}
-
-/* NAME SUFFIX{LABELS[,extra]} V\n, the labels already escaped. */
-static void text_line(struct out *o, const char *name, const char *suffix,
-		      const struct out *lab, const char *extra, uint64_t v)
-{
-	outs(o, name, strlen(name));
-	outs(o, suffix, strlen(suffix));
-	outs(o, "{", 1);
-	outs(o, lab->buf, lab->len);
-	if (extra) {
-		if (lab->len)
-			outs(o, ",", 1);
-		outs(o, extra, strlen(extra));
-	}
-	outs(o, "} ", 2);
-	outu(o, v);
-	outs(o, "\n", 1);
-}
-
-static void em_value(struct emit *m, const struct ks_prom_label *l,
-		     size_t nl, uint64_t v)
-{
-	if (m->b) {
-		em_open(m);
-		ks_prom_pb__value(m->b, m->type, l, nl, (double)v);
-		return;
-	}
-	outs(m->o, m->name, strlen(m->name));
-	text_labels(m->o, l, nl, NULL);
-	outs(m->o, " ", 1);
-	outu(m->o, v);
-	outs(m->o, "\n", 1);
-}
-
-static void em_hist(struct emit *m, const struct ks_prom_label *l, size_t nl,
-		    const struct ks_prom_hist *h)
-{
-	struct out *o = m->o;
-	uint64_t below[MAXEDGES];
-
-	if (m->b) {
-		em_open(m);
-		ks_prom_pb__histogram(m->b, l, nl, h);
-		return;
-	}
-	/* Values are integers: "<= le" is "< edge" with le = edge-1.  The
-	 * le labels are made once per family. */
-	if (m->nle != h->nedges) {
-		for (size_t k = 0; k < h->nedges && k < MAXEDGES; k++)
-			snprintf(m->le[k], sizeof(m->le[k]), "le=\"%.9g\"",
-				 (double)(h->edges[k] - 1) * h->scale);
-		m->nle = h->nedges;
-	}
-	m->lab.len = 0;
-	text_label_list(&m->lab, l, nl);
-	ks_prom_below(h->dist, h->edges, below,
-		      h->nedges < MAXEDGES ? h->nedges : MAXEDGES);
-	for (size_t k = 0; k < h->nedges && k < MAXEDGES; k++)
-		text_line(o, m->name, "_bucket", &m->lab, m->le[k], below[k]);
-	text_line(o, m->name, "_bucket", &m->lab, "le=\"+Inf\"", h->count);
-	outs(o, m->name, strlen(m->name));
-	outs(o, "_sum{", 5);
-	outs(o, m->lab.buf, m->lab.len);
-	outf(o, "} %.9g\n", h->sum);
-	text_line(o, m->name, "_count", &m->lab, NULL, h->count);
-}
-
 /* A family of one sample, labelled with the hostname alone. */
-static void em_single(struct emit *m, const struct ks_prom *p,
+static void em_single(struct ks_emit *m, const struct ks_prom *p,
 		      const char *name, const char *help,
 		      enum ks_prom_type type, uint64_t v)
 {
 	struct ks_prom_label host = { "hostname", ks_sym_str(p->host) };
 
-	em_family(m, name, help, type);
-	em_value(m, &host, 1, v);
-	em_end(m);
+	ks_emit__family(m, name, help, type);
+	ks_emit__value(m, &host, 1, v);
+	ks_emit__end(m);
 }
 
 /* Family fi's series; native: its protobuf twin with native buckets in
  * the raw unit (prom_pb.h). */
-static void em_table_family(struct emit *m, const struct ks_prom *p,
+static void em_table_family(struct ks_emit *m, const struct ks_prom *p,
 			    uint16_t fi, bool native)
 {
 	const struct ks_prom_family *f = &families[fi];
 	struct ks_prom_label l[MAXLABELS + 1];
-	uint64_t edges[MAXEDGES];
-	size_t ne = ks_prom_family__edges(f, edges, MAXEDGES), nl;
+	uint64_t edges[KS_EMIT_MAXEDGES];
+	size_t ne = ks_prom_family__edges(f, edges, KS_EMIT_MAXEDGES), nl;
 	char help[256];
 
 	snprintf(help, sizeof(help), "%s%s", f->help, native ?
 		 " In nanoseconds, with native (schema 0) buckets." : "");
-	em_family(m, native ? f->native_name : f->hist >= 0 ? f->hist_name :
-		  f->series, help, f->hist >= 0 ? KS_PROM_HISTOGRAM :
-		  f->gauge ? KS_PROM_GAUGE : KS_PROM_COUNTER);
+	ks_emit__family(m, native ? f->native_name : f->hist >= 0 ?
+			f->hist_name : f->series, help, f->hist >= 0 ?
+			KS_PROM_HISTOGRAM : f->gauge ? KS_PROM_GAUGE :
+			KS_PROM_COUNTER);
 	for (size_t k = 0; k < p->n; k++) {
 		const struct series *s = &p->s[k];
 		struct ks_prom_hist h = {
@@ -715,15 +488,15 @@ static void em_table_family(struct emit *m, const struct ks_prom *p,
 			l[nl++] = (struct ks_prom_label){ p->tenant_label,
 							  s->tenant };
 		if (f->hist < 0) {
-			em_value(m, l, nl, s->count);
+			ks_emit__value(m, l, nl, s->count);
 			continue;
 		}
 		if (native)
 			h = (struct ks_prom_hist){ &s->dist, s->count,
 				(double)s->sum, 1.0, edges, ne, true };
-		em_hist(m, l, nl, &h);
+		ks_emit__hist(m, l, nl, &h);
 	}
-	em_end(m);
+	ks_emit__end(m);
 }
 
 /* What bounds the agent's memory, and what the bounds refused. */
@@ -764,7 +537,7 @@ static void mem_metrics(const struct ks_engine *e, struct mem_metric *m)
 }
 
 
-static void em_engine(struct emit *m, const struct ks_prom *p,
+static void em_engine(struct ks_emit *m, const struct ks_prom *p,
 		      const struct ks_engine *e)
 {
 	const struct ks_engine_stats *st = ks_engine__stats(e);
@@ -783,14 +556,14 @@ static void em_engine(struct emit *m, const struct ks_prom *p,
 	em_single(m, p, "kvmscope_records_total",
 		  "Records received from sources.", KS_PROM_COUNTER,
 		  st->records);
-	em_family(m, "kvmscope_records_dropped_total", "Records not added to "
-		  "an instrumentation that wanted them, by reason.",
-		  KS_PROM_COUNTER);
+	ks_emit__family(m, "kvmscope_records_dropped_total", "Records not "
+			"added to an instrumentation that wanted them, by "
+			"reason.", KS_PROM_COUNTER);
 	for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++) {
 		l[1].value = reason[i];
-		em_value(m, l, 2, dropped[i]);
+		ks_emit__value(m, l, 2, dropped[i]);
 	}
-	em_end(m);
+	ks_emit__end(m);
 	em_single(m, p, "kvmscope_instrumentations",
 		  "Active instrumentations.", KS_PROM_GAUGE,
 		  ks_engine__count(e));
@@ -803,20 +576,20 @@ static void em_engine(struct emit *m, const struct ks_prom *p,
 /* kvmscope_build_info: always 1, the build in its labels, as Prometheus'
  * own *_build_info has it (so a query can join on version).  The values
  * are scripts/version.sh's: no character needs escaping. */
-static void em_all(struct emit *m, const struct ks_prom *p,
+static void em_all(struct ks_emit *m, const struct ks_prom *p,
 		   const struct ks_engine *e)
 {
 	const struct ks_prom_label build[] = {
 		{ "hostname", ks_sym_str(p->host) },
 		{ "version", ks_version() }, { "revision", ks_revision() } };
 
-	em_family(m, "kvmscope_build_info", "The kvmscope build: version and "
-		  "revision in labels.", KS_PROM_GAUGE);
-	em_value(m, build, 3, 1);
-	em_end(m);
+	ks_emit__family(m, "kvmscope_build_info", "The kvmscope build: "
+			"version and revision in labels.", KS_PROM_GAUGE);
+	ks_emit__value(m, build, 3, 1);
+	ks_emit__end(m);
 	for (uint16_t fi = 0; fi < NFAMILIES; fi++) {
 		em_table_family(m, p, fi, false);
-		if (m->b && families[fi].native_name)
+		if (ks_emit__is_pb(m) && families[fi].native_name)
 			em_table_family(m, p, fi, true);
 	}
 	em_single(m, p, "kvmscope_prom_series_dropped_total", "Series not "
@@ -833,75 +606,41 @@ static void em_all(struct emit *m, const struct ks_prom *p,
 		em_engine(m, p, e);
 }
 
-int ks_prom__label_text(const struct ks_prom *p, char **buf, size_t *len,
-			size_t from)
+void ks_prom__emit(const struct ks_prom *p, const struct ks_engine *e,
+		   struct ks_emit *m)
 {
-	struct out o = { 0 };
-	struct ks_prom_label host = { "hostname", ks_sym_str(p->host) };
-	const char *t = *buf, *end = *buf + *len;
+	em_all(m, p, e);
+}
 
-	outf(&o, "%.*s", (int)from, t);
-	for (const char *l = t + from; l < end;) {
-		const char *nl = memchr(l, '\n', (size_t)(end - l));
-		size_t n = nl ? (size_t)(nl - l) + 1 : (size_t)(end - l);
-		size_t name = strcspn(l, "{ \n");
-
-		if (*l == '#' || name >= n || (l[name] != '{' && l[name] != ' ')) {
-			outf(&o, "%.*s", (int)n, l);
-		} else {
-			outf(&o, "%.*s", (int)name, l);
-			text_labels(&o, &host, 1, NULL);
-			if (l[name] == '{') {	/* {hostname="h",rest */
-				o.len--;
-				outf(&o, ",");
-				name++;
-			}
-			outf(&o, "%.*s", (int)(n - name), l + name);
-		}
-		l += n;
-	}
-	if (o.err) {
-		free(o.buf);
-		return o.err;
-	}
-	free(*buf);
-	*buf = o.buf;
-	*len = o.len;
-	return 0;
+const char *ks_prom__hostname(const struct ks_prom *p)
+{
+	return ks_sym_str(p->host);
 }
 
 char *ks_prom__render(const struct ks_prom *p, const struct ks_engine *e,
 		      size_t *len)
 {
-	struct out o = { 0 };
-	struct emit *m = calloc(1, sizeof(*m));
+	struct ks_emit *m = ks_emit__new(NULL);
+	char *t;
 
 	if (!m)
 		return NULL;
-	m->o = &o;
 	em_all(m, p, e);
-	if (m->lab.err)
-		o.err = m->lab.err;
-	free(m->lab.buf);
-	free(m);
-	if (o.err) {
-		free(o.buf);
-		return NULL;
-	}
-	if (len)
-		*len = o.len;
-	return o.buf;
+	t = ks_emit__take_text(m, len);
+	ks_emit__free(m);
+	return t;
 }
 
 int ks_prom__render_pb(const struct ks_prom *p, const struct ks_engine *e,
 		       struct ks_pb *b)
 {
-	struct emit *m = calloc(1, sizeof(*m));
+	struct ks_emit *m = ks_emit__new(b);
+	int rc;
 
 	if (!m)
 		return -ENOMEM;
-	m->b = b;
 	em_all(m, p, e);
-	free(m);
-	return b->err;
+	rc = ks_emit__err(m);
+	ks_emit__free(m);
+	return rc;
 }

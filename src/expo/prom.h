@@ -18,6 +18,7 @@
 
 #include "engine/engine.h"
 #include "engine/record.h"
+#include "expo/emit.h"
 #include "expo/protobuf.h"
 #include "util/err.h"
 
@@ -105,12 +106,12 @@ int ks_prom__render_pb(const struct ks_prom *p, const struct ks_engine *e,
 		       struct ks_pb *b);
 size_t ks_prom__nseries(const struct ks_prom *p);
 
-/* Adds the hostname label, first, to every sample line of the text
- * exposition in (*buf)[from..*len) (the lines other modules append, such
- * as the live sources' counters), reallocating *buf.  0 or -ENOMEM (*buf
- * unchanged). */
-int ks_prom__label_text(const struct ks_prom *p, char **buf, size_t *len,
-			size_t from);
+/* Writes the same families into m, a writer of either format: the
+ * agent's /metrics adds the live sources' families to the same writer. */
+void ks_prom__emit(const struct ks_prom *p, const struct ks_engine *e,
+		   struct ks_emit *m);
+/* The hostname label's value, which every family carries first. */
+const char *ks_prom__hostname(const struct ks_prom *p);
 
 /* Series of a VM (its vm label) whose VM sent no record for grace_s
  * seconds (default KS_PROM_GRACE_DEFAULT_S) are removed at the next

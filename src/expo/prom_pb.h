@@ -22,9 +22,9 @@
  * unit (scale 1).
  *
  * Text stays the default: protobuf is served only when the Accept header
- * prefers it (ks_prom_pb_wanted).  The text lines that other modules add
- * to /metrics (the live sources' counters) are converted by
- * ks_prom_pb__from_text, so both formats carry the same families.
+ * prefers it (ks_prom_pb_wanted).  Families are written through
+ * expo/emit.h, which calls these encoders or writes text, so both formats
+ * carry the same families.
  */
 #ifndef KS_EXPO_PROM_PB_H
 #define KS_EXPO_PROM_PB_H
@@ -85,13 +85,6 @@ void ks_prom_pb__value(struct ks_pb *b, enum ks_prom_type type,
 /* One Metric of a histogram family. */
 void ks_prom_pb__histogram(struct ks_pb *b, const struct ks_prom_label *l,
 			   size_t nl, const struct ks_prom_hist *h);
-
-/* Converts counter, gauge and untyped families of the text format 0.0.4
- * (as this agent writes them: # HELP and # TYPE before the samples, no
- * timestamps) to MetricFamily messages.  0, or -EINVAL (err says which
- * line and why) for anything else; b may then hold part of the output. */
-int ks_prom_pb__from_text(struct ks_pb *b, const char *text, size_t len,
-			  struct ks_err *err);
 
 /* True if the Accept header value prefers the protobuf exposition
  * (delimited MetricFamily) to the text format: its q is higher than that

@@ -243,20 +243,25 @@ static void test_ticks_feed_everything(void **state)
 	ks_live__free(l);
 }
 
+/* The sources' families, as text (labelled with the hostname when one is
+ * given) and as protobuf, through the same writer. */
 static void test_prom_lines(void **state)
 {
 	struct sinkst k = { 0 };
 	struct ks_live *l = ks_live__new(all, NALL, count_feed, &k);
-	char *buf = strdup("# before\n");
-	size_t len = strlen(buf);
+	struct ks_emit *m = ks_emit__new(NULL);
+	struct ks_pb b = KS_PB_INIT;
+	size_t len = 0;
+	char *buf;
 
 	(void)state;
 	ks_live__start(l, NULL);
 	ks_live__tick(l, 1);
 	ks_live__tick(l, 2);	/* flaky fails */
-	assert_int_equal(ks_live__prom(l, &buf, &len), 0);
+	ks_live__emit(l, m, NULL);
+	buf = ks_emit__take_text(m, &len);
+	assert_non_null(buf);
 	assert_int_equal(strlen(buf), len);
-	assert_memory_equal(buf, "# before\n", 9);
 	assert_true(value_of(buf, "kvmscope_source_up{source=\"good\"} ") == 1);
 	assert_true(value_of(buf, "kvmscope_source_up{source=\"noperm\"} ") == 0);
 	assert_true(value_of(buf, "kvmscope_source_up{source=\"flaky\"} ") == 0);
@@ -270,6 +275,22 @@ static void test_prom_lines(void **state)
 				  "{source=\"many\"} ") == 2 * MANY);
 	assert_non_null(strstr(buf, "# TYPE kvmscope_source_up gauge\n"));
 	free(buf);
+	ks_live__emit(l, m, "h");
+	buf = ks_emit__take_text(m, &len);
+	assert_non_null(buf);
+	assert_true(value_of(buf, "kvmscope_source_lost_total{hostname=\"h\","
+				  "source=\"good\",reason=\"bad\"} ") == 2);
+	free(buf);
+	ks_emit__free(m);
+	/* The same families in protobuf: every name, with the hostname. */
+	m = ks_emit__new(&b);
+	ks_live__emit(l, m, "h");
+	assert_int_equal(ks_emit__err(m), 0);
+	ks_emit__free(m);
+	assert_non_null(memmem(b.buf, b.len, "kvmscope_source_lost_total", 26));
+	assert_non_null(memmem(b.buf, b.len, "kernel_full", 11));
+	assert_non_null(memmem(b.buf, b.len, "\x0a\x08hostname\x12\x01h", 13));
+	ks_pb_fini(&b);
 	ks_live__free(l);
 }
 
@@ -317,6 +338,11 @@ static void test_feed_engine_and_metrics(void **state)
 	assert_true(value_of(text, "kvmscope_records_total{hostname=\"h\"} ") == 10);
 	assert_true(value_of(text, "kvmscope_source_up{hostname=\"h\","
 				   "source=\"good\"} ") == 1);
+	free(text);
+	/* Protobuf: the exporter's families and the sources', in one body. */
+	assert_int_equal(ks_feed__metrics_pb(&f, &text, &len, &err), 0);
+	assert_non_null(memmem(text, len, "kvmscope_vm_exits_total", 23));
+	assert_non_null(memmem(text, len, "kvmscope_source_up", 18));
 	free(text);
 	json_decref(params);
 	ks_live__free(l);

@@ -303,22 +303,37 @@ static void test_expiry_frees_the_cap(void **state)
 	ks_prom__free(p);
 }
 
-/* Other modules' text lines get the hostname label first. */
-static void test_label_text(void **state)
+/* The exporter's families and another module's, in one writer: the
+ * other family follows, labelled with the exporter's hostname. */
+static void test_emit_shared(void **state)
 {
 	struct ks_prom *p = ks_prom__new(0);
-	char *t = strdup("keep\n# HELP a b\n# TYPE a counter\na 1\n"
-			 "b{source=\"x\"} 2\n");
-	size_t n = strlen(t);
+	struct ks_emit *m = ks_emit__new(NULL);
+	struct ks_prom_label l[2] = { { "hostname", NULL }, { "source", "x" } };
+	char *t, *last;
+	size_t n;
 
 	(void)state;
+	assert_non_null(m);
 	ks_prom__set_hostname(p, "h\"1");
-	assert_int_equal(ks_prom__label_text(p, &t, &n, 5), 0);
-	assert_string_equal(t, "keep\n# HELP a b\n# TYPE a counter\n"
-			    "a{hostname=\"h\\\"1\"} 1\n"
-			    "b{hostname=\"h\\\"1\",source=\"x\"} 2\n");
+	ks_prom__emit(p, NULL, m);
+	l[0].value = ks_prom__hostname(p);
+	assert_string_equal(l[0].value, "h\"1");
+	ks_emit__family(m, "b_total", "Other.", KS_PROM_COUNTER);
+	ks_emit__value(m, l, 2, 2);
+	ks_emit__end(m);
+	assert_int_equal(ks_emit__err(m), 0);
+	t = ks_emit__take_text(m, &n);
+	assert_non_null(t);
 	assert_int_equal(n, strlen(t));
+	assert_true(value_of(t, "kvmscope_prom_series{hostname=\"h\\\"1\"} ") == 0);
+	last = strstr(t, "# HELP b_total Other.\n# TYPE b_total counter\n"
+		      "b_total{hostname=\"h\\\"1\",source=\"x\"} 2\n");
+	assert_non_null(last);
+	assert_int_equal((size_t)(last - t) + strlen(last), n);
+	assert_null(strstr(last + 1, "# HELP kvmscope"));
 	free(t);
+	ks_emit__free(m);
 	ks_prom__free(p);
 }
 
@@ -333,7 +348,7 @@ int main(void)
 		cmocka_unit_test(test_disk_ops_without_latency),
 		cmocka_unit_test(test_family_table),
 		cmocka_unit_test(test_expiry_frees_the_cap),
-		cmocka_unit_test(test_label_text),
+		cmocka_unit_test(test_emit_shared),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 

@@ -1,7 +1,8 @@
 /* test_prom_pb.c - the protobuf encoder, byte for byte against encodings
  * worked out by hand from the wire-format rules; the schema-0 bucket
  * mapping, checked value by value around every power of two; Prometheus
- * messages; the text-to-protobuf conversion; and Accept negotiation. */
+ * messages; and Accept negotiation.  Both formats written by one writer:
+ * test_emit.c. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -258,67 +259,6 @@ static void test_family_message(void **state)
 	       0x22, 0x0b, 0x12, 0x09, 0x09, 0, 0, 0, 0, 0, 0, 0, 0);
 }
 
-static void test_from_text(void **state)
-{
-	static const char text[] =
-		"# HELP a_total Help with \\\\ and \\n.\n"
-		"# TYPE a_total counter\n"
-		"a_total{s=\"x\\\"y\",r=\"\"} 3\n"
-		"a_total{s=\"z\"} 4\n"
-		"# a comment\n\n"
-		"# TYPE b gauge\n"
-		"b 0.5\n"
-		"# HELP empty Never sampled.\n"
-		"# TYPE empty counter\n";
-	struct ks_prom_label l1[] = { { "s", "x\"y" }, { "r", "" } };
-	struct ks_prom_label l2[] = { { "s", "z" } };
-	struct ks_pb want = KS_PB_INIT, b = KS_PB_INIT;
-	struct ks_err err;
-	size_t m;
-
-	(void)state;
-	m = ks_prom_pb__family(&want, "a_total", "Help with \\ and \n.",
-			       KS_PROM_COUNTER);
-	ks_prom_pb__value(&want, KS_PROM_COUNTER, l1, 2, 3);
-	ks_prom_pb__value(&want, KS_PROM_COUNTER, l2, 1, 4);
-	ks_pb__close(&want, m);
-	m = ks_prom_pb__family(&want, "b", "", KS_PROM_GAUGE);
-	ks_prom_pb__value(&want, KS_PROM_GAUGE, NULL, 0, 0.5);
-	ks_pb__close(&want, m);
-	assert_int_equal(ks_prom_pb__from_text(&b, text, strlen(text), &err),
-			 0);
-	expect(&b, want.buf, want.len);
-	ks_pb_fini(&want);
-}
-
-static void text_error(const char *text, const char *why)
-{
-	struct ks_pb b = KS_PB_INIT;
-	struct ks_err err;
-
-	assert_int_equal(ks_prom_pb__from_text(&b, text, strlen(text), &err),
-			 -EINVAL);
-	assert_string_equal(err.param, "metrics");
-	if (!strstr(err.msg, why))
-		fail_msg("'%s': '%s' lacks '%s'", text, err.msg, why);
-	ks_pb_fini(&b);
-}
-
-static void test_from_text_errors(void **state)
-{
-	(void)state;
-	text_error("# TYPE h histogram\nh_bucket{le=\"1\"} 1\n",
-		   "line 1 of the text exposition: only counter");
-	text_error("x 1\n", "outside its family");
-	text_error("# TYPE x gauge\ny 1\n", "outside its family");
-	text_error("# TYPE x gauge\nx 1 1700000000\n", "timestamps");
-	text_error("# TYPE x gauge\nx{a=\"b} 1\n", "line 2");
-	text_error("# TYPE x gauge\nx{a=b} 1\n", "bad label set");
-	text_error("# TYPE x gauge\nx{a=\"b\"\n", "bad label set");
-	text_error("# TYPE x gauge\nx\n", "no value");
-	text_error("# TYPE x\n", "without a type");
-}
-
 static void test_accept(void **state)
 {
 	(void)state;
@@ -467,8 +407,6 @@ int main(void)
 		cmocka_unit_test(test_native_sums),
 		cmocka_unit_test(test_histogram_message),
 		cmocka_unit_test(test_family_message),
-		cmocka_unit_test(test_from_text),
-		cmocka_unit_test(test_from_text_errors),
 		cmocka_unit_test(test_accept),
 		cmocka_unit_test(test_render_pb),
 	};
