@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
+
 #define PARAM "--state"
 #define NS 1000000000ULL
 
@@ -98,13 +100,6 @@ const char *ks_state_default_path(void)
 	return NULL;
 }
 
-static uint64_t wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
-}
 
 /* The directory part of path, into dir. */
 static void dir_of(const char *path, char *dir, size_t len)
@@ -282,7 +277,7 @@ struct ks_state *ks_state__open(const char *path, bool make_dir,
 	}
 	s->interval_ns = (uint64_t)(interval_s ? interval_s :
 				    KS_STATE_CHECKPOINT_DEFAULT_S) * NS;
-	s->next_ns = wall_ns() + s->interval_ns;
+	s->next_ns = (uint64_t)ks_clock_wall_ns() + s->interval_ns;
 	if (!(s->st = ks_store__open(path, KS_STATE_OPEN_WAIT_MS, &aside,
 				     err))) {
 		snprintf(err->param, sizeof(err->param), PARAM);
@@ -620,25 +615,10 @@ int ks_state__flush(struct ks_state *s)
 	return rc;
 }
 
-/* The wall-clock time ns from now. */
-static struct timespec after_ns(uint64_t ns)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(ns / NS);
-	ts.tv_nsec += (long)(ns % NS);
-	if (ts.tv_nsec >= (long)NS) {
-		ts.tv_sec++;
-		ts.tv_nsec -= (long)NS;
-	}
-	return ts;
-}
-
 /* Waits, under mu, until quit or ns from now; true if quit. */
 static bool pause_ns(struct ks_state *s, uint64_t ns)
 {
-	struct timespec ts = after_ns(ns);
+	struct timespec ts = ks_clock_deadline(CLOCK_REALTIME, (int64_t)ns);
 
 	while (!s->quit && pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
 		;
@@ -648,8 +628,8 @@ static bool pause_ns(struct ks_state *s, uint64_t ns)
 void ks_state__wait_saved(void *state)
 {
 	struct ks_state *s = state;
-	struct timespec ts = after_ns((uint64_t)KS_STATE_ACK_WAIT_MS *
-				      1000000);
+	struct timespec ts = ks_clock_deadline(CLOCK_REALTIME,
+					       KS_STATE_ACK_WAIT_MS * 1000000LL);
 	uint64_t ticket;
 
 	pthread_mutex_lock(&s->mu);
@@ -717,11 +697,12 @@ static void stop(struct ks_state *s)
 
 int ks_state__finish(struct ks_state *s, unsigned wait_ms)
 {
-	uint64_t end = wall_ns() + (uint64_t)wait_ms * 1000000;
+	uint64_t end = (uint64_t)ks_clock_wall_ns() +
+		       (uint64_t)wait_ms * 1000000;
 	int rc;
 
 	stop(s);
-	while ((rc = ks_state__flush(s)) && wall_ns() < end)
+	while ((rc = ks_state__flush(s)) && (uint64_t)ks_clock_wall_ns() < end)
 		usleep(200 * 1000);
 	if (rc) {
 		pthread_mutex_lock(&s->mu);

@@ -32,6 +32,7 @@
 #include "source/agree.h"
 #include "source/bpfcost.h"
 #include "source/source.h"
+#include "util/clock.h"
 #include "vm/kvmcounters.h"
 #include "vm/kvmhost.h"
 
@@ -230,18 +231,10 @@ struct window {
 	char why[256];		/* why nothing could be compared */
 };
 
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec t;
-
-	clock_gettime(clk, &t);
-	return (uint64_t)t.tv_sec * KS_NSEC_PER_SEC + (uint64_t)t.tv_nsec;
-}
-
 /* Sleeps until the wall clock reads wall_ns (or a signal stops us). */
 static void sleep_until_wall(uint64_t wall_ns)
 {
-	uint64_t now = now_ns(CLOCK_REALTIME);
+	uint64_t now = (uint64_t)ks_clock_wall_ns();
 	struct timespec t;
 
 	if (ks_cli_stop || now >= wall_ns)
@@ -332,9 +325,9 @@ static int window_edge(struct window *w, uint64_t edge, uint64_t margin,
 	sleep_until_wall(edge - margin);
 	if (before)
 		ks_kvmcounters__read(before, dir);
-	t_before = now_ns(CLOCK_REALTIME);
+	t_before = (uint64_t)ks_clock_wall_ns();
 	sleep_until_wall(edge + margin);
-	t_after = now_ns(CLOCK_REALTIME);
+	t_after = (uint64_t)ks_clock_wall_ns();
 	if (after)
 		ks_kvmcounters__read(after, dir);
 	if ((e = window_read(w, edge, sink)))
@@ -355,7 +348,7 @@ static int window_run(struct window *w, const struct check_opts *o,
 {
 	const struct ks_source_sink none = { discard, NULL, NULL };
 	uint64_t margin = (uint64_t)o->edge_ms * 1000000ULL;
-	uint64_t a = now_ns(CLOCK_REALTIME), b;
+	uint64_t a = (uint64_t)ks_clock_wall_ns(), b;
 	int e;
 
 	/* The first edge is a whole second at least a margin away; a busy

@@ -33,6 +33,7 @@
 #include "http/router.h"
 #include "http/static.h"
 #include "http/tenancy.h"
+#include "util/clock.h"
 #include "util/workq.h"
 
 /* Parameters that belong to the HTTP layer, not to the instrumentation. */
@@ -154,23 +155,21 @@ struct ks_instn *ks_api_wait(struct ks_api *a, const struct ks_route_match *m,
 			     struct ks_http_resp *resp)
 {
 	const struct ks_scope *scope = a->scope;
-	struct timespec t0, t, nap = { 0, 10 * 1000 * 1000 };
-	int64_t waited = 0;
+	struct timespec nap = { 0, 10 * 1000 * 1000 };
+	int64_t t0, waited = 0;
 
 	*delay_ms = -1;
 	if (timeout_ms > a->wait_max_ms)
 		timeout_ms = a->wait_max_ms;
 	if (ks_api_now(a) >= end)
 		return in;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = ks_clock_mono_ns();
 	while (ks_api_now(a) < end && waited <= timeout_ms) {
 		ks_api__unlock(a);
 		nanosleep(&nap, NULL);
 		ks_api__lock(a);
 		a->scope = scope;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		waited = (t.tv_sec - t0.tv_sec) * 1000 +
-			 (t.tv_nsec - t0.tv_nsec) / 1000000;
+		waited = (ks_clock_mono_ns() - t0) / 1000000;
 	}
 	if (ks_api_now(a) < end)
 		*delay_ms = waited;

@@ -65,12 +65,7 @@ static void *guard_main(void *arg)
 	pthread_mutex_lock(&g->lock);
 	while (!g->stop) {
 		expire(g, ks_clock_mono_ns());
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += SCAN_NS;
-		if (ts.tv_nsec >= KS_NS_PER_S) {
-			ts.tv_sec++;
-			ts.tv_nsec -= KS_NS_PER_S;
-		}
+		ts = ks_clock_deadline(CLOCK_MONOTONIC, SCAN_NS);
 		pthread_cond_timedwait(&g->wake, &g->lock, &ts);
 	}
 	pthread_mutex_unlock(&g->lock);

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/clock.h"
+
 struct entry {
 	char *key;		/* NULL: free */
 	uint64_t hash;
@@ -334,16 +336,10 @@ static void flight_end(struct ks_imgcache *c, const char *key)
 static struct entry *wait_for(struct ks_imgcache *c, const char *key,
 			      int64_t epoch, uint64_t hash, unsigned int ms)
 {
-	struct timespec until;
+	struct timespec until = ks_clock_deadline(CLOCK_MONOTONIC,
+						  ms * 1000000LL);
 	struct entry *e = NULL;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	c->st.waiters++;
 	while (!(e = find_now(c, key, epoch)) && flight_find(c, key, hash) &&
 	       !pthread_cond_timedwait(&c->done, &c->lock, &until))

@@ -62,6 +62,7 @@
 #include "source/sechold.h"
 #include "source/vmident.h"
 #include "source/xcount.h"
+#include "util/clock.h"
 
 /* The probe's own copy of KVM_EXIT_MMIO (BPF includes no user headers). */
 _Static_assert(KS_UEXIT_REASON_MMIO == KS_KVM_EXIT_MMIO,
@@ -430,7 +431,7 @@ static int exits_open_hooks(struct ks_source *s,
 		return ks_bpfload_err(err, "bpf_exits", step, e);
 	}
 	x->skel->bss->realtime_off_ns =
-		ks_bpfload_realtime_offset(x->skel->bss->realtime_off_ns);
+		ks_clock_wall_offset(x->skel->bss->realtime_off_ns);
 	if ((e = gens_init(x))) {
 		exits_close(s);
 		return ks_err_set(err, e, "bpf_exits", "%s", strerror(-e));
@@ -583,12 +584,10 @@ static int exits_attach(struct ks_source *s, struct ks_err *err)
 {
 	struct exits_src *x = s->priv;
 	struct ks_exits *k = x->skel;
-	struct timespec now;
 	int e;
 
 	/* What the planes count from here on is read from this second. */
-	clock_gettime(CLOCK_REALTIME, &now);
-	ks_xcount__start(x->xc, (int64_t)now.tv_sec);
+	ks_xcount__start(x->xc, ks_clock_wall_ns() / KS_NS_PER_S);
 	e = attach_exit_hooks(x);
 	if (e && x->btf_hooks)
 		return attach_refused(s, e, err);
@@ -910,7 +909,7 @@ static int exits_read(struct ks_source *s, uint64_t ts,
 
 	/* NTP may have stepped or slewed the wall clock since the last tick. */
 	x->skel->bss->realtime_off_ns =
-		ks_bpfload_realtime_offset(x->skel->bss->realtime_off_ns);
+		ks_clock_wall_offset(x->skel->bss->realtime_off_ns);
 	ks_vmident__tick(x->vi);
 	x->s = s;
 	x->sink = sink;

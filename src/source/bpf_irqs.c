@@ -26,6 +26,7 @@
 #include "source/bpfrec.h"
 #include "source/sechold.h"
 #include "source/vmident.h"
+#include "util/clock.h"
 
 struct irqs_src {
 	struct ks_irqs *skel;
@@ -102,7 +103,7 @@ static int irqs_open(struct ks_source *s, const struct ks_source_opts *o,
 		return ks_bpfload_err(err, "bpf_irqs", "load", e);
 	}
 	x->skel->bss->realtime_off_ns =
-		ks_bpfload_realtime_offset(x->skel->bss->realtime_off_ns);
+		ks_clock_wall_offset(x->skel->bss->realtime_off_ns);
 	/* Without discovery, vCPUs keep KVM's vcpu_id. */
 	if ((x->disc = ks_vmdisc__shared(NULL)))
 		ks_vmident__set_discovery(x->vi, x->disc, tid_vcpu, x);
@@ -165,7 +166,7 @@ static int irqs_read(struct ks_source *s, uint64_t ts,
 
 	/* NTP may have stepped or slewed the wall clock since the last tick. */
 	x->skel->bss->realtime_off_ns =
-		ks_bpfload_realtime_offset(x->skel->bss->realtime_off_ns);
+		ks_clock_wall_offset(x->skel->bss->realtime_off_ns);
 	ks_vmident__tick(x->vi);
 	x->s = s;
 	x->sink = sink;

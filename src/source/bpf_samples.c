@@ -38,6 +38,7 @@
 #include "source/sechold.h"
 #include "source/vmident.h"
 #include "vm/discovery.h"
+#include "util/clock.h"
 
 #define SRC "bpf_samples"
 #define MAX_CPUS 4096
@@ -364,7 +365,7 @@ static int samples_open(struct ks_source *s, const struct ks_source_opts *o,
 	if ((e = ks_samples__load(x->skel)))
 		return fail(s, err, "load", e);
 	x->skel->bss->realtime_off_ns =
-		ks_bpfload_realtime_offset(x->skel->bss->realtime_off_ns);
+		ks_clock_wall_offset(x->skel->bss->realtime_off_ns);
 	e = ks_bpfgen__init(&x->gen, bpf_map__fd(x->skel->maps.smp_cur),
 			    bpf_map__fd(x->skel->maps.smp_gen0),
 			    bpf_map__fd(x->skel->maps.smp_gen1),
@@ -521,7 +522,7 @@ static int samples_read(struct ks_source *s, uint64_t ts,
 	int e;
 
 	x->skel->bss->realtime_off_ns =
-		ks_bpfload_realtime_offset(x->skel->bss->realtime_off_ns);
+		ks_clock_wall_offset(x->skel->bss->realtime_off_ns);
 	ks_vmident__tick(x->vi);
 	if ((e = sync_tids(x)))
 		return e;

@@ -23,7 +23,6 @@
 
 #include "bpf/comm.h"
 #include "util/caps.h"
-#include "util/clock.h"
 
 #define LOG_KEEP 6144	/* bytes of libbpf's warnings kept */
 
@@ -137,35 +136,6 @@ int ks_bpfload_err(struct ks_err *err, const char *source, const char *step,
 			  "cannot %s the BPF probe: %s (run with -v for "
 			  "the loader's messages)",
 			  step, strerror(-e));
-}
-
-/* The monotonic reading is taken on both sides of the realtime one to
- * halve the error. */
-/* The wall clock read between two monotonic reads brackets the offset:
- * it lies in [r - m1, r - m0].  One bracket is as wide as the time we
- * were kept off the CPU between the reads (tens of ms on a busy host, or
- * under nested TCG), so the narrowest of a few is taken; and an offset
- * still inside it is kept, so a tick's estimate moves events between
- * subsecond rows only when the clock was really stepped or slewed. */
-uint64_t ks_bpfload_realtime_offset(uint64_t prev)
-{
-	uint64_t lo = 0, hi = UINT64_MAX;
-
-	for (int i = 0; i < 4; i++) {
-		uint64_t m0 = (uint64_t)ks_clock_mono_ns();
-		uint64_t r = (uint64_t)ks_clock_wall_ns();
-		uint64_t m1 = (uint64_t)ks_clock_mono_ns();
-
-		if (m1 - m0 < hi - lo) {
-			lo = r - m1;
-			hi = r - m0;
-		}
-		if (hi - lo < 20000)	/* 20 us: as good as it gets */
-			break;
-	}
-	if (prev >= lo && prev <= hi)
-		return prev;
-	return lo + (hi - lo) / 2;
 }
 
 int ks_bpfload_ident(struct ks_vmident *vi, int comm_fd, uint32_t tgid,

@@ -47,11 +47,6 @@ int ks_bpfload_err(struct ks_err *err, const char *source, const char *step,
  * in, or its module BTF): the probes' VMCB reads need it. */
 bool ks_bpfload_svm_btf(void);
 
-/* REALTIME - MONOTONIC in ns: what probes add to bpf_ktime_get_ns() to
- * place events in the wall-clock second (subsecond rows).  prev is the
- * offset in use (0 at first): it is kept while this host's clocks still
- * agree with it. */
-uint64_t ks_bpfload_realtime_offset(uint64_t prev);
 
 /* The identity of tgid: from /proc through vi, else from the name the
  * probe noted in its comm map (comm.h) at comm_fd.  0 or -ENOMEM. */

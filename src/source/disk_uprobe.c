@@ -48,6 +48,7 @@
 #include "vm/discovery.h"
 #include "vm/elfsym.h"
 #include "vm/vmrec.h"
+#include "util/clock.h"
 
 #define MAX_AGE_NS (250 * 1000000ULL)
 #define MAX_BINARIES 16
@@ -589,16 +590,6 @@ static int up_attach(struct ks_source *s, struct ks_err *err)
 	return 0;
 }
 
-static int64_t wall_minus_mono(void)
-{
-	struct timespec w, m;
-
-	clock_gettime(CLOCK_REALTIME, &w);
-	clock_gettime(CLOCK_MONOTONIC, &m);
-	return ((int64_t)w.tv_sec - (int64_t)m.tv_sec) * 1000000000LL +
-	       (w.tv_nsec - m.tv_nsec);
-}
-
 /* Says which VMs this source leaves to QMP, and the latency resolution. */
 static void update_note(struct ks_source *s, const struct up_src *x)
 {
@@ -622,7 +613,8 @@ static int up_read(struct ks_source *s, uint64_t ts,
 	x->tick++;
 	x->s = s;
 	x->sink = sink;
-	x->wall_minus_mono = wall_minus_mono();
+	x->wall_minus_mono = (int64_t)ks_clock_wall_offset(
+		(uint64_t)x->wall_minus_mono);
 	/* Events before the rescan, so that a VM that just ended (and the
 	 * view of it) is still there for its last ones - unless another
 	 * source rescanned earlier in this tick. */
