@@ -10,23 +10,46 @@
 #include "agent/feed.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 
 #include "expo/emit.h"
 
+/* How many of n records go in under one hold of the lock: about
+ * KS_FEED_HOLD_ADDS (record, instrumentation) pairs.  A source's batch
+ * into every instrumentation at once held it for milliseconds (512
+ * records into 50 instrumentations: 6.5 ms), and every request waited
+ * behind it. */
+static size_t hold_records(const struct ks_engine *e, size_t n)
+{
+	size_t k = KS_FEED_HOLD_ADDS / (ks_engine__count(e) + 1);
+
+	if (k < KS_FEED_HOLD_MIN)
+		k = KS_FEED_HOLD_MIN;
+	return k < n ? k : n;
+}
+
 void ks_feed__records(void *feed, const struct ks_record *r, size_t n)
 {
 	struct ks_feed *f = feed;
+	size_t k;
 
-	if (!n)
-		return;
-	if (f->api)
-		ks_api__lock(f->api);
-	ks_engine__feed(f->e, r, n);
-	if (f->prom)
-		ks_prom__feed(f->prom, r, n);
-	if (f->api)
-		ks_api__unlock(f->api);
+	while (n) {
+		if (f->api)
+			ks_api__lock(f->api);
+		k = f->api ? hold_records(f->e, n) : n;
+		ks_engine__feed(f->e, r, k);
+		if (f->prom)
+			ks_prom__feed(f->prom, r, k);
+		if (f->api)
+			ks_api__unlock(f->api);
+		r += k;
+		n -= k;
+		/* The mutex is not fair: without a yield this thread takes
+		 * it back before a waiter woken by the unlock can. */
+		if (n)
+			sched_yield();
+	}
 }
 
 bool ks_feed_exit_latency_wanted(struct ks_engine *e)

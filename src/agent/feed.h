@@ -38,7 +38,15 @@ bool ks_feed_exit_latency_wanted(struct ks_engine *e);
  * as cuts for the exits probe (source/latcuts.h). */
 void ks_feed_exit_latency_cuts(struct ks_engine *e, struct ks_latcuts *cuts);
 
-/* Feeds r[0..n) to the engine and the aggregator (fits ks_live_feed_fn). */
+/* A batch is fed in parts of about this many (record, instrumentation)
+ * pairs, letting the API's lock go between them (about 1 ms each here),
+ * and of at least KS_FEED_HOLD_MIN records. */
+#define KS_FEED_HOLD_ADDS 4096
+#define KS_FEED_HOLD_MIN 16
+
+/* Feeds r[0..n) to the engine and the aggregator (fits ks_live_feed_fn),
+ * each part to both in one hold of the lock: a scrape and a value request
+ * see a part in both or in neither. */
 void ks_feed__records(void *feed, const struct ks_record *r, size_t n);
 
 /* The Prometheus text exposition (version 0.0.4), malloc'd; NULL on

@@ -350,6 +350,60 @@ static void test_feed_engine_and_metrics(void **state)
 	ks_engine__free(e);
 }
 
+/* A batch into many instrumentations goes in parts, the lock let go
+ * between them: each record counted once in every instrumentation and in
+ * /metrics, whatever the parts' edges (61 instrumentations: 67 records a
+ * part, so 1000 records end inside one). */
+static void test_feed_parts(void **state)
+{
+	enum { NINST = 61, NREC = 1000 };
+	struct ks_engine *e = ks_engine__new();
+	struct ks_prom *p = ks_prom__new(0);
+	struct ks_api *a = ks_api__new(e);
+	struct ks_feed f = { e, p, a, NULL };
+	json_t *params = json_pack("{s:s,s:s}", "module", "vm", "stat",
+				   "exits");
+	struct ks_instn *in[NINST];
+	struct ks_record *r = calloc(NREC, sizeof(*r));
+	struct ks_instn_conf c;
+	struct ks_value v;
+	struct ks_err err;
+	char *text;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(r);
+	ks_prom__set_hostname(p, "h");
+	for (int i = 0; i < NINST; i++) {
+		assert_int_equal(ks_instn_conf_parse(params, NULL,
+						     KS_INSTN_CREATE, &c,
+						     &err), 0);
+		assert_int_equal(ks_engine__create(e, &c, &in[i], &err), 0);
+	}
+	ks_engine__tick(e, 100 * KS_NSEC_PER_SEC);
+	for (int i = 0; i < NREC; i++) {
+		ks_record_init(&r[i], KS_M_VM_EXITS, 99 * KS_NSEC_PER_SEC + i,
+			       1);
+		ks_record_set(&r[i], KS_F_VLEAVEREASON, ks_sym_intern("hlt"));
+	}
+	ks_feed__records(&f, r, NREC);
+	assert_int_equal(ks_engine__stats(e)->records, NREC);
+	for (int i = 0; i < NINST; i++) {
+		assert_int_equal(ks_dataset__value(in[i]->ds, 99, 1, &v), 0);
+		assert_int_equal(v.total, NREC);
+		ks_value_fini(&v);
+	}
+	text = ks_feed__metrics(&f, NULL);
+	assert_true(value_of(text, "kvmscope_records_total{hostname=\"h\"} ") ==
+		    NREC);
+	free(text);
+	free(r);
+	json_decref(params);
+	ks_api__free(a);
+	ks_prom__free(p);
+	ks_engine__free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_ticks_feed_everything),
 		cmocka_unit_test(test_prom_lines),
 		cmocka_unit_test(test_feed_engine_and_metrics),
+		cmocka_unit_test(test_feed_parts),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
